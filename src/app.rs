@@ -1,0 +1,57 @@
+//! The root component, the HTML shell and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::ui::hosted::login::LoginPage;
+use crate::ui::landing::Landing;
+use crate::ui::not_found::NotFound;
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser: this attribute says the WASM app has
+    // taken over the server-rendered page (tests wait for it).
+    Effect::new(move |_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/oneauth.css" />
+        <Title formatter=|text: String| {
+            if text.is_empty() { "1Auth".to_owned() } else { format!("{text} · 1Auth") }
+        } />
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/") view=Landing />
+                // Async: the whole page (and its status code) is ready before
+                // the first byte, so hosted pages work without JavaScript.
+                <Route path=path!("/a/:app_id/login") view=LoginPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

@@ -1,0 +1,408 @@
+//! The `oneauth` command line: parses arguments, calls one core function per
+//! command inside one transaction, prints the result. Errors are one sentence
+//! on stderr and a non-zero exit.
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::json;
+
+use crate::config::{Settings, SettingsArgs};
+use crate::core::audit::{self, Actor, ExportFormat};
+use crate::core::clients::NewClient;
+use crate::core::passwords::Password;
+use crate::core::roles::{self, GrantOutcome, NewRole, RolePolicy};
+use crate::core::types::{AppId, ClientType, DisplayName, Email, RedirectUri, RoleName};
+use crate::core::{apps, db, users};
+
+#[derive(Parser)]
+#[command(name = "oneauth", version, about = "1Auth: every application its own security boundary")]
+pub struct Cli {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve the web app, hosted pages and OAuth endpoints
+    Serve,
+    /// Bring the database schema up to date
+    Migrate,
+    /// Manage apps
+    #[command(subcommand)]
+    App(AppCommand),
+    /// Manage users of an app
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage roles of an app
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Export and verify the audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AppCommand {
+    /// Create an app with its first OAuth client; prints app_id, issuer, client_id (and client_secret, shown once)
+    Create {
+        /// Lowercase slug, e.g. admin-panel
+        app_id: String,
+        /// Display name shown on the hosted pages
+        #[arg(long)]
+        name: String,
+        /// Allowed redirect URI of the first client (exact match); repeatable
+        #[arg(long = "redirect-uri", required = true, num_args = 1..)]
+        redirect_uris: Vec<String>,
+        /// Make the first client confidential (it gets a secret)
+        #[arg(long)]
+        confidential: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; with --password-stdin the first line of stdin is the password
+    Create {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// Role to grant; repeatable
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoleCommand {
+    /// Create a role with its factor policy
+    Create {
+        #[arg(long)]
+        app: String,
+        role: String,
+        /// Holders must have used a passkey in the session
+        #[arg(long)]
+        require_passkey: bool,
+        /// Holders must have authenticated at most this many seconds ago
+        #[arg(long)]
+        max_auth_age: Option<i64>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Grant a role to a user
+    Grant {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        email: String,
+        role: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Write an app's audit events to stdout, oldest first
+    Export {
+        #[arg(long)]
+        app: String,
+        #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+        format: Format,
+    },
+    /// Check the hash chain of one app, or of every app
+    Verify {
+        #[arg(long)]
+        app: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Jsonl,
+    Csv,
+}
+
+/// A failure the user can act on, as one sentence.
+#[derive(Debug)]
+pub struct CliError(String);
+
+impl<E: std::fmt::Display> From<E> for CliError {
+    fn from(err: E) -> Self {
+        CliError(err.to_string())
+    }
+}
+
+type CliResult = Result<ExitCode, CliError>;
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match execute(cli).await {
+        Ok(code) => code,
+        Err(CliError(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("ONEAUTH_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn execute(cli: Cli) -> CliResult {
+    let settings = Settings::from_args(&cli.settings)?;
+    let db = db::connect(&settings.database_url).await?;
+    match cli.command {
+        Command::Serve => {
+            crate::server::serve(settings, db).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            db::migrate(&db).await?;
+            println!("The database schema is up to date.");
+            Ok(ExitCode::SUCCESS)
+        }
+        command => {
+            // Every other command works on the current schema.
+            db::migrate(&db).await?;
+            match command {
+                Command::App(command) => app_command(&settings, &db, command).await,
+                Command::User(command) => user_command(&db, command).await,
+                Command::Role(command) => role_command(&db, command).await,
+                Command::Audit(command) => audit_command(&db, command).await,
+                Command::Serve | Command::Migrate => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+fn print_json(value: serde_json::Value) {
+    println!("{}", serde_json::to_string_pretty(&value).expect("JSON values serialise"));
+}
+
+async fn app_command(settings: &Settings, db: &DatabaseConnection, command: AppCommand) -> CliResult {
+    match command {
+        AppCommand::Create {
+            app_id,
+            name,
+            redirect_uris,
+            confidential,
+        } => {
+            let app_id = AppId::parse(&app_id)?;
+            let name = DisplayName::parse(&name)?;
+            let redirect_uris = redirect_uris
+                .iter()
+                .map(|uri| RedirectUri::parse(uri))
+                .collect::<Result<Vec<_>, _>>()?;
+            let client = NewClient {
+                name: name.clone(),
+                client_type: if confidential {
+                    ClientType::Confidential
+                } else {
+                    ClientType::Public
+                },
+                redirect_uris,
+                post_logout_redirect_uris: Vec::new(),
+            };
+            let tx = db::begin_write(db).await?;
+            let created = apps::create(
+                &tx,
+                &Actor::cli(),
+                apps::NewApp {
+                    id: app_id.clone(),
+                    name,
+                    client: Some(client),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            let mut out = json!({
+                "app_id": created.app.id,
+                "issuer": settings.issuer(app_id.as_str()),
+                "client_id": created.client.as_ref().map(|c| c.id.clone()),
+            });
+            if let Some(secret) = &created.client_secret {
+                out["client_secret"] = json!(secret.expose());
+            }
+            print_json(out);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_password_line() -> Result<Password, CliError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|err| CliError(format!("Could not read the password from stdin: {err}")))?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(CliError("--password-stdin was given but stdin held no password.".into()));
+    }
+    Ok(Password::new_choice(password)?)
+}
+
+async fn user_command(db: &DatabaseConnection, command: UserCommand) -> CliResult {
+    match command {
+        UserCommand::Create {
+            app,
+            email,
+            password_stdin,
+            roles,
+        } => {
+            let app_id = AppId::parse(&app)?;
+            let email = Email::parse(&email)?;
+            let roles = roles
+                .iter()
+                .map(|r| RoleName::parse(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            let password = if password_stdin {
+                Some(read_password_line()?)
+            } else {
+                None
+            };
+            apps::require(db, &app_id).await?;
+            let tx = db::begin_write(db).await?;
+            let user = users::create(
+                &tx,
+                &Actor::cli(),
+                &app_id,
+                users::NewUser {
+                    email,
+                    password,
+                    roles: roles.clone(),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            print_json(json!({
+                "app_id": user.app_id,
+                "user_id": user.id,
+                "email": user.email,
+                "roles": roles.iter().map(RoleName::as_str).collect::<Vec<_>>(),
+            }));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn role_command(db: &DatabaseConnection, command: RoleCommand) -> CliResult {
+    match command {
+        RoleCommand::Create {
+            app,
+            role,
+            require_passkey,
+            max_auth_age,
+            description,
+        } => {
+            let app_id = AppId::parse(&app)?;
+            let name = RoleName::parse(&role)?;
+            apps::require(db, &app_id).await?;
+            let tx = db::begin_write(db).await?;
+            let created = roles::create(
+                &tx,
+                &Actor::cli(),
+                &app_id,
+                NewRole {
+                    name,
+                    description,
+                    policy: RolePolicy {
+                        require_passkey,
+                        max_auth_age_secs: max_auth_age,
+                    },
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            print_json(json!({
+                "app_id": created.app_id,
+                "role": created.name,
+                "require_passkey": created.require_passkey,
+                "max_auth_age_secs": created.max_auth_age_secs,
+            }));
+            Ok(ExitCode::SUCCESS)
+        }
+        RoleCommand::Grant { app, email, role } => {
+            let app_id = AppId::parse(&app)?;
+            let email = Email::parse(&email)?;
+            let name = RoleName::parse(&role)?;
+            apps::require(db, &app_id).await?;
+            let tx = db::begin_write(db).await?;
+            let user = users::require_by_email(&tx, &app_id, &email).await?;
+            let outcome = roles::grant(&tx, &Actor::cli(), &user, &name).await?;
+            tx.commit().await?;
+            match outcome {
+                GrantOutcome::Granted => println!("Granted {name} to {email} in app {app_id}."),
+                GrantOutcome::AlreadyHeld => println!("{email} already holds {name} in app {app_id}."),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn audit_command(db: &DatabaseConnection, command: AuditCommand) -> CliResult {
+    match command {
+        AuditCommand::Export { app, format } => {
+            let app_id = AppId::parse(&app)?;
+            apps::require(db, &app_id).await?;
+            let format = match format {
+                Format::Jsonl => ExportFormat::Jsonl,
+                Format::Csv => ExportFormat::Csv,
+            };
+            let stdout = std::io::stdout();
+            audit::export(db, &app_id, format, stdout.lock()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify { app } => {
+            let reports = match app {
+                Some(app) => {
+                    let app_id = AppId::parse(&app)?;
+                    apps::require(db, &app_id).await?;
+                    // A read-only snapshot: appends during the walk must not
+                    // look like a deleted tail.
+                    let tx = db.begin().await?;
+                    let report = audit::verify_chain(&tx, app_id.as_str()).await?;
+                    tx.commit().await?;
+                    vec![report]
+                }
+                None => {
+                    let tx = db.begin().await?;
+                    let reports = audit::verify_all(&tx).await?;
+                    tx.commit().await?;
+                    reports
+                }
+            };
+            let mut out = std::io::stdout().lock();
+            let mut intact = true;
+            for report in &reports {
+                match &report.problem {
+                    None => writeln!(out, "{}: intact ({} events)", report.app_id, report.events_checked)?,
+                    Some(problem) => {
+                        intact = false;
+                        writeln!(out, "{}: BROKEN: {problem}", report.app_id)?;
+                    }
+                }
+            }
+            if intact {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("error: the audit log has been tampered with (see above).");
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! One typed `Settings`, read once from flags and environment (flags win).
+//! Every setting has a safe default; the README documents each.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oneauth.db?mode=rwc";
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+pub const DEFAULT_SITE_ROOT: &str = "target/site";
+
+/// Flags shared by every subcommand.
+#[derive(Args, Clone)]
+pub struct SettingsArgs {
+    /// Database URL: sqlite://PATH?mode=rwc or postgres://USER:PASS@HOST/DB
+    #[arg(long, global = true, env = "ONEAUTH_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true)]
+    pub database_url: String,
+
+    /// Address the server listens on
+    #[arg(long, global = true, env = "ONEAUTH_BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+
+    /// Public base URL (scheme://host[:port]) used in issuers and links;
+    /// defaults to http://BIND
+    #[arg(long, global = true, env = "ONEAUTH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory of the built front end (WASM, JS, CSS) from cargo-leptos
+    #[arg(long, global = true, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
+    pub site_root: String,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub site_root: String,
+}
+
+impl std::fmt::Debug for Settings {
+    // The database URL may carry a password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &"***")
+            .field("bind", &self.bind)
+            .field("public_url", &self.public_url)
+            .field("site_root", &self.site_root)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("ONEAUTH_BIND must be an address and port such as 127.0.0.1:3000, not \"{0}\".")]
+    Bind(String),
+    #[error("ONEAUTH_PUBLIC_URL must be an http or https URL without a path, such as https://auth.example.com, not \"{0}\".")]
+    PublicUrl(String),
+}
+
+impl Settings {
+    pub fn from_args(args: &SettingsArgs) -> Result<Self, SettingsError> {
+        let bind: SocketAddr = args
+            .bind
+            .parse()
+            .map_err(|_| SettingsError::Bind(args.bind.clone()))?;
+        let public_url = match &args.public_url {
+            Some(raw) => parse_public_url(raw)?,
+            None => format!("http://{bind}"),
+        };
+        Ok(Self {
+            database_url: args.database_url.clone(),
+            bind,
+            public_url,
+            site_root: args.site_root.clone(),
+        })
+    }
+
+    /// The OIDC issuer of an app: `{public_url}/a/{app_id}`.
+    pub fn issuer(&self, app_id: &str) -> String {
+        format!("{}/a/{app_id}", self.public_url)
+    }
+
+    /// Cookies get `Secure` when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn parse_public_url(raw: &str) -> Result<String, SettingsError> {
+    let error = || SettingsError::PublicUrl(raw.to_owned());
+    let url = url::Url::parse(raw).map_err(|_| error())?;
+    let path_ok = url.path() == "/" || url.path().is_empty();
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || !path_ok
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(error());
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(public_url: Option<&str>) -> SettingsArgs {
+        SettingsArgs {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            bind: DEFAULT_BIND.to_owned(),
+            public_url: public_url.map(str::to_owned),
+            site_root: DEFAULT_SITE_ROOT.to_owned(),
+        }
+    }
+
+    #[test]
+    fn public_url_defaults_to_the_bind_address() {
+        let settings = Settings::from_args(&args(None)).unwrap();
+        assert_eq!(settings.public_url, "http://127.0.0.1:3000");
+        assert_eq!(settings.issuer("demo"), "http://127.0.0.1:3000/a/demo");
+        assert!(!settings.secure_cookies());
+    }
+
+    #[test]
+    fn public_url_is_checked_and_trimmed() {
+        let settings = Settings::from_args(&args(Some("https://auth.example.com/"))).unwrap();
+        assert_eq!(settings.public_url, "https://auth.example.com");
+        assert!(settings.secure_cookies());
+        for bad in ["ftp://x.example", "https://x.example/path", "nope"] {
+            assert!(Settings::from_args(&args(Some(bad))).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_database_url() {
+        let mut a = args(None);
+        a.database_url = "postgres://u:hunter2@db/x".to_owned();
+        let shown = format!("{:?}", Settings::from_args(&a).unwrap());
+        assert!(!shown.contains("hunter2"));
+    }
+}

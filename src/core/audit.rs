@@ -1,0 +1,464 @@
+//! The audit log: the one way to record a change, and the per-app hash chain
+//! that makes edits, deletions and reordering detectable.
+//!
+//! Each app's events are numbered 1, 2, 3, ... (`seq`); every event stores the
+//! hash of the one before (`prev_hash`) and its own hash over all its fields.
+//! The chain head (last seq and hash) lives in `audit_chain_head`, so a
+//! deleted tail is noticed too. Appending updates the head row first: that
+//! row lock serialises appends within one app and nowhere else.
+
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::clock;
+use super::types::AppId;
+use crate::entities::{audit_chain_head, audit_event};
+
+/// Hash that starts every chain (the `prev_hash` of event 1).
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Events are read back in pages of this size when verifying or exporting.
+const PAGE: u64 = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("The app \"{0}\" has no audit chain.")]
+    NoChain(String),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("could not write the export: {0}")]
+    Write(#[from] std::io::Error),
+    #[error("could not write the CSV export: {0}")]
+    Csv(#[from] csv::Error),
+}
+
+/// Who did it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A signed-in user (an end user of the app, or an operator).
+    User,
+    /// Someone with shell access running the `oneauth` CLI.
+    Cli,
+    /// 1Auth itself (expiry, cleanup).
+    System,
+    /// Not signed in (a failed sign-in, say).
+    Anonymous,
+}
+
+impl ActorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::Cli => "cli",
+            ActorKind::System => "system",
+            ActorKind::Anonymous => "anonymous",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub kind: ActorKind,
+    /// The user's id when the actor is a user.
+    pub id: Option<String>,
+    /// What a reader sees: an e-mail, `cli:alice`, `system`.
+    pub label: String,
+    /// The client address of the request, when there is one.
+    pub address: Option<String>,
+}
+
+impl Actor {
+    /// The person at the shell, named by their OS account.
+    pub fn cli() -> Self {
+        let who = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".to_owned());
+        Self {
+            kind: ActorKind::Cli,
+            id: None,
+            label: format!("cli:{who}"),
+            address: None,
+        }
+    }
+
+    pub fn system() -> Self {
+        Self {
+            kind: ActorKind::System,
+            id: None,
+            label: "system".to_owned(),
+            address: None,
+        }
+    }
+
+    pub fn user(id: &str, label: &str, address: Option<String>) -> Self {
+        Self {
+            kind: ActorKind::User,
+            id: Some(id.to_owned()),
+            label: label.to_owned(),
+            address,
+        }
+    }
+
+    pub fn anonymous(address: Option<String>) -> Self {
+        Self {
+            kind: ActorKind::Anonymous,
+            id: None,
+            label: "anonymous".to_owned(),
+            address,
+        }
+    }
+}
+
+/// What a change was done to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub kind: &'static str,
+    pub id: String,
+}
+
+impl Target {
+    pub fn new(kind: &'static str, id: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+        }
+    }
+}
+
+/// One thing that happened, about to be recorded.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub app_id: &'a AppId,
+    pub actor: &'a Actor,
+    /// `noun.verb`, e.g. `user.created`, `role.granted`.
+    pub action: &'static str,
+    pub target: Option<Target>,
+    /// Before/after and whatever else explains the change; never a secret.
+    pub details: Value,
+}
+
+/// Append an event to its app's chain, inside the caller's transaction, so
+/// the change and its record commit or roll back together.
+pub async fn record(tx: &DatabaseTransaction, event: Event<'_>) -> Result<audit_event::Model, AuditError> {
+    let app_id = event.app_id.as_str();
+    let occurred_at = clock::now();
+    // Claim the next sequence number first: on PostgreSQL this takes the head
+    // row's lock, on SQLite the transaction already holds the write lock.
+    let claimed = audit_chain_head::Entity::update_many()
+        .col_expr(
+            audit_chain_head::Column::LastSeq,
+            Expr::col(audit_chain_head::Column::LastSeq).add(1),
+        )
+        .filter(audit_chain_head::Column::AppId.eq(app_id))
+        .exec(tx)
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Err(AuditError::NoChain(app_id.to_owned()));
+    }
+    let head = audit_chain_head::Entity::find_by_id(app_id.to_owned())
+        .one(tx)
+        .await?
+        .ok_or_else(|| AuditError::NoChain(app_id.to_owned()))?;
+
+    let mut row = audit_event::Model {
+        id: 0,
+        app_id: app_id.to_owned(),
+        seq: head.last_seq,
+        occurred_at,
+        actor_type: event.actor.kind.as_str().to_owned(),
+        actor_id: event.actor.id.clone(),
+        actor_label: event.actor.label.clone(),
+        actor_address: event.actor.address.clone(),
+        action: event.action.to_owned(),
+        target_type: event.target.as_ref().map(|t| t.kind.to_owned()),
+        target_id: event.target.as_ref().map(|t| t.id.clone()),
+        // serde_json's maps are sorted, so this text is canonical.
+        details: event.details.to_string(),
+        prev_hash: head.last_hash.clone(),
+        hash: String::new(),
+    };
+    row.hash = event_hash(&row);
+
+    let inserted = audit_event::ActiveModel {
+        app_id: Set(row.app_id.clone()),
+        seq: Set(row.seq),
+        occurred_at: Set(row.occurred_at),
+        actor_type: Set(row.actor_type.clone()),
+        actor_id: Set(row.actor_id.clone()),
+        actor_label: Set(row.actor_label.clone()),
+        actor_address: Set(row.actor_address.clone()),
+        action: Set(row.action.clone()),
+        target_type: Set(row.target_type.clone()),
+        target_id: Set(row.target_id.clone()),
+        details: Set(row.details.clone()),
+        prev_hash: Set(row.prev_hash.clone()),
+        hash: Set(row.hash.clone()),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+
+    audit_chain_head::ActiveModel {
+        app_id: Set(app_id.to_owned()),
+        last_hash: Set(row.hash.clone()),
+        updated_at: Set(occurred_at),
+        ..Default::default()
+    }
+    .update(tx)
+    .await?;
+    Ok(inserted)
+}
+
+/// Start an empty chain for a new app (in the transaction that creates it).
+pub async fn start_chain(tx: &DatabaseTransaction, app_id: &AppId) -> Result<(), DbErr> {
+    audit_chain_head::ActiveModel {
+        app_id: Set(app_id.as_str().to_owned()),
+        last_seq: Set(0),
+        last_hash: Set(GENESIS_HASH.to_owned()),
+        updated_at: Set(clock::now()),
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
+/// Canonical form of a timestamp inside the hash.
+fn hash_time(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// SHA-256 over every field but the row id, as a JSON array (unambiguous
+/// field boundaries, stable across databases).
+fn event_hash(event: &audit_event::Model) -> String {
+    let fields = json!([
+        "1auth-audit-v1",
+        event.app_id,
+        event.seq,
+        hash_time(&event.occurred_at),
+        event.actor_type,
+        event.actor_id,
+        event.actor_label,
+        event.actor_address,
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.details,
+        event.prev_hash,
+    ]);
+    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+}
+
+/// The outcome of checking one app's chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub app_id: String,
+    /// Events read before the verdict.
+    pub events_checked: u64,
+    /// `None` when the chain verifies; otherwise the first problem found.
+    pub problem: Option<String>,
+}
+
+impl ChainReport {
+    pub fn is_intact(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+/// Walk one app's chain from event 1 and report the first break.
+pub async fn verify_chain<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<ChainReport, AuditError> {
+    let head = audit_chain_head::Entity::find_by_id(app_id.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| AuditError::NoChain(app_id.to_owned()))?;
+    let report = |checked: u64, problem: Option<String>| ChainReport {
+        app_id: app_id.to_owned(),
+        events_checked: checked,
+        problem,
+    };
+
+    let mut expected_seq: i64 = 1;
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    loop {
+        let page = audit_event::Entity::find()
+            .filter(audit_event::Column::AppId.eq(app_id))
+            .filter(audit_event::Column::Seq.gte(expected_seq))
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let page_len = page.len() as u64;
+        for event in page {
+            let checked = (expected_seq - 1) as u64;
+            if event.seq != expected_seq {
+                return Ok(report(
+                    checked,
+                    Some(format!("event {expected_seq} is missing (deleted)")),
+                ));
+            }
+            if event.prev_hash != prev_hash {
+                return Ok(report(
+                    checked,
+                    Some(format!(
+                        "event {} does not follow event {} (an event was replaced or reordered)",
+                        event.seq,
+                        event.seq - 1
+                    )),
+                ));
+            }
+            if event_hash(&event) != event.hash {
+                return Ok(report(
+                    checked,
+                    Some(format!("event {} was altered after it was recorded", event.seq)),
+                ));
+            }
+            prev_hash = event.hash;
+            expected_seq += 1;
+        }
+        if page_len < PAGE {
+            break;
+        }
+    }
+    let last_seq = expected_seq - 1;
+    let checked = last_seq as u64;
+    if head.last_seq != last_seq || head.last_hash != prev_hash {
+        return Ok(report(
+            checked,
+            Some(format!(
+                "the chain ends at event {last_seq} but {} events were recorded (events were deleted)",
+                head.last_seq
+            )),
+        ));
+    }
+    Ok(report(checked, None))
+}
+
+/// Verify every app's chain, in app id order.
+pub async fn verify_all<C: ConnectionTrait>(db: &C) -> Result<Vec<ChainReport>, AuditError> {
+    let heads = audit_chain_head::Entity::find()
+        .order_by_asc(audit_chain_head::Column::AppId)
+        .all(db)
+        .await?;
+    let mut reports = Vec::with_capacity(heads.len());
+    for head in heads {
+        reports.push(verify_chain(db, &head.app_id).await?);
+    }
+    Ok(reports)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+/// The exported shape of an event: every stored field, details as JSON.
+fn export_record(event: &audit_event::Model) -> Value {
+    json!({
+        "app_id": event.app_id,
+        "seq": event.seq,
+        "occurred_at": hash_time(&event.occurred_at),
+        "actor_type": event.actor_type,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "actor_address": event.actor_address,
+        "action": event.action,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "details": serde_json::from_str::<Value>(&event.details).unwrap_or(Value::String(event.details.clone())),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+    })
+}
+
+const CSV_HEADER: [&str; 13] = [
+    "app_id",
+    "seq",
+    "occurred_at",
+    "actor_type",
+    "actor_id",
+    "actor_label",
+    "actor_address",
+    "action",
+    "target_type",
+    "target_id",
+    "details",
+    "prev_hash",
+    "hash",
+];
+
+/// Write an app's events, oldest first, as JSON lines or CSV.
+pub async fn export<C: ConnectionTrait, W: Write>(
+    db: &C,
+    app_id: &AppId,
+    format: ExportFormat,
+    out: W,
+) -> Result<u64, AuditError> {
+    let mut csv_writer = None;
+    let mut jsonl_writer = None;
+    match format {
+        ExportFormat::Csv => {
+            let mut writer = csv::Writer::from_writer(out);
+            writer.write_record(CSV_HEADER)?;
+            csv_writer = Some(writer);
+        }
+        ExportFormat::Jsonl => jsonl_writer = Some(std::io::BufWriter::new(out)),
+    }
+    let mut after_seq = 0i64;
+    let mut written = 0u64;
+    loop {
+        let page = audit_event::Entity::find()
+            .filter(audit_event::Column::AppId.eq(app_id.as_str()))
+            .filter(audit_event::Column::Seq.gt(after_seq))
+            .order_by_asc(audit_event::Column::Seq)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let page_len = page.len() as u64;
+        for event in &page {
+            if let Some(writer) = jsonl_writer.as_mut() {
+                serde_json::to_writer(&mut *writer, &export_record(event))
+                    .map_err(std::io::Error::from)?;
+                writer.write_all(b"\n")?;
+            }
+            if let Some(writer) = csv_writer.as_mut() {
+                let seq = event.seq.to_string();
+                let at = hash_time(&event.occurred_at);
+                writer.write_record([
+                    event.app_id.as_str(),
+                    &seq,
+                    &at,
+                    &event.actor_type,
+                    event.actor_id.as_deref().unwrap_or(""),
+                    &event.actor_label,
+                    event.actor_address.as_deref().unwrap_or(""),
+                    &event.action,
+                    event.target_type.as_deref().unwrap_or(""),
+                    event.target_id.as_deref().unwrap_or(""),
+                    &event.details,
+                    &event.prev_hash,
+                    &event.hash,
+                ])?;
+            }
+            after_seq = event.seq;
+            written += 1;
+        }
+        if page_len < PAGE {
+            break;
+        }
+    }
+    if let Some(mut writer) = jsonl_writer {
+        writer.flush()?;
+    }
+    if let Some(mut writer) = csv_writer {
+        writer.flush()?;
+    }
+    Ok(written)
+}

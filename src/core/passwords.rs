@@ -1,0 +1,158 @@
+//! Password hashing: argon2id with OWASP's parameters, stored as PHC strings,
+//! re-hashed on sign-in when the parameters change.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::types::InvalidValue;
+
+/// OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane.
+const MEMORY_KIB: u32 = 19 * 1024;
+const ITERATIONS: u32 = 2;
+const LANES: u32 = 1;
+
+/// NIST SP 800-63B §3.1.1.2: at least 8 characters; accept long passphrases
+/// but bound the work one request can cause.
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 256;
+
+/// A password that satisfies the length policy. Its `Debug` never shows it.
+pub struct Password(SecretString);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+impl Password {
+    /// A new password chosen by a user: the policy applies.
+    pub fn new_choice(raw: &str) -> Result<Self, InvalidValue> {
+        let length = raw.chars().count();
+        if length < MIN_LENGTH {
+            return Err(InvalidValue(format!(
+                "The password must be at least {MIN_LENGTH} characters long."
+            )));
+        }
+        if length > MAX_LENGTH {
+            return Err(InvalidValue(format!(
+                "The password must be at most {MAX_LENGTH} characters long."
+            )));
+        }
+        Ok(Self(SecretString::from(raw.to_owned())))
+    }
+
+    /// A password typed at sign-in: checked against the hash, never rejected
+    /// for its form (that would tell an attacker something).
+    pub fn attempt(raw: &str) -> Self {
+        let bounded: String = raw.chars().take(MAX_LENGTH).collect();
+        Self(SecretString::from(bounded))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.0.expose_secret().as_bytes()
+    }
+}
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(MEMORY_KIB, ITERATIONS, LANES, None)
+        .expect("the OWASP argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hash a password into a PHC string (`$argon2id$v=19$m=19456,t=2,p=1$...`).
+pub fn hash(password: &Password) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.bytes(), &salt)
+        .expect("argon2 hashing with valid parameters cannot fail")
+        .to_string()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck {
+    /// Correct; `needs_rehash` when it was hashed with other parameters.
+    Valid { needs_rehash: bool },
+    Invalid,
+}
+
+/// Check a password against a stored PHC string.
+pub fn verify(phc: &str, password: &Password) -> PasswordCheck {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        tracing::error!("a stored password hash is not a valid PHC string");
+        return PasswordCheck::Invalid;
+    };
+    // Verify with the parameters the hash was made with, then compare them
+    // with today's to decide on a rehash.
+    if Argon2::default()
+        .verify_password(password.bytes(), &parsed)
+        .is_err()
+    {
+        return PasswordCheck::Invalid;
+    }
+    let current = Params::try_from(&parsed).ok();
+    let needs_rehash = parsed.algorithm != Algorithm::Argon2id.ident()
+        || parsed.version != Some(Version::V0x13.into())
+        || current.is_none_or(|p| {
+            p.m_cost() != MEMORY_KIB || p.t_cost() != ITERATIONS || p.p_cost() != LANES
+        });
+    PasswordCheck::Valid { needs_rehash }
+}
+
+/// A hash of nothing anyone knows, verified against when the account does not
+/// exist, so that an unknown e-mail costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash(&Password::attempt(&super::secrets::random_token(32))));
+
+/// Spend the time of one verification and fail.
+pub fn dummy_verify(password: &Password) -> PasswordCheck {
+    let _ = verify(&DUMMY_HASH, password);
+    PasswordCheck::Invalid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_verify_and_use_owasp_parameters() {
+        let password = Password::new_choice("correct horse battery").unwrap();
+        let phc = hash(&password);
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert_eq!(verify(&phc, &password), PasswordCheck::Valid { needs_rehash: false });
+        assert_eq!(verify(&phc, &Password::attempt("wrong horse")), PasswordCheck::Invalid);
+    }
+
+    #[test]
+    fn old_parameters_ask_for_a_rehash() {
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let phc = weak.hash_password(b"correct horse battery", &salt).unwrap().to_string();
+        assert_eq!(
+            verify(&phc, &Password::attempt("correct horse battery")),
+            PasswordCheck::Valid { needs_rehash: true }
+        );
+    }
+
+    #[test]
+    fn policy_bounds_length() {
+        assert!(Password::new_choice("short").is_err());
+        assert!(Password::new_choice(&"x".repeat(MAX_LENGTH + 1)).is_err());
+        assert!(Password::new_choice("eight ch").is_ok());
+        assert_eq!(format!("{:?}", Password::attempt("secret")), "Password(***)");
+    }
+
+    #[test]
+    fn garbage_hashes_do_not_verify() {
+        assert_eq!(verify("not a phc", &Password::attempt("x")), PasswordCheck::Invalid);
+        assert_eq!(dummy_verify(&Password::attempt("x")), PasswordCheck::Invalid);
+    }
+}

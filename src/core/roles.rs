@@ -1,0 +1,175 @@
+//! Roles of an app, with their factor policy, and their assignment to users.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use serde_json::json;
+
+use super::audit::{self, Actor, AuditError, Event, Target};
+use super::clock;
+use super::secrets;
+use super::types::{AppId, RoleName};
+use crate::entities::{app_user, role, role_assignment};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("The role \"{role}\" already exists in app \"{app}\".")]
+    AlreadyExists { role: String, app: String },
+    #[error("There is no role \"{role}\" in app \"{app}\".")]
+    NotFound { role: String, app: String },
+    #[error("The maximum authentication age must be a positive number of seconds.")]
+    InvalidMaxAuthAge,
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// What a role demands of the session of anyone who uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RolePolicy {
+    pub require_passkey: bool,
+    /// Seconds since the user last authenticated; `None` means no limit.
+    pub max_auth_age_secs: Option<i64>,
+}
+
+pub struct NewRole {
+    pub name: RoleName,
+    pub description: String,
+    pub policy: RolePolicy,
+}
+
+pub async fn create(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    app_id: &AppId,
+    new: NewRole,
+) -> Result<role::Model, RoleError> {
+    if new.policy.max_auth_age_secs.is_some_and(|secs| secs <= 0) {
+        return Err(RoleError::InvalidMaxAuthAge);
+    }
+    if find(tx, app_id, &new.name).await?.is_some() {
+        return Err(RoleError::AlreadyExists {
+            role: new.name.to_string(),
+            app: app_id.to_string(),
+        });
+    }
+    let now = clock::now();
+    let created = role::ActiveModel {
+        id: Set(secrets::new_id()),
+        app_id: Set(app_id.to_string()),
+        name: Set(new.name.to_string()),
+        description: Set(new.description),
+        require_passkey: Set(new.policy.require_passkey),
+        max_auth_age_secs: Set(new.policy.max_auth_age_secs),
+        builtin: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx)
+    .await?;
+    audit::record(
+        tx,
+        Event {
+            app_id,
+            actor,
+            action: "role.created",
+            target: Some(Target::new("role", created.name.as_str())),
+            details: json!({ "after": {
+                "name": created.name,
+                "description": created.description,
+                "require_passkey": created.require_passkey,
+                "max_auth_age_secs": created.max_auth_age_secs,
+            }}),
+        },
+    )
+    .await?;
+    Ok(created)
+}
+
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    app_id: &AppId,
+    name: &RoleName,
+) -> Result<Option<role::Model>, DbErr> {
+    role::Entity::find()
+        .filter(role::Column::AppId.eq(app_id.as_str()))
+        .filter(role::Column::Name.eq(name.as_str()))
+        .one(db)
+        .await
+}
+
+pub async fn require<C: ConnectionTrait>(
+    db: &C,
+    app_id: &AppId,
+    name: &RoleName,
+) -> Result<role::Model, RoleError> {
+    find(db, app_id, name).await?.ok_or_else(|| RoleError::NotFound {
+        role: name.to_string(),
+        app: app_id.to_string(),
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantOutcome {
+    Granted,
+    AlreadyHeld,
+}
+
+/// Give `user` the role `name` (same app), recording `role.granted`.
+/// Granting a role already held changes nothing and records nothing.
+pub async fn grant(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    user: &app_user::Model,
+    name: &RoleName,
+) -> Result<GrantOutcome, RoleError> {
+    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let role = require(tx, &app_id, name).await?;
+    let held = role_assignment::Entity::find_by_id((user.id.clone(), role.id.clone()))
+        .one(tx)
+        .await?;
+    if held.is_some() {
+        return Ok(GrantOutcome::AlreadyHeld);
+    }
+    role_assignment::ActiveModel {
+        app_id: Set(user.app_id.clone()),
+        user_id: Set(user.id.clone()),
+        role_id: Set(role.id.clone()),
+        granted_by: Set(actor.id.clone().or_else(|| Some(actor.label.clone()))),
+        created_at: Set(clock::now()),
+    }
+    .insert(tx)
+    .await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_id,
+            actor,
+            action: "role.granted",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "role": role.name, "email": user.email }),
+        },
+    )
+    .await?;
+    Ok(GrantOutcome::Granted)
+}
+
+/// The names of the roles a user holds, sorted.
+pub async fn names_held<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Vec<String>, DbErr> {
+    let assignments = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user_id))
+        .all(db)
+        .await?;
+    let ids: Vec<String> = assignments.into_iter().map(|a| a.role_id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roles = role::Entity::find()
+        .filter(role::Column::Id.is_in(ids))
+        .order_by_asc(role::Column::Name)
+        .all(db)
+        .await?;
+    Ok(roles.into_iter().map(|r| r.name).collect())
+}

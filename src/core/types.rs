@@ -1,0 +1,271 @@
+//! Values that are valid by construction ("parse, don't validate"): the
+//! constructor is the only place a rule is checked, and core functions take
+//! these types rather than strings.
+
+use std::fmt;
+
+/// A value was rejected; the message is a sentence fit for a user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+fn invalid(message: impl Into<String>) -> InvalidValue {
+    InvalidValue(message.into())
+}
+
+macro_rules! string_value {
+    ($name:ident) => {
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// An app's id: the lowercase slug in `/a/{app_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AppId(String);
+string_value!(AppId);
+
+impl AppId {
+    pub const CONSOLE: &'static str = "console";
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let ok_chars = raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        let starts_with_letter = raw.starts_with(|c: char| c.is_ascii_lowercase());
+        if !(2..=63).contains(&raw.len())
+            || !ok_chars
+            || !starts_with_letter
+            || raw.ends_with('-')
+            || raw.contains("--")
+        {
+            return Err(invalid(format!(
+                "\"{raw}\" is not a valid app id: use 2 to 63 lowercase letters, digits and single hyphens, starting with a letter."
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn console() -> Self {
+        Self(Self::CONSOLE.to_owned())
+    }
+}
+
+/// An e-mail address, normalised (trimmed, lower-case) so that one address is
+/// one identity per app whatever its spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+string_value!(Email);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let value = raw.trim().to_lowercase();
+        let error = || invalid(format!("\"{}\" is not a valid e-mail address.", raw.trim()));
+        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(error());
+        }
+        let (local, domain) = value.rsplit_once('@').ok_or_else(error)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+            return Err(error());
+        }
+        Ok(Self(value))
+    }
+}
+
+/// A redirect URI as registered: absolute, no fragment (RFC 6749 §3.1.2),
+/// https, or http only on a loopback host, or a private-use scheme of a native
+/// app (RFC 8252 §7.1). Kept exactly as given: matching is by exact string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RedirectUri(String);
+string_value!(RedirectUri);
+
+impl RedirectUri {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        let url = url::Url::parse(raw).map_err(|_| {
+            invalid(format!("\"{raw}\" is not a valid redirect URI: it must be an absolute URL."))
+        })?;
+        if url.fragment().is_some() {
+            return Err(invalid(format!(
+                "\"{raw}\" is not a valid redirect URI: it must not contain a fragment (#)."
+            )));
+        }
+        let loopback = matches!(
+            url.host(),
+            Some(url::Host::Domain("localhost"))
+                | Some(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST))
+                | Some(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST))
+        );
+        let allowed = match url.scheme() {
+            "https" => url.host().is_some(),
+            "http" => loopback,
+            "javascript" | "data" | "file" | "vbscript" | "blob" => false,
+            scheme => scheme.contains('.'),
+        };
+        if !allowed {
+            return Err(invalid(format!(
+                "\"{raw}\" is not a valid redirect URI: use https, http on localhost only, or a reverse-domain scheme such as com.example.app:/callback."
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// The name of a role, unique within its app.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoleName(String);
+string_value!(RoleName);
+
+impl RoleName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        let ok = (1..=64).contains(&raw.len())
+            && raw.starts_with(|c: char| c.is_ascii_lowercase())
+            && raw.chars().all(|c| {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.' | ':')
+            });
+        if !ok {
+            return Err(invalid(format!(
+                "\"{raw}\" is not a valid role name: use up to 64 lowercase letters, digits and - _ . :, starting with a letter."
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// A display name for an app, client or user.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DisplayName(String);
+string_value!(DisplayName);
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let value = raw.trim();
+        if value.is_empty() || value.chars().count() > 100 || value.chars().any(char::is_control) {
+            return Err(invalid("A name must be 1 to 100 characters, without control characters."));
+        }
+        Ok(Self(value.to_owned()))
+    }
+}
+
+/// An app's brand colour, `#rrggbb`: it goes into a style attribute, so
+/// nothing else may pass.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BrandColor(String);
+string_value!(BrandColor);
+
+impl BrandColor {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let value = raw.trim().to_lowercase();
+        let ok = value.len() == 7
+            && value.starts_with('#')
+            && value[1..].chars().all(|c| c.is_ascii_hexdigit());
+        if !ok {
+            return Err(invalid(format!(
+                "\"{raw}\" is not a colour: use the form #4f46e5."
+            )));
+        }
+        Ok(Self(value))
+    }
+}
+
+/// Whether a client can keep a secret (RFC 6749 §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientType {
+    Public,
+    Confidential,
+}
+
+impl ClientType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientType::Public => "public",
+            ClientType::Confidential => "confidential",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        match raw {
+            "public" => Ok(ClientType::Public),
+            "confidential" => Ok(ClientType::Confidential),
+            other => Err(invalid(format!(
+                "\"{other}\" is not a client type: use public or confidential."
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_ids_are_lowercase_slugs() {
+        assert!(AppId::parse("demo").is_ok());
+        assert!(AppId::parse("admin-panel-2").is_ok());
+        for bad in ["", "a", "Demo", "1demo", "demo-", "de--mo", "de_mo", "de mo", "démo"] {
+            assert!(AppId::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@exa..mple.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn redirect_uris_follow_the_oauth_rules() {
+        for good in [
+            "https://app.example.com/cb",
+            "http://localhost:5173/cb",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+            "com.example.app:/oauth",
+        ] {
+            assert!(RedirectUri::parse(good).is_ok(), "{good} should be accepted");
+        }
+        for bad in [
+            "/cb",
+            "http://example.com/cb",
+            "https://example.com/cb#frag",
+            "javascript:alert(1)",
+            "myapp:/cb",
+            "not a url",
+        ] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad} should be rejected");
+        }
+        // Kept exactly as given (no normalisation), for exact matching.
+        assert_eq!(RedirectUri::parse("https://x.example").unwrap().as_str(), "https://x.example");
+    }
+
+    #[test]
+    fn role_names_and_colours() {
+        assert!(RoleName::parse("billing:admin").is_ok());
+        assert!(RoleName::parse("Admin").is_err());
+        assert_eq!(BrandColor::parse("#4F46E5").unwrap().as_str(), "#4f46e5");
+        assert!(BrandColor::parse("red;background:url(x)").is_err());
+    }
+}

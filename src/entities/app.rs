@@ -1,0 +1,30 @@
+//! An app: the security boundary (a realm, in Keycloak terms).
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "app")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub name: String,
+    pub brand_color: String,
+    pub builtin: bool,
+    pub self_registration: bool,
+    pub password_enabled: bool,
+    pub passkey_enabled: bool,
+    pub disabled_at: Option<DateTimeUtc>,
+    pub session_idle_secs: i64,
+    pub session_absolute_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub refresh_idle_secs: i64,
+    pub refresh_absolute_secs: i64,
+    pub refresh_grace_secs: i64,
+    pub require_pkce: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,17 @@
+//! The last sequence number and hash of an app's audit chain.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "audit_chain_head")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub app_id: String,
+    pub last_seq: i64,
+    pub last_hash: String,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

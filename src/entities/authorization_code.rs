@@ -1,0 +1,36 @@
+//! An authorization code, stored as its hash, single use.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "authorization_code")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub code_hash: String,
+    pub app_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub signin_session_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub redirect_uri: String,
+    #[sea_orm(column_type = "Text")]
+    pub scope: String,
+    #[sea_orm(column_type = "Text")]
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub auth_time: DateTimeUtc,
+    #[sea_orm(column_type = "Text")]
+    pub amr: String,
+    pub acr: String,
+    #[sea_orm(column_type = "Text")]
+    pub roles: String,
+    pub expires_at: DateTimeUtc,
+    pub used_at: Option<DateTimeUtc>,
+    pub token_family_id: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,28 @@
+//! The server-side record of one sign-in: user, factors (`amr`, JSON array) and time.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "signin_session")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub app_id: String,
+    pub user_id: String,
+    #[sea_orm(column_type = "Text")]
+    pub amr: String,
+    pub acr: String,
+    pub auth_time: DateTimeUtc,
+    pub last_seen_at: DateTimeUtc,
+    pub idle_expires_at: DateTimeUtc,
+    pub absolute_expires_at: DateTimeUtc,
+    pub ended_at: Option<DateTimeUtc>,
+    pub end_reason: Option<String>,
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,3 @@
+//! End-user pages of one app: `/a/{app_id}/...`.
+
+pub mod login;

@@ -1,0 +1,198 @@
+//! The one way integration tests start 1Auth: the real router on a random
+//! port over a fresh database (zero2prod's `spawn_app`).
+//!
+//! `ONEAUTH_TEST_BACKEND=postgres` (with `ONEAUTH_TEST_POSTGRES_URL` pointing
+//! at a server where the user may create databases) runs every test against
+//! its own throw-away PostgreSQL database; otherwise each test gets a fresh
+//! SQLite file.
+
+#![allow(dead_code)]
+
+use std::process::{Command, Output, Stdio};
+use std::io::Write;
+
+use oneauth::config::{Settings, SettingsArgs};
+use oneauth::core::db;
+use oneauth::server::{AppState, router};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backend() -> Backend {
+    match std::env::var("ONEAUTH_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("ONEAUTH_TEST_BACKEND must be sqlite or postgres, not {other}"),
+    }
+}
+
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub database_url: String,
+    pub db: DatabaseConnection,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh, migrated, empty database of the selected backend.
+pub async fn fresh_database() -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = match backend() {
+        Backend::Sqlite => format!("sqlite://{}/oneauth.db?mode=rwc", dir.path().display()),
+        Backend::Postgres => {
+            let admin_url = std::env::var("ONEAUTH_TEST_POSTGRES_URL").expect(
+                "ONEAUTH_TEST_BACKEND=postgres needs ONEAUTH_TEST_POSTGRES_URL (scripts/test.sh sets it)",
+            );
+            let name = format!("oneauth_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = sea_orm::Database::connect(&admin_url)
+                .await
+                .expect("connect to the PostgreSQL test server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create a throw-away test database");
+            admin.close().await.ok();
+            let mut url = url::Url::parse(&admin_url).expect("a valid PostgreSQL URL");
+            url.set_path(&name);
+            url.to_string()
+        }
+    };
+    (url, dir)
+}
+
+pub async fn spawn_app() -> TestApp {
+    let (database_url, dir) = fresh_database().await;
+    let db = db::connect(&database_url).await.expect("connect to the test database");
+    db::migrate(&db).await.expect("migrate the test database");
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a random port");
+    let addr = listener.local_addr().unwrap();
+    let settings = Settings::from_args(&SettingsArgs {
+        database_url: database_url.clone(),
+        bind: addr.to_string(),
+        public_url: None,
+        site_root: "target/site".to_owned(),
+    })
+    .expect("valid test settings");
+    let state = AppState::new(db.clone(), settings);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .expect("the test server runs");
+    });
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    TestApp {
+        address: format!("http://{addr}"),
+        database_url,
+        db,
+        http,
+        _dir: dir,
+    }
+}
+
+/// What a CLI run printed and how it ended.
+pub struct CliRun {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("stdout is not JSON ({err}): {}", self.stdout))
+    }
+
+    #[track_caller]
+    pub fn expect_success(self) -> Self {
+        assert!(self.success, "oneauth failed: {}\n{}", self.stderr, self.stdout);
+        self
+    }
+
+    /// Fails with exactly one `error: ...` sentence and a non-zero code.
+    #[track_caller]
+    pub fn expect_error(self, fragment: &str) -> Self {
+        assert!(!self.success, "oneauth should have failed: {}", self.stdout);
+        let line = self.stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| {
+            panic!("no `error:` sentence on stderr: {}", self.stderr)
+        });
+        assert!(line.contains(fragment), "`{line}` should mention `{fragment}`");
+        assert!(!self.stderr.contains("panicked"), "oneauth panicked: {}", self.stderr);
+        self
+    }
+}
+
+/// Run the real `oneauth` binary against `database_url`.
+pub fn oneauth(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oneauth"))
+        .args(args)
+        .env("ONEAUTH_DATABASE_URL", database_url)
+        .env("ONEAUTH_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run oneauth");
+    {
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+    }
+    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+    CliRun {
+        success: status.success(),
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+impl TestApp {
+    pub fn cli(&self, args: &[&str]) -> CliRun {
+        oneauth(&self.database_url, args, None)
+    }
+
+    pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> CliRun {
+        oneauth(&self.database_url, args, Some(stdin))
+    }
+
+    /// `oneauth app create ID --name NAME --redirect-uri http://localhost:5173/cb`
+    pub fn create_app(&self, id: &str, name: &str) -> serde_json::Value {
+        self.cli(&["app", "create", id, "--name", name, "--redirect-uri", "http://localhost:5173/cb"])
+            .expect_success()
+            .json()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request succeeds")
+    }
+
+    /// Run raw SQL (tests that tamper with rows, as an attacker with database access would).
+    pub async fn sql(&self, statement: &str) {
+        self.db
+            .execute_unprepared(statement)
+            .await
+            .unwrap_or_else(|err| panic!("{statement}: {err}"));
+    }
+}
