@@ -1,0 +1,46 @@
+import { defineConfig } from '@playwright/test';
+import * as path from 'node:path';
+
+// The suite drives Debian's Chromium (never a downloaded browser) against the
+// real `oneauth serve`, started here on a fresh SQLite database.
+// localhost (not 127.0.0.1) is a secure context and a valid WebAuthn RP id.
+const port = Number(process.env.ONEAUTH_E2E_PORT ?? 3210);
+export const baseURL = `http://localhost:${port}`;
+const artifacts = path.join(__dirname, '.artifacts');
+
+export default defineConfig({
+  testDir: './tests',
+  outputDir: path.join(artifacts, 'test-results'),
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  timeout: 30_000,
+  use: {
+    baseURL,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    },
+  },
+  webServer: {
+    command: `bash ${path.join(__dirname, 'serve-for-tests.sh')}`,
+    url: `${baseURL}/readyz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    env: { ONEAUTH_E2E_PORT: String(port) },
+  },
+});

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Started by Playwright: the built server on a fresh SQLite database.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+artifacts="$root/end2end/.artifacts"
+rm -rf "$artifacts/db" && mkdir -p "$artifacts/db"
+port="${ONEAUTH_E2E_PORT:-3210}"
+export ONEAUTH_DATABASE_URL="sqlite://$artifacts/db/e2e.db?mode=rwc"
+export ONEAUTH_BIND="127.0.0.1:$port"
+export ONEAUTH_PUBLIC_URL="http://localhost:$port"
+export LEPTOS_SITE_ROOT="$root/target/site"
+exec "${ONEAUTH_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/oneauth-target}/debug/oneauth}" serve

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# README command 2: install what is missing, then run every test:
+#   1. formatting and unit + integration tests on SQLite,
+#   2. the integration tests again on a real PostgreSQL (started here),
+#   3. the Playwright suite in Debian's Chromium against the built app.
+# Any failure stops the run with a non-zero exit; nothing is skipped silently.
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/setup.sh
+
+PG_ADMIN_URL="${ONEAUTH_TEST_POSTGRES_URL:-postgres://oneauth:oneauth@127.0.0.1:5432/postgres}"
+
+start_postgres() {
+    if ! command -v pg_lsclusters >/dev/null; then
+        say "PostgreSQL is not installed; installing it from Debian"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+    fi
+    local cluster
+    cluster="$(pg_lsclusters --no-header | awk 'NR==1 { print $1 " " $2 }')"
+    if [ -z "$cluster" ]; then
+        echo "no PostgreSQL cluster found (pg_lsclusters is empty)" >&2
+        return 1
+    fi
+    if ! pg_lsclusters --no-header | awk 'NR==1 { exit ($4 == "online") ? 0 : 1 }'; then
+        say "starting PostgreSQL cluster $cluster"
+        as_root pg_ctlcluster $cluster start
+    fi
+    as_root su postgres -c "psql -q -c \"CREATE ROLE oneauth LOGIN SUPERUSER PASSWORD 'oneauth'\"" 2>/dev/null || true
+    # Throw away the databases of earlier runs.
+    as_root su postgres -c "psql -At -c \"SELECT datname FROM pg_database WHERE datname LIKE 'oneauth_test_%'\"" |
+        while read -r db; do
+            as_root su postgres -c "psql -q -c 'DROP DATABASE IF EXISTS \"$db\"'" >/dev/null
+        done
+}
+
+say "checking formatting"
+cargo fmt --all -- --check
+
+say "unit and integration tests on SQLite"
+ONEAUTH_TEST_BACKEND=sqlite cargo test --features ssr --workspace
+
+say "integration tests on PostgreSQL"
+start_postgres
+ONEAUTH_TEST_BACKEND=postgres ONEAUTH_TEST_POSTGRES_URL="$PG_ADMIN_URL" \
+    cargo test --features ssr --tests
+
+say "building the app for the browser tests"
+cargo leptos build
+
+say "browser tests (Playwright, Debian Chromium)"
+export ONEAUTH_BIN="$CARGO_TARGET_DIR/debug/oneauth"
+npx playwright test -c end2end/playwright.config.ts
+
+say "all tests passed"
