@@ -18,7 +18,11 @@ use crate::core::types::{AppId, ClientType, DisplayName, Email, RedirectUri, Rol
 use crate::core::{apps, db, users};
 
 #[derive(Parser)]
-#[command(name = "oneauth", version, about = "1Auth: every application its own security boundary")]
+#[command(
+    name = "oneauth",
+    version,
+    about = "1Auth: every application its own security boundary"
+)]
 pub struct Cli {
     #[command(flatten)]
     settings: SettingsArgs,
@@ -190,10 +194,17 @@ async fn execute(cli: Cli) -> CliResult {
 }
 
 fn print_json(value: serde_json::Value) {
-    println!("{}", serde_json::to_string_pretty(&value).expect("JSON values serialise"));
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&value).expect("JSON values serialise")
+    );
 }
 
-async fn app_command(settings: &Settings, db: &DatabaseConnection, command: AppCommand) -> CliResult {
+async fn app_command(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    command: AppCommand,
+) -> CliResult {
     match command {
         AppCommand::Create {
             app_id,
@@ -251,7 +262,9 @@ fn read_password_line() -> Result<Password, CliError> {
         .map_err(|err| CliError(format!("Could not read the password from stdin: {err}")))?;
     let password = line.trim_end_matches(['\r', '\n']);
     if password.is_empty() {
-        return Err(CliError("--password-stdin was given but stdin held no password.".into()));
+        return Err(CliError(
+            "--password-stdin was given but stdin held no password.".into(),
+        ));
     }
     Ok(Password::new_choice(password)?)
 }
@@ -347,7 +360,9 @@ async fn role_command(db: &DatabaseConnection, command: RoleCommand) -> CliResul
             tx.commit().await?;
             match outcome {
                 GrantOutcome::Granted => println!("Granted {name} to {email} in app {app_id}."),
-                GrantOutcome::AlreadyHeld => println!("{email} already holds {name} in app {app_id}."),
+                GrantOutcome::AlreadyHeld => {
+                    println!("{email} already holds {name} in app {app_id}.")
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -390,7 +405,11 @@ async fn audit_command(db: &DatabaseConnection, command: AuditCommand) -> CliRes
             let mut intact = true;
             for report in &reports {
                 match &report.problem {
-                    None => writeln!(out, "{}: intact ({} events)", report.app_id, report.events_checked)?,
+                    None => writeln!(
+                        out,
+                        "{}: intact ({} events)",
+                        report.app_id, report.events_checked
+                    )?,
                     Some(problem) => {
                         intact = false;
                         writeln!(out, "{}: BROKEN: {problem}", report.app_id)?;

@@ -55,7 +55,9 @@ impl std::fmt::Debug for Settings {
 pub enum SettingsError {
     #[error("ONEAUTH_BIND must be an address and port such as 127.0.0.1:3000, not \"{0}\".")]
     Bind(String),
-    #[error("ONEAUTH_PUBLIC_URL must be an http or https URL without a path, such as https://auth.example.com, not \"{0}\".")]
+    #[error(
+        "ONEAUTH_PUBLIC_URL must be an http or https URL without a path, such as https://auth.example.com, not \"{0}\"."
+    )]
     PublicUrl(String),
 }
 

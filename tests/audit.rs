@@ -16,9 +16,19 @@ use serde_json::json;
 async fn app_with_history() -> TestApp {
     let app = spawn_app().await;
     app.create_app("demo", "Demo");
-    app.cli(&["role", "create", "--app", "demo", "admin"]).expect_success();
-    app.cli(&["user", "create", "--app", "demo", "--email", "ada@example.com", "--role", "admin"])
+    app.cli(&["role", "create", "--app", "demo", "admin"])
         .expect_success();
+    app.cli(&[
+        "user",
+        "create",
+        "--app",
+        "demo",
+        "--email",
+        "ada@example.com",
+        "--role",
+        "admin",
+    ])
+    .expect_success();
     app
 }
 
@@ -36,14 +46,27 @@ async fn cli_changes_are_recorded_in_order() {
     let app = app_with_history().await;
     let events = events(&app, "demo").await;
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["app.created", "client.created", "role.created", "user.created", "role.granted"]);
+    assert_eq!(
+        actions,
+        [
+            "app.created",
+            "client.created",
+            "role.created",
+            "user.created",
+            "role.granted"
+        ]
+    );
     let seqs: Vec<i64> = events.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5]);
     assert_eq!(events[0].prev_hash, audit::GENESIS_HASH);
     for pair in events.windows(2) {
         assert_eq!(pair[1].prev_hash, pair[0].hash);
     }
-    assert!(events.iter().all(|e| e.actor_type == "cli" && e.actor_label.starts_with("cli:")));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.actor_type == "cli" && e.actor_label.starts_with("cli:"))
+    );
     let created: serde_json::Value = serde_json::from_str(&events[3].details).unwrap();
     assert_eq!(created["after"]["email"], "ada@example.com");
 }
@@ -52,26 +75,46 @@ async fn cli_changes_are_recorded_in_order() {
 async fn verify_passes_on_an_untouched_log() {
     let app = app_with_history().await;
     let run = app.cli(&["audit", "verify"]).expect_success();
-    assert!(run.stdout.contains("demo: intact (5 events)"), "{}", run.stdout);
-    assert!(run.stdout.contains("console: intact (0 events)"), "{}", run.stdout);
-    let one = app.cli(&["audit", "verify", "--app", "demo"]).expect_success();
+    assert!(
+        run.stdout.contains("demo: intact (5 events)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("console: intact (0 events)"),
+        "{}",
+        run.stdout
+    );
+    let one = app
+        .cli(&["audit", "verify", "--app", "demo"])
+        .expect_success();
     assert_eq!(one.stdout.trim(), "demo: intact (5 events)");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_detects_an_edited_row() {
     let app = app_with_history().await;
-    app.sql("UPDATE audit_event SET actor_label = 'someone-else' WHERE app_id = 'demo' AND seq = 3").await;
+    app.sql(
+        "UPDATE audit_event SET actor_label = 'someone-else' WHERE app_id = 'demo' AND seq = 3",
+    )
+    .await;
     let run = app.cli(&["audit", "verify"]);
     assert_eq!(run.code, Some(1));
-    assert!(run.stdout.contains("demo: BROKEN: event 3 was altered"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("demo: BROKEN: event 3 was altered"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stderr.contains("tampered"), "{}", run.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_detects_edited_details() {
     let app = app_with_history().await;
-    app.sql(r#"UPDATE audit_event SET details = '{"role":"owner"}' WHERE app_id = 'demo' AND seq = 5"#).await;
+    app.sql(
+        r#"UPDATE audit_event SET details = '{"role":"owner"}' WHERE app_id = 'demo' AND seq = 5"#,
+    )
+    .await;
     let run = app.cli(&["audit", "verify", "--app", "demo"]);
     assert!(!run.success);
     assert!(run.stdout.contains("event 5 was altered"), "{}", run.stdout);
@@ -92,7 +135,11 @@ async fn verify_detects_a_rehashed_edit() {
     .await;
     let run = app.cli(&["audit", "verify", "--app", "demo"]);
     assert!(!run.success);
-    assert!(run.stdout.contains("event 3 does not follow event 2"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("event 3 does not follow event 2"),
+        "{}",
+        run.stdout
+    );
 }
 
 /// Recompute an event's hash the way `audit::record` does, via a scratch
@@ -103,7 +150,9 @@ fn forge_hash(event: &audit_event::Model) -> String {
         "1auth-audit-v1",
         event.app_id,
         event.seq,
-        event.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        event
+            .occurred_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         event.actor_type,
         event.actor_id,
         event.actor_label,
@@ -128,28 +177,42 @@ async fn the_forging_helper_matches_the_real_hash() {
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_detects_a_deleted_row() {
     let app = app_with_history().await;
-    app.sql("DELETE FROM audit_event WHERE app_id = 'demo' AND seq = 2").await;
+    app.sql("DELETE FROM audit_event WHERE app_id = 'demo' AND seq = 2")
+        .await;
     let run = app.cli(&["audit", "verify", "--app", "demo"]);
     assert!(!run.success);
-    assert!(run.stdout.contains("event 2 is missing (deleted)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("event 2 is missing (deleted)"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_detects_a_deleted_tail() {
     let app = app_with_history().await;
-    app.sql("DELETE FROM audit_event WHERE app_id = 'demo' AND seq >= 4").await;
+    app.sql("DELETE FROM audit_event WHERE app_id = 'demo' AND seq >= 4")
+        .await;
     let run = app.cli(&["audit", "verify", "--app", "demo"]);
     assert!(!run.success);
-    assert!(run.stdout.contains("the chain ends at event 3 but 5 events were recorded"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("the chain ends at event 3 but 5 events were recorded"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_detects_reordered_rows() {
     let app = app_with_history().await;
     // Swap the sequence numbers of events 2 and 3 (via a free number).
-    app.sql("UPDATE audit_event SET seq = 1000 WHERE app_id = 'demo' AND seq = 2").await;
-    app.sql("UPDATE audit_event SET seq = 2 WHERE app_id = 'demo' AND seq = 3").await;
-    app.sql("UPDATE audit_event SET seq = 3 WHERE app_id = 'demo' AND seq = 1000").await;
+    app.sql("UPDATE audit_event SET seq = 1000 WHERE app_id = 'demo' AND seq = 2")
+        .await;
+    app.sql("UPDATE audit_event SET seq = 2 WHERE app_id = 'demo' AND seq = 3")
+        .await;
+    app.sql("UPDATE audit_event SET seq = 3 WHERE app_id = 'demo' AND seq = 1000")
+        .await;
     let run = app.cli(&["audit", "verify", "--app", "demo"]);
     assert!(!run.success);
     assert!(run.stdout.contains("BROKEN: event 2"), "{}", run.stdout);
@@ -159,25 +222,39 @@ async fn verify_detects_reordered_rows() {
 async fn verify_reports_each_app_separately() {
     let app = app_with_history().await;
     app.create_app("other", "Other");
-    app.sql("UPDATE audit_event SET action = 'app.deleted' WHERE app_id = 'demo' AND seq = 1").await;
+    app.sql("UPDATE audit_event SET action = 'app.deleted' WHERE app_id = 'demo' AND seq = 1")
+        .await;
     let run = app.cli(&["audit", "verify"]);
     assert!(!run.success);
     assert!(run.stdout.contains("demo: BROKEN"), "{}", run.stdout);
-    assert!(run.stdout.contains("other: intact (2 events)"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("other: intact (2 events)"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn export_writes_jsonl_and_csv() {
     let app = app_with_history().await;
-    let jsonl = app.cli(&["audit", "export", "--app", "demo"]).expect_success().stdout;
-    let lines: Vec<serde_json::Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let jsonl = app
+        .cli(&["audit", "export", "--app", "demo"])
+        .expect_success()
+        .stdout;
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["action"], "app.created");
     assert_eq!(lines[0]["seq"], 1);
     assert_eq!(lines[3]["details"]["after"]["email"], "ada@example.com");
     assert_eq!(lines[4]["prev_hash"], lines[3]["hash"]);
 
-    let csv_text = app.cli(&["audit", "export", "--app", "demo", "--format", "csv"]).expect_success().stdout;
+    let csv_text = app
+        .cli(&["audit", "export", "--app", "demo", "--format", "csv"])
+        .expect_success()
+        .stdout;
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "app_id");
@@ -189,7 +266,9 @@ async fn export_writes_jsonl_and_csv() {
     assert_eq!(details["role"], "admin");
 
     // The console app has no events yet: an empty export, not an error.
-    let empty = app.cli(&["audit", "export", "--app", "console"]).expect_success();
+    let empty = app
+        .cli(&["audit", "export", "--app", "console"])
+        .expect_success();
     assert!(empty.stdout.is_empty());
 }
 
@@ -258,7 +337,10 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
         tx.commit().await.unwrap();
     })
     .await;
-    assert!(other.is_ok(), "an append to beta waited for alpha's transaction");
+    assert!(
+        other.is_ok(),
+        "an append to beta waited for alpha's transaction"
+    );
 
     // A second append to alpha does wait: that is what keeps one chain.
     let same = tokio::time::timeout(std::time::Duration::from_millis(500), async {
@@ -269,5 +351,10 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
     .await;
     assert!(same.is_err(), "two appends to alpha ran at once");
     held.commit().await.unwrap();
-    assert!(audit::verify_chain(&app.db, "alpha").await.unwrap().is_intact());
+    assert!(
+        audit::verify_chain(&app.db, "alpha")
+            .await
+            .unwrap()
+            .is_intact()
+    );
 }

@@ -13,7 +13,10 @@ async fn app_create_prints_the_contract_json() {
     assert_eq!(out["app_id"], "demo");
     assert_eq!(out["issuer"], "http://127.0.0.1:3000/a/demo");
     let client_id = out["client_id"].as_str().expect("a client_id");
-    assert!(out.get("client_secret").is_none(), "a public client has no secret");
+    assert!(
+        out.get("client_secret").is_none(),
+        "a public client has no secret"
+    );
 
     let client = oauth_client::Entity::find_by_id(client_id)
         .one(&app.db)
@@ -31,14 +34,25 @@ async fn confidential_clients_get_a_secret_stored_only_as_a_hash() {
     let app = spawn_app().await;
     let out = app
         .cli(&[
-            "app", "create", "billing", "--name", "Billing", "--redirect-uri",
-            "https://billing.example.com/cb", "--redirect-uri", "http://localhost:8080/cb",
-            "--confidential", "--public-url", "https://auth.example.com",
+            "app",
+            "create",
+            "billing",
+            "--name",
+            "Billing",
+            "--redirect-uri",
+            "https://billing.example.com/cb",
+            "--redirect-uri",
+            "http://localhost:8080/cb",
+            "--confidential",
+            "--public-url",
+            "https://auth.example.com",
         ])
         .expect_success()
         .json();
     assert_eq!(out["issuer"], "https://auth.example.com/a/billing");
-    let secret = out["client_secret"].as_str().expect("a secret is shown once");
+    let secret = out["client_secret"]
+        .as_str()
+        .expect("a secret is shown once");
     assert!(secret.len() >= 43, "256 bits of secret");
 
     let client = oauth_client::Entity::find_by_id(out["client_id"].as_str().unwrap())
@@ -59,26 +73,105 @@ async fn bad_arguments_get_one_sentence_and_a_non_zero_exit() {
     let app = spawn_app().await;
     app.create_app("demo", "Demo");
     let cases: [(&[&str], &str); 6] = [
-        (&["app", "create", "Demo!", "--name", "X", "--redirect-uri", "https://x.example/cb"], "not a valid app id"),
-        (&["app", "create", "other", "--name", "X", "--redirect-uri", "http://evil.example/cb"], "not a valid redirect URI"),
-        (&["app", "create", "demo", "--name", "Again", "--redirect-uri", "https://x.example/cb"], "already exists"),
-        (&["user", "create", "--app", "nope", "--email", "a@example.com"], "There is no app with the id \"nope\""),
-        (&["user", "create", "--app", "demo", "--email", "not-an-email"], "not a valid e-mail address"),
-        (&["role", "grant", "--app", "demo", "--email", "ghost@example.com", "admin"], "There is no user with the e-mail ghost@example.com"),
+        (
+            &[
+                "app",
+                "create",
+                "Demo!",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "https://x.example/cb",
+            ],
+            "not a valid app id",
+        ),
+        (
+            &[
+                "app",
+                "create",
+                "other",
+                "--name",
+                "X",
+                "--redirect-uri",
+                "http://evil.example/cb",
+            ],
+            "not a valid redirect URI",
+        ),
+        (
+            &[
+                "app",
+                "create",
+                "demo",
+                "--name",
+                "Again",
+                "--redirect-uri",
+                "https://x.example/cb",
+            ],
+            "already exists",
+        ),
+        (
+            &[
+                "user",
+                "create",
+                "--app",
+                "nope",
+                "--email",
+                "a@example.com",
+            ],
+            "There is no app with the id \"nope\"",
+        ),
+        (
+            &["user", "create", "--app", "demo", "--email", "not-an-email"],
+            "not a valid e-mail address",
+        ),
+        (
+            &[
+                "role",
+                "grant",
+                "--app",
+                "demo",
+                "--email",
+                "ghost@example.com",
+                "admin",
+            ],
+            "There is no user with the e-mail ghost@example.com",
+        ),
     ];
     for (args, fragment) in cases {
         app.cli(args).expect_error(fragment);
     }
-    app.cli(&["user", "create", "--app", "demo", "--email", "a@example.com", "--role", "missing"])
-        .expect_error("There is no role \"missing\" in app \"demo\"");
-    app.cli(&["audit", "export", "--app", "nope"]).expect_error("There is no app");
-    app.cli_with_stdin(&["user", "create", "--app", "demo", "--email", "a@example.com", "--password-stdin"], "short\n")
-        .expect_error("at least 8 characters");
+    app.cli(&[
+        "user",
+        "create",
+        "--app",
+        "demo",
+        "--email",
+        "a@example.com",
+        "--role",
+        "missing",
+    ])
+    .expect_error("There is no role \"missing\" in app \"demo\"");
+    app.cli(&["audit", "export", "--app", "nope"])
+        .expect_error("There is no app");
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            "demo",
+            "--email",
+            "a@example.com",
+            "--password-stdin",
+        ],
+        "short\n",
+    )
+    .expect_error("at least 8 characters");
     // Nothing was written by the failures.
     let users = app_user::Entity::find().all(&app.db).await.unwrap();
     assert!(users.is_empty(), "{users:?}");
     // Unknown database schemes are refused with a sentence too.
-    common::oneauth("mysql://x", &["migrate"], None).expect_error("must start with sqlite: or postgres:");
+    common::oneauth("mysql://x", &["migrate"], None)
+        .expect_error("must start with sqlite: or postgres:");
     // clap's own usage errors exit non-zero.
     let run = app.cli(&["app", "create", "x"]);
     assert!(!run.success && run.code == Some(2), "{}", run.stderr);
@@ -88,11 +181,30 @@ async fn bad_arguments_get_one_sentence_and_a_non_zero_exit() {
 async fn user_create_hashes_the_stdin_password_with_argon2id() {
     let app = spawn_app().await;
     app.create_app("demo", "Demo");
-    app.cli(&["role", "create", "--app", "demo", "admin", "--require-passkey", "--max-auth-age", "900"])
-        .expect_success();
+    app.cli(&[
+        "role",
+        "create",
+        "--app",
+        "demo",
+        "admin",
+        "--require-passkey",
+        "--max-auth-age",
+        "900",
+    ])
+    .expect_success();
     let out = app
         .cli_with_stdin(
-            &["user", "create", "--app", "demo", "--email", "Ada@Example.com", "--password-stdin", "--role", "admin"],
+            &[
+                "user",
+                "create",
+                "--app",
+                "demo",
+                "--email",
+                "Ada@Example.com",
+                "--password-stdin",
+                "--role",
+                "admin",
+            ],
             "correct horse battery staple\n",
         )
         .expect_success()
@@ -105,13 +217,24 @@ async fn user_create_hashes_the_stdin_password_with_argon2id() {
         .await
         .unwrap()
         .expect("a password credential");
-    assert!(credential.phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", credential.phc);
+    assert!(
+        credential
+            .phc
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        credential.phc
+    );
     assert!(!credential.phc.contains("correct horse"));
     let check = oneauth::core::passwords::verify(
         &credential.phc,
         &oneauth::core::passwords::Password::attempt("correct horse battery staple"),
     );
-    assert_eq!(check, oneauth::core::passwords::PasswordCheck::Valid { needs_rehash: false });
+    assert_eq!(
+        check,
+        oneauth::core::passwords::PasswordCheck::Valid {
+            needs_rehash: false
+        }
+    );
 
     let admin = role::Entity::find()
         .filter(role::Column::AppId.eq("demo"))
@@ -122,27 +245,78 @@ async fn user_create_hashes_the_stdin_password_with_argon2id() {
         .unwrap();
     assert!(admin.require_passkey);
     assert_eq!(admin.max_auth_age_secs, Some(900));
-    let held = oneauth::core::roles::names_held(&app.db, user_id).await.unwrap();
+    let held = oneauth::core::roles::names_held(&app.db, user_id)
+        .await
+        .unwrap();
     assert_eq!(held, vec!["admin".to_owned()]);
 
     // Same address, same app: refused whatever the case.
-    app.cli(&["user", "create", "--app", "demo", "--email", "ADA@example.com"])
-        .expect_error("already exists in app \"demo\"");
+    app.cli(&[
+        "user",
+        "create",
+        "--app",
+        "demo",
+        "--email",
+        "ADA@example.com",
+    ])
+    .expect_error("already exists in app \"demo\"");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn role_create_and_grant() {
     let app = spawn_app().await;
     app.create_app("demo", "Demo");
-    app.cli(&["user", "create", "--app", "demo", "--email", "bob@example.com"]).expect_success();
-    app.cli(&["role", "create", "--app", "demo", "support"]).expect_success();
-    app.cli(&["role", "create", "--app", "demo", "support"]).expect_error("already exists");
-    app.cli(&["role", "create", "--app", "demo", "bad", "--max-auth-age", "0"])
-        .expect_error("positive number of seconds");
+    app.cli(&[
+        "user",
+        "create",
+        "--app",
+        "demo",
+        "--email",
+        "bob@example.com",
+    ])
+    .expect_success();
+    app.cli(&["role", "create", "--app", "demo", "support"])
+        .expect_success();
+    app.cli(&["role", "create", "--app", "demo", "support"])
+        .expect_error("already exists");
+    app.cli(&[
+        "role",
+        "create",
+        "--app",
+        "demo",
+        "bad",
+        "--max-auth-age",
+        "0",
+    ])
+    .expect_error("positive number of seconds");
 
-    let granted = app.cli(&["role", "grant", "--app", "demo", "--email", "bob@example.com", "support"]).expect_success();
-    assert!(granted.stdout.contains("Granted support to bob@example.com"));
-    let again = app.cli(&["role", "grant", "--app", "demo", "--email", "bob@example.com", "support"]).expect_success();
+    let granted = app
+        .cli(&[
+            "role",
+            "grant",
+            "--app",
+            "demo",
+            "--email",
+            "bob@example.com",
+            "support",
+        ])
+        .expect_success();
+    assert!(
+        granted
+            .stdout
+            .contains("Granted support to bob@example.com")
+    );
+    let again = app
+        .cli(&[
+            "role",
+            "grant",
+            "--app",
+            "demo",
+            "--email",
+            "bob@example.com",
+            "support",
+        ])
+        .expect_success();
     assert!(again.stdout.contains("already holds"));
     let assignments = role_assignment::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(assignments.len(), 1);
@@ -153,13 +327,34 @@ async fn the_same_email_in_two_apps_is_two_users() {
     let app = spawn_app().await;
     app.create_app("alpha", "Alpha");
     app.create_app("beta", "Beta");
-    let a = app.cli(&["user", "create", "--app", "alpha", "--email", "eve@example.com"]).expect_success().json();
-    let b = app.cli(&["user", "create", "--app", "beta", "--email", "eve@example.com"]).expect_success().json();
+    let a = app
+        .cli(&[
+            "user",
+            "create",
+            "--app",
+            "alpha",
+            "--email",
+            "eve@example.com",
+        ])
+        .expect_success()
+        .json();
+    let b = app
+        .cli(&[
+            "user",
+            "create",
+            "--app",
+            "beta",
+            "--email",
+            "eve@example.com",
+        ])
+        .expect_success()
+        .json();
     assert_ne!(a["user_id"], b["user_id"]);
 
     // A role of app beta cannot be granted to a user of app alpha, even by
     // writing the database directly: the composite foreign keys refuse it.
-    app.cli(&["role", "create", "--app", "beta", "admin"]).expect_success();
+    app.cli(&["role", "create", "--app", "beta", "admin"])
+        .expect_success();
     let beta_admin = role::Entity::find()
         .filter(role::Column::AppId.eq("beta"))
         .one(&app.db)
@@ -171,13 +366,19 @@ async fn the_same_email_in_two_apps_is_two_users() {
         a["user_id"].as_str().unwrap(),
         beta_admin.id
     );
-    assert!(app.db.execute_unprepared(&cross_app).await.is_err(), "cross-app grant must be refused");
+    assert!(
+        app.db.execute_unprepared(&cross_app).await.is_err(),
+        "cross-app grant must be refused"
+    );
     let relabelled = format!(
         "INSERT INTO role_assignment (app_id, user_id, role_id, created_at) VALUES ('beta', '{}', '{}', CURRENT_TIMESTAMP)",
         a["user_id"].as_str().unwrap(),
         beta_admin.id
     );
-    assert!(app.db.execute_unprepared(&relabelled).await.is_err(), "mislabelled app must be refused");
+    assert!(
+        app.db.execute_unprepared(&relabelled).await.is_err(),
+        "mislabelled app must be refused"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -196,11 +397,23 @@ async fn the_default_database_is_a_sqlite_file_under_data() {
     }
     let dir = tempfile::tempdir().unwrap();
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_oneauth"))
-        .args(["app", "create", "demo", "--name", "Demo", "--redirect-uri", "http://localhost:5173/cb"])
+        .args([
+            "app",
+            "create",
+            "demo",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ])
         .current_dir(dir.path())
         .env_remove("ONEAUTH_DATABASE_URL")
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(dir.path().join("data/oneauth.db").exists());
 }

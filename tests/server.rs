@@ -46,7 +46,10 @@ async fn hosted_login_page_shows_the_apps_display_name() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("Demo Admin"), "{html}");
-    assert!(html.contains("<title>Sign in to Demo Admin · 1Auth</title>"), "{html}");
+    assert!(
+        html.contains("<title>Sign in to Demo Admin · 1Auth</title>"),
+        "{html}"
+    );
     assert!(html.contains("--brand: #4f46e5"));
 }
 
@@ -72,7 +75,8 @@ async fn unknown_app_gets_a_clear_404() {
 async fn a_disabled_app_is_not_served() {
     let app = spawn_app().await;
     app.create_app("gone", "Gone");
-    app.sql("UPDATE app SET disabled_at = CURRENT_TIMESTAMP WHERE id = 'gone'").await;
+    app.sql("UPDATE app SET disabled_at = CURRENT_TIMESTAMP WHERE id = 'gone'")
+        .await;
     assert_eq!(app.get("/a/gone/login").await.status(), 404);
 }
 
@@ -81,5 +85,10 @@ async fn unknown_paths_get_the_404_page() {
     let app = spawn_app().await;
     let page = app.get("/no/such/page").await;
     assert_eq!(page.status(), 404);
-    assert!(page.text().await.unwrap().contains("There is nothing at this address."));
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("There is nothing at this address.")
+    );
 }

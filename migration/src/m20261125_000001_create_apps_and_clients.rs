@@ -60,7 +60,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(app_scoped_id_index("ux_oauth_client_app_id", OauthClient::Table))
+            .create_index(app_scoped_id_index(
+                "ux_oauth_client_app_id",
+                OauthClient::Table,
+            ))
             .await?;
         Ok(())
     }

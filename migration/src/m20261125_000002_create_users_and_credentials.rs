@@ -82,7 +82,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(Passkey::LastUsedAt))
                     .col(timestamp_with_time_zone(Col::CreatedAt))
                     .col(timestamp_with_time_zone(Col::UpdatedAt))
-                    .foreign_key(&mut same_app_fk(Passkey::Table, Col::UserId, AppUser::Table))
+                    .foreign_key(&mut same_app_fk(
+                        Passkey::Table,
+                        Col::UserId,
+                        AppUser::Table,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -117,7 +121,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(TotpSecret::ConfirmedAt))
                     .col(big_integer_null(TotpSecret::LastUsedStep))
                     .col(timestamp_with_time_zone(Col::CreatedAt))
-                    .foreign_key(&mut same_app_fk(TotpSecret::Table, Col::UserId, AppUser::Table))
+                    .foreign_key(&mut same_app_fk(
+                        TotpSecret::Table,
+                        Col::UserId,
+                        AppUser::Table,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -165,7 +173,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(ActionToken::UsedAt))
                     .col(string_null(ActionToken::CreatedBy))
                     .col(timestamp_with_time_zone(Col::CreatedAt))
-                    .foreign_key(&mut same_app_fk(ActionToken::Table, Col::UserId, AppUser::Table))
+                    .foreign_key(&mut same_app_fk(
+                        ActionToken::Table,
+                        Col::UserId,
+                        AppUser::Table,
+                    ))
                     .to_owned(),
             )
             .await?;

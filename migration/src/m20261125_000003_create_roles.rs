@@ -58,11 +58,7 @@ impl MigrationTrait for Migration {
                     .col(string(RoleAssignment::RoleId))
                     .col(string_null(RoleAssignment::GrantedBy))
                     .col(timestamp_with_time_zone(Col::CreatedAt))
-                    .primary_key(
-                        Index::create()
-                            .col(Col::UserId)
-                            .col(RoleAssignment::RoleId),
-                    )
+                    .primary_key(Index::create().col(Col::UserId).col(RoleAssignment::RoleId))
                     .foreign_key(&mut same_app_fk(
                         RoleAssignment::Table,
                         Col::UserId,

@@ -28,7 +28,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(app_scoped_id_index("ux_organization_app_id", Organization::Table))
+            .create_index(app_scoped_id_index(
+                "ux_organization_app_id",
+                Organization::Table,
+            ))
             .await?;
         manager
             .create_index(
@@ -62,7 +65,11 @@ impl MigrationTrait for Migration {
                         Membership::OrganizationId,
                         Organization::Table,
                     ))
-                    .foreign_key(&mut same_app_fk(Membership::Table, Col::UserId, AppUser::Table))
+                    .foreign_key(&mut same_app_fk(
+                        Membership::Table,
+                        Col::UserId,
+                        AppUser::Table,
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -154,8 +161,16 @@ impl MigrationTrait for Migration {
                     .col(string(Col::UserId))
                     .col(timestamp_with_time_zone(Col::CreatedAt))
                     .primary_key(Index::create().col(TeamMember::TeamId).col(Col::UserId))
-                    .foreign_key(&mut same_app_fk(TeamMember::Table, TeamMember::TeamId, Team::Table))
-                    .foreign_key(&mut same_app_fk(TeamMember::Table, Col::UserId, AppUser::Table))
+                    .foreign_key(&mut same_app_fk(
+                        TeamMember::Table,
+                        TeamMember::TeamId,
+                        Team::Table,
+                    ))
+                    .foreign_key(&mut same_app_fk(
+                        TeamMember::Table,
+                        Col::UserId,
+                        AppUser::Table,
+                    ))
                     .to_owned(),
             )
             .await?;

@@ -57,12 +57,19 @@ impl MigrationTrait for Migration {
                     .col(string_null(SigninSession::ClientAddress))
                     .col(string_null(SigninSession::UserAgent))
                     .col(timestamp_with_time_zone(Col::CreatedAt))
-                    .foreign_key(&mut same_app_fk(SigninSession::Table, Col::UserId, AppUser::Table))
+                    .foreign_key(&mut same_app_fk(
+                        SigninSession::Table,
+                        Col::UserId,
+                        AppUser::Table,
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
-            .create_index(app_scoped_id_index("ux_signin_session_app_id", SigninSession::Table))
+            .create_index(app_scoped_id_index(
+                "ux_signin_session_app_id",
+                SigninSession::Table,
+            ))
             .await?;
         manager
             .create_index(
@@ -94,7 +101,11 @@ impl MigrationTrait for Migration {
                         TokenFamily::ClientId,
                         OauthClient::Table,
                     ))
-                    .foreign_key(&mut same_app_fk(TokenFamily::Table, Col::UserId, AppUser::Table))
+                    .foreign_key(&mut same_app_fk(
+                        TokenFamily::Table,
+                        Col::UserId,
+                        AppUser::Table,
+                    ))
                     .foreign_key(&mut same_app_fk(
                         TokenFamily::Table,
                         TokenFamily::SigninSessionId,
@@ -104,11 +115,17 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(app_scoped_id_index("ux_token_family_app_id", TokenFamily::Table))
+            .create_index(app_scoped_id_index(
+                "ux_token_family_app_id",
+                TokenFamily::Table,
+            ))
             .await?;
         for (name, col) in [
             ("ix_token_family_user", Col::UserId.into_iden()),
-            ("ix_token_family_session", TokenFamily::SigninSessionId.into_iden()),
+            (
+                "ix_token_family_session",
+                TokenFamily::SigninSessionId.into_iden(),
+            ),
         ] {
             manager
                 .create_index(

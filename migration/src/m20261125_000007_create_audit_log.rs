@@ -52,21 +52,36 @@ impl MigrationTrait for Migration {
             .await?;
         // The console's filters: newest first, by time, actor, action, target.
         for (name, cols) in [
-            ("ix_audit_event_time", vec![AuditEvent::OccurredAt.into_iden()]),
+            (
+                "ix_audit_event_time",
+                vec![AuditEvent::OccurredAt.into_iden()],
+            ),
             (
                 "ix_audit_event_actor",
-                vec![AuditEvent::ActorId.into_iden(), AuditEvent::OccurredAt.into_iden()],
+                vec![
+                    AuditEvent::ActorId.into_iden(),
+                    AuditEvent::OccurredAt.into_iden(),
+                ],
             ),
             (
                 "ix_audit_event_action",
-                vec![AuditEvent::Action.into_iden(), AuditEvent::OccurredAt.into_iden()],
+                vec![
+                    AuditEvent::Action.into_iden(),
+                    AuditEvent::OccurredAt.into_iden(),
+                ],
             ),
             (
                 "ix_audit_event_target",
-                vec![AuditEvent::TargetId.into_iden(), AuditEvent::OccurredAt.into_iden()],
+                vec![
+                    AuditEvent::TargetId.into_iden(),
+                    AuditEvent::OccurredAt.into_iden(),
+                ],
             ),
         ] {
-            let mut index = Index::create().name(name).table(AuditEvent::Table).to_owned();
+            let mut index = Index::create()
+                .name(name)
+                .table(AuditEvent::Table)
+                .to_owned();
             for col in cols {
                 index.col(col);
             }

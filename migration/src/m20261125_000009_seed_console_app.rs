@@ -12,9 +12,21 @@ pub struct Migration;
 const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 const CONSOLE_ROLES: [(&str, &str, &str); 3] = [
-    ("role_console_owner", "owner", "Full control, including other operators and owners."),
-    ("role_console_admin", "admin", "Manages apps, clients, users and roles."),
-    ("role_console_auditor", "auditor", "Reads everything, changes nothing."),
+    (
+        "role_console_owner",
+        "owner",
+        "Full control, including other operators and owners.",
+    ),
+    (
+        "role_console_admin",
+        "admin",
+        "Manages apps, clients, users and roles.",
+    ),
+    (
+        "role_console_auditor",
+        "auditor",
+        "Reads everything, changes nothing.",
+    ),
 ];
 
 #[async_trait::async_trait]

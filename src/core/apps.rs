@@ -40,8 +40,16 @@ pub struct CreatedApp {
 
 /// Create an app (with default policy), its audit chain and optionally its
 /// first client, recording `app.created` (and `client.created`).
-pub async fn create(tx: &DatabaseTransaction, actor: &Actor, new: NewApp) -> Result<CreatedApp, AppError> {
-    if app::Entity::find_by_id(new.id.as_str()).one(tx).await?.is_some() {
+pub async fn create(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    new: NewApp,
+) -> Result<CreatedApp, AppError> {
+    if app::Entity::find_by_id(new.id.as_str())
+        .one(tx)
+        .await?
+        .is_some()
+    {
         return Err(AppError::AlreadyExists(new.id.to_string()));
     }
     let now = clock::now();

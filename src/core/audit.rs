@@ -147,7 +147,10 @@ pub struct Event<'a> {
 
 /// Append an event to its app's chain, inside the caller's transaction, so
 /// the change and its record commit or roll back together.
-pub async fn record(tx: &DatabaseTransaction, event: Event<'_>) -> Result<audit_event::Model, AuditError> {
+pub async fn record(
+    tx: &DatabaseTransaction,
+    event: Event<'_>,
+) -> Result<audit_event::Model, AuditError> {
     let app_id = event.app_id.as_str();
     let occurred_at = clock::now();
     // Claim the next sequence number first: on PostgreSQL this takes the head
@@ -273,7 +276,10 @@ impl ChainReport {
 }
 
 /// Walk one app's chain from event 1 and report the first break.
-pub async fn verify_chain<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<ChainReport, AuditError> {
+pub async fn verify_chain<C: ConnectionTrait>(
+    db: &C,
+    app_id: &str,
+) -> Result<ChainReport, AuditError> {
     let head = audit_chain_head::Entity::find_by_id(app_id.to_owned())
         .one(db)
         .await?
@@ -316,7 +322,10 @@ pub async fn verify_chain<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<Ch
             if event_hash(&event) != event.hash {
                 return Ok(report(
                     checked,
-                    Some(format!("event {} was altered after it was recorded", event.seq)),
+                    Some(format!(
+                        "event {} was altered after it was recorded",
+                        event.seq
+                    )),
                 ));
             }
             prev_hash = event.hash;

@@ -76,7 +76,9 @@ pub fn hash(password: &Password) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordCheck {
     /// Correct; `needs_rehash` when it was hashed with other parameters.
-    Valid { needs_rehash: bool },
+    Valid {
+        needs_rehash: bool,
+    },
     Invalid,
 }
 
@@ -123,8 +125,16 @@ mod tests {
         let password = Password::new_choice("correct horse battery").unwrap();
         let phc = hash(&password);
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert_eq!(verify(&phc, &password), PasswordCheck::Valid { needs_rehash: false });
-        assert_eq!(verify(&phc, &Password::attempt("wrong horse")), PasswordCheck::Invalid);
+        assert_eq!(
+            verify(&phc, &password),
+            PasswordCheck::Valid {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            verify(&phc, &Password::attempt("wrong horse")),
+            PasswordCheck::Invalid
+        );
     }
 
     #[test]
@@ -135,7 +145,10 @@ mod tests {
             Params::new(8 * 1024, 1, 1, None).unwrap(),
         );
         let salt = SaltString::generate(&mut OsRng);
-        let phc = weak.hash_password(b"correct horse battery", &salt).unwrap().to_string();
+        let phc = weak
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
         assert_eq!(
             verify(&phc, &Password::attempt("correct horse battery")),
             PasswordCheck::Valid { needs_rehash: true }
@@ -147,12 +160,21 @@ mod tests {
         assert!(Password::new_choice("short").is_err());
         assert!(Password::new_choice(&"x".repeat(MAX_LENGTH + 1)).is_err());
         assert!(Password::new_choice("eight ch").is_ok());
-        assert_eq!(format!("{:?}", Password::attempt("secret")), "Password(***)");
+        assert_eq!(
+            format!("{:?}", Password::attempt("secret")),
+            "Password(***)"
+        );
     }
 
     #[test]
     fn garbage_hashes_do_not_verify() {
-        assert_eq!(verify("not a phc", &Password::attempt("x")), PasswordCheck::Invalid);
-        assert_eq!(dummy_verify(&Password::attempt("x")), PasswordCheck::Invalid);
+        assert_eq!(
+            verify("not a phc", &Password::attempt("x")),
+            PasswordCheck::Invalid
+        );
+        assert_eq!(
+            dummy_verify(&Password::attempt("x")),
+            PasswordCheck::Invalid
+        );
     }
 }

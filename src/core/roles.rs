@@ -105,10 +105,12 @@ pub async fn require<C: ConnectionTrait>(
     app_id: &AppId,
     name: &RoleName,
 ) -> Result<role::Model, RoleError> {
-    find(db, app_id, name).await?.ok_or_else(|| RoleError::NotFound {
-        role: name.to_string(),
-        app: app_id.to_string(),
-    })
+    find(db, app_id, name)
+        .await?
+        .ok_or_else(|| RoleError::NotFound {
+            role: name.to_string(),
+            app: app_id.to_string(),
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -103,7 +103,9 @@ impl RedirectUri {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let raw = raw.trim();
         let url = url::Url::parse(raw).map_err(|_| {
-            invalid(format!("\"{raw}\" is not a valid redirect URI: it must be an absolute URL."))
+            invalid(format!(
+                "\"{raw}\" is not a valid redirect URI: it must be an absolute URL."
+            ))
         })?;
         if url.fragment().is_some() {
             return Err(invalid(format!(
@@ -162,7 +164,9 @@ impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let value = raw.trim();
         if value.is_empty() || value.chars().count() > 100 || value.chars().any(char::is_control) {
-            return Err(invalid("A name must be 1 to 100 characters, without control characters."));
+            return Err(invalid(
+                "A name must be 1 to 100 characters, without control characters.",
+            ));
         }
         Ok(Self(value.to_owned()))
     }
@@ -223,15 +227,28 @@ mod tests {
     fn app_ids_are_lowercase_slugs() {
         assert!(AppId::parse("demo").is_ok());
         assert!(AppId::parse("admin-panel-2").is_ok());
-        for bad in ["", "a", "Demo", "1demo", "demo-", "de--mo", "de_mo", "de mo", "démo"] {
+        for bad in [
+            "", "a", "Demo", "1demo", "demo-", "de--mo", "de_mo", "de mo", "démo",
+        ] {
             assert!(AppId::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
 
     #[test]
     fn emails_are_normalised() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        for bad in ["", "ada", "ada@", "@example.com", "ada@example", "a da@example.com", "ada@exa..mple.com"] {
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "a da@example.com",
+            "ada@exa..mple.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -245,7 +262,10 @@ mod tests {
             "http://[::1]:8080/cb",
             "com.example.app:/oauth",
         ] {
-            assert!(RedirectUri::parse(good).is_ok(), "{good} should be accepted");
+            assert!(
+                RedirectUri::parse(good).is_ok(),
+                "{good} should be accepted"
+            );
         }
         for bad in [
             "/cb",
@@ -258,7 +278,10 @@ mod tests {
             assert!(RedirectUri::parse(bad).is_err(), "{bad} should be rejected");
         }
         // Kept exactly as given (no normalisation), for exact matching.
-        assert_eq!(RedirectUri::parse("https://x.example").unwrap().as_str(), "https://x.example");
+        assert_eq!(
+            RedirectUri::parse("https://x.example").unwrap().as_str(),
+            "https://x.example"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@
 
 #![allow(dead_code)]
 
-use std::process::{Command, Output, Stdio};
 use std::io::Write;
+use std::process::{Command, Output, Stdio};
 
 use oneauth::config::{Settings, SettingsArgs};
 use oneauth::core::db;
@@ -67,7 +67,9 @@ pub async fn fresh_database() -> (String, tempfile::TempDir) {
 
 pub async fn spawn_app() -> TestApp {
     let (database_url, dir) = fresh_database().await;
-    let db = db::connect(&database_url).await.expect("connect to the test database");
+    let db = db::connect(&database_url)
+        .await
+        .expect("connect to the test database");
     db::migrate(&db).await.expect("migrate the test database");
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -121,7 +123,11 @@ impl CliRun {
 
     #[track_caller]
     pub fn expect_success(self) -> Self {
-        assert!(self.success, "oneauth failed: {}\n{}", self.stderr, self.stdout);
+        assert!(
+            self.success,
+            "oneauth failed: {}\n{}",
+            self.stderr, self.stdout
+        );
         self
     }
 
@@ -129,11 +135,20 @@ impl CliRun {
     #[track_caller]
     pub fn expect_error(self, fragment: &str) -> Self {
         assert!(!self.success, "oneauth should have failed: {}", self.stdout);
-        let line = self.stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| {
-            panic!("no `error:` sentence on stderr: {}", self.stderr)
-        });
-        assert!(line.contains(fragment), "`{line}` should mention `{fragment}`");
-        assert!(!self.stderr.contains("panicked"), "oneauth panicked: {}", self.stderr);
+        let line = self
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("error: "))
+            .unwrap_or_else(|| panic!("no `error:` sentence on stderr: {}", self.stderr));
+        assert!(
+            line.contains(fragment),
+            "`{line}` should mention `{fragment}`"
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "oneauth panicked: {}",
+            self.stderr
+        );
         self
     }
 }
@@ -155,7 +170,11 @@ pub fn oneauth(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun
             input.write_all(text.as_bytes()).unwrap();
         }
     }
-    let Output { status, stdout, stderr } = child.wait_with_output().unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
     CliRun {
         success: status.success(),
         code: status.code(),
@@ -175,9 +194,17 @@ impl TestApp {
 
     /// `oneauth app create ID --name NAME --redirect-uri http://localhost:5173/cb`
     pub fn create_app(&self, id: &str, name: &str) -> serde_json::Value {
-        self.cli(&["app", "create", id, "--name", name, "--redirect-uri", "http://localhost:5173/cb"])
-            .expect_success()
-            .json()
+        self.cli(&[
+            "app",
+            "create",
+            id,
+            "--name",
+            name,
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ])
+        .expect_success()
+        .json()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -41,7 +41,9 @@ pub fn Card(children: Children) -> impl IntoView {
 pub fn Notice(#[prop(into)] tone: String, children: Children) -> impl IntoView {
     let class = match tone.as_str() {
         "error" => "rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200",
-        "success" => "rounded-lg bg-emerald-50 px-4 py-3 text-sm text-emerald-800 ring-1 ring-emerald-200",
+        "success" => {
+            "rounded-lg bg-emerald-50 px-4 py-3 text-sm text-emerald-800 ring-1 ring-emerald-200"
+        }
         _ => "rounded-lg bg-sky-50 px-4 py-3 text-sm text-sky-800 ring-1 ring-sky-200",
     };
     view! { <div class=class role="status">{children()}</div> }
