@@ -5,7 +5,11 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::ui::hosted::account::AccountPage;
 use crate::ui::hosted::login::LoginPage;
+use crate::ui::hosted::logout::LogoutPage;
+use crate::ui::hosted::recover::RecoverPage;
+use crate::ui::hosted::register::RegisterPage;
 use crate::ui::landing::Landing;
 use crate::ui::not_found::NotFound;
 
@@ -51,6 +55,10 @@ pub fn App() -> impl IntoView {
                 // Async: the whole page (and its status code) is ready before
                 // the first byte, so hosted pages work without JavaScript.
                 <Route path=path!("/a/:app_id/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/register") view=RegisterPage ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/recover") view=RecoverPage ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/account") view=AccountPage ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/logout") view=LogoutPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -295,6 +295,7 @@ async fn user_command(db: &DatabaseConnection, command: UserCommand) -> CliResul
                 &Actor::cli(),
                 &app_id,
                 users::NewUser {
+                    id: None,
                     email,
                     password,
                     roles: roles.clone(),

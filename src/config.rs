@@ -28,6 +28,16 @@ pub struct SettingsArgs {
     /// Directory of the built front end (WASM, JS, CSS) from cargo-leptos
     #[arg(long, global = true, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
     pub site_root: String,
+
+    /// Take the client address from X-Forwarded-For (only behind a proxy
+    /// that sets it)
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_TRUST_PROXY",
+        default_value_t = false
+    )]
+    pub trust_proxy: bool,
 }
 
 #[derive(Clone)]
@@ -37,6 +47,7 @@ pub struct Settings {
     /// Without a trailing slash.
     pub public_url: String,
     pub site_root: String,
+    pub trust_proxy: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -47,6 +58,7 @@ impl std::fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
             .field("site_root", &self.site_root)
+            .field("trust_proxy", &self.trust_proxy)
             .finish()
     }
 }
@@ -69,6 +81,9 @@ impl Settings {
             .map_err(|_| SettingsError::Bind(args.bind.clone()))?;
         let public_url = match &args.public_url {
             Some(raw) => parse_public_url(raw)?,
+            // Browsers treat localhost as a secure context and accept it as
+            // a WebAuthn relying party; 127.0.0.1 is neither.
+            None if bind.ip().is_loopback() => format!("http://localhost:{}", bind.port()),
             None => format!("http://{bind}"),
         };
         Ok(Self {
@@ -76,12 +91,21 @@ impl Settings {
             bind,
             public_url,
             site_root: args.site_root.clone(),
+            trust_proxy: args.trust_proxy,
         })
     }
 
     /// The OIDC issuer of an app: `{public_url}/a/{app_id}`.
     pub fn issuer(&self, app_id: &str) -> String {
         format!("{}/a/{app_id}", self.public_url)
+    }
+
+    /// `host[:port]` of the public URL, as browsers send it in `Host`.
+    pub fn public_authority(&self) -> String {
+        self.public_url
+            .split_once("://")
+            .map(|(_, rest)| rest.to_owned())
+            .unwrap_or_default()
     }
 
     /// Cookies get `Secure` when the public URL is https.
@@ -115,15 +139,23 @@ mod tests {
             bind: DEFAULT_BIND.to_owned(),
             public_url: public_url.map(str::to_owned),
             site_root: DEFAULT_SITE_ROOT.to_owned(),
+            trust_proxy: false,
         }
     }
 
     #[test]
-    fn public_url_defaults_to_the_bind_address() {
+    fn public_url_defaults_to_localhost_on_a_loopback_bind() {
         let settings = Settings::from_args(&args(None)).unwrap();
-        assert_eq!(settings.public_url, "http://127.0.0.1:3000");
-        assert_eq!(settings.issuer("demo"), "http://127.0.0.1:3000/a/demo");
+        assert_eq!(settings.public_url, "http://localhost:3000");
+        assert_eq!(settings.issuer("demo"), "http://localhost:3000/a/demo");
+        assert_eq!(settings.public_authority(), "localhost:3000");
         assert!(!settings.secure_cookies());
+        let mut wide = args(None);
+        wide.bind = "0.0.0.0:8080".to_owned();
+        assert_eq!(
+            Settings::from_args(&wide).unwrap().public_url,
+            "http://0.0.0.0:8080"
+        );
     }
 
     #[test]

@@ -5,14 +5,24 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
+use axum::middleware;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use sea_orm::DatabaseConnection;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{App, shell};
 use crate::config::Settings;
 use crate::core::db;
+use crate::core::passkeys::RelyingParty;
+use crate::http::origin_check::{canonical_host, require_same_origin};
+use crate::http::session_store::DbSessionStore;
+
+/// The browser session cookie. It only points at server-side records; every
+/// app's sign-in has its own record with the app's own lifetimes.
+pub const SESSION_COOKIE: &str = "oneauth_session";
 
 /// What every handler and server function can reach.
 #[derive(Clone)]
@@ -20,6 +30,9 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
+    /// The WebAuthn relying party; `None` when the public URL is an IP
+    /// address (browsers refuse passkeys there).
+    pub relying_party: Option<RelyingParty>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -53,10 +66,18 @@ fn leptos_options(settings: &Settings) -> LeptosOptions {
 impl AppState {
     pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
         let leptos_options = leptos_options(&settings);
+        let relying_party = match RelyingParty::new(&settings.public_url) {
+            Ok(rp) => Some(rp),
+            Err(err) => {
+                tracing::warn!("passkeys are unavailable: {err}");
+                None
+            }
+        };
         Self {
             db,
             settings: Arc::new(settings),
             leptos_options,
+            relying_party,
         }
     }
 }
@@ -68,6 +89,13 @@ pub fn router(state: AppState) -> Router {
         move || provide_context(state.clone())
     };
     let routes = generate_route_list(App);
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
     Router::new()
         .merge(crate::http::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), {
@@ -77,13 +105,37 @@ pub fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_same_origin,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            canonical_host,
+        ))
         .with_state(state)
+}
+
+/// Delete expired browser sessions every hour.
+fn spawn_session_cleanup(db: DatabaseConnection) {
+    tokio::spawn(async move {
+        let store = DbSessionStore::new(db);
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            if let Err(err) = store.delete_expired().await {
+                tracing::warn!(%err, "deleting expired browser sessions failed");
+            }
+        }
+    });
 }
 
 /// Migrate, then serve until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), ServeError> {
     db::migrate(&db).await?;
     let addr = settings.bind;
+    spawn_session_cleanup(db.clone());
     let state = AppState::new(db, settings);
     let public_url = state.settings.public_url.clone();
     let listener = tokio::net::TcpListener::bind(addr)

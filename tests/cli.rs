@@ -11,7 +11,7 @@ async fn app_create_prints_the_contract_json() {
     let app = spawn_app().await;
     let out = app.create_app("demo", "Demo");
     assert_eq!(out["app_id"], "demo");
-    assert_eq!(out["issuer"], "http://127.0.0.1:3000/a/demo");
+    assert_eq!(out["issuer"], "http://localhost:3000/a/demo");
     let client_id = out["client_id"].as_str().expect("a client_id");
     assert!(
         out.get("client_secret").is_none(),

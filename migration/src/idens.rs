@@ -190,6 +190,7 @@ pub enum SigninSession {
     LastSeenAt,
     IdleExpiresAt,
     AbsoluteExpiresAt,
+    RequiresEnrolment,
     EndedAt,
     EndReason,
     ClientAddress,

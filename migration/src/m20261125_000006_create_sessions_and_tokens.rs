@@ -52,6 +52,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(SigninSession::LastSeenAt))
                     .col(timestamp_with_time_zone(SigninSession::IdleExpiresAt))
                     .col(timestamp_with_time_zone(SigninSession::AbsoluteExpiresAt))
+                    .col(boolean(SigninSession::RequiresEnrolment).default(false))
                     .col(timestamp_with_time_zone_null(SigninSession::EndedAt))
                     .col(string_null(SigninSession::EndReason))
                     .col(string_null(SigninSession::ClientAddress))

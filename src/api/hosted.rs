@@ -1,37 +1,315 @@
-//! Server functions behind the hosted pages.
+//! Server functions behind the hosted pages of an app: sign-in (password,
+//! passkey, recovery code), re-authentication, sign-up, sign-out.
+//!
+//! Password and recovery-code forms work without JavaScript: a plain form
+//! post is answered with a redirect (or, on error, back to the form with the
+//! error in the URL, which the page shows).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// What a hosted page shows of its app.
+use super::ApiError;
+#[cfg(feature = "ssr")]
+use super::context::*;
+
+/// What a hosted page shows of its app, and who is signed in to it here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostedApp {
     pub id: String,
     pub name: String,
     /// `#rrggbb`, validated when stored.
     pub brand_color: String,
+    pub self_registration: bool,
+    pub password_enabled: bool,
+    pub passkey_enabled: bool,
+    /// The e-mail of the user signed in to this app in this browser.
+    pub signed_in_as: Option<String>,
 }
 
-/// The app behind `/a/{app_id}`, or `None` when there is no such app (an
-/// invalid id is simply not found).
+/// The app behind `/a/{app_id}`, or `None` when there is no such app (or it
+/// is disabled).
 #[server]
-pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ServerFnError> {
-    use crate::core::{apps, types::AppId};
-    use crate::server::AppState;
-
-    let state = expect_context::<AppState>();
-    let Ok(app_id) = AppId::parse(&app_id) else {
-        return Ok(None);
+pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiError> {
+    let app = match load_app(&app_id).await {
+        Ok(app) => app,
+        Err(ApiError::NotFound(_)) => return Ok(None),
+        Err(err) => return Err(err),
     };
-    let app = apps::find(&state.db, &app_id).await.map_err(|err| {
-        tracing::error!(%err, "loading app failed");
-        ServerFnError::new("The service is unavailable; try again shortly.")
+    let session = browser_session().await?;
+    let signed_in_as = current_signin(&session, &app).await?.map(|s| s.user.email);
+    Ok(Some(HostedApp {
+        id: app.id,
+        name: app.name,
+        brand_color: app.brand_color,
+        self_registration: app.self_registration,
+        password_enabled: app.password_enabled,
+        passkey_enabled: app.passkey_enabled,
+        signed_in_as,
+    }))
+}
+
+/// Sign in with e-mail and password; answers the path to continue to.
+#[server]
+pub async fn sign_in_with_password(
+    app_id: String,
+    email: String,
+    password: String,
+    return_to: Option<String>,
+) -> Result<String, ApiError> {
+    use crate::core::passwords::Password;
+    use crate::core::signin;
+
+    let app = load_app(&app_id).await?;
+    if email.trim().is_empty() {
+        return Err(ApiError::invalid("email", "Enter your e-mail address."));
+    }
+    if password.is_empty() {
+        return Err(ApiError::invalid("password", "Enter your password."));
+    }
+    let signed_in = signin::with_password(
+        &state().db,
+        &app,
+        &email,
+        &Password::attempt(&password),
+        &client_info(),
+    )
+    .await?;
+    let session = browser_session().await?;
+    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    let target = safe_return_to(&app.id, return_to.as_deref());
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// Sign in with e-mail and a one-time recovery code; the account page then
+/// asks for a new factor.
+#[server]
+pub async fn sign_in_with_recovery_code(
+    app_id: String,
+    email: String,
+    code: String,
+) -> Result<String, ApiError> {
+    use crate::core::signin;
+
+    let app = load_app(&app_id).await?;
+    if email.trim().is_empty() {
+        return Err(ApiError::invalid("email", "Enter your e-mail address."));
+    }
+    if code.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "code",
+            "Enter one of your recovery codes.",
+        ));
+    }
+    let signed_in =
+        signin::with_recovery_code(&state().db, &app, &email, &code, &client_info()).await?;
+    let session = browser_session().await?;
+    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    let target = format!("/a/{}/account", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// First step of a passkey sign-in (or re-authentication): the options for
+/// `navigator.credentials.get`, as JSON.
+#[server]
+pub async fn start_passkey_assertion(app_id: String) -> Result<String, ApiError> {
+    let app = load_app(&app_id).await?;
+    if !app.passkey_enabled {
+        return Err(ApiError::Refused(
+            "Passkey sign-in is turned off for this app.".into(),
+        ));
+    }
+    let (options, state) = relying_party()?.start_authentication(&app.name)?;
+    let session = browser_session().await?;
+    store_assertion(
+        &session,
+        PendingAssertion {
+            app_id: app.id,
+            state,
+        },
+    )
+    .await?;
+    serde_json::to_string(&options).map_err(internal)
+}
+
+/// Second step of a passkey sign-in. When someone is already signed in to
+/// the app here, it is a re-authentication (or step-up) of that user.
+#[server]
+pub async fn finish_passkey_assertion(
+    app_id: String,
+    credential: String,
+    return_to: Option<String>,
+) -> Result<String, ApiError> {
+    use crate::core::signin;
+    use webauthn_rs::prelude::PublicKeyCredential;
+
+    let app = load_app(&app_id).await?;
+    let credential: PublicKeyCredential = serde_json::from_str(&credential).map_err(|_| {
+        ApiError::Refused("The browser sent an unreadable passkey response.".into())
     })?;
-    Ok(app
-        .filter(|app| app.disabled_at.is_none())
-        .map(|app| HostedApp {
-            id: app.id,
-            name: app.name,
-            brand_color: app.brand_color,
-        }))
+    let session = browser_session().await?;
+    let pending = take_assertion(&session, &app.id).await?;
+    let rp = relying_party()?;
+    let db = &state().db;
+    let client = client_info();
+    match current_signin(&session, &app).await? {
+        Some(signin) => {
+            signin::reauthenticate_with_passkey(
+                db,
+                &rp,
+                &app,
+                &signin,
+                pending,
+                &credential,
+                &client,
+            )
+            .await?;
+        }
+        None => {
+            let signed_in =
+                signin::with_passkey(db, &rp, &app, pending, &credential, &client).await?;
+            remember_signin(&session, &app.id, &signed_in.session.id).await?;
+        }
+    }
+    Ok(safe_return_to(&app.id, return_to.as_deref()))
+}
+
+/// Confirm with the password that the signed-in user is present.
+#[server]
+pub async fn reauthenticate_with_password(
+    app_id: String,
+    password: String,
+    return_to: Option<String>,
+) -> Result<String, ApiError> {
+    use crate::core::passwords::Password;
+    use crate::core::signin;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    if password.is_empty() {
+        return Err(ApiError::invalid("password", "Enter your password."));
+    }
+    signin::reauthenticate_with_password(
+        &state().db,
+        &app,
+        &signin,
+        &Password::attempt(&password),
+        &client_info(),
+    )
+    .await?;
+    let target = safe_return_to(&app.id, return_to.as_deref());
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// Sign up with e-mail and password (when the app allows sign-up).
+#[server]
+pub async fn register_with_password(
+    app_id: String,
+    email: String,
+    password: String,
+    return_to: Option<String>,
+) -> Result<String, ApiError> {
+    use crate::core::passwords::Password;
+    use crate::core::registration;
+    use crate::core::types::Email;
+
+    let app = load_app(&app_id).await?;
+    let email = Email::parse(&email).map_err(invalid("email"))?;
+    let password = Password::new_choice(&password).map_err(invalid("password"))?;
+    let signed_in =
+        registration::with_password(&state().db, &app, email, password, &client_info()).await?;
+    let session = browser_session().await?;
+    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    let target = safe_return_to(&app.id, return_to.as_deref());
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// First step of a passkey sign-up: creation options for the browser.
+#[server]
+pub async fn start_passkey_sign_up(app_id: String, email: String) -> Result<String, ApiError> {
+    use crate::core::registration;
+    use crate::core::types::Email;
+
+    let app = load_app(&app_id).await?;
+    let email = Email::parse(&email).map_err(invalid("email"))?;
+    let rp = relying_party()?;
+    let (options, state, pending) =
+        registration::start_with_passkey(&state().db, &rp, &app, email, &client_info()).await?;
+    let session = browser_session().await?;
+    store_registration(
+        &session,
+        PendingRegistration {
+            app_id: app.id,
+            state,
+            signup: Some(pending),
+        },
+    )
+    .await?;
+    serde_json::to_string(&options).map_err(internal)
+}
+
+/// Recovery codes shown once, and where to go after reading them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCodes {
+    pub codes: Vec<String>,
+    pub continue_to: String,
+}
+
+/// Second step of a passkey sign-up: the account exists and is signed in.
+#[server]
+pub async fn finish_passkey_sign_up(
+    app_id: String,
+    credential: String,
+) -> Result<NewCodes, ApiError> {
+    use crate::core::registration;
+    use webauthn_rs::prelude::RegisterPublicKeyCredential;
+
+    let app = load_app(&app_id).await?;
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_str(&credential).map_err(|_| {
+            ApiError::Refused("The browser sent an unreadable passkey response.".into())
+        })?;
+    let session = browser_session().await?;
+    let pending = take_registration(&session, &app.id).await?;
+    let Some(signup) = pending.signup else {
+        return Err(ApiError::Refused(
+            "That passkey request expired. Try again.".into(),
+        ));
+    };
+    let rp = relying_party()?;
+    let (signed_in, codes) = registration::finish_with_passkey(
+        &state().db,
+        &rp,
+        &app,
+        signup,
+        &pending.state,
+        &credential,
+        &client_info(),
+    )
+    .await?;
+    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    Ok(NewCodes {
+        codes,
+        continue_to: format!("/a/{}/account", app.id),
+    })
+}
+
+/// Sign out of this app in this browser.
+#[server]
+pub async fn sign_out(app_id: String) -> Result<String, ApiError> {
+    use crate::core::signin;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    if let Some(signin) = current_signin(&session, &app).await? {
+        signin::sign_out(&state().db, &app, &signin, &client_info()).await?;
+    }
+    forget_signin(&session, &app.id).await?;
+    let target = format!("/a/{}/login?signed_out=1", app.id);
+    redirect_form_post(&target);
+    Ok(target)
 }

@@ -1,4 +1,70 @@
 //! Server functions: each parses its input, calls one `core` function and
 //! maps the result for the page. Grouped like `ui/`.
 
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+pub mod account;
+#[cfg(feature = "ssr")]
+mod context;
 pub mod hosted;
+
+/// What a page is told when a server function fails: always a sentence fit
+/// for the user; internal detail stays in the server log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ApiError {
+    /// Bad input; `field` names the form field it concerns.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("Sign in to continue.")]
+    SignInRequired,
+    /// The action needs a recent sign-in; the page offers to re-authenticate.
+    #[error("{0}")]
+    ReauthRequired(String),
+    /// Refused by a rule (guardrail, permission, throttling, wrong secret).
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("Something went wrong on our side. Try again in a moment.")]
+    Internal,
+    #[error("The request could not be completed ({0}). Check your connection and try again.")]
+    Transport(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Invalid {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
+    }
+
+    /// The message for one form field, if this error is about it.
+    pub fn for_field(&self, name: &str) -> Option<String> {
+        match self {
+            ApiError::Invalid {
+                field: Some(field),
+                message,
+            } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
+    /// Whether the error belongs beside a field rather than above the form.
+    pub fn is_field_error(&self) -> bool {
+        matches!(self, ApiError::Invalid { field: Some(_), .. })
+    }
+}
+
+impl FromServerFnError for ApiError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        ApiError::Transport(value.to_string())
+    }
+}

@@ -3,13 +3,22 @@
 //! Functions here take a connection or a transaction (never global state), so
 //! that one request's writes and their audit events commit together.
 
+pub mod account;
 pub mod apps;
 pub mod audit;
 pub mod clients;
 pub mod clock;
 pub mod db;
+pub mod passkeys;
 pub mod passwords;
+pub mod policy;
+pub mod recovery_codes;
+pub mod registration;
 pub mod roles;
 pub mod secrets;
+pub mod sessions;
+pub mod signin;
+pub mod throttle;
+pub mod tokens;
 pub mod types;
 pub mod users;

@@ -33,6 +33,8 @@ pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_DEACTIVATED: &str = "deactivated";
 
 pub struct NewUser {
+    /// A pre-chosen id (a passkey sign-up needs it before the user exists).
+    pub id: Option<String>,
     pub email: Email,
     pub password: Option<Password>,
     pub roles: Vec<RoleName>,
@@ -55,7 +57,7 @@ pub async fn create(
     }
     let now = clock::now();
     let user = app_user::ActiveModel {
-        id: Set(secrets::new_id()),
+        id: Set(new.id.clone().unwrap_or_else(secrets::new_id)),
         app_id: Set(app_id.to_string()),
         email: Set(new.email.to_string()),
         email_verified: Set(false),

@@ -15,6 +15,9 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     pub idle_expires_at: DateTimeUtc,
     pub absolute_expires_at: DateTimeUtc,
+    /// Signed in with a recovery code: must enrol a new factor before
+    /// anything else (no authorization codes are issued meanwhile).
+    pub requires_enrolment: bool,
     pub ended_at: Option<DateTimeUtc>,
     pub end_reason: Option<String>,
     pub client_address: Option<String>,

@@ -7,6 +7,8 @@ use axum::routing::get;
 use crate::server::AppState;
 
 mod health;
+pub mod origin_check;
+pub mod session_store;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -5,3 +5,4 @@ pub mod components;
 pub mod hosted;
 pub mod landing;
 pub mod not_found;
+pub mod passkey_bridge;

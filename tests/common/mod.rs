@@ -67,6 +67,35 @@ pub async fn fresh_database() -> (String, tempfile::TempDir) {
 
 pub async fn spawn_app() -> TestApp {
     let (database_url, dir) = fresh_database().await;
+    spawn_app_on(database_url, dir, None).await
+}
+
+/// Another server process (sharing nothing in memory) on the same database.
+pub async fn spawn_second_server(first: &TestApp) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    spawn_app_on(first.database_url.clone(), dir, None).await
+}
+
+/// A server whose public URL is `public_url` (e.g. https, for cookie flags).
+pub async fn spawn_app_with_public_url(public_url: &str) -> TestApp {
+    let (database_url, dir) = fresh_database().await;
+    spawn_app_on(database_url, dir, Some(public_url.to_owned())).await
+}
+
+/// A browser-like HTTP client: keeps cookies, does not follow redirects.
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap()
+}
+
+async fn spawn_app_on(
+    database_url: String,
+    dir: tempfile::TempDir,
+    public_url: Option<String>,
+) -> TestApp {
     let db = db::connect(&database_url)
         .await
         .expect("connect to the test database");
@@ -76,11 +105,15 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("bind a random port");
     let addr = listener.local_addr().unwrap();
+    // localhost, like a real deployment's host name: it is what browsers,
+    // cookies and WebAuthn see.
+    let address = format!("http://localhost:{}", addr.port());
     let settings = Settings::from_args(&SettingsArgs {
         database_url: database_url.clone(),
         bind: addr.to_string(),
-        public_url: None,
+        public_url: Some(public_url.unwrap_or_else(|| address.clone())),
         site_root: "target/site".to_owned(),
+        trust_proxy: false,
     })
     .expect("valid test settings");
     let state = AppState::new(db.clone(), settings);
@@ -93,16 +126,11 @@ pub async fn spawn_app() -> TestApp {
         .expect("the test server runs");
     });
 
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
     TestApp {
-        address: format!("http://{addr}"),
+        address,
         database_url,
         db,
-        http,
+        http: browser(),
         _dir: dir,
     }
 }
@@ -205,6 +233,42 @@ impl TestApp {
         ])
         .expect_success()
         .json()
+    }
+
+    /// Call a server function the way a page does (form-encoded POST).
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(format!("{}{path}", self.address))
+            .form(form)
+            .send()
+            .await
+            .expect("request succeeds")
+    }
+
+    /// Call a server function: its JSON answer, or the error's JSON.
+    pub async fn call_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        let response = self.call(client, path, form).await;
+        let ok = response.status().is_success();
+        let body: serde_json::Value = response.json().await.expect("a JSON answer");
+        if ok { Ok(body) } else { Err(body) }
+    }
+
+    pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request succeeds")
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

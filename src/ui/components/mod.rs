@@ -1,5 +1,7 @@
 //! Components shared by hosted and console pages.
 
+pub mod form;
 pub mod frame;
 
+pub use form::{Field, FormError, Spinner, SubmitButton, Tone, action_error, button_class};
 pub use frame::{Card, HostedFrame, Logo, Notice};

@@ -1,0 +1,270 @@
+//! Server functions behind `/a/{app_id}/account`: the signed-in user's own
+//! passkeys, password, recovery codes, sessions and deactivation.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::ApiError;
+#[cfg(feature = "ssr")]
+use super::context::*;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    /// Dates as `YYYY-MM-DD HH:MM UTC`.
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: String,
+    pub current: bool,
+    pub signed_in: String,
+    pub last_seen: String,
+    pub methods: Vec<String>,
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub email: String,
+    pub has_password: bool,
+    pub password_enabled: bool,
+    pub passkey_enabled: bool,
+    pub passkeys: Vec<PasskeyView>,
+    pub sessions: Vec<SessionView>,
+    pub recovery_codes_left: u64,
+    /// Signed in with a recovery code: a new factor must be enrolled first.
+    pub requires_enrolment: bool,
+    /// Signed in (or re-authenticated) in the last few minutes.
+    pub fresh: bool,
+}
+
+#[cfg(feature = "ssr")]
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Everything the account page shows; `SignInRequired` when nobody is
+/// signed in to the app here.
+#[server]
+pub async fn load_account(app_id: String) -> Result<AccountView, ApiError> {
+    use crate::core::{account, passkeys, recovery_codes, sessions};
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    let db = &state().db;
+    let passkeys = passkeys::list_for_user(db, &signin.user.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|p| PasskeyView {
+            id: p.id,
+            name: p.name,
+            created: when(p.created_at),
+            last_used: p.last_used_at.map(when),
+        })
+        .collect();
+    let sessions = sessions::list_live_for_user(db, &signin.user.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == signin.session.id,
+            signed_in: when(s.created_at),
+            last_seen: when(s.last_seen_at),
+            methods: sessions::decode_amr(&s.amr),
+            address: s.client_address,
+            user_agent: s.user_agent,
+            id: s.id,
+        })
+        .collect();
+    Ok(AccountView {
+        email: signin.user.email.clone(),
+        has_password: account::has_password(db, &signin.user.id)
+            .await
+            .map_err(internal)?,
+        password_enabled: app.password_enabled,
+        passkey_enabled: app.passkey_enabled,
+        passkeys,
+        sessions,
+        recovery_codes_left: recovery_codes::remaining(db, &signin.user.id)
+            .await
+            .map_err(internal)?,
+        requires_enrolment: signin.session.requires_enrolment,
+        fresh: signin.is_fresh(),
+    })
+}
+
+/// Set or change the password (`current` is required when one is set).
+#[server]
+pub async fn change_password(
+    app_id: String,
+    current: Option<String>,
+    new: String,
+) -> Result<(), ApiError> {
+    use crate::core::account;
+    use crate::core::passwords::Password;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    let new = Password::new_choice(&new).map_err(invalid("new"))?;
+    let current = current
+        .filter(|c| !c.is_empty())
+        .map(|c| Password::attempt(&c));
+    account::change_password(
+        &state().db,
+        &app,
+        &signin,
+        current.as_ref(),
+        &new,
+        &client_info(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// First step of adding a passkey: creation options for the browser.
+#[server]
+pub async fn start_add_passkey(app_id: String) -> Result<String, ApiError> {
+    use crate::core::passkeys;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    let existing = passkeys::list_for_user(&state().db, &signin.user.id)
+        .await
+        .map_err(internal)?;
+    let (options, state) = relying_party()?.start_registration(
+        &app.name,
+        &signin.user.id,
+        &signin.user.email,
+        &existing,
+    )?;
+    store_registration(
+        &session,
+        PendingRegistration {
+            app_id: app.id,
+            state,
+            signup: None,
+        },
+    )
+    .await?;
+    serde_json::to_string(&options).map_err(internal)
+}
+
+/// Second step: store the passkey; answers the first recovery codes when
+/// this was the user's first strong factor.
+#[server]
+pub async fn finish_add_passkey(
+    app_id: String,
+    credential: String,
+    name: String,
+) -> Result<Option<Vec<String>>, ApiError> {
+    use crate::core::account;
+    use webauthn_rs::prelude::RegisterPublicKeyCredential;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_str(&credential).map_err(|_| {
+            ApiError::Refused("The browser sent an unreadable passkey response.".into())
+        })?;
+    let pending = take_registration(&session, &app.id).await?;
+    if pending.signup.is_some() {
+        return Err(ApiError::Refused(
+            "That passkey request expired. Try again.".into(),
+        ));
+    }
+    let name = if name.trim().is_empty() {
+        "Passkey".to_owned()
+    } else {
+        name
+    };
+    let (_, codes) = account::add_passkey(
+        &state().db,
+        &relying_party()?,
+        &app,
+        &signin,
+        &pending.state,
+        &credential,
+        &name,
+        &client_info(),
+    )
+    .await?;
+    Ok(codes)
+}
+
+#[server]
+pub async fn rename_passkey(
+    app_id: String,
+    passkey_id: String,
+    name: String,
+) -> Result<(), ApiError> {
+    use crate::core::account;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    account::rename_passkey(&state().db, &signin, &passkey_id, &name, &client_info()).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn remove_passkey(app_id: String, passkey_id: String) -> Result<(), ApiError> {
+    use crate::core::account;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    account::remove_passkey(&state().db, &app, &signin, &passkey_id, &client_info()).await?;
+    Ok(())
+}
+
+/// End one of the user's sessions; answers whether it was this one (then
+/// the browser is signed out).
+#[server]
+pub async fn revoke_session(app_id: String, session_id: String) -> Result<bool, ApiError> {
+    use crate::core::account;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    account::revoke_session(&state().db, &app, &signin, &session_id, &client_info()).await?;
+    let current = session_id == signin.session.id;
+    if current {
+        forget_signin(&session, &app.id).await?;
+    }
+    Ok(current)
+}
+
+#[server]
+pub async fn regenerate_recovery_codes(app_id: String) -> Result<Vec<String>, ApiError> {
+    use crate::core::account;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    Ok(account::regenerate_recovery_codes(&state().db, &signin, &client_info()).await?)
+}
+
+/// Deactivate one's own account (fresh sign-in and typed e-mail required).
+#[server]
+pub async fn deactivate_account(app_id: String, confirmation: String) -> Result<String, ApiError> {
+    use crate::core::account;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    account::deactivate_self(&state().db, &app, &signin, &confirmation, &client_info()).await?;
+    forget_signin(&session, &app.id).await?;
+    let target = format!("/a/{}/login?deactivated=1", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}

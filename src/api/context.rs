@@ -1,0 +1,285 @@
+//! What server functions share: the app state, the request's client, the
+//! browser session and which app sign-ins it holds, error mapping.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::http::header;
+use axum::http::request::Parts;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use webauthn_rs::prelude::{DiscoverableAuthentication, PasskeyRegistration};
+
+use super::ApiError;
+use crate::core::account::AccountError;
+use crate::core::passkeys::{PasskeyError, RelyingParty};
+use crate::core::registration::{PendingSignup, RegistrationError};
+use crate::core::sessions::{self, ActiveSignin, ClientInfo};
+use crate::core::signin::SignInError;
+use crate::core::types::{AppId, InvalidValue};
+use crate::entities::app;
+use crate::server::AppState;
+
+/// Session key: app id -> sign-in session id.
+const SIGNINS: &str = "signins";
+/// Session key: a passkey assertion in progress.
+const PASSKEY_AUTH: &str = "passkey_auth";
+/// Session key: a passkey registration in progress.
+const PASSKEY_REG: &str = "passkey_reg";
+
+pub fn state() -> AppState {
+    expect_context::<AppState>()
+}
+
+/// Log an unexpected failure and tell the user something calm.
+pub fn internal(err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %err, "server function failed");
+    ApiError::Internal
+}
+
+pub fn invalid(field: &str) -> impl FnOnce(InvalidValue) -> ApiError + '_ {
+    move |err| ApiError::invalid(field, err.0)
+}
+
+/// Address and user agent of the caller. X-Forwarded-For is believed only
+/// when the operator said a proxy sets it.
+pub fn client_info() -> ClientInfo {
+    let Some(parts) = use_context::<Parts>() else {
+        return ClientInfo::default();
+    };
+    let forwarded = state()
+        .settings
+        .trust_proxy
+        .then(|| {
+            parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(|v| v.trim().to_owned())
+        })
+        .flatten();
+    let address = forwarded.or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+    });
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    ClientInfo {
+        address,
+        user_agent,
+    }
+}
+
+pub fn relying_party() -> Result<RelyingParty, ApiError> {
+    state().relying_party.ok_or_else(|| {
+        ApiError::Refused(
+            "Passkeys are unavailable: the server's public URL must use a host name (such as localhost), not an IP address."
+                .into(),
+        )
+    })
+}
+
+/// An enabled app, or a sentence saying there is none.
+pub async fn load_app(app_id: &str) -> Result<app::Model, ApiError> {
+    let not_found = || ApiError::NotFound(format!("There is no app called \"{app_id}\"."));
+    let id = AppId::parse(app_id).map_err(|_| not_found())?;
+    crate::core::apps::find(&state().db, &id)
+        .await
+        .map_err(internal)?
+        .filter(|app| app.disabled_at.is_none())
+        .ok_or_else(not_found)
+}
+
+pub async fn browser_session() -> Result<Session, ApiError> {
+    leptos_axum::extract::<Session>().await.map_err(internal)
+}
+
+async fn signins(session: &Session) -> Result<HashMap<String, String>, ApiError> {
+    Ok(session
+        .get::<HashMap<String, String>>(SIGNINS)
+        .await
+        .map_err(internal)?
+        .unwrap_or_default())
+}
+
+/// The live sign-in to `app` in this browser, if any.
+pub async fn current_signin(
+    session: &Session,
+    app: &app::Model,
+) -> Result<Option<ActiveSignin>, ApiError> {
+    let Some(id) = signins(session).await?.get(&app.id).cloned() else {
+        return Ok(None);
+    };
+    sessions::resume(&state().db, app, &id)
+        .await
+        .map_err(internal)
+}
+
+pub async fn require_signin(session: &Session, app: &app::Model) -> Result<ActiveSignin, ApiError> {
+    current_signin(session, app)
+        .await?
+        .ok_or(ApiError::SignInRequired)
+}
+
+/// Bind a new sign-in to this browser. The session id changes at every
+/// sign-in (no session fixation).
+pub async fn remember_signin(
+    session: &Session,
+    app_id: &str,
+    signin_session_id: &str,
+) -> Result<(), ApiError> {
+    session.cycle_id().await.map_err(internal)?;
+    let mut map = signins(session).await?;
+    map.insert(app_id.to_owned(), signin_session_id.to_owned());
+    session.insert(SIGNINS, map).await.map_err(internal)
+}
+
+pub async fn forget_signin(session: &Session, app_id: &str) -> Result<(), ApiError> {
+    let mut map = signins(session).await?;
+    map.remove(app_id);
+    session.insert(SIGNINS, map).await.map_err(internal)
+}
+
+/// A passkey assertion between its two steps.
+#[derive(Serialize, Deserialize)]
+pub struct PendingAssertion {
+    pub app_id: String,
+    pub state: DiscoverableAuthentication,
+}
+
+/// A passkey registration between its two steps; `signup` for a new account.
+#[derive(Serialize, Deserialize)]
+pub struct PendingRegistration {
+    pub app_id: String,
+    pub state: PasskeyRegistration,
+    pub signup: Option<PendingSignup>,
+}
+
+pub async fn store_assertion(session: &Session, pending: PendingAssertion) -> Result<(), ApiError> {
+    session
+        .insert(PASSKEY_AUTH, pending)
+        .await
+        .map_err(internal)
+}
+
+/// Take (and forget: a challenge is single use) the pending assertion of `app_id`.
+pub async fn take_assertion(
+    session: &Session,
+    app_id: &str,
+) -> Result<DiscoverableAuthentication, ApiError> {
+    let pending: Option<PendingAssertion> = session.remove(PASSKEY_AUTH).await.map_err(internal)?;
+    pending
+        .filter(|p| p.app_id == app_id)
+        .map(|p| p.state)
+        .ok_or_else(|| ApiError::Refused("That passkey request expired. Try again.".into()))
+}
+
+pub async fn store_registration(
+    session: &Session,
+    pending: PendingRegistration,
+) -> Result<(), ApiError> {
+    session.insert(PASSKEY_REG, pending).await.map_err(internal)
+}
+
+pub async fn take_registration(
+    session: &Session,
+    app_id: &str,
+) -> Result<PendingRegistration, ApiError> {
+    let pending: Option<PendingRegistration> =
+        session.remove(PASSKEY_REG).await.map_err(internal)?;
+    pending
+        .filter(|p| p.app_id == app_id)
+        .ok_or_else(|| ApiError::Refused("That passkey request expired. Try again.".into()))
+}
+
+/// Where to go after signing in: a path inside this app (never another app,
+/// never another site), by default the account page.
+pub fn safe_return_to(app_id: &str, requested: Option<&str>) -> String {
+    let prefix = format!("/a/{app_id}/");
+    match requested {
+        Some(path)
+            if path.starts_with(&prefix)
+                && !path.contains("//")
+                && !path.contains('\\')
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => format!("/a/{app_id}/account"),
+    }
+}
+
+/// Send a browser that posted a plain HTML form (no JavaScript) on to
+/// `target`; with JavaScript the page navigates itself to the returned path.
+pub fn redirect_form_post(target: &str) {
+    let accepts_html = use_context::<Parts>()
+        .and_then(|parts| parts.headers.get(header::ACCEPT).cloned())
+        .and_then(|v| v.to_str().ok().map(|v| v.contains("text/html")))
+        .unwrap_or(false);
+    if accepts_html {
+        leptos_axum::redirect(target);
+    }
+}
+
+impl From<SignInError> for ApiError {
+    fn from(err: SignInError) -> Self {
+        match err {
+            SignInError::Database(err) => internal(err),
+            SignInError::Audit(err) => internal(err),
+            SignInError::Passkey(PasskeyError::Database(err)) => internal(err),
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<PasskeyError> for ApiError {
+    fn from(err: PasskeyError) -> Self {
+        match err {
+            PasskeyError::Database(err) => internal(err),
+            PasskeyError::Audit(err) => internal(err),
+            PasskeyError::InvalidName => ApiError::invalid("name", err.to_string()),
+            PasskeyError::Ceremony(detail) => {
+                tracing::info!(%detail, "passkey ceremony failed");
+                ApiError::Refused("The passkey could not be verified. Try again.".into())
+            }
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(err: AccountError) -> Self {
+        match err {
+            AccountError::Database(err) => internal(err),
+            AccountError::Audit(err) => internal(err),
+            AccountError::Passkey(err) => err.into(),
+            AccountError::ReauthenticationRequired => ApiError::ReauthRequired(err.to_string()),
+            AccountError::WrongPassword => ApiError::invalid("current", err.to_string()),
+            AccountError::ConfirmationMismatch => {
+                ApiError::invalid("confirmation", err.to_string())
+            }
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<RegistrationError> for ApiError {
+    fn from(err: RegistrationError) -> Self {
+        match err {
+            RegistrationError::Database(err) => internal(err),
+            RegistrationError::Audit(err) => internal(err),
+            RegistrationError::Passkey(err) => err.into(),
+            RegistrationError::SignIn(err) => err.into(),
+            RegistrationError::EmailTaken => ApiError::invalid("email", err.to_string()),
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Self-registration on an app's hosted pages, when the app allows it (off
+//! by default: admin apps are invite-only).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
+use serde_json::json;
+use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
+
+use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::begin_write;
+use super::passkeys::{self, PasskeyError, RelyingParty};
+use super::passwords::Password;
+use super::sessions::{ClientInfo, Factor};
+use super::signin::{self, SignInError, SignedIn};
+use super::types::{AppId, Email};
+use super::users::{self, NewUser, UserError};
+use super::{recovery_codes, secrets, throttle};
+use crate::entities::app;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistrationError {
+    #[error("Accounts for this app are created by invitation only.")]
+    Closed,
+    #[error("An account with this e-mail address already exists. Sign in instead.")]
+    EmailTaken,
+    #[error("Too many attempts from your network. Try again after {}.", .until.format("%H:%M UTC"))]
+    Throttled { until: DateTime<Utc> },
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+impl From<UserError> for RegistrationError {
+    fn from(err: UserError) -> Self {
+        match err {
+            UserError::EmailTaken { .. } => RegistrationError::EmailTaken,
+            UserError::Database(err) => RegistrationError::Database(err),
+            UserError::Audit(err) => RegistrationError::Audit(err),
+            other => RegistrationError::Database(DbErr::Custom(other.to_string())),
+        }
+    }
+}
+
+/// A passkey sign-up between its two steps: the id the new user will get
+/// (it is the WebAuthn user handle) and the e-mail they gave.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct PendingSignup {
+    pub user_id: String,
+    pub email: String,
+}
+
+fn app_id_of(app: &app::Model) -> AppId {
+    AppId::parse(&app.id).expect("stored app ids are valid")
+}
+
+async fn ensure_open(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    email: &Email,
+    client: &ClientInfo,
+) -> Result<(), RegistrationError> {
+    if !app.self_registration {
+        return Err(RegistrationError::Closed);
+    }
+    let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
+    if let Some(until) = throttle::locked_until(db, &keys).await? {
+        return Err(RegistrationError::Throttled { until });
+    }
+    if users::find_by_email(db, &app_id_of(app), email)
+        .await?
+        .is_some()
+    {
+        // A refused duplicate counts against the address, which slows down
+        // anyone probing which addresses are registered.
+        let tx = begin_write(db).await?;
+        throttle::record_failure(&tx, &keys).await?;
+        tx.commit().await?;
+        return Err(RegistrationError::EmailTaken);
+    }
+    Ok(())
+}
+
+async fn create_user_and_sign_in(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    new: NewUser,
+    factor: Factor,
+    client: &ClientInfo,
+    passkey: Option<(&webauthn_rs::prelude::Passkey, &str)>,
+) -> Result<(SignedIn, Option<Vec<String>>), RegistrationError> {
+    let email = new.email.clone();
+    let user_id = new.id.clone().unwrap_or_else(secrets::new_id);
+    let actor = Actor::user(&user_id, email.as_str(), client.address.clone());
+    let app_id = app_id_of(app);
+    let tx = begin_write(db).await?;
+    let user = users::create(
+        &tx,
+        &actor,
+        &app_id,
+        NewUser {
+            id: Some(user_id),
+            ..new
+        },
+    )
+    .await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &app_id,
+            actor: &actor,
+            action: "user.registered",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "method": factor.method(), "email": user.email }),
+        },
+    )
+    .await?;
+    let codes = match passkey {
+        Some((key, name)) => {
+            passkeys::store(&tx, &actor, &user, name, key).await?;
+            Some(recovery_codes::generate(&tx, &actor, &user).await?)
+        }
+        None => None,
+    };
+    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref());
+    let signed_in = signin::succeed(&tx, app, &user, factor, &keys, client).await?;
+    tx.commit().await?;
+    Ok((signed_in, codes))
+}
+
+/// Sign up with e-mail and password, and sign in.
+pub async fn with_password(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    email: Email,
+    password: Password,
+    client: &ClientInfo,
+) -> Result<SignedIn, RegistrationError> {
+    ensure_open(db, app, &email, client).await?;
+    let new = NewUser {
+        id: None,
+        email,
+        password: Some(password),
+        roles: Vec::new(),
+    };
+    let (signed_in, _) =
+        create_user_and_sign_in(db, app, new, Factor::Password, client, None).await?;
+    Ok(signed_in)
+}
+
+/// First step of a passkey sign-up: the browser's creation options.
+pub async fn start_with_passkey(
+    db: &DatabaseConnection,
+    rp: &RelyingParty,
+    app: &app::Model,
+    email: Email,
+    client: &ClientInfo,
+) -> Result<(serde_json::Value, PasskeyRegistration, PendingSignup), RegistrationError> {
+    ensure_open(db, app, &email, client).await?;
+    let pending = PendingSignup {
+        user_id: secrets::new_id(),
+        email: email.to_string(),
+    };
+    let (challenge, state) =
+        rp.start_registration(&app.name, &pending.user_id, &pending.email, &[])?;
+    Ok((challenge, state, pending))
+}
+
+/// Second step: verify the new passkey, create the user with it (no
+/// password), sign in, and hand back the first recovery codes.
+pub async fn finish_with_passkey(
+    db: &DatabaseConnection,
+    rp: &RelyingParty,
+    app: &app::Model,
+    pending: PendingSignup,
+    state: &PasskeyRegistration,
+    credential: &RegisterPublicKeyCredential,
+    client: &ClientInfo,
+) -> Result<(SignedIn, Vec<String>), RegistrationError> {
+    let email = Email::parse(&pending.email)
+        .map_err(|e| RegistrationError::Database(DbErr::Custom(e.0)))?;
+    ensure_open(db, app, &email, client).await?;
+    let key = rp.finish_registration(&app.name, credential, state)?;
+    let new = NewUser {
+        id: Some(pending.user_id),
+        email,
+        password: None,
+        roles: Vec::new(),
+    };
+    let (signed_in, codes) = create_user_and_sign_in(
+        db,
+        app,
+        new,
+        Factor::Passkey,
+        client,
+        Some((&key, "Passkey")),
+    )
+    .await?;
+    Ok((signed_in, codes.unwrap_or_default()))
+}

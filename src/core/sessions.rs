@@ -1,0 +1,284 @@
+//! Sign-in sessions: the server-side record of one sign-in to one app, with
+//! the factors used (`amr`, RFC 8176), the time of authentication and the
+//! app's idle and absolute lifetimes. The browser cookie (tower-sessions)
+//! only points at these records.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
+
+use super::{clock, secrets, tokens};
+use crate::entities::{app, app_user, signin_session};
+
+/// A sign-in is "fresh" for sensitive self-service actions this long.
+pub const FRESH_AUTH: Duration = Duration::minutes(5);
+/// `last_seen_at` is written at most this often (not on every request).
+const TOUCH_INTERVAL: Duration = Duration::seconds(60);
+
+/// Where a request came from, for audit events and the sessions list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A way of proving who you are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Factor {
+    Password,
+    /// A WebAuthn credential with user verification.
+    Passkey,
+    /// A one-time recovery code.
+    RecoveryCode,
+}
+
+impl Factor {
+    /// RFC 8176 Authentication Method Reference values.
+    pub fn amr(self) -> &'static [&'static str] {
+        match self {
+            Factor::Password => &["pwd"],
+            // Possession of a hardware-bound key plus on-device verification.
+            Factor::Passkey => &["hwk", "user", "mfa"],
+            Factor::RecoveryCode => &["otp"],
+        }
+    }
+
+    /// Name used in audit events.
+    pub fn method(self) -> &'static str {
+        match self {
+            Factor::Password => "password",
+            Factor::Passkey => "passkey",
+            Factor::RecoveryCode => "recovery_code",
+        }
+    }
+}
+
+/// `acr`: "phr" (phishing-resistant, OpenID EAP ACR Values 1.0) once a
+/// passkey was used in the session, else "pwd" or "otp".
+fn acr_for(amr: &[String]) -> &'static str {
+    if amr.iter().any(|m| m == "hwk") {
+        "phr"
+    } else if amr.iter().any(|m| m == "pwd") {
+        "pwd"
+    } else {
+        "otp"
+    }
+}
+
+fn encode_amr(amr: &[String]) -> String {
+    serde_json::to_string(amr).expect("a list of strings serialises")
+}
+
+pub fn decode_amr(raw: &str) -> Vec<String> {
+    serde_json::from_str(raw).unwrap_or_default()
+}
+
+/// Open a sign-in session for `user` in `app` after `factor` succeeded.
+pub async fn start(
+    tx: &DatabaseTransaction,
+    app: &app::Model,
+    user: &app_user::Model,
+    factor: Factor,
+    client: &ClientInfo,
+) -> Result<signin_session::Model, DbErr> {
+    let now = clock::now();
+    let amr: Vec<String> = factor.amr().iter().map(|m| (*m).to_owned()).collect();
+    signin_session::ActiveModel {
+        id: Set(secrets::new_id()),
+        app_id: Set(app.id.clone()),
+        user_id: Set(user.id.clone()),
+        amr: Set(encode_amr(&amr)),
+        acr: Set(acr_for(&amr).to_owned()),
+        auth_time: Set(now),
+        last_seen_at: Set(now),
+        idle_expires_at: Set(now + Duration::seconds(app.session_idle_secs)),
+        absolute_expires_at: Set(now + Duration::seconds(app.session_absolute_secs)),
+        requires_enrolment: Set(factor == Factor::RecoveryCode),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        client_address: Set(client.address.clone()),
+        user_agent: Set(client
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(300).collect())),
+        created_at: Set(now),
+    }
+    .insert(tx)
+    .await
+}
+
+/// A live sign-in session and its (active) user.
+#[derive(Debug, Clone)]
+pub struct ActiveSignin {
+    pub session: signin_session::Model,
+    pub user: app_user::Model,
+}
+
+impl ActiveSignin {
+    pub fn amr(&self) -> Vec<String> {
+        decode_amr(&self.session.amr)
+    }
+
+    pub fn auth_age(&self) -> Duration {
+        clock::now() - self.session.auth_time
+    }
+
+    /// Authenticated recently enough for a sensitive change.
+    pub fn is_fresh(&self) -> bool {
+        self.auth_age() <= FRESH_AUTH
+    }
+
+    pub fn used_passkey(&self) -> bool {
+        self.amr().iter().any(|m| m == "hwk")
+    }
+}
+
+fn is_live(session: &signin_session::Model, now: DateTime<Utc>) -> bool {
+    session.ended_at.is_none() && session.idle_expires_at > now && session.absolute_expires_at > now
+}
+
+/// The sign-in session `id` of `app`, if it is still live and its user still
+/// active; extends its idle deadline.
+pub async fn resume<C: ConnectionTrait>(
+    db: &C,
+    app: &app::Model,
+    id: &str,
+) -> Result<Option<ActiveSignin>, DbErr> {
+    let now = clock::now();
+    let Some(session) = signin_session::Entity::find_by_id(id)
+        .filter(signin_session::Column::AppId.eq(app.id.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if !is_live(&session, now) {
+        return Ok(None);
+    }
+    let Some(user) = app_user::Entity::find_by_id(session.user_id.as_str())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if user.status != super::users::STATUS_ACTIVE {
+        return Ok(None);
+    }
+    let session = if now - session.last_seen_at >= TOUCH_INTERVAL {
+        let idle =
+            (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
+        signin_session::Entity::update_many()
+            .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
+            .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
+            .filter(signin_session::Column::Id.eq(session.id.as_str()))
+            .exec(db)
+            .await?;
+        signin_session::Model {
+            last_seen_at: now,
+            idle_expires_at: idle,
+            ..session
+        }
+    } else {
+        session
+    };
+    Ok(Some(ActiveSignin { session, user }))
+}
+
+/// Record that the user proved themselves again in this session (re-auth or
+/// step-up): the authentication time restarts and the factor joins `amr`.
+pub async fn record_reauthentication(
+    tx: &DatabaseTransaction,
+    session: &signin_session::Model,
+    factor: Factor,
+) -> Result<signin_session::Model, DbErr> {
+    let mut amr = decode_amr(&session.amr);
+    for method in factor.amr() {
+        if !amr.iter().any(|m| m == method) {
+            amr.push((*method).to_owned());
+        }
+    }
+    let mut update: signin_session::ActiveModel = session.clone().into();
+    update.auth_time = Set(clock::now());
+    update.acr = Set(acr_for(&amr).to_owned());
+    update.amr = Set(encode_amr(&amr));
+    update.update(tx).await
+}
+
+/// Clear the "must enrol a new factor" mark once one was enrolled.
+pub async fn clear_enrolment_requirement(
+    tx: &DatabaseTransaction,
+    user_id: &str,
+) -> Result<(), DbErr> {
+    signin_session::Entity::update_many()
+        .col_expr(
+            signin_session::Column::RequiresEnrolment,
+            Expr::value(false),
+        )
+        .filter(signin_session::Column::UserId.eq(user_id))
+        .filter(signin_session::Column::RequiresEnrolment.eq(true))
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
+/// End one session and the token families minted from it.
+pub async fn end(tx: &DatabaseTransaction, session_id: &str, reason: &str) -> Result<bool, DbErr> {
+    let ended = signin_session::Entity::update_many()
+        .col_expr(signin_session::Column::EndedAt, Expr::value(clock::now()))
+        .col_expr(signin_session::Column::EndReason, Expr::value(reason))
+        .filter(signin_session::Column::Id.eq(session_id))
+        .filter(signin_session::Column::EndedAt.is_null())
+        .exec(tx)
+        .await?;
+    tokens::revoke_families_of_session(tx, session_id, reason).await?;
+    Ok(ended.rows_affected > 0)
+}
+
+/// End every live session of a user (but `keep`, if given) and revoke their
+/// token families. Returns how many sessions ended.
+pub async fn end_all_for_user(
+    tx: &DatabaseTransaction,
+    user_id: &str,
+    reason: &str,
+    keep: Option<&str>,
+) -> Result<u64, DbErr> {
+    let mut query = signin_session::Entity::update_many()
+        .col_expr(signin_session::Column::EndedAt, Expr::value(clock::now()))
+        .col_expr(signin_session::Column::EndReason, Expr::value(reason))
+        .filter(signin_session::Column::UserId.eq(user_id))
+        .filter(signin_session::Column::EndedAt.is_null());
+    if let Some(keep) = keep {
+        query = query.filter(signin_session::Column::Id.ne(keep));
+        let others = signin_session::Entity::find()
+            .filter(signin_session::Column::UserId.eq(user_id))
+            .filter(signin_session::Column::Id.ne(keep))
+            .all(tx)
+            .await?;
+        for other in others {
+            tokens::revoke_families_of_session(tx, &other.id, reason).await?;
+        }
+    } else {
+        tokens::revoke_families_of_user(tx, user_id, reason).await?;
+    }
+    Ok(query.exec(tx).await?.rows_affected)
+}
+
+/// The user's live sessions, most recently used first.
+pub async fn list_live_for_user<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> Result<Vec<signin_session::Model>, DbErr> {
+    let now = clock::now();
+    let sessions = signin_session::Entity::find()
+        .filter(signin_session::Column::UserId.eq(user_id))
+        .filter(signin_session::Column::EndedAt.is_null())
+        .filter(signin_session::Column::IdleExpiresAt.gt(now))
+        .filter(signin_session::Column::AbsoluteExpiresAt.gt(now))
+        .order_by_desc(signin_session::Column::LastSeenAt)
+        .all(db)
+        .await?;
+    Ok(sessions)
+}

@@ -1,0 +1,479 @@
+//! Signing in to an app: with a password, a passkey or a recovery code, and
+//! proving it again (re-authentication, step-up) within a session.
+//!
+//! Every outcome is audited (`signin.succeeded`, `signin.failed`). Failures
+//! are throttled per account and per client address and answered with one
+//! generic error: an unknown e-mail, a wrong password and a deactivated
+//! account look the same, and take the same time (one argon2 verification).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Set};
+use serde_json::json;
+use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
+
+use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::begin_write;
+use super::passkeys::{PasskeyError, RelyingParty};
+use super::passwords::{self, Password, PasswordCheck};
+use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
+use super::types::{AppId, Email};
+use super::{clock, recovery_codes, throttle, users};
+use crate::entities::{app, app_user, password_credential, signin_session};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Deliberately vague (no user enumeration).
+    #[error("The e-mail address or the credentials are not right.")]
+    Failed,
+    #[error("Too many failed attempts. Try again after {}.", .until.format("%H:%M UTC"))]
+    Throttled { until: DateTime<Utc> },
+    #[error("{0} sign-in is turned off for this app.")]
+    MethodDisabled(&'static str),
+    #[error("That passkey belongs to another account than the one signed in.")]
+    WrongUser,
+    #[error(transparent)]
+    Passkey(PasskeyError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// A completed sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: app_user::Model,
+    pub session: signin_session::Model,
+}
+
+fn app_id_of(app: &app::Model) -> AppId {
+    AppId::parse(&app.id).expect("stored app ids are valid")
+}
+
+/// The account key for throttling: the normalised e-mail, or what was typed.
+fn account_key(raw_email: &str) -> String {
+    Email::parse(raw_email)
+        .map(|e| e.to_string())
+        .unwrap_or_else(|_| raw_email.trim().to_lowercase())
+}
+
+/// Why an attempt failed, for operators reading the audit log only.
+#[derive(Debug, Clone, Copy)]
+enum FailureReason {
+    UnknownUser,
+    WrongSecret,
+    Deactivated,
+    NoSuchCredential,
+    Throttled,
+}
+
+impl FailureReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::UnknownUser => "unknown_user",
+            FailureReason::WrongSecret => "wrong_secret",
+            FailureReason::Deactivated => "deactivated",
+            FailureReason::NoSuchCredential => "no_such_credential",
+            FailureReason::Throttled => "throttled",
+        }
+    }
+}
+
+struct Failure<'a> {
+    app: &'a app::Model,
+    keys: &'a throttle::Keys,
+    factor: Factor,
+    attempted: Option<String>,
+    user: Option<&'a app_user::Model>,
+    reason: FailureReason,
+    client: &'a ClientInfo,
+}
+
+/// Count the failure and record it, in its own transaction (the attempt
+/// itself changed nothing).
+async fn record_failure(db: &DatabaseConnection, failure: Failure<'_>) -> Result<(), SignInError> {
+    let tx = begin_write(db).await?;
+    if !matches!(failure.reason, FailureReason::Throttled) {
+        throttle::record_failure(&tx, failure.keys).await?;
+    }
+    let target = match failure.user {
+        Some(user) => Some(Target::new("user", user.id.as_str())),
+        None => failure
+            .attempted
+            .clone()
+            .map(|email| Target::new("email", email)),
+    };
+    audit::record(
+        &tx,
+        Event {
+            app_id: &app_id_of(failure.app),
+            actor: &Actor::anonymous(failure.client.address.clone()),
+            action: "signin.failed",
+            target,
+            details: json!({
+                "method": failure.factor.method(),
+                "reason": failure.reason.as_str(),
+                "email": failure.attempted,
+                "user_agent": failure.client.user_agent,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Open the session and record the success (in `tx`); also used right after
+/// a sign-up.
+pub(crate) async fn succeed(
+    tx: &DatabaseTransaction,
+    app: &app::Model,
+    user: &app_user::Model,
+    factor: Factor,
+    keys: &throttle::Keys,
+    client: &ClientInfo,
+) -> Result<SignedIn, SignInError> {
+    throttle::record_success(tx, keys).await?;
+    let session = sessions::start(tx, app, user, factor, client).await?;
+    let mut update: app_user::ActiveModel = user.clone().into();
+    update.last_sign_in_at = Set(Some(clock::now()));
+    let user = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_id_of(app),
+            actor: &Actor::user(&user.id, &user.email, client.address.clone()),
+            action: "signin.succeeded",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({
+                "method": factor.method(),
+                "session_id": session.id,
+                "amr": sessions::decode_amr(&session.amr),
+                "user_agent": client.user_agent,
+            }),
+        },
+    )
+    .await?;
+    Ok(SignedIn { user, session })
+}
+
+async fn ensure_not_throttled(
+    db: &DatabaseConnection,
+    failure: Failure<'_>,
+) -> Result<(), SignInError> {
+    if let Some(until) = throttle::locked_until(db, failure.keys).await? {
+        record_failure(
+            db,
+            Failure {
+                reason: FailureReason::Throttled,
+                ..failure
+            },
+        )
+        .await?;
+        return Err(SignInError::Throttled { until });
+    }
+    Ok(())
+}
+
+/// Sign in with e-mail and password.
+pub async fn with_password(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    raw_email: &str,
+    password: &Password,
+    client: &ClientInfo,
+) -> Result<SignedIn, SignInError> {
+    if !app.password_enabled {
+        return Err(SignInError::MethodDisabled("Password"));
+    }
+    let account = account_key(raw_email);
+    let keys = throttle::Keys::new(&app.id, &account, client.address.as_deref());
+    let failure = |reason, user| Failure {
+        app,
+        keys: &keys,
+        factor: Factor::Password,
+        attempted: Some(account.clone()),
+        user,
+        reason,
+        client,
+    };
+    ensure_not_throttled(db, failure(FailureReason::Throttled, None)).await?;
+
+    let user = match Email::parse(raw_email) {
+        Ok(email) => users::find_by_email(db, &app_id_of(app), &email).await?,
+        Err(_) => None,
+    };
+    let credential = match &user {
+        Some(user) => {
+            password_credential::Entity::find_by_id(user.id.as_str())
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    // Exactly one argon2 verification on every path.
+    let check = match &credential {
+        Some(credential) => passwords::verify(&credential.phc, password),
+        None => passwords::dummy_verify(password),
+    };
+    let reason = match (&user, check) {
+        (None, _) => Some(FailureReason::UnknownUser),
+        (Some(_), PasswordCheck::Invalid) => Some(FailureReason::WrongSecret),
+        (Some(user), PasswordCheck::Valid { .. }) if user.status != users::STATUS_ACTIVE => {
+            Some(FailureReason::Deactivated)
+        }
+        _ => None,
+    };
+    if let Some(reason) = reason {
+        record_failure(db, failure(reason, user.as_ref())).await?;
+        return Err(SignInError::Failed);
+    }
+    let user = user.expect("a valid password has a user");
+    let credential = credential.expect("a valid password has a credential");
+
+    let tx = begin_write(db).await?;
+    if let PasswordCheck::Valid { needs_rehash: true } = check {
+        let mut update: password_credential::ActiveModel = credential.into();
+        update.phc = Set(passwords::hash(password));
+        update.updated_at = Set(clock::now());
+        update.update(&tx).await?;
+    }
+    let signed_in = succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+/// Sign in with e-mail and a one-time recovery code. The session must then
+/// enrol a new factor before anything else.
+pub async fn with_recovery_code(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    raw_email: &str,
+    code: &str,
+    client: &ClientInfo,
+) -> Result<SignedIn, SignInError> {
+    let account = account_key(raw_email);
+    let keys = throttle::Keys::new(&app.id, &account, client.address.as_deref());
+    let failure = |reason, user| Failure {
+        app,
+        keys: &keys,
+        factor: Factor::RecoveryCode,
+        attempted: Some(account.clone()),
+        user,
+        reason,
+        client,
+    };
+    ensure_not_throttled(db, failure(FailureReason::Throttled, None)).await?;
+
+    let user = match Email::parse(raw_email) {
+        Ok(email) => users::find_by_email(db, &app_id_of(app), &email).await?,
+        Err(_) => None,
+    };
+    let Some(user) = user else {
+        record_failure(db, failure(FailureReason::UnknownUser, None)).await?;
+        return Err(SignInError::Failed);
+    };
+    let tx = begin_write(db).await?;
+    let spent = recovery_codes::consume(&tx, &user.id, code).await?;
+    if !spent || user.status != users::STATUS_ACTIVE {
+        tx.rollback().await?;
+        let reason = if spent {
+            FailureReason::Deactivated
+        } else {
+            FailureReason::WrongSecret
+        };
+        record_failure(db, failure(reason, Some(&user))).await?;
+        return Err(SignInError::Failed);
+    }
+    audit::record(
+        &tx,
+        Event {
+            app_id: &app_id_of(app),
+            actor: &Actor::user(&user.id, &user.email, client.address.clone()),
+            action: "recovery_code.used",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({
+                "remaining": recovery_codes::remaining(&tx, &user.id).await?,
+            }),
+        },
+    )
+    .await?;
+    let signed_in = succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+/// Verify a discoverable passkey assertion against this app's passkeys.
+async fn verify_passkey(
+    db: &DatabaseConnection,
+    rp: &RelyingParty,
+    app: &app::Model,
+    state: DiscoverableAuthentication,
+    credential: &PublicKeyCredential,
+    keys: &throttle::Keys,
+    client: &ClientInfo,
+) -> Result<(DatabaseTransaction, app_user::Model), SignInError> {
+    let tx = begin_write(db).await?;
+    match rp
+        .finish_authentication(&tx, &app.name, &app_id_of(app), credential, state)
+        .await
+    {
+        Ok((user, _)) if user.status == users::STATUS_ACTIVE => Ok((tx, user)),
+        outcome => {
+            tx.rollback().await?;
+            let (reason, user) = match &outcome {
+                Ok((user, _)) => (FailureReason::Deactivated, Some(user)),
+                Err(PasskeyError::UnknownCredential) => (FailureReason::NoSuchCredential, None),
+                Err(_) => (FailureReason::WrongSecret, None),
+            };
+            record_failure(
+                db,
+                Failure {
+                    app,
+                    keys,
+                    factor: Factor::Passkey,
+                    attempted: None,
+                    user,
+                    reason,
+                    client,
+                },
+            )
+            .await?;
+            Err(match outcome {
+                Err(err @ PasskeyError::UnknownCredential) => SignInError::Passkey(err),
+                _ => SignInError::Failed,
+            })
+        }
+    }
+}
+
+/// Sign in with a passkey (no e-mail needed: the credential is discoverable).
+pub async fn with_passkey(
+    db: &DatabaseConnection,
+    rp: &RelyingParty,
+    app: &app::Model,
+    state: DiscoverableAuthentication,
+    credential: &PublicKeyCredential,
+    client: &ClientInfo,
+) -> Result<SignedIn, SignInError> {
+    if !app.passkey_enabled {
+        return Err(SignInError::MethodDisabled("Passkey"));
+    }
+    let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
+    if let Some(until) = throttle::locked_until(db, &keys).await? {
+        return Err(SignInError::Throttled { until });
+    }
+    let (tx, user) = verify_passkey(db, rp, app, state, credential, &keys, client).await?;
+    let signed_in = succeed(&tx, app, &user, Factor::Passkey, &keys, client).await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+/// Record a re-authentication (or step-up) in the current session.
+async fn reauthenticated(
+    tx: &DatabaseTransaction,
+    app: &app::Model,
+    signin: &ActiveSignin,
+    factor: Factor,
+    client: &ClientInfo,
+) -> Result<signin_session::Model, SignInError> {
+    let session = sessions::record_reauthentication(tx, &signin.session, factor).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_id_of(app),
+            actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
+            action: "signin.reauthenticated",
+            target: Some(Target::new("user", signin.user.id.as_str())),
+            details: json!({
+                "method": factor.method(),
+                "session_id": session.id,
+                "amr": sessions::decode_amr(&session.amr),
+            }),
+        },
+    )
+    .await?;
+    Ok(session)
+}
+
+/// Prove again, with the password, that the signed-in user is at the keyboard.
+pub async fn reauthenticate_with_password(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    signin: &ActiveSignin,
+    password: &Password,
+    client: &ClientInfo,
+) -> Result<signin_session::Model, SignInError> {
+    let keys = throttle::Keys::new(&app.id, &signin.user.email, client.address.as_deref());
+    let failure = |reason| Failure {
+        app,
+        keys: &keys,
+        factor: Factor::Password,
+        attempted: Some(signin.user.email.clone()),
+        user: Some(&signin.user),
+        reason,
+        client,
+    };
+    ensure_not_throttled(db, failure(FailureReason::Throttled)).await?;
+    let credential = password_credential::Entity::find_by_id(signin.user.id.as_str())
+        .one(db)
+        .await?;
+    let check = match &credential {
+        Some(credential) => passwords::verify(&credential.phc, password),
+        None => passwords::dummy_verify(password),
+    };
+    if check == PasswordCheck::Invalid {
+        record_failure(db, failure(FailureReason::WrongSecret)).await?;
+        return Err(SignInError::Failed);
+    }
+    let tx = begin_write(db).await?;
+    throttle::record_success(&tx, &keys).await?;
+    let session = reauthenticated(&tx, app, signin, Factor::Password, client).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// Prove again (or step up) with a passkey of the signed-in user.
+pub async fn reauthenticate_with_passkey(
+    db: &DatabaseConnection,
+    rp: &RelyingParty,
+    app: &app::Model,
+    signin: &ActiveSignin,
+    state: DiscoverableAuthentication,
+    credential: &PublicKeyCredential,
+    client: &ClientInfo,
+) -> Result<signin_session::Model, SignInError> {
+    let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
+    let (tx, user) = verify_passkey(db, rp, app, state, credential, &keys, client).await?;
+    if user.id != signin.user.id {
+        tx.rollback().await?;
+        return Err(SignInError::WrongUser);
+    }
+    let session = reauthenticated(&tx, app, signin, Factor::Passkey, client).await?;
+    tx.commit().await?;
+    Ok(session)
+}
+
+/// End the current sign-in (sign-out), recording `signin.signed_out`.
+pub async fn sign_out(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    signin: &ActiveSignin,
+    client: &ClientInfo,
+) -> Result<(), SignInError> {
+    let tx = begin_write(db).await?;
+    sessions::end(&tx, &signin.session.id, "signed_out").await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &app_id_of(app),
+            actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
+            action: "signin.signed_out",
+            target: Some(Target::new("user", signin.user.id.as_str())),
+            details: json!({ "session_id": signin.session.id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

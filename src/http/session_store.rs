@@ -1,0 +1,126 @@
+//! tower-sessions storage in our own database through sea-orm, so browser
+//! sessions live in SQLite or PostgreSQL beside everything else and every
+//! server process sees them. (tower-sessions-sqlx-store targets an older
+//! sqlx than sea-orm 2's, which cannot be linked twice.)
+//!
+//! Rows are keyed by the SHA-256 of the session id: someone who can read the
+//! table cannot use what they read as a cookie.
+
+use async_trait::async_trait;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use time::OffsetDateTime;
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use crate::core::{clock, secrets};
+use crate::entities::browser_session;
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    db: DatabaseConnection,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbSessionStore")
+    }
+}
+
+impl DbSessionStore {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Delete expired rows (run periodically by the server).
+    pub async fn delete_expired(&self) -> Result<u64, sea_orm::DbErr> {
+        let result = browser_session::Entity::delete_many()
+            .filter(browser_session::Column::ExpiresAt.lt(clock::now()))
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected)
+    }
+}
+
+fn key(id: &Id) -> String {
+    secrets::sha256_hex(&id.to_string())
+}
+
+fn backend(err: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(err.to_string())
+}
+
+fn to_chrono(at: OffsetDateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(at.unix_timestamp(), at.nanosecond()).unwrap_or_default()
+}
+
+fn to_time(at: chrono::DateTime<chrono::Utc>) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(at.timestamp())
+        .map(|t| t + time::Duration::nanoseconds(at.timestamp_subsec_nanos().into()))
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        // A collision of 128-bit random ids is not going to happen, but
+        // never overwrite someone else's session if it does.
+        while browser_session::Entity::find_by_id(key(&record.id))
+            .one(&self.db)
+            .await
+            .map_err(backend)?
+            .is_some()
+        {
+            record.id = Id::default();
+        }
+        self.save(record).await
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let data = serde_json::to_vec(&record.data)
+            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        browser_session::Entity::insert(browser_session::ActiveModel {
+            id: Set(key(&record.id)),
+            data: Set(data),
+            expires_at: Set(to_chrono(record.expiry_date)),
+        })
+        .on_conflict(
+            OnConflict::column(browser_session::Column::Id)
+                .update_columns([
+                    browser_session::Column::Data,
+                    browser_session::Column::ExpiresAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
+        let row = browser_session::Entity::find_by_id(key(session_id))
+            .filter(browser_session::Column::ExpiresAt.gt(clock::now()))
+            .one(&self.db)
+            .await
+            .map_err(backend)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let data = serde_json::from_slice(&row.data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *session_id,
+            data,
+            expiry_date: to_time(row.expires_at),
+        }))
+    }
+
+    async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
+        browser_session::Entity::delete_by_id(key(session_id))
+            .exec(&self.db)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}

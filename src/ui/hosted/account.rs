@@ -1,0 +1,541 @@
+//! `/a/{app_id}/account`: the signed-in user's own passkeys, password,
+//! recovery codes, sessions, and account deactivation.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::Redirect;
+
+use super::register::RecoveryCodesList;
+use super::{HostedPage, PasskeyIcon, load_page};
+use crate::api::ApiError;
+use crate::api::account::{
+    AccountView, ChangePassword, DeactivateAccount, PasskeyView, RegenerateRecoveryCodes,
+    RemovePasskey, RenamePasskey, RevokeSession, SessionView, finish_add_passkey, load_account,
+    start_add_passkey,
+};
+use crate::api::hosted::HostedApp;
+use crate::ui::components::{
+    Card, Field, FormError, Notice, Spinner, SubmitButton, Tone, action_error, button_class,
+};
+use crate::ui::passkey_bridge::{self, CeremonyError};
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    view! {
+        <HostedPage
+            title=|name| format!("Your {name} account")
+            content=|app| view! { <AccountContent app /> }.into_any()
+        />
+    }
+}
+
+/// Bumped after every change, so the account view reloads.
+#[derive(Clone, Copy)]
+struct Changed(RwSignal<u32>);
+
+impl Changed {
+    fn bump(self) {
+        self.0.update(|n| *n += 1);
+    }
+}
+
+#[component]
+fn AccountContent(app: HostedApp) -> impl IntoView {
+    let changed = Changed(RwSignal::new(0));
+    provide_context(changed);
+    let app_id = app.id.clone();
+    let account = Resource::new(
+        move || (app_id.clone(), changed.0.get()),
+        |(id, _)| load_account(id),
+    );
+    let login = format!("/a/{}/login?return_to=/a/{}/account", app.id, app.id);
+    view! {
+        <Transition fallback=|| view! { <Card><p class="text-sm text-slate-500">"Loading your account…"</p></Card> }>
+            {move || {
+                let app = app.clone();
+                let login = login.clone();
+                Suspend::new(async move {
+                    match account.await {
+                        Ok(view) => view! { <AccountSections app view /> }.into_any(),
+                        Err(ApiError::SignInRequired) => view! { <Redirect path=login /> }.into_any(),
+                        Err(err) => view! { <Notice tone="error">{err.to_string()}</Notice> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// A titled section of the account page.
+#[component]
+fn Section(
+    #[prop(into)] title: String,
+    #[prop(optional, into)] description: Option<String>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200">
+            <h2 class="text-base font-semibold text-slate-900">{title}</h2>
+            {description.map(|d| view! { <p class="mt-1 text-sm text-slate-500">{d}</p> })}
+            <div class="mt-4">{children()}</div>
+        </section>
+    }
+}
+
+/// The link that sends the user to confirm their identity, then back here.
+fn reauth_link(app_id: &str) -> String {
+    format!("/a/{app_id}/login?reauth=1&return_to=/a/{app_id}/account")
+}
+
+/// An error, with a way to confirm identity when that is what is missing.
+#[component]
+fn ActionProblem(app_id: String, #[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView {
+    move || {
+        error.get().filter(|e| !e.is_field_error()).map(|e| {
+            let reauth = matches!(e, ApiError::ReauthRequired(_)).then(|| {
+                view! {
+                    " "
+                    <a href=reauth_link(&app_id) class="font-semibold underline">"Confirm it's you"</a>
+                }
+            });
+            view! {
+                <div class="mb-4 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200" role="alert" data-testid="form-error">
+                    {e.to_string()}
+                    {reauth}
+                </div>
+            }
+        })
+    }
+}
+
+#[component]
+fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
+    let logout = format!("/a/{}/logout", app.id);
+    let enrolment = view.requires_enrolment.then(|| view! {
+        <Notice tone="info">
+            <span data-testid="enrolment-required">
+                "You signed in with a recovery code. Add a passkey or set a new password now, so you can sign in normally next time."
+            </span>
+        </Notice>
+    });
+    let full = !view.requires_enrolment;
+    view! {
+        <div class="space-y-6">
+            <div class="flex flex-wrap items-center justify-between gap-3 rounded-2xl bg-white px-6 py-4 shadow-sm ring-1 ring-slate-200">
+                <div>
+                    <p class="text-xs font-medium uppercase tracking-wide text-slate-400">"Signed in as"</p>
+                    <p class="font-medium text-slate-900" data-testid="account-email">{view.email.clone()}</p>
+                </div>
+                <a href=logout class="rounded-lg px-3 py-2 text-sm font-medium text-slate-600 ring-1 ring-slate-300 hover:bg-slate-50">
+                    "Sign out"
+                </a>
+            </div>
+            {enrolment}
+            {view.passkey_enabled.then(|| view! { <PasskeysSection app=app.clone() passkeys=view.passkeys.clone() /> })}
+            {view.password_enabled.then(|| view! {
+                <PasswordSection app=app.clone() has_password=view.has_password requires_enrolment=view.requires_enrolment />
+            })}
+            {full.then(|| view! {
+                <RecoveryCodesSection app=app.clone() left=view.recovery_codes_left />
+                <SessionsSection app=app.clone() sessions=view.sessions.clone() />
+                <DeactivateSection app=app.clone() email=view.email.clone() fresh=view.fresh />
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView {
+    let changed = expect_context::<Changed>();
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let new_codes = RwSignal::new(None::<Vec<String>>);
+    let name_input = NodeRef::<leptos::html::Input>::new();
+    let app_id = app.id.clone();
+    let add = move |_| {
+        let app_id = app_id.clone();
+        let name = name_input.get().map(|i| i.value()).unwrap_or_default();
+        pending.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let outcome = async {
+                let options = start_add_passkey(app_id.clone())
+                    .await
+                    .map_err(|e| Some(e.to_string()))?;
+                let credential = passkey_bridge::create(options).await.map_err(|e| match e {
+                    CeremonyError::Aborted => None,
+                    CeremonyError::Failed(message) => Some(message),
+                })?;
+                finish_add_passkey(app_id, credential, name)
+                    .await
+                    .map_err(|e| Some(e.to_string()))
+            }
+            .await;
+            match outcome {
+                Ok(codes) => {
+                    new_codes.set(codes);
+                    changed.bump();
+                }
+                Err(message) => error.set(message),
+            }
+            pending.set(false);
+        });
+    };
+    let empty = passkeys.is_empty();
+    let rows = passkeys
+        .into_iter()
+        .map(|passkey| view! { <PasskeyRow app_id=app.id.clone() passkey /> })
+        .collect_view();
+    view! {
+        <Section
+            title="Passkeys"
+            description="Sign in with your fingerprint, face or device PIN. Passkeys cannot be phished."
+        >
+            {move || new_codes.get().map(|codes| view! {
+                <div class="mb-4 space-y-3 rounded-lg bg-emerald-50 p-4 ring-1 ring-emerald-200">
+                    <p class="text-sm font-medium text-emerald-900">
+                        "Passkey added. Save these recovery codes: each signs you in once if you lose your passkey, and they are shown only now."
+                    </p>
+                    <RecoveryCodesList codes />
+                </div>
+            })}
+            {empty.then(|| view! { <p class="mb-4 text-sm text-slate-500" data-testid="no-passkeys">"No passkeys yet."</p> })}
+            <ul class="mb-4 divide-y divide-slate-100" data-testid="passkey-list">{rows}</ul>
+            <div class="flex flex-col gap-3 sm:flex-row sm:items-end">
+                <div class="flex-1 space-y-1.5">
+                    <label for="passkey-name" class="block text-sm font-medium text-slate-700">"Name for a new passkey"</label>
+                    <input
+                        id="passkey-name"
+                        node_ref=name_input
+                        placeholder="e.g. Work laptop"
+                        class="block w-full rounded-lg border-0 px-3 py-2.5 text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-inset focus:ring-[var(--brand)] sm:text-sm"
+                    />
+                </div>
+                <div class="sm:w-48">
+                    <button type="button" class=button_class(Tone::Primary) disabled=move || pending.get() on:click=add data-testid="add-passkey">
+                        {move || if pending.get() { view! { <Spinner /> }.into_any() } else { view! { <PasskeyIcon /> }.into_any() }}
+                        "Add a passkey"
+                    </button>
+                </div>
+            </div>
+            {move || error.get().map(|message| view! { <p class="mt-2 text-sm text-red-600" role="alert" data-testid="passkey-error">{message}</p> })}
+        </Section>
+    }
+}
+
+#[component]
+fn PasskeyRow(app_id: String, passkey: PasskeyView) -> impl IntoView {
+    let changed = expect_context::<Changed>();
+    let rename = ServerAction::<RenamePasskey>::new();
+    let remove = ServerAction::<RemovePasskey>::new();
+    let renaming = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    Effect::new(move |_| {
+        if matches!(rename.value().get(), Some(Ok(())))
+            || matches!(remove.value().get(), Some(Ok(())))
+        {
+            changed.bump();
+        }
+    });
+    let rename_error = action_error(rename);
+    let remove_error = action_error(remove);
+    let used = passkey
+        .last_used
+        .clone()
+        .map(|at| format!("last used {at}"))
+        .unwrap_or_else(|| "never used to sign in".to_owned());
+    let name = passkey.name.clone();
+    // Copyable handles: the forms below are rebuilt each time they are shown.
+    let app_id = StoredValue::new(app_id);
+    let passkey_id = StoredValue::new(passkey.id.clone());
+    let name = StoredValue::new(name);
+    view! {
+        <li class="py-3" data-testid="passkey-row">
+            <div class="flex flex-wrap items-center justify-between gap-2">
+                <div class="min-w-0">
+                    <p class="truncate font-medium text-slate-900" data-testid="passkey-name">{passkey.name.clone()}</p>
+                    <p class="text-xs text-slate-500">{format!("Added {} · {used}", passkey.created)}</p>
+                </div>
+                <div class="flex gap-2">
+                    <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100" on:click=move |_| renaming.update(|r| *r = !*r)>
+                        "Rename"
+                    </button>
+                    <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-red-600 hover:bg-red-50" on:click=move |_| confirming.set(true) data-testid="remove-passkey">
+                        "Remove"
+                    </button>
+                </div>
+            </div>
+            <Show when=move || renaming.get()>
+                <ActionForm action=rename attr:class="mt-3 flex flex-col gap-2 sm:flex-row sm:items-start">
+                    <input type="hidden" name="app_id" value=app_id.get_value() />
+                    <input type="hidden" name="passkey_id" value=passkey_id.get_value() />
+                    <div class="flex-1">
+                        <Field label="New name" name="name" value=name.get_value() error=rename_error />
+                    </div>
+                    <div class="sm:mt-7 sm:w-32">
+                        <SubmitButton label="Save" pending_label="Saving…" pending=rename.pending() tone=Tone::Secondary />
+                    </div>
+                </ActionForm>
+            </Show>
+            <Show when=move || confirming.get()>
+                <ActionForm action=remove attr:class="mt-3 rounded-lg bg-red-50 p-3 ring-1 ring-red-200">
+                    <input type="hidden" name="app_id" value=app_id.get_value() />
+                    <input type="hidden" name="passkey_id" value=passkey_id.get_value() />
+                    <p class="mb-3 text-sm text-red-800">"Remove this passkey? You will no longer be able to sign in with it."</p>
+                    <FormError error=remove_error />
+                    <div class="mt-2 flex gap-2">
+                        <div class="w-40"><SubmitButton label="Remove passkey" pending_label="Removing…" pending=remove.pending() tone=Tone::Danger /></div>
+                        <button type="button" class="rounded-lg px-3 py-2 text-sm font-medium text-slate-700 hover:bg-white" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </div>
+                </ActionForm>
+            </Show>
+        </li>
+    }
+}
+
+#[component]
+fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool) -> impl IntoView {
+    let changed = expect_context::<Changed>();
+    let action = ServerAction::<ChangePassword>::new();
+    let error = action_error(action);
+    let done = RwSignal::new(false);
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(()))) {
+            done.set(true);
+            changed.bump();
+        }
+    });
+    let needs_current = has_password && !requires_enrolment;
+    let (title, description, button) = if has_password {
+        (
+            "Password",
+            "Changing it signs you out everywhere else.",
+            "Change password",
+        )
+    } else {
+        (
+            "Password",
+            "You sign in without a password. You can set one as a second way in.",
+            "Set password",
+        )
+    };
+    view! {
+        <Section title description>
+            {move || done.get().then(|| view! { <div class="mb-4"><Notice tone="success">"Your password was saved."</Notice></div> })}
+            <ActionForm action attr:class="space-y-4" attr:data-testid="password-change-form">
+                <input type="hidden" name="app_id" value=app.id.clone() />
+                <ActionProblem app_id=app.id.clone() error />
+                {needs_current.then(|| view! {
+                    <Field label="Current password" name="current" kind="password" autocomplete="current-password" error />
+                })}
+                <Field
+                    label="New password"
+                    name="new"
+                    kind="password"
+                    autocomplete="new-password"
+                    hint="At least 8 characters, and not one of the common ones."
+                    error
+                />
+                <div class="sm:w-48">
+                    <SubmitButton label=button pending_label="Saving…" pending=action.pending() />
+                </div>
+            </ActionForm>
+        </Section>
+    }
+}
+
+#[component]
+fn RecoveryCodesSection(app: HostedApp, left: u64) -> impl IntoView {
+    let action = ServerAction::<RegenerateRecoveryCodes>::new();
+    let error = action_error(action);
+    let codes = move || action.value().get().and_then(Result::ok);
+    view! {
+        <Section
+            title="Recovery codes"
+            description="One-time codes that sign you in if you lose your passkeys. Generating new ones voids the old."
+        >
+            <p class="mb-4 text-sm text-slate-700" data-testid="recovery-codes-left">
+                {format!("{left} of 10 codes left.")}
+            </p>
+            {move || codes().map(|codes| view! {
+                <div class="mb-4 space-y-3">
+                    <Notice tone="success">"New codes generated. Save them now: they are shown only once."</Notice>
+                    <RecoveryCodesList codes />
+                </div>
+            })}
+            <ActionForm action attr:class="space-y-3">
+                <input type="hidden" name="app_id" value=app.id.clone() />
+                <ActionProblem app_id=app.id.clone() error />
+                <div class="sm:w-64">
+                    <SubmitButton label="Generate new codes" pending_label="Generating…" pending=action.pending() tone=Tone::Secondary />
+                </div>
+            </ActionForm>
+        </Section>
+    }
+}
+
+#[component]
+fn SessionsSection(app: HostedApp, sessions: Vec<SessionView>) -> impl IntoView {
+    let rows = sessions
+        .into_iter()
+        .map(|session| view! { <SessionRow app_id=app.id.clone() session /> })
+        .collect_view();
+    view! {
+        <Section title="Where you're signed in" description="Sign out of any session you don't recognise.">
+            <ul class="divide-y divide-slate-100" data-testid="session-list">{rows}</ul>
+        </Section>
+    }
+}
+
+fn describe_methods(methods: &[String]) -> String {
+    let mut names = Vec::new();
+    if methods.iter().any(|m| m == "hwk") {
+        names.push("passkey");
+    }
+    if methods.iter().any(|m| m == "pwd") {
+        names.push("password");
+    }
+    if methods.iter().any(|m| m == "otp") {
+        names.push("recovery code");
+    }
+    names.join(" + ")
+}
+
+#[component]
+fn SessionRow(app_id: String, session: SessionView) -> impl IntoView {
+    let changed = expect_context::<Changed>();
+    let action = ServerAction::<RevokeSession>::new();
+    let error = action_error(action);
+    let app_for_redirect = app_id.clone();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(true)) => load_page(&format!("/a/{app_for_redirect}/login?signed_out=1")),
+        Some(Ok(false)) => changed.bump(),
+        _ => {}
+    });
+    let device = session
+        .user_agent
+        .clone()
+        .map(|ua| summarise_agent(&ua))
+        .unwrap_or_else(|| "Unknown device".to_owned());
+    let detail = format!(
+        "Signed in {} with {} · last active {}{}",
+        session.signed_in,
+        describe_methods(&session.methods),
+        session.last_seen,
+        session
+            .address
+            .as_ref()
+            .map(|a| format!(" · {a}"))
+            .unwrap_or_default()
+    );
+    view! {
+        <li class="flex flex-wrap items-center justify-between gap-3 py-3" data-testid="session-row">
+            <div class="min-w-0">
+                <p class="font-medium text-slate-900">
+                    {device}
+                    {session.current.then(|| view! {
+                        <span class="ml-2 rounded-full bg-emerald-100 px-2 py-0.5 text-xs font-medium text-emerald-800">"This browser"</span>
+                    })}
+                </p>
+                <p class="text-xs text-slate-500">{detail}</p>
+                <FormError error />
+            </div>
+            <ActionForm action>
+                <input type="hidden" name="app_id" value=app_id />
+                <input type="hidden" name="session_id" value=session.id.clone() />
+                <button type="submit" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-red-600 hover:bg-red-50" data-testid="revoke-session">
+                    "Sign out"
+                </button>
+            </ActionForm>
+        </li>
+    }
+}
+
+/// "Chrome on Linux" from a user agent string.
+fn summarise_agent(ua: &str) -> String {
+    let browser = ["Edg/", "Firefox/", "Chrome/", "Safari/"]
+        .iter()
+        .find(|marker| ua.contains(*marker))
+        .map(|marker| match *marker {
+            "Edg/" => "Edge",
+            "Firefox/" => "Firefox",
+            "Chrome/" => "Chrome",
+            _ => "Safari",
+        })
+        .unwrap_or("A browser");
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("Mac OS", "macOS"),
+        ("Windows", "Windows"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(marker, _)| ua.contains(marker))
+    .map(|(_, name)| *name);
+    match system {
+        Some(system) => format!("{browser} on {system}"),
+        None => browser.to_owned(),
+    }
+}
+
+#[component]
+fn DeactivateSection(app: HostedApp, email: String, fresh: bool) -> impl IntoView {
+    let action = ServerAction::<DeactivateAccount>::new();
+    let error = action_error(action);
+    let confirming = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
+    let reauth = reauth_link(&app.id);
+    let app_id = StoredValue::new(app.id.clone());
+    let email = StoredValue::new(email);
+    view! {
+        <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-red-200">
+            <h2 class="text-base font-semibold text-red-700">"Deactivate account"</h2>
+            <p class="mt-1 text-sm text-slate-500">
+                {format!("You will be signed out everywhere and unable to sign in to {} until an administrator reactivates you.", app.name)}
+            </p>
+            <div class="mt-4">
+                {if fresh {
+                    view! {
+                        <Show
+                            when=move || confirming.get()
+                            fallback=move || view! {
+                                <button type="button" class="rounded-lg px-3 py-2 text-sm font-semibold text-red-700 ring-1 ring-red-300 hover:bg-red-50" on:click=move |_| confirming.set(true) data-testid="deactivate-start">
+                                    "Deactivate my account…"
+                                </button>
+                            }
+                        >
+                            <ActionForm action attr:class="space-y-4 rounded-lg bg-red-50 p-4 ring-1 ring-red-200">
+                                <input type="hidden" name="app_id" value=app_id.get_value() />
+                                <ActionProblem app_id=app_id.get_value() error />
+                                <Field
+                                    label=format!("Type {} to confirm", email.get_value())
+                                    name="confirmation"
+                                    autocomplete="off"
+                                    error
+                                />
+                                <div class="flex flex-wrap gap-2">
+                                    <div class="w-56"><SubmitButton label="Deactivate my account" pending_label="Deactivating…" pending=action.pending() tone=Tone::Danger /></div>
+                                    <button type="button" class="rounded-lg px-3 py-2 text-sm font-medium text-slate-700 hover:bg-white" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                                </div>
+                            </ActionForm>
+                        </Show>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p class="text-sm text-slate-700">
+                            "For your safety this needs a recent sign-in. "
+                            <a href=reauth class="font-semibold text-[var(--brand)] hover:underline" data-testid="deactivate-reauth">"Confirm it's you"</a>
+                            " to continue."
+                        </p>
+                    }.into_any()
+                }}
+            </div>
+        </section>
+    }
+}

@@ -1,0 +1,482 @@
+//! Passkey ceremonies over HTTP with a software authenticator
+//! (webauthn-authenticator-rs): sign-up, sign-in, adding a passkey, the
+//! first recovery codes, re-authentication and the app boundary.
+//!
+//! The software passkey cannot store resident keys, so the tests name the
+//! credential in the assertion options and put the user handle into the
+//! response themselves, as a discoverable authenticator would (the handle is
+//! not covered by the signature; the server checks it against its records).
+
+mod common;
+
+use common::{TestApp, browser, spawn_app};
+use leptos::server_fn::ServerFn;
+use oneauth::api::account::{FinishAddPasskey, LoadAccount, StartAddPasskey};
+use oneauth::api::hosted::{
+    FinishPasskeyAssertion, FinishPasskeySignUp, SignInWithPassword, StartPasskeyAssertion,
+    StartPasskeySignUp,
+};
+use oneauth::entities::{audit_event, passkey, recovery_code};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A person's passkey device: one software authenticator and what it made.
+struct Device {
+    authenticator: WebauthnAuthenticator<SoftPasskey>,
+    credential_id: Option<String>,
+    user_handle: Option<Vec<u8>>,
+}
+
+impl Device {
+    fn new() -> Self {
+        Self {
+            // true: the authenticator reports user verification.
+            authenticator: WebauthnAuthenticator::new(SoftPasskey::new(true)),
+            credential_id: None,
+            user_handle: None,
+        }
+    }
+
+    /// Answer creation options from the server.
+    fn create(&mut self, origin: &str, options: &str) -> String {
+        let mut options: Value = serde_json::from_str(options).unwrap();
+        assert_eq!(
+            options["publicKey"]["authenticatorSelection"]["residentKey"],
+            "required"
+        );
+        assert_eq!(
+            options["publicKey"]["authenticatorSelection"]["userVerification"],
+            "required"
+        );
+        // See the module comment: this authenticator keeps no resident keys.
+        options["publicKey"]["authenticatorSelection"]["residentKey"] = json!("discouraged");
+        options["publicKey"]["authenticatorSelection"]["requireResidentKey"] = json!(false);
+        let user_id = options["publicKey"]["user"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
+        let credential = self
+            .authenticator
+            .do_registration(Url::parse(origin).unwrap(), options)
+            .expect("the software passkey registers");
+        let json = serde_json::to_value(&credential).unwrap();
+        self.credential_id = Some(json["rawId"].as_str().unwrap().to_owned());
+        use base64::Engine;
+        self.user_handle = Some(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(user_id)
+                .unwrap(),
+        );
+        json.to_string()
+    }
+
+    /// Answer assertion options from the server.
+    fn get(&mut self, origin: &str, options: &str) -> String {
+        let mut options: Value = serde_json::from_str(options).unwrap();
+        assert_eq!(options["publicKey"]["userVerification"], "required");
+        assert_eq!(
+            options["publicKey"]["allowCredentials"],
+            json!([]),
+            "discoverable: no user named"
+        );
+        options["publicKey"]["allowCredentials"] = json!([{ "type": "public-key", "id": self.credential_id.clone().expect("a registered passkey") }]);
+        let options: RequestChallengeResponse = serde_json::from_value(options).unwrap();
+        let mut credential = self
+            .authenticator
+            .do_authentication(Url::parse(origin).unwrap(), options)
+            .expect("the software passkey signs");
+        credential.response.user_handle = self.user_handle.clone().map(Into::into);
+        serde_json::to_string(&credential).unwrap()
+    }
+}
+
+async fn json(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    form: &[(&str, &str)],
+) -> Result<Value, Value> {
+    app.call_json(client, path, form).await
+}
+
+/// Sign in with the device's passkey; the server's answer.
+async fn passkey_sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    device: &mut Device,
+    app_id: &str,
+) -> Result<Value, Value> {
+    let options = json(
+        app,
+        client,
+        StartPasskeyAssertion::PATH,
+        &[("app_id", app_id)],
+    )
+    .await
+    .unwrap();
+    let credential = device.get(&app.address, options.as_str().unwrap());
+    json(
+        app,
+        client,
+        FinishPasskeyAssertion::PATH,
+        &[("app_id", app_id), ("credential", &credential)],
+    )
+    .await
+}
+
+async fn open_app() -> TestApp {
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    app.sql("UPDATE app SET self_registration = true WHERE id = 'demo'")
+        .await;
+    app
+}
+
+async fn actions(app: &TestApp) -> Vec<String> {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq("demo"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_up_with_a_passkey_then_sign_in_with_it() {
+    let app = open_app().await;
+    let mut device = Device::new();
+    let client = browser();
+    let options = json(
+        &app,
+        &client,
+        StartPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("email", "Pat@Example.com")],
+    )
+    .await
+    .unwrap();
+    let credential = device.create(&app.address, options.as_str().unwrap());
+    let done = json(
+        &app,
+        &client,
+        FinishPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("credential", &credential)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(done["continue_to"], "/a/demo/account");
+    let codes = done["codes"].as_array().unwrap();
+    assert_eq!(
+        codes.len(),
+        10,
+        "the first strong factor comes with recovery codes"
+    );
+    assert_eq!(
+        recovery_code::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+
+    let view = json(&app, &client, LoadAccount::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(view["email"], "pat@example.com");
+    assert_eq!(view["has_password"], false);
+    assert_eq!(view["passkeys"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        view["sessions"][0]["methods"],
+        json!(["hwk", "user", "mfa"])
+    );
+
+    // A new browser signs in with the passkey alone.
+    let other = browser();
+    let target = passkey_sign_in(&app, &other, &mut device, "demo")
+        .await
+        .unwrap();
+    assert_eq!(target, "/a/demo/account");
+    let view = json(&app, &other, LoadAccount::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(view["email"], "pat@example.com");
+    assert!(view["passkeys"][0]["last_used"].is_string());
+
+    let recorded = actions(&app).await;
+    for action in [
+        "user.registered",
+        "passkey.added",
+        "recovery_codes.generated",
+        "signin.succeeded",
+    ] {
+        assert!(
+            recorded.contains(&action.to_owned()),
+            "{action} in {recorded:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passkey_works_only_in_its_own_app() {
+    let app = open_app().await;
+    app.create_app("other", "Other");
+    let mut device = Device::new();
+    let client = browser();
+    let options = json(
+        &app,
+        &client,
+        StartPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("email", "pat@example.com")],
+    )
+    .await
+    .unwrap();
+    let credential = device.create(&app.address, options.as_str().unwrap());
+    json(
+        &app,
+        &client,
+        FinishPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("credential", &credential)],
+    )
+    .await
+    .unwrap();
+
+    let error = passkey_sign_in(&app, &browser(), &mut device, "other")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error["Refused"],
+        "This passkey is not registered with this app."
+    );
+    let failed = audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq("other"))
+        .filter(audit_event::Column::Action.eq("signin.failed"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the failure is audited in the other app");
+    assert!(failed.details.contains("no_such_credential"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_challenge_is_used_once_and_a_forged_user_handle_fails() {
+    let app = open_app().await;
+    let mut device = Device::new();
+    let client = browser();
+    let options = json(
+        &app,
+        &client,
+        StartPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("email", "pat@example.com")],
+    )
+    .await
+    .unwrap();
+    let credential = device.create(&app.address, options.as_str().unwrap());
+    json(
+        &app,
+        &client,
+        FinishPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("credential", &credential)],
+    )
+    .await
+    .unwrap();
+
+    // Replaying one assertion: the challenge was consumed.
+    let fresh = browser();
+    let options = json(
+        &app,
+        &fresh,
+        StartPasskeyAssertion::PATH,
+        &[("app_id", "demo")],
+    )
+    .await
+    .unwrap();
+    let assertion = device.get(&app.address, options.as_str().unwrap());
+    json(
+        &app,
+        &fresh,
+        FinishPasskeyAssertion::PATH,
+        &[("app_id", "demo"), ("credential", &assertion)],
+    )
+    .await
+    .unwrap();
+    let replay = browser();
+    json(
+        &app,
+        &replay,
+        StartPasskeyAssertion::PATH,
+        &[("app_id", "demo")],
+    )
+    .await
+    .unwrap();
+    let error = json(
+        &app,
+        &replay,
+        FinishPasskeyAssertion::PATH,
+        &[("app_id", "demo"), ("credential", &assertion)],
+    )
+    .await
+    .unwrap_err();
+    assert!(error["Refused"].is_string(), "{error}");
+
+    // Someone else's user handle on this credential is refused.
+    device.user_handle = Some(uuid::Uuid::now_v7().as_bytes().to_vec());
+    let error = passkey_sign_in(&app, &browser(), &mut device, "demo")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error["Refused"],
+        "This passkey is not registered with this app."
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
+    let app = open_app().await;
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            "demo",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .expect_success();
+    let client = browser();
+    json(
+        &app,
+        &client,
+        SignInWithPassword::PATH,
+        &[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
+    .unwrap();
+    let mut device = Device::new();
+    let options = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    let credential = device.create(&app.address, options.as_str().unwrap());
+    let codes = json(
+        &app,
+        &client,
+        FinishAddPasskey::PATH,
+        &[
+            ("app_id", "demo"),
+            ("credential", &credential),
+            ("name", "Work laptop"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(codes.as_array().unwrap().len(), 10);
+    let stored = passkey::Entity::find().one(&app.db).await.unwrap().unwrap();
+    assert_eq!(stored.name, "Work laptop");
+    assert!(stored.user_verified);
+
+    // A second passkey brings no new codes.
+    let mut spare = Device::new();
+    let options = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(options.as_str().unwrap()).unwrap()["publicKey"]["excludeCredentials"].as_array().unwrap().len(),
+        1,
+        "the existing passkey is excluded"
+    );
+    let credential = spare.create(&app.address, options.as_str().unwrap());
+    let codes = json(
+        &app,
+        &client,
+        FinishAddPasskey::PATH,
+        &[
+            ("app_id", "demo"),
+            ("credential", &credential),
+            ("name", "Spare key"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(codes, Value::Null);
+
+    // In the signed-in session, a passkey assertion is a step-up: same
+    // session, passkey added to its methods.
+    passkey_sign_in(&app, &client, &mut device, "demo")
+        .await
+        .unwrap();
+    let view = json(&app, &client, LoadAccount::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(view["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        view["sessions"][0]["methods"],
+        json!(["pwd", "hwk", "user", "mfa"])
+    );
+    assert!(
+        actions(&app)
+            .await
+            .contains(&"signin.reauthenticated".to_owned())
+    );
+
+    // Someone else's passkey cannot confirm Ada's session.
+    let client_b = browser();
+    let mut bobs = Device::new();
+    let options = json(
+        &app,
+        &client_b,
+        StartPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("email", "bob@example.com")],
+    )
+    .await
+    .unwrap();
+    let credential = bobs.create(&app.address, options.as_str().unwrap());
+    json(
+        &app,
+        &client_b,
+        FinishPasskeySignUp::PATH,
+        &[("app_id", "demo"), ("credential", &credential)],
+    )
+    .await
+    .unwrap();
+    let error = passkey_sign_in(&app, &client, &mut bobs, "demo")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error["Refused"],
+        "That passkey belongs to another account than the one signed in."
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passkey_sign_up_respects_the_app_setting() {
+    let app = spawn_app().await;
+    app.create_app("closed", "Closed");
+    let error = json(
+        &app,
+        &browser(),
+        StartPasskeySignUp::PATH,
+        &[("app_id", "closed"), ("email", "pat@example.com")],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error["Refused"]
+            .as_str()
+            .unwrap()
+            .contains("invitation only")
+    );
+}

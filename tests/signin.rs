@@ -1,0 +1,1167 @@
+//! Hosted sign-in over HTTP: passwords, recovery codes, sessions, throttling,
+//! enumeration parity, the app boundary, and the account page's rules.
+
+mod common;
+
+use common::{TestApp, browser, spawn_app, spawn_app_with_public_url, spawn_second_server};
+use leptos::server_fn::ServerFn;
+use oneauth::api::account::{
+    ChangePassword, DeactivateAccount, LoadAccount, RegenerateRecoveryCodes, RemovePasskey,
+    RevokeSession,
+};
+use oneauth::api::hosted::{
+    RegisterWithPassword, SignInWithPassword, SignInWithRecoveryCode, SignOut,
+    StartPasskeyAssertion,
+};
+use oneauth::core::audit::Actor;
+use oneauth::core::{db, passwords, recovery_codes};
+use oneauth::entities::{
+    app_user, audit_event, auth_throttle, passkey, password_credential, signin_session,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// An app `demo` with one user `ada@example.com` (password PASSWORD).
+async fn app_with_user() -> TestApp {
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    add_user(&app, "demo", "ada@example.com");
+    app
+}
+
+fn add_user(app: &TestApp, app_id: &str, email: &str) {
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            app_id,
+            "--email",
+            email,
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .expect_success();
+}
+
+async fn sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    app_id: &str,
+    email: &str,
+    password: &str,
+) -> Result<Value, Value> {
+    app.call_json(
+        client,
+        SignInWithPassword::PATH,
+        &[("app_id", app_id), ("email", email), ("password", password)],
+    )
+    .await
+}
+
+async fn account(app: &TestApp, client: &reqwest::Client, app_id: &str) -> Result<Value, Value> {
+    app.call_json(client, LoadAccount::PATH, &[("app_id", app_id)])
+        .await
+}
+
+fn refused(error: &Value) -> &str {
+    error["Refused"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a Refused error: {error}"))
+}
+
+async fn actions(app: &TestApp, app_id: &str) -> Vec<(String, Value)> {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq(app_id))
+        .order_by_asc(audit_event::Column::Seq)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
+        .collect()
+}
+
+async fn user(app: &TestApp, email: &str) -> app_user::Model {
+    app_user::Entity::find()
+        .filter(app_user::Column::Email.eq(email))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the user exists")
+}
+
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("oneauth_session="))
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn password_sign_in_opens_a_session_with_strict_cookies() {
+    let app = app_with_user().await;
+    let client = browser();
+    let response = app
+        .call(
+            &client,
+            SignInWithPassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "Ada@Example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let cookie = session_cookie(&response).expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http: no Secure flag: {cookie}"
+    );
+    let target: Value = response.json().await.unwrap();
+    assert_eq!(target, "/a/demo/account");
+
+    let view = account(&app, &client, "demo").await.expect("signed in");
+    assert_eq!(view["email"], "ada@example.com");
+    assert_eq!(view["has_password"], true);
+    assert_eq!(view["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(view["sessions"][0]["methods"], json!(["pwd"]));
+
+    // The account page renders on the server for this browser.
+    let html = app
+        .get_with(&client, "/a/demo/account")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("ada@example.com"), "{html}");
+
+    let recorded = actions(&app, "demo").await;
+    let (action, details) = recorded.last().unwrap();
+    assert_eq!(action, "signin.succeeded");
+    assert_eq!(details["method"], "password");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cookies_are_secure_behind_https() {
+    let app = spawn_app_with_public_url("https://auth.example.com").await;
+    app.create_app("demo", "Demo");
+    add_user(&app, "demo", "ada@example.com");
+    let client = browser();
+    // The canonical-host check only concerns page loads; a server function
+    // call from "our" origin is what a browser on https would send.
+    let response = app
+        .call(
+            &client,
+            SignInWithPassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let cookie = session_cookie(&response).expect("a session cookie");
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_session_id_changes_at_sign_in() {
+    let app = app_with_user().await;
+    let client = browser();
+    // Anything stored before sign-in gives the browser a session id...
+    let before = app
+        .call(&client, StartPasskeyAssertion::PATH, &[("app_id", "demo")])
+        .await;
+    let old = session_cookie(&before).expect("a pre-sign-in session");
+    let old_value = old.split(';').next().unwrap().to_owned();
+    // ...which sign-in replaces.
+    let after = app
+        .call(
+            &client,
+            SignInWithPassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let new = session_cookie(&after).expect("a new session cookie");
+    let new_value = new.split(';').next().unwrap().to_owned();
+    assert_ne!(old_value, new_value);
+
+    // The old id (fixed by an attacker, say) is not signed in.
+    let fixed = reqwest::Client::new();
+    let response = fixed
+        .post(format!("{}{}", app.address, LoadAccount::PATH))
+        .header("cookie", old_value)
+        .form(&[("app_id", "demo")])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!("SignInRequired"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_email_and_wrong_password_get_the_same_answer_and_work() {
+    let app = app_with_user().await;
+    let client = browser();
+    let mut answers = Vec::new();
+    let mut timings = Vec::new();
+    for (email, password) in [
+        ("ada@example.com", "wrong password!"),
+        ("nobody@example.com", "wrong password!"),
+    ] {
+        let before = passwords::verifications();
+        let started = std::time::Instant::now();
+        let error = sign_in(&app, &client, "demo", email, password)
+            .await
+            .unwrap_err();
+        timings.push(started.elapsed());
+        // Exactly one argon2 verification on both paths (a dummy one for the
+        // unknown address); other tests may run in parallel, hence >=.
+        assert!(
+            passwords::verifications() > before,
+            "no verification for {email}"
+        );
+        answers.push(error);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(
+        refused(&answers[0]),
+        "The e-mail address or the credentials are not right."
+    );
+    // Both paths pay for the hash (a generous bound: parity, not speed).
+    let (wrong, unknown) = (timings[0].as_secs_f64(), timings[1].as_secs_f64());
+    assert!(
+        unknown > wrong * 0.3 && wrong > unknown * 0.3,
+        "{wrong} vs {unknown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivated_user_gets_the_generic_answer() {
+    let app = app_with_user().await;
+    app.sql("UPDATE app_user SET status = 'deactivated' WHERE email = 'ada@example.com'")
+        .await;
+    let error = sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused(&error),
+        "The e-mail address or the credentials are not right."
+    );
+    let recorded = actions(&app, "demo").await;
+    let (action, details) = recorded.last().unwrap();
+    assert_eq!(action, "signin.failed");
+    assert_eq!(details["reason"], "deactivated");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failures_are_audited_with_their_method() {
+    let app = app_with_user().await;
+    sign_in(&app, &browser(), "demo", "ada@example.com", "nope nope")
+        .await
+        .unwrap_err();
+    sign_in(&app, &browser(), "demo", "eve@example.com", "nope nope")
+        .await
+        .unwrap_err();
+    let failures: Vec<Value> = actions(&app, "demo")
+        .await
+        .into_iter()
+        .filter(|(a, _)| a == "signin.failed")
+        .map(|(_, d)| d)
+        .collect();
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[0]["method"], "password");
+    assert_eq!(failures[0]["reason"], "wrong_secret");
+    assert_eq!(failures[1]["reason"], "unknown_user");
+    assert_eq!(failures[1]["email"], "eve@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_locks_after_five_failures_across_server_processes() {
+    let app = app_with_user().await;
+    let second = spawn_second_server(&app).await;
+    for attempt in 0..5 {
+        // Alternate between two processes: the count lives in the database.
+        let server = if attempt % 2 == 0 { &app } else { &second };
+        sign_in(server, &browser(), "demo", "ada@example.com", "guess guess")
+            .await
+            .unwrap_err();
+    }
+    // Now even the right password is refused, on either process.
+    for server in [&app, &second] {
+        let error = sign_in(server, &browser(), "demo", "ada@example.com", PASSWORD)
+            .await
+            .unwrap_err();
+        assert!(
+            refused(&error).starts_with("Too many failed attempts"),
+            "{error}"
+        );
+    }
+    // An unknown address locks the same way (no hint that it is unknown).
+    for _ in 0..5 {
+        sign_in(&app, &browser(), "demo", "ghost@example.com", "guess guess")
+            .await
+            .unwrap_err();
+    }
+    let error = sign_in(&app, &browser(), "demo", "ghost@example.com", "guess guess")
+        .await
+        .unwrap_err();
+    assert!(refused(&error).starts_with("Too many failed attempts"));
+
+    let row = auth_throttle::Entity::find_by_id("acct:demo:ada@example.com")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the throttle state is in the database");
+    assert_eq!(row.failures, 5);
+    // When the lock expires, the right password works and clears the count.
+    app.sql("UPDATE auth_throttle SET locked_until = NULL, failures = 0 WHERE key = 'acct:demo:ada@example.com'").await;
+    sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
+        .await
+        .expect("signed in");
+    assert!(
+        auth_throttle::Entity::find_by_id("acct:demo:ada@example.com")
+            .one(&app.db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_address_locks_after_many_failures_on_any_accounts() {
+    let app = app_with_user().await;
+    for i in 0..30 {
+        let email = format!("user{i}@example.com");
+        sign_in(&app, &browser(), "demo", &email, "guess guess")
+            .await
+            .unwrap_err();
+    }
+    let error = sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(
+        refused(&error).starts_with("Too many failed attempts"),
+        "{error}"
+    );
+    let row = auth_throttle::Entity::find_by_id("addr:demo:127.0.0.1")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.locked_until.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_of_one_app_cannot_sign_in_to_another() {
+    let app = app_with_user().await;
+    app.create_app("other", "Other");
+    let client = browser();
+    let error = sign_in(&app, &client, "other", "ada@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused(&error),
+        "The e-mail address or the credentials are not right."
+    );
+
+    // Signed in to demo, the same browser is still nobody at other.
+    sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        account(&app, &client, "other").await.unwrap_err(),
+        json!("SignInRequired")
+    );
+    // And the same address at other is a different user with its own password.
+    add_user(&app, "other", "ada@example.com");
+    sign_in(&app, &client, "other", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let users = app_user::Entity::find()
+        .filter(app_user::Column::Email.eq("ada@example.com"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_out_ends_the_session() {
+    let app = app_with_user().await;
+    let client = browser();
+    sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let target = app
+        .call_json(&client, SignOut::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(target, "/a/demo/login?signed_out=1");
+    assert_eq!(
+        account(&app, &client, "demo").await.unwrap_err(),
+        json!("SignInRequired")
+    );
+    let session = signin_session::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.end_reason.as_deref(), Some("signed_out"));
+    assert!(
+        actions(&app, "demo")
+            .await
+            .iter()
+            .any(|(a, _)| a == "signin.signed_out")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_expire_when_idle() {
+    let app = app_with_user().await;
+    let client = browser();
+    sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    account(&app, &client, "demo").await.unwrap();
+    app.sql("UPDATE signin_session SET idle_expires_at = '2000-01-01T00:00:00+00:00'")
+        .await;
+    assert_eq!(
+        account(&app, &client, "demo").await.unwrap_err(),
+        json!("SignInRequired")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn old_password_hashes_are_upgraded_at_sign_in() {
+    let app = app_with_user().await;
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let weak = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        argon2::Params::new(8 * 1024, 1, 1, None).unwrap(),
+    )
+    .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+    .unwrap()
+    .to_string();
+    app.sql(&format!("UPDATE password_credential SET phc = '{weak}'"))
+        .await;
+    sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let stored = password_credential::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        stored.phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{}",
+        stored.phc
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_form_post_without_javascript_is_redirected() {
+    let app = app_with_user().await;
+    let client = browser();
+    let login = format!("{}/a/demo/login", app.address);
+    let ok = client
+        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+        .header("accept", "text/html")
+        .header("referer", &login)
+        .form(&[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+            ("return_to", "/a/demo/account"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 302);
+    assert_eq!(ok.headers()["location"], "/a/demo/account");
+
+    let bad = browser()
+        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+        .header("accept", "text/html")
+        .header("referer", &login)
+        .form(&[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("password", "wrong wrong"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 302);
+    let location = bad.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&login) && location.contains("__err="),
+        "{location}"
+    );
+    // The login page shows that error when it is loaded from that URL.
+    let page = browser()
+        .get(location)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("The e-mail address or the credentials are not right."),
+        "{page}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn return_to_stays_inside_the_app() {
+    let app = app_with_user().await;
+    for (requested, expected) in [
+        ("/a/demo/oauth/authorize?x=1", "/a/demo/oauth/authorize?x=1"),
+        ("https://evil.example/", "/a/demo/account"),
+        ("//evil.example/a/demo/", "/a/demo/account"),
+        ("/a/other/account", "/a/demo/account"),
+    ] {
+        let target = app
+            .call_json(
+                &browser(),
+                SignInWithPassword::PATH,
+                &[
+                    ("app_id", "demo"),
+                    ("email", "ada@example.com"),
+                    ("password", PASSWORD),
+                    ("return_to", requested),
+                ],
+            )
+            .await
+            .unwrap();
+        assert_eq!(target, expected, "{requested}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_site_posts_are_refused() {
+    let app = app_with_user().await;
+    let response = browser()
+        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+        .header("origin", "https://evil.example")
+        .form(&[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = browser()
+        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    // Our own origin is fine.
+    let response = browser()
+        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+        .header("origin", &app.address)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_on_another_host_name_are_sent_to_the_public_url() {
+    let app = app_with_user().await;
+    let port = app.address.rsplit(':').next().unwrap();
+    let response = browser()
+        .get(format!("http://127.0.0.1:{port}/a/demo/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 307);
+    assert_eq!(
+        response.headers()["location"],
+        format!("{}/a/demo/login", app.address)
+    );
+    // Probes answer under any name.
+    let probe = browser()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 200);
+}
+
+async fn give_codes(app: &TestApp, email: &str) -> Vec<String> {
+    let user = user(app, email).await;
+    let tx = db::begin_write(&app.db).await.unwrap();
+    let codes = recovery_codes::generate(&tx, &Actor::system(), &user)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    codes
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovery_code_signs_in_once_and_demands_a_new_factor() {
+    let app = app_with_user().await;
+    let codes = give_codes(&app, "ada@example.com").await;
+    let client = browser();
+    let typed = codes[3].to_lowercase().replace('-', " ");
+    let target = app
+        .call_json(
+            &client,
+            SignInWithRecoveryCode::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "ada@example.com"),
+                ("code", &typed),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(target, "/a/demo/account");
+    let view = account(&app, &client, "demo").await.unwrap();
+    assert_eq!(view["requires_enrolment"], true);
+    assert_eq!(view["recovery_codes_left"], 9);
+    assert_eq!(view["sessions"][0]["methods"], json!(["otp"]));
+
+    // The same code never works twice.
+    let again = app
+        .call_json(
+            &browser(),
+            SignInWithRecoveryCode::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "ada@example.com"),
+                ("code", &codes[3]),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused(&again),
+        "The e-mail address or the credentials are not right."
+    );
+
+    // Setting a new password (no current one needed now) ends the requirement.
+    app.call_json(
+        &client,
+        ChangePassword::PATH,
+        &[("app_id", "demo"), ("new", "a brand new passphrase")],
+    )
+    .await
+    .unwrap();
+    let view = account(&app, &client, "demo").await.unwrap();
+    assert_eq!(view["requires_enrolment"], false);
+    sign_in(
+        &app,
+        &browser(),
+        "demo",
+        "ada@example.com",
+        "a brand new passphrase",
+    )
+    .await
+    .unwrap();
+
+    let recorded: Vec<String> = actions(&app, "demo")
+        .await
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert!(
+        recorded.contains(&"recovery_code.used".to_owned()),
+        "{recorded:?}"
+    );
+    assert!(
+        recorded.contains(&"password.changed".to_owned()),
+        "{recorded:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_codes_are_stored_hashed_and_regenerated_only_after_a_fresh_sign_in() {
+    let app = app_with_user().await;
+    let codes = give_codes(&app, "ada@example.com").await;
+    let stored = oneauth::entities::recovery_code::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 10);
+    assert!(
+        stored
+            .iter()
+            .all(|c| !codes.iter().any(|code| c.code_hash.contains(code.as_str())))
+    );
+
+    let client = browser();
+    sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let fresh = app
+        .call_json(
+            &client,
+            RegenerateRecoveryCodes::PATH,
+            &[("app_id", "demo")],
+        )
+        .await
+        .unwrap();
+    let fresh: Vec<String> = serde_json::from_value(fresh).unwrap();
+    assert_eq!(fresh.len(), 10);
+    assert!(fresh.iter().all(|c| !codes.contains(c)));
+    // The old ones are void.
+    app.call_json(
+        &browser(),
+        SignInWithRecoveryCode::PATH,
+        &[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("code", &codes[0]),
+        ],
+    )
+    .await
+    .unwrap_err();
+
+    // Twenty minutes later the session is no longer fresh.
+    app.sql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'")
+        .await;
+    let error = app
+        .call_json(
+            &client,
+            RegenerateRecoveryCodes::PATH,
+            &[("app_id", "demo")],
+        )
+        .await
+        .unwrap_err();
+    assert!(error.get("ReauthRequired").is_some(), "{error}");
+    assert!(
+        actions(&app, "demo")
+            .await
+            .iter()
+            .any(|(a, _)| a == "recovery_codes.regenerated")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let app = app_with_user().await;
+    let (mine, other) = (browser(), browser());
+    sign_in(&app, &mine, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    sign_in(&app, &other, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+
+    let wrong = app
+        .call_json(
+            &mine,
+            ChangePassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("current", "not it at all"),
+                ("new", "a brand new passphrase"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong["Invalid"]["field"], "current");
+    let common_password = app
+        .call_json(
+            &mine,
+            ChangePassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("current", PASSWORD),
+                ("new", "password1"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(common_password["Invalid"]["field"], "new");
+
+    app.call_json(
+        &mine,
+        ChangePassword::PATH,
+        &[
+            ("app_id", "demo"),
+            ("current", PASSWORD),
+            ("new", "a brand new passphrase"),
+        ],
+    )
+    .await
+    .unwrap();
+    account(&app, &mine, "demo")
+        .await
+        .expect("this session stays");
+    assert_eq!(
+        account(&app, &other, "demo").await.unwrap_err(),
+        json!("SignInRequired")
+    );
+    sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    sign_in(
+        &app,
+        &browser(),
+        "demo",
+        "ada@example.com",
+        "a brand new passphrase",
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn users_see_and_revoke_their_own_sessions_only() {
+    let app = app_with_user().await;
+    add_user(&app, "demo", "bob@example.com");
+    let (laptop, phone, bob) = (browser(), browser(), browser());
+    sign_in(&app, &laptop, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    sign_in(&app, &phone, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    sign_in(&app, &bob, "demo", "bob@example.com", PASSWORD)
+        .await
+        .unwrap();
+
+    let view = account(&app, &laptop, "demo").await.unwrap();
+    let sessions = view["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let phone_session = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Bob cannot end Ada's session.
+    let bobs_try = app
+        .call_json(
+            &bob,
+            RevokeSession::PATH,
+            &[("app_id", "demo"), ("session_id", &phone_session)],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&bobs_try).contains("does not exist"));
+
+    let current = app
+        .call_json(
+            &laptop,
+            RevokeSession::PATH,
+            &[("app_id", "demo"), ("session_id", &phone_session)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(current, false);
+    assert_eq!(
+        account(&app, &phone, "demo").await.unwrap_err(),
+        json!("SignInRequired")
+    );
+    account(&app, &laptop, "demo").await.unwrap();
+    assert!(
+        actions(&app, "demo")
+            .await
+            .iter()
+            .any(|(a, _)| a == "session.revoked")
+    );
+}
+
+async fn add_passkey_row(app: &TestApp, email: &str, name: &str) -> String {
+    let user = user(app, email).await;
+    let id = uuid::Uuid::now_v7().to_string();
+    app.sql(&format!(
+        "INSERT INTO passkey (id, app_id, user_id, credential_id, name, passkey_json, user_verified, created_at, updated_at) \
+         VALUES ('{id}', '{}', '{}', 'cred-{id}', '{name}', '{{}}', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        user.app_id, user.id
+    ))
+    .await;
+    id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nobody_can_remove_their_last_way_to_sign_in() {
+    let app = app_with_user().await;
+    let client = browser();
+    sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let first = add_passkey_row(&app, "ada@example.com", "Laptop").await;
+    let second = add_passkey_row(&app, "ada@example.com", "Phone").await;
+    // Password + two passkeys: both passkeys may go...
+    app.call_json(
+        &client,
+        RemovePasskey::PATH,
+        &[("app_id", "demo"), ("passkey_id", &first)],
+    )
+    .await
+    .unwrap();
+    // ...but with the password gone, the last passkey stays.
+    app.sql("DELETE FROM password_credential").await;
+    let error = app
+        .call_json(
+            &client,
+            RemovePasskey::PATH,
+            &[("app_id", "demo"), ("passkey_id", &second)],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused(&error).starts_with("This is your only way to sign in"),
+        "{error}"
+    );
+    assert_eq!(passkey::Entity::find().all(&app.db).await.unwrap().len(), 1);
+    // A passkey of someone else is "not found", never removed.
+    add_user(&app, "demo", "bob@example.com");
+    let bobs = add_passkey_row(&app, "bob@example.com", "Bob key").await;
+    app.call_json(
+        &client,
+        RemovePasskey::PATH,
+        &[("app_id", "demo"), ("passkey_id", &bobs)],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(passkey::Entity::find().all(&app.db).await.unwrap().len(), 2);
+    assert!(
+        actions(&app, "demo")
+            .await
+            .iter()
+            .any(|(a, _)| a == "passkey.removed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
+    let app = app_with_user().await;
+    let client = browser();
+    sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+
+    let typo = app
+        .call_json(
+            &client,
+            DeactivateAccount::PATH,
+            &[("app_id", "demo"), ("confirmation", "ada@example.org")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(typo["Invalid"]["field"], "confirmation");
+
+    app.sql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'")
+        .await;
+    let stale = app
+        .call_json(
+            &client,
+            DeactivateAccount::PATH,
+            &[("app_id", "demo"), ("confirmation", "ada@example.com")],
+        )
+        .await
+        .unwrap_err();
+    assert!(stale.get("ReauthRequired").is_some(), "{stale}");
+
+    // Re-authenticate, then it works.
+    app.call_json(
+        &client,
+        oneauth::api::hosted::ReauthenticateWithPassword::PATH,
+        &[("app_id", "demo"), ("password", PASSWORD)],
+    )
+    .await
+    .unwrap();
+    let target = app
+        .call_json(
+            &client,
+            DeactivateAccount::PATH,
+            &[("app_id", "demo"), ("confirmation", "ADA@example.com")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(target, "/a/demo/login?deactivated=1");
+    assert_eq!(user(&app, "ada@example.com").await.status, "deactivated");
+    assert_eq!(
+        account(&app, &client, "demo").await.unwrap_err(),
+        json!("SignInRequired")
+    );
+    let error = sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused(&error),
+        "The e-mail address or the credentials are not right."
+    );
+    let recorded = actions(&app, "demo").await;
+    let (_, details) = recorded
+        .iter()
+        .find(|(a, _)| a == "user.deactivated")
+        .unwrap();
+    assert_eq!(details["self"], true);
+    assert!(recorded.iter().any(|(a, _)| a == "signin.reauthenticated"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_owner_cannot_deactivate_themselves() {
+    let app = app_with_user().await;
+    app.cli(&["role", "create", "--app", "demo", "owner"])
+        .expect_success();
+    app.cli(&[
+        "role",
+        "grant",
+        "--app",
+        "demo",
+        "--email",
+        "ada@example.com",
+        "owner",
+    ])
+    .expect_success();
+    let client = browser();
+    sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let error = app
+        .call_json(
+            &client,
+            DeactivateAccount::PATH,
+            &[("app_id", "demo"), ("confirmation", "ada@example.com")],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("last owner"), "{error}");
+    assert_eq!(user(&app, "ada@example.com").await.status, "active");
+
+    // With a second owner, the first may leave.
+    add_user(&app, "demo", "bob@example.com");
+    app.cli(&[
+        "role",
+        "grant",
+        "--app",
+        "demo",
+        "--email",
+        "bob@example.com",
+        "owner",
+    ])
+    .expect_success();
+    app.call_json(
+        &client,
+        DeactivateAccount::PATH,
+        &[("app_id", "demo"), ("confirmation", "ada@example.com")],
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
+    let app = spawn_app().await;
+    app.create_app("shop", "Shop");
+    let form = |email: &'static str, password: &'static str| {
+        [("app_id", "shop"), ("email", email), ("password", password)]
+    };
+    let closed = app
+        .call_json(
+            &browser(),
+            RegisterWithPassword::PATH,
+            &form("new@example.com", PASSWORD),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&closed).contains("invitation only"), "{closed}");
+    let page = app.get("/a/shop/register").await;
+    assert_eq!(page.status(), 403);
+
+    app.sql("UPDATE app SET self_registration = true WHERE id = 'shop'")
+        .await;
+    let short = app
+        .call_json(
+            &browser(),
+            RegisterWithPassword::PATH,
+            &form("new@example.com", "short"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(short["Invalid"]["field"], "password");
+    let common_password = app
+        .call_json(
+            &browser(),
+            RegisterWithPassword::PATH,
+            &form("new@example.com", "iloveyou"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        common_password["Invalid"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("most common")
+    );
+    let bad_email = app
+        .call_json(
+            &browser(),
+            RegisterWithPassword::PATH,
+            &form("not-an-email", PASSWORD),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad_email["Invalid"]["field"], "email");
+
+    let client = browser();
+    let target = app
+        .call_json(
+            &client,
+            RegisterWithPassword::PATH,
+            &form("New@Example.com", PASSWORD),
+        )
+        .await
+        .unwrap();
+    assert_eq!(target, "/a/shop/account");
+    assert_eq!(
+        account(&app, &client, "shop").await.unwrap()["email"],
+        "new@example.com"
+    );
+    let duplicate = app
+        .call_json(
+            &browser(),
+            RegisterWithPassword::PATH,
+            &form("new@example.com", PASSWORD),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(duplicate["Invalid"]["field"], "email");
+    let recorded: Vec<String> = actions(&app, "shop")
+        .await
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    assert!(recorded.contains(&"user.registered".to_owned()));
+    assert!(recorded.contains(&"signin.succeeded".to_owned()));
+}
