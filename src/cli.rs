@@ -65,6 +65,10 @@ enum AppCommand {
         /// Make the first client confidential (it gets a secret)
         #[arg(long)]
         confidential: bool,
+        /// Let people create their own accounts on the hosted pages (off by
+        /// default: admin apps are invite-only)
+        #[arg(long)]
+        self_registration: bool,
     },
 }
 
@@ -211,6 +215,7 @@ async fn app_command(
             name,
             redirect_uris,
             confidential,
+            self_registration,
         } => {
             let app_id = AppId::parse(&app_id)?;
             let name = DisplayName::parse(&name)?;
@@ -235,6 +240,7 @@ async fn app_command(
                 apps::NewApp {
                     id: app_id.clone(),
                     name,
+                    self_registration,
                     client: Some(client),
                 },
             )

@@ -18,11 +18,41 @@ export function oneauth(args: string[], input?: string): string {
 }
 
 /** A fresh app with a unique id, created through the CLI. */
-export function createApp(name: string, prefix = 'app'): { app_id: string; client_id: string } {
-  const id = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
-  return JSON.parse(
-    oneauth(['app', 'create', id, '--name', name, '--redirect-uri', 'http://localhost:5173/cb']),
-  );
+export function createApp(
+  name: string,
+  options: { prefix?: string; selfRegistration?: boolean } = {},
+): { app_id: string; client_id: string } {
+  const id = `${options.prefix ?? 'app'}-${Math.random().toString(36).slice(2, 8)}`;
+  const args = ['app', 'create', id, '--name', name, '--redirect-uri', 'http://localhost:5173/cb'];
+  if (options.selfRegistration) args.push('--self-registration');
+  return JSON.parse(oneauth(args));
+}
+
+/** A user with a password, created through the CLI. */
+export function createUser(appId: string, email: string, password: string) {
+  oneauth(['user', 'create', '--app', appId, '--email', email, '--password-stdin'], `${password}\n`);
+}
+
+/** A platform passkey authenticator with user verification, via the Chrome DevTools Protocol. */
+export async function addVirtualAuthenticator(page: Page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    cdp,
+    authenticatorId,
+    credentials: async () =>
+      (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials,
+  };
 }
 
 /** Wait until the WASM app has hydrated the server-rendered page. */
@@ -30,14 +60,39 @@ export async function expectHydrated(page: Page) {
   await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true');
 }
 
-/** Collect uncaught errors and console errors (hydration mismatches land there). */
+/**
+ * Collect uncaught errors and console errors (hydration mismatches land
+ * there). Chrome also logs every 4xx answer of a server function as "Failed
+ * to load resource"; those are expected refusals, shown on the page.
+ */
 export function watchErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource: the server responded with a status of 4')) {
+      errors.push(msg.text());
+    }
   });
   return errors;
+}
+
+/**
+ * Chrome's virtual authenticator answers a conditional (autofill) passkey
+ * request at once, where a person would have to pick the passkey. Tests that
+ * want to stay on the sign-in page turn conditional mediation off.
+ */
+export async function withoutPasskeyAutofill(page: Page) {
+  await page.addInitScript(() => {
+    if (sessionStorage.getItem('e2e-no-autofill') === '1' && window.PublicKeyCredential) {
+      (PublicKeyCredential as any).isConditionalMediationAvailable = async () => false;
+    }
+  });
+  await page.goto('/healthz');
+  await page.evaluate(() => sessionStorage.setItem('e2e-no-autofill', '1'));
+}
+
+export async function allowPasskeyAutofill(page: Page) {
+  await page.evaluate(() => sessionStorage.removeItem('e2e-no-autofill'));
 }
 
 export const screenshotDir = path.join(root, 'end2end', '.artifacts', 'screenshots');

@@ -34,8 +34,10 @@ pub fn state() -> AppState {
 }
 
 /// Log an unexpected failure and tell the user something calm.
+#[track_caller]
 pub fn internal(err: impl std::fmt::Display) -> ApiError {
-    tracing::error!(error = %err, "server function failed");
+    let at = std::panic::Location::caller();
+    tracing::error!(error = %err, %at, "server function failed");
     ApiError::Internal
 }
 

@@ -61,10 +61,46 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The HTTP status that says the same as the error (the page reads the
+    /// body; proxies, logs and scripts read the status).
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Invalid { .. } => 422,
+            ApiError::SignInRequired => 401,
+            ApiError::ReauthRequired(_) | ApiError::Refused(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::Transport(_) => 400,
+            ApiError::Internal => 500,
+        }
+    }
+}
+
 impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         ApiError::Transport(value.to_string())
+    }
+
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        // Called on the server while the failed request is answered: give
+        // the response the matching status instead of a blanket 500. A plain
+        // HTML form post (no JavaScript) keeps its redirect back to the form.
+        #[cfg(feature = "ssr")]
+        {
+            use leptos::prelude::use_context;
+            let form_post = use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.headers.get(axum::http::header::ACCEPT).cloned())
+                .is_some_and(|accept| accept.to_str().is_ok_and(|a| a.contains("text/html")));
+            if !form_post
+                && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+                && let Ok(status) = axum::http::StatusCode::from_u16(self.status())
+            {
+                response.set_status(status);
+            }
+        }
+        <Self::Encoder as leptos::server_fn::Encodes<Self>>::encode(self)
+            .unwrap_or_else(|_| leptos::server_fn::Bytes::from_static(b"\"Internal\""))
     }
 }

@@ -27,6 +27,8 @@ pub enum AppError {
 pub struct NewApp {
     pub id: AppId,
     pub name: DisplayName,
+    /// Whether people may sign up on the hosted pages.
+    pub self_registration: bool,
     /// The first OAuth client, created with the app.
     pub client: Option<NewClient>,
 }
@@ -56,6 +58,7 @@ pub async fn create(
     let created = app::ActiveModel {
         id: Set(new.id.to_string()),
         name: Set(new.name.to_string()),
+        self_registration: Set(new.self_registration),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -76,7 +79,10 @@ pub async fn create(
             actor,
             action: "app.created",
             target: Some(Target::new("app", new.id.as_str())),
-            details: json!({ "after": { "name": created.name } }),
+            details: json!({ "after": {
+                "name": created.name,
+                "self_registration": created.self_registration,
+            }}),
         },
     )
     .await?;

@@ -52,7 +52,13 @@ pub fn Notice(#[prop(into)] tone: String, children: Children) -> impl IntoView {
 /// The frame of every hosted page: the app's name in its brand colour above a
 /// centred column, and a discreet "secured by 1Auth" below.
 #[component]
-pub fn HostedFrame(app: HostedApp, children: Children) -> impl IntoView {
+pub fn HostedFrame(
+    app: HostedApp,
+    /// A wider column, for pages with several sections (the account page).
+    #[prop(default = false)]
+    wide: bool,
+    children: Children,
+) -> impl IntoView {
     let initial = app
         .name
         .chars()
@@ -64,7 +70,7 @@ pub fn HostedFrame(app: HostedApp, children: Children) -> impl IntoView {
             class="flex min-h-screen flex-col items-center px-4 py-10 sm:py-16"
             style=format!("--brand: {}", app.brand_color)
         >
-            <div class="w-full max-w-md">
+            <div class=if wide { "w-full max-w-2xl" } else { "w-full max-w-md" }>
                 <div class="mb-8 flex flex-col items-center gap-3 text-center">
                     <div class="flex h-12 w-12 items-center justify-center rounded-xl bg-[var(--brand)] text-xl font-semibold text-white shadow-sm">
                         {initial}

@@ -5,9 +5,10 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_params_map;
 
 use super::register::RecoveryCodesList;
-use super::{HostedPage, PasskeyIcon, load_page};
+use super::{HostedPage, PasskeyIcon, load_page, use_hydrated};
 use crate::api::ApiError;
 use crate::api::account::{
     AccountView, ChangePassword, DeactivateAccount, PasskeyView, RegenerateRecoveryCodes,
@@ -22,9 +23,27 @@ use crate::ui::passkey_bridge::{self, CeremonyError};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
+    // The account is loaded here, once per page, beside the app (not inside
+    // the app's branch, which may be rebuilt while it loads).
+    let params = use_params_map();
+    let changed = Changed(RwSignal::new(0));
+    let account = Resource::new(
+        move || {
+            (
+                params.read().get("app_id").unwrap_or_default(),
+                changed.0.get(),
+            )
+        },
+        |(id, _)| load_account(id),
+    );
+    provide_context(changed);
+    provide_context(AccountResource(account));
+    provide_context(FreshCodes(RwSignal::new(None)));
+    provide_context(Flash(RwSignal::new(None)));
     view! {
         <HostedPage
             title=|name| format!("Your {name} account")
+            wide=true
             content=|app| view! { <AccountContent app /> }.into_any()
         />
     }
@@ -40,28 +59,34 @@ impl Changed {
     }
 }
 
+#[derive(Clone, Copy)]
+struct AccountResource(Resource<Result<AccountView, ApiError>>);
+
+/// A confirmation to show above the reloaded sections.
+#[derive(Clone, Copy)]
+struct Flash(RwSignal<Option<&'static str>>);
+
+/// Recovery codes just generated: shown once, above the reloaded sections
+/// (which are rebuilt after the change that produced them).
+#[derive(Clone, Copy)]
+struct FreshCodes(RwSignal<Option<Vec<String>>>);
+
 #[component]
 fn AccountContent(app: HostedApp) -> impl IntoView {
-    let changed = Changed(RwSignal::new(0));
-    provide_context(changed);
-    let app_id = app.id.clone();
-    let account = Resource::new(
-        move || (app_id.clone(), changed.0.get()),
-        |(id, _)| load_account(id),
-    );
+    let account = expect_context::<AccountResource>().0;
     let login = format!("/a/{}/login?return_to=/a/{}/account", app.id, app.id);
     view! {
         <Transition fallback=|| view! { <Card><p class="text-sm text-slate-500">"Loading your account…"</p></Card> }>
             {move || {
                 let app = app.clone();
                 let login = login.clone();
-                Suspend::new(async move {
-                    match account.await {
+                account
+                    .get()
+                    .map(|loaded| match loaded {
                         Ok(view) => view! { <AccountSections app view /> }.into_any(),
                         Err(ApiError::SignInRequired) => view! { <Redirect path=login /> }.into_any(),
                         Err(err) => view! { <Notice tone="error">{err.to_string()}</Notice> }.into_any(),
-                    }
-                })
+                    })
             }}
         </Transition>
     }
@@ -120,6 +145,8 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
         </Notice>
     });
     let full = !view.requires_enrolment;
+    let fresh_codes = expect_context::<FreshCodes>().0;
+    let flash = expect_context::<Flash>().0;
     view! {
         <div class="space-y-6">
             <div class="flex flex-wrap items-center justify-between gap-3 rounded-2xl bg-white px-6 py-4 shadow-sm ring-1 ring-slate-200">
@@ -131,7 +158,17 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
                     "Sign out"
                 </a>
             </div>
+            {move || flash.get().map(|message| view! { <Notice tone="success">{message}</Notice> })}
             {enrolment}
+            {move || fresh_codes.get().map(|codes| view! {
+                <section class="space-y-3 rounded-2xl bg-emerald-50 p-6 ring-1 ring-emerald-200">
+                    <h2 class="text-base font-semibold text-emerald-900">"Save your new recovery codes"</h2>
+                    <p class="text-sm text-emerald-900">
+                        "Each code signs you in once if you lose your passkeys. Keep them somewhere safe: they are shown only now."
+                    </p>
+                    <RecoveryCodesList codes />
+                </section>
+            })}
             {view.passkey_enabled.then(|| view! { <PasskeysSection app=app.clone() passkeys=view.passkeys.clone() /> })}
             {view.password_enabled.then(|| view! {
                 <PasswordSection app=app.clone() has_password=view.has_password requires_enrolment=view.requires_enrolment />
@@ -148,9 +185,11 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
 #[component]
 fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView {
     let changed = expect_context::<Changed>();
+    // The ceremony needs JavaScript: the button waits for it.
+    let hydrated = use_hydrated();
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let new_codes = RwSignal::new(None::<Vec<String>>);
+    let fresh_codes = expect_context::<FreshCodes>().0;
     let name_input = NodeRef::<leptos::html::Input>::new();
     let app_id = app.id.clone();
     let add = move |_| {
@@ -174,7 +213,9 @@ fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView 
             .await;
             match outcome {
                 Ok(codes) => {
-                    new_codes.set(codes);
+                    if codes.is_some() {
+                        fresh_codes.set(codes);
+                    }
                     changed.bump();
                 }
                 Err(message) => error.set(message),
@@ -192,14 +233,6 @@ fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView 
             title="Passkeys"
             description="Sign in with your fingerprint, face or device PIN. Passkeys cannot be phished."
         >
-            {move || new_codes.get().map(|codes| view! {
-                <div class="mb-4 space-y-3 rounded-lg bg-emerald-50 p-4 ring-1 ring-emerald-200">
-                    <p class="text-sm font-medium text-emerald-900">
-                        "Passkey added. Save these recovery codes: each signs you in once if you lose your passkey, and they are shown only now."
-                    </p>
-                    <RecoveryCodesList codes />
-                </div>
-            })}
             {empty.then(|| view! { <p class="mb-4 text-sm text-slate-500" data-testid="no-passkeys">"No passkeys yet."</p> })}
             <ul class="mb-4 divide-y divide-slate-100" data-testid="passkey-list">{rows}</ul>
             <div class="flex flex-col gap-3 sm:flex-row sm:items-end">
@@ -213,7 +246,7 @@ fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView 
                     />
                 </div>
                 <div class="sm:w-48">
-                    <button type="button" class=button_class(Tone::Primary) disabled=move || pending.get() on:click=add data-testid="add-passkey">
+                    <button type="button" class=button_class(Tone::Primary) disabled=move || pending.get() || !hydrated.get() on:click=add data-testid="add-passkey">
                         {move || if pending.get() { view! { <Spinner /> }.into_any() } else { view! { <PasskeyIcon /> }.into_any() }}
                         "Add a passkey"
                     </button>
@@ -297,12 +330,12 @@ fn PasskeyRow(app_id: String, passkey: PasskeyView) -> impl IntoView {
 #[component]
 fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool) -> impl IntoView {
     let changed = expect_context::<Changed>();
+    let flash = expect_context::<Flash>().0;
     let action = ServerAction::<ChangePassword>::new();
     let error = action_error(action);
-    let done = RwSignal::new(false);
     Effect::new(move |_| {
         if matches!(action.value().get(), Some(Ok(()))) {
-            done.set(true);
+            flash.set(Some("Your password was saved."));
             changed.bump();
         }
     });
@@ -322,7 +355,6 @@ fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool)
     };
     view! {
         <Section title description>
-            {move || done.get().then(|| view! { <div class="mb-4"><Notice tone="success">"Your password was saved."</Notice></div> })}
             <ActionForm action attr:class="space-y-4" attr:data-testid="password-change-form">
                 <input type="hidden" name="app_id" value=app.id.clone() />
                 <ActionProblem app_id=app.id.clone() error />
@@ -349,7 +381,14 @@ fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool)
 fn RecoveryCodesSection(app: HostedApp, left: u64) -> impl IntoView {
     let action = ServerAction::<RegenerateRecoveryCodes>::new();
     let error = action_error(action);
-    let codes = move || action.value().get().and_then(Result::ok);
+    let changed = expect_context::<Changed>();
+    let fresh_codes = expect_context::<FreshCodes>().0;
+    Effect::new(move |_| {
+        if let Some(Ok(codes)) = action.value().get() {
+            fresh_codes.set(Some(codes));
+            changed.bump();
+        }
+    });
     view! {
         <Section
             title="Recovery codes"
@@ -358,12 +397,6 @@ fn RecoveryCodesSection(app: HostedApp, left: u64) -> impl IntoView {
             <p class="mb-4 text-sm text-slate-700" data-testid="recovery-codes-left">
                 {format!("{left} of 10 codes left.")}
             </p>
-            {move || codes().map(|codes| view! {
-                <div class="mb-4 space-y-3">
-                    <Notice tone="success">"New codes generated. Save them now: they are shown only once."</Notice>
-                    <RecoveryCodesList codes />
-                </div>
-            })}
             <ActionForm action attr:class="space-y-3">
                 <input type="hidden" name="app_id" value=app.id.clone() />
                 <ActionProblem app_id=app.id.clone() error />

@@ -21,37 +21,45 @@ pub fn HostedPage(
     /// The page title from the app's name.
     title: fn(&str) -> String,
     content: fn(HostedApp) -> AnyView,
+    #[prop(default = false)] wide: bool,
 ) -> impl IntoView {
     let params = use_params_map();
     let app_id = move || params.read().get("app_id").unwrap_or_default();
     let app = Resource::new(app_id, load_hosted_app);
+    // Read the resource synchronously (not in an async block): components
+    // built here keep the reactive owner, and with it the server context
+    // their own resources need.
     view! {
         <Suspense>
-            {move || Suspend::new(async move {
-                match app.await {
-                    Ok(Some(app)) => {
-                        view! {
-                            <Title text=title(&app.name) />
-                            <HostedFrame app=app.clone()>{content(app)}</HostedFrame>
+            {move || {
+                app.get()
+                    .map(|loaded| match loaded {
+                        Ok(Some(app)) => {
+                            view! {
+                                <Title text=title(&app.name) />
+                                <HostedFrame app=app.clone() wide>{content(app)}</HostedFrame>
+                            }
+                                .into_any()
                         }
-                            .into_any()
-                    }
-                    Ok(None) => {
-                        view! {
-                            <NotFound message=format!("There is no app called \"{}\".", app_id()) />
+                        Ok(None) => {
+                            view! {
+                                <NotFound message=format!(
+                                    "There is no app called \"{}\".",
+                                    app_id(),
+                                ) />
+                            }
+                                .into_any()
                         }
-                            .into_any()
-                    }
-                    Err(err) => {
-                        view! {
-                            <div class="mx-auto max-w-md px-4 py-16">
-                                <Notice tone="error">{err.to_string()}</Notice>
-                            </div>
+                        Err(err) => {
+                            view! {
+                                <div class="mx-auto max-w-md px-4 py-16">
+                                    <Notice tone="error">{err.to_string()}</Notice>
+                                </div>
+                            }
+                                .into_any()
                         }
-                            .into_any()
-                    }
-                }
-            })}
+                    })
+            }}
         </Suspense>
     }
 }
