@@ -136,6 +136,7 @@ pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), Ser
     db::migrate(&db).await?;
     let addr = settings.bind;
     spawn_session_cleanup(db.clone());
+    crate::core::passwords::warm_up();
     let state = AppState::new(db, settings);
     let public_url = state.settings.public_url.clone();
     let listener = tokio::net::TcpListener::bind(addr)

@@ -141,6 +141,12 @@ pub fn verify(phc: &str, password: &Password) -> PasswordCheck {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash(&Password::attempt(&super::secrets::random_token(32))));
 
+/// Compute the dummy hash now (at start-up), so the first sign-in attempt
+/// for an unknown e-mail is not slower than the others.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
 /// Spend the time of one verification and fail.
 pub fn dummy_verify(password: &Password) -> PasswordCheck {
     let _ = verify(&DUMMY_HASH, password);

@@ -1,0 +1,64 @@
+//! No user enumeration at sign-in: an unknown e-mail and a wrong password
+//! get the same answer after the same work. Alone in its test binary, so the
+//! process-wide count of argon2 verifications is this test's own.
+
+mod common;
+
+use common::{browser, spawn_app};
+use leptos::server_fn::ServerFn;
+use oneauth::api::hosted::SignInWithPassword;
+use oneauth::core::passwords;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            "demo",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        "correct horse battery staple\n",
+    )
+    .expect_success();
+    let mut answers = Vec::new();
+    for email in [
+        "ada@example.com",
+        "nobody@example.com",
+        "not even an address",
+    ] {
+        let before = passwords::verifications();
+        let response = app
+            .call(
+                &browser(),
+                SignInWithPassword::PATH,
+                &[
+                    ("app_id", "demo"),
+                    ("email", email),
+                    ("password", "wrong password!"),
+                ],
+            )
+            .await;
+        // Exactly one argon2 verification on every path (a dummy one when
+        // there is no such user): the expensive part costs the same.
+        assert_eq!(
+            passwords::verifications() - before,
+            1,
+            "verifications for {email}"
+        );
+        answers.push((response.status(), response.text().await.unwrap()));
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[1], answers[2]);
+    assert_eq!(answers[0].0, 403);
+    assert!(
+        answers[0]
+            .1
+            .contains("The e-mail address or the credentials are not right.")
+    );
+}
