@@ -12,6 +12,7 @@ use serde_json::json;
 use crate::config::{Settings, SettingsArgs};
 use crate::core::audit::{self, Actor, ExportFormat};
 use crate::core::clients::NewClient;
+use crate::core::oidc::keys::{self, Alg};
 use crate::core::passwords::Password;
 use crate::core::roles::{self, GrantOutcome, NewRole, RolePolicy};
 use crate::core::types::{AppId, ClientType, DisplayName, Email, RedirectUri, RoleName};
@@ -48,6 +49,9 @@ enum Command {
     /// Export and verify the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage an app's signing keys
+    #[command(subcommand)]
+    Key(KeyCommand),
 }
 
 #[derive(Subcommand)]
@@ -69,6 +73,30 @@ enum AppCommand {
         /// default: admin apps are invite-only)
         #[arg(long)]
         self_registration: bool,
+        /// Where the client may send users after sign-out (exact match); repeatable
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Signature algorithm of the client's ID tokens
+        #[arg(long, value_enum, default_value_t = IdTokenAlg::Es256)]
+        id_token_alg: IdTokenAlg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IdTokenAlg {
+    #[value(name = "ES256")]
+    Es256,
+    #[value(name = "RS256")]
+    Rs256,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Make new signing keys active; the old stay published until the
+    /// tokens they signed have expired
+    Rotate {
+        #[arg(long)]
+        app: String,
     },
 }
 
@@ -191,6 +219,7 @@ async fn execute(cli: Cli) -> CliResult {
                 Command::User(command) => user_command(&db, command).await,
                 Command::Role(command) => role_command(&db, command).await,
                 Command::Audit(command) => audit_command(&db, command).await,
+                Command::Key(command) => key_command(&settings, &db, command).await,
                 Command::Serve | Command::Migrate => unreachable!("handled above"),
             }
         }
@@ -216,8 +245,14 @@ async fn app_command(
             redirect_uris,
             confidential,
             self_registration,
+            post_logout_redirect_uris,
+            id_token_alg,
         } => {
             let app_id = AppId::parse(&app_id)?;
+            let post_logout_redirect_uris = post_logout_redirect_uris
+                .iter()
+                .map(|uri| RedirectUri::parse(uri))
+                .collect::<Result<Vec<_>, _>>()?;
             let name = DisplayName::parse(&name)?;
             let redirect_uris = redirect_uris
                 .iter()
@@ -231,7 +266,11 @@ async fn app_command(
                     ClientType::Public
                 },
                 redirect_uris,
-                post_logout_redirect_uris: Vec::new(),
+                post_logout_redirect_uris,
+                id_token_alg: match id_token_alg {
+                    IdTokenAlg::Es256 => Alg::Es256,
+                    IdTokenAlg::Rs256 => Alg::Rs256,
+                },
             };
             let tx = db::begin_write(db).await?;
             let created = apps::create(
@@ -429,6 +468,29 @@ async fn audit_command(db: &DatabaseConnection, command: AuditCommand) -> CliRes
                 eprintln!("error: the audit log has been tampered with (see above).");
                 Ok(ExitCode::FAILURE)
             }
+        }
+    }
+}
+
+async fn key_command(
+    settings: &Settings,
+    db: &DatabaseConnection,
+    command: KeyCommand,
+) -> CliResult {
+    match command {
+        KeyCommand::Rotate { app } => {
+            let app_id = AppId::parse(&app)?;
+            let app = apps::require(db, &app_id).await?;
+            let vault = settings.vault()?;
+            // Keep retired keys published while tokens they signed may still be
+            // presented: the token lifetime plus five minutes of clock skew.
+            let keep =
+                chrono::Duration::seconds(app.access_token_ttl_secs) + chrono::Duration::minutes(5);
+            let tx = db::begin_write(db).await?;
+            let created = keys::rotate(&tx, &vault, &Actor::cli(), &app_id, keep).await?;
+            tx.commit().await?;
+            print_json(json!({ "app_id": app_id.as_str(), "active_keys": created }));
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -8,6 +8,7 @@ use clap::Args;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oneauth.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
+pub const DEFAULT_MASTER_KEY_FILE: &str = "data/master.key";
 
 /// Flags shared by every subcommand.
 #[derive(Args, Clone)]
@@ -38,6 +39,20 @@ pub struct SettingsArgs {
         default_value_t = false
     )]
     pub trust_proxy: bool,
+
+    /// Master key (32 bytes, base64) sealing secrets at rest; without it
+    /// the key file is used
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_MASTER_KEY",
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+
+    /// Master key file, created with mode 0600 on first use
+    #[arg(long, global = true, env = "ONEAUTH_MASTER_KEY_FILE", default_value = DEFAULT_MASTER_KEY_FILE)]
+    pub master_key_file: String,
 }
 
 #[derive(Clone)]
@@ -48,6 +63,8 @@ pub struct Settings {
     pub public_url: String,
     pub site_root: String,
     pub trust_proxy: bool,
+    pub master_key: Option<String>,
+    pub master_key_file: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Settings {
@@ -59,6 +76,8 @@ impl std::fmt::Debug for Settings {
             .field("public_url", &self.public_url)
             .field("site_root", &self.site_root)
             .field("trust_proxy", &self.trust_proxy)
+            .field("master_key", &self.master_key.as_ref().map(|_| "***"))
+            .field("master_key_file", &self.master_key_file)
             .finish()
     }
 }
@@ -92,6 +111,8 @@ impl Settings {
             public_url,
             site_root: args.site_root.clone(),
             trust_proxy: args.trust_proxy,
+            master_key: args.master_key.clone(),
+            master_key_file: args.master_key_file.clone().into(),
         })
     }
 
@@ -106,6 +127,11 @@ impl Settings {
             .split_once("://")
             .map(|(_, rest)| rest.to_owned())
             .unwrap_or_default()
+    }
+
+    /// The vault sealing secrets at rest, from the key or the key file.
+    pub fn vault(&self) -> Result<crate::core::vault::Vault, crate::core::vault::VaultError> {
+        crate::core::vault::Vault::load(self.master_key.as_deref(), &self.master_key_file)
     }
 
     /// Cookies get `Secure` when the public URL is https.
@@ -140,6 +166,8 @@ mod tests {
             public_url: public_url.map(str::to_owned),
             site_root: DEFAULT_SITE_ROOT.to_owned(),
             trust_proxy: false,
+            master_key: None,
+            master_key_file: DEFAULT_MASTER_KEY_FILE.to_owned(),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::app::{App, shell};
 use crate::config::Settings;
 use crate::core::db;
 use crate::core::passkeys::RelyingParty;
+use crate::core::vault::{Vault, VaultError};
 use crate::http::origin_check::{canonical_host, require_same_origin};
 use crate::http::session_store::DbSessionStore;
 
@@ -33,6 +34,8 @@ pub struct AppState {
     /// The WebAuthn relying party; `None` when the public URL is an IP
     /// address (browsers refuse passkeys there).
     pub relying_party: Option<RelyingParty>,
+    /// Seals and opens secrets at rest (signing keys...).
+    pub vault: Vault,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -52,6 +55,8 @@ pub enum ServeError {
     },
     #[error("The server stopped: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
 }
 
 fn leptos_options(settings: &Settings) -> LeptosOptions {
@@ -64,7 +69,7 @@ fn leptos_options(settings: &Settings) -> LeptosOptions {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
+    pub fn new(db: DatabaseConnection, settings: Settings, vault: Vault) -> Self {
         let leptos_options = leptos_options(&settings);
         let relying_party = match RelyingParty::new(&settings.public_url) {
             Ok(rp) => Some(rp),
@@ -78,6 +83,7 @@ impl AppState {
             settings: Arc::new(settings),
             leptos_options,
             relying_party,
+            vault,
         }
     }
 }
@@ -135,9 +141,10 @@ fn spawn_session_cleanup(db: DatabaseConnection) {
 pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), ServeError> {
     db::migrate(&db).await?;
     let addr = settings.bind;
+    let vault = settings.vault()?;
     spawn_session_cleanup(db.clone());
     crate::core::passwords::warm_up();
-    let state = AppState::new(db, settings);
+    let state = AppState::new(db, settings, vault);
     let public_url = state.settings.public_url.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -1,10 +1,6 @@
 //! What server functions share: the app state, the request's client, the
 //! browser session and which app sign-ins it holds, error mapping.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
-use axum::extract::ConnectInfo;
 use axum::http::header;
 use axum::http::request::Parts;
 use leptos::prelude::*;
@@ -16,14 +12,13 @@ use super::ApiError;
 use crate::core::account::AccountError;
 use crate::core::passkeys::{PasskeyError, RelyingParty};
 use crate::core::registration::{PendingSignup, RegistrationError};
-use crate::core::sessions::{self, ActiveSignin, ClientInfo};
+use crate::core::sessions::{ActiveSignin, ClientInfo};
 use crate::core::signin::SignInError;
 use crate::core::types::{AppId, InvalidValue};
 use crate::entities::app;
+use crate::http::signins;
 use crate::server::AppState;
 
-/// Session key: app id -> sign-in session id.
-const SIGNINS: &str = "signins";
 /// Session key: a passkey assertion in progress.
 const PASSKEY_AUTH: &str = "passkey_auth";
 /// Session key: a passkey registration in progress.
@@ -45,38 +40,15 @@ pub fn invalid(field: &str) -> impl FnOnce(InvalidValue) -> ApiError + '_ {
     move |err| ApiError::invalid(field, err.0)
 }
 
-/// Address and user agent of the caller. X-Forwarded-For is believed only
-/// when the operator said a proxy sets it.
+/// Address and user agent of the caller.
 pub fn client_info() -> ClientInfo {
-    let Some(parts) = use_context::<Parts>() else {
-        return ClientInfo::default();
-    };
-    let forwarded = state()
-        .settings
-        .trust_proxy
-        .then(|| {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(|v| v.trim().to_owned())
-        })
-        .flatten();
-    let address = forwarded.or_else(|| {
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-    });
-    let user_agent = parts
-        .headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    ClientInfo {
-        address,
-        user_agent,
+    match use_context::<Parts>() {
+        Some(parts) => crate::http::client::client_info(
+            &parts.headers,
+            &parts.extensions,
+            state().settings.trust_proxy,
+        ),
+        None => ClientInfo::default(),
     }
 }
 
@@ -104,23 +76,12 @@ pub async fn browser_session() -> Result<Session, ApiError> {
     leptos_axum::extract::<Session>().await.map_err(internal)
 }
 
-async fn signins(session: &Session) -> Result<HashMap<String, String>, ApiError> {
-    Ok(session
-        .get::<HashMap<String, String>>(SIGNINS)
-        .await
-        .map_err(internal)?
-        .unwrap_or_default())
-}
-
 /// The live sign-in to `app` in this browser, if any.
 pub async fn current_signin(
     session: &Session,
     app: &app::Model,
 ) -> Result<Option<ActiveSignin>, ApiError> {
-    let Some(id) = signins(session).await?.get(&app.id).cloned() else {
-        return Ok(None);
-    };
-    sessions::resume(&state().db, app, &id)
+    signins::current(&state().db, session, app)
         .await
         .map_err(internal)
 }
@@ -131,23 +92,18 @@ pub async fn require_signin(session: &Session, app: &app::Model) -> Result<Activ
         .ok_or(ApiError::SignInRequired)
 }
 
-/// Bind a new sign-in to this browser. The session id changes at every
-/// sign-in (no session fixation).
 pub async fn remember_signin(
     session: &Session,
     app_id: &str,
     signin_session_id: &str,
 ) -> Result<(), ApiError> {
-    session.cycle_id().await.map_err(internal)?;
-    let mut map = signins(session).await?;
-    map.insert(app_id.to_owned(), signin_session_id.to_owned());
-    session.insert(SIGNINS, map).await.map_err(internal)
+    signins::remember(session, app_id, signin_session_id)
+        .await
+        .map_err(internal)
 }
 
 pub async fn forget_signin(session: &Session, app_id: &str) -> Result<(), ApiError> {
-    let mut map = signins(session).await?;
-    map.remove(app_id);
-    session.insert(SIGNINS, map).await.map_err(internal)
+    signins::forget(session, app_id).await.map_err(internal)
 }
 
 /// A passkey assertion between its two steps.

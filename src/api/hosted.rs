@@ -24,6 +24,8 @@ pub struct HostedApp {
     pub passkey_enabled: bool,
     /// The e-mail of the user signed in to this app in this browser.
     pub signed_in_as: Option<String>,
+    /// Whether that user has a passkey (for a passkey step-up).
+    pub signed_in_has_passkey: bool,
 }
 
 /// The app behind `/a/{app_id}`, or `None` when there is no such app (or it
@@ -36,7 +38,15 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         Err(err) => return Err(err),
     };
     let session = browser_session().await?;
-    let signed_in_as = current_signin(&session, &app).await?.map(|s| s.user.email);
+    let signin = current_signin(&session, &app).await?;
+    let signed_in_has_passkey = match &signin {
+        Some(signin) => !crate::core::passkeys::list_for_user(&state().db, &signin.user.id)
+            .await
+            .map_err(internal)?
+            .is_empty(),
+        None => false,
+    };
+    let signed_in_as = signin.map(|s| s.user.email);
     Ok(Some(HostedApp {
         id: app.id,
         name: app.name,
@@ -45,6 +55,7 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         password_enabled: app.password_enabled,
         passkey_enabled: app.passkey_enabled,
         signed_in_as,
+        signed_in_has_passkey,
     }))
 }
 

@@ -49,6 +49,8 @@ pub enum ActorKind {
     Cli,
     /// 1Auth itself (expiry, cleanup).
     System,
+    /// An OAuth client acting for itself (client_credentials).
+    Client,
     /// Not signed in (a failed sign-in, say).
     Anonymous,
 }
@@ -59,6 +61,7 @@ impl ActorKind {
             ActorKind::User => "user",
             ActorKind::Cli => "cli",
             ActorKind::System => "system",
+            ActorKind::Client => "client",
             ActorKind::Anonymous => "anonymous",
         }
     }
@@ -104,6 +107,15 @@ impl Actor {
             id: Some(id.to_owned()),
             label: label.to_owned(),
             address,
+        }
+    }
+
+    pub fn client(client_id: &str, name: &str) -> Self {
+        Self {
+            kind: ActorKind::Client,
+            id: Some(client_id.to_owned()),
+            label: format!("client:{name}"),
+            address: None,
         }
     }
 

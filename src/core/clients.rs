@@ -7,6 +7,7 @@ use serde_json::json;
 
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clock;
+use super::oidc::keys::Alg;
 use super::secrets;
 use super::types::{AppId, ClientType, DisplayName, RedirectUri};
 use crate::entities::oauth_client;
@@ -24,6 +25,8 @@ pub struct NewClient {
     pub client_type: ClientType,
     pub redirect_uris: Vec<RedirectUri>,
     pub post_logout_redirect_uris: Vec<RedirectUri>,
+    /// How its ID tokens are signed (ES256 unless it needs RS256).
+    pub id_token_alg: Alg,
 }
 
 /// A freshly generated client secret: printable once, never stored in clear.
@@ -64,7 +67,7 @@ pub async fn create(
         secret_hash: Set(secret.as_ref().map(|s| secrets::sha256_hex(s.expose()))),
         redirect_uris: Set(uri_list(&new.redirect_uris)),
         post_logout_redirect_uris: Set(uri_list(&new.post_logout_redirect_uris)),
-        id_token_alg: Set("ES256".to_owned()),
+        id_token_alg: Set(new.id_token_alg.as_str().to_owned()),
         secret_rotated_at: Set(None),
         disabled_at: Set(None),
         created_at: Set(now),
@@ -82,6 +85,7 @@ pub async fn create(
             details: json!({ "after": {
                 "name": client.name,
                 "client_type": client.client_type,
+                "id_token_alg": client.id_token_alg,
                 "redirect_uris": new.redirect_uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>(),
                 "post_logout_redirect_uris": new.post_logout_redirect_uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>(),
             }}),
@@ -102,4 +106,9 @@ pub fn secret_matches(client: &oauth_client::Model, presented: &str) -> bool {
 /// The registered redirect URIs of a client.
 pub fn redirect_uris(client: &oauth_client::Model) -> Vec<String> {
     serde_json::from_str(&client.redirect_uris).unwrap_or_default()
+}
+
+/// The registered post-logout redirect URIs of a client.
+pub fn post_logout_redirect_uris(client: &oauth_client::Model) -> Vec<String> {
+    serde_json::from_str(&client.post_logout_redirect_uris).unwrap_or_default()
 }

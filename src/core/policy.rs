@@ -103,3 +103,74 @@ pub async fn ensure_not_last_owner<C: ConnectionTrait>(
         Ok(())
     })
 }
+
+/// Whether a session meets a role's factor policy: a passkey used in it when
+/// the role requires one, and an authentication recent enough.
+pub fn role_satisfied(role: &role::Model, used_passkey: bool, auth_age_secs: i64) -> bool {
+    (!role.require_passkey || used_passkey)
+        && role
+            .max_auth_age_secs
+            .is_none_or(|max| auth_age_secs <= max)
+}
+
+/// The roles a user holds, with their policies.
+pub async fn roles_of_user<C: ConnectionTrait>(
+    db: &C,
+    user_id: &str,
+) -> Result<Vec<role::Model>, DbErr> {
+    let ids: Vec<String> = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.role_id)
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    role::Entity::find()
+        .filter(role::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+/// The names of the roles a token may carry for this session: only those
+/// whose requirements the session meets (DESIGN.md, "Factors and policy").
+pub fn token_roles(roles: &[role::Model], used_passkey: bool, auth_age_secs: i64) -> Vec<String> {
+    let mut names: Vec<String> = roles
+        .iter()
+        .filter(|r| role_satisfied(r, used_passkey, auth_age_secs))
+        .map(|r| r.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(require_passkey: bool, max_auth_age_secs: Option<i64>) -> role::Model {
+        let now = chrono::Utc::now();
+        role::Model {
+            id: "r".into(),
+            app_id: "a".into(),
+            name: "admin".into(),
+            description: String::new(),
+            require_passkey,
+            max_auth_age_secs,
+            builtin: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn role_policies_need_the_right_factor_and_age() {
+        assert!(role_satisfied(&role(false, None), false, 10_000));
+        assert!(!role_satisfied(&role(true, None), false, 0));
+        assert!(role_satisfied(&role(true, None), true, 10_000));
+        assert!(role_satisfied(&role(false, Some(900)), false, 900));
+        assert!(!role_satisfied(&role(false, Some(900)), true, 901));
+    }
+}

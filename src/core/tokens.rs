@@ -8,6 +8,22 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter}
 use super::clock;
 use crate::entities::token_family;
 
+/// Revoke one family (if still live).
+pub async fn revoke_family(
+    tx: &DatabaseTransaction,
+    family_id: &str,
+    reason: &str,
+) -> Result<(), DbErr> {
+    token_family::Entity::update_many()
+        .col_expr(token_family::Column::RevokedAt, Expr::value(clock::now()))
+        .col_expr(token_family::Column::RevokedReason, Expr::value(reason))
+        .filter(token_family::Column::Id.eq(family_id))
+        .filter(token_family::Column::RevokedAt.is_null())
+        .exec(tx)
+        .await?;
+    Ok(())
+}
+
 /// Revoke the live families minted from one sign-in session.
 pub async fn revoke_families_of_session(
     tx: &DatabaseTransaction,

@@ -1,17 +1,22 @@
-//! Routes that are protocol, not UI: health probes now; OAuth/OIDC endpoints
-//! and metrics join here.
+//! Routes that are protocol, not UI: health probes and the OAuth/OpenID
+//! Connect endpoints of every app; the browser session plumbing they share
+//! with the server functions.
 
 use axum::Router;
 use axum::routing::get;
 
 use crate::server::AppState;
 
+pub mod client;
 mod health;
+mod oauth;
 pub mod origin_check;
 pub mod session_store;
+pub mod signins;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(oauth::routes())
 }

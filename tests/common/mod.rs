@@ -8,11 +8,15 @@
 
 #![allow(dead_code)]
 
+pub mod oauth;
+pub mod passkey;
+
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use oneauth::config::{Settings, SettingsArgs};
 use oneauth::core::db;
+use oneauth::core::vault::Vault;
 use oneauth::server::{AppState, router};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -31,8 +35,10 @@ pub fn backend() -> Backend {
 }
 
 pub struct TestApp {
-    /// `http://127.0.0.1:PORT`
+    /// `http://localhost:PORT`
     pub address: String,
+    /// The master key (base64) this server and its CLI runs share.
+    pub master_key: String,
     pub database_url: String,
     pub db: DatabaseConnection,
     pub http: reqwest::Client,
@@ -67,19 +73,32 @@ pub async fn fresh_database() -> (String, tempfile::TempDir) {
 
 pub async fn spawn_app() -> TestApp {
     let (database_url, dir) = fresh_database().await;
-    spawn_app_on(database_url, dir, None).await
+    spawn_app_on(database_url, dir, None, Vault::random().export_key()).await
 }
 
-/// Another server process (sharing nothing in memory) on the same database.
+/// Another server process (sharing nothing in memory) on the same database
+/// and master key.
 pub async fn spawn_second_server(first: &TestApp) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    spawn_app_on(first.database_url.clone(), dir, None).await
+    spawn_app_on(
+        first.database_url.clone(),
+        dir,
+        None,
+        first.master_key.clone(),
+    )
+    .await
 }
 
 /// A server whose public URL is `public_url` (e.g. https, for cookie flags).
 pub async fn spawn_app_with_public_url(public_url: &str) -> TestApp {
     let (database_url, dir) = fresh_database().await;
-    spawn_app_on(database_url, dir, Some(public_url.to_owned())).await
+    spawn_app_on(
+        database_url,
+        dir,
+        Some(public_url.to_owned()),
+        Vault::random().export_key(),
+    )
+    .await
 }
 
 /// A browser-like HTTP client: keeps cookies, does not follow redirects.
@@ -95,6 +114,7 @@ async fn spawn_app_on(
     database_url: String,
     dir: tempfile::TempDir,
     public_url: Option<String>,
+    master_key: String,
 ) -> TestApp {
     let db = db::connect(&database_url)
         .await
@@ -114,9 +134,12 @@ async fn spawn_app_on(
         public_url: Some(public_url.unwrap_or_else(|| address.clone())),
         site_root: "target/site".to_owned(),
         trust_proxy: false,
+        master_key: Some(master_key.clone()),
+        master_key_file: dir.path().join("unused.key").display().to_string(),
     })
     .expect("valid test settings");
-    let state = AppState::new(db.clone(), settings);
+    let vault = settings.vault().expect("a valid master key");
+    let state = AppState::new(db.clone(), settings, vault);
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -128,6 +151,7 @@ async fn spawn_app_on(
 
     TestApp {
         address,
+        master_key,
         database_url,
         db,
         http: browser(),
@@ -183,7 +207,21 @@ impl CliRun {
 
 /// Run the real `oneauth` binary against `database_url`.
 pub fn oneauth(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_oneauth"))
+    oneauth_with_key(database_url, None, args, stdin)
+}
+
+/// The same, with the master key of a test server.
+pub fn oneauth_with_key(
+    database_url: &str,
+    master_key: Option<&str>,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> CliRun {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_oneauth"));
+    if let Some(key) = master_key {
+        command.env("ONEAUTH_MASTER_KEY", key);
+    }
+    let mut child = command
         .args(args)
         .env("ONEAUTH_DATABASE_URL", database_url)
         .env("ONEAUTH_LOG", "warn")
@@ -213,11 +251,16 @@ pub fn oneauth(database_url: &str, args: &[&str], stdin: Option<&str>) -> CliRun
 
 impl TestApp {
     pub fn cli(&self, args: &[&str]) -> CliRun {
-        oneauth(&self.database_url, args, None)
+        oneauth_with_key(&self.database_url, Some(&self.master_key), args, None)
     }
 
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> CliRun {
-        oneauth(&self.database_url, args, Some(stdin))
+        oneauth_with_key(
+            &self.database_url,
+            Some(&self.master_key),
+            args,
+            Some(stdin),
+        )
     }
 
     /// `oneauth app create ID --name NAME --redirect-uri http://localhost:5173/cb`
@@ -286,4 +329,23 @@ impl TestApp {
             .await
             .unwrap_or_else(|err| panic!("{statement}: {err}"));
     }
+}
+
+/// Sign a browser in to an app with a password (the hosted page's server
+/// function), panicking on failure.
+pub async fn sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    app_id: &str,
+    email: &str,
+    password: &str,
+) {
+    use leptos::server_fn::ServerFn;
+    app.call_json(
+        browser,
+        oneauth::api::hosted::SignInWithPassword::PATH,
+        &[("app_id", app_id), ("email", email), ("password", password)],
+    )
+    .await
+    .expect("sign-in succeeds");
 }

@@ -31,6 +31,8 @@ fn LoginContent(app: HostedApp) -> impl IntoView {
     let signed_out = query_param("signed_out");
     let deactivated = query_param("deactivated");
     let return_to = query_param("return_to");
+    let passkey_only = query_param("passkey");
+    let login_hint = query_param("login_hint");
     let app_for_view = app.clone();
     move || {
         let app = app_for_view.clone();
@@ -43,10 +45,14 @@ fn LoginContent(app: HostedApp) -> impl IntoView {
         };
         let notice = notice
             .map(|text| view! { <div class="mb-4"><Notice tone="success">{text}</Notice></div> });
-        let body = match (&app.signed_in_as, reauth.get().is_some()) {
-            (Some(email), true) => view! { <ReauthCard app=app.clone() email=email.clone() return_to=return_to.get() /> }.into_any(),
+        let passkey_only = passkey_only.get().is_some();
+        let body = match (&app.signed_in_as, reauth.get().is_some() || passkey_only) {
+            (Some(email), true) => view! {
+                <ReauthCard app=app.clone() email=email.clone() return_to=return_to.get() passkey_only />
+            }
+            .into_any(),
             (Some(email), false) => view! { <SignedInCard app=app.clone() email=email.clone() return_to=return_to.get() /> }.into_any(),
-            (None, _) => view! { <SignInCard app=app.clone() return_to=return_to.get() /> }.into_any(),
+            (None, _) => view! { <SignInCard app=app.clone() return_to=return_to.get() login_hint=login_hint.get() /> }.into_any(),
         };
         view! { {notice} {body} }
     }
@@ -140,7 +146,11 @@ fn PasskeyButton(
 }
 
 #[component]
-fn SignInCard(app: HostedApp, return_to: Option<String>) -> impl IntoView {
+fn SignInCard(
+    app: HostedApp,
+    return_to: Option<String>,
+    login_hint: Option<String>,
+) -> impl IntoView {
     let action = ServerAction::<SignInWithPassword>::new();
     let error = action_error(action);
     // With JavaScript the page navigates itself; without, the server redirects.
@@ -158,7 +168,14 @@ fn SignInCard(app: HostedApp, return_to: Option<String>) -> impl IntoView {
                 <input type="hidden" name="app_id" value=app_id />
                 {return_to.map(|r| view! { <input type="hidden" name="return_to" value=r /> })}
                 <FormError error />
-                <Field label="E-mail address" name="email" kind="email" autocomplete="username webauthn" error />
+                <Field
+                    label="E-mail address"
+                    name="email"
+                    kind="email"
+                    autocomplete="username webauthn"
+                    value=login_hint.clone().unwrap_or_default()
+                    error
+                />
                 <Field label="Password" name="password" kind="password" autocomplete="current-password" error />
                 <SubmitButton label="Sign in" pending_label="Signing in…" pending />
             </ActionForm>
@@ -211,9 +228,18 @@ fn SignedInCard(app: HostedApp, email: String, return_to: Option<String>) -> imp
     }
 }
 
-/// Confirm it's you: the signed-in user proves their presence again.
+/// Confirm it's you: the signed-in user proves their presence again, with a
+/// passkey only when a role (or the application) requires one.
 #[component]
-fn ReauthCard(app: HostedApp, email: String, return_to: Option<String>) -> impl IntoView {
+fn ReauthCard(
+    app: HostedApp,
+    email: String,
+    return_to: Option<String>,
+    passkey_only: bool,
+) -> impl IntoView {
+    if passkey_only {
+        return view! { <PasskeyStepUp app email return_to /> }.into_any();
+    }
     let action = ServerAction::<ReauthenticateWithPassword>::new();
     let error = action_error(action);
     Effect::new(move |_| {
@@ -251,6 +277,38 @@ fn ReauthCard(app: HostedApp, email: String, return_to: Option<String>) -> impl 
             </p>
             {password_form}
             {passkey}
+        </Card>
+    }
+    .into_any()
+}
+
+/// A passkey is required (a privileged role, or acr_values=phr).
+#[component]
+fn PasskeyStepUp(app: HostedApp, email: String, return_to: Option<String>) -> impl IntoView {
+    let account = format!("/a/{}/account", app.id);
+    let body = if app.signed_in_has_passkey {
+        view! { <PasskeyButton app=app.clone() return_to label="Continue with a passkey" /> }
+            .into_any()
+    } else {
+        view! {
+            <Notice tone="info">
+                "You have no passkey yet. "
+                <a href=account class="font-semibold underline">"Add one on your account page"</a>
+                ", then come back to this application."
+            </Notice>
+        }
+        .into_any()
+    };
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900" data-testid="step-up-title">
+                "A passkey is required"
+            </h1>
+            <p class="mt-1 mb-6 text-sm text-slate-500">
+                "Signed in as " <span class="font-medium text-slate-700">{email}</span>
+                {format!(". Your access to {} needs the stronger protection of a passkey.", app.name)}
+            </p>
+            {body}
         </Card>
     }
 }

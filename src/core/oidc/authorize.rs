@@ -1,0 +1,435 @@
+//! The authorization endpoint's decisions (RFC 6749 §4.1.1, OIDC Core
+//! §3.1.2): validate the request, then answer with an error, a trip through
+//! the hosted sign-in (or re-authentication, or passkey step-up), or a code.
+
+use chrono::Duration;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use serde::Deserialize;
+use url::Url;
+
+use super::OAuthError;
+use super::scope::Scope;
+use crate::core::clients::redirect_uris;
+use crate::core::sessions::ActiveSignin;
+use crate::core::types::ClientType;
+use crate::core::{clock, db::begin_write, policy, secrets};
+use crate::entities::{app, authorization_code, oauth_client};
+
+/// How long a code may wait to be exchanged (RFC 6749 §4.1.2 recommends at
+/// most ten minutes; one is plenty for a redirect).
+pub const CODE_LIFETIME: Duration = Duration::seconds(60);
+
+/// Query (or form) parameters of an authorization request, as received.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub acr_values: Option<String>,
+    pub response_mode: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+    /// Ours, not OAuth's: the request came back from a sign-in that started
+    /// at this time (unix milliseconds), so `prompt=login` is satisfied by
+    /// any authentication since.
+    pub login_after: Option<i64>,
+}
+
+impl AuthorizeParams {
+    /// The same request as a query string, to come back to after signing
+    /// in; `restart_login` marks now as the time from which an
+    /// authentication satisfies prompt=login.
+    pub fn to_query(&self, restart_login: bool) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let fields = [
+            ("response_type", &self.response_type),
+            ("client_id", &self.client_id),
+            ("redirect_uri", &self.redirect_uri),
+            ("scope", &self.scope),
+            ("state", &self.state),
+            ("nonce", &self.nonce),
+            ("code_challenge", &self.code_challenge),
+            ("code_challenge_method", &self.code_challenge_method),
+            ("max_age", &self.max_age),
+            ("login_hint", &self.login_hint),
+            ("acr_values", &self.acr_values),
+            ("response_mode", &self.response_mode),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                query.append_pair(name, value);
+            }
+        }
+        if let Some(prompt) = &self.prompt {
+            query.append_pair("prompt", prompt);
+        }
+        let login_after = if restart_login {
+            Some(clock::now().timestamp_millis())
+        } else {
+            self.login_after
+        };
+        if let Some(after) = login_after {
+            query.append_pair("login_after", &after.to_string());
+        }
+        query.finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    Default,
+    None,
+    Login,
+}
+
+/// A request that passed validation: the client and redirect URI are known
+/// good, so from here on errors go back to the client.
+#[derive(Debug, Clone)]
+pub struct AuthorizationRequest {
+    pub client: oauth_client::Model,
+    pub redirect_uri: String,
+    pub scope: Scope,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// acr_values asked for "phr" (a phishing-resistant factor: a passkey).
+    pub wants_passkey: bool,
+    pub login_after: Option<i64>,
+}
+
+/// What the endpoint answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The client or redirect URI is wrong: show this on an error page and
+    /// never redirect (RFC 6749 §4.1.2.1).
+    ErrorPage(String),
+    /// Redirect to the client (a code, or an error).
+    Redirect(String),
+    /// Send the browser to the hosted sign-in page, then back here.
+    SignIn {
+        /// Someone is signed in, but must prove it again (prompt=login,
+        /// max_age, a role's max auth age).
+        reauth: bool,
+        /// Only a passkey will do (a role requires one, or acr_values=phr).
+        passkey: bool,
+        login_hint: Option<String>,
+        /// Restart the clock for prompt=login.
+        restart_login: bool,
+    },
+    /// Signed in with a recovery code: a new factor comes first.
+    Enrol,
+}
+
+/// Where an error goes back to the client, with `state` and `iss` (RFC 9207).
+fn error_redirect(
+    redirect_uri: &str,
+    issuer: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+) -> Outcome {
+    let mut url = Url::parse(redirect_uri).expect("registered redirect URIs are valid URLs");
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("error", error.error);
+        query.append_pair("error_description", &error.description);
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+        query.append_pair("iss", issuer);
+    }
+    Outcome::Redirect(url.to_string())
+}
+
+/// Check the request. `Err` is the answer already (an error page or an
+/// error redirect).
+pub async fn validate(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    issuer: &str,
+    params: AuthorizeParams,
+) -> Result<AuthorizationRequest, Outcome> {
+    let Some(client_id) = params.client_id.as_deref().filter(|c| !c.is_empty()) else {
+        return Err(Outcome::ErrorPage(
+            "The request names no client (client_id is missing).".into(),
+        ));
+    };
+    let client = oauth_client::Entity::find_by_id(client_id)
+        .filter(oauth_client::Column::AppId.eq(app.id.as_str()))
+        .one(db)
+        .await
+        .map_err(|err| {
+            tracing::error!(%err, "loading a client failed");
+            Outcome::ErrorPage("The service is unavailable; try again shortly.".into())
+        })?
+        .filter(|c| c.disabled_at.is_none())
+        .ok_or_else(|| {
+            Outcome::ErrorPage(format!("There is no client \"{client_id}\" in this app."))
+        })?;
+    // Exact string match against the registered URIs (RFC 9700 §4.1.3).
+    let Some(redirect_uri) = params.redirect_uri.clone() else {
+        return Err(Outcome::ErrorPage(
+            "The request has no redirect_uri.".into(),
+        ));
+    };
+    if !redirect_uris(&client).iter().any(|r| *r == redirect_uri) {
+        return Err(Outcome::ErrorPage(
+            "The redirect_uri is not registered for this client, so the request cannot be answered.".into(),
+        ));
+    }
+
+    let state = params.state.clone();
+    let fail = |error: OAuthError| error_redirect(&redirect_uri, issuer, state.as_deref(), &error);
+    if params.request.is_some() {
+        return Err(fail(OAuthError::new(
+            "request_not_supported",
+            "Request objects are not supported.",
+        )));
+    }
+    if params.request_uri.is_some() {
+        return Err(fail(OAuthError::new(
+            "request_uri_not_supported",
+            "request_uri is not supported.",
+        )));
+    }
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(OAuthError::new(
+                "unsupported_response_type",
+                "Only the authorization code flow (response_type=code) is supported.",
+            )));
+        }
+        None => {
+            return Err(fail(OAuthError::invalid_request(
+                "response_type is missing.",
+            )));
+        }
+    }
+    if params
+        .response_mode
+        .as_deref()
+        .is_some_and(|m| m != "query")
+    {
+        return Err(fail(OAuthError::invalid_request(
+            "Only response_mode=query is supported.",
+        )));
+    }
+    let scope = Scope::parse(params.scope.as_deref().unwrap_or("")).map_err(fail)?;
+
+    // PKCE (RFC 7636): S256 only; required of public clients, and of every
+    // client unless the app opted out.
+    let pkce_required = client.client_type == ClientType::Public.as_str() || app.require_pkce;
+    let code_challenge = match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (Some(challenge), Some("S256")) if is_pkce_challenge(challenge) => {
+            Some(challenge.to_owned())
+        }
+        (Some(_), Some("S256")) => {
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge is malformed.",
+            )));
+        }
+        (Some(_), _) => {
+            return Err(fail(OAuthError::invalid_request(
+                "code_challenge_method must be S256.",
+            )));
+        }
+        (None, _) if pkce_required => {
+            return Err(fail(OAuthError::invalid_request(
+                "PKCE is required: send a code_challenge (S256).",
+            )));
+        }
+        (None, _) => None,
+    };
+    let prompt = match params.prompt.as_deref() {
+        None | Some("") => Prompt::Default,
+        Some("none") => Prompt::None,
+        Some("login") => Prompt::Login,
+        Some(other) => {
+            return Err(fail(OAuthError::invalid_request(format!(
+                "prompt={other} is not supported."
+            ))));
+        }
+    };
+    let max_age = match params.max_age.as_deref() {
+        None | Some("") => None,
+        Some(raw) => match raw.parse::<i64>() {
+            Ok(secs) if secs >= 0 => Some(secs),
+            _ => {
+                return Err(fail(OAuthError::invalid_request(
+                    "max_age must be a number of seconds.",
+                )));
+            }
+        },
+    };
+    let wants_passkey = params
+        .acr_values
+        .as_deref()
+        .is_some_and(|v| v.split(' ').any(|a| a == "phr"));
+    Ok(AuthorizationRequest {
+        client,
+        redirect_uri,
+        scope,
+        state,
+        nonce: params.nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint: params.login_hint,
+        wants_passkey,
+        login_after: params.login_after,
+    })
+}
+
+/// RFC 7636 §4.2: 43 to 128 characters of the unreserved set.
+fn is_pkce_challenge(value: &str) -> bool {
+    (43..=128).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~'))
+}
+
+/// Decide, for a valid request, given who is signed in to the app here.
+pub async fn decide(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    issuer: &str,
+    request: &AuthorizationRequest,
+    signin: Option<&ActiveSignin>,
+) -> Result<Outcome, OAuthError> {
+    let fail = |error: OAuthError| {
+        error_redirect(
+            &request.redirect_uri,
+            issuer,
+            request.state.as_deref(),
+            &error,
+        )
+    };
+    let interaction = |reauth: bool, passkey: bool, restart_login: bool| {
+        if request.prompt == Prompt::None {
+            let error = if reauth {
+                OAuthError::new("interaction_required", "The user must authenticate again.")
+            } else {
+                OAuthError::new("login_required", "The user is not signed in.")
+            };
+            fail(error)
+        } else {
+            Outcome::SignIn {
+                reauth,
+                passkey,
+                login_hint: request.login_hint.clone(),
+                restart_login,
+            }
+        }
+    };
+
+    let Some(signin) = signin else {
+        // Signing in now satisfies prompt=login too: mark when it started.
+        return Ok(interaction(
+            false,
+            request.wants_passkey,
+            request.prompt == Prompt::Login,
+        ));
+    };
+    if signin.session.requires_enrolment {
+        return Ok(if request.prompt == Prompt::None {
+            fail(OAuthError::new(
+                "interaction_required",
+                "The user must enrol a new factor first.",
+            ))
+        } else {
+            Outcome::Enrol
+        });
+    }
+    let auth_time = signin.session.auth_time.timestamp_millis();
+    // prompt=login: an authentication after this request started.
+    if request.prompt == Prompt::Login && request.login_after.is_none_or(|after| auth_time < after)
+    {
+        return Ok(interaction(true, request.wants_passkey, true));
+    }
+    let auth_age = signin.auth_age().num_seconds();
+    if request.max_age.is_some_and(|max| auth_age > max) {
+        return Ok(interaction(true, request.wants_passkey, false));
+    }
+    let used_passkey = signin.used_passkey();
+    if request.wants_passkey && !used_passkey {
+        return Ok(interaction(true, true, false));
+    }
+    // Role policy: a user holding a role their session does not satisfy is
+    // stepped up before any code is issued.
+    let roles = policy::roles_of_user(db, &signin.user.id).await?;
+    let unmet: Vec<_> = roles
+        .iter()
+        .filter(|r| !policy::role_satisfied(r, used_passkey, auth_age))
+        .collect();
+    if !unmet.is_empty() {
+        let passkey = unmet.iter().any(|r| r.require_passkey);
+        return Ok(interaction(true, passkey, false));
+    }
+
+    let code = secrets::random_token(32);
+    let now = clock::now();
+    let token_roles = policy::token_roles(&roles, used_passkey, auth_age);
+    let tx = begin_write(db).await?;
+    authorization_code::ActiveModel {
+        code_hash: Set(secrets::sha256_hex(&code)),
+        app_id: Set(app.id.clone()),
+        client_id: Set(request.client.id.clone()),
+        user_id: Set(signin.user.id.clone()),
+        signin_session_id: Set(signin.session.id.clone()),
+        redirect_uri: Set(request.redirect_uri.clone()),
+        scope: Set(request.scope.to_string()),
+        nonce: Set(request.nonce.clone()),
+        code_challenge: Set(request.code_challenge.clone()),
+        code_challenge_method: Set(request.code_challenge.as_ref().map(|_| "S256".to_owned())),
+        auth_time: Set(signin.session.auth_time),
+        amr: Set(signin.session.amr.clone()),
+        acr: Set(signin.session.acr.clone()),
+        roles: Set(serde_json::to_string(&token_roles).expect("strings serialise")),
+        expires_at: Set(now + CODE_LIFETIME),
+        used_at: Set(None),
+        token_family_id: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&tx)
+    .await?;
+    tx.commit().await?;
+
+    let mut url =
+        Url::parse(&request.redirect_uri).expect("registered redirect URIs are valid URLs");
+    {
+        let mut query = url.query_pairs_mut();
+        query.append_pair("code", &code);
+        if let Some(state) = &request.state {
+            query.append_pair("state", state);
+        }
+        // RFC 9207: the issuer, against mix-up attacks.
+        query.append_pair("iss", issuer);
+    }
+    Ok(Outcome::Redirect(url.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_challenges_have_the_rfc_shape() {
+        assert!(is_pkce_challenge(&"a".repeat(43)));
+        assert!(!is_pkce_challenge(&"a".repeat(42)));
+        assert!(!is_pkce_challenge(&format!("{}=", "a".repeat(43))));
+    }
+}

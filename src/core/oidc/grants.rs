@@ -1,0 +1,554 @@
+//! The token endpoint (RFC 6749 §3.2): client authentication and the
+//! authorization_code, refresh_token and client_credentials grants.
+//!
+//! Refresh tokens rotate on every use inside their family; presenting one
+//! that was already used revokes the whole family and is audited as
+//! `token.reuse_detected` (RFC 9700 §4.14.2).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::OAuthError;
+use super::keys;
+use super::scope::Scope;
+use super::tokens::{self, Authentication, Grant};
+use crate::core::audit::{self, Actor, Event, Target};
+use crate::core::clients::secret_matches;
+use crate::core::db::begin_write;
+use crate::core::sessions::decode_amr;
+use crate::core::types::{AppId, ClientType};
+use crate::core::vault::Vault;
+use crate::core::{clock, policy, secrets, users};
+use crate::entities::{
+    app, app_user, authorization_code, oauth_client, refresh_token, signin_session, token_family,
+};
+
+/// How the client presented itself (RFC 6749 §2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientCredentials {
+    /// `Authorization: Basic` (client_secret_basic).
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    /// `client_id` and `client_secret` in the body (client_secret_post).
+    Post {
+        client_id: String,
+        secret: String,
+    },
+    /// Only `client_id` (a public client).
+    Public {
+        client_id: String,
+    },
+    None,
+}
+
+impl ClientCredentials {
+    pub fn used_basic(&self) -> bool {
+        matches!(self, ClientCredentials::Basic { .. })
+    }
+}
+
+/// Find and authenticate the client. A confidential client must prove its
+/// secret; a public one has none to prove.
+pub async fn authenticate_client(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    credentials: &ClientCredentials,
+) -> Result<oauth_client::Model, OAuthError> {
+    let (client_id, secret) = match credentials {
+        ClientCredentials::Basic { client_id, secret }
+        | ClientCredentials::Post { client_id, secret } => {
+            (client_id.as_str(), Some(secret.as_str()))
+        }
+        ClientCredentials::Public { client_id } => (client_id.as_str(), None),
+        ClientCredentials::None => {
+            return Err(OAuthError::invalid_client(
+                "Client authentication is missing.",
+            ));
+        }
+    };
+    let unknown = || OAuthError::invalid_client("Client authentication failed.");
+    let client = oauth_client::Entity::find_by_id(client_id)
+        .filter(oauth_client::Column::AppId.eq(app.id.as_str()))
+        .one(db)
+        .await?
+        .filter(|c| c.disabled_at.is_none())
+        .ok_or_else(unknown)?;
+    match (
+        client.client_type == ClientType::Confidential.as_str(),
+        secret,
+    ) {
+        (true, Some(secret)) if secret_matches(&client, secret) => Ok(client),
+        (false, None) => Ok(client),
+        _ => Err(unknown()),
+    }
+}
+
+/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Where tokens are minted from.
+pub struct Issuer<'a> {
+    pub db: &'a DatabaseConnection,
+    pub vault: &'a Vault,
+    pub issuer: &'a str,
+    pub app: &'a app::Model,
+}
+
+impl Issuer<'_> {
+    fn app_id(&self) -> AppId {
+        AppId::parse(&self.app.id).expect("stored app ids are valid")
+    }
+
+    async fn mint(
+        &self,
+        grant: &Grant<'_>,
+        refresh_token: Option<String>,
+    ) -> Result<TokenResponse, OAuthError> {
+        let (access_token, expires_in) =
+            tokens::mint_access_token(self.db, self.vault, grant).await?;
+        let id_token = if grant.scope.is_openid() && grant.user.is_some() {
+            Some(tokens::mint_id_token(self.db, self.vault, grant, &access_token).await?)
+        } else {
+            None
+        };
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in,
+            scope: grant.scope.to_string(),
+            id_token,
+            refresh_token,
+        })
+    }
+}
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) == code_challenge.
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    secrets::constant_time_eq(&computed, challenge)
+}
+
+/// A new refresh token in `family`, returned in clear once.
+async fn issue_refresh_token(
+    tx: &DatabaseTransaction,
+    app: &app::Model,
+    family_id: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, OAuthError> {
+    let token = secrets::random_token(32);
+    refresh_token::ActiveModel {
+        id: Set(secrets::new_id()),
+        app_id: Set(app.id.clone()),
+        family_id: Set(family_id.to_owned()),
+        token_hash: Set(secrets::sha256_hex(&token)),
+        expires_at: Set(now + Duration::seconds(app.refresh_idle_secs)),
+        used_at: Set(None),
+        created_at: Set(now),
+    }
+    .insert(tx)
+    .await?;
+    Ok(token)
+}
+
+async fn revoke_family(
+    tx: &DatabaseTransaction,
+    family_id: &str,
+    reason: &str,
+) -> Result<(), OAuthError> {
+    Ok(crate::core::tokens::revoke_family(tx, family_id, reason).await?)
+}
+
+fn invalid_code() -> OAuthError {
+    OAuthError::invalid_grant("The authorization code is invalid, expired or already used.")
+}
+
+/// grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5).
+pub async fn exchange_code(
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let db = issuer.db;
+    let app = issuer.app;
+    keys::ensure(db, issuer.vault, &app.id).await?;
+    let tx = begin_write(db).await?;
+    let Some(stored) = authorization_code::Entity::find_by_id(secrets::sha256_hex(code))
+        .filter(authorization_code::Column::AppId.eq(app.id.as_str()))
+        .one(&tx)
+        .await?
+    else {
+        return Err(invalid_code());
+    };
+    if stored.client_id != client.id {
+        return Err(invalid_code());
+    }
+    if stored.used_at.is_some() {
+        // RFC 6749 §4.1.2: a code used twice revokes what it already gave.
+        if let Some(family) = &stored.token_family_id {
+            revoke_family(&tx, family, "code_reuse").await?;
+        }
+        audit::record(
+            &tx,
+            Event {
+                app_id: &issuer.app_id(),
+                actor: &Actor::anonymous(None),
+                action: "token.code_reuse_detected",
+                target: Some(Target::new("user", stored.user_id.as_str())),
+                details: json!({ "client_id": client.id, "family_id": stored.token_family_id }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(invalid_code());
+    }
+    if stored.expires_at <= clock::now() {
+        return Err(invalid_code());
+    }
+    if redirect_uri != Some(stored.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request.",
+        ));
+    }
+    match (&stored.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+        (None, None) => {}
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "The PKCE code_verifier does not match.",
+            ));
+        }
+    }
+    let spent = authorization_code::Entity::update_many()
+        .col_expr(
+            authorization_code::Column::UsedAt,
+            Expr::value(clock::now()),
+        )
+        .filter(authorization_code::Column::CodeHash.eq(stored.code_hash.as_str()))
+        .filter(authorization_code::Column::UsedAt.is_null())
+        .exec(&tx)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(invalid_code());
+    }
+    let user = app_user::Entity::find_by_id(stored.user_id.as_str())
+        .one(&tx)
+        .await?
+        .filter(|u| u.status == users::STATUS_ACTIVE)
+        .ok_or_else(invalid_code)?;
+    let session = signin_session::Entity::find_by_id(stored.signin_session_id.as_str())
+        .one(&tx)
+        .await?
+        .filter(|s| s.ended_at.is_none())
+        .ok_or_else(invalid_code)?;
+
+    let now = clock::now();
+    let family_id = secrets::new_id();
+    let absolute =
+        (now + Duration::seconds(app.refresh_absolute_secs)).min(session.absolute_expires_at);
+    token_family::ActiveModel {
+        id: Set(family_id.clone()),
+        app_id: Set(app.id.clone()),
+        client_id: Set(client.id.clone()),
+        user_id: Set(user.id.clone()),
+        signin_session_id: Set(Some(session.id.clone())),
+        scope: Set(stored.scope.clone()),
+        absolute_expires_at: Set(absolute),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&tx)
+    .await?;
+    let refresh = issue_refresh_token(&tx, app, &family_id, now).await?;
+    let mut update: authorization_code::ActiveModel = stored.clone().into();
+    update.token_family_id = Set(Some(family_id.clone()));
+    update.used_at = Set(Some(now));
+    update.update(&tx).await?;
+
+    let scope = Scope::parse(&stored.scope)?;
+    let roles: Vec<String> = serde_json::from_str(&stored.roles).unwrap_or_default();
+    let authentication = Authentication {
+        sid: session.id.clone(),
+        auth_time: stored.auth_time,
+        amr: decode_amr(&stored.amr),
+        acr: stored.acr.clone(),
+    };
+    let grant = Grant {
+        issuer: issuer.issuer,
+        app,
+        client,
+        user: Some(&user),
+        authentication: Some(&authentication),
+        scope: &scope,
+        roles: &roles,
+        nonce: stored.nonce.as_deref(),
+    };
+    let response = issuer.mint(&grant, Some(refresh)).await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &issuer.app_id(),
+            actor: &Actor::user(&user.id, &user.email, None),
+            action: "token.granted",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({
+                "grant_type": "authorization_code",
+                "client_id": client.id,
+                "scope": response.scope,
+                "roles": roles,
+                "family_id": family_id,
+                "session_id": session.id,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+fn invalid_refresh() -> OAuthError {
+    OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.")
+}
+
+/// grant_type=refresh_token (RFC 6749 §6) with rotation and reuse detection.
+pub async fn refresh(
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    presented: &str,
+    requested_scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let db = issuer.db;
+    let app = issuer.app;
+    keys::ensure(db, issuer.vault, &app.id).await?;
+    let tx = begin_write(db).await?;
+    let Some(token) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
+        .filter(refresh_token::Column::AppId.eq(app.id.as_str()))
+        .one(&tx)
+        .await?
+    else {
+        return Err(invalid_refresh());
+    };
+    let family = token_family::Entity::find_by_id(token.family_id.as_str())
+        .one(&tx)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if family.client_id != client.id || family.revoked_at.is_some() {
+        return Err(invalid_refresh());
+    }
+    let now = clock::now();
+
+    if let Some(used_at) = token.used_at {
+        // The only allowed second use: within the app's grace window, of the
+        // immediate predecessor of a successor nobody has used yet (a client
+        // that lost the response).
+        let newest = refresh_token::Entity::find()
+            .filter(refresh_token::Column::FamilyId.eq(family.id.as_str()))
+            .order_by_desc(refresh_token::Column::CreatedAt)
+            .one(&tx)
+            .await?;
+        let within_grace = app.refresh_grace_secs > 0
+            && used_at + Duration::seconds(app.refresh_grace_secs) >= now
+            && token.expires_at > now
+            && newest.as_ref().is_some_and(|n| {
+                n.id != token.id && n.used_at.is_none() && n.created_at == used_at
+            });
+        if within_grace {
+            // The lost successor is superseded: used and expired at once, so
+            // presenting it later is reuse, never another grace.
+            let lost = newest.expect("checked above");
+            refresh_token::Entity::update_many()
+                .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+                .col_expr(refresh_token::Column::ExpiresAt, Expr::value(now))
+                .filter(refresh_token::Column::Id.eq(lost.id.as_str()))
+                .exec(&tx)
+                .await?;
+        } else {
+            // RFC 9700 §4.14.2: reuse revokes the family.
+            return reuse_detected(tx, issuer, &family, client).await;
+        }
+    } else {
+        let spent = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(token.id.as_str()))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&tx)
+            .await?;
+        if spent.rows_affected != 1 {
+            return reuse_detected(tx, issuer, &family, client).await;
+        }
+    }
+    if token.expires_at <= now || family.absolute_expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let user = app_user::Entity::find_by_id(family.user_id.as_str())
+        .one(&tx)
+        .await?
+        .filter(|u| u.status == users::STATUS_ACTIVE);
+    let session = match &family.signin_session_id {
+        Some(id) => {
+            signin_session::Entity::find_by_id(id.as_str())
+                .one(&tx)
+                .await?
+        }
+        None => None,
+    };
+    let live = |s: &signin_session::Model| {
+        s.ended_at.is_none() && s.absolute_expires_at > now && s.idle_expires_at > now
+    };
+    let (Some(user), Some(session)) = (user, session.filter(live)) else {
+        revoke_family(&tx, &family.id, "session_ended").await?;
+        tx.commit().await?;
+        return Err(invalid_refresh());
+    };
+    let granted = Scope::parse(&family.scope)?;
+    let scope = match requested_scope {
+        Some(raw) if !raw.is_empty() => {
+            let narrowed = Scope::parse(raw)?;
+            if !narrowed.is_within(&granted) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "A refresh cannot widen the granted scope.",
+                ));
+            }
+            narrowed
+        }
+        _ => granted,
+    };
+    // Using the tokens keeps the sign-in session alive, as activity on the
+    // hosted pages would.
+    let idle = (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
+    signin_session::Entity::update_many()
+        .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
+        .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
+        .filter(signin_session::Column::Id.eq(session.id.as_str()))
+        .exec(&tx)
+        .await?;
+
+    // Roles are re-evaluated: a role whose max auth age has passed since
+    // the sign-in drops out of the token.
+    let amr = decode_amr(&session.amr);
+    let used_passkey = amr.iter().any(|m| m == "hwk");
+    let auth_age = (now - session.auth_time).num_seconds();
+    let roles = policy::token_roles(
+        &policy::roles_of_user(&tx, &user.id).await?,
+        used_passkey,
+        auth_age,
+    );
+    // Created at the instant its predecessor was used: that is how the grace
+    // window recognises the immediate successor.
+    let next = issue_refresh_token(&tx, app, &family.id, now).await?;
+    let authentication = Authentication {
+        sid: session.id.clone(),
+        auth_time: session.auth_time,
+        amr,
+        acr: session.acr.clone(),
+    };
+    let grant = Grant {
+        issuer: issuer.issuer,
+        app,
+        client,
+        user: Some(&user),
+        authentication: Some(&authentication),
+        scope: &scope,
+        roles: &roles,
+        nonce: None,
+    };
+    let response = issuer.mint(&grant, Some(next)).await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+async fn reuse_detected(
+    tx: DatabaseTransaction,
+    issuer: &Issuer<'_>,
+    family: &token_family::Model,
+    client: &oauth_client::Model,
+) -> Result<TokenResponse, OAuthError> {
+    revoke_family(&tx, &family.id, "reuse_detected").await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &issuer.app_id(),
+            actor: &Actor::anonymous(None),
+            action: "token.reuse_detected",
+            target: Some(Target::new("user", family.user_id.as_str())),
+            details: json!({ "family_id": family.id, "client_id": client.id }),
+        },
+    )
+    .await?;
+    // The revocation and its record must stick even though the request fails.
+    tx.commit().await?;
+    Err(invalid_refresh())
+}
+
+/// grant_type=client_credentials (RFC 6749 §4.4): confidential clients only;
+/// the client is the subject, there is no user, no ID token, no refresh.
+pub async fn client_credentials(
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    requested_scope: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    if client.client_type != ClientType::Confidential.as_str() {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "Only confidential clients may use client_credentials.",
+        ));
+    }
+    let scope = Scope::parse(requested_scope.unwrap_or(""))?;
+    if scope.is_openid() || scope.has("offline_access") {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "openid and offline_access need a user; client_credentials has none.",
+        ));
+    }
+    keys::ensure(issuer.db, issuer.vault, &issuer.app.id).await?;
+    let grant = Grant {
+        issuer: issuer.issuer,
+        app: issuer.app,
+        client,
+        user: None,
+        authentication: None,
+        scope: &scope,
+        roles: &[],
+        nonce: None,
+    };
+    let response = issuer.mint(&grant, None).await?;
+    let tx = begin_write(issuer.db).await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &issuer.app_id(),
+            actor: &Actor::client(&client.id, &client.name),
+            action: "token.granted",
+            target: Some(Target::new("client", client.id.as_str())),
+            details: json!({ "grant_type": "client_credentials", "client_id": client.id, "scope": response.scope }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(response)
+}

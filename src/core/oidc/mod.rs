@@ -1,0 +1,88 @@
+//! OpenID Connect provider, one per app: each app is its own issuer with its
+//! own keys, clients and callbacks.
+//!
+//! `authorize` decides what an authorization request needs (an error, a
+//! sign-in, a step-up, or a code); `grants` is the token endpoint; `tokens`
+//! mints and verifies JWTs; `keys` holds the per-app signing keys;
+//! `introspection` and `logout` are RFC 7662/7009 and RP-initiated logout.
+
+pub mod authorize;
+pub mod grants;
+pub mod introspection;
+pub mod keys;
+pub mod logout;
+pub mod scope;
+pub mod tokens;
+
+use sea_orm::DbErr;
+
+use super::audit::AuditError;
+use super::vault::VaultError;
+
+/// An OAuth error response (RFC 6749 §5.2, §4.1.2.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub error: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            description: description.into(),
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new("invalid_request", description)
+    }
+
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new("invalid_grant", description)
+    }
+
+    pub fn invalid_client(description: impl Into<String>) -> Self {
+        Self::new("invalid_client", description)
+    }
+
+    pub fn server_error() -> Self {
+        Self::new("server_error", "The server could not complete the request.")
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.error, self.description)
+    }
+}
+
+/// Unexpected failures become `server_error`, with the detail in the log.
+fn internal(err: impl std::fmt::Display) -> OAuthError {
+    tracing::error!(error = %err, "OAuth request failed");
+    OAuthError::server_error()
+}
+
+impl From<DbErr> for OAuthError {
+    fn from(err: DbErr) -> Self {
+        internal(err)
+    }
+}
+
+impl From<AuditError> for OAuthError {
+    fn from(err: AuditError) -> Self {
+        internal(err)
+    }
+}
+
+impl From<VaultError> for OAuthError {
+    fn from(err: VaultError) -> Self {
+        internal(err)
+    }
+}
+
+impl From<josekit::JoseError> for OAuthError {
+    fn from(err: josekit::JoseError) -> Self {
+        internal(err)
+    }
+}

@@ -1,0 +1,108 @@
+//! GET/POST /a/{app_id}/oauth/authorize
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use tower_sessions::Session;
+
+use super::find_app;
+use super::page::error_page;
+use super::responses::found;
+use crate::core::oidc::authorize::{self, AuthorizeParams, Outcome};
+use crate::http::signins;
+use crate::server::AppState;
+
+pub async fn authorize_get(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    session: Session,
+    Query(params): Query<AuthorizeParams>,
+) -> Response {
+    handle(state, app_id, session, params).await
+}
+
+pub async fn authorize_post(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    session: Session,
+    Form(params): Form<AuthorizeParams>,
+) -> Response {
+    handle(state, app_id, session, params).await
+}
+
+async fn handle(
+    state: AppState,
+    app_id: String,
+    session: Session,
+    params: AuthorizeParams,
+) -> Response {
+    let Some(app) = find_app(&state, &app_id).await else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "Unknown app",
+            &format!("There is no app called \"{app_id}\"."),
+        );
+    };
+    let issuer = state.settings.issuer(&app.id);
+    let request = match authorize::validate(&state.db, &app, &issuer, params.clone()).await {
+        Ok(request) => request,
+        Err(outcome) => return respond(&app.id, &params, outcome),
+    };
+    let signin = match signins::current(&state.db, &session, &app).await {
+        Ok(signin) => signin,
+        Err(err) => {
+            tracing::error!(%err, "reading the browser session failed");
+            return error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Try again",
+                "The service is unavailable; try again shortly.",
+            );
+        }
+    };
+    match authorize::decide(&state.db, &app, &issuer, &request, signin.as_ref()).await {
+        Ok(outcome) => respond(&app.id, &params, outcome),
+        Err(err) => {
+            tracing::error!(%err, "authorization failed");
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Try again",
+                "The service is unavailable; try again shortly.",
+            )
+        }
+    }
+}
+
+fn respond(app_id: &str, params: &AuthorizeParams, outcome: Outcome) -> Response {
+    match outcome {
+        Outcome::Redirect(location) => found(&location),
+        Outcome::ErrorPage(message) => error_page(
+            StatusCode::BAD_REQUEST,
+            "This sign-in request is invalid",
+            &message,
+        ),
+        Outcome::Enrol => found(&format!("/a/{app_id}/account")),
+        Outcome::SignIn {
+            reauth,
+            passkey,
+            login_hint,
+            restart_login,
+        } => {
+            let back = format!(
+                "/a/{app_id}/oauth/authorize?{}",
+                params.to_query(restart_login)
+            );
+            let mut login = url::form_urlencoded::Serializer::new(String::new());
+            login.append_pair("return_to", &back);
+            if reauth {
+                login.append_pair("reauth", "1");
+            }
+            if passkey {
+                login.append_pair("passkey", "1");
+            }
+            if let Some(hint) = login_hint {
+                login.append_pair("login_hint", &hint);
+            }
+            found(&format!("/a/{app_id}/login?{}", login.finish()))
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! A plain error page for protocol requests that cannot be redirected back
+//! to the client (RFC 6749 §4.1.2.1: bad client_id or redirect_uri).
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let html = format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · 1Auth</title>
+<link rel="stylesheet" href="/pkg/oneauth.css"><link rel="icon" type="image/svg+xml" href="/favicon.svg">
+</head>
+<body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+<main class="mx-auto flex min-h-screen max-w-md flex-col justify-center px-6">
+<div class="rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200">
+<p class="text-sm font-semibold uppercase tracking-widest text-red-600">Sign-in request refused</p>
+<h1 class="mt-2 text-xl font-semibold tracking-tight">{title}</h1>
+<p class="mt-3 text-slate-600" data-testid="oauth-error">{message}</p>
+<p class="mt-6 text-sm text-slate-500">The application that sent you here is misconfigured. Go back and try again, or tell its administrators.</p>
+</div>
+</main>
+</body>
+</html>"#,
+        title = escape(title),
+        message = escape(message),
+    );
+    (status, Html(html)).into_response()
+}

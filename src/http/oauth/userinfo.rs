@@ -1,0 +1,99 @@
+//! GET/POST /a/{app_id}/oauth/userinfo (OIDC Core §5.3), with a Bearer
+//! access token of this app (RFC 6750).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, RawForm, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use sea_orm::EntityTrait;
+
+use super::responses::no_store_json;
+use super::{find_app, unknown_app_json};
+use crate::core::oidc::scope::Scope;
+use crate::core::oidc::tokens::{self, ACCESS_TOKEN_TYP};
+use crate::core::users;
+use crate::entities::app_user;
+use crate::server::AppState;
+
+fn invalid_token(description: &str) -> Response {
+    let mut response = StatusCode::UNAUTHORIZED.into_response();
+    let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{description}\"");
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+pub async fn userinfo(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let Some(app) = find_app(&state, &app_id).await else {
+        return unknown_app_json();
+    };
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::to_owned);
+    // RFC 6750 §2.2: the form-encoded body parameter, for POST.
+    let from_body = || {
+        url::form_urlencoded::parse(&body)
+            .collect::<HashMap<_, _>>()
+            .get("access_token")
+            .map(|v| v.to_string())
+    };
+    let Some(token) = from_header.or_else(from_body) else {
+        let mut response = StatusCode::UNAUTHORIZED.into_response();
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return response;
+    };
+    let issuer = state.settings.issuer(&app.id);
+    let verified = match tokens::verify(
+        &state.db,
+        &app.id,
+        &issuer,
+        &token,
+        Some(ACCESS_TOKEN_TYP),
+        false,
+    )
+    .await
+    {
+        Ok(verified) => verified,
+        Err(err) => return invalid_token(&err.to_string()),
+    };
+    let user = match app_user::Entity::find_by_id(verified.str("sub").unwrap_or_default())
+        .one(&state.db)
+        .await
+    {
+        Ok(Some(user)) if user.app_id == app.id && user.status == users::STATUS_ACTIVE => user,
+        Ok(_) => return invalid_token("the token's user is not active in this app"),
+        Err(err) => {
+            tracing::error!(%err, "loading a user failed");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let scope = Scope::parse(verified.str("scope").unwrap_or_default()).unwrap_or_default();
+    if !scope.is_openid() {
+        let mut response = StatusCode::FORBIDDEN.into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
+        );
+        return response;
+    }
+    no_store_json(
+        StatusCode::OK,
+        serde_json::Value::Object(tokens::user_claims(&user, &scope)),
+    )
+}

@@ -1,0 +1,60 @@
+//! Which apps this browser is signed in to: the browser session (cookie)
+//! maps app ids to server-side sign-in sessions. Shared by the protocol
+//! handlers and the server functions.
+
+use std::collections::HashMap;
+
+use sea_orm::DatabaseConnection;
+use tower_sessions::Session;
+
+use crate::core::sessions::{self, ActiveSignin};
+use crate::entities::app;
+
+/// Session key: app id -> sign-in session id.
+const SIGNINS: &str = "signins";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SigninLookupError {
+    #[error("browser session store: {0}")]
+    Store(#[from] tower_sessions::session::Error),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+}
+
+async fn map(session: &Session) -> Result<HashMap<String, String>, SigninLookupError> {
+    Ok(session
+        .get::<HashMap<String, String>>(SIGNINS)
+        .await?
+        .unwrap_or_default())
+}
+
+/// The live sign-in to `app` in this browser, if any.
+pub async fn current(
+    db: &DatabaseConnection,
+    session: &Session,
+    app: &app::Model,
+) -> Result<Option<ActiveSignin>, SigninLookupError> {
+    let Some(id) = map(session).await?.get(&app.id).cloned() else {
+        return Ok(None);
+    };
+    Ok(sessions::resume(db, app, &id).await?)
+}
+
+/// Bind a new sign-in to this browser. The session id changes at every
+/// sign-in (no session fixation).
+pub async fn remember(
+    session: &Session,
+    app_id: &str,
+    signin_session_id: &str,
+) -> Result<(), SigninLookupError> {
+    session.cycle_id().await?;
+    let mut signins = map(session).await?;
+    signins.insert(app_id.to_owned(), signin_session_id.to_owned());
+    Ok(session.insert(SIGNINS, signins).await?)
+}
+
+pub async fn forget(session: &Session, app_id: &str) -> Result<(), SigninLookupError> {
+    let mut signins = map(session).await?;
+    signins.remove(app_id);
+    Ok(session.insert(SIGNINS, signins).await?)
+}
