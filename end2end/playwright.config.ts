@@ -7,6 +7,10 @@ import * as path from 'node:path';
 const port = Number(process.env.ONEAUTH_E2E_PORT ?? 3210);
 export const baseURL = `http://localhost:${port}`;
 const artifacts = path.join(__dirname, '.artifacts');
+// The server and the tests' CLI calls share one database and master key.
+// scripts/test.sh runs the suite once on SQLite and once on PostgreSQL.
+process.env.ONEAUTH_E2E_DATABASE_URL ??= `sqlite://${artifacts}/db/e2e.db?mode=rwc`;
+process.env.ONEAUTH_MASTER_KEY_FILE ??= path.join(artifacts, 'db', 'master.key');
 
 export default defineConfig({
   testDir: './tests',
@@ -41,6 +45,10 @@ export default defineConfig({
     reuseExistingServer: false,
     stdout: 'pipe',
     stderr: 'pipe',
-    env: { ONEAUTH_E2E_PORT: String(port) },
+    env: {
+      ONEAUTH_E2E_PORT: String(port),
+      ONEAUTH_E2E_DATABASE_URL: process.env.ONEAUTH_E2E_DATABASE_URL,
+      ONEAUTH_MASTER_KEY_FILE: process.env.ONEAUTH_MASTER_KEY_FILE,
+    },
   },
 });

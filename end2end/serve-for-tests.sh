@@ -5,7 +5,10 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 artifacts="$root/end2end/.artifacts"
 rm -rf "$artifacts/db" && mkdir -p "$artifacts/db"
 port="${ONEAUTH_E2E_PORT:-3210}"
-export ONEAUTH_DATABASE_URL="sqlite://$artifacts/db/e2e.db?mode=rwc"
+# A fresh SQLite file by default; scripts/test.sh passes a fresh PostgreSQL
+# database for the second run.
+export ONEAUTH_DATABASE_URL="${ONEAUTH_E2E_DATABASE_URL:-sqlite://$artifacts/db/e2e.db?mode=rwc}"
+export ONEAUTH_MASTER_KEY_FILE="${ONEAUTH_MASTER_KEY_FILE:-$artifacts/db/master.key}"
 export ONEAUTH_BIND="127.0.0.1:$port"
 export ONEAUTH_PUBLIC_URL="http://localhost:$port"
 export LEPTOS_SITE_ROOT="$root/target/site"

@@ -2,7 +2,9 @@
 # README command 2: install what is missing, then run every test:
 #   1. formatting and unit + integration tests on SQLite,
 #   2. the integration tests again on a real PostgreSQL (started here),
-#   3. the Playwright suite in Debian's Chromium against the built app.
+#   3. the Playwright suite (hosted pages, passkeys, the openid-client
+#      interop suite) in Debian's Chromium against the built app, once on
+#      SQLite and once on PostgreSQL.
 # Any failure stops the run with a non-zero exit; nothing is skipped silently.
 
 set -euo pipefail
@@ -28,7 +30,7 @@ start_postgres() {
     fi
     as_root su postgres -c "psql -q -c \"CREATE ROLE oneauth LOGIN SUPERUSER PASSWORD 'oneauth'\"" 2>/dev/null || true
     # Throw away the databases of earlier runs.
-    as_root su postgres -c "psql -At -c \"SELECT datname FROM pg_database WHERE datname LIKE 'oneauth_test_%'\"" |
+    as_root su postgres -c "psql -At -c \"SELECT datname FROM pg_database WHERE datname LIKE 'oneauth_test_%' OR datname LIKE 'oneauth_e2e_%'\"" |
         while read -r db; do
             as_root su postgres -c "psql -q -c 'DROP DATABASE IF EXISTS \"$db\"'" >/dev/null
         done
@@ -48,8 +50,14 @@ ONEAUTH_TEST_BACKEND=postgres ONEAUTH_TEST_POSTGRES_URL="$PG_ADMIN_URL" \
 say "building the app for the browser tests"
 cargo leptos build
 
-say "browser tests (Playwright, Debian Chromium)"
 export ONEAUTH_BIN="$CARGO_TARGET_DIR/debug/oneauth"
+say "browser tests on SQLite (Playwright, Debian Chromium)"
 npx playwright test -c end2end/playwright.config.ts
+
+say "browser tests on PostgreSQL"
+e2e_db="oneauth_e2e_$$"
+as_root su postgres -c "psql -q -c 'CREATE DATABASE $e2e_db OWNER oneauth'"
+ONEAUTH_E2E_DATABASE_URL="${PG_ADMIN_URL%/*}/$e2e_db" \
+    npx playwright test -c end2end/playwright.config.ts
 
 say "all tests passed"

@@ -3,7 +3,10 @@ import * as path from 'node:path';
 import { expect, type Page } from '@playwright/test';
 
 const root = path.join(__dirname, '..', '..');
-const databaseUrl = `sqlite://${path.join(root, 'end2end', '.artifacts', 'db', 'e2e.db')}?mode=rwc`;
+const databaseUrl =
+  process.env.ONEAUTH_E2E_DATABASE_URL ?? `sqlite://${path.join(root, 'end2end', '.artifacts', 'db', 'e2e.db')}?mode=rwc`;
+const masterKeyFile = process.env.ONEAUTH_MASTER_KEY_FILE ?? path.join(root, 'end2end', '.artifacts', 'db', 'master.key');
+export const publicUrl = `http://localhost:${process.env.ONEAUTH_E2E_PORT ?? 3210}`;
 const bin =
   process.env.ONEAUTH_BIN ??
   path.join(process.env.CARGO_TARGET_DIR ?? path.join(process.env.HOME ?? '', '.cache', 'oneauth-target'), 'debug', 'oneauth');
@@ -11,7 +14,13 @@ const bin =
 /** Run the real `oneauth` CLI against the server's database. */
 export function oneauth(args: string[], input?: string): string {
   return execFileSync(bin, args, {
-    env: { ...process.env, ONEAUTH_DATABASE_URL: databaseUrl, ONEAUTH_LOG: 'warn' },
+    env: {
+      ...process.env,
+      ONEAUTH_DATABASE_URL: databaseUrl,
+      ONEAUTH_MASTER_KEY_FILE: masterKeyFile,
+      ONEAUTH_PUBLIC_URL: publicUrl,
+      ONEAUTH_LOG: 'warn',
+    },
     input,
     encoding: 'utf8',
   });

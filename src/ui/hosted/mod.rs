@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_location, use_params_map};
 
 use crate::api::hosted::{HostedApp, load_hosted_app};
 use crate::ui::components::{HostedFrame, Notice};
@@ -64,10 +64,17 @@ pub fn HostedPage(
     }
 }
 
-/// A query parameter of the current URL.
+/// A query parameter of the current URL, decoded once. (leptos_router's
+/// query map decodes values a second time, which corrupts a `return_to`
+/// that carries an encoded URL of its own.)
 pub fn query_param(name: &'static str) -> Signal<Option<String>> {
-    let query = use_query_map();
-    Signal::derive(move || query.read().get(name))
+    let location = use_location();
+    Signal::derive(move || {
+        let search = location.search.get();
+        form_urlencoded::parse(search.trim_start_matches('?').as_bytes())
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    })
 }
 
 /// Leave the single-page app and load `path` (after sign-in the next page
