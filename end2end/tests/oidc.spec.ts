@@ -3,11 +3,13 @@
 // parts a person does (signing in on the hosted page).
 import { test, expect, type Page } from '@playwright/test';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import {
   addVirtualAuthenticator,
   createUser,
   expectHydrated,
   oneauth,
+  screenshotDir,
   withoutPasskeyAutofill,
 } from './support';
 
@@ -224,6 +226,8 @@ test('a role that requires a passkey is stepped up on the hosted page', async ({
   );
   // Signed in with a password only: no code yet, a passkey step-up instead.
   await expect(page.getByTestId('step-up-title')).toHaveText('A passkey is required');
+  await expectHydrated(page);
+  await page.screenshot({ path: path.join(screenshotDir, 'step-up-desktop.png'), fullPage: true });
   await page.getByTestId('passkey-sign-in').click();
   await expect.poll(callback).toContain('code=');
   const tokens = await oidc.authorizationCodeGrant(config, new URL(callback()!), {
@@ -235,4 +239,16 @@ test('a role that requires a passkey is stepped up on the hosted page', async ({
   expect(claims.amr).toContain('hwk');
   const access = JSON.parse(Buffer.from(tokens.access_token.split('.')[1], 'base64url').toString());
   expect(access.roles).toEqual(['admin']);
+});
+
+test('a request with an unregistered redirect URI gets an error page, not a redirect', async ({ page }) => {
+  const created = createOidcApp();
+  const response = await page.goto(
+    `/a/${created.app_id}/oauth/authorize?response_type=code&client_id=${created.client_id}` +
+      `&redirect_uri=${encodeURIComponent('https://evil.example/cb')}&scope=openid`,
+  );
+  expect(response?.status()).toBe(400);
+  await expect(page).toHaveURL(/\/oauth\/authorize/);
+  await expect(page.getByTestId('oauth-error')).toContainText('not registered');
+  await page.screenshot({ path: path.join(screenshotDir, 'oauth-error-desktop.png'), fullPage: true });
 });
