@@ -671,6 +671,46 @@ async fn a_grace_window_covers_only_the_immediate_predecessor() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn two_concurrent_refreshes_exactly_one_succeeds_across_two_processes() {
+    let setup = setup().await;
+    let second = common::spawn_server_process(&setup.app).await;
+    let client = setup.client();
+    let other = Client {
+        base: second.address.clone(),
+        ..Client::from_created(&setup.app, &setup.created)
+    };
+    let browser = signed_in_browser(&setup).await;
+    for _ in 0..3 {
+        let token = client.tokens(&browser, &[]).await["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (a, b) = tokio::join!(client.refresh(&token), other.refresh(&token));
+        let statuses = [a.0, b.0];
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "{a:?} {b:?}"
+        );
+        assert!(
+            statuses.contains(&400),
+            "the loser gets invalid_grant: {a:?} {b:?}"
+        );
+    }
+    // Tokens minted by either process verify against the one JWKS.
+    let tokens = client.tokens(&browser, &[]).await;
+    let (status, refreshed) = other
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, 200);
+    verify_with(
+        &jwks(&setup.app, "demo").await,
+        refreshed["access_token"].as_str().unwrap(),
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn two_concurrent_refreshes_exactly_one_succeeds_across_two_servers() {
     let setup = setup().await;
     let second_server = spawn_second_server(&setup.app).await;

@@ -349,3 +349,50 @@ pub async fn sign_in(
     .await
     .expect("sign-in succeeds");
 }
+
+/// A real `oneauth serve` OS process on the same database and master key as
+/// `app`, answering under the same public URL (a second node behind a load
+/// balancer). Killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub address: String,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn spawn_server_process(app: &TestApp) -> ServerProcess {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_oneauth"))
+        .arg("serve")
+        .env("ONEAUTH_DATABASE_URL", &app.database_url)
+        .env("ONEAUTH_MASTER_KEY", &app.master_key)
+        .env("ONEAUTH_BIND", format!("127.0.0.1:{port}"))
+        .env("ONEAUTH_PUBLIC_URL", &app.address)
+        .env("ONEAUTH_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start oneauth serve");
+    let process = ServerProcess {
+        child,
+        address: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::get(format!("{}/readyz", process.address)).await
+            && response.status() == 200
+        {
+            return process;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the second server process did not become ready");
+}

@@ -48,6 +48,8 @@ pub fn param(location: &str, name: &str) -> Option<String> {
 
 pub struct Client<'a> {
     pub app: &'a TestApp,
+    /// Where requests go (another server process on the same database, say).
+    pub base: String,
     pub app_id: String,
     pub client_id: String,
     pub secret: Option<String>,
@@ -59,6 +61,7 @@ impl<'a> Client<'a> {
     pub fn from_created(app: &'a TestApp, created: &Value) -> Self {
         Self {
             app,
+            base: app.address.clone(),
             app_id: created["app_id"].as_str().unwrap().to_owned(),
             client_id: created["client_id"].as_str().unwrap().to_owned(),
             secret: created["client_secret"].as_str().map(str::to_owned),
@@ -67,7 +70,7 @@ impl<'a> Client<'a> {
     }
 
     pub fn endpoint(&self, name: &str) -> String {
-        format!("{}/a/{}/oauth/{name}", self.app.address, self.app_id)
+        format!("{}/a/{}/oauth/{name}", self.base, self.app_id)
     }
 
     /// GET /authorize with the usual parameters plus `extra`; a PKCE
