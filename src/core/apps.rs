@@ -1,13 +1,15 @@
 //! Apps: the security boundary. Creating one starts its audit chain and,
 //! usually, its first OAuth client.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryOrder, Set,
+};
 use serde_json::json;
 
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::clock;
-use super::types::{AppId, DisplayName};
+use super::types::{AppId, BrandColor, DisplayName, InvalidValue};
 use crate::entities::{app, oauth_client};
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,7 @@ pub async fn create(
         _ => AppError::Database(err),
     })?;
     audit::start_chain(tx, &new.id).await?;
+    super::console::create_scoped_roles(tx, &new.id).await?;
     audit::record(
         tx,
         Event {
@@ -110,4 +113,135 @@ pub async fn require<C: ConnectionTrait>(db: &C, id: &AppId) -> Result<app::Mode
     find(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(id.to_string()))
+}
+
+/// Every app, by id.
+pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<app::Model>, DbErr> {
+    app::Entity::find().order_by_asc(app::Column::Id).all(db).await
+}
+
+/// The settings an operator may change, already parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSettings {
+    pub name: DisplayName,
+    pub brand_color: BrandColor,
+    pub self_registration: bool,
+    pub password_enabled: bool,
+    pub passkey_enabled: bool,
+    pub session_idle_secs: i64,
+    pub session_absolute_secs: i64,
+    pub access_token_ttl_secs: i64,
+    pub refresh_idle_secs: i64,
+    pub refresh_absolute_secs: i64,
+    pub refresh_grace_secs: i64,
+    pub require_pkce: bool,
+}
+
+impl AppSettings {
+    /// Check the combination; the error names the field.
+    pub fn validate(&self) -> Result<(), (&'static str, InvalidValue)> {
+        let bad = |field, message: &str| Err((field, InvalidValue(message.to_owned())));
+        if !self.password_enabled && !self.passkey_enabled {
+            return bad("passkey_enabled", "Allow at least one way to sign in.");
+        }
+        if !(60..=86_400).contains(&self.session_idle_secs) {
+            return bad("session_idle_secs", "The idle session lifetime must be between 1 minute and 1 day.");
+        }
+        if self.session_absolute_secs < self.session_idle_secs || self.session_absolute_secs > 90 * 86_400 {
+            return bad("session_absolute_secs", "The absolute session lifetime must be at least the idle one and at most 90 days.");
+        }
+        if !(60..=3_600).contains(&self.access_token_ttl_secs) {
+            return bad("access_token_ttl_secs", "Access tokens must live between 1 minute and 1 hour.");
+        }
+        if !(300..=30 * 86_400).contains(&self.refresh_idle_secs) {
+            return bad("refresh_idle_secs", "The refresh idle lifetime must be between 5 minutes and 30 days.");
+        }
+        if self.refresh_absolute_secs < self.refresh_idle_secs || self.refresh_absolute_secs > 365 * 86_400 {
+            return bad("refresh_absolute_secs", "The refresh absolute lifetime must be at least the idle one and at most a year.");
+        }
+        if !(0..=60).contains(&self.refresh_grace_secs) {
+            return bad("refresh_grace_secs", "The refresh grace window must be 0 to 60 seconds.");
+        }
+        Ok(())
+    }
+
+    pub fn of(app: &app::Model) -> serde_json::Value {
+        json!({
+            "name": app.name,
+            "brand_color": app.brand_color,
+            "self_registration": app.self_registration,
+            "password_enabled": app.password_enabled,
+            "passkey_enabled": app.passkey_enabled,
+            "session_idle_secs": app.session_idle_secs,
+            "session_absolute_secs": app.session_absolute_secs,
+            "access_token_ttl_secs": app.access_token_ttl_secs,
+            "refresh_idle_secs": app.refresh_idle_secs,
+            "refresh_absolute_secs": app.refresh_absolute_secs,
+            "refresh_grace_secs": app.refresh_grace_secs,
+            "require_pkce": app.require_pkce,
+        })
+    }
+}
+
+/// Apply new settings, recording `app.updated` with before and after.
+pub async fn update(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    current: &app::Model,
+    settings: &AppSettings,
+) -> Result<app::Model, AppError> {
+    let before = AppSettings::of(current);
+    let mut update: app::ActiveModel = current.clone().into();
+    update.name = Set(settings.name.to_string());
+    update.brand_color = Set(settings.brand_color.to_string());
+    update.self_registration = Set(settings.self_registration);
+    update.password_enabled = Set(settings.password_enabled);
+    update.passkey_enabled = Set(settings.passkey_enabled);
+    update.session_idle_secs = Set(settings.session_idle_secs);
+    update.session_absolute_secs = Set(settings.session_absolute_secs);
+    update.access_token_ttl_secs = Set(settings.access_token_ttl_secs);
+    update.refresh_idle_secs = Set(settings.refresh_idle_secs);
+    update.refresh_absolute_secs = Set(settings.refresh_absolute_secs);
+    update.refresh_grace_secs = Set(settings.refresh_grace_secs);
+    update.require_pkce = Set(settings.require_pkce);
+    update.updated_at = Set(clock::now());
+    let updated = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &AppId::parse(&current.id).expect("stored app ids are valid"),
+            actor,
+            action: "app.updated",
+            target: Some(Target::new("app", current.id.as_str())),
+            details: json!({ "before": before, "after": AppSettings::of(&updated) }),
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// Disable (or enable again) an app: a disabled app serves no pages and no
+/// tokens. Records `app.disabled` / `app.enabled`.
+pub async fn set_disabled(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    current: &app::Model,
+    disabled: bool,
+) -> Result<app::Model, AppError> {
+    let mut update: app::ActiveModel = current.clone().into();
+    update.disabled_at = Set(disabled.then(clock::now));
+    update.updated_at = Set(clock::now());
+    let updated = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &AppId::parse(&current.id).expect("stored app ids are valid"),
+            actor,
+            action: if disabled { "app.disabled" } else { "app.enabled" },
+            target: Some(Target::new("app", current.id.as_str())),
+            details: json!({}),
+        },
+    )
+    .await?;
+    Ok(updated)
 }

@@ -51,6 +51,8 @@ pub enum ActorKind {
     System,
     /// An OAuth client acting for itself (client_credentials).
     Client,
+    /// A console operator (a user of the `console` app) acting on an app.
+    Operator,
     /// Not signed in (a failed sign-in, say).
     Anonymous,
 }
@@ -62,6 +64,7 @@ impl ActorKind {
             ActorKind::Cli => "cli",
             ActorKind::System => "system",
             ActorKind::Client => "client",
+            ActorKind::Operator => "operator",
             ActorKind::Anonymous => "anonymous",
         }
     }
@@ -116,6 +119,15 @@ impl Actor {
             id: Some(client_id.to_owned()),
             label: format!("client:{name}"),
             address: None,
+        }
+    }
+
+    pub fn operator(id: &str, email: &str, address: Option<String>) -> Self {
+        Self {
+            kind: ActorKind::Operator,
+            id: Some(id.to_owned()),
+            label: email.to_owned(),
+            address,
         }
     }
 
@@ -415,6 +427,65 @@ const CSV_HEADER: [&str; 13] = [
     "hash",
 ];
 
+/// Writes events one by one as JSON lines or CSV (with a header row).
+pub struct ExportWriter<W: Write> {
+    csv: Option<csv::Writer<W>>,
+    jsonl: Option<std::io::BufWriter<W>>,
+    written: u64,
+}
+
+impl<W: Write> ExportWriter<W> {
+    pub fn new(format: ExportFormat, out: W) -> Result<Self, AuditError> {
+        Ok(match format {
+            ExportFormat::Csv => {
+                let mut writer = csv::Writer::from_writer(out);
+                writer.write_record(CSV_HEADER)?;
+                Self { csv: Some(writer), jsonl: None, written: 0 }
+            }
+            ExportFormat::Jsonl => Self { csv: None, jsonl: Some(std::io::BufWriter::new(out)), written: 0 },
+        })
+    }
+
+    pub fn write(&mut self, event: &audit_event::Model) -> Result<(), AuditError> {
+        if let Some(writer) = self.jsonl.as_mut() {
+            serde_json::to_writer(&mut *writer, &export_record(event)).map_err(std::io::Error::from)?;
+            writer.write_all(b"\n")?;
+        }
+        if let Some(writer) = self.csv.as_mut() {
+            let seq = event.seq.to_string();
+            let at = hash_time(&event.occurred_at);
+            writer.write_record([
+                event.app_id.as_str(),
+                &seq,
+                &at,
+                &event.actor_type,
+                event.actor_id.as_deref().unwrap_or(""),
+                &event.actor_label,
+                event.actor_address.as_deref().unwrap_or(""),
+                &event.action,
+                event.target_type.as_deref().unwrap_or(""),
+                event.target_id.as_deref().unwrap_or(""),
+                &event.details,
+                &event.prev_hash,
+                &event.hash,
+            ])?;
+        }
+        self.written += 1;
+        Ok(())
+    }
+
+    /// Flush; how many events were written.
+    pub fn finish(self) -> Result<u64, AuditError> {
+        if let Some(mut writer) = self.jsonl {
+            writer.flush()?;
+        }
+        if let Some(mut writer) = self.csv {
+            writer.flush()?;
+        }
+        Ok(self.written)
+    }
+}
+
 /// Write an app's events, oldest first, as JSON lines or CSV.
 pub async fn export<C: ConnectionTrait, W: Write>(
     db: &C,
@@ -422,18 +493,8 @@ pub async fn export<C: ConnectionTrait, W: Write>(
     format: ExportFormat,
     out: W,
 ) -> Result<u64, AuditError> {
-    let mut csv_writer = None;
-    let mut jsonl_writer = None;
-    match format {
-        ExportFormat::Csv => {
-            let mut writer = csv::Writer::from_writer(out);
-            writer.write_record(CSV_HEADER)?;
-            csv_writer = Some(writer);
-        }
-        ExportFormat::Jsonl => jsonl_writer = Some(std::io::BufWriter::new(out)),
-    }
+    let mut writer = ExportWriter::new(format, out)?;
     let mut after_seq = 0i64;
-    let mut written = 0u64;
     loop {
         let page = audit_event::Entity::find()
             .filter(audit_event::Column::AppId.eq(app_id.as_str()))
@@ -444,42 +505,12 @@ pub async fn export<C: ConnectionTrait, W: Write>(
             .await?;
         let page_len = page.len() as u64;
         for event in &page {
-            if let Some(writer) = jsonl_writer.as_mut() {
-                serde_json::to_writer(&mut *writer, &export_record(event))
-                    .map_err(std::io::Error::from)?;
-                writer.write_all(b"\n")?;
-            }
-            if let Some(writer) = csv_writer.as_mut() {
-                let seq = event.seq.to_string();
-                let at = hash_time(&event.occurred_at);
-                writer.write_record([
-                    event.app_id.as_str(),
-                    &seq,
-                    &at,
-                    &event.actor_type,
-                    event.actor_id.as_deref().unwrap_or(""),
-                    &event.actor_label,
-                    event.actor_address.as_deref().unwrap_or(""),
-                    &event.action,
-                    event.target_type.as_deref().unwrap_or(""),
-                    event.target_id.as_deref().unwrap_or(""),
-                    &event.details,
-                    &event.prev_hash,
-                    &event.hash,
-                ])?;
-            }
+            writer.write(event)?;
             after_seq = event.seq;
-            written += 1;
         }
         if page_len < PAGE {
             break;
         }
     }
-    if let Some(mut writer) = jsonl_writer {
-        writer.flush()?;
-    }
-    if let Some(mut writer) = csv_writer {
-        writer.flush()?;
-    }
-    Ok(written)
+    writer.finish()
 }

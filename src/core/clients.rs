@@ -1,7 +1,10 @@
 //! OAuth clients of an app. A confidential client's secret is generated here,
 //! returned once and stored only as its SHA-256.
 
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
@@ -111,4 +114,123 @@ pub fn redirect_uris(client: &oauth_client::Model) -> Vec<String> {
 /// The registered post-logout redirect URIs of a client.
 pub fn post_logout_redirect_uris(client: &oauth_client::Model) -> Vec<String> {
     serde_json::from_str(&client.post_logout_redirect_uris).unwrap_or_default()
+}
+
+/// The clients of an app, oldest first.
+pub async fn list<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<Vec<oauth_client::Model>, DbErr> {
+    oauth_client::Entity::find()
+        .filter(oauth_client::Column::AppId.eq(app_id))
+        .order_by_asc(oauth_client::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+pub async fn find<C: ConnectionTrait>(db: &C, app_id: &str, client_id: &str) -> Result<Option<oauth_client::Model>, DbErr> {
+    oauth_client::Entity::find_by_id(client_id)
+        .filter(oauth_client::Column::AppId.eq(app_id))
+        .one(db)
+        .await
+}
+
+/// What an operator may change of a client.
+pub struct ClientChanges {
+    pub name: DisplayName,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub id_token_alg: Alg,
+}
+
+fn describe(client: &oauth_client::Model) -> serde_json::Value {
+    json!({
+        "name": client.name,
+        "redirect_uris": redirect_uris(client),
+        "post_logout_redirect_uris": post_logout_redirect_uris(client),
+        "id_token_alg": client.id_token_alg,
+        "disabled": client.disabled_at.is_some(),
+    })
+}
+
+fn app_of(client: &oauth_client::Model) -> AppId {
+    AppId::parse(&client.app_id).expect("stored app ids are valid")
+}
+
+/// Change a client, recording `client.updated` with before and after.
+pub async fn update(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    client: &oauth_client::Model,
+    changes: ClientChanges,
+) -> Result<oauth_client::Model, ClientError> {
+    let before = describe(client);
+    let mut update: oauth_client::ActiveModel = client.clone().into();
+    update.name = Set(changes.name.to_string());
+    update.redirect_uris = Set(uri_list(&changes.redirect_uris));
+    update.post_logout_redirect_uris = Set(uri_list(&changes.post_logout_redirect_uris));
+    update.id_token_alg = Set(changes.id_token_alg.as_str().to_owned());
+    update.updated_at = Set(clock::now());
+    let updated = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(client),
+            actor,
+            action: "client.updated",
+            target: Some(Target::new("client", client.id.as_str())),
+            details: json!({ "before": before, "after": describe(&updated) }),
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// Give a confidential client a new secret (shown once; the old one stops
+/// working at once). Records `client.secret_rotated`.
+pub async fn rotate_secret(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    client: &oauth_client::Model,
+) -> Result<ClientSecret, ClientError> {
+    let secret = ClientSecret(SecretString::from(secrets::random_token(32)));
+    let mut update: oauth_client::ActiveModel = client.clone().into();
+    update.secret_hash = Set(Some(secrets::sha256_hex(secret.expose())));
+    update.secret_rotated_at = Set(Some(clock::now()));
+    update.updated_at = Set(clock::now());
+    update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(client),
+            actor,
+            action: "client.secret_rotated",
+            target: Some(Target::new("client", client.id.as_str())),
+            details: json!({}),
+        },
+    )
+    .await?;
+    Ok(secret)
+}
+
+/// Disable or re-enable a client. Records `client.disabled` / `client.enabled`.
+pub async fn set_disabled(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    client: &oauth_client::Model,
+    disabled: bool,
+) -> Result<oauth_client::Model, ClientError> {
+    let mut update: oauth_client::ActiveModel = client.clone().into();
+    update.disabled_at = Set(disabled.then(clock::now));
+    update.updated_at = Set(clock::now());
+    let updated = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(client),
+            actor,
+            action: if disabled { "client.disabled" } else { "client.enabled" },
+            target: Some(Target::new("client", client.id.as_str())),
+            details: json!({}),
+        },
+    )
+    .await?;
+    Ok(updated)
 }

@@ -4,11 +4,14 @@
 //! that one request's writes and their audit events commit together.
 
 pub mod account;
+pub mod admin;
 pub mod apps;
 pub mod audit;
 pub mod clients;
 pub mod clock;
+pub mod console;
 pub mod db;
+pub mod links;
 pub mod oidc;
 pub mod passkeys;
 pub mod passwords;

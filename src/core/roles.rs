@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use serde_json::json;
 
@@ -174,4 +174,120 @@ pub async fn names_held<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Vec
         .all(db)
         .await?;
     Ok(roles.into_iter().map(|r| r.name).collect())
+}
+
+/// The roles of an app, by name.
+pub async fn list<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<Vec<role::Model>, DbErr> {
+    role::Entity::find()
+        .filter(role::Column::AppId.eq(app_id))
+        .order_by_asc(role::Column::Name)
+        .all(db)
+        .await
+}
+
+/// How many users hold a role.
+pub async fn holders<C: ConnectionTrait>(db: &C, role_id: &str) -> Result<u64, DbErr> {
+    role_assignment::Entity::find()
+        .filter(role_assignment::Column::RoleId.eq(role_id))
+        .count(db)
+        .await
+}
+
+fn describe(role: &role::Model) -> serde_json::Value {
+    json!({
+        "name": role.name,
+        "description": role.description,
+        "require_passkey": role.require_passkey,
+        "max_auth_age_secs": role.max_auth_age_secs,
+    })
+}
+
+fn app_of(role: &role::Model) -> AppId {
+    AppId::parse(&role.app_id).expect("stored app ids are valid")
+}
+
+/// Change a role's description and policy. Records `role.updated`.
+pub async fn update(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    current: &role::Model,
+    description: String,
+    policy: RolePolicy,
+) -> Result<role::Model, RoleError> {
+    if policy.max_auth_age_secs.is_some_and(|secs| secs <= 0) {
+        return Err(RoleError::InvalidMaxAuthAge);
+    }
+    let before = describe(current);
+    let mut update: role::ActiveModel = current.clone().into();
+    update.description = Set(description);
+    update.require_passkey = Set(policy.require_passkey);
+    update.max_auth_age_secs = Set(policy.max_auth_age_secs);
+    update.updated_at = Set(clock::now());
+    let updated = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(current),
+            actor,
+            action: "role.updated",
+            target: Some(Target::new("role", current.name.as_str())),
+            details: json!({ "before": before, "after": describe(&updated) }),
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// Delete a role (its assignments go with it). Records `role.deleted`.
+pub async fn delete(tx: &DatabaseTransaction, actor: &Actor, current: &role::Model) -> Result<(), RoleError> {
+    let held_by = holders(tx, &current.id).await?;
+    role::Entity::delete_by_id(current.id.as_str()).exec(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(current),
+            actor,
+            action: "role.deleted",
+            target: Some(Target::new("role", current.name.as_str())),
+            details: json!({ "before": describe(current), "holders": held_by }),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked,
+    NotHeld,
+}
+
+/// Take a role from a user. Records `role.revoked`. The caller checks the
+/// guardrails (last owner, self-demotion).
+pub async fn revoke(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    user: &app_user::Model,
+    name: &RoleName,
+) -> Result<RevokeOutcome, RoleError> {
+    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let role = require(tx, &app_id, name).await?;
+    let removed = role_assignment::Entity::delete_by_id((user.id.clone(), role.id.clone()))
+        .exec(tx)
+        .await?;
+    if removed.rows_affected == 0 {
+        return Ok(RevokeOutcome::NotHeld);
+    }
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_id,
+            actor,
+            action: "role.revoked",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "role": role.name, "email": user.email }),
+        },
+    )
+    .await?;
+    Ok(RevokeOutcome::Revoked)
 }

@@ -1,8 +1,9 @@
 //! Users of an app. The same e-mail in two apps is two unrelated users.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -136,4 +137,121 @@ pub async fn require_by_email<C: ConnectionTrait>(
             email: email.to_string(),
             app: app_id.to_string(),
         })
+}
+
+/// One page of an app's users, by e-mail, optionally those whose e-mail
+/// contains `query`; `after` is the last e-mail of the previous page
+/// (keyset paging: the cost does not grow with the page number).
+pub async fn page<C: ConnectionTrait>(
+    db: &C,
+    app_id: &str,
+    query: Option<&str>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<app_user::Model>, DbErr> {
+    let mut select = app_user::Entity::find().filter(app_user::Column::AppId.eq(app_id));
+    if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
+        let escaped = query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        select = select.filter(Expr::col(app_user::Column::Email).like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+    }
+    if let Some(after) = after {
+        select = select.filter(app_user::Column::Email.gt(after));
+    }
+    select.order_by_asc(app_user::Column::Email).limit(limit).all(db).await
+}
+
+pub async fn count<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<u64, DbErr> {
+    app_user::Entity::find()
+        .filter(app_user::Column::AppId.eq(app_id))
+        .count(db)
+        .await
+}
+
+pub async fn find<C: ConnectionTrait>(db: &C, app_id: &str, user_id: &str) -> Result<Option<app_user::Model>, DbErr> {
+    app_user::Entity::find_by_id(user_id)
+        .filter(app_user::Column::AppId.eq(app_id))
+        .one(db)
+        .await
+}
+
+fn app_of(user: &app_user::Model) -> AppId {
+    AppId::parse(&user.app_id).expect("stored app ids are valid")
+}
+
+/// Deactivate or reactivate a user. Deactivation ends every session and
+/// token family. Records `user.deactivated` / `user.reactivated`. The caller
+/// checks the guardrails (last owner, self-deactivation).
+pub async fn set_active(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    user: &app_user::Model,
+    active: bool,
+) -> Result<app_user::Model, UserError> {
+    let now = clock::now();
+    let status = if active { STATUS_ACTIVE } else { STATUS_DEACTIVATED };
+    let mut update: app_user::ActiveModel = user.clone().into();
+    update.status = Set(status.to_owned());
+    update.deactivated_at = Set((!active).then_some(now));
+    update.updated_at = Set(now);
+    let updated = update.update(tx).await?;
+    let ended = if active {
+        0
+    } else {
+        super::sessions::end_all_for_user(tx, &user.id, "deactivated", None).await?
+    };
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(user),
+            actor,
+            action: if active { "user.reactivated" } else { "user.deactivated" },
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({
+                "email": user.email,
+                "before": { "status": user.status },
+                "after": { "status": status },
+                "sessions_ended": ended,
+            }),
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// End every session and token family of a user. Records
+/// `user.signed_out_everywhere`.
+pub async fn sign_out_everywhere(tx: &DatabaseTransaction, actor: &Actor, user: &app_user::Model) -> Result<u64, UserError> {
+    let ended = super::sessions::end_all_for_user(tx, &user.id, "signed_out_by_operator", None).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(user),
+            actor,
+            action: "user.signed_out_everywhere",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "email": user.email, "sessions_ended": ended }),
+        },
+    )
+    .await?;
+    Ok(ended)
+}
+
+/// Delete a user and everything that hangs off them (credentials, passkeys,
+/// sessions, tokens, role assignments). Records `user.deleted` with what
+/// the user was. The caller checks the guardrails.
+pub async fn delete(tx: &DatabaseTransaction, actor: &Actor, user: &app_user::Model) -> Result<(), UserError> {
+    let roles = super::roles::names_held(tx, &user.id).await?;
+    app_user::Entity::delete_by_id(user.id.as_str()).exec(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app_of(user),
+            actor,
+            action: "user.deleted",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "before": { "email": user.email, "status": user.status, "roles": roles } }),
+        },
+    )
+    .await?;
+    Ok(())
 }

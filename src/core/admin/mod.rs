@@ -1,0 +1,129 @@
+//! What operators do in the console, each step checked against the
+//! permission model (`core::console`) and the guardrails (`core::policy`),
+//! on the server, whatever the page shows. Every refusal is answered with a
+//! reason and recorded (`console.refused`); every change records its event
+//! in the same transaction.
+
+pub mod apps;
+pub mod audit_log;
+pub mod roles;
+pub mod users;
+
+use sea_orm::{DatabaseConnection, DbErr};
+
+use super::audit::{AuditError, Target};
+use super::console::{self, Operator};
+use super::types::{AppId, InvalidValue};
+use crate::entities::app;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// Refused by a permission or a guardrail (already audited).
+    #[error("{0}")]
+    Refused(String),
+    /// Refused until the operator signs in again (already audited).
+    #[error("{0}")]
+    ReauthRequired(String),
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<DbErr> for AdminError {
+    fn from(err: DbErr) -> Self {
+        AdminError::Internal(err.to_string())
+    }
+}
+
+impl From<AuditError> for AdminError {
+    fn from(err: AuditError) -> Self {
+        AdminError::Internal(err.to_string())
+    }
+}
+
+pub(crate) fn invalid(field: &'static str) -> impl FnOnce(InvalidValue) -> AdminError {
+    move |err| AdminError::Invalid { field, message: err.0 }
+}
+
+/// Refuse (and record) an attempt.
+pub(crate) async fn refused(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    attempted: &str,
+    target: Option<Target>,
+    reason: &str,
+) -> AdminError {
+    match console::refuse(db, operator, app_id, attempted, target, reason).await {
+        Ok(refusal) => AdminError::Refused(refusal.0),
+        Err(err) => AdminError::Internal(err.to_string()),
+    }
+}
+
+fn no_such_app(app_id: &str) -> AdminError {
+    AdminError::NotFound(format!("There is no app called \"{app_id}\"."))
+}
+
+/// The app, if the operator may see it. An app they may not see is "not
+/// found" (its existence is not confirmed) and the attempt is recorded.
+pub(crate) async fn readable_app(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    attempted: &str,
+) -> Result<app::Model, AdminError> {
+    if !operator.can_read(app_id) {
+        refused(db, operator, app_id, attempted, None, "no access to this app").await;
+        return Err(no_such_app(app_id));
+    }
+    let id = AppId::parse(app_id).map_err(|_| no_such_app(app_id))?;
+    super::apps::find(db, &id).await?.ok_or_else(|| no_such_app(app_id))
+}
+
+/// The app, if the operator may change it.
+pub(crate) async fn writable_app(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    attempted: &str,
+    target: Option<Target>,
+) -> Result<app::Model, AdminError> {
+    let app = readable_app(db, operator, app_id, attempted).await?;
+    if !operator.can_write(app_id) {
+        let reason = if operator.level_for(app_id) == Some(console::Level::Auditor) {
+            "Auditors have read-only access."
+        } else {
+            "Only a global admin or owner may change the console's operators."
+        };
+        return Err(refused(db, operator, app_id, attempted, target, reason).await);
+    }
+    Ok(app)
+}
+
+/// A change an operator makes to their own console account (demotion,
+/// deactivation, deletion) needs a fresh sign-in and their e-mail typed.
+pub(crate) async fn check_self_change(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    attempted: &str,
+    confirmation: Option<&str>,
+) -> Result<(), AdminError> {
+    let target = Some(Target::new("user", operator.user().id.as_str()));
+    if !operator.signin.is_fresh() {
+        let reason = "Changing your own access needs a recent sign-in: confirm it's you first.";
+        refused(db, operator, AppId::CONSOLE, attempted, target, reason).await;
+        return Err(AdminError::ReauthRequired(reason.into()));
+    }
+    let typed = confirmation.map(|c| c.trim().to_lowercase());
+    if typed.as_deref() != Some(operator.user().email.as_str()) {
+        refused(db, operator, AppId::CONSOLE, attempted, target, "the typed confirmation did not match").await;
+        return Err(AdminError::Invalid {
+            field: "confirmation",
+            message: "Type your own e-mail address exactly to confirm a change to your own access.".into(),
+        });
+    }
+    Ok(())
+}

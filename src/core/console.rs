@@ -1,0 +1,287 @@
+//! The console's permission model. Operators are users of the built-in app
+//! `console`; what they may do comes from its roles:
+//!
+//! | role | may |
+//! |---|---|
+//! | `owner` | everything, everywhere |
+//! | `admin` | manage every app (not grant `owner`) |
+//! | `auditor` | read everything, change nothing |
+//! | `admin:{app}` / `auditor:{app}` | the same, for one app only |
+//!
+//! An operator scoped to one app sees nothing of another. An operator cannot
+//! grant (or revoke) a console role above their own level for its scope.
+//! Every refusal is audited (`console.refused`) in the app it concerned.
+
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Set};
+use serde_json::json;
+
+use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::begin_write;
+use super::policy;
+use super::sessions::{ActiveSignin, ClientInfo};
+use super::types::AppId;
+use super::{clock, secrets};
+use crate::entities::{app_user, role};
+
+/// How much an operator may do within a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Auditor = 1,
+    Admin = 2,
+    Owner = 3,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Auditor => "auditor",
+            Level::Admin => "admin",
+            Level::Owner => "owner",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    App(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub level: Level,
+    pub scope: Scope,
+}
+
+impl Grant {
+    /// The grant a console role name stands for, if it is one.
+    pub fn from_role_name(name: &str) -> Option<Self> {
+        let (level, scope) = match name.split_once(':') {
+            Some((level, app)) => (level, Scope::App(app.to_owned())),
+            None => (name, Scope::All),
+        };
+        let level = match level {
+            "owner" if scope == Scope::All => Level::Owner,
+            "admin" => Level::Admin,
+            "auditor" => Level::Auditor,
+            _ => return None,
+        };
+        Some(Self { level, scope })
+    }
+
+    fn covers(&self, app_id: &str) -> bool {
+        match &self.scope {
+            Scope::All => true,
+            Scope::App(scoped) => scoped == app_id,
+        }
+    }
+}
+
+/// The app-scoped console roles every app gets.
+pub fn scoped_role_names(app_id: &str) -> [String; 2] {
+    [format!("admin:{app_id}"), format!("auditor:{app_id}")]
+}
+
+/// Create the console roles scoped to a new app (they require a passkey,
+/// like every console role).
+pub async fn create_scoped_roles(
+    tx: &sea_orm::DatabaseTransaction,
+    app_id: &AppId,
+) -> Result<(), DbErr> {
+    let now = clock::now();
+    for name in scoped_role_names(app_id.as_str()) {
+        let level = if name.starts_with("admin:") { "Manages" } else { "Reads" };
+        role::ActiveModel {
+            id: Set(secrets::new_id()),
+            app_id: Set(AppId::CONSOLE.to_owned()),
+            name: Set(name),
+            description: Set(format!("{level} the app \"{app_id}\" only.")),
+            require_passkey: Set(true),
+            max_auth_age_secs: Set(None),
+            builtin: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// A signed-in operator and what they may do.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub signin: ActiveSignin,
+    pub grants: Vec<Grant>,
+    pub client: ClientInfo,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AccessError {
+    #[error("This account has no role in the console.")]
+    NotAnOperator,
+    /// A console role's policy is not met by the session (passkey, age).
+    #[error("The console needs a passkey sign-in.")]
+    StepUpRequired { passkey: bool },
+}
+
+impl Operator {
+    /// The operator behind a console sign-in, if their session satisfies
+    /// the policy of every console role they hold.
+    pub async fn from_signin<C: ConnectionTrait>(
+        db: &C,
+        signin: ActiveSignin,
+        client: ClientInfo,
+    ) -> Result<Result<Self, AccessError>, DbErr> {
+        let roles = policy::roles_of_user(db, &signin.user.id).await?;
+        let grants: Vec<Grant> = roles.iter().filter_map(|r| Grant::from_role_name(&r.name)).collect();
+        if grants.is_empty() {
+            return Ok(Err(AccessError::NotAnOperator));
+        }
+        let used_passkey = signin.used_passkey();
+        let age = signin.auth_age().num_seconds();
+        let unmet: Vec<_> = roles.iter().filter(|r| !policy::role_satisfied(r, used_passkey, age)).collect();
+        if !unmet.is_empty() {
+            return Ok(Err(AccessError::StepUpRequired {
+                passkey: unmet.iter().any(|r| r.require_passkey),
+            }));
+        }
+        Ok(Ok(Self { signin, grants, client }))
+    }
+
+    pub fn user(&self) -> &app_user::Model {
+        &self.signin.user
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::operator(&self.signin.user.id, &self.signin.user.email, self.client.address.clone())
+    }
+
+    /// The highest level this operator has over `app_id`.
+    pub fn level_for(&self, app_id: &str) -> Option<Level> {
+        self.grants.iter().filter(|g| g.covers(app_id)).map(|g| g.level).max()
+    }
+
+    /// The highest level over everything (global grants only).
+    pub fn global_level(&self) -> Option<Level> {
+        self.grants
+            .iter()
+            .filter(|g| g.scope == Scope::All)
+            .map(|g| g.level)
+            .max()
+    }
+
+    pub fn can_read(&self, app_id: &str) -> bool {
+        self.level_for(app_id).is_some()
+    }
+
+    /// Changing the console app (its operators and their roles) needs a
+    /// global grant; other apps accept scoped admins.
+    pub fn can_write(&self, app_id: &str) -> bool {
+        let level = if app_id == AppId::CONSOLE {
+            self.global_level()
+        } else {
+            self.level_for(app_id)
+        };
+        level.is_some_and(|l| l >= Level::Admin)
+    }
+
+    pub fn can_create_apps(&self) -> bool {
+        self.global_level().is_some_and(|l| l >= Level::Admin)
+    }
+
+    /// Whether the operator may see every app (or only their scoped ones).
+    pub fn sees_all_apps(&self) -> bool {
+        self.global_level().is_some()
+    }
+
+    pub fn scoped_apps(&self) -> Vec<String> {
+        self.grants
+            .iter()
+            .filter_map(|g| match &g.scope {
+                Scope::App(app) => Some(app.clone()),
+                Scope::All => None,
+            })
+            .collect()
+    }
+
+    /// "An operator cannot grant a role they do not hold": for console roles,
+    /// the operator's level over the role's scope must be at least the
+    /// role's level. Roles of other apps are governed by write access.
+    pub fn may_assign(&self, app_id: &str, role_name: &str) -> bool {
+        if !self.can_write(app_id) {
+            return false;
+        }
+        if app_id != AppId::CONSOLE {
+            return true;
+        }
+        match Grant::from_role_name(role_name) {
+            Some(grant) => {
+                let own = match &grant.scope {
+                    Scope::All => self.global_level(),
+                    Scope::App(app) => self.level_for(app),
+                };
+                own.is_some_and(|own| own >= grant.level)
+            }
+            // A console role that grants nothing: global admins may assign it.
+            None => true,
+        }
+    }
+
+    pub fn is_self(&self, app_id: &str, user_id: &str) -> bool {
+        app_id == AppId::CONSOLE && user_id == self.signin.user.id
+    }
+}
+
+/// Why a console action was refused: a sentence for the operator, recorded
+/// in the audit log of the app concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal(pub String);
+
+/// Record a refused attempt (`console.refused`) and hand back the reason.
+pub async fn refuse(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    attempted: &str,
+    target: Option<Target>,
+    reason: impl Into<String>,
+) -> Result<Refusal, AuditError> {
+    let reason = reason.into();
+    // Refusals about an app the operator cannot see are recorded in the
+    // console's chain, so nothing of that app (not even its existence) leaks.
+    let chain = match AppId::parse(app_id) {
+        Ok(id) if operator.can_read(app_id) && super::apps::find(db, &id).await?.is_some() => id,
+        _ => AppId::console(),
+    };
+    let tx = begin_write(db).await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &chain,
+            actor: &operator.actor(),
+            action: "console.refused",
+            target,
+            details: json!({ "attempted": attempted, "app_id": app_id, "reason": reason }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Refusal(reason))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn console_role_names_map_to_grants() {
+        assert_eq!(Grant::from_role_name("owner"), Some(Grant { level: Level::Owner, scope: Scope::All }));
+        assert_eq!(
+            Grant::from_role_name("admin:demo"),
+            Some(Grant { level: Level::Admin, scope: Scope::App("demo".into()) })
+        );
+        assert_eq!(Grant::from_role_name("owner:demo"), None, "ownership is global");
+        assert_eq!(Grant::from_role_name("support"), None);
+    }
+}

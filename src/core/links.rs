@@ -1,0 +1,298 @@
+//! One-time links sent to a person: an invitation (set up an account, also
+//! the console's first-owner setup) and an operator-issued recovery link.
+//! Only the SHA-256 of a link's token is stored; a link works once, until
+//! it expires, and issuing a new one voids the previous one.
+
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, Set,
+};
+use serde_json::json;
+use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
+
+use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::begin_write;
+use super::passkeys::{self, PasskeyError, RelyingParty};
+use super::passwords::{self, Password};
+use super::sessions::{ClientInfo, Factor};
+use super::signin::{self, SignInError, SignedIn};
+use super::types::AppId;
+use super::{clock, policy, recovery_codes, secrets, throttle, users};
+use crate::entities::{action_token, app, app_user, password_credential};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Set up an invited account (and the console's first owner).
+    Invite,
+    /// Sign in once, then enrol a new factor.
+    Recovery,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Invite => "invite",
+            Purpose::Recovery => "recovery",
+        }
+    }
+
+    /// How long a link stays valid.
+    pub fn lifetime(self) -> Duration {
+        match self {
+            Purpose::Invite => Duration::days(7),
+            Purpose::Recovery => Duration::hours(1),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("This link is invalid, was already used, or has expired. Ask for a new one.")]
+    Invalid,
+    #[error("This account needs a passkey: create one to finish setting it up.")]
+    PasskeyRequired,
+    #[error("Password sign-in is turned off for this app: create a passkey instead.")]
+    PasswordDisabled,
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
+    #[error(transparent)]
+    SignIn(#[from] SignInError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// The page a link opens.
+pub fn url(public_url: &str, app_id: &str, purpose: Purpose, token: &str) -> String {
+    match purpose {
+        Purpose::Invite => format!("{public_url}/a/{app_id}/invite/{token}"),
+        Purpose::Recovery => format!("{public_url}/a/{app_id}/recover?token={token}"),
+    }
+}
+
+/// Issue a link for `user`, voiding earlier unused ones of the same purpose.
+/// Records `invitation.issued` or `recovery_link.issued`. Returns the token.
+pub async fn issue(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    user: &app_user::Model,
+    purpose: Purpose,
+) -> Result<String, LinkError> {
+    let now = clock::now();
+    action_token::Entity::update_many()
+        .col_expr(action_token::Column::UsedAt, Expr::value(now))
+        .filter(action_token::Column::UserId.eq(user.id.as_str()))
+        .filter(action_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(action_token::Column::UsedAt.is_null())
+        .exec(tx)
+        .await?;
+    let token = secrets::random_token(32);
+    action_token::ActiveModel {
+        id: Set(secrets::new_id()),
+        app_id: Set(user.app_id.clone()),
+        user_id: Set(Some(user.id.clone())),
+        purpose: Set(purpose.as_str().to_owned()),
+        token_hash: Set(secrets::sha256_hex(&token)),
+        expires_at: Set(now + purpose.lifetime()),
+        used_at: Set(None),
+        created_by: Set(actor.id.clone().or(Some(actor.label.clone()))),
+        created_at: Set(now),
+    }
+    .insert(tx)
+    .await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
+            actor,
+            action: match purpose {
+                Purpose::Invite => "invitation.issued",
+                Purpose::Recovery => "recovery_link.issued",
+            },
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "email": user.email, "expires_at": (now + purpose.lifetime()).to_rfc3339() }),
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// The valid (unused, unexpired) link `token` of `app`, and its user.
+pub async fn find_valid<C: ConnectionTrait>(
+    db: &C,
+    app_id: &str,
+    token: &str,
+    purpose: Purpose,
+) -> Result<Option<(action_token::Model, app_user::Model)>, DbErr> {
+    let Some(row) = action_token::Entity::find()
+        .filter(action_token::Column::TokenHash.eq(secrets::sha256_hex(token)))
+        .filter(action_token::Column::AppId.eq(app_id))
+        .filter(action_token::Column::Purpose.eq(purpose.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.used_at.is_some() || row.expires_at <= clock::now() {
+        return Ok(None);
+    }
+    let Some(user_id) = row.user_id.clone() else {
+        return Ok(None);
+    };
+    let user = app_user::Entity::find_by_id(user_id.as_str())
+        .one(db)
+        .await?
+        .filter(|u| u.status == users::STATUS_ACTIVE);
+    Ok(user.map(|u| (row, u)))
+}
+
+/// Spend a link; false when someone else spent it first.
+async fn consume(tx: &DatabaseTransaction, row: &action_token::Model) -> Result<bool, DbErr> {
+    let spent = action_token::Entity::update_many()
+        .col_expr(action_token::Column::UsedAt, Expr::value(clock::now()))
+        .filter(action_token::Column::Id.eq(row.id.as_str()))
+        .filter(action_token::Column::UsedAt.is_null())
+        .exec(tx)
+        .await?;
+    Ok(spent.rows_affected == 1)
+}
+
+/// Whether an invited user must set up a passkey (a role of theirs demands
+/// one, as every console role does by default).
+pub async fn needs_passkey<C: ConnectionTrait>(db: &C, user: &app_user::Model) -> Result<bool, DbErr> {
+    Ok(policy::roles_of_user(db, &user.id).await?.iter().any(|r| r.require_passkey))
+}
+
+fn actor_for(user: &app_user::Model, client: &ClientInfo) -> Actor {
+    Actor::user(&user.id, &user.email, client.address.clone())
+}
+
+async fn accepted(tx: &DatabaseTransaction, user: &app_user::Model, method: &str, client: &ClientInfo) -> Result<app_user::Model, LinkError> {
+    let mut update: app_user::ActiveModel = user.clone().into();
+    // Following the link proved control of the address.
+    update.email_verified = Set(true);
+    update.updated_at = Set(clock::now());
+    let user = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
+            actor: &actor_for(&user, client),
+            action: "invitation.accepted",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "method": method }),
+        },
+    )
+    .await?;
+    Ok(user)
+}
+
+/// Accept an invitation by choosing a password, and sign in.
+pub async fn accept_with_password(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    token: &str,
+    password: &Password,
+    client: &ClientInfo,
+) -> Result<SignedIn, LinkError> {
+    if !app.password_enabled {
+        return Err(LinkError::PasswordDisabled);
+    }
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Invite).await?.ok_or(LinkError::Invalid)?;
+    if needs_passkey(db, &user).await? {
+        return Err(LinkError::PasskeyRequired);
+    }
+    let tx = begin_write(db).await?;
+    if !consume(&tx, &row).await? {
+        return Err(LinkError::Invalid);
+    }
+    let now = clock::now();
+    password_credential::Entity::delete_by_id(user.id.as_str()).exec(&tx).await?;
+    password_credential::ActiveModel {
+        user_id: Set(user.id.clone()),
+        app_id: Set(user.app_id.clone()),
+        phc: Set(passwords::hash(password)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&tx)
+    .await?;
+    let user = accepted(&tx, &user, "password", client).await?;
+    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
+    let signed_in = signin::succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+/// First step of accepting with a passkey: creation options for the
+/// invited user (their id is the WebAuthn user handle).
+pub async fn start_with_passkey(
+    db: &DatabaseConnection,
+    rp: &RelyingParty,
+    app: &app::Model,
+    token: &str,
+) -> Result<(serde_json::Value, PasskeyRegistration), LinkError> {
+    let (_, user) = find_valid(db, &app.id, token, Purpose::Invite).await?.ok_or(LinkError::Invalid)?;
+    let existing = passkeys::list_for_user(db, &user.id).await?;
+    Ok(rp.start_registration(&app.name, &user.id, &user.email, &existing)?)
+}
+
+/// Second step: store the passkey, spend the link, sign in, and hand back
+/// the first recovery codes.
+pub async fn finish_with_passkey(
+    db: &DatabaseConnection,
+    rp: &RelyingParty,
+    app: &app::Model,
+    token: &str,
+    state: &PasskeyRegistration,
+    credential: &RegisterPublicKeyCredential,
+    client: &ClientInfo,
+) -> Result<(SignedIn, Vec<String>), LinkError> {
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Invite).await?.ok_or(LinkError::Invalid)?;
+    let key = rp.finish_registration(&app.name, credential, state)?;
+    let tx = begin_write(db).await?;
+    if !consume(&tx, &row).await? {
+        return Err(LinkError::Invalid);
+    }
+    let actor = actor_for(&user, client);
+    passkeys::store(&tx, &actor, &user, "Passkey", &key).await?;
+    let codes = recovery_codes::generate(&tx, &actor, &user).await?;
+    let user = accepted(&tx, &user, "passkey", client).await?;
+    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
+    let signed_in = signin::succeed(&tx, app, &user, Factor::Passkey, &keys, client).await?;
+    tx.commit().await?;
+    Ok((signed_in, codes))
+}
+
+/// Sign in once with an operator's recovery link; the session must enrol
+/// a new factor first. Records `recovery_link.used`.
+pub async fn redeem_recovery(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    token: &str,
+    client: &ClientInfo,
+) -> Result<SignedIn, LinkError> {
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Recovery).await?.ok_or(LinkError::Invalid)?;
+    let tx = begin_write(db).await?;
+    if !consume(&tx, &row).await? {
+        return Err(LinkError::Invalid);
+    }
+    audit::record(
+        &tx,
+        Event {
+            app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
+            actor: &actor_for(&user, client),
+            action: "recovery_link.used",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({}),
+        },
+    )
+    .await?;
+    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
+    let signed_in = signin::succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
