@@ -52,6 +52,12 @@ enum Command {
     /// Manage an app's signing keys
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Make the first console owner on a new install; prints a one-time
+    /// setup link (valid 24 hours) where they choose a passkey
+    Bootstrap {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -220,6 +226,7 @@ async fn execute(cli: Cli) -> CliResult {
                 Command::Role(command) => role_command(&db, command).await,
                 Command::Audit(command) => audit_command(&db, command).await,
                 Command::Key(command) => key_command(&settings, &db, command).await,
+                Command::Bootstrap { email } => bootstrap_command(&settings, &db, &email).await,
                 Command::Serve | Command::Migrate => unreachable!("handled above"),
             }
         }
@@ -493,4 +500,13 @@ async fn key_command(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn bootstrap_command(settings: &Settings, db: &DatabaseConnection, email: &str) -> CliResult {
+    let email = Email::parse(email)?;
+    let token = crate::core::console::bootstrap(db, &Actor::cli(), &email).await?;
+    let url = crate::core::links::url(&settings.public_url, AppId::CONSOLE, crate::core::links::Purpose::Invite, &token);
+    println!("{email} is the console's first owner. Open this link within 24 hours to choose a passkey (it works once):");
+    println!("{url}");
+    Ok(ExitCode::SUCCESS)
 }

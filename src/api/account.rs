@@ -152,6 +152,7 @@ pub async fn start_add_passkey(app_id: String) -> Result<String, ApiError> {
             app_id: app.id,
             state,
             signup: None,
+            invitation: None,
         },
     )
     .await?;

@@ -113,12 +113,15 @@ pub struct PendingAssertion {
     pub state: DiscoverableAuthentication,
 }
 
-/// A passkey registration between its two steps; `signup` for a new account.
+/// A passkey registration between its two steps; `signup` for a new
+/// account, `invitation` (the link's token) for an invited one.
 #[derive(Serialize, Deserialize)]
 pub struct PendingRegistration {
     pub app_id: String,
     pub state: PasskeyRegistration,
     pub signup: Option<PendingSignup>,
+    #[serde(default)]
+    pub invitation: Option<String>,
 }
 
 pub async fn store_assertion(session: &Session, pending: PendingAssertion) -> Result<(), ApiError> {
@@ -240,4 +243,51 @@ impl From<RegistrationError> for ApiError {
             other => ApiError::Refused(other.to_string()),
         }
     }
+}
+
+/// The signed-in console operator, if their session meets the console's
+/// policy (a passkey, by default).
+pub async fn require_operator() -> Result<crate::core::console::Operator, ApiError> {
+    use crate::core::console::{AccessError, Operator};
+    let console = load_app(crate::core::types::AppId::CONSOLE).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &console).await?;
+    match Operator::from_signin(&state().db, signin, client_info()).await.map_err(internal)? {
+        Ok(operator) => Ok(operator),
+        Err(AccessError::NotAnOperator) => Err(ApiError::Refused("This account has no access to the console.".into())),
+        Err(AccessError::StepUpRequired { .. }) => {
+            Err(ApiError::ReauthRequired("The console needs a recent passkey sign-in.".into()))
+        }
+    }
+}
+
+impl From<crate::core::admin::AdminError> for ApiError {
+    fn from(err: crate::core::admin::AdminError) -> Self {
+        use crate::core::admin::AdminError;
+        match err {
+            AdminError::Refused(reason) => ApiError::Refused(reason),
+            AdminError::ReauthRequired(reason) => ApiError::ReauthRequired(reason),
+            AdminError::Invalid { field, message } => ApiError::invalid(field, message),
+            AdminError::NotFound(message) => ApiError::NotFound(message),
+            AdminError::Internal(detail) => internal(detail),
+        }
+    }
+}
+
+impl From<crate::core::links::LinkError> for ApiError {
+    fn from(err: crate::core::links::LinkError) -> Self {
+        use crate::core::links::LinkError;
+        match err {
+            LinkError::Database(err) => internal(err),
+            LinkError::Audit(err) => internal(err),
+            LinkError::Passkey(err) => err.into(),
+            LinkError::SignIn(err) => err.into(),
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
+/// A timestamp as the console shows it.
+pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

@@ -257,6 +257,7 @@ pub async fn start_passkey_sign_up(app_id: String, email: String) -> Result<Stri
             app_id: app.id,
             state,
             signup: Some(pending),
+            invitation: None,
         },
     )
     .await?;
@@ -321,6 +322,123 @@ pub async fn sign_out(app_id: String) -> Result<String, ApiError> {
     }
     forget_signin(&session, &app.id).await?;
     let target = format!("/a/{}/login?signed_out=1", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// What the invitation page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub email: String,
+    /// A role of theirs requires a passkey: a password alone will not do.
+    pub needs_passkey: bool,
+    pub password_allowed: bool,
+    pub passkey_allowed: bool,
+}
+
+/// The invitation behind `/a/{app_id}/invite/{token}`.
+#[server]
+pub async fn load_invitation(app_id: String, token: String) -> Result<InvitationView, ApiError> {
+    use crate::core::links::{self, Purpose};
+
+    let app = load_app(&app_id).await?;
+    let db = &state().db;
+    let Some((_, user)) = links::find_valid(db, &app.id, &token, Purpose::Invite).await.map_err(internal)? else {
+        return Err(ApiError::NotFound(
+            "This invitation is invalid, was already used, or has expired. Ask for a new one.".into(),
+        ));
+    };
+    Ok(InvitationView {
+        needs_passkey: links::needs_passkey(db, &user).await.map_err(internal)?,
+        email: user.email,
+        password_allowed: app.password_enabled,
+        passkey_allowed: app.passkey_enabled,
+    })
+}
+
+/// Accept an invitation by choosing a password (works without JavaScript).
+#[server]
+pub async fn accept_invitation_with_password(app_id: String, token: String, password: String) -> Result<String, ApiError> {
+    use crate::core::links;
+    use crate::core::passwords::Password;
+
+    let app = load_app(&app_id).await?;
+    let password = Password::new_choice(&password).map_err(invalid("password"))?;
+    let signed_in = links::accept_with_password(&state().db, &app, &token, &password, &client_info()).await?;
+    let session = browser_session().await?;
+    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    let target = format!("/a/{}/account", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// First step of accepting an invitation with a passkey.
+#[server]
+pub async fn start_invitation_passkey(app_id: String, token: String) -> Result<String, ApiError> {
+    use crate::core::links;
+
+    let app = load_app(&app_id).await?;
+    if !app.passkey_enabled {
+        return Err(ApiError::Refused("Passkeys are turned off for this app.".into()));
+    }
+    let (options, state) = links::start_with_passkey(&state().db, &relying_party()?, &app, &token).await?;
+    let session = browser_session().await?;
+    store_registration(
+        &session,
+        PendingRegistration {
+            app_id: app.id,
+            state,
+            signup: None,
+            invitation: Some(token),
+        },
+    )
+    .await?;
+    serde_json::to_string(&options).map_err(internal)
+}
+
+/// Second step: the account is set up and signed in; recovery codes follow.
+#[server]
+pub async fn finish_invitation_passkey(app_id: String, credential: String) -> Result<NewCodes, ApiError> {
+    use crate::core::links;
+    use webauthn_rs::prelude::RegisterPublicKeyCredential;
+
+    let app = load_app(&app_id).await?;
+    let credential: RegisterPublicKeyCredential = serde_json::from_str(&credential)
+        .map_err(|_| ApiError::Refused("The browser sent an unreadable passkey response.".into()))?;
+    let session = browser_session().await?;
+    let pending = take_registration(&session, &app.id).await?;
+    let Some(token) = pending.invitation else {
+        return Err(ApiError::Refused("That passkey request expired. Try again.".into()));
+    };
+    let (signed_in, codes) = links::finish_with_passkey(
+        &state().db,
+        &relying_party()?,
+        &app,
+        &token,
+        &pending.state,
+        &credential,
+        &client_info(),
+    )
+    .await?;
+    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    let continue_to = if app.id == crate::core::types::AppId::CONSOLE {
+        "/console".to_owned()
+    } else {
+        format!("/a/{}/account", app.id)
+    };
+    Ok(NewCodes { codes, continue_to })
+}
+
+/// Sign in once with an operator's recovery link (works without JavaScript).
+#[server]
+pub async fn redeem_recovery_link(app_id: String, token: String) -> Result<String, ApiError> {
+    use crate::core::links;
+
+    let app = load_app(&app_id).await?;
+    let signed_in = links::redeem_recovery(&state().db, &app, &token, &client_info()).await?;
+    let session = browser_session().await?;
+    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    let target = format!("/a/{}/account", app.id);
     redirect_form_post(&target);
     Ok(target)
 }

@@ -6,6 +6,7 @@ use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 pub mod account;
+pub mod console;
 #[cfg(feature = "ssr")]
 mod context;
 pub mod hosted;

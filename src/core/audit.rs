@@ -436,14 +436,20 @@ pub struct ExportWriter<W: Write> {
 
 impl<W: Write> ExportWriter<W> {
     pub fn new(format: ExportFormat, out: W) -> Result<Self, AuditError> {
-        Ok(match format {
-            ExportFormat::Csv => {
-                let mut writer = csv::Writer::from_writer(out);
-                writer.write_record(CSV_HEADER)?;
-                Self { csv: Some(writer), jsonl: None, written: 0 }
-            }
+        let mut writer = Self::continuing(format, out);
+        if let Some(csv) = writer.csv.as_mut() {
+            csv.write_record(CSV_HEADER)?;
+        }
+        Ok(writer)
+    }
+
+    /// A writer that goes on an export already begun (no CSV header): a
+    /// long export is written, and sent, one page at a time.
+    pub fn continuing(format: ExportFormat, out: W) -> Self {
+        match format {
+            ExportFormat::Csv => Self { csv: Some(csv::Writer::from_writer(out)), jsonl: None, written: 0 },
             ExportFormat::Jsonl => Self { csv: None, jsonl: Some(std::io::BufWriter::new(out)), written: 0 },
-        })
+        }
     }
 
     pub fn write(&mut self, event: &audit_event::Model) -> Result<(), AuditError> {

@@ -285,3 +285,92 @@ mod tests {
         assert_eq!(Grant::from_role_name("support"), None);
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootstrapError {
+    #[error("The console already has an owner ({0}); sign in at /a/console/login, or ask an owner for access.")]
+    AlreadyBootstrapped(String),
+    #[error(transparent)]
+    Link(#[from] super::links::LinkError),
+    #[error(transparent)]
+    User(#[from] super::users::UserError),
+    #[error(transparent)]
+    Role(#[from] super::roles::RoleError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// How long the first owner's setup link works.
+pub const SETUP_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
+
+/// Make `email` the console's first owner, on an install that has none, and
+/// return the one-time token of their setup link (password and passkey are
+/// chosen there). Records `console.bootstrapped`.
+pub async fn bootstrap(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    email: &super::types::Email,
+) -> Result<String, BootstrapError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let console = AppId::console();
+    let tx = begin_write(db).await?;
+    let owner = role::Entity::find()
+        .filter(role::Column::AppId.eq(AppId::CONSOLE))
+        .filter(role::Column::Name.eq(policy::OWNER_ROLE))
+        .one(&tx)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the console's owner role".into()))?;
+    let holders: Vec<String> = crate::entities::role_assignment::Entity::find()
+        .filter(crate::entities::role_assignment::Column::RoleId.eq(owner.id.as_str()))
+        .all(&tx)
+        .await?
+        .into_iter()
+        .map(|a| a.user_id)
+        .collect();
+    if let Some(existing) = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(holders))
+        .filter(app_user::Column::Status.eq(super::users::STATUS_ACTIVE))
+        .one(&tx)
+        .await?
+    {
+        return Err(BootstrapError::AlreadyBootstrapped(existing.email));
+    }
+    let owner_name = super::types::RoleName::parse(policy::OWNER_ROLE).expect("a valid name");
+    let user = match super::users::find_by_email(&tx, &console, email).await? {
+        Some(user) => {
+            super::roles::grant(&tx, actor, &user, &owner_name).await?;
+            user
+        }
+        None => {
+            super::users::create(
+                &tx,
+                actor,
+                &console,
+                super::users::NewUser {
+                    id: None,
+                    email: email.clone(),
+                    password: None,
+                    roles: vec![owner_name],
+                },
+            )
+            .await?
+        }
+    };
+    let token = super::links::issue_for(&tx, actor, &user, super::links::Purpose::Invite, SETUP_LINK_LIFETIME).await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &console,
+            actor,
+            action: "console.bootstrapped",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({ "email": user.email }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}

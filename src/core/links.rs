@@ -81,6 +81,18 @@ pub async fn issue(
     user: &app_user::Model,
     purpose: Purpose,
 ) -> Result<String, LinkError> {
+    issue_for(tx, actor, user, purpose, purpose.lifetime()).await
+}
+
+/// `issue`, with a lifetime of its own (the console's first-owner setup
+/// link lives a day).
+pub async fn issue_for(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    user: &app_user::Model,
+    purpose: Purpose,
+    lifetime: Duration,
+) -> Result<String, LinkError> {
     let now = clock::now();
     action_token::Entity::update_many()
         .col_expr(action_token::Column::UsedAt, Expr::value(now))
@@ -96,7 +108,7 @@ pub async fn issue(
         user_id: Set(Some(user.id.clone())),
         purpose: Set(purpose.as_str().to_owned()),
         token_hash: Set(secrets::sha256_hex(&token)),
-        expires_at: Set(now + purpose.lifetime()),
+        expires_at: Set(now + lifetime),
         used_at: Set(None),
         created_by: Set(actor.id.clone().or(Some(actor.label.clone()))),
         created_at: Set(now),
@@ -113,7 +125,7 @@ pub async fn issue(
                 Purpose::Recovery => "recovery_link.issued",
             },
             target: Some(Target::new("user", user.id.as_str())),
-            details: json!({ "email": user.email, "expires_at": (now + purpose.lifetime()).to_rfc3339() }),
+            details: json!({ "email": user.email, "expires_at": (now + lifetime).to_rfc3339() }),
         },
     )
     .await?;

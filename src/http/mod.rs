@@ -8,6 +8,7 @@ use axum::routing::get;
 use crate::server::AppState;
 
 pub mod client;
+mod console_export;
 mod health;
 mod oauth;
 pub mod origin_check;
@@ -18,5 +19,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/console/audit/export", get(console_export::export))
         .merge(oauth::routes())
 }

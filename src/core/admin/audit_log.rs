@@ -2,8 +2,6 @@
 //! event id (an index walk, whatever the table's size), exported, and
 //! checked.
 
-use std::io::Write;
-
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
@@ -11,7 +9,7 @@ use sea_orm::{
 };
 
 use super::{AdminError, readable_app};
-use crate::core::audit::{self, ChainReport, ExportFormat};
+use crate::core::audit::{self, ChainReport};
 use crate::core::console::Operator;
 use crate::entities::audit_event;
 
@@ -81,6 +79,17 @@ pub async fn page(
     filter: &Filter,
     before: Option<i64>,
 ) -> Result<Vec<audit_event::Model>, AdminError> {
+    page_sized(db, operator, filter, before, PAGE).await
+}
+
+/// `page` with a page size of the caller's (exports read 1,000 at a time).
+pub async fn page_sized(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<audit_event::Model>, AdminError> {
     let mut condition = condition(db, operator, filter).await?;
     if let Some(before) = before {
         condition = condition.add(audit_event::Column::Id.lt(before));
@@ -88,7 +97,7 @@ pub async fn page(
     Ok(audit_event::Entity::find()
         .filter(condition)
         .order_by_desc(audit_event::Column::Id)
-        .limit(PAGE)
+        .limit(limit)
         .all(db)
         .await?)
 }
@@ -101,39 +110,6 @@ pub async fn event(db: &DatabaseConnection, operator: &Operator, id: i64) -> Res
         .ok_or_else(|| AdminError::NotFound("There is no such event.".into()))?;
     readable_app(db, operator, &event.app_id, "audit.view").await?;
     Ok(event)
-}
-
-/// Write every event matching `filter`, newest first, as JSON lines or CSV.
-pub async fn export<W: Write>(
-    db: &DatabaseConnection,
-    operator: &Operator,
-    filter: &Filter,
-    format: ExportFormat,
-    out: W,
-) -> Result<u64, AdminError> {
-    let condition = condition(db, operator, filter).await?;
-    let mut writer = audit::ExportWriter::new(format, out).map_err(|e| AdminError::Internal(e.to_string()))?;
-    let mut before: Option<i64> = None;
-    loop {
-        let mut page_condition = condition.clone();
-        if let Some(before) = before {
-            page_condition = page_condition.add(audit_event::Column::Id.lt(before));
-        }
-        let rows = audit_event::Entity::find()
-            .filter(page_condition)
-            .order_by_desc(audit_event::Column::Id)
-            .limit(1000)
-            .all(db)
-            .await?;
-        for row in &rows {
-            writer.write(row).map_err(|e| AdminError::Internal(e.to_string()))?;
-        }
-        match rows.last() {
-            Some(last) if rows.len() == 1000 => before = Some(last.id),
-            _ => break,
-        }
-    }
-    writer.finish().map_err(|e| AdminError::Internal(e.to_string()))
 }
 
 /// Check one app's chain.
