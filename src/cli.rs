@@ -505,8 +505,15 @@ async fn key_command(
 async fn bootstrap_command(settings: &Settings, db: &DatabaseConnection, email: &str) -> CliResult {
     let email = Email::parse(email)?;
     let token = crate::core::console::bootstrap(db, &Actor::cli(), &email).await?;
-    let url = crate::core::links::url(&settings.public_url, AppId::CONSOLE, crate::core::links::Purpose::Invite, &token);
-    println!("{email} is the console's first owner. Open this link within 24 hours to choose a passkey (it works once):");
+    let url = crate::core::links::url(
+        &settings.public_url,
+        AppId::CONSOLE,
+        crate::core::links::Purpose::Invite,
+        &token,
+    );
+    println!(
+        "{email} is the console's first owner. Open this link within 24 hours to choose a passkey (it works once):"
+    );
     println!("{url}");
     Ok(ExitCode::SUCCESS)
 }

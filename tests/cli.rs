@@ -11,7 +11,7 @@ async fn app_create_prints_the_contract_json() {
     let app = spawn_app().await;
     let out = app.create_app("demo", "Demo");
     assert_eq!(out["app_id"], "demo");
-    assert_eq!(out["issuer"], "http://localhost:3000/a/demo");
+    assert_eq!(out["issuer"], format!("{}/a/demo", app.address));
     let client_id = out["client_id"].as_str().expect("a client_id");
     assert!(
         out.get("client_secret").is_none(),
@@ -49,7 +49,10 @@ async fn confidential_clients_get_a_secret_stored_only_as_a_hash() {
         ])
         .expect_success()
         .json();
-    assert_eq!(out["issuer"], "https://auth.example.com/a/billing");
+    assert_eq!(
+        out["issuer"], "https://auth.example.com/a/billing",
+        "--public-url given last wins"
+    );
     let secret = out["client_secret"]
         .as_str()
         .expect("a secret is shown once");

@@ -69,7 +69,8 @@ pub async fn console_apps() -> Result<Vec<AppSummary>, ApiError> {
 #[server]
 pub async fn console_create_app(app_id: String, name: String) -> Result<String, ApiError> {
     let operator = require_operator().await?;
-    let app = crate::core::admin::apps::create(&state().db, &operator, app_id.trim(), &name).await?;
+    let app =
+        crate::core::admin::apps::create(&state().db, &operator, app_id.trim(), &name).await?;
     Ok(app.id)
 }
 
@@ -194,33 +195,38 @@ pub struct ClientView {
 pub async fn console_clients(app_id: String) -> Result<Vec<ClientView>, ApiError> {
     use crate::core::clients::{post_logout_redirect_uris, redirect_uris};
     let operator = require_operator().await?;
-    Ok(crate::core::admin::apps::clients(&state().db, &operator, &app_id)
-        .await?
-        .into_iter()
-        .map(|c| ClientView {
-            redirect_uris: redirect_uris(&c),
-            post_logout_redirect_uris: post_logout_redirect_uris(&c),
-            disabled: c.disabled_at.is_some(),
-            secret_rotated: c.secret_rotated_at.map(when),
-            id: c.id,
-            name: c.name,
-            client_type: c.client_type,
-            id_token_alg: c.id_token_alg,
-        })
-        .collect())
+    Ok(
+        crate::core::admin::apps::clients(&state().db, &operator, &app_id)
+            .await?
+            .into_iter()
+            .map(|c| ClientView {
+                redirect_uris: redirect_uris(&c),
+                post_logout_redirect_uris: post_logout_redirect_uris(&c),
+                disabled: c.disabled_at.is_some(),
+                secret_rotated: c.secret_rotated_at.map(when),
+                id: c.id,
+                name: c.name,
+                client_type: c.client_type,
+                id_token_alg: c.id_token_alg,
+            })
+            .collect(),
+    )
 }
 
 /// URIs typed one per line (or separated by spaces).
 #[cfg(feature = "ssr")]
 fn uris(field: &'static str, raw: &str) -> Result<Vec<crate::core::types::RedirectUri>, ApiError> {
     raw.split_whitespace()
-        .map(|uri| crate::core::types::RedirectUri::parse(uri).map_err(|e| ApiError::invalid(field, e.0)))
+        .map(|uri| {
+            crate::core::types::RedirectUri::parse(uri).map_err(|e| ApiError::invalid(field, e.0))
+        })
         .collect()
 }
 
 #[cfg(feature = "ssr")]
 fn alg(raw: &str) -> Result<crate::core::oidc::keys::Alg, ApiError> {
-    crate::core::oidc::keys::Alg::parse(raw).ok_or_else(|| ApiError::invalid("id_token_alg", "Choose ES256 or RS256."))
+    crate::core::oidc::keys::Alg::parse(raw)
+        .ok_or_else(|| ApiError::invalid("id_token_alg", "Choose ES256 or RS256."))
 }
 
 /// A new client; a confidential one's secret is in the answer, once.
@@ -244,7 +250,10 @@ pub async fn console_create_client(
     let operator = require_operator().await?;
     let redirect = uris("redirect_uris", &redirect_uris)?;
     if redirect.is_empty() {
-        return Err(ApiError::invalid("redirect_uris", "Register at least one redirect URI."));
+        return Err(ApiError::invalid(
+            "redirect_uris",
+            "Register at least one redirect URI.",
+        ));
     }
     let new = NewClient {
         name: DisplayName::parse(&name).map_err(invalid("name"))?,
@@ -253,7 +262,8 @@ pub async fn console_create_client(
         post_logout_redirect_uris: uris("post_logout_redirect_uris", &post_logout_redirect_uris)?,
         id_token_alg: alg(&id_token_alg)?,
     };
-    let (client, secret) = crate::core::admin::apps::create_client(&state().db, &operator, &app_id, new).await?;
+    let (client, secret) =
+        crate::core::admin::apps::create_client(&state().db, &operator, &app_id, new).await?;
     Ok(NewClientView {
         client_id: client.id,
         client_secret: secret.map(|s| s.expose().to_owned()),
@@ -274,7 +284,10 @@ pub async fn console_update_client(
     let operator = require_operator().await?;
     let redirect = uris("redirect_uris", &redirect_uris)?;
     if redirect.is_empty() {
-        return Err(ApiError::invalid("redirect_uris", "Register at least one redirect URI."));
+        return Err(ApiError::invalid(
+            "redirect_uris",
+            "Register at least one redirect URI.",
+        ));
     }
     let changes = ClientChanges {
         name: DisplayName::parse(&name).map_err(invalid("name"))?,
@@ -282,21 +295,38 @@ pub async fn console_update_client(
         post_logout_redirect_uris: uris("post_logout_redirect_uris", &post_logout_redirect_uris)?,
         id_token_alg: alg(&id_token_alg)?,
     };
-    crate::core::admin::apps::update_client(&state().db, &operator, &app_id, &client_id, changes).await?;
+    crate::core::admin::apps::update_client(&state().db, &operator, &app_id, &client_id, changes)
+        .await?;
     Ok(())
 }
 
 #[server]
-pub async fn console_rotate_client_secret(app_id: String, client_id: String) -> Result<String, ApiError> {
+pub async fn console_rotate_client_secret(
+    app_id: String,
+    client_id: String,
+) -> Result<String, ApiError> {
     let operator = require_operator().await?;
-    let secret = crate::core::admin::apps::rotate_secret(&state().db, &operator, &app_id, &client_id).await?;
+    let secret =
+        crate::core::admin::apps::rotate_secret(&state().db, &operator, &app_id, &client_id)
+            .await?;
     Ok(secret.expose().to_owned())
 }
 
 #[server]
-pub async fn console_set_client_disabled(app_id: String, client_id: String, disabled: bool) -> Result<(), ApiError> {
+pub async fn console_set_client_disabled(
+    app_id: String,
+    client_id: String,
+    disabled: bool,
+) -> Result<(), ApiError> {
     let operator = require_operator().await?;
-    crate::core::admin::apps::set_client_disabled(&state().db, &operator, &app_id, &client_id, disabled).await?;
+    crate::core::admin::apps::set_client_disabled(
+        &state().db,
+        &operator,
+        &app_id,
+        &client_id,
+        disabled,
+    )
+    .await?;
     Ok(())
 }
 
@@ -318,13 +348,25 @@ pub struct UsersPage {
 }
 
 #[server]
-pub async fn console_users(app_id: String, query: Option<String>, after: Option<String>) -> Result<UsersPage, ApiError> {
+pub async fn console_users(
+    app_id: String,
+    query: Option<String>,
+    after: Option<String>,
+) -> Result<UsersPage, ApiError> {
     use crate::core::admin::users::PAGE;
     let operator = require_operator().await?;
     let after = after.filter(|a| !a.is_empty());
-    let (users, total) =
-        crate::core::admin::users::page(&state().db, &operator, &app_id, query.as_deref(), after.as_deref()).await?;
-    let next = (users.len() as u64 == PAGE).then(|| users.last().map(|u| u.email.clone())).flatten();
+    let (users, total) = crate::core::admin::users::page(
+        &state().db,
+        &operator,
+        &app_id,
+        query.as_deref(),
+        after.as_deref(),
+    )
+    .await?;
+    let next = (users.len() as u64 == PAGE)
+        .then(|| users.last().map(|u| u.email.clone()))
+        .flatten();
     Ok(UsersPage {
         users: users
             .into_iter()
@@ -393,11 +435,24 @@ pub struct UserDetailView {
 #[cfg(feature = "ssr")]
 fn audit_row(event: crate::entities::audit_event::Model) -> AuditRow {
     let details: serde_json::Value = serde_json::from_str(&event.details).unwrap_or_default();
-    let summary = ["email", "role", "method", "reason", "name", "client_id", "grant_type"]
-        .iter()
-        .filter_map(|key| details.get(*key).and_then(|v| v.as_str()).map(|v| format!("{key}: {v}")))
-        .collect::<Vec<_>>()
-        .join(" · ");
+    let summary = [
+        "email",
+        "role",
+        "method",
+        "reason",
+        "name",
+        "client_id",
+        "grant_type",
+    ]
+    .iter()
+    .filter_map(|key| {
+        details
+            .get(*key)
+            .and_then(|v| v.as_str())
+            .map(|v| format!("{key}: {v}"))
+    })
+    .collect::<Vec<_>>()
+    .join(" · ");
     AuditRow {
         id: event.id,
         app_id: event.app_id,
@@ -416,7 +471,9 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
     let operator = require_operator().await?;
     let db = &state().db;
     let detail = crate::core::admin::users::detail(db, &operator, &app_id, &user_id).await?;
-    let all_roles = crate::core::roles::list(db, &app_id).await.map_err(internal)?;
+    let all_roles = crate::core::roles::list(db, &app_id)
+        .await
+        .map_err(internal)?;
     let other_roles = all_roles
         .into_iter()
         .map(|r| r.name)
@@ -501,7 +558,10 @@ pub async fn console_create_user(
 pub async fn console_invite_user(app_id: String, user_id: String) -> Result<String, ApiError> {
     let operator = require_operator().await?;
     let public_url = state().settings.public_url.clone();
-    Ok(crate::core::admin::users::invite(&state().db, &operator, &app_id, &user_id, &public_url).await?)
+    Ok(
+        crate::core::admin::users::invite(&state().db, &operator, &app_id, &user_id, &public_url)
+            .await?,
+    )
 }
 
 #[server]
@@ -512,35 +572,74 @@ pub async fn console_set_user_active(
     confirmation: Option<String>,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
-    crate::core::admin::users::set_active(&state().db, &operator, &app_id, &user_id, active, confirmation.as_deref())
-        .await?;
+    crate::core::admin::users::set_active(
+        &state().db,
+        &operator,
+        &app_id,
+        &user_id,
+        active,
+        confirmation.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 
 #[server]
 pub async fn console_sign_out_user(app_id: String, user_id: String) -> Result<u64, ApiError> {
     let operator = require_operator().await?;
-    Ok(crate::core::admin::users::sign_out_everywhere(&state().db, &operator, &app_id, &user_id).await?)
+    Ok(
+        crate::core::admin::users::sign_out_everywhere(&state().db, &operator, &app_id, &user_id)
+            .await?,
+    )
 }
 
 #[server]
 pub async fn console_recovery_link(app_id: String, user_id: String) -> Result<String, ApiError> {
     let operator = require_operator().await?;
     let public_url = state().settings.public_url.clone();
-    Ok(crate::core::admin::users::recovery_link(&state().db, &operator, &app_id, &user_id, &public_url).await?)
+    Ok(crate::core::admin::users::recovery_link(
+        &state().db,
+        &operator,
+        &app_id,
+        &user_id,
+        &public_url,
+    )
+    .await?)
 }
 
 #[server]
-pub async fn console_remove_user_passkey(app_id: String, user_id: String, passkey_id: String) -> Result<(), ApiError> {
+pub async fn console_remove_user_passkey(
+    app_id: String,
+    user_id: String,
+    passkey_id: String,
+) -> Result<(), ApiError> {
     let operator = require_operator().await?;
-    crate::core::admin::users::remove_passkey(&state().db, &operator, &app_id, &user_id, &passkey_id).await?;
+    crate::core::admin::users::remove_passkey(
+        &state().db,
+        &operator,
+        &app_id,
+        &user_id,
+        &passkey_id,
+    )
+    .await?;
     Ok(())
 }
 
 #[server]
-pub async fn console_delete_user(app_id: String, user_id: String, confirmation: Option<String>) -> Result<(), ApiError> {
+pub async fn console_delete_user(
+    app_id: String,
+    user_id: String,
+    confirmation: Option<String>,
+) -> Result<(), ApiError> {
     let operator = require_operator().await?;
-    crate::core::admin::users::delete(&state().db, &operator, &app_id, &user_id, confirmation.as_deref()).await?;
+    crate::core::admin::users::delete(
+        &state().db,
+        &operator,
+        &app_id,
+        &user_id,
+        confirmation.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -557,29 +656,38 @@ pub struct RoleView {
 #[server]
 pub async fn console_roles(app_id: String) -> Result<Vec<RoleView>, ApiError> {
     let operator = require_operator().await?;
-    Ok(crate::core::admin::roles::list(&state().db, &operator, &app_id)
-        .await?
-        .into_iter()
-        .map(|(r, holders)| RoleView {
-            name: r.name,
-            description: r.description,
-            require_passkey: r.require_passkey,
-            max_auth_age_secs: r.max_auth_age_secs,
-            builtin: r.builtin,
-            holders,
-        })
-        .collect())
+    Ok(
+        crate::core::admin::roles::list(&state().db, &operator, &app_id)
+            .await?
+            .into_iter()
+            .map(|(r, holders)| RoleView {
+                name: r.name,
+                description: r.description,
+                require_passkey: r.require_passkey,
+                max_auth_age_secs: r.max_auth_age_secs,
+                builtin: r.builtin,
+                holders,
+            })
+            .collect(),
+    )
 }
 
 #[cfg(feature = "ssr")]
-fn policy(require_passkey: Option<String>, max_auth_age_secs: Option<String>) -> Result<crate::core::roles::RolePolicy, ApiError> {
-    let max = match max_auth_age_secs.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
-        Some(raw) => Some(
-            raw.parse::<i64>()
-                .ok()
-                .filter(|v| *v > 0)
-                .ok_or_else(|| ApiError::invalid("max_auth_age_secs", "Enter a positive number of seconds, or leave it empty."))?,
-        ),
+fn policy(
+    require_passkey: Option<String>,
+    max_auth_age_secs: Option<String>,
+) -> Result<crate::core::roles::RolePolicy, ApiError> {
+    let max = match max_auth_age_secs
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        Some(raw) => Some(raw.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| {
+            ApiError::invalid(
+                "max_auth_age_secs",
+                "Enter a positive number of seconds, or leave it empty.",
+            )
+        })?),
         None => None,
     };
     Ok(crate::core::roles::RolePolicy {
@@ -598,8 +706,15 @@ pub async fn console_create_role(
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
     let policy = policy(require_passkey, max_auth_age_secs)?;
-    crate::core::admin::roles::create(&state().db, &operator, &app_id, &name, description.unwrap_or_default(), policy)
-        .await?;
+    crate::core::admin::roles::create(
+        &state().db,
+        &operator,
+        &app_id,
+        &name,
+        description.unwrap_or_default(),
+        policy,
+    )
+    .await?;
     Ok(())
 }
 
@@ -613,8 +728,15 @@ pub async fn console_update_role(
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
     let policy = policy(require_passkey, max_auth_age_secs)?;
-    crate::core::admin::roles::update(&state().db, &operator, &app_id, &name, description.unwrap_or_default(), policy)
-        .await?;
+    crate::core::admin::roles::update(
+        &state().db,
+        &operator,
+        &app_id,
+        &name,
+        description.unwrap_or_default(),
+        policy,
+    )
+    .await?;
     Ok(())
 }
 
@@ -626,7 +748,11 @@ pub async fn console_delete_role(app_id: String, name: String) -> Result<(), Api
 }
 
 #[server]
-pub async fn console_grant_role(app_id: String, user_id: String, role: String) -> Result<(), ApiError> {
+pub async fn console_grant_role(
+    app_id: String,
+    user_id: String,
+    role: String,
+) -> Result<(), ApiError> {
     let operator = require_operator().await?;
     crate::core::admin::roles::grant(&state().db, &operator, &app_id, &user_id, &role).await?;
     Ok(())
@@ -640,8 +766,15 @@ pub async fn console_revoke_role(
     confirmation: Option<String>,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
-    crate::core::admin::roles::revoke(&state().db, &operator, &app_id, &user_id, &role, confirmation.as_deref())
-        .await?;
+    crate::core::admin::roles::revoke(
+        &state().db,
+        &operator,
+        &app_id,
+        &user_id,
+        &role,
+        confirmation.as_deref(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -678,7 +811,11 @@ impl AuditQuery {
 }
 
 #[cfg(feature = "ssr")]
-pub fn parse_time(field: &'static str, raw: Option<&str>, end_of_day: bool) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+pub fn parse_time(
+    field: &'static str,
+    raw: Option<&str>,
+    end_of_day: bool,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
     let Some(raw) = raw.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
@@ -687,13 +824,26 @@ pub fn parse_time(field: &'static str, raw: Option<&str>, end_of_day: bool) -> R
     }
     let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
         .map_err(|_| ApiError::invalid(field, "Use a date such as 2026-11-25."))?;
-    let date = if end_of_day { date.succ_opt().unwrap_or(date) } else { date };
-    Ok(Some(date.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc()))
+    let date = if end_of_day {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    };
+    Ok(Some(
+        date.and_hms_opt(0, 0, 0)
+            .expect("midnight exists")
+            .and_utc(),
+    ))
 }
 
 #[cfg(feature = "ssr")]
 pub fn audit_filter(query: &AuditQuery) -> Result<crate::core::admin::audit_log::Filter, ApiError> {
-    let clean = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let clean = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     Ok(crate::core::admin::audit_log::Filter {
         app_id: clean(&query.app_id),
         actor: clean(&query.actor),
@@ -712,12 +862,17 @@ pub struct AuditPage {
 }
 
 #[server]
-pub async fn console_audit(query: AuditQuery, before: Option<i64>) -> Result<AuditPage, ApiError> {
+pub async fn console_audit(
+    query: Option<AuditQuery>,
+    before: Option<i64>,
+) -> Result<AuditPage, ApiError> {
     use crate::core::admin::audit_log::{self, PAGE};
     let operator = require_operator().await?;
-    let filter = audit_filter(&query)?;
+    let filter = audit_filter(&query.unwrap_or_default())?;
     let events = audit_log::page(&state().db, &operator, &filter, before).await?;
-    let next = (events.len() as u64 == PAGE).then(|| events.last().map(|e| e.id)).flatten();
+    let next = (events.len() as u64 == PAGE)
+        .then(|| events.last().map(|e| e.id))
+        .flatten();
     Ok(AuditPage {
         events: events.into_iter().map(audit_row).collect(),
         next,
@@ -743,7 +898,9 @@ pub async fn console_audit_event(id: i64) -> Result<AuditEventView, ApiError> {
     let operator = require_operator().await?;
     let event = crate::core::admin::audit_log::event(&state().db, &operator, id).await?;
     let details: serde_json::Value = serde_json::from_str(&event.details).unwrap_or_default();
-    let pretty = |v: Option<&serde_json::Value>| v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default());
+    let pretty = |v: Option<&serde_json::Value>| {
+        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+    };
     Ok(AuditEventView {
         actor_id: event.actor_id.clone(),
         actor_address: event.actor_address.clone(),

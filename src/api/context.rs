@@ -252,12 +252,17 @@ pub async fn require_operator() -> Result<crate::core::console::Operator, ApiErr
     let console = load_app(crate::core::types::AppId::CONSOLE).await?;
     let session = browser_session().await?;
     let signin = require_signin(&session, &console).await?;
-    match Operator::from_signin(&state().db, signin, client_info()).await.map_err(internal)? {
+    match Operator::from_signin(&state().db, signin, client_info())
+        .await
+        .map_err(internal)?
+    {
         Ok(operator) => Ok(operator),
-        Err(AccessError::NotAnOperator) => Err(ApiError::Refused("This account has no access to the console.".into())),
-        Err(AccessError::StepUpRequired { .. }) => {
-            Err(ApiError::ReauthRequired("The console needs a recent passkey sign-in.".into()))
-        }
+        Err(AccessError::NotAnOperator) => Err(ApiError::Refused(
+            "This account has no access to the console.".into(),
+        )),
+        Err(AccessError::StepUpRequired { .. }) => Err(ApiError::ReauthRequired(
+            "The console needs a recent passkey sign-in.".into(),
+        )),
     }
 }
 

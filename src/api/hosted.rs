@@ -343,9 +343,13 @@ pub async fn load_invitation(app_id: String, token: String) -> Result<Invitation
 
     let app = load_app(&app_id).await?;
     let db = &state().db;
-    let Some((_, user)) = links::find_valid(db, &app.id, &token, Purpose::Invite).await.map_err(internal)? else {
+    let Some((_, user)) = links::find_valid(db, &app.id, &token, Purpose::Invite)
+        .await
+        .map_err(internal)?
+    else {
         return Err(ApiError::NotFound(
-            "This invitation is invalid, was already used, or has expired. Ask for a new one.".into(),
+            "This invitation is invalid, was already used, or has expired. Ask for a new one."
+                .into(),
         ));
     };
     Ok(InvitationView {
@@ -358,13 +362,18 @@ pub async fn load_invitation(app_id: String, token: String) -> Result<Invitation
 
 /// Accept an invitation by choosing a password (works without JavaScript).
 #[server]
-pub async fn accept_invitation_with_password(app_id: String, token: String, password: String) -> Result<String, ApiError> {
+pub async fn accept_invitation_with_password(
+    app_id: String,
+    token: String,
+    password: String,
+) -> Result<String, ApiError> {
     use crate::core::links;
     use crate::core::passwords::Password;
 
     let app = load_app(&app_id).await?;
     let password = Password::new_choice(&password).map_err(invalid("password"))?;
-    let signed_in = links::accept_with_password(&state().db, &app, &token, &password, &client_info()).await?;
+    let signed_in =
+        links::accept_with_password(&state().db, &app, &token, &password, &client_info()).await?;
     let session = browser_session().await?;
     remember_signin(&session, &app.id, &signed_in.session.id).await?;
     let target = format!("/a/{}/account", app.id);
@@ -379,9 +388,12 @@ pub async fn start_invitation_passkey(app_id: String, token: String) -> Result<S
 
     let app = load_app(&app_id).await?;
     if !app.passkey_enabled {
-        return Err(ApiError::Refused("Passkeys are turned off for this app.".into()));
+        return Err(ApiError::Refused(
+            "Passkeys are turned off for this app.".into(),
+        ));
     }
-    let (options, state) = links::start_with_passkey(&state().db, &relying_party()?, &app, &token).await?;
+    let (options, state) =
+        links::start_with_passkey(&state().db, &relying_party()?, &app, &token).await?;
     let session = browser_session().await?;
     store_registration(
         &session,
@@ -398,17 +410,24 @@ pub async fn start_invitation_passkey(app_id: String, token: String) -> Result<S
 
 /// Second step: the account is set up and signed in; recovery codes follow.
 #[server]
-pub async fn finish_invitation_passkey(app_id: String, credential: String) -> Result<NewCodes, ApiError> {
+pub async fn finish_invitation_passkey(
+    app_id: String,
+    credential: String,
+) -> Result<NewCodes, ApiError> {
     use crate::core::links;
     use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
     let app = load_app(&app_id).await?;
-    let credential: RegisterPublicKeyCredential = serde_json::from_str(&credential)
-        .map_err(|_| ApiError::Refused("The browser sent an unreadable passkey response.".into()))?;
+    let credential: RegisterPublicKeyCredential =
+        serde_json::from_str(&credential).map_err(|_| {
+            ApiError::Refused("The browser sent an unreadable passkey response.".into())
+        })?;
     let session = browser_session().await?;
     let pending = take_registration(&session, &app.id).await?;
     let Some(token) = pending.invitation else {
-        return Err(ApiError::Refused("That passkey request expired. Try again.".into()));
+        return Err(ApiError::Refused(
+            "That passkey request expired. Try again.".into(),
+        ));
     };
     let (signed_in, codes) = links::finish_with_passkey(
         &state().db,

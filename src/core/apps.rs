@@ -117,7 +117,10 @@ pub async fn require<C: ConnectionTrait>(db: &C, id: &AppId) -> Result<app::Mode
 
 /// Every app, by id.
 pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<app::Model>, DbErr> {
-    app::Entity::find().order_by_asc(app::Column::Id).all(db).await
+    app::Entity::find()
+        .order_by_asc(app::Column::Id)
+        .all(db)
+        .await
 }
 
 /// The settings an operator may change, already parsed.
@@ -145,22 +148,44 @@ impl AppSettings {
             return bad("passkey_enabled", "Allow at least one way to sign in.");
         }
         if !(60..=86_400).contains(&self.session_idle_secs) {
-            return bad("session_idle_secs", "The idle session lifetime must be between 1 minute and 1 day.");
+            return bad(
+                "session_idle_secs",
+                "The idle session lifetime must be between 1 minute and 1 day.",
+            );
         }
-        if self.session_absolute_secs < self.session_idle_secs || self.session_absolute_secs > 90 * 86_400 {
-            return bad("session_absolute_secs", "The absolute session lifetime must be at least the idle one and at most 90 days.");
+        if self.session_absolute_secs < self.session_idle_secs
+            || self.session_absolute_secs > 90 * 86_400
+        {
+            return bad(
+                "session_absolute_secs",
+                "The absolute session lifetime must be at least the idle one and at most 90 days.",
+            );
         }
         if !(60..=3_600).contains(&self.access_token_ttl_secs) {
-            return bad("access_token_ttl_secs", "Access tokens must live between 1 minute and 1 hour.");
+            return bad(
+                "access_token_ttl_secs",
+                "Access tokens must live between 1 minute and 1 hour.",
+            );
         }
         if !(300..=30 * 86_400).contains(&self.refresh_idle_secs) {
-            return bad("refresh_idle_secs", "The refresh idle lifetime must be between 5 minutes and 30 days.");
+            return bad(
+                "refresh_idle_secs",
+                "The refresh idle lifetime must be between 5 minutes and 30 days.",
+            );
         }
-        if self.refresh_absolute_secs < self.refresh_idle_secs || self.refresh_absolute_secs > 365 * 86_400 {
-            return bad("refresh_absolute_secs", "The refresh absolute lifetime must be at least the idle one and at most a year.");
+        if self.refresh_absolute_secs < self.refresh_idle_secs
+            || self.refresh_absolute_secs > 365 * 86_400
+        {
+            return bad(
+                "refresh_absolute_secs",
+                "The refresh absolute lifetime must be at least the idle one and at most a year.",
+            );
         }
         if !(0..=60).contains(&self.refresh_grace_secs) {
-            return bad("refresh_grace_secs", "The refresh grace window must be 0 to 60 seconds.");
+            return bad(
+                "refresh_grace_secs",
+                "The refresh grace window must be 0 to 60 seconds.",
+            );
         }
         Ok(())
     }
@@ -237,7 +262,11 @@ pub async fn set_disabled(
         Event {
             app_id: &AppId::parse(&current.id).expect("stored app ids are valid"),
             actor,
-            action: if disabled { "app.disabled" } else { "app.enabled" },
+            action: if disabled {
+                "app.disabled"
+            } else {
+                "app.enabled"
+            },
             target: Some(Target::new("app", current.id.as_str())),
             details: json!({}),
         },

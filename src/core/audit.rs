@@ -447,14 +447,23 @@ impl<W: Write> ExportWriter<W> {
     /// long export is written, and sent, one page at a time.
     pub fn continuing(format: ExportFormat, out: W) -> Self {
         match format {
-            ExportFormat::Csv => Self { csv: Some(csv::Writer::from_writer(out)), jsonl: None, written: 0 },
-            ExportFormat::Jsonl => Self { csv: None, jsonl: Some(std::io::BufWriter::new(out)), written: 0 },
+            ExportFormat::Csv => Self {
+                csv: Some(csv::Writer::from_writer(out)),
+                jsonl: None,
+                written: 0,
+            },
+            ExportFormat::Jsonl => Self {
+                csv: None,
+                jsonl: Some(std::io::BufWriter::new(out)),
+                written: 0,
+            },
         }
     }
 
     pub fn write(&mut self, event: &audit_event::Model) -> Result<(), AuditError> {
         if let Some(writer) = self.jsonl.as_mut() {
-            serde_json::to_writer(&mut *writer, &export_record(event)).map_err(std::io::Error::from)?;
+            serde_json::to_writer(&mut *writer, &export_record(event))
+                .map_err(std::io::Error::from)?;
             writer.write_all(b"\n")?;
         }
         if let Some(writer) = self.csv.as_mut() {

@@ -117,7 +117,10 @@ pub fn post_logout_redirect_uris(client: &oauth_client::Model) -> Vec<String> {
 }
 
 /// The clients of an app, oldest first.
-pub async fn list<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<Vec<oauth_client::Model>, DbErr> {
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    app_id: &str,
+) -> Result<Vec<oauth_client::Model>, DbErr> {
     oauth_client::Entity::find()
         .filter(oauth_client::Column::AppId.eq(app_id))
         .order_by_asc(oauth_client::Column::CreatedAt)
@@ -125,7 +128,11 @@ pub async fn list<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<Vec<oauth_
         .await
 }
 
-pub async fn find<C: ConnectionTrait>(db: &C, app_id: &str, client_id: &str) -> Result<Option<oauth_client::Model>, DbErr> {
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    app_id: &str,
+    client_id: &str,
+) -> Result<Option<oauth_client::Model>, DbErr> {
     oauth_client::Entity::find_by_id(client_id)
         .filter(oauth_client::Column::AppId.eq(app_id))
         .one(db)
@@ -226,7 +233,11 @@ pub async fn set_disabled(
         Event {
             app_id: &app_of(client),
             actor,
-            action: if disabled { "client.disabled" } else { "client.enabled" },
+            action: if disabled {
+                "client.disabled"
+            } else {
+                "client.enabled"
+            },
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({}),
         },

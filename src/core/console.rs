@@ -90,7 +90,11 @@ pub async fn create_scoped_roles(
 ) -> Result<(), DbErr> {
     let now = clock::now();
     for name in scoped_role_names(app_id.as_str()) {
-        let level = if name.starts_with("admin:") { "Manages" } else { "Reads" };
+        let level = if name.starts_with("admin:") {
+            "Manages"
+        } else {
+            "Reads"
+        };
         role::ActiveModel {
             id: Set(secrets::new_id()),
             app_id: Set(AppId::CONSOLE.to_owned()),
@@ -134,19 +138,29 @@ impl Operator {
         client: ClientInfo,
     ) -> Result<Result<Self, AccessError>, DbErr> {
         let roles = policy::roles_of_user(db, &signin.user.id).await?;
-        let grants: Vec<Grant> = roles.iter().filter_map(|r| Grant::from_role_name(&r.name)).collect();
+        let grants: Vec<Grant> = roles
+            .iter()
+            .filter_map(|r| Grant::from_role_name(&r.name))
+            .collect();
         if grants.is_empty() {
             return Ok(Err(AccessError::NotAnOperator));
         }
         let used_passkey = signin.used_passkey();
         let age = signin.auth_age().num_seconds();
-        let unmet: Vec<_> = roles.iter().filter(|r| !policy::role_satisfied(r, used_passkey, age)).collect();
+        let unmet: Vec<_> = roles
+            .iter()
+            .filter(|r| !policy::role_satisfied(r, used_passkey, age))
+            .collect();
         if !unmet.is_empty() {
             return Ok(Err(AccessError::StepUpRequired {
                 passkey: unmet.iter().any(|r| r.require_passkey),
             }));
         }
-        Ok(Ok(Self { signin, grants, client }))
+        Ok(Ok(Self {
+            signin,
+            grants,
+            client,
+        }))
     }
 
     pub fn user(&self) -> &app_user::Model {
@@ -154,12 +168,20 @@ impl Operator {
     }
 
     pub fn actor(&self) -> Actor {
-        Actor::operator(&self.signin.user.id, &self.signin.user.email, self.client.address.clone())
+        Actor::operator(
+            &self.signin.user.id,
+            &self.signin.user.email,
+            self.client.address.clone(),
+        )
     }
 
     /// The highest level this operator has over `app_id`.
     pub fn level_for(&self, app_id: &str) -> Option<Level> {
-        self.grants.iter().filter(|g| g.covers(app_id)).map(|g| g.level).max()
+        self.grants
+            .iter()
+            .filter(|g| g.covers(app_id))
+            .map(|g| g.level)
+            .max()
     }
 
     /// The highest level over everything (global grants only).
@@ -276,19 +298,34 @@ mod tests {
 
     #[test]
     fn console_role_names_map_to_grants() {
-        assert_eq!(Grant::from_role_name("owner"), Some(Grant { level: Level::Owner, scope: Scope::All }));
+        assert_eq!(
+            Grant::from_role_name("owner"),
+            Some(Grant {
+                level: Level::Owner,
+                scope: Scope::All
+            })
+        );
         assert_eq!(
             Grant::from_role_name("admin:demo"),
-            Some(Grant { level: Level::Admin, scope: Scope::App("demo".into()) })
+            Some(Grant {
+                level: Level::Admin,
+                scope: Scope::App("demo".into())
+            })
         );
-        assert_eq!(Grant::from_role_name("owner:demo"), None, "ownership is global");
+        assert_eq!(
+            Grant::from_role_name("owner:demo"),
+            None,
+            "ownership is global"
+        );
         assert_eq!(Grant::from_role_name("support"), None);
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
-    #[error("The console already has an owner ({0}); sign in at /a/console/login, or ask an owner for access.")]
+    #[error(
+        "The console already has an owner ({0}); sign in at /a/console/login, or ask an owner for access."
+    )]
     AlreadyBootstrapped(String),
     #[error(transparent)]
     Link(#[from] super::links::LinkError),
@@ -359,7 +396,14 @@ pub async fn bootstrap(
             .await?
         }
     };
-    let token = super::links::issue_for(&tx, actor, &user, super::links::Purpose::Invite, SETUP_LINK_LIFETIME).await?;
+    let token = super::links::issue_for(
+        &tx,
+        actor,
+        &user,
+        super::links::Purpose::Invite,
+        SETUP_LINK_LIFETIME,
+    )
+    .await?;
     audit::record(
         &tx,
         Event {

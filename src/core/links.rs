@@ -174,15 +174,26 @@ async fn consume(tx: &DatabaseTransaction, row: &action_token::Model) -> Result<
 
 /// Whether an invited user must set up a passkey (a role of theirs demands
 /// one, as every console role does by default).
-pub async fn needs_passkey<C: ConnectionTrait>(db: &C, user: &app_user::Model) -> Result<bool, DbErr> {
-    Ok(policy::roles_of_user(db, &user.id).await?.iter().any(|r| r.require_passkey))
+pub async fn needs_passkey<C: ConnectionTrait>(
+    db: &C,
+    user: &app_user::Model,
+) -> Result<bool, DbErr> {
+    Ok(policy::roles_of_user(db, &user.id)
+        .await?
+        .iter()
+        .any(|r| r.require_passkey))
 }
 
 fn actor_for(user: &app_user::Model, client: &ClientInfo) -> Actor {
     Actor::user(&user.id, &user.email, client.address.clone())
 }
 
-async fn accepted(tx: &DatabaseTransaction, user: &app_user::Model, method: &str, client: &ClientInfo) -> Result<app_user::Model, LinkError> {
+async fn accepted(
+    tx: &DatabaseTransaction,
+    user: &app_user::Model,
+    method: &str,
+    client: &ClientInfo,
+) -> Result<app_user::Model, LinkError> {
     let mut update: app_user::ActiveModel = user.clone().into();
     // Following the link proved control of the address.
     update.email_verified = Set(true);
@@ -213,7 +224,9 @@ pub async fn accept_with_password(
     if !app.password_enabled {
         return Err(LinkError::PasswordDisabled);
     }
-    let (row, user) = find_valid(db, &app.id, token, Purpose::Invite).await?.ok_or(LinkError::Invalid)?;
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Invite)
+        .await?
+        .ok_or(LinkError::Invalid)?;
     if needs_passkey(db, &user).await? {
         return Err(LinkError::PasskeyRequired);
     }
@@ -222,7 +235,9 @@ pub async fn accept_with_password(
         return Err(LinkError::Invalid);
     }
     let now = clock::now();
-    password_credential::Entity::delete_by_id(user.id.as_str()).exec(&tx).await?;
+    password_credential::Entity::delete_by_id(user.id.as_str())
+        .exec(&tx)
+        .await?;
     password_credential::ActiveModel {
         user_id: Set(user.id.clone()),
         app_id: Set(user.app_id.clone()),
@@ -247,7 +262,9 @@ pub async fn start_with_passkey(
     app: &app::Model,
     token: &str,
 ) -> Result<(serde_json::Value, PasskeyRegistration), LinkError> {
-    let (_, user) = find_valid(db, &app.id, token, Purpose::Invite).await?.ok_or(LinkError::Invalid)?;
+    let (_, user) = find_valid(db, &app.id, token, Purpose::Invite)
+        .await?
+        .ok_or(LinkError::Invalid)?;
     let existing = passkeys::list_for_user(db, &user.id).await?;
     Ok(rp.start_registration(&app.name, &user.id, &user.email, &existing)?)
 }
@@ -263,7 +280,9 @@ pub async fn finish_with_passkey(
     credential: &RegisterPublicKeyCredential,
     client: &ClientInfo,
 ) -> Result<(SignedIn, Vec<String>), LinkError> {
-    let (row, user) = find_valid(db, &app.id, token, Purpose::Invite).await?.ok_or(LinkError::Invalid)?;
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Invite)
+        .await?
+        .ok_or(LinkError::Invalid)?;
     let key = rp.finish_registration(&app.name, credential, state)?;
     let tx = begin_write(db).await?;
     if !consume(&tx, &row).await? {
@@ -287,7 +306,9 @@ pub async fn redeem_recovery(
     token: &str,
     client: &ClientInfo,
 ) -> Result<SignedIn, LinkError> {
-    let (row, user) = find_valid(db, &app.id, token, Purpose::Recovery).await?.ok_or(LinkError::Invalid)?;
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Recovery)
+        .await?
+        .ok_or(LinkError::Invalid)?;
     let tx = begin_write(db).await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);

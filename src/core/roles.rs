@@ -239,9 +239,15 @@ pub async fn update(
 }
 
 /// Delete a role (its assignments go with it). Records `role.deleted`.
-pub async fn delete(tx: &DatabaseTransaction, actor: &Actor, current: &role::Model) -> Result<(), RoleError> {
+pub async fn delete(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    current: &role::Model,
+) -> Result<(), RoleError> {
     let held_by = holders(tx, &current.id).await?;
-    role::Entity::delete_by_id(current.id.as_str()).exec(tx).await?;
+    role::Entity::delete_by_id(current.id.as_str())
+        .exec(tx)
+        .await?;
     audit::record(
         tx,
         Event {

@@ -151,13 +151,24 @@ pub async fn page<C: ConnectionTrait>(
 ) -> Result<Vec<app_user::Model>, DbErr> {
     let mut select = app_user::Entity::find().filter(app_user::Column::AppId.eq(app_id));
     if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
-        let escaped = query.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-        select = select.filter(Expr::col(app_user::Column::Email).like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')));
+        let escaped = query
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        select = select.filter(
+            Expr::col(app_user::Column::Email)
+                .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
     }
     if let Some(after) = after {
         select = select.filter(app_user::Column::Email.gt(after));
     }
-    select.order_by_asc(app_user::Column::Email).limit(limit).all(db).await
+    select
+        .order_by_asc(app_user::Column::Email)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 pub async fn count<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<u64, DbErr> {
@@ -167,7 +178,11 @@ pub async fn count<C: ConnectionTrait>(db: &C, app_id: &str) -> Result<u64, DbEr
         .await
 }
 
-pub async fn find<C: ConnectionTrait>(db: &C, app_id: &str, user_id: &str) -> Result<Option<app_user::Model>, DbErr> {
+pub async fn find<C: ConnectionTrait>(
+    db: &C,
+    app_id: &str,
+    user_id: &str,
+) -> Result<Option<app_user::Model>, DbErr> {
     app_user::Entity::find_by_id(user_id)
         .filter(app_user::Column::AppId.eq(app_id))
         .one(db)
@@ -188,7 +203,11 @@ pub async fn set_active(
     active: bool,
 ) -> Result<app_user::Model, UserError> {
     let now = clock::now();
-    let status = if active { STATUS_ACTIVE } else { STATUS_DEACTIVATED };
+    let status = if active {
+        STATUS_ACTIVE
+    } else {
+        STATUS_DEACTIVATED
+    };
     let mut update: app_user::ActiveModel = user.clone().into();
     update.status = Set(status.to_owned());
     update.deactivated_at = Set((!active).then_some(now));
@@ -204,7 +223,11 @@ pub async fn set_active(
         Event {
             app_id: &app_of(user),
             actor,
-            action: if active { "user.reactivated" } else { "user.deactivated" },
+            action: if active {
+                "user.reactivated"
+            } else {
+                "user.deactivated"
+            },
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({
                 "email": user.email,
@@ -220,8 +243,13 @@ pub async fn set_active(
 
 /// End every session and token family of a user. Records
 /// `user.signed_out_everywhere`.
-pub async fn sign_out_everywhere(tx: &DatabaseTransaction, actor: &Actor, user: &app_user::Model) -> Result<u64, UserError> {
-    let ended = super::sessions::end_all_for_user(tx, &user.id, "signed_out_by_operator", None).await?;
+pub async fn sign_out_everywhere(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    user: &app_user::Model,
+) -> Result<u64, UserError> {
+    let ended =
+        super::sessions::end_all_for_user(tx, &user.id, "signed_out_by_operator", None).await?;
     audit::record(
         tx,
         Event {
@@ -239,9 +267,15 @@ pub async fn sign_out_everywhere(tx: &DatabaseTransaction, actor: &Actor, user: 
 /// Delete a user and everything that hangs off them (credentials, passkeys,
 /// sessions, tokens, role assignments). Records `user.deleted` with what
 /// the user was. The caller checks the guardrails.
-pub async fn delete(tx: &DatabaseTransaction, actor: &Actor, user: &app_user::Model) -> Result<(), UserError> {
+pub async fn delete(
+    tx: &DatabaseTransaction,
+    actor: &Actor,
+    user: &app_user::Model,
+) -> Result<(), UserError> {
     let roles = super::roles::names_held(tx, &user.id).await?;
-    app_user::Entity::delete_by_id(user.id.as_str()).exec(tx).await?;
+    app_user::Entity::delete_by_id(user.id.as_str())
+        .exec(tx)
+        .await?;
     audit::record(
         tx,
         Event {

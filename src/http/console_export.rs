@@ -34,7 +34,9 @@ pub async fn export(
     };
     let signin = match signins::current(&state.db, &session, &console).await {
         Ok(Some(signin)) => signin,
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "Sign in to the console first.").into_response(),
+        Ok(None) => {
+            return (StatusCode::UNAUTHORIZED, "Sign in to the console first.").into_response();
+        }
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
     let client = client::client_info(&headers, &extensions, state.settings.trust_proxy);
@@ -61,7 +63,8 @@ pub async fn export(
     };
     // The first page answers permission questions (and errors) before any
     // byte is sent.
-    let first = match audit_log::page_sized(&state.db, &operator, &filter, None, EXPORT_PAGE).await {
+    let first = match audit_log::page_sized(&state.db, &operator, &filter, None, EXPORT_PAGE).await
+    {
         Ok(rows) => rows,
         Err(err) => return (StatusCode::FORBIDDEN, err.to_string()).into_response(),
     };
@@ -99,7 +102,9 @@ pub async fn export(
             match audit_log::page_sized(&db, &operator, &filter, Some(last.id), EXPORT_PAGE).await {
                 Ok(next) => rows = next,
                 Err(err) => {
-                    let _ = sender.send(Err(std::io::Error::other(err.to_string()))).await;
+                    let _ = sender
+                        .send(Err(std::io::Error::other(err.to_string())))
+                        .await;
                     return;
                 }
             }
@@ -109,7 +114,9 @@ pub async fn export(
     let mut response = Body::from_stream(stream).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"1auth-audit.{extension}\"")) {
+    if let Ok(value) =
+        HeaderValue::from_str(&format!("attachment; filename=\"1auth-audit.{extension}\""))
+    {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -250,17 +250,29 @@ pub fn oneauth_with_key(
 }
 
 impl TestApp {
+    /// The CLI against this server's database, master key and public URL.
     pub fn cli(&self, args: &[&str]) -> CliRun {
-        oneauth_with_key(&self.database_url, Some(&self.master_key), args, None)
+        oneauth_with_key(
+            &self.database_url,
+            Some(&self.master_key),
+            &self.with_url(args),
+            None,
+        )
     }
 
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> CliRun {
         oneauth_with_key(
             &self.database_url,
             Some(&self.master_key),
-            args,
+            &self.with_url(args),
             Some(stdin),
         )
+    }
+
+    fn with_url<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut with_url = vec!["--public-url", self.address.as_str()];
+        with_url.extend_from_slice(args);
+        with_url
     }
 
     /// `oneauth app create ID --name NAME --redirect-uri http://localhost:5173/cb`

@@ -13,7 +13,10 @@ use crate::entities::{app, oauth_client};
 
 fn app_error(err: AppError) -> AdminError {
     match err {
-        AppError::AlreadyExists(_) => AdminError::Invalid { field: "app_id", message: err.to_string() },
+        AppError::AlreadyExists(_) => AdminError::Invalid {
+            field: "app_id",
+            message: err.to_string(),
+        },
         AppError::NotFound(_) => AdminError::NotFound(err.to_string()),
         other => AdminError::Internal(other.to_string()),
     }
@@ -24,7 +27,10 @@ fn client_error(err: ClientError) -> AdminError {
 }
 
 /// The apps the operator may see, by id.
-pub async fn list(db: &DatabaseConnection, operator: &Operator) -> Result<Vec<app::Model>, AdminError> {
+pub async fn list(
+    db: &DatabaseConnection,
+    operator: &Operator,
+) -> Result<Vec<app::Model>, AdminError> {
     Ok(apps::list(db)
         .await?
         .into_iter()
@@ -32,14 +38,31 @@ pub async fn list(db: &DatabaseConnection, operator: &Operator) -> Result<Vec<ap
         .collect())
 }
 
-pub async fn get(db: &DatabaseConnection, operator: &Operator, app_id: &str) -> Result<app::Model, AdminError> {
+pub async fn get(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+) -> Result<app::Model, AdminError> {
     readable_app(db, operator, app_id, "app.view").await
 }
 
 /// Create an app (global admins and owners).
-pub async fn create(db: &DatabaseConnection, operator: &Operator, app_id: &str, name: &str) -> Result<app::Model, AdminError> {
+pub async fn create(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    name: &str,
+) -> Result<app::Model, AdminError> {
     if !operator.can_create_apps() {
-        return Err(refused(db, operator, AppId::CONSOLE, "app.create", None, "Only global admins and owners may create apps.").await);
+        return Err(refused(
+            db,
+            operator,
+            AppId::CONSOLE,
+            "app.create",
+            None,
+            "Only global admins and owners may create apps.",
+        )
+        .await);
     }
     let id = AppId::parse(app_id).map_err(invalid("app_id"))?;
     let name = DisplayName::parse(name).map_err(invalid("name"))?;
@@ -66,10 +89,24 @@ pub async fn update(
     app_id: &str,
     settings: AppSettings,
 ) -> Result<app::Model, AdminError> {
-    let app = writable_app(db, operator, app_id, "app.update", Some(Target::new("app", app_id))).await?;
-    settings.validate().map_err(|(field, err)| AdminError::Invalid { field, message: err.0 })?;
+    let app = writable_app(
+        db,
+        operator,
+        app_id,
+        "app.update",
+        Some(Target::new("app", app_id)),
+    )
+    .await?;
+    settings
+        .validate()
+        .map_err(|(field, err)| AdminError::Invalid {
+            field,
+            message: err.0,
+        })?;
     let tx = begin_write(db).await?;
-    let updated = apps::update(&tx, &operator.actor(), &app, &settings).await.map_err(app_error)?;
+    let updated = apps::update(&tx, &operator.actor(), &app, &settings)
+        .await
+        .map_err(app_error)?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -81,17 +118,38 @@ pub async fn set_disabled(
     app_id: &str,
     disabled: bool,
 ) -> Result<app::Model, AdminError> {
-    let app = writable_app(db, operator, app_id, "app.disable", Some(Target::new("app", app_id))).await?;
+    let app = writable_app(
+        db,
+        operator,
+        app_id,
+        "app.disable",
+        Some(Target::new("app", app_id)),
+    )
+    .await?;
     if app.builtin && disabled {
-        return Err(refused(db, operator, app_id, "app.disable", Some(Target::new("app", app_id)), "The console cannot be disabled.").await);
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            "app.disable",
+            Some(Target::new("app", app_id)),
+            "The console cannot be disabled.",
+        )
+        .await);
     }
     let tx = begin_write(db).await?;
-    let updated = apps::set_disabled(&tx, &operator.actor(), &app, disabled).await.map_err(app_error)?;
+    let updated = apps::set_disabled(&tx, &operator.actor(), &app, disabled)
+        .await
+        .map_err(app_error)?;
     tx.commit().await?;
     Ok(updated)
 }
 
-pub async fn clients(db: &DatabaseConnection, operator: &Operator, app_id: &str) -> Result<Vec<oauth_client::Model>, AdminError> {
+pub async fn clients(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+) -> Result<Vec<oauth_client::Model>, AdminError> {
     readable_app(db, operator, app_id, "client.list").await?;
     Ok(clients::list(db, app_id).await?)
 }
@@ -106,12 +164,18 @@ pub async fn create_client(
     let app = writable_app(db, operator, app_id, "client.create", None).await?;
     let app_id = AppId::parse(&app.id).expect("stored app ids are valid");
     let tx = begin_write(db).await?;
-    let created = clients::create(&tx, &operator.actor(), &app_id, new).await.map_err(client_error)?;
+    let created = clients::create(&tx, &operator.actor(), &app_id, new)
+        .await
+        .map_err(client_error)?;
     tx.commit().await?;
     Ok(created)
 }
 
-async fn client_of(db: &DatabaseConnection, app_id: &str, client_id: &str) -> Result<oauth_client::Model, AdminError> {
+async fn client_of(
+    db: &DatabaseConnection,
+    app_id: &str,
+    client_id: &str,
+) -> Result<oauth_client::Model, AdminError> {
     clients::find(db, app_id, client_id)
         .await?
         .ok_or_else(|| AdminError::NotFound("There is no such client in this app.".into()))
@@ -124,10 +188,19 @@ pub async fn update_client(
     client_id: &str,
     changes: ClientChanges,
 ) -> Result<oauth_client::Model, AdminError> {
-    writable_app(db, operator, app_id, "client.update", Some(Target::new("client", client_id))).await?;
+    writable_app(
+        db,
+        operator,
+        app_id,
+        "client.update",
+        Some(Target::new("client", client_id)),
+    )
+    .await?;
     let client = client_of(db, app_id, client_id).await?;
     let tx = begin_write(db).await?;
-    let updated = clients::update(&tx, &operator.actor(), &client, changes).await.map_err(client_error)?;
+    let updated = clients::update(&tx, &operator.actor(), &client, changes)
+        .await
+        .map_err(client_error)?;
     tx.commit().await?;
     Ok(updated)
 }
@@ -143,10 +216,15 @@ pub async fn rotate_secret(
     writable_app(db, operator, app_id, "client.rotate_secret", target.clone()).await?;
     let client = client_of(db, app_id, client_id).await?;
     if client.client_type != "confidential" {
-        return Err(AdminError::Invalid { field: "client_id", message: "A public client has no secret to rotate.".into() });
+        return Err(AdminError::Invalid {
+            field: "client_id",
+            message: "A public client has no secret to rotate.".into(),
+        });
     }
     let tx = begin_write(db).await?;
-    let secret = clients::rotate_secret(&tx, &operator.actor(), &client).await.map_err(client_error)?;
+    let secret = clients::rotate_secret(&tx, &operator.actor(), &client)
+        .await
+        .map_err(client_error)?;
     tx.commit().await?;
     Ok(secret)
 }
@@ -158,10 +236,19 @@ pub async fn set_client_disabled(
     client_id: &str,
     disabled: bool,
 ) -> Result<oauth_client::Model, AdminError> {
-    writable_app(db, operator, app_id, "client.disable", Some(Target::new("client", client_id))).await?;
+    writable_app(
+        db,
+        operator,
+        app_id,
+        "client.disable",
+        Some(Target::new("client", client_id)),
+    )
+    .await?;
     let client = client_of(db, app_id, client_id).await?;
     let tx = begin_write(db).await?;
-    let updated = clients::set_disabled(&tx, &operator.actor(), &client, disabled).await.map_err(client_error)?;
+    let updated = clients::set_disabled(&tx, &operator.actor(), &client, disabled)
+        .await
+        .map_err(client_error)?;
     tx.commit().await?;
     Ok(updated)
 }

@@ -31,12 +31,19 @@ pub struct Filter {
 }
 
 fn escape_like(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// The condition for `filter` within what the operator may read; `None`
 /// when they may read nothing of what was asked.
-async fn condition(db: &DatabaseConnection, operator: &Operator, filter: &Filter) -> Result<Condition, AdminError> {
+async fn condition(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    filter: &Filter,
+) -> Result<Condition, AdminError> {
     let mut condition = Condition::all();
     match &filter.app_id {
         Some(app_id) => {
@@ -55,7 +62,10 @@ async fn condition(db: &DatabaseConnection, operator: &Operator, filter: &Filter
     }
     if let Some(action) = filter.action.as_deref().filter(|a| !a.is_empty()) {
         condition = if action.ends_with('.') {
-            condition.add(Expr::col(audit_event::Column::Action).like(LikeExpr::new(format!("{}%", escape_like(action))).escape('\\')))
+            condition.add(
+                Expr::col(audit_event::Column::Action)
+                    .like(LikeExpr::new(format!("{}%", escape_like(action))).escape('\\')),
+            )
         } else {
             condition.add(audit_event::Column::Action.eq(action))
         };
@@ -103,7 +113,11 @@ pub async fn page_sized(
 }
 
 /// One event, if the operator may read its app.
-pub async fn event(db: &DatabaseConnection, operator: &Operator, id: i64) -> Result<audit_event::Model, AdminError> {
+pub async fn event(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    id: i64,
+) -> Result<audit_event::Model, AdminError> {
     let event = audit_event::Entity::find_by_id(id)
         .one(db)
         .await?
@@ -113,7 +127,13 @@ pub async fn event(db: &DatabaseConnection, operator: &Operator, id: i64) -> Res
 }
 
 /// Check one app's chain.
-pub async fn verify(db: &DatabaseConnection, operator: &Operator, app_id: &str) -> Result<ChainReport, AdminError> {
+pub async fn verify(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+) -> Result<ChainReport, AdminError> {
     readable_app(db, operator, app_id, "audit.verify").await?;
-    audit::verify_chain(db, app_id).await.map_err(|e| AdminError::Internal(e.to_string()))
+    audit::verify_chain(db, app_id)
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))
 }

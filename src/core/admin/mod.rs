@@ -25,7 +25,10 @@ pub enum AdminError {
     #[error("{0}")]
     ReauthRequired(String),
     #[error("{message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("internal error: {0}")]
@@ -45,7 +48,10 @@ impl From<AuditError> for AdminError {
 }
 
 pub(crate) fn invalid(field: &'static str) -> impl FnOnce(InvalidValue) -> AdminError {
-    move |err| AdminError::Invalid { field, message: err.0 }
+    move |err| AdminError::Invalid {
+        field,
+        message: err.0,
+    }
 }
 
 /// Refuse (and record) an attempt.
@@ -76,11 +82,21 @@ pub(crate) async fn readable_app(
     attempted: &str,
 ) -> Result<app::Model, AdminError> {
     if !operator.can_read(app_id) {
-        refused(db, operator, app_id, attempted, None, "no access to this app").await;
+        refused(
+            db,
+            operator,
+            app_id,
+            attempted,
+            None,
+            "no access to this app",
+        )
+        .await;
         return Err(no_such_app(app_id));
     }
     let id = AppId::parse(app_id).map_err(|_| no_such_app(app_id))?;
-    super::apps::find(db, &id).await?.ok_or_else(|| no_such_app(app_id))
+    super::apps::find(db, &id)
+        .await?
+        .ok_or_else(|| no_such_app(app_id))
 }
 
 /// The app, if the operator may change it.
@@ -119,10 +135,19 @@ pub(crate) async fn check_self_change(
     }
     let typed = confirmation.map(|c| c.trim().to_lowercase());
     if typed.as_deref() != Some(operator.user().email.as_str()) {
-        refused(db, operator, AppId::CONSOLE, attempted, target, "the typed confirmation did not match").await;
+        refused(
+            db,
+            operator,
+            AppId::CONSOLE,
+            attempted,
+            target,
+            "the typed confirmation did not match",
+        )
+        .await;
         return Err(AdminError::Invalid {
             field: "confirmation",
-            message: "Type your own e-mail address exactly to confirm a change to your own access.".into(),
+            message: "Type your own e-mail address exactly to confirm a change to your own access."
+                .into(),
         });
     }
     Ok(())

@@ -14,15 +14,25 @@ use crate::entities::role;
 
 fn role_error(err: RoleError) -> AdminError {
     match err {
-        RoleError::AlreadyExists { .. } => AdminError::Invalid { field: "name", message: err.to_string() },
-        RoleError::InvalidMaxAuthAge => AdminError::Invalid { field: "max_auth_age_secs", message: err.to_string() },
+        RoleError::AlreadyExists { .. } => AdminError::Invalid {
+            field: "name",
+            message: err.to_string(),
+        },
+        RoleError::InvalidMaxAuthAge => AdminError::Invalid {
+            field: "max_auth_age_secs",
+            message: err.to_string(),
+        },
         RoleError::NotFound { .. } => AdminError::NotFound(err.to_string()),
         other => AdminError::Internal(other.to_string()),
     }
 }
 
 /// The app's roles with how many users hold each.
-pub async fn list(db: &DatabaseConnection, operator: &Operator, app_id: &str) -> Result<Vec<(role::Model, u64)>, AdminError> {
+pub async fn list(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+) -> Result<Vec<(role::Model, u64)>, AdminError> {
     readable_app(db, operator, app_id, "role.list").await?;
     let mut out = Vec::new();
     for role in roles::list(db, app_id).await? {
@@ -42,7 +52,15 @@ pub async fn create(
 ) -> Result<role::Model, AdminError> {
     writable_app(db, operator, app_id, "role.create", None).await?;
     if app_id == AppId::CONSOLE {
-        return Err(refused(db, operator, app_id, "role.create", None, "The console's roles are built in.").await);
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            "role.create",
+            None,
+            "The console's roles are built in.",
+        )
+        .await);
     }
     let name = RoleName::parse(name).map_err(invalid("name"))?;
     let tx = begin_write(db).await?;
@@ -50,7 +68,11 @@ pub async fn create(
         &tx,
         &operator.actor(),
         &AppId::parse(app_id).expect("checked above"),
-        NewRole { name, description, policy },
+        NewRole {
+            name,
+            description,
+            policy,
+        },
     )
     .await
     .map_err(role_error)?;
@@ -58,7 +80,11 @@ pub async fn create(
     Ok(created)
 }
 
-async fn role_of(db: &DatabaseConnection, app_id: &str, name: &str) -> Result<role::Model, AdminError> {
+async fn role_of(
+    db: &DatabaseConnection,
+    app_id: &str,
+    name: &str,
+) -> Result<role::Model, AdminError> {
     let name = RoleName::parse(name).map_err(invalid("name"))?;
     roles::require(db, &AppId::parse(app_id).map_err(invalid("app_id"))?, &name)
         .await
@@ -77,35 +103,74 @@ pub async fn update(
 ) -> Result<role::Model, AdminError> {
     let target = Some(Target::new("role", name));
     writable_app(db, operator, app_id, "role.update", target.clone()).await?;
-    if app_id == AppId::CONSOLE && operator.global_level() != Some(crate::core::console::Level::Owner) {
-        return Err(refused(db, operator, app_id, "role.update", target, "Only an owner may change the console's role policy.").await);
+    if app_id == AppId::CONSOLE
+        && operator.global_level() != Some(crate::core::console::Level::Owner)
+    {
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            "role.update",
+            target,
+            "Only an owner may change the console's role policy.",
+        )
+        .await);
     }
     let role = role_of(db, app_id, name).await?;
     let tx = begin_write(db).await?;
-    let updated = roles::update(&tx, &operator.actor(), &role, description, policy).await.map_err(role_error)?;
+    let updated = roles::update(&tx, &operator.actor(), &role, description, policy)
+        .await
+        .map_err(role_error)?;
     tx.commit().await?;
     Ok(updated)
 }
 
 /// Delete a role. Built-in roles stay; an `owner` role that someone holds
 /// stays (its last holder must not lose it).
-pub async fn delete(db: &DatabaseConnection, operator: &Operator, app_id: &str, name: &str) -> Result<(), AdminError> {
+pub async fn delete(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    name: &str,
+) -> Result<(), AdminError> {
     let target = Some(Target::new("role", name));
     writable_app(db, operator, app_id, "role.delete", target.clone()).await?;
     let role = role_of(db, app_id, name).await?;
     if role.builtin {
-        return Err(refused(db, operator, app_id, "role.delete", target, "Built-in roles cannot be deleted.").await);
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            "role.delete",
+            target,
+            "Built-in roles cannot be deleted.",
+        )
+        .await);
     }
     if role.name == OWNER_ROLE && roles::holders(db, &role.id).await? > 0 {
-        return Err(refused(db, operator, app_id, "role.delete", target, "The owner role still has holders; it cannot be deleted.").await);
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            "role.delete",
+            target,
+            "The owner role still has holders; it cannot be deleted.",
+        )
+        .await);
     }
     let tx = begin_write(db).await?;
-    roles::delete(&tx, &operator.actor(), &role).await.map_err(role_error)?;
+    roles::delete(&tx, &operator.actor(), &role)
+        .await
+        .map_err(role_error)?;
     tx.commit().await?;
     Ok(())
 }
 
-async fn user_of(db: &DatabaseConnection, app_id: &str, user_id: &str) -> Result<crate::entities::app_user::Model, AdminError> {
+async fn user_of(
+    db: &DatabaseConnection,
+    app_id: &str,
+    user_id: &str,
+) -> Result<crate::entities::app_user::Model, AdminError> {
     users::find(db, app_id, user_id)
         .await?
         .ok_or_else(|| AdminError::NotFound("There is no such user in this app.".into()))
@@ -123,12 +188,15 @@ pub async fn grant(
     writable_app(db, operator, app_id, "role.grant", target.clone()).await?;
     let role_name = RoleName::parse(name).map_err(invalid("role"))?;
     if !operator.may_assign(app_id, role_name.as_str()) {
-        let reason = format!("You cannot grant the role \"{role_name}\": it is above your own access.");
+        let reason =
+            format!("You cannot grant the role \"{role_name}\": it is above your own access.");
         return Err(refused(db, operator, app_id, "role.grant", target, &reason).await);
     }
     let user = user_of(db, app_id, user_id).await?;
     let tx = begin_write(db).await?;
-    let outcome = roles::grant(&tx, &operator.actor(), &user, &role_name).await.map_err(role_error)?;
+    let outcome = roles::grant(&tx, &operator.actor(), &user, &role_name)
+        .await
+        .map_err(role_error)?;
     tx.commit().await?;
     Ok(outcome)
 }
@@ -147,7 +215,8 @@ pub async fn revoke(
     writable_app(db, operator, app_id, "role.revoke", target.clone()).await?;
     let role_name = RoleName::parse(name).map_err(invalid("role"))?;
     if !operator.may_assign(app_id, role_name.as_str()) {
-        let reason = format!("You cannot revoke the role \"{role_name}\": it is above your own access.");
+        let reason =
+            format!("You cannot revoke the role \"{role_name}\": it is above your own access.");
         return Err(refused(db, operator, app_id, "role.revoke", target, &reason).await);
     }
     let user = user_of(db, app_id, user_id).await?;
@@ -159,9 +228,19 @@ pub async fn revoke(
         && let Err(guard) = policy::ensure_not_last_owner(&tx, &user).await?
     {
         tx.rollback().await?;
-        return Err(refused(db, operator, app_id, "role.revoke", target, &guard.to_string()).await);
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            "role.revoke",
+            target,
+            &guard.to_string(),
+        )
+        .await);
     }
-    let outcome = roles::revoke(&tx, &operator.actor(), &user, &role_name).await.map_err(role_error)?;
+    let outcome = roles::revoke(&tx, &operator.actor(), &user, &role_name)
+        .await
+        .map_err(role_error)?;
     tx.commit().await?;
     Ok(outcome)
 }

@@ -19,8 +19,14 @@ pub const PAGE: u64 = 50;
 
 fn user_error(err: UserError) -> AdminError {
     match err {
-        UserError::EmailTaken { .. } => AdminError::Invalid { field: "email", message: err.to_string() },
-        UserError::Role(role) => AdminError::Invalid { field: "roles", message: role.to_string() },
+        UserError::EmailTaken { .. } => AdminError::Invalid {
+            field: "email",
+            message: err.to_string(),
+        },
+        UserError::Role(role) => AdminError::Invalid {
+            field: "roles",
+            message: role.to_string(),
+        },
         other => AdminError::Internal(other.to_string()),
     }
 }
@@ -49,13 +55,22 @@ pub struct UserDetail {
     pub recent_events: Vec<audit_event::Model>,
 }
 
-async fn user_of(db: &DatabaseConnection, app_id: &str, user_id: &str) -> Result<app_user::Model, AdminError> {
+async fn user_of(
+    db: &DatabaseConnection,
+    app_id: &str,
+    user_id: &str,
+) -> Result<app_user::Model, AdminError> {
     users::find(db, app_id, user_id)
         .await?
         .ok_or_else(|| AdminError::NotFound("There is no such user in this app.".into()))
 }
 
-pub async fn detail(db: &DatabaseConnection, operator: &Operator, app_id: &str, user_id: &str) -> Result<UserDetail, AdminError> {
+pub async fn detail(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    user_id: &str,
+) -> Result<UserDetail, AdminError> {
     readable_app(db, operator, app_id, "user.view").await?;
     let user = user_of(db, app_id, user_id).await?;
     let recent_events = audit_event::Entity::find()
@@ -92,7 +107,8 @@ pub async fn create(
     for role in roles.iter().filter(|r| !r.trim().is_empty()) {
         let name = RoleName::parse(role).map_err(invalid("roles"))?;
         if !operator.may_assign(app_id, name.as_str()) {
-            let reason = format!("You cannot grant the role \"{name}\": it is above your own access.");
+            let reason =
+                format!("You cannot grant the role \"{name}\": it is above your own access.");
             return Err(refused(db, operator, app_id, "user.create", None, &reason).await);
         }
         names.push(name);
@@ -132,7 +148,14 @@ pub async fn invite(
     user_id: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
-    writable_app(db, operator, app_id, "invitation.issue", Some(Target::new("user", user_id))).await?;
+    writable_app(
+        db,
+        operator,
+        app_id,
+        "invitation.issue",
+        Some(Target::new("user", user_id)),
+    )
+    .await?;
     let user = user_of(db, app_id, user_id).await?;
     let tx = begin_write(db).await?;
     let token = links::issue(&tx, &operator.actor(), &user, Purpose::Invite)
@@ -153,7 +176,11 @@ pub async fn set_active(
     active: bool,
     confirmation: Option<&str>,
 ) -> Result<app_user::Model, AdminError> {
-    let attempted = if active { "user.reactivate" } else { "user.deactivate" };
+    let attempted = if active {
+        "user.reactivate"
+    } else {
+        "user.deactivate"
+    };
     let target = Some(Target::new("user", user_id));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let user = user_of(db, app_id, user_id).await?;
@@ -165,17 +192,33 @@ pub async fn set_active(
         tx.rollback().await?;
         return Err(refused(db, operator, app_id, attempted, target, &guard.to_string()).await);
     }
-    let updated = users::set_active(&tx, &operator.actor(), &user, active).await.map_err(user_error)?;
+    let updated = users::set_active(&tx, &operator.actor(), &user, active)
+        .await
+        .map_err(user_error)?;
     tx.commit().await?;
     Ok(updated)
 }
 
 /// End every session and token family of a user.
-pub async fn sign_out_everywhere(db: &DatabaseConnection, operator: &Operator, app_id: &str, user_id: &str) -> Result<u64, AdminError> {
-    writable_app(db, operator, app_id, "user.sign_out_everywhere", Some(Target::new("user", user_id))).await?;
+pub async fn sign_out_everywhere(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    user_id: &str,
+) -> Result<u64, AdminError> {
+    writable_app(
+        db,
+        operator,
+        app_id,
+        "user.sign_out_everywhere",
+        Some(Target::new("user", user_id)),
+    )
+    .await?;
     let user = user_of(db, app_id, user_id).await?;
     let tx = begin_write(db).await?;
-    let ended = users::sign_out_everywhere(&tx, &operator.actor(), &user).await.map_err(user_error)?;
+    let ended = users::sign_out_everywhere(&tx, &operator.actor(), &user)
+        .await
+        .map_err(user_error)?;
     tx.commit().await?;
     Ok(ended)
 }
@@ -189,7 +232,14 @@ pub async fn recovery_link(
     user_id: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
-    writable_app(db, operator, app_id, "recovery_link.issue", Some(Target::new("user", user_id))).await?;
+    writable_app(
+        db,
+        operator,
+        app_id,
+        "recovery_link.issue",
+        Some(Target::new("user", user_id)),
+    )
+    .await?;
     let user = user_of(db, app_id, user_id).await?;
     let tx = begin_write(db).await?;
     let token = links::issue(&tx, &operator.actor(), &user, Purpose::Recovery)
@@ -207,13 +257,22 @@ pub async fn remove_passkey(
     user_id: &str,
     passkey_id: &str,
 ) -> Result<(), AdminError> {
-    writable_app(db, operator, app_id, "passkey.remove", Some(Target::new("user", user_id))).await?;
+    writable_app(
+        db,
+        operator,
+        app_id,
+        "passkey.remove",
+        Some(Target::new("user", user_id)),
+    )
+    .await?;
     let user = user_of(db, app_id, user_id).await?;
     let tx = begin_write(db).await?;
-    passkeys::remove(&tx, &operator.actor(), &user, passkey_id).await.map_err(|e| match e {
-        passkeys::PasskeyError::NotFound => AdminError::NotFound(e.to_string()),
-        other => AdminError::Internal(other.to_string()),
-    })?;
+    passkeys::remove(&tx, &operator.actor(), &user, passkey_id)
+        .await
+        .map_err(|e| match e {
+            passkeys::PasskeyError::NotFound => AdminError::NotFound(e.to_string()),
+            other => AdminError::Internal(other.to_string()),
+        })?;
     tx.commit().await?;
     Ok(())
 }
@@ -236,9 +295,19 @@ pub async fn delete(
     let tx = begin_write(db).await?;
     if let Err(guard) = policy::ensure_not_last_owner(&tx, &user).await? {
         tx.rollback().await?;
-        return Err(refused(db, operator, app_id, "user.delete", target, &guard.to_string()).await);
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            "user.delete",
+            target,
+            &guard.to_string(),
+        )
+        .await);
     }
-    users::delete(&tx, &operator.actor(), &user).await.map_err(user_error)?;
+    users::delete(&tx, &operator.actor(), &user)
+        .await
+        .map_err(user_error)?;
     tx.commit().await?;
     Ok(())
 }

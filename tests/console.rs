@@ -1,0 +1,1330 @@
+//! The operator console's permissions and guardrails, through its server
+//! functions: bootstrap, owner/admin/auditor and app-scoped operators, the
+//! last owner, self-demotion, grants above one's own access, and the audit
+//! log (filters, paging, export, chain check).
+
+mod common;
+
+use common::passkey::Device;
+use common::{TestApp, browser, spawn_app};
+use leptos::server_fn::ServerFn;
+use oneauth::api::account::ChangePassword;
+use oneauth::api::console::*;
+use oneauth::api::hosted::{
+    AcceptInvitationWithPassword, FinishInvitationPasskey, LoadInvitation,
+    ReauthenticateWithPassword, RedeemRecoveryLink, SignInWithPassword, StartInvitationPasskey,
+};
+use oneauth::entities::{audit_event, token_family};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// An operator's browser and passkey device.
+struct Op {
+    browser: reqwest::Client,
+    #[allow(dead_code)]
+    device: Device,
+}
+
+impl Op {
+    async fn call(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> Result<Value, Value> {
+        app.call_json(&self.browser, path, form).await
+    }
+}
+
+/// Accept an invitation link with a new passkey; the browser is signed in.
+async fn accept_invitation(app: &TestApp, link: &str) -> Op {
+    let token = link.rsplit('/').next().unwrap();
+    let app_id = link.split("/a/").nth(1).unwrap().split('/').next().unwrap();
+    let browser = browser();
+    let mut device = Device::new();
+    let options = app
+        .call_json(
+            &browser,
+            StartInvitationPasskey::PATH,
+            &[("app_id", app_id), ("token", token)],
+        )
+        .await
+        .unwrap();
+    let credential = device.create(&app.address, options.as_str().unwrap());
+    let done = app
+        .call_json(
+            &browser,
+            FinishInvitationPasskey::PATH,
+            &[("app_id", app_id), ("credential", &credential)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done["codes"].as_array().unwrap().len(), 10);
+    Op { browser, device }
+}
+
+fn link_of(output: &str) -> String {
+    output
+        .lines()
+        .find(|l| l.contains("/invite/"))
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// A fresh install with its first owner signed in to the console.
+async fn with_owner() -> (TestApp, Op) {
+    let app = spawn_app().await;
+    let run = app
+        .cli(&["bootstrap", "--email", "owner@example.com"])
+        .expect_success();
+    let link = link_of(&run.stdout);
+    let owner = accept_invitation(&app, &link).await;
+    (app, owner)
+}
+
+/// Another operator with `roles`, invited by `by` and signed in with a passkey.
+async fn operator(app: &TestApp, by: &Op, email: &str, roles: &str) -> Op {
+    let created = by
+        .call(
+            app,
+            ConsoleCreateUser::PATH,
+            &[
+                ("app_id", "console"),
+                ("email", email),
+                ("roles", roles),
+                ("invite", "on"),
+            ],
+        )
+        .await
+        .unwrap();
+    accept_invitation(app, created["invite_link"].as_str().unwrap()).await
+}
+
+fn refused(error: &Value) -> &str {
+    error["Refused"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a refusal: {error}"))
+}
+
+async fn refusals(app: &TestApp) -> Vec<Value> {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("console.refused"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_str(&e.details).unwrap())
+        .collect()
+}
+
+async fn user_id(app: &TestApp, app_id: &str, email: &str) -> String {
+    oneauth::entities::app_user::Entity::find()
+        .filter(oneauth::entities::app_user::Column::AppId.eq(app_id))
+        .filter(oneauth::entities::app_user::Column::Email.eq(email))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bootstrap_makes_one_owner_through_a_one_time_link() {
+    let app = spawn_app().await;
+    let run = app
+        .cli(&["bootstrap", "--email", "Owner@Example.com"])
+        .expect_success();
+    let link = link_of(&run.stdout);
+    assert!(
+        link.starts_with(&format!("{}/a/console/invite/", app.address)),
+        "{link}"
+    );
+    let token = link.rsplit('/').next().unwrap();
+
+    // The link names the owner and demands a passkey: no password-only setup.
+    let view = app
+        .call_json(
+            &browser(),
+            LoadInvitation::PATH,
+            &[("app_id", "console"), ("token", token)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(view["email"], "owner@example.com");
+    assert_eq!(view["needs_passkey"], true);
+    let error = app
+        .call_json(
+            &browser(),
+            AcceptInvitationWithPassword::PATH,
+            &[
+                ("app_id", "console"),
+                ("token", token),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("needs a passkey"));
+
+    let owner = accept_invitation(&app, &link).await;
+    let me = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    assert_eq!(me["email"], "owner@example.com");
+    assert_eq!(me["access"], "owner");
+
+    // Once used, the link is dead; a second bootstrap is refused.
+    let again = app
+        .call_json(
+            &browser(),
+            LoadInvitation::PATH,
+            &[("app_id", "console"), ("token", token)],
+        )
+        .await
+        .unwrap_err();
+    assert!(again["NotFound"].as_str().unwrap().contains("already used"));
+    app.cli(&["bootstrap", "--email", "other@example.com"])
+        .expect_error("already has an owner");
+    let actions: Vec<String> = audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq("console"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "console.bootstrapped",
+        "invitation.issued",
+        "invitation.accepted",
+        "passkey.added",
+    ] {
+        assert!(
+            actions.contains(&action.to_owned()),
+            "{action}: {actions:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn setup_links_expire() {
+    let app = spawn_app().await;
+    let link = link_of(
+        &app.cli(&["bootstrap", "--email", "owner@example.com"])
+            .expect_success()
+            .stdout,
+    );
+    app.sql("UPDATE action_token SET expires_at = '2000-01-01T00:00:00+00:00'")
+        .await;
+    let token = link.rsplit('/').next().unwrap();
+    let error = app
+        .call_json(
+            &browser(),
+            LoadInvitation::PATH,
+            &[("app_id", "console"), ("token", token)],
+        )
+        .await
+        .unwrap_err();
+    assert!(error["NotFound"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_needs_a_passkey_session_and_a_console_role() {
+    let (app, owner) = with_owner().await;
+    // The owner sets a password, then signs in with it alone elsewhere.
+    owner
+        .call(
+            &app,
+            ChangePassword::PATH,
+            &[("app_id", "console"), ("new", "owner's long passphrase")],
+        )
+        .await
+        .unwrap();
+    let password_only = browser();
+    app.call_json(
+        &password_only,
+        SignInWithPassword::PATH,
+        &[
+            ("app_id", "console"),
+            ("email", "owner@example.com"),
+            ("password", "owner's long passphrase"),
+        ],
+    )
+    .await
+    .unwrap();
+    let error = app
+        .call_json(&password_only, ConsoleApps::PATH, &[])
+        .await
+        .unwrap_err();
+    assert!(error["ReauthRequired"].is_string(), "{error}");
+
+    // A console user without a console role sees nothing.
+    let created = owner
+        .call(
+            &app,
+            ConsoleCreateUser::PATH,
+            &[
+                ("app_id", "console"),
+                ("email", "nobody@example.com"),
+                ("invite", "on"),
+            ],
+        )
+        .await
+        .unwrap();
+    let nobody = accept_invitation(&app, created["invite_link"].as_str().unwrap()).await;
+    let error = nobody.call(&app, ConsoleApps::PATH, &[]).await.unwrap_err();
+    assert_eq!(
+        refused(&error),
+        "This account has no access to the console."
+    );
+    // And nobody at all.
+    assert_eq!(
+        app.call_json(&browser(), ConsoleApps::PATH, &[])
+            .await
+            .unwrap_err(),
+        json!("SignInRequired")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_manage_apps_and_clients() {
+    let (app, owner) = with_owner().await;
+    owner
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "billing"), ("name", "Billing Admin")],
+        )
+        .await
+        .unwrap();
+    let bad = owner
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "Bad Id"), ("name", "x")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad["Invalid"]["field"], "app_id");
+    let taken = owner
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "billing"), ("name", "x")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(taken["Invalid"]["field"], "app_id");
+
+    let apps = owner.call(&app, ConsoleApps::PATH, &[]).await.unwrap();
+    let ids: Vec<&str> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["billing", "console"]);
+
+    // Settings, validated.
+    let settings = |idle: &'static str| {
+        vec![
+            ("app_id", "billing"),
+            ("name", "Billing"),
+            ("brand_color", "#0f766e"),
+            ("password_enabled", "on"),
+            ("passkey_enabled", "on"),
+            ("require_pkce", "on"),
+            ("session_idle_secs", idle),
+            ("session_absolute_secs", "36000"),
+            ("access_token_ttl_secs", "600"),
+            ("refresh_idle_secs", "86400"),
+            ("refresh_absolute_secs", "604800"),
+            ("refresh_grace_secs", "5"),
+        ]
+    };
+    let error = owner
+        .call(&app, ConsoleUpdateApp::PATH, &settings("5"))
+        .await
+        .unwrap_err();
+    assert_eq!(error["Invalid"]["field"], "session_idle_secs");
+    owner
+        .call(&app, ConsoleUpdateApp::PATH, &settings("900"))
+        .await
+        .unwrap();
+    let view = owner
+        .call(&app, ConsoleApp::PATH, &[("app_id", "billing")])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            view["brand_color"].clone(),
+            view["access_token_ttl_secs"].clone(),
+            view["self_registration"].clone()
+        ),
+        (json!("#0f766e"), json!(600), json!(false))
+    );
+
+    // Clients: a confidential one's secret shows once and rotates.
+    let created = owner
+        .call(
+            &app,
+            ConsoleCreateClient::PATH,
+            &[
+                ("app_id", "billing"),
+                ("name", "Web"),
+                ("client_type", "confidential"),
+                (
+                    "redirect_uris",
+                    "https://billing.example.com/cb\nhttp://localhost:3000/cb",
+                ),
+                ("post_logout_redirect_uris", ""),
+                ("id_token_alg", "RS256"),
+            ],
+        )
+        .await
+        .unwrap();
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let bad_uri = owner
+        .call(
+            &app,
+            ConsoleCreateClient::PATH,
+            &[
+                ("app_id", "billing"),
+                ("name", "Bad"),
+                ("client_type", "public"),
+                ("redirect_uris", "http://evil.example/cb"),
+                ("post_logout_redirect_uris", ""),
+                ("id_token_alg", "ES256"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad_uri["Invalid"]["field"], "redirect_uris");
+    let rotated = owner
+        .call(
+            &app,
+            ConsoleRotateClientSecret::PATH,
+            &[("app_id", "billing"), ("client_id", &client_id)],
+        )
+        .await
+        .unwrap();
+    assert_ne!(rotated.as_str().unwrap(), secret);
+    let clients = owner
+        .call(&app, ConsoleClients::PATH, &[("app_id", "billing")])
+        .await
+        .unwrap();
+    assert_eq!(clients[0]["redirect_uris"].as_array().unwrap().len(), 2);
+    assert!(clients[0]["secret_rotated"].is_string());
+
+    // Disable and enable; the console itself cannot be disabled.
+    owner
+        .call(
+            &app,
+            ConsoleSetAppDisabled::PATH,
+            &[("app_id", "billing"), ("disabled", "true")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.get("/a/billing/login").await.status(), 404);
+    owner
+        .call(
+            &app,
+            ConsoleSetAppDisabled::PATH,
+            &[("app_id", "billing"), ("disabled", "false")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(app.get("/a/billing/login").await.status(), 200);
+    let error = owner
+        .call(
+            &app,
+            ConsoleSetAppDisabled::PATH,
+            &[("app_id", "console"), ("disabled", "true")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&error), "The console cannot be disabled.");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admins_cannot_grant_owner_and_auditors_change_nothing() {
+    let (app, owner) = with_owner().await;
+    let admin = operator(&app, &owner, "admin@example.com", "admin").await;
+    let auditor = operator(&app, &owner, "auditor@example.com", "auditor").await;
+
+    // The admin manages apps...
+    admin
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "shop"), ("name", "Shop")],
+        )
+        .await
+        .unwrap();
+    // ...but cannot make anyone an owner (a role above their own).
+    let auditor_id = user_id(&app, "console", "auditor@example.com").await;
+    let error = admin
+        .call(
+            &app,
+            ConsoleGrantRole::PATH,
+            &[
+                ("app_id", "console"),
+                ("user_id", &auditor_id),
+                ("role", "owner"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("above your own access"), "{error}");
+    let error = admin
+        .call(
+            &app,
+            ConsoleCreateUser::PATH,
+            &[
+                ("app_id", "console"),
+                ("email", "x@example.com"),
+                ("roles", "owner"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("above your own access"));
+    // Granting what they hold is fine.
+    admin
+        .call(
+            &app,
+            ConsoleGrantRole::PATH,
+            &[
+                ("app_id", "console"),
+                ("user_id", &auditor_id),
+                ("role", "admin"),
+            ],
+        )
+        .await
+        .unwrap();
+    admin
+        .call(
+            &app,
+            ConsoleRevokeRole::PATH,
+            &[
+                ("app_id", "console"),
+                ("user_id", &auditor_id),
+                ("role", "admin"),
+            ],
+        )
+        .await
+        .unwrap();
+
+    // The auditor reads everything and changes nothing.
+    auditor.call(&app, ConsoleApps::PATH, &[]).await.unwrap();
+    auditor.call(&app, ConsoleAudit::PATH, &[]).await.unwrap();
+    let writes: [(&str, Vec<(&str, &str)>); 4] = [
+        (
+            ConsoleCreateApp::PATH,
+            vec![("app_id", "nope"), ("name", "Nope")],
+        ),
+        (
+            ConsoleSetAppDisabled::PATH,
+            vec![("app_id", "shop"), ("disabled", "true")],
+        ),
+        (
+            ConsoleCreateUser::PATH,
+            vec![("app_id", "shop"), ("email", "u@example.com")],
+        ),
+        (
+            ConsoleCreateRole::PATH,
+            vec![("app_id", "shop"), ("name", "support")],
+        ),
+    ];
+    for (path, form) in writes {
+        let error = auditor.call(&app, path, &form).await.unwrap_err();
+        let reason = refused(&error);
+        assert!(
+            reason.contains("read-only") || reason.contains("Only global admins"),
+            "{path}: {reason}"
+        );
+    }
+    let recorded = refusals(&app).await;
+    assert!(
+        recorded.len() >= 6,
+        "every refusal is audited: {recorded:?}"
+    );
+    assert!(recorded.iter().any(|r| r["attempted"] == "role.grant"
+        && r["reason"].as_str().unwrap().contains("above your own")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_scoped_operator_sees_nothing_of_other_apps() {
+    let (app, owner) = with_owner().await;
+    for (id, name) in [("demo", "Demo"), ("secret", "Secret")] {
+        owner
+            .call(
+                &app,
+                ConsoleCreateApp::PATH,
+                &[("app_id", id), ("name", name)],
+            )
+            .await
+            .unwrap();
+    }
+    let scoped = operator(&app, &owner, "demo-admin@example.com", "admin:demo").await;
+    let apps = scoped.call(&app, ConsoleApps::PATH, &[]).await.unwrap();
+    let ids: Vec<&str> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["demo"]);
+    scoped
+        .call(
+            &app,
+            ConsoleCreateUser::PATH,
+            &[("app_id", "demo"), ("email", "u@example.com")],
+        )
+        .await
+        .unwrap();
+
+    // Another app does not exist, as far as they can tell.
+    let error = scoped
+        .call(&app, ConsoleApp::PATH, &[("app_id", "secret")])
+        .await
+        .unwrap_err();
+    assert_eq!(error["NotFound"], "There is no app called \"secret\".");
+    let error = scoped
+        .call(&app, ConsoleUsers::PATH, &[("app_id", "secret")])
+        .await
+        .unwrap_err();
+    assert!(error["NotFound"].is_string());
+    // Their audit view holds only demo's events.
+    let page = scoped.call(&app, ConsoleAudit::PATH, &[]).await.unwrap();
+    assert!(
+        page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["app_id"] == "demo")
+    );
+    let error = scoped
+        .call(&app, ConsoleAudit::PATH, &[("query[app_id]", "secret")])
+        .await
+        .unwrap_err();
+    assert!(error["NotFound"].is_string());
+    // No apps of their own making, no operators.
+    assert!(
+        refused(
+            &scoped
+                .call(
+                    &app,
+                    ConsoleCreateApp::PATH,
+                    &[("app_id", "mine"), ("name", "Mine")]
+                )
+                .await
+                .unwrap_err()
+        )
+        .contains("Only global")
+    );
+    let error = scoped
+        .call(&app, ConsoleUsers::PATH, &[("app_id", "console")])
+        .await
+        .unwrap_err();
+    assert!(error["NotFound"].is_string());
+    // Refusals about the other app are recorded in the console's chain.
+    let secret_events = audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq("secret"))
+        .filter(audit_event::Column::Action.eq("console.refused"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(secret_events.is_empty());
+    assert!(refusals(&app).await.iter().any(|r| r["app_id"] == "secret"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_owner_stays_an_owner() {
+    let (app, owner) = with_owner().await;
+    let me = user_id(&app, "console", "owner@example.com").await;
+    let confirm = [("confirmation", "owner@example.com")];
+    for (path, mut form) in [
+        (
+            ConsoleRevokeRole::PATH,
+            vec![
+                ("app_id", "console"),
+                ("user_id", me.as_str()),
+                ("role", "owner"),
+            ],
+        ),
+        (
+            ConsoleSetUserActive::PATH,
+            vec![
+                ("app_id", "console"),
+                ("user_id", me.as_str()),
+                ("active", "false"),
+            ],
+        ),
+        (
+            ConsoleDeleteUser::PATH,
+            vec![("app_id", "console"), ("user_id", me.as_str())],
+        ),
+    ] {
+        form.extend_from_slice(&confirm);
+        let error = owner.call(&app, path, &form).await.unwrap_err();
+        assert!(refused(&error).contains("last owner"), "{path}: {error}");
+    }
+    let me_view = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    assert_eq!(me_view["access"], "owner");
+    assert!(
+        refusals(&app)
+            .await
+            .iter()
+            .filter(|r| r["reason"].as_str().unwrap().contains("last owner"))
+            .count()
+            >= 3
+    );
+
+    // An admin cannot remove the owner either (and cannot touch the role).
+    let admin = operator(&app, &owner, "admin@example.com", "admin").await;
+    let error = admin
+        .call(
+            &app,
+            ConsoleSetUserActive::PATH,
+            &[("app_id", "console"), ("user_id", &me), ("active", "false")],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("last owner"));
+    let error = admin
+        .call(
+            &app,
+            ConsoleRevokeRole::PATH,
+            &[("app_id", "console"), ("user_id", &me), ("role", "owner")],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("above your own access"));
+
+    // The same holds for an app's own "owner" role.
+    owner
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "demo"), ("name", "Demo")],
+        )
+        .await
+        .unwrap();
+    owner
+        .call(
+            &app,
+            ConsoleCreateRole::PATH,
+            &[("app_id", "demo"), ("name", "owner")],
+        )
+        .await
+        .unwrap();
+    let created = owner
+        .call(
+            &app,
+            ConsoleCreateUser::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "boss@example.com"),
+                ("roles", "owner"),
+            ],
+        )
+        .await
+        .unwrap();
+    let boss = created["user_id"].as_str().unwrap();
+    let error = owner
+        .call(
+            &app,
+            ConsoleDeleteUser::PATH,
+            &[("app_id", "demo"), ("user_id", boss)],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("last owner"));
+    let error = owner
+        .call(
+            &app,
+            ConsoleDeleteRole::PATH,
+            &[("app_id", "demo"), ("name", "owner")],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("still has holders"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demoting_oneself_needs_a_fresh_sign_in_and_typed_confirmation() {
+    let (app, owner) = with_owner().await;
+    let second = operator(&app, &owner, "second@example.com", "owner").await;
+    let me = user_id(&app, "console", "owner@example.com").await;
+    let revoke = |confirmation: &'static str| {
+        vec![
+            ("app_id", "console"),
+            ("user_id", me.clone().leak() as &str),
+            ("role", "owner"),
+            ("confirmation", confirmation),
+        ]
+    };
+
+    let error = owner
+        .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.org"))
+        .await
+        .unwrap_err();
+    assert_eq!(error["Invalid"]["field"], "confirmation");
+    app.sql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'")
+        .await;
+    // A stale sign-in: the console itself asks for a passkey again...
+    let error = owner
+        .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.com"))
+        .await
+        .unwrap_err();
+    assert!(error["ReauthRequired"].is_string(), "{error}");
+    // ...and after re-authenticating, the demotion goes through.
+    app.sql("UPDATE signin_session SET auth_time = CURRENT_TIMESTAMP")
+        .await;
+    let _ = ReauthenticateWithPassword::PATH;
+    owner
+        .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.com"))
+        .await
+        .unwrap();
+    let still = second.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    assert_eq!(still["access"], "owner");
+    let recorded = audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq("console"))
+        .filter(audit_event::Column::Action.eq("role.revoked"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the demotion is audited");
+    assert_eq!(recorded.actor_label, "owner@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
+    let (app, owner) = with_owner().await;
+    let demo = app
+        .cli(&[
+            "app",
+            "create",
+            "demo",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ])
+        .expect_success()
+        .json();
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            "demo",
+            "--email",
+            "ada@example.com",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .expect_success();
+    let ada = user_id(&app, "demo", "ada@example.com").await;
+
+    // Ada holds a refresh token.
+    let client = common::oauth::Client::from_created(&app, &demo);
+    let ada_browser = browser();
+    common::sign_in(&app, &ada_browser, "demo", "ada@example.com", PASSWORD).await;
+    let tokens = client.tokens(&ada_browser, &[]).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    // Search and page.
+    for i in 0..3 {
+        owner
+            .call(
+                &app,
+                ConsoleCreateUser::PATH,
+                &[
+                    ("app_id", "demo"),
+                    ("email", &format!("user{i}@example.com")),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    let page = owner
+        .call(
+            &app,
+            ConsoleUsers::PATH,
+            &[("app_id", "demo"), ("query", "user1")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(page["users"].as_array().unwrap().len(), 1);
+    assert_eq!(page["total"], 4);
+    let detail = owner
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "demo"), ("user_id", &ada)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(detail["has_password"], true);
+    assert_eq!(detail["sessions"].as_array().unwrap().len(), 1);
+    assert!(
+        detail["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "signin.succeeded")
+    );
+
+    // Deactivation ends her sessions and refresh tokens at once.
+    owner
+        .call(
+            &app,
+            ConsoleSetUserActive::PATH,
+            &[("app_id", "demo"), ("user_id", &ada), ("active", "false")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(client.refresh(refresh).await.0, 400);
+    assert!(
+        token_family::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .iter()
+            .all(|f| f.revoked_at.is_some())
+    );
+    let error = app
+        .call_json(
+            &browser(),
+            SignInWithPassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error["Refused"],
+        "The e-mail address or the credentials are not right."
+    );
+    owner
+        .call(
+            &app,
+            ConsoleSetUserActive::PATH,
+            &[("app_id", "demo"), ("user_id", &ada), ("active", "true")],
+        )
+        .await
+        .unwrap();
+
+    // Sign out everywhere.
+    let ada_browser = browser();
+    common::sign_in(&app, &ada_browser, "demo", "ada@example.com", PASSWORD).await;
+    let ended = owner
+        .call(
+            &app,
+            ConsoleSignOutUser::PATH,
+            &[("app_id", "demo"), ("user_id", &ada)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+
+    // A recovery link signs her in once and asks for a new factor.
+    let link = owner
+        .call(
+            &app,
+            ConsoleRecoveryLink::PATH,
+            &[("app_id", "demo"), ("user_id", &ada)],
+        )
+        .await
+        .unwrap();
+    let token = oneauth_param(link.as_str().unwrap(), "token");
+    let recovered = browser();
+    let target = app
+        .call_json(
+            &recovered,
+            RedeemRecoveryLink::PATH,
+            &[("app_id", "demo"), ("token", &token)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(target, "/a/demo/account");
+    let view = app
+        .call_json(
+            &recovered,
+            oneauth::api::account::LoadAccount::PATH,
+            &[("app_id", "demo")],
+        )
+        .await
+        .unwrap();
+    assert_eq!(view["requires_enrolment"], true);
+    assert!(
+        app.call_json(
+            &browser(),
+            RedeemRecoveryLink::PATH,
+            &[("app_id", "demo"), ("token", &token)]
+        )
+        .await
+        .is_err(),
+        "one use"
+    );
+
+    // Delete.
+    owner
+        .call(
+            &app,
+            ConsoleDeleteUser::PATH,
+            &[("app_id", "demo"), ("user_id", &ada)],
+        )
+        .await
+        .unwrap();
+    let page = owner
+        .call(&app, ConsoleUsers::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 3);
+    let actions: Vec<String> = audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq("demo"))
+        .filter(audit_event::Column::ActorType.eq("operator"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "user.deactivated",
+        "user.reactivated",
+        "user.signed_out_everywhere",
+        "recovery_link.issued",
+        "user.deleted",
+    ] {
+        assert!(
+            actions.contains(&action.to_owned()),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
+fn oneauth_param(url: &str, name: &str) -> String {
+    common::oauth::param(url, name).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_are_managed_and_granted() {
+    let (app, owner) = with_owner().await;
+    owner
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "demo"), ("name", "Demo")],
+        )
+        .await
+        .unwrap();
+    owner
+        .call(
+            &app,
+            ConsoleCreateRole::PATH,
+            &[
+                ("app_id", "demo"),
+                ("name", "billing"),
+                ("description", "Invoices"),
+                ("require_passkey", "on"),
+                ("max_auth_age_secs", "900"),
+            ],
+        )
+        .await
+        .unwrap();
+    let error = owner
+        .call(
+            &app,
+            ConsoleCreateRole::PATH,
+            &[
+                ("app_id", "demo"),
+                ("name", "x"),
+                ("max_auth_age_secs", "-5"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error["Invalid"]["field"], "max_auth_age_secs");
+    owner
+        .call(
+            &app,
+            ConsoleUpdateRole::PATH,
+            &[
+                ("app_id", "demo"),
+                ("name", "billing"),
+                ("description", "All invoices"),
+            ],
+        )
+        .await
+        .unwrap();
+    let roles = owner
+        .call(&app, ConsoleRoles::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(roles[0]["description"], "All invoices");
+    assert_eq!(roles[0]["require_passkey"], false);
+
+    let created = owner
+        .call(
+            &app,
+            ConsoleCreateUser::PATH,
+            &[("app_id", "demo"), ("email", "u@example.com")],
+        )
+        .await
+        .unwrap();
+    let user = created["user_id"].as_str().unwrap();
+    owner
+        .call(
+            &app,
+            ConsoleGrantRole::PATH,
+            &[("app_id", "demo"), ("user_id", user), ("role", "billing")],
+        )
+        .await
+        .unwrap();
+    let detail = owner
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "demo"), ("user_id", user)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(detail["roles"], json!(["billing"]));
+    owner
+        .call(
+            &app,
+            ConsoleRevokeRole::PATH,
+            &[("app_id", "demo"), ("user_id", user), ("role", "billing")],
+        )
+        .await
+        .unwrap();
+    owner
+        .call(
+            &app,
+            ConsoleDeleteRole::PATH,
+            &[("app_id", "demo"), ("name", "billing")],
+        )
+        .await
+        .unwrap();
+    let error = owner
+        .call(
+            &app,
+            ConsoleDeleteRole::PATH,
+            &[("app_id", "console"), ("name", "auditor")],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused(&error), "Built-in roles cannot be deleted.");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_filters_pages_exports_and_verifies() {
+    let (app, owner) = with_owner().await;
+    owner
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "demo"), ("name", "Demo")],
+        )
+        .await
+        .unwrap();
+    for i in 0..60 {
+        owner
+            .call(
+                &app,
+                ConsoleCreateUser::PATH,
+                &[
+                    ("app_id", "demo"),
+                    ("email", &format!("u{i:02}@example.com")),
+                ],
+            )
+            .await
+            .unwrap();
+    }
+    // Newest first, 50 a page, then the rest.
+    let first = owner
+        .call(&app, ConsoleAudit::PATH, &[("query[app_id]", "demo")])
+        .await
+        .unwrap();
+    let events = first["events"].as_array().unwrap();
+    assert_eq!(events.len(), 50);
+    assert!(events[0]["id"].as_i64() > events[1]["id"].as_i64());
+    let before = first["next"].as_i64().unwrap().to_string();
+    let second = owner
+        .call(
+            &app,
+            ConsoleAudit::PATH,
+            &[("query[app_id]", "demo"), ("before", &before)],
+        )
+        .await
+        .unwrap();
+    assert!(second["events"].as_array().unwrap().len() >= 10);
+
+    // Filters: action (exact and prefix), actor, target, time range.
+    let created = owner
+        .call(
+            &app,
+            ConsoleAudit::PATH,
+            &[("query[app_id]", "demo"), ("query[action]", "user.created")],
+        )
+        .await
+        .unwrap();
+    assert!(
+        created["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] == "user.created")
+    );
+    let prefixed = owner
+        .call(&app, ConsoleAudit::PATH, &[("query[action]", "app.")])
+        .await
+        .unwrap();
+    assert!(
+        prefixed["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"].as_str().unwrap().starts_with("app."))
+    );
+    let by_actor = owner
+        .call(
+            &app,
+            ConsoleAudit::PATH,
+            &[
+                ("query[actor]", "owner@example.com"),
+                ("query[app_id]", "demo"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_actor["events"].as_array().unwrap().len(), 50);
+    let target = user_id(&app, "demo", "u07@example.com").await;
+    let by_target = owner
+        .call(&app, ConsoleAudit::PATH, &[("query[target]", &target)])
+        .await
+        .unwrap();
+    assert_eq!(by_target["events"].as_array().unwrap().len(), 1);
+    let future = owner
+        .call(&app, ConsoleAudit::PATH, &[("query[from]", "2999-01-01")])
+        .await
+        .unwrap();
+    assert!(future["events"].as_array().unwrap().is_empty());
+    let bad = owner
+        .call(&app, ConsoleAudit::PATH, &[("query[from]", "yesterday")])
+        .await
+        .unwrap_err();
+    assert_eq!(bad["Invalid"]["field"], "from");
+
+    // The detail of an update shows before and after.
+    owner
+        .call(
+            &app,
+            ConsoleCreateRole::PATH,
+            &[("app_id", "demo"), ("name", "ops")],
+        )
+        .await
+        .unwrap();
+    owner
+        .call(
+            &app,
+            ConsoleUpdateRole::PATH,
+            &[
+                ("app_id", "demo"),
+                ("name", "ops"),
+                ("require_passkey", "on"),
+            ],
+        )
+        .await
+        .unwrap();
+    let updated = owner
+        .call(
+            &app,
+            ConsoleAudit::PATH,
+            &[("query[action]", "role.updated")],
+        )
+        .await
+        .unwrap();
+    let id = updated["events"][0]["id"].as_i64().unwrap().to_string();
+    let detail = owner
+        .call(&app, ConsoleAuditEvent::PATH, &[("id", &id)])
+        .await
+        .unwrap();
+    assert!(
+        detail["before"]
+            .as_str()
+            .unwrap()
+            .contains("\"require_passkey\": false")
+    );
+    assert!(
+        detail["after"]
+            .as_str()
+            .unwrap()
+            .contains("\"require_passkey\": true")
+    );
+
+    // Export of the filtered set, as CSV and JSON lines.
+    let csv = owner
+        .browser
+        .get(format!(
+            "{}/console/audit/export?format=csv&app=demo&action=user.created",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("1auth-audit.csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert_eq!(text.lines().count(), 61, "a header and 60 events");
+    assert!(text.lines().skip(1).all(|l| l.contains("user.created")));
+    let jsonl = owner
+        .browser
+        .get(format!(
+            "{}/console/audit/export?format=jsonl&app=demo&actor=owner@example.com",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(jsonl.lines().count() >= 62);
+    assert!(
+        jsonl.lines().all(
+            |l| serde_json::from_str::<Value>(l).unwrap()["actor_label"] == "owner@example.com"
+        )
+    );
+    let anonymous = reqwest::get(format!("{}/console/audit/export", app.address))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // The chain check.
+    let chain = owner
+        .call(&app, ConsoleVerifyChain::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(chain["problem"], Value::Null);
+    app.sql("UPDATE audit_event SET actor_label = 'mallory' WHERE app_id = 'demo' AND seq = 3")
+        .await;
+    let chain = owner
+        .call(&app, ConsoleVerifyChain::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(
+        chain["problem"],
+        "event 3 was altered after it was recorded"
+    );
+}
