@@ -2,10 +2,19 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::ui::console::ConsoleShell;
+use crate::ui::console::app::AppSettingsPage;
+use crate::ui::console::apps::AppsPage;
+use crate::ui::console::audit::{AppAuditPage, AuditPage};
+use crate::ui::console::clients::ClientsPage;
+use crate::ui::console::roles::RolesPage;
+use crate::ui::console::user::UserPage;
+use crate::ui::console::users::UsersPage;
 use crate::ui::hosted::account::AccountPage;
+use crate::ui::hosted::invite::InvitePage;
 use crate::ui::hosted::login::LoginPage;
 use crate::ui::hosted::logout::LogoutPage;
 use crate::ui::hosted::recover::RecoverPage;
@@ -59,6 +68,17 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/a/:app_id/recover") view=RecoverPage ssr=SsrMode::Async />
                 <Route path=path!("/a/:app_id/account") view=AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/a/:app_id/logout") view=LogoutPage ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/invite/:token") view=InvitePage ssr=SsrMode::Async />
+                <ParentRoute path=path!("/console") view=ConsoleShell ssr=SsrMode::Async>
+                    <Route path=path!("") view=AppsPage ssr=SsrMode::Async />
+                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id") view=AppSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/clients") view=ClientsPage ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/users") view=UsersPage ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/users/:user_id") view=UserPage ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/roles") view=RolesPage ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/audit") view=AppAuditPage ssr=SsrMode::Async />
+                </ParentRoute>
             </Routes>
         </Router>
     }

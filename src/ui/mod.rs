@@ -2,6 +2,7 @@
 //! pages (for operators) share the components.
 
 pub mod components;
+pub mod console;
 pub mod hosted;
 pub mod landing;
 pub mod not_found;

@@ -4,8 +4,8 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::{CardLink, HostedPage, load_page};
-use crate::api::hosted::{HostedApp, SignInWithRecoveryCode};
+use super::{CardLink, HostedPage, load_page, query_param};
+use crate::api::hosted::{HostedApp, RedeemRecoveryLink, SignInWithRecoveryCode};
 use crate::ui::components::{Card, Field, FormError, SubmitButton, action_error};
 
 #[component]
@@ -20,6 +20,42 @@ pub fn RecoverPage() -> impl IntoView {
 
 #[component]
 fn RecoverContent(app: HostedApp) -> impl IntoView {
+    let token = query_param("token");
+    move || match token.get() {
+        Some(token) => view! { <RecoveryLink app=app.clone() token /> }.into_any(),
+        None => view! { <RecoveryCodeForm app=app.clone() /> }.into_any(),
+    }
+}
+
+/// An operator's one-time recovery link (works without JavaScript).
+#[component]
+fn RecoveryLink(app: HostedApp, token: String) -> impl IntoView {
+    let action = ServerAction::<RedeemRecoveryLink>::new();
+    let error = action_error(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
+    let pending = action.pending();
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Recover your account"</h1>
+            <p class="mt-1 mb-6 text-sm text-slate-500">
+                "An administrator sent you this one-time link. It signs you in once; then add a new passkey or password."
+            </p>
+            <ActionForm action attr:class="space-y-4" attr:data-testid="recovery-link-form">
+                <input type="hidden" name="app_id" value=app.id.clone() />
+                <input type="hidden" name="token" value=token />
+                <FormError error />
+                <SubmitButton label="Sign in with this link" pending_label="Checking…" pending />
+            </ActionForm>
+        </Card>
+    }
+}
+
+#[component]
+fn RecoveryCodeForm(app: HostedApp) -> impl IntoView {
     let action = ServerAction::<SignInWithRecoveryCode>::new();
     let error = action_error(action);
     Effect::new(move |_| {

@@ -1,0 +1,148 @@
+//! The operator console, `/console/...`: a shell with navigation that sends
+//! anyone not signed in (or not with a passkey) to the console's own
+//! sign-in page, and the pages for apps, clients, users, roles and the
+//! audit log.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::hooks::{use_location, use_params_map};
+
+use crate::api::ApiError;
+use crate::api::console::console_me;
+use crate::ui::components::{Logo, Notice};
+
+pub mod app;
+pub mod apps;
+pub mod audit;
+pub mod clients;
+pub mod roles;
+pub mod user;
+pub mod users;
+
+/// Bumped after a change on a page, so its data reloads.
+#[derive(Clone, Copy)]
+pub struct Reload(pub RwSignal<u32>);
+
+impl Reload {
+    pub fn new() -> Self {
+        Self(RwSignal::new(0))
+    }
+
+    pub fn bump(self) {
+        self.0.update(|n| *n += 1);
+    }
+
+    pub fn track(self) -> u32 {
+        self.0.get()
+    }
+}
+
+impl Default for Reload {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The `:app_id` of the current route.
+pub fn use_app_id() -> Signal<String> {
+    let params = use_params_map();
+    Signal::derive(move || params.read().get("app_id").unwrap_or_default())
+}
+
+fn login_redirect(passkey: bool) -> String {
+    let location = use_location();
+    let here = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("return_to", &here);
+    if passkey {
+        query.append_pair("passkey", "1");
+    }
+    format!("/a/console/login?{}", query.finish())
+}
+
+/// The console's frame: navigation, who is signed in, and the page.
+#[component]
+pub fn ConsoleShell() -> impl IntoView {
+    let me = Resource::new(|| (), |_| console_me());
+    let nav = "block rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-white/5 hover:text-white aria-[current=page]:bg-white/10 aria-[current=page]:text-white";
+    view! {
+        <div class="min-h-screen bg-slate-50 lg:flex">
+            <aside class="bg-slate-900 text-slate-300 lg:fixed lg:inset-y-0 lg:flex lg:w-60 lg:flex-col">
+                <div class="flex items-center justify-between gap-4 px-4 py-4 lg:flex-col lg:items-stretch lg:py-6">
+                    <a href="/console" class="flex items-center gap-2 text-base font-semibold text-white">
+                        <Logo class="h-6 w-6 text-indigo-400" />
+                        "1Auth Console"
+                    </a>
+                    <nav class="flex gap-1 lg:mt-6 lg:flex-col" aria-label="Console">
+                        <A href="/console" attr:class=nav exact=true>"Apps"</A>
+                        <A href="/console/audit" attr:class=nav>"Audit log"</A>
+                        <A href="/console/apps/console/users" attr:class=nav>"Operators"</A>
+                    </nav>
+                </div>
+                <div class="hidden border-t border-white/10 px-4 py-4 text-xs lg:mt-auto lg:block">
+                    <Suspense>
+                        {move || me.get().and_then(Result::ok).map(|me| view! {
+                            <p class="truncate font-medium text-white" data-testid="operator-email">{me.email}</p>
+                            <p class="mt-0.5 text-slate-400">{me.access}</p>
+                        })}
+                    </Suspense>
+                    <a href="/a/console/logout" class="mt-3 inline-block text-slate-400 hover:text-white">"Sign out"</a>
+                </div>
+            </aside>
+            <main class="flex-1 lg:pl-60">
+                <div class="mx-auto max-w-6xl px-4 py-6 sm:px-8 sm:py-8">
+                    <Suspense>
+                        {move || me.get().map(|result| match result {
+                            Err(ApiError::SignInRequired) => view! { <Redirect path=login_redirect(false) /> }.into_any(),
+                            Err(ApiError::ReauthRequired(_)) => view! { <Redirect path=login_redirect(true) /> }.into_any(),
+                            Err(err) => view! { <div class="mb-6"><Notice tone="error">{err.to_string()}</Notice></div> }.into_any(),
+                            Ok(_) => ().into_any(),
+                        })}
+                    </Suspense>
+                    <Outlet />
+                </div>
+            </main>
+        </div>
+    }
+}
+
+/// Tabs of one app's pages.
+#[component]
+pub fn AppTabs(#[prop(into)] app_id: Signal<String>) -> impl IntoView {
+    let tab = "whitespace-nowrap border-b-2 border-transparent px-1 pb-3 text-sm font-medium text-slate-500 hover:border-slate-300 hover:text-slate-700 aria-[current=page]:border-indigo-600 aria-[current=page]:text-indigo-700";
+    let link =
+        move |suffix: &'static str| move || format!("/console/apps/{}{suffix}", app_id.get());
+    view! {
+        <nav class="-mt-2 mb-6 flex gap-6 overflow-x-auto border-b border-slate-200" aria-label="App">
+            <A href=link("") attr:class=tab exact=true>"Settings"</A>
+            <A href=link("/clients") attr:class=tab>"Clients"</A>
+            <A href=link("/users") attr:class=tab>"Users"</A>
+            <A href=link("/roles") attr:class=tab>"Roles"</A>
+            <A href=link("/audit") attr:class=tab>"Audit"</A>
+        </nav>
+    }
+}
+
+/// An error from a page's data, in place of the page.
+#[component]
+pub fn LoadError(error: ApiError) -> impl IntoView {
+    view! { <Notice tone="error">{error.to_string()}</Notice> }
+}
+
+/// A value that appears once (a secret, a link) with a copy hint.
+#[component]
+pub fn ShownOnce(#[prop(into)] label: String, #[prop(into)] value: String) -> impl IntoView {
+    view! {
+        <div class="rounded-lg bg-amber-50 p-4 ring-1 ring-amber-200" data-testid="shown-once">
+            <p class="text-sm font-medium text-amber-900">{label}</p>
+            <p class="mt-2 break-all rounded bg-white px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-amber-200" data-testid="shown-once-value">
+                {value}
+            </p>
+            <p class="mt-2 text-xs text-amber-800">"Copy it now: it will not be shown again."</p>
+        </div>
+    }
+}

@@ -1,0 +1,163 @@
+//! `/a/{app_id}/invite/{token}`: set up an invited account (and the
+//! console's first owner) with a passkey, or a password where allowed.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+use super::register::RecoveryCodesList;
+use super::{Divider, HostedPage, PasskeyIcon, load_page, use_hydrated};
+use crate::api::hosted::{
+    AcceptInvitationWithPassword, HostedApp, InvitationView, NewCodes, finish_invitation_passkey,
+    load_invitation, start_invitation_passkey,
+};
+use crate::ui::components::{
+    Card, Field, FormError, Notice, Spinner, SubmitButton, Tone, action_error, button_class,
+};
+use crate::ui::passkey_bridge::{self, CeremonyError};
+
+#[component]
+pub fn InvitePage() -> impl IntoView {
+    view! {
+        <HostedPage
+            title=|name| format!("Join {name}")
+            content=|app| view! { <InviteContent app /> }.into_any()
+        />
+    }
+}
+
+#[component]
+fn InviteContent(app: HostedApp) -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let app_id = app.id.clone();
+    let invitation = Resource::new(
+        move || (app_id.clone(), token()),
+        |(app, token)| load_invitation(app, token),
+    );
+    let codes = RwSignal::new(None::<NewCodes>);
+    view! {
+        <Transition>
+            {move || {
+                let app = app.clone();
+                invitation.get().map(|loaded| match (loaded, codes.get()) {
+                    (_, Some(new)) => view! { <SavedCodes new /> }.into_any(),
+                    (Ok(view), None) => view! { <SetUp app view token=token() codes /> }.into_any(),
+                    (Err(err), None) => view! {
+                        <Card>
+                            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"This invitation cannot be used"</h1>
+                            <div class="mt-4"><Notice tone="error">{err.to_string()}</Notice></div>
+                        </Card>
+                    }
+                    .into_any(),
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn SetUp(
+    app: HostedApp,
+    view: InvitationView,
+    token: String,
+    codes: RwSignal<Option<NewCodes>>,
+) -> impl IntoView {
+    let hydrated = use_hydrated();
+    let pending = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let app_id = app.id.clone();
+    let passkey_token = token.clone();
+    let create_passkey = move |_| {
+        let app_id = app_id.clone();
+        let token = passkey_token.clone();
+        pending.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let outcome = async {
+                let options = start_invitation_passkey(app_id.clone(), token)
+                    .await
+                    .map_err(|e| Some(e.to_string()))?;
+                let credential = passkey_bridge::create(options).await.map_err(|e| match e {
+                    CeremonyError::Aborted => None,
+                    CeremonyError::Failed(message) => Some(message),
+                })?;
+                finish_invitation_passkey(app_id, credential)
+                    .await
+                    .map_err(|e| Some(e.to_string()))
+            }
+            .await;
+            match outcome {
+                Ok(new) => codes.set(Some(new)),
+                Err(message) => error.set(message),
+            }
+            pending.set(false);
+        });
+    };
+    let password_form = (view.password_allowed && !view.needs_passkey).then(|| {
+        let action = ServerAction::<AcceptInvitationWithPassword>::new();
+        let form_error = action_error(action);
+        Effect::new(move |_| {
+            if let Some(Ok(target)) = action.value().get() {
+                load_page(&target);
+            }
+        });
+        let divider = view.passkey_allowed.then(|| view! { <Divider /> });
+        view! {
+            {divider}
+            <ActionForm action attr:class="space-y-4" attr:data-testid="invite-password-form">
+                <input type="hidden" name="app_id" value=app.id.clone() />
+                <input type="hidden" name="token" value=token.clone() />
+                <FormError error=form_error />
+                <Field label="Choose a password" name="password" kind="password" autocomplete="new-password" hint="At least 8 characters, not a common one." error=form_error />
+                <SubmitButton label="Set password and continue" pending_label="Setting up…" pending=action.pending() tone=Tone::Secondary />
+            </ActionForm>
+        }
+    });
+    let passkey_note = view.needs_passkey.then(|| view! {
+        <div class="mb-4"><Notice tone="info">"Your role requires a passkey: it protects this account against phishing."</Notice></div>
+    });
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">{format!("Welcome to {}", app.name)}</h1>
+            <p class="mt-1 mb-6 text-sm text-slate-500">
+                "Set up the account for " <span class="font-medium text-slate-700" data-testid="invite-email">{view.email.clone()}</span>
+            </p>
+            {passkey_note}
+            <Show when=move || view.passkey_allowed>
+                <button
+                    type="button"
+                    class=button_class(Tone::Primary)
+                    disabled=move || pending.get() || !hydrated.get()
+                    on:click=create_passkey.clone()
+                    data-testid="invite-passkey"
+                >
+                    {move || if pending.get() { view! { <Spinner /> }.into_any() } else { view! { <PasskeyIcon /> }.into_any() }}
+                    "Create a passkey"
+                </button>
+                {move || error.get().map(|message| view! {
+                    <p class="mt-2 text-sm text-red-600" role="alert" data-testid="passkey-error">{message}</p>
+                })}
+            </Show>
+            {password_form}
+        </Card>
+    }
+}
+
+#[component]
+fn SavedCodes(new: NewCodes) -> impl IntoView {
+    let continue_to = new.continue_to.clone();
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Save your recovery codes"</h1>
+            <p class="mt-1 mb-5 text-sm text-slate-500">
+                "Your passkey is set up. If you ever lose it, each of these codes signs you in once. They are shown only now."
+            </p>
+            <RecoveryCodesList codes=new.codes />
+            <button type="button" class=format!("mt-6 {}", button_class(Tone::Primary)) on:click=move |_| load_page(&continue_to)>
+                "I saved them, continue"
+            </button>
+        </Card>
+    }
+}
