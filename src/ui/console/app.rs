@@ -19,11 +19,13 @@ pub fn AppSettingsPage() -> impl IntoView {
         move || (app_id.get(), reload.track()),
         |(id, _)| console_app(id),
     );
+    // Page-level, so "saved" outlives the reload it causes.
+    let save = ServerAction::<ConsoleUpdateApp>::new();
     view! {
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
             {move || app.get().map(|loaded| match loaded {
                 Err(error) => view! { <LoadError error /> }.into_any(),
-                Ok(view) => view! { <Settings view reload /> }.into_any(),
+                Ok(view) => view! { <Settings view reload save /> }.into_any(),
             })}
         </Transition>
     }
@@ -46,15 +48,17 @@ pub fn AppHeader(
 }
 
 #[component]
-fn Settings(view: AppView, reload: Reload) -> impl IntoView {
-    let save = ServerAction::<ConsoleUpdateApp>::new();
+fn Settings(view: AppView, reload: Reload, save: ServerAction<ConsoleUpdateApp>) -> impl IntoView {
     let error = action_error(save);
-    let saved = RwSignal::new(false);
-    Effect::new(move |_| {
-        if matches!(save.value().get(), Some(Ok(()))) {
-            saved.set(true);
+    let saved = Signal::derive(move || matches!(save.value().get(), Some(Ok(()))));
+    Effect::new(move |previous: Option<usize>| {
+        let version = save.version().get();
+        if previous.is_some_and(|p| p != version)
+            && matches!(save.value().get_untracked(), Some(Ok(())))
+        {
             reload.bump();
         }
+        version
     });
     let disable = ServerAction::<ConsoleSetAppDisabled>::new();
     let disable_error = action_error(disable);

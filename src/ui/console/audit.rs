@@ -19,8 +19,9 @@ pub fn AuditPage() -> impl IntoView {
 
 #[component]
 pub fn AppAuditPage() -> impl IntoView {
-    let app_id = use_app_id();
-    view! { {move || view! { <AuditLog fixed_app=Some(app_id.get()) /> }} }
+    // Built once per page (its resources must not be rebuilt mid-render).
+    let app_id = use_app_id().get_untracked();
+    view! { <AuditLog fixed_app=Some(app_id) /> }
 }
 
 const INPUT: &str = "block w-full rounded-lg border-0 px-3 py-2 text-sm shadow-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600";

@@ -43,10 +43,14 @@ pub fn ClientsPage() -> impl IntoView {
         move || (app_id.get(), reload.track()),
         |(id, _)| console_clients(id),
     );
+    // Page-level, so what they produced (a secret shown once) outlives the
+    // list's reload.
+    let create = ServerAction::<ConsoleCreateClient>::new();
+    let creating = RwSignal::new(false);
     view! {
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
             {move || match (app.get(), clients.get()) {
-                (Some(Ok(app)), Some(Ok(clients))) => view! { <Clients app clients reload /> }.into_any(),
+                (Some(Ok(app)), Some(Ok(clients))) => view! { <Clients app clients reload create creating /> }.into_any(),
                 (Some(Err(error)), _) | (_, Some(Err(error))) => view! { <LoadError error /> }.into_any(),
                 _ => ().into_any(),
             }}
@@ -55,15 +59,23 @@ pub fn ClientsPage() -> impl IntoView {
 }
 
 #[component]
-fn Clients(app: AppView, clients: Vec<ClientView>, reload: Reload) -> impl IntoView {
-    let creating = RwSignal::new(false);
-    let create = ServerAction::<ConsoleCreateClient>::new();
+fn Clients(
+    app: AppView,
+    clients: Vec<ClientView>,
+    reload: Reload,
+    create: ServerAction<ConsoleCreateClient>,
+    creating: RwSignal<bool>,
+) -> impl IntoView {
     let error = action_error(create);
-    Effect::new(move |_| {
-        if matches!(create.value().get(), Some(Ok(_))) {
+    Effect::new(move |previous: Option<usize>| {
+        let version = create.version().get();
+        if previous.is_some_and(|p| p != version)
+            && matches!(create.value().get_untracked(), Some(Ok(_)))
+        {
             creating.set(false);
             reload.bump();
         }
+        version
     });
     let created = move || create.value().get().and_then(Result::ok);
     let can_write = app.can_write;

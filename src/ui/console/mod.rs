@@ -68,19 +68,20 @@ fn login_redirect(passkey: bool) -> String {
 #[component]
 pub fn ConsoleShell() -> impl IntoView {
     let me = Resource::new(|| (), |_| console_me());
-    let nav = "block rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-white/5 hover:text-white aria-[current=page]:bg-white/10 aria-[current=page]:text-white";
+    let nav = "block whitespace-nowrap rounded-md px-3 py-2 text-sm font-medium text-slate-300 hover:bg-white/5 hover:text-white aria-[current=page]:bg-white/10 aria-[current=page]:text-white";
     view! {
         <div class="min-h-screen bg-slate-50 lg:flex">
             <aside class="bg-slate-900 text-slate-300 lg:fixed lg:inset-y-0 lg:flex lg:w-60 lg:flex-col">
-                <div class="flex items-center justify-between gap-4 px-4 py-4 lg:flex-col lg:items-stretch lg:py-6">
-                    <a href="/console" class="flex items-center gap-2 text-base font-semibold text-white">
+                <div class="flex flex-col gap-3 px-4 py-4 sm:flex-row sm:items-center sm:justify-between lg:flex-col lg:items-stretch lg:py-6">
+                    <a href="/console" class="flex items-center gap-2 whitespace-nowrap text-base font-semibold text-white">
                         <Logo class="h-6 w-6 text-indigo-400" />
                         "1Auth Console"
                     </a>
-                    <nav class="flex gap-1 lg:mt-6 lg:flex-col" aria-label="Console">
+                    <nav class="-mx-1 flex gap-1 overflow-x-auto lg:mx-0 lg:mt-6 lg:flex-col" aria-label="Console">
                         <A href="/console" attr:class=nav exact=true>"Apps"</A>
                         <A href="/console/audit" attr:class=nav>"Audit log"</A>
                         <A href="/console/apps/console/users" attr:class=nav>"Operators"</A>
+                        <a href="/a/console/logout" class=format!("{nav} lg:hidden")>"Sign out"</a>
                     </nav>
                 </div>
                 <div class="hidden border-t border-white/10 px-4 py-4 text-xs lg:mt-auto lg:block">

@@ -24,10 +24,14 @@ pub fn UsersPage() -> impl IntoView {
         move || (app_id.get(), query.get(), after.get(), reload.track()),
         |(id, q, after, _)| console_users(id, q, after),
     );
+    // Page-level, so the invitation link shown once outlives the reload.
+    let create = ServerAction::<ConsoleCreateUser>::new();
+    let creating = RwSignal::new(false);
+    let roles = Resource::new(move || app_id.get(), console_roles);
     view! {
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
             {move || match (app.get(), users.get()) {
-                (Some(Ok(app)), Some(Ok(page))) => view! { <Users app page query=query.get() reload /> }.into_any(),
+                (Some(Ok(app)), Some(Ok(page))) => view! { <Users app page query=query.get() reload create creating roles /> }.into_any(),
                 (Some(Err(error)), _) | (_, Some(Err(error))) => view! { <LoadError error /> }.into_any(),
                 _ => ().into_any(),
             }}
@@ -36,23 +40,26 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn Users(app: AppView, page: Page, query: Option<String>, reload: Reload) -> impl IntoView {
-    let creating = RwSignal::new(false);
-    let create = ServerAction::<ConsoleCreateUser>::new();
+fn Users(
+    app: AppView,
+    page: Page,
+    query: Option<String>,
+    reload: Reload,
+    create: ServerAction<ConsoleCreateUser>,
+    creating: RwSignal<bool>,
+    roles: Resource<Result<Vec<crate::api::console::RoleView>, crate::api::ApiError>>,
+) -> impl IntoView {
     let error = action_error(create);
-    Effect::new(move |_| {
-        if matches!(create.value().get(), Some(Ok(_))) {
+    Effect::new(move |previous: Option<usize>| {
+        let version = create.version().get();
+        if previous.is_some_and(|p| p != version)
+            && matches!(create.value().get_untracked(), Some(Ok(_)))
+        {
             creating.set(false);
             reload.bump();
         }
+        version
     });
-    let roles = Resource::new(
-        {
-            let id = app.id.clone();
-            move || id.clone()
-        },
-        console_roles,
-    );
     let app_id = StoredValue::new(app.id.clone());
     let base = format!("/console/apps/{}/users", app.id);
     let next = page.next.clone().map(|after| {

@@ -17,8 +17,25 @@ use crate::ui::components::{
 };
 use crate::ui::passkey_bridge::{self, CeremonyError};
 
+/// The invitation, loaded once per page beside the app (not inside the
+/// app's branch, which may be rebuilt while it loads).
+#[derive(Clone, Copy)]
+struct Invitation(Resource<Result<InvitationView, crate::api::ApiError>>);
+
 #[component]
 pub fn InvitePage() -> impl IntoView {
+    let params = use_params_map();
+    let invitation = Resource::new(
+        move || {
+            let p = params.read();
+            (
+                p.get("app_id").unwrap_or_default(),
+                p.get("token").unwrap_or_default(),
+            )
+        },
+        |(app, token)| load_invitation(app, token),
+    );
+    provide_context(Invitation(invitation));
     view! {
         <HostedPage
             title=|name| format!("Join {name}")
@@ -31,11 +48,7 @@ pub fn InvitePage() -> impl IntoView {
 fn InviteContent(app: HostedApp) -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
-    let app_id = app.id.clone();
-    let invitation = Resource::new(
-        move || (app_id.clone(), token()),
-        |(app, token)| load_invitation(app, token),
-    );
+    let invitation = expect_context::<Invitation>().0;
     let codes = RwSignal::new(None::<NewCodes>);
     view! {
         <Transition>

@@ -1,0 +1,220 @@
+// The operator console in Chromium: bootstrap the first owner with a
+// (virtual) passkey, create an app, a client, a role and a user, grant the
+// role, be refused when demoting the last owner, deactivate a user and see
+// their refresh tokens die, then filter, inspect and export the audit log.
+import { test, expect, type Page } from '@playwright/test';
+import * as path from 'node:path';
+import {
+  addVirtualAuthenticator,
+  createUser,
+  expectHydrated,
+  oneauth,
+  screenshotDir,
+  watchErrors,
+  withoutPasskeyAutofill,
+} from './support';
+
+const PASSWORD = 'correct horse battery staple';
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+
+test('an owner runs the console end to end', async ({ page, browser }) => {
+  test.setTimeout(120_000);
+  const errors = watchErrors(page);
+  await addVirtualAuthenticator(page);
+  await withoutPasskeyAutofill(page);
+
+  await test.step('bootstrap the first owner with a passkey', async () => {
+    const output = oneauth(['bootstrap', '--email', 'owner@example.com']);
+    const link = output.split('\n').find((l) => l.includes('/invite/'))!.trim();
+    await page.goto(link);
+    await expectHydrated(page);
+    await expect(page.getByTestId('invite-email')).toHaveText('owner@example.com');
+    await shot(page, 'console-setup');
+    await page.getByTestId('invite-passkey').click();
+    await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+    await page.getByRole('button', { name: 'I saved them, continue' }).click();
+    await expect(page).toHaveURL(/\/console$/);
+    await expect(page.getByTestId('page-title')).toHaveText('Apps');
+    await expect(page.getByTestId('operator-email')).toHaveText('owner@example.com');
+    // A second bootstrap is refused.
+    expect(() => oneauth(['bootstrap', '--email', 'intruder@example.com'])).toThrow();
+  });
+
+  await test.step('create an app', async () => {
+    await expectHydrated(page);
+    await page.getByTestId('new-app').click();
+    const form = page.getByTestId('new-app-form');
+    await form.getByLabel('App id').fill('payroll');
+    await form.getByLabel('Display name').fill('Payroll Admin');
+    await form.getByRole('button', { name: 'Create app' }).click();
+    await expect(page).toHaveURL(/\/console\/apps\/payroll$/);
+    await expect(page.getByTestId('issuer')).toContainText('/a/payroll');
+    await shot(page, 'console-app-settings');
+    await page.goto('/console');
+    await expect(page.getByTestId('apps-table')).toContainText('Payroll Admin');
+    await shot(page, 'console-apps');
+  });
+
+  await test.step('create a confidential client; its secret shows once', async () => {
+    await page.goto('/console/apps/payroll/clients');
+    await expectHydrated(page);
+    await page.getByTestId('new-client').click();
+    const form = page.getByTestId('new-client-form');
+    await form.getByLabel('Name').fill('Payroll web');
+    await form.getByLabel('Type').selectOption('confidential');
+    await form.getByLabel('Redirect URIs', { exact: true }).fill('https://payroll.example.com/callback');
+    await form.getByRole('button', { name: 'Create client' }).click();
+    await expect(page.getByTestId('shown-once-value')).toHaveText(/^[A-Za-z0-9_-]{43}$/);
+    await expect(page.getByTestId('client-card')).toHaveCount(1);
+    await shot(page, 'console-clients');
+  });
+
+  await test.step('create a role and a user, and grant the role', async () => {
+    await page.goto('/console/apps/payroll/roles');
+    await expectHydrated(page);
+    await page.getByTestId('new-role').click();
+    const roleForm = page.getByTestId('new-role-form');
+    await roleForm.getByLabel('Name').fill('approver');
+    await roleForm.getByLabel('Description').fill('Approves pay runs');
+    await roleForm.getByLabel('Requires a passkey').check();
+    await roleForm.getByRole('button', { name: 'Create role' }).click();
+    await expect(page.getByTestId('role-row')).toContainText('Passkey required');
+    await shot(page, 'console-roles');
+
+    await page.goto('/console/apps/payroll/users');
+    await expectHydrated(page);
+    await page.getByTestId('new-user').click();
+    const userForm = page.getByTestId('new-user-form');
+    await userForm.getByLabel('E-mail address').fill('clerk@example.com');
+    await userForm.getByRole('button', { name: 'Create user' }).click();
+    await expect(page.getByTestId('shown-once-value')).toContainText('/a/payroll/invite/');
+    await expect(page.getByTestId('users-table')).toContainText('clerk@example.com');
+    await shot(page, 'console-users');
+
+    await page.getByRole('link', { name: 'clerk@example.com' }).click();
+    await expect(page.getByTestId('page-title')).toHaveText('clerk@example.com');
+    await expectHydrated(page);
+    const grant = page.getByTestId('grant-role-form');
+    await grant.getByLabel('Grant a role').selectOption('approver');
+    await grant.getByRole('button', { name: 'Grant' }).click();
+    await expect(page.getByTestId('user-roles')).toContainText('approver');
+    await shot(page, 'console-user');
+  });
+
+  await test.step('demoting the last owner is refused', async () => {
+    await page.goto('/console/apps/console/users');
+    await page.getByRole('link', { name: 'owner@example.com' }).click();
+    await expectHydrated(page);
+    const revoke = page.getByTestId('user-roles').locator('form').filter({ has: page.getByTestId('revoke-owner') });
+    await revoke.getByLabel('Type your e-mail address to confirm').fill('owner@example.com');
+    await page.getByTestId('revoke-owner').click();
+    await expect(page.getByTestId('form-error')).toContainText('last owner');
+    await expect(page.getByTestId('user-roles')).toContainText('owner');
+  });
+
+  await test.step('deactivating a user kills their refresh tokens', async () => {
+    const oidc = await import('openid-client');
+    const created = JSON.parse(
+      oneauth(['app', 'create', 'helpdesk', '--name', 'Helpdesk', '--redirect-uri', 'http://localhost:5173/cb']),
+    );
+    createUser('helpdesk', 'agent@example.com', PASSWORD);
+    // The agent signs in to the helpdesk in their own browser.
+    const agent = await browser.newContext();
+    const agentPage = await agent.newPage();
+    const config = await oidc.discovery(new URL(created.issuer), created.client_id, { id_token_signed_response_alg: 'ES256' }, oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
+    });
+    const verifier = oidc.randomPKCECodeVerifier();
+    let callback: string | undefined;
+    await agentPage.route('http://localhost:5173/**', async (route) => {
+      callback = route.request().url();
+      await route.fulfill({ status: 200, body: 'ok' });
+    });
+    await agentPage.goto(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: 'http://localhost:5173/cb',
+        scope: 'openid email',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state: 'agent',
+      }).href,
+    );
+    await expectHydrated(agentPage);
+    const form = agentPage.getByTestId('password-form');
+    await form.getByLabel('E-mail address').fill('agent@example.com');
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => callback).toContain('code=');
+    const tokens = await oidc.authorizationCodeGrant(config, new URL(callback!), { pkceCodeVerifier: verifier, expectedState: 'agent' });
+    expect(tokens.refresh_token).toBeTruthy();
+
+    // The operator deactivates the agent.
+    await page.goto('/console/apps/helpdesk/users');
+    await page.getByRole('link', { name: 'agent@example.com' }).click();
+    await expectHydrated(page);
+    await expect(page.getByTestId('user-sessions')).toContainText('Signed in');
+    await page.getByTestId('toggle-active').click();
+    await expect(page.getByTestId('confirm-dialog')).toBeVisible();
+    await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Deactivate' }).click();
+    await expect(page.getByTestId('no-sessions')).toBeVisible();
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await agent.close();
+  });
+
+  await test.step('filter, inspect, export and check the audit log', async () => {
+    await page.goto('/console/audit');
+    await expectHydrated(page);
+    const filters = page.getByTestId('audit-filters');
+    await filters.getByLabel('Action').fill('user.deactivated');
+    await filters.getByTestId('apply-filters').click();
+    await expect(page).toHaveURL(/action=user.deactivated/);
+    await expect(page.getByTestId('audit-row')).toHaveCount(1);
+    await page.getByTestId('audit-row').getByRole('link').click();
+    await expect(page.getByTestId('event-detail')).toBeVisible();
+    await expect(page.getByTestId('event-before')).toContainText('"status": "active"');
+    await expect(page.getByTestId('event-after')).toContainText('"status": "deactivated"');
+    await shot(page, 'console-audit');
+
+    // The export holds exactly the filtered set.
+    const csvHref = await page.getByTestId('export-csv').getAttribute('href');
+    const csv = await page.request.get(csvHref!);
+    expect(csv.status()).toBe(200);
+    const lines = (await csv.text()).trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('user.deactivated');
+    const jsonlHref = await page.getByTestId('export-jsonl').getAttribute('href');
+    const jsonl = (await (await page.request.get(jsonlHref!)).text()).trim().split('\n');
+    expect(JSON.parse(jsonl[0]).action).toBe('user.deactivated');
+
+    // The refused demotion was recorded, with its reason.
+    await filters.getByLabel('Action').fill('console.refused');
+    await filters.getByTestId('apply-filters').click();
+    await expect(page.getByTestId('audit-row').first()).toContainText('console.refused');
+
+    // The chain check of one app.
+    await page.goto('/console/apps/payroll/audit');
+    await expectHydrated(page);
+    await page.getByTestId('verify-chain').click();
+    await expect(page.getByTestId('chain-result')).toContainText('Intact');
+  });
+
+  await test.step('the console at phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto('/console');
+    await expectHydrated(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot(page, 'console-apps-phone');
+    await page.goto('/console/apps/payroll/users');
+    await shot(page, 'console-users-phone');
+  });
+
+  expect(errors).toEqual([]);
+});
+
+test('the console sends visitors to its passkey sign-in', async ({ page }) => {
+  const response = await page.goto('/console/audit');
+  await expect(page).toHaveURL(/\/a\/console\/login\?return_to=%2Fconsole%2Faudit/);
+  expect(response?.ok()).toBe(true);
+  await expect(page.getByTestId('app-name')).toHaveText('1Auth Console');
+});
