@@ -1,0 +1,279 @@
+//! How fast the console's lists answer over a large install: 100,000 users
+//! and 1,000,000 audit events in one app. Prints the median time of each
+//! query the console pages run (keyset-paged, index-backed).
+//!
+//!     cargo bench --features ssr --bench console_lists
+//!     ONEAUTH_BENCH_DATABASE_URL=postgres://... cargo bench --features ssr --bench console_lists
+//!
+//! The default database is a fresh SQLite file in a temporary directory.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use oneauth::core::admin::audit_log::{self, Filter};
+use oneauth::core::audit::Actor;
+use oneauth::core::console::{Grant, Level, Operator, Scope};
+use oneauth::core::sessions::{ActiveSignin, ClientInfo};
+use oneauth::core::types::{AppId, DisplayName};
+use oneauth::core::{apps, db, users};
+use oneauth::entities::{app_user, audit_event, signin_session};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+
+const USERS: usize = 100_000;
+const EVENTS: usize = 1_000_000;
+const RUNS: usize = 20;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+async fn time<F, Fut>(label: &str, mut run: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    let mut samples = Vec::with_capacity(RUNS);
+    let mut rows = 0;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        rows = run().await;
+        samples.push(started.elapsed());
+    }
+    println!(
+        "{label:<52} {:>9.2} ms  ({rows} rows)",
+        median(samples).as_secs_f64() * 1000.0
+    );
+}
+
+fn operator() -> Operator {
+    let now = Utc::now();
+    let user = app_user::Model {
+        id: "bench-operator".into(),
+        app_id: AppId::CONSOLE.into(),
+        email: "bench@example.com".into(),
+        email_verified: true,
+        display_name: None,
+        status: "active".into(),
+        deactivated_at: None,
+        last_sign_in_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let session = signin_session::Model {
+        id: "bench-session".into(),
+        app_id: AppId::CONSOLE.into(),
+        user_id: user.id.clone(),
+        amr: "[\"hwk\"]".into(),
+        acr: "phr".into(),
+        auth_time: now,
+        last_seen_at: now,
+        idle_expires_at: now,
+        absolute_expires_at: now,
+        requires_enrolment: false,
+        ended_at: None,
+        end_reason: None,
+        client_address: None,
+        user_agent: None,
+        created_at: now,
+    };
+    Operator {
+        signin: ActiveSignin { session, user },
+        grants: vec![Grant {
+            level: Level::Owner,
+            scope: Scope::All,
+        }],
+        client: ClientInfo::default(),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = std::env::var("ONEAUTH_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()));
+    let db = db::connect(&url).await.expect("connect");
+    db::migrate(&db).await.expect("migrate");
+
+    let seeding = Instant::now();
+    let tx = db::begin_write(&db).await.unwrap();
+    apps::create(
+        &tx,
+        &Actor::system(),
+        apps::NewApp {
+            id: AppId::parse("bench").unwrap(),
+            name: DisplayName::parse("Bench").unwrap(),
+            self_registration: false,
+            client: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let now = Utc::now();
+    for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
+        let tx = db.begin().await.unwrap();
+        let rows = chunk.iter().map(|i| app_user::ActiveModel {
+            id: Set(format!("user-{i:06}")),
+            app_id: Set("bench".into()),
+            email: Set(format!("user{i:06}@example.com")),
+            email_verified: Set(false),
+            display_name: Set(None),
+            status: Set("active".into()),
+            deactivated_at: Set(None),
+            last_sign_in_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        app_user::Entity::insert_many(rows)
+            .exec_without_returning(&tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let actions = [
+        "signin.succeeded",
+        "signin.failed",
+        "user.created",
+        "role.granted",
+        "token.granted",
+    ];
+    for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(2000) {
+        let tx = db.begin().await.unwrap();
+        let rows = chunk.iter().map(|i| audit_event::ActiveModel {
+            app_id: Set("bench".into()),
+            // Event 1 is the app.created of apps::create.
+            seq: Set(*i as i64 + 2),
+            occurred_at: Set(now - chrono::Duration::seconds((EVENTS - i) as i64)),
+            actor_type: Set("user".into()),
+            actor_id: Set(Some(format!("user-{:06}", i % USERS))),
+            actor_label: Set(format!("user{:06}@example.com", i % USERS)),
+            actor_address: Set(Some("127.0.0.1".into())),
+            action: Set(actions[i % actions.len()].into()),
+            target_type: Set(Some("user".into())),
+            target_id: Set(Some(format!("user-{:06}", (i * 7) % USERS))),
+            details: Set("{}".into()),
+            prev_hash: Set("0".repeat(64)),
+            hash: Set("0".repeat(64)),
+            ..Default::default()
+        });
+        audit_event::Entity::insert_many(rows)
+            .exec_without_returning(&tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    println!(
+        "seeded {USERS} users and {EVENTS} audit events in {:.1} s ({url})",
+        seeding.elapsed().as_secs_f64()
+    );
+    println!("median of {RUNS} runs:");
+
+    let op = operator();
+    time("users: first page", || async {
+        users::page(&db, "bench", None, None, 50)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    time("users: page after user050000", || async {
+        users::page(&db, "bench", None, Some("user050000@example.com"), 50)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    time("users: search \"user0999\" (contains)", || async {
+        users::page(&db, "bench", Some("user0999"), None, 50)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    time("users: count", || async {
+        users::count(&db, "bench").await.unwrap() as usize
+    })
+    .await;
+
+    let all = Filter {
+        app_id: Some("bench".into()),
+        ..Default::default()
+    };
+    time("audit: newest page of the app", || async {
+        audit_log::page(&db, &op, &all, None).await.unwrap().len()
+    })
+    .await;
+    time("audit: page before event 500,000", || async {
+        audit_log::page(&db, &op, &all, Some(500_000))
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    let by_action = Filter {
+        action: Some("signin.failed".into()),
+        ..all.clone()
+    };
+    time("audit: action = signin.failed", || async {
+        audit_log::page(&db, &op, &by_action, None)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    let by_prefix = Filter {
+        action: Some("signin.".into()),
+        ..all.clone()
+    };
+    time("audit: action prefix signin.", || async {
+        audit_log::page(&db, &op, &by_prefix, None)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    let by_actor = Filter {
+        actor: Some("user012345@example.com".into()),
+        ..all.clone()
+    };
+    time("audit: actor = one user", || async {
+        audit_log::page(&db, &op, &by_actor, None)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    let by_target = Filter {
+        target: Some("user-000700".into()),
+        ..all.clone()
+    };
+    time("audit: target = one user", || async {
+        audit_log::page(&db, &op, &by_target, None)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    let by_time = Filter {
+        from: Some(now - chrono::Duration::seconds(600_000)),
+        to: Some(now - chrono::Duration::seconds(500_000)),
+        ..all.clone()
+    };
+    time("audit: a time range in the middle", || async {
+        audit_log::page(&db, &op, &by_time, None)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+    let everywhere = Filter::default();
+    time("audit: newest page across apps", || async {
+        audit_log::page(&db, &op, &everywhere, None)
+            .await
+            .unwrap()
+            .len()
+    })
+    .await;
+}
