@@ -11,8 +11,8 @@ use leptos::server_fn::ServerFn;
 use oneauth::api::account::ChangePassword;
 use oneauth::api::console::*;
 use oneauth::api::hosted::{
-    AcceptInvitationWithPassword, FinishInvitationPasskey, LoadInvitation,
-    ReauthenticateWithPassword, RedeemRecoveryLink, SignInWithPassword, StartInvitationPasskey,
+    AcceptInvitationWithPassword, FinishInvitationPasskey, FinishPasskeyAssertion, LoadInvitation,
+    RedeemRecoveryLink, SignInWithPassword, StartInvitationPasskey, StartPasskeyAssertion,
 };
 use oneauth::entities::{audit_event, token_family};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -23,13 +23,35 @@ const PASSWORD: &str = "correct horse battery staple";
 /// An operator's browser and passkey device.
 struct Op {
     browser: reqwest::Client,
-    #[allow(dead_code)]
     device: Device,
 }
 
 impl Op {
     async fn call(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> Result<Value, Value> {
         app.call_json(&self.browser, path, form).await
+    }
+
+    /// Confirm it's them with their passkey, as the console's "Confirm it's
+    /// you" link does; answers where the sign-in page sends them next.
+    async fn reauthenticate(&mut self, app: &TestApp, return_to: &str) -> String {
+        let options = self
+            .call(app, StartPasskeyAssertion::PATH, &[("app_id", "console")])
+            .await
+            .unwrap();
+        let assertion = self.device.get(&app.address, options.as_str().unwrap());
+        let next = self
+            .call(
+                app,
+                FinishPasskeyAssertion::PATH,
+                &[
+                    ("app_id", "console"),
+                    ("credential", &assertion),
+                    ("return_to", return_to),
+                ],
+            )
+            .await
+            .unwrap();
+        next.as_str().unwrap().to_owned()
     }
 }
 
@@ -751,7 +773,7 @@ async fn the_last_owner_stays_an_owner() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn demoting_oneself_needs_a_fresh_sign_in_and_typed_confirmation() {
-    let (app, owner) = with_owner().await;
+    let (app, mut owner) = with_owner().await;
     let second = operator(&app, &owner, "second@example.com", "owner").await;
     let me = user_id(&app, "console", "owner@example.com").await;
     let revoke = |confirmation: &'static str| {
@@ -768,18 +790,20 @@ async fn demoting_oneself_needs_a_fresh_sign_in_and_typed_confirmation() {
         .await
         .unwrap_err();
     assert_eq!(error["Invalid"]["field"], "confirmation");
+    // An hour later the sign-in is no longer fresh: the change is refused
+    // until the operator confirms it's them...
     app.sql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'")
         .await;
-    // A stale sign-in: the console itself asks for a passkey again...
     let error = owner
         .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.com"))
         .await
         .unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
-    // ...and after re-authenticating, the demotion goes through.
-    app.sql("UPDATE signin_session SET auth_time = CURRENT_TIMESTAMP")
-        .await;
-    let _ = ReauthenticateWithPassword::PATH;
+    // ...with their passkey on the console's sign-in page, which sends them
+    // back to the console page they came from...
+    let user_page = format!("/console/apps/console/users/{me}");
+    assert_eq!(owner.reauthenticate(&app, &user_page).await, user_page);
+    // ...and then the demotion goes through.
     owner
         .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.com"))
         .await

@@ -162,18 +162,25 @@ pub async fn take_registration(
 }
 
 /// Where to go after signing in: a path inside this app (never another app,
-/// never another site), by default the account page.
+/// never another site), by default the account page. The console app's
+/// pages live under `/console`, so its sign-in may also return there.
 pub fn safe_return_to(app_id: &str, requested: Option<&str>) -> String {
-    let prefix = format!("/a/{app_id}/");
+    let hosted = format!("/a/{app_id}/");
+    let is_console = app_id == AppId::CONSOLE;
+    let inside = |path: &str| {
+        path.starts_with(&hosted)
+            || (is_console && (path == "/console" || path.starts_with("/console/")))
+    };
     match requested {
         Some(path)
-            if path.starts_with(&prefix)
+            if inside(path)
                 && !path.contains("//")
                 && !path.contains('\\')
                 && !path.chars().any(char::is_control) =>
         {
             path.to_owned()
         }
+        _ if is_console => "/console".to_owned(),
         _ => format!("/a/{app_id}/account"),
     }
 }
@@ -295,4 +302,49 @@ impl From<crate::core::links::LinkError> for ApiError {
 /// A timestamp as the console shows it.
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_to;
+
+    #[test]
+    fn sign_in_returns_only_inside_the_app() {
+        assert_eq!(
+            safe_return_to("demo", Some("/a/demo/oauth/authorize?x=1")),
+            "/a/demo/oauth/authorize?x=1"
+        );
+        assert_eq!(
+            safe_return_to("demo", Some("/a/shop/account")),
+            "/a/demo/account"
+        );
+        assert_eq!(
+            safe_return_to("demo", Some("/console/audit")),
+            "/a/demo/account"
+        );
+        assert_eq!(
+            safe_return_to("demo", Some("https://evil.example/")),
+            "/a/demo/account"
+        );
+        assert_eq!(safe_return_to("demo", None), "/a/demo/account");
+    }
+
+    #[test]
+    fn the_console_sign_in_returns_to_console_pages() {
+        assert_eq!(
+            safe_return_to("console", Some("/console/audit?action=x")),
+            "/console/audit?action=x"
+        );
+        assert_eq!(safe_return_to("console", Some("/console")), "/console");
+        assert_eq!(
+            safe_return_to("console", Some("/a/console/account")),
+            "/a/console/account"
+        );
+        assert_eq!(safe_return_to("console", Some("/consolation")), "/console");
+        assert_eq!(
+            safe_return_to("console", Some("/console//evil.example")),
+            "/console"
+        );
+        assert_eq!(safe_return_to("console", None), "/console");
+    }
 }

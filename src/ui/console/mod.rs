@@ -64,6 +64,20 @@ fn login_redirect(passkey: bool) -> String {
     format!("/a/console/login?{}", query.finish())
 }
 
+/// Where an operator confirms it's them (a fresh sign-in) and comes back here.
+pub fn reauth_link() -> String {
+    let location = use_location();
+    let here = format!(
+        "{}{}",
+        location.pathname.get_untracked(),
+        location.search.get_untracked()
+    );
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.append_pair("reauth", "1");
+    query.append_pair("return_to", &here);
+    format!("/a/console/login?{}", query.finish())
+}
+
 /// The console's frame: navigation, who is signed in, and the page.
 #[component]
 pub fn ConsoleShell() -> impl IntoView {

@@ -142,7 +142,12 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
             {is_self.then(|| view! { <Badge tone="indigo" text="You" /> })}
         </PageHeader>
         {move || refusal().map(|e| view! {
-            <div class="mb-4 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200" role="alert" data-testid="form-error">{e.to_string()}</div>
+            <div class="mb-4 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200" role="alert" data-testid="form-error">
+                {e.to_string()}
+                {matches!(e, crate::api::ApiError::ReauthRequired(_)).then(|| view! {
+                    " " <a href=super::reauth_link() class="font-semibold underline" data-testid="reauth-link">"Confirm it's you"</a>
+                })}
+            </div>
         })}
         {move || link_shown().map(|(label, link)| view! { <div class="mb-4"><ShownOnce label=label value=link /></div> })}
         <div class="grid gap-6 lg:grid-cols-2">
