@@ -57,6 +57,11 @@ impl Op {
 
 /// Accept an invitation link with a new passkey; the browser is signed in.
 async fn accept_invitation(app: &TestApp, link: &str) -> Op {
+    accept_invitation_with(app, link, None).await
+}
+
+/// Accept an invitation with a new passkey and, beside it, a password.
+async fn accept_invitation_with(app: &TestApp, link: &str, password: Option<&str>) -> Op {
     let token = link.rsplit('/').next().unwrap();
     let app_id = link.split("/a/").nth(1).unwrap().split('/').next().unwrap();
     let browser = browser();
@@ -65,7 +70,11 @@ async fn accept_invitation(app: &TestApp, link: &str) -> Op {
         .call_json(
             &browser,
             StartInvitationPasskey::PATH,
-            &[("app_id", app_id), ("token", token)],
+            &[
+                ("app_id", app_id),
+                ("token", token),
+                ("password", password.unwrap_or_default()),
+            ],
         )
         .await
         .unwrap();
@@ -74,7 +83,11 @@ async fn accept_invitation(app: &TestApp, link: &str) -> Op {
         .call_json(
             &browser,
             FinishInvitationPasskey::PATH,
-            &[("app_id", app_id), ("credential", &credential)],
+            &[
+                ("app_id", app_id),
+                ("credential", &credential),
+                ("password", password.unwrap_or_default()),
+            ],
         )
         .await
         .unwrap();
@@ -186,10 +199,37 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
         .unwrap_err();
     assert!(refused(&error).contains("needs a passkey"));
 
-    let owner = accept_invitation(&app, &link).await;
+    // A password may be chosen beside the passkey; a weak one is refused
+    // beside its field before the passkey ceremony starts.
+    let error = app
+        .call_json(
+            &browser(),
+            StartInvitationPasskey::PATH,
+            &[
+                ("app_id", "console"),
+                ("token", token),
+                ("password", "short"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error["Invalid"]["field"], "password", "{error}");
+
+    let owner = accept_invitation_with(&app, &link, Some(PASSWORD)).await;
     let me = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
     assert_eq!(me["email"], "owner@example.com");
     assert_eq!(me["access"], "owner");
+    let owner_id = user_id(&app, "console", "owner@example.com").await;
+    let detail = owner
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "console"), ("user_id", &owner_id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(detail["has_password"], true, "{detail}");
+    assert_eq!(detail["passkeys"].as_array().unwrap().len(), 1);
 
     // Once used, the link is dead; a second bootstrap is refused.
     let again = app
@@ -799,9 +839,24 @@ async fn demoting_oneself_needs_a_fresh_sign_in_and_typed_confirmation() {
         .await
         .unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
-    // ...with their passkey on the console's sign-in page, which sends them
-    // back to the console page they came from...
+    // ...with their passkey on the console's sign-in page (this owner has no
+    // password, so the page offers none), which sends them back to the
+    // console page they came from...
     let user_page = format!("/console/apps/console/users/{me}");
+    let reauth_page = app
+        .get_with(
+            &owner.browser,
+            &format!("/a/console/login?reauth=1&return_to={user_page}"),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        reauth_page.contains("Confirm it&#x27;s you") || reauth_page.contains("Confirm it's you"),
+        "{reauth_page}"
+    );
+    assert!(!reauth_page.contains(r#"name="password""#), "{reauth_page}");
     assert_eq!(owner.reauthenticate(&app, &user_page).await, user_page);
     // ...and then the demotion goes through.
     owner

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import {
   addVirtualAuthenticator,
   createUser,
+  databaseSql,
   expectHydrated,
   oneauth,
   screenshotDir,
@@ -29,6 +30,11 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await page.goto(link);
     await expectHydrated(page);
     await expect(page.getByTestId('invite-email')).toHaveText('owner@example.com');
+    // A weak password is refused beside its field, before any passkey prompt.
+    await page.getByLabel('Password (optional)').fill('short');
+    await page.getByTestId('invite-passkey').click();
+    await expect(page.getByText('at least 8 characters long')).toBeVisible();
+    await page.getByLabel('Password (optional)').fill(PASSWORD);
     await shot(page, 'console-setup');
     await page.getByTestId('invite-passkey').click();
     await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
@@ -105,11 +111,38 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await page.goto('/console/apps/console/users');
     await page.getByRole('link', { name: 'owner@example.com' }).click();
     await expectHydrated(page);
-    const revoke = page.getByTestId('user-roles').locator('form').filter({ has: page.getByTestId('revoke-owner') });
-    await revoke.getByLabel('Type your e-mail address to confirm').fill('owner@example.com');
+    // The setup link set both factors.
+    await expect(page.getByTestId('user-factors')).toContainText('Has a password.');
+    await expect(page.getByTestId('user-passkey')).toHaveCount(1);
     await page.getByTestId('revoke-owner').click();
-    await expect(page.getByTestId('form-error')).toContainText('last owner');
+    const dialog = page.getByTestId('confirm-dialog');
+    await expect(dialog.getByTestId('revoking-role')).toHaveText('owner');
+    await dialog.getByLabel('Type your e-mail address to confirm').fill('owner@example.com');
+    await dialog.getByRole('button', { name: 'Revoke role' }).click();
+    await expect(dialog.getByTestId('form-error')).toContainText('last owner');
+    await shot(page, 'console-last-owner-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
     await expect(page.getByTestId('user-roles')).toContainText('owner');
+  });
+
+  await test.step('a stale sign-in confirms with the passkey and comes back', async () => {
+    // An hour on, the owner's own changes ask for a fresh sign-in first.
+    databaseSql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'");
+    const userPage = new URL(page.url()).pathname;
+    await page.reload();
+    await expectHydrated(page);
+    await page.getByTestId('revoke-owner').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.getByLabel('Type your e-mail address to confirm').fill('owner@example.com');
+    await dialog.getByRole('button', { name: 'Revoke role' }).click();
+    await expect(dialog.getByTestId('form-error')).toContainText('recent sign-in');
+    await dialog.getByTestId('reauth-link').click();
+    await expect(page).toHaveURL(/\/a\/console\/login\?reauth=1/);
+    await expectHydrated(page);
+    await shot(page, 'console-reauth');
+    await page.getByRole('button', { name: 'Confirm with a passkey' }).click();
+    await expect(page).toHaveURL(userPage);
+    await expect(page.getByTestId('page-title')).toHaveText('owner@example.com');
   });
 
   await test.step('deactivating a user kills their refresh tokens', async () => {
@@ -198,15 +231,39 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await expect(page.getByTestId('chain-result')).toContainText('Intact');
   });
 
+  await test.step('signing in again returns to the console page asked for', async () => {
+    await page.goto('/a/console/logout');
+    await expectHydrated(page);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page).not.toHaveURL(/logout/);
+    await page.goto('/console/audit?action=user.deactivated');
+    await expect(page).toHaveURL(/\/a\/console\/login\?return_to=/);
+    await expectHydrated(page);
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await expect(page).toHaveURL(/\/console\/audit\?action=user\.deactivated$/);
+    await expect(page.getByTestId('audit-row')).toHaveCount(1);
+  });
+
   await test.step('the console at phone width', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto('/console');
-    await expectHydrated(page);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
-    await shot(page, 'console-apps-phone');
+    const pages: [string, string][] = [
+      ['/console', 'console-apps-phone'],
+      ['/console/apps/payroll/users', 'console-users-phone'],
+      ['/console/audit', 'console-audit-phone'],
+    ];
+    for (const [url, name] of pages) {
+      await page.goto(url);
+      await expectHydrated(page);
+      // The page itself never scrolls sideways (wide tables scroll in their own box).
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, url).toBeLessThanOrEqual(0);
+      await shot(page, name);
+    }
     await page.goto('/console/apps/payroll/users');
-    await shot(page, 'console-users-phone');
+    await page.getByRole('link', { name: 'clerk@example.com' }).click();
+    await expect(page.getByTestId('page-title')).toHaveText('clerk@example.com');
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await shot(page, 'console-user-phone');
   });
 
   expect(errors).toEqual([]);

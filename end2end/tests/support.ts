@@ -26,6 +26,25 @@ export function oneauth(args: string[], input?: string): string {
   });
 }
 
+/**
+ * Run one SQL statement on the server's database, for what a test cannot
+ * wait for (time passing). SQLite through Python's built-in module, so no
+ * extra package is needed; PostgreSQL through psql.
+ */
+export function databaseSql(statement: string) {
+  if (databaseUrl.startsWith('postgres')) {
+    execFileSync('psql', ['-q', '-v', 'ON_ERROR_STOP=1', databaseUrl, '-c', statement]);
+  } else {
+    const file = databaseUrl.replace(/^sqlite:\/\//, '').replace(/\?.*$/, '');
+    execFileSync('python3', [
+      '-c',
+      'import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(sys.argv[2]); db.commit()',
+      file,
+      statement,
+    ]);
+  }
+}
+
 /** A fresh app with a unique id, created through the CLI. */
 export function createApp(
   name: string,

@@ -26,6 +26,9 @@ pub struct HostedApp {
     pub signed_in_as: Option<String>,
     /// Whether that user has a passkey (for a passkey step-up).
     pub signed_in_has_passkey: bool,
+    /// Whether that user has a password (a passkey-only user confirms
+    /// their presence with the passkey alone).
+    pub signed_in_has_password: bool,
 }
 
 /// The app behind `/a/{app_id}`, or `None` when there is no such app (or it
@@ -39,12 +42,18 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
     };
     let session = browser_session().await?;
     let signin = current_signin(&session, &app).await?;
-    let signed_in_has_passkey = match &signin {
-        Some(signin) => !crate::core::passkeys::list_for_user(&state().db, &signin.user.id)
-            .await
-            .map_err(internal)?
-            .is_empty(),
-        None => false,
+    let (signed_in_has_passkey, signed_in_has_password) = match &signin {
+        Some(signin) => {
+            let db = &state().db;
+            let passkeys = crate::core::passkeys::list_for_user(db, &signin.user.id)
+                .await
+                .map_err(internal)?;
+            let password = crate::core::account::has_password(db, &signin.user.id)
+                .await
+                .map_err(internal)?;
+            (!passkeys.is_empty(), password)
+        }
+        None => (false, false),
     };
     let signed_in_as = signin.map(|s| s.user.email);
     Ok(Some(HostedApp {
@@ -56,6 +65,7 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         passkey_enabled: app.passkey_enabled,
         signed_in_as,
         signed_in_has_passkey,
+        signed_in_has_password,
     }))
 }
 
@@ -381,9 +391,34 @@ pub async fn accept_invitation_with_password(
     Ok(target)
 }
 
-/// First step of accepting an invitation with a passkey.
+/// A password chosen beside a passkey on an invitation: optional, checked
+/// against the policy (and the app's sign-in methods) before the passkey
+/// ceremony starts, so a bad one is answered beside its field.
+#[cfg(feature = "ssr")]
+fn optional_password(
+    app: &crate::entities::app::Model,
+    password: Option<String>,
+) -> Result<Option<crate::core::passwords::Password>, ApiError> {
+    match password.filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some(_) if !app.password_enabled => Err(ApiError::invalid(
+            "password",
+            "Password sign-in is turned off for this app.",
+        )),
+        Some(raw) => crate::core::passwords::Password::new_choice(&raw)
+            .map(Some)
+            .map_err(invalid("password")),
+    }
+}
+
+/// First step of accepting an invitation with a passkey (and, optionally,
+/// a password beside it).
 #[server]
-pub async fn start_invitation_passkey(app_id: String, token: String) -> Result<String, ApiError> {
+pub async fn start_invitation_passkey(
+    app_id: String,
+    token: String,
+    password: Option<String>,
+) -> Result<String, ApiError> {
     use crate::core::links;
 
     let app = load_app(&app_id).await?;
@@ -392,6 +427,7 @@ pub async fn start_invitation_passkey(app_id: String, token: String) -> Result<S
             "Passkeys are turned off for this app.".into(),
         ));
     }
+    optional_password(&app, password)?;
     let (options, state) =
         links::start_with_passkey(&state().db, &relying_party()?, &app, &token).await?;
     let session = browser_session().await?;
@@ -413,11 +449,13 @@ pub async fn start_invitation_passkey(app_id: String, token: String) -> Result<S
 pub async fn finish_invitation_passkey(
     app_id: String,
     credential: String,
+    password: Option<String>,
 ) -> Result<NewCodes, ApiError> {
     use crate::core::links;
     use webauthn_rs::prelude::RegisterPublicKeyCredential;
 
     let app = load_app(&app_id).await?;
+    let password = optional_password(&app, password)?;
     let credential: RegisterPublicKeyCredential =
         serde_json::from_str(&credential).map_err(|_| {
             ApiError::Refused("The browser sent an unreadable passkey response.".into())
@@ -436,6 +474,7 @@ pub async fn finish_invitation_passkey(
         &token,
         &pending.state,
         &credential,
+        password.as_ref(),
         &client_info(),
     )
     .await?;

@@ -213,6 +213,28 @@ async fn accepted(
     Ok(user)
 }
 
+/// Store `password` as the user's (replacing any earlier one).
+async fn set_password(
+    tx: &DatabaseTransaction,
+    user: &app_user::Model,
+    password: &Password,
+) -> Result<(), DbErr> {
+    let now = clock::now();
+    password_credential::Entity::delete_by_id(user.id.as_str())
+        .exec(tx)
+        .await?;
+    password_credential::ActiveModel {
+        user_id: Set(user.id.clone()),
+        app_id: Set(user.app_id.clone()),
+        phc: Set(passwords::hash(password)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx)
+    .await?;
+    Ok(())
+}
+
 /// Accept an invitation by choosing a password, and sign in.
 pub async fn accept_with_password(
     db: &DatabaseConnection,
@@ -234,19 +256,7 @@ pub async fn accept_with_password(
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
-    let now = clock::now();
-    password_credential::Entity::delete_by_id(user.id.as_str())
-        .exec(&tx)
-        .await?;
-    password_credential::ActiveModel {
-        user_id: Set(user.id.clone()),
-        app_id: Set(user.app_id.clone()),
-        phc: Set(passwords::hash(password)),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&tx)
-    .await?;
+    set_password(&tx, &user, password).await?;
     let user = accepted(&tx, &user, "password", client).await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
     let signed_in = signin::succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
@@ -269,8 +279,9 @@ pub async fn start_with_passkey(
     Ok(rp.start_registration(&app.name, &user.id, &user.email, &existing)?)
 }
 
-/// Second step: store the passkey, spend the link, sign in, and hand back
-/// the first recovery codes.
+/// Second step: store the passkey (and the password chosen beside it, if
+/// any), spend the link, sign in, and hand back the first recovery codes.
+#[allow(clippy::too_many_arguments)]
 pub async fn finish_with_passkey(
     db: &DatabaseConnection,
     rp: &RelyingParty,
@@ -278,8 +289,12 @@ pub async fn finish_with_passkey(
     token: &str,
     state: &PasskeyRegistration,
     credential: &RegisterPublicKeyCredential,
+    password: Option<&Password>,
     client: &ClientInfo,
 ) -> Result<(SignedIn, Vec<String>), LinkError> {
+    if password.is_some() && !app.password_enabled {
+        return Err(LinkError::PasswordDisabled);
+    }
     let (row, user) = find_valid(db, &app.id, token, Purpose::Invite)
         .await?
         .ok_or(LinkError::Invalid)?;
@@ -291,7 +306,14 @@ pub async fn finish_with_passkey(
     let actor = actor_for(&user, client);
     passkeys::store(&tx, &actor, &user, "Passkey", &key).await?;
     let codes = recovery_codes::generate(&tx, &actor, &user).await?;
-    let user = accepted(&tx, &user, "passkey", client).await?;
+    let method = match password {
+        Some(password) => {
+            set_password(&tx, &user, password).await?;
+            "passkey and password"
+        }
+        None => "passkey",
+    };
+    let user = accepted(&tx, &user, method, client).await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
     let signed_in = signin::succeed(&tx, app, &user, Factor::Passkey, &keys, client).await?;
     tx.commit().await?;

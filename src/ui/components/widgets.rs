@@ -179,3 +179,22 @@ pub fn ConfirmDialog(
         </Show>
     }
 }
+
+/// Compact button classes for actions inside cards and table rows.
+pub const SMALL_BUTTON: &str = "inline-flex items-center gap-1.5 rounded-md px-2.5 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50 disabled:cursor-wait disabled:opacity-70";
+pub const SMALL_DANGER_BUTTON: &str = "inline-flex items-center gap-1.5 rounded-md px-2.5 py-1.5 text-sm font-medium text-red-700 ring-1 ring-red-200 hover:bg-red-50 disabled:cursor-wait disabled:opacity-70";
+
+/// A compact submit button that shows a spinner while its action runs.
+#[component]
+pub fn SmallSubmit(
+    #[prop(into)] label: String,
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(optional, into)] test_id: Option<String>,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class=SMALL_BUTTON disabled=move || pending.get() data-testid=test_id>
+            {move || pending.get().then(|| view! { <super::Spinner /> })}
+            {label}
+        </button>
+    }
+}

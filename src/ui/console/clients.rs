@@ -10,8 +10,8 @@ use crate::api::console::{
     ConsoleUpdateClient, console_app, console_clients,
 };
 use crate::ui::components::{
-    Badge, ConfirmDialog, EmptyState, Field, FormError, Select, SubmitButton, TextArea, Tone,
-    action_error, button_class,
+    Badge, ConfirmDialog, EmptyState, Field, FormError, SMALL_BUTTON, SMALL_DANGER_BUTTON, Select,
+    SubmitButton, TextArea, Tone, action_error, button_class,
 };
 
 fn type_options() -> Vec<(String, String)> {
@@ -183,11 +183,11 @@ fn ClientCard(
             {move || new_secret().map(|secret| view! { <div class="mt-4"><ShownOnce label="New client secret" value=secret /></div> })}
             {can_write.then(|| view! {
                 <div class="mt-4 flex flex-wrap gap-2">
-                    <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+                    <button type="button" class=SMALL_BUTTON on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
                     {confidential.then(|| view! {
-                        <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50" on:click=move |_| rotate_open.set(true) data-testid="rotate-secret">"Rotate secret…"</button>
+                        <button type="button" class=SMALL_BUTTON on:click=move |_| rotate_open.set(true) data-testid="rotate-secret">"Rotate secret…"</button>
                     })}
-                    <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-red-700 ring-1 ring-red-200 hover:bg-red-50" on:click=move |_| toggle_open.set(true)>
+                    <button type="button" class=SMALL_DANGER_BUTTON on:click=move |_| toggle_open.set(true)>
                         {if disabled { "Enable…" } else { "Disable…" }}
                     </button>
                 </div>

@@ -49,33 +49,34 @@ pub fn use_app_id() -> Signal<String> {
     Signal::derive(move || params.read().get("app_id").unwrap_or_default())
 }
 
-fn login_redirect(passkey: bool) -> String {
+/// The path and query of the current page, to come back to after signing in.
+fn current_page() -> String {
     let location = use_location();
-    let here = format!(
-        "{}{}",
-        location.pathname.get_untracked(),
-        location.search.get_untracked()
-    );
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.append_pair("return_to", &here);
-    if passkey {
-        query.append_pair("passkey", "1");
+    let path = location.pathname.get_untracked();
+    // leptos_router gives the query without its leading "?".
+    let search = location.search.get_untracked();
+    match search.trim_start_matches('?') {
+        "" => path,
+        query => format!("{path}?{query}"),
     }
+}
+
+fn console_login(params: &[(&str, &str)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in params {
+        query.append_pair(name, value);
+    }
+    query.append_pair("return_to", &current_page());
     format!("/a/console/login?{}", query.finish())
+}
+
+fn login_redirect(passkey: bool) -> String {
+    console_login(if passkey { &[("passkey", "1")] } else { &[] })
 }
 
 /// Where an operator confirms it's them (a fresh sign-in) and comes back here.
 pub fn reauth_link() -> String {
-    let location = use_location();
-    let here = format!(
-        "{}{}",
-        location.pathname.get_untracked(),
-        location.search.get_untracked()
-    );
-    let mut query = form_urlencoded::Serializer::new(String::new());
-    query.append_pair("reauth", "1");
-    query.append_pair("return_to", &here);
-    format!("/a/console/login?{}", query.finish())
+    console_login(&[("reauth", "1")])
 }
 
 /// The console's frame: navigation, who is signed in, and the page.
@@ -146,6 +147,25 @@ pub fn AppTabs(#[prop(into)] app_id: Signal<String>) -> impl IntoView {
 #[component]
 pub fn LoadError(error: ApiError) -> impl IntoView {
     view! { <Notice tone="error">{error.to_string()}</Notice> }
+}
+
+/// A refusal of a console action (not a single field's error), with a
+/// way to confirm it's them when the refusal asks for a fresh sign-in.
+#[component]
+pub fn RefusalNotice(#[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView {
+    move || {
+        error.get().filter(|e| !e.is_field_error()).map(|e| {
+            let needs_reauth = matches!(e, ApiError::ReauthRequired(_));
+            view! {
+                <div class="rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200" role="alert" data-testid="form-error">
+                    {e.to_string()}
+                    {needs_reauth.then(|| view! {
+                        " " <a href=reauth_link() class="font-semibold underline" data-testid="reauth-link">"Confirm it's you"</a>
+                    })}
+                </div>
+            }
+        })
+    }
 }
 
 /// A value that appears once (a secret, a link) with a copy hint.

@@ -10,8 +10,8 @@ use crate::api::console::{
     console_roles,
 };
 use crate::ui::components::{
-    Badge, Checkbox, ConfirmDialog, EmptyState, Field, FormError, SubmitButton, Tone, action_error,
-    button_class,
+    Badge, Checkbox, ConfirmDialog, EmptyState, Field, FormError, SMALL_BUTTON,
+    SMALL_DANGER_BUTTON, SubmitButton, Tone, action_error, button_class,
 };
 
 #[component]
@@ -131,9 +131,9 @@ fn RoleRow(app_id: String, role: RoleView, can_write: bool, reload: Reload) -> i
             <FormError error=delete_error />
             {can_write.then(|| view! {
                 <div class="mt-3 flex gap-2">
-                    <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+                    <button type="button" class=SMALL_BUTTON on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
                     {(!stored.get_value().builtin).then(|| view! {
-                        <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-red-700 ring-1 ring-red-200 hover:bg-red-50" on:click=move |_| delete_open.set(true)>"Delete…"</button>
+                        <button type="button" class=SMALL_DANGER_BUTTON on:click=move |_| delete_open.set(true)>"Delete…"</button>
                     })}
                 </div>
             })}

@@ -6,14 +6,16 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use super::{LoadError, Reload, ShownOnce};
+use super::{LoadError, RefusalNotice, Reload, ShownOnce};
+use crate::api::ApiError;
 use crate::api::console::{
     ConsoleDeleteUser, ConsoleGrantRole, ConsoleInviteUser, ConsoleRecoveryLink,
     ConsoleRemoveUserPasskey, ConsoleRevokeRole, ConsoleSetUserActive, ConsoleSignOutUser,
     UserDetailView, console_user,
 };
 use crate::ui::components::{
-    Badge, ConfirmDialog, EmptyState, Field, PageHeader, Select, SubmitButton, Tone, action_error,
+    Badge, ConfirmDialog, EmptyState, Field, PageHeader, SMALL_BUTTON, SMALL_DANGER_BUTTON, Select,
+    SmallSubmit, SubmitButton, Tone, action_error,
 };
 
 #[component]
@@ -45,9 +47,18 @@ fn section(title: &'static str) -> impl IntoView {
     view! { <h2 class="text-base font-semibold text-slate-900">{title}</h2> }
 }
 
-const SMALL: &str = "rounded-md px-2.5 py-1.5 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50";
-const SMALL_DANGER: &str =
-    "rounded-md px-2.5 py-1.5 text-sm font-medium text-red-700 ring-1 ring-red-200 hover:bg-red-50";
+/// Run `then` each time `action` succeeds.
+fn on_success<A, O>(action: ServerAction<A>, then: impl Fn() + 'static)
+where
+    A: leptos::server_fn::ServerFn<Output = O, Error = ApiError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if matches!(action.value().get(), Some(Ok(_))) {
+            then();
+        }
+    });
+}
 
 #[component]
 fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
@@ -58,42 +69,33 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
     let navigate = use_navigate();
 
     let grant = ServerAction::<ConsoleGrantRole>::new();
-    let grant_error = action_error(grant);
     let revoke = ServerAction::<ConsoleRevokeRole>::new();
-    let revoke_error = action_error(revoke);
     let sign_out = ServerAction::<ConsoleSignOutUser>::new();
     let recovery = ServerAction::<ConsoleRecoveryLink>::new();
     let invite = ServerAction::<ConsoleInviteUser>::new();
     let remove_passkey = ServerAction::<ConsoleRemoveUserPasskey>::new();
     let set_active = ServerAction::<ConsoleSetUserActive>::new();
-    let set_active_error = action_error(set_active);
     let delete = ServerAction::<ConsoleDeleteUser>::new();
-    let delete_error = action_error(delete);
+
+    // Which dialog is open; the role or passkey it concerns.
+    let revoking = RwSignal::new(None::<String>);
+    let removing = RwSignal::new(None::<(String, String)>);
     let active_open = RwSignal::new(false);
     let delete_open = RwSignal::new(false);
     let sign_out_open = RwSignal::new(false);
-    Effect::new(move |_| {
-        let done = |v: Option<Result<(), crate::api::ApiError>>| matches!(v, Some(Ok(())));
-        if done(grant.value().get())
-            || done(revoke.value().get())
-            || done(remove_passkey.value().get())
-        {
-            reload.bump();
-        }
-        if done(set_active.value().get()) {
-            active_open.set(false);
-            reload.bump();
-        }
-        if matches!(sign_out.value().get(), Some(Ok(_))) {
-            sign_out_open.set(false);
-            reload.bump();
-        }
-    });
-    Effect::new(move |_| {
-        if matches!(delete.value().get(), Some(Ok(()))) {
-            let (app, _) = ids.get_value();
-            navigate(&format!("/console/apps/{app}/users"), Default::default());
-        }
+    let revoke_open = RwSignal::new(false);
+    let remove_open = RwSignal::new(false);
+
+    // A change reloads the page's data (which rebuilds this view and closes
+    // its dialogs); a deletion leaves for the list.
+    on_success(grant, move || reload.bump());
+    on_success(revoke, move || reload.bump());
+    on_success(remove_passkey, move || reload.bump());
+    on_success(set_active, move || reload.bump());
+    on_success(sign_out, move || reload.bump());
+    on_success(delete, move || {
+        let (app, _) = ids.get_value();
+        navigate(&format!("/console/apps/{app}/users"), Default::default());
     });
     let link_shown = move || {
         recovery
@@ -109,21 +111,29 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                     .map(|l| ("Invitation link (valid 7 days, works once)", l))
             })
     };
-    let refusal = move || {
+    // Refusals of the actions that run without a dialog show above the page;
+    // the others show inside their dialog.
+    let page_refusal = Signal::derive(move || {
         [
-            grant_error.get(),
-            revoke_error.get(),
-            set_active_error.get(),
-            delete_error.get(),
+            action_error(grant).get(),
+            action_error(recovery).get(),
+            action_error(invite).get(),
         ]
         .into_iter()
         .flatten()
-        .find(|e| !e.is_field_error())
-    };
-    let confirmation_field = move |error: Signal<Option<crate::api::ApiError>>| {
+        .next()
+    });
+    let confirmation_field = move |error: Signal<Option<ApiError>>| {
         is_self.then(|| view! {
             <Field label="Type your e-mail address to confirm" name="confirmation" autocomplete="off" error />
         })
+    };
+    let hidden_ids = move || {
+        let (app_id, user_id) = ids.get_value();
+        view! {
+            <input type="hidden" name="app_id" value=app_id />
+            <input type="hidden" name="user_id" value=user_id />
+        }
     };
     let roles_held = view.roles.clone();
     let other_roles: Vec<(String, String)> = view
@@ -141,14 +151,7 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
             {view.email_verified.then(|| view! { <Badge tone="slate" text="E-mail verified" /> })}
             {is_self.then(|| view! { <Badge tone="indigo" text="You" /> })}
         </PageHeader>
-        {move || refusal().map(|e| view! {
-            <div class="mb-4 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200" role="alert" data-testid="form-error">
-                {e.to_string()}
-                {matches!(e, crate::api::ApiError::ReauthRequired(_)).then(|| view! {
-                    " " <a href=super::reauth_link() class="font-semibold underline" data-testid="reauth-link">"Confirm it's you"</a>
-                })}
-            </div>
-        })}
+        <div class="mb-4 empty:hidden"><RefusalNotice error=page_refusal /></div>
         {move || link_shown().map(|(label, link)| view! { <div class="mb-4"><ShownOnce label=label value=link /></div> })}
         <div class="grid gap-6 lg:grid-cols-2">
             <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-testid="user-roles">
@@ -164,15 +167,18 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                                     <li class="flex items-center justify-between py-2">
                                         <span class="font-mono text-sm text-slate-800">{role.clone()}</span>
                                         {can_write.then(|| view! {
-                                            <ActionForm action=revoke attr:class="flex items-center gap-2">
-                                                <input type="hidden" name="app_id" value=ids.get_value().0 />
-                                                <input type="hidden" name="user_id" value=ids.get_value().1 />
-                                                <input type="hidden" name="role" value=role_value.clone() />
-                                                {is_self.then(|| view! {
-                                                    <input name="confirmation" placeholder="your e-mail to confirm" aria-label="Type your e-mail address to confirm" class="w-44 rounded-md border-0 px-2 py-1 text-xs ring-1 ring-inset ring-slate-300" />
-                                                })}
-                                                <button type="submit" class=SMALL_DANGER data-testid=format!("revoke-{role_value}")>"Revoke"</button>
-                                            </ActionForm>
+                                            <button
+                                                type="button"
+                                                class=SMALL_DANGER_BUTTON
+                                                data-testid=format!("revoke-{role_value}")
+                                                on:click=move |_| {
+                                                    revoke.value().set(None);
+                                                    revoking.set(Some(role_value.clone()));
+                                                    revoke_open.set(true);
+                                                }
+                                            >
+                                                "Revoke…"
+                                            </button>
                                         })}
                                     </li>
                                 }
@@ -183,14 +189,13 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                 }}
                 {(can_write && has_other_roles).then(|| view! {
                     <ActionForm action=grant attr:class="mt-4 flex items-end gap-2" attr:data-testid="grant-role-form">
-                        <input type="hidden" name="app_id" value=ids.get_value().0 />
-                        <input type="hidden" name="user_id" value=ids.get_value().1 />
+                        {hidden_ids()}
                         <div class="flex-1"><Select label="Grant a role" name="role" options=other_roles.clone() /></div>
                         <div class="w-28"><SubmitButton label="Grant" pending_label="…" pending=grant.pending() tone=Tone::Secondary /></div>
                     </ActionForm>
                 })}
             </section>
-            <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200">
+            <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-testid="user-factors">
                 {section("Sign-in methods")}
                 <p class="mt-3 text-sm text-slate-700">{if view.has_password { "Has a password." } else { "No password." }}</p>
                 {if view.passkeys.is_empty() {
@@ -199,20 +204,26 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                     view! {
                         <ul class="mt-2 divide-y divide-slate-100">
                             {view.passkeys.iter().map(|p| {
-                                let passkey_id = p.id.clone();
+                                let chosen = (p.id.clone(), p.name.clone());
                                 view! {
-                                    <li class="flex items-center justify-between gap-2 py-2">
+                                    <li class="flex items-center justify-between gap-2 py-2" data-testid="user-passkey">
                                         <div>
                                             <p class="text-sm font-medium text-slate-800">{p.name.clone()}</p>
                                             <p class="text-xs text-slate-500">{format!("Added {} · {}", p.created, p.last_used.clone().map(|l| format!("last used {l}")).unwrap_or_else(|| "never used".into()))}</p>
                                         </div>
                                         {can_write.then(|| view! {
-                                            <ActionForm action=remove_passkey>
-                                                <input type="hidden" name="app_id" value=ids.get_value().0 />
-                                                <input type="hidden" name="user_id" value=ids.get_value().1 />
-                                                <input type="hidden" name="passkey_id" value=passkey_id.clone() />
-                                                <button type="submit" class=SMALL_DANGER>"Remove"</button>
-                                            </ActionForm>
+                                            <button
+                                                type="button"
+                                                class=SMALL_DANGER_BUTTON
+                                                data-testid="remove-passkey"
+                                                on:click=move |_| {
+                                                    remove_passkey.value().set(None);
+                                                    removing.set(Some(chosen.clone()));
+                                                    remove_open.set(true);
+                                                }
+                                            >
+                                                "Remove…"
+                                            </button>
                                         })}
                                     </li>
                                 }
@@ -224,14 +235,12 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                 {can_write.then(|| view! {
                     <div class="mt-4 flex flex-wrap gap-2">
                         <ActionForm action=recovery>
-                            <input type="hidden" name="app_id" value=ids.get_value().0 />
-                            <input type="hidden" name="user_id" value=ids.get_value().1 />
-                            <button type="submit" class=SMALL data-testid="recovery-link">"Issue a recovery link"</button>
+                            {hidden_ids()}
+                            <SmallSubmit label="Issue a recovery link" pending=recovery.pending() test_id="recovery-link" />
                         </ActionForm>
                         <ActionForm action=invite>
-                            <input type="hidden" name="app_id" value=ids.get_value().0 />
-                            <input type="hidden" name="user_id" value=ids.get_value().1 />
-                            <button type="submit" class=SMALL>"New invitation link"</button>
+                            {hidden_ids()}
+                            <SmallSubmit label="New invitation link" pending=invite.pending() test_id="invite-link" />
                         </ActionForm>
                     </div>
                 })}
@@ -254,18 +263,18 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                     .into_any()
                 }}
                 {can_write.then(|| view! {
-                    <button type="button" class=format!("mt-4 {SMALL}") on:click=move |_| sign_out_open.set(true) data-testid="sign-out-everywhere">"Sign out everywhere…"</button>
+                    <button type="button" class=format!("mt-4 {SMALL_BUTTON}") on:click=move |_| { sign_out.value().set(None); sign_out_open.set(true) } data-testid="sign-out-everywhere">"Sign out everywhere…"</button>
                 })}
             </section>
             <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-red-200">
                 <h2 class="text-base font-semibold text-red-700">"Account"</h2>
-                <p class="mt-1 text-sm text-slate-500">"Deactivation ends every session and refresh token at once; deletion removes the user and their history links."</p>
+                <p class="mt-1 text-sm text-slate-500">"Deactivation ends every session and refresh token at once; deletion removes the user, their credentials and sessions."</p>
                 {can_write.then(|| view! {
                     <div class="mt-4 flex flex-wrap gap-2">
-                        <button type="button" class=SMALL_DANGER on:click=move |_| active_open.set(true) data-testid="toggle-active">
+                        <button type="button" class=SMALL_DANGER_BUTTON on:click=move |_| { set_active.value().set(None); active_open.set(true) } data-testid="toggle-active">
                             {if active { "Deactivate…" } else { "Reactivate…" }}
                         </button>
-                        <button type="button" class=SMALL_DANGER on:click=move |_| delete_open.set(true) data-testid="delete-user">"Delete…"</button>
+                        <button type="button" class=SMALL_DANGER_BUTTON on:click=move |_| { delete.value().set(None); delete_open.set(true) } data-testid="delete-user">"Delete…"</button>
                     </div>
                 })}
             </section>
@@ -288,10 +297,33 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                 .into_any()
             }}
         </section>
+        <ConfirmDialog
+            open=revoke_open
+            title="Revoke this role?"
+            message=if is_self { "You lose what this role lets you do at once." } else { "The user loses it at once; tokens minted from now on no longer carry it." }
+        >
+            <ActionForm action=revoke attr:class="space-y-3">
+                {hidden_ids()}
+                <input type="hidden" name="role" value=move || revoking.get().unwrap_or_default() />
+                <p class="font-mono text-sm text-slate-800" data-testid="revoking-role">{move || revoking.get()}</p>
+                {confirmation_field(action_error(revoke))}
+                <RefusalNotice error=action_error(revoke) />
+                <SubmitButton label="Revoke role" pending_label="Revoking…" pending=revoke.pending() tone=Tone::Danger />
+            </ActionForm>
+        </ConfirmDialog>
+        <ConfirmDialog open=remove_open title="Remove this passkey?" message="It stops working at once (a lost or stolen device). The user keeps their other sign-in methods.">
+            <ActionForm action=remove_passkey attr:class="space-y-3">
+                {hidden_ids()}
+                <input type="hidden" name="passkey_id" value=move || removing.get().map(|(id, _)| id).unwrap_or_default() />
+                <p class="text-sm font-medium text-slate-800">{move || removing.get().map(|(_, name)| name)}</p>
+                <RefusalNotice error=action_error(remove_passkey) />
+                <SubmitButton label="Remove passkey" pending_label="Removing…" pending=remove_passkey.pending() tone=Tone::Danger />
+            </ActionForm>
+        </ConfirmDialog>
         <ConfirmDialog open=sign_out_open title="Sign this user out everywhere?" message="Every session ends and every refresh token stops working.">
-            <ActionForm action=sign_out>
-                <input type="hidden" name="app_id" value=ids.get_value().0 />
-                <input type="hidden" name="user_id" value=ids.get_value().1 />
+            <ActionForm action=sign_out attr:class="space-y-3">
+                {hidden_ids()}
+                <RefusalNotice error=action_error(sign_out) />
                 <SubmitButton label="Sign out everywhere" pending_label="Signing out…" pending=sign_out.pending() tone=Tone::Danger />
             </ActionForm>
         </ConfirmDialog>
@@ -301,18 +333,18 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
             message=if active { "They are signed out everywhere and cannot sign in until reactivated." } else { "They can sign in again." }
         >
             <ActionForm action=set_active attr:class="space-y-3">
-                <input type="hidden" name="app_id" value=ids.get_value().0 />
-                <input type="hidden" name="user_id" value=ids.get_value().1 />
+                {hidden_ids()}
                 <input type="hidden" name="active" value=(!active).to_string() />
-                {confirmation_field(set_active_error)}
+                {confirmation_field(action_error(set_active))}
+                <RefusalNotice error=action_error(set_active) />
                 <SubmitButton label=if active { "Deactivate" } else { "Reactivate" } pending_label="Saving…" pending=set_active.pending() tone=Tone::Danger />
             </ActionForm>
         </ConfirmDialog>
         <ConfirmDialog open=delete_open title="Delete this user?" message="Their credentials, sessions and role assignments are removed. This cannot be undone.">
             <ActionForm action=delete attr:class="space-y-3">
-                <input type="hidden" name="app_id" value=ids.get_value().0 />
-                <input type="hidden" name="user_id" value=ids.get_value().1 />
-                {confirmation_field(delete_error)}
+                {hidden_ids()}
+                {confirmation_field(action_error(delete))}
+                <RefusalNotice error=action_error(delete) />
                 <SubmitButton label="Delete user" pending_label="Deleting…" pending=delete.pending() tone=Tone::Danger />
             </ActionForm>
         </ConfirmDialog>

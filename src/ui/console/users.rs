@@ -120,7 +120,7 @@ fn Users(
                 <div class="sm:w-48"><SubmitButton label="Create user" pending_label="Creating…" pending=create.pending() /></div>
             </ActionForm>
         </Show>
-        <p class="mb-2 text-sm text-slate-500" data-testid="user-total">{format!("{} users in this app", page.total)}</p>
+        <p class="mb-2 text-sm text-slate-500" data-testid="user-total">{match page.total { 1 => "1 user in this app".to_owned(), n => format!("{n} users in this app") }}</p>
         {if page.users.is_empty() {
             view! { <EmptyState title="No users found" text="Create one, or change the search." /> }.into_any()
         } else {

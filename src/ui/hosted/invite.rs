@@ -80,34 +80,59 @@ fn SetUp(
     let hydrated = use_hydrated();
     let pending = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // Where a passkey is required, a password may be chosen beside it (a
+    // second way to confirm it's them); otherwise the two are alternatives.
+    let password_beside_passkey = view.needs_passkey && view.password_allowed;
+    let password_input = NodeRef::<leptos::html::Input>::new();
+    let password_error = RwSignal::new(None::<crate::api::ApiError>);
     let app_id = app.id.clone();
     let passkey_token = token.clone();
     let create_passkey = move |_| {
         let app_id = app_id.clone();
         let token = passkey_token.clone();
+        let password = password_input
+            .get_untracked()
+            .map(|input| input.value())
+            .filter(|p| !p.is_empty());
         pending.set(true);
         error.set(None);
+        password_error.set(None);
         spawn_local(async move {
             let outcome = async {
-                let options = start_invitation_passkey(app_id.clone(), token)
+                let options = start_invitation_passkey(app_id.clone(), token, password.clone())
                     .await
-                    .map_err(|e| Some(e.to_string()))?;
+                    .map_err(Some)?;
                 let credential = passkey_bridge::create(options).await.map_err(|e| match e {
                     CeremonyError::Aborted => None,
-                    CeremonyError::Failed(message) => Some(message),
+                    CeremonyError::Failed(message) => Some(crate::api::ApiError::Refused(message)),
                 })?;
-                finish_invitation_passkey(app_id, credential)
+                finish_invitation_passkey(app_id, credential, password)
                     .await
-                    .map_err(|e| Some(e.to_string()))
+                    .map_err(Some)
             }
             .await;
             match outcome {
                 Ok(new) => codes.set(Some(new)),
-                Err(message) => error.set(message),
+                Err(Some(e)) if e.is_field_error() => password_error.set(Some(e)),
+                Err(e) => error.set(e.map(|e| e.to_string())),
             }
             pending.set(false);
         });
     };
+    let optional_password = password_beside_passkey.then(|| view! {
+        <div class="mb-4">
+            <Field
+                label="Password (optional)"
+                name="password"
+                kind="password"
+                autocomplete="new-password"
+                required=false
+                hint="A second way to confirm it's you. Signing in to the console still takes the passkey."
+                node_ref=password_input
+                error=Signal::derive(move || password_error.get())
+            />
+        </div>
+    });
     let password_form = (view.password_allowed && !view.needs_passkey).then(|| {
         let action = ServerAction::<AcceptInvitationWithPassword>::new();
         let form_error = action_error(action);
@@ -138,6 +163,7 @@ fn SetUp(
                 "Set up the account for " <span class="font-medium text-slate-700" data-testid="invite-email">{view.email.clone()}</span>
             </p>
             {passkey_note}
+            {optional_password}
             <Show when=move || view.passkey_allowed>
                 <button
                     type="button"

@@ -248,7 +248,9 @@ fn ReauthCard(
         }
     });
     let pending = action.pending();
-    let password_form = app.password_enabled.then(|| {
+    // A passkey-only user has no password to confirm with.
+    let with_password = app.password_enabled && app.signed_in_has_password;
+    let password_form = with_password.then(|| {
         let app_id = app.id.clone();
         let return_to = return_to.clone();
         view! {
@@ -262,7 +264,7 @@ fn ReauthCard(
         }
     });
     let passkey = app.passkey_enabled.then(|| {
-        let divider = app.password_enabled.then(|| view! { <Divider /> });
+        let divider = with_password.then(|| view! { <Divider /> });
         view! {
             {divider}
             <PasskeyButton app=app.clone() return_to=return_to.clone() label="Confirm with a passkey" />

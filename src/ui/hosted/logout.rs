@@ -33,7 +33,13 @@ fn LogoutContent(app: HostedApp) -> impl IntoView {
         .clone()
         .map(|email| format!("You are signed in as {email}."))
         .unwrap_or_else(|| "You are not signed in here.".to_owned());
-    let account = format!("/a/{}/account", app.id);
+    // Cancel goes back where this app's people work: the console's operators
+    // to the console, everyone else to their account page.
+    let account = if app.id == "console" {
+        "/console".to_owned()
+    } else {
+        format!("/a/{}/account", app.id)
+    };
     view! {
         <Card>
             <h1 class="text-xl font-semibold tracking-tight text-slate-900">
