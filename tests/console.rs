@@ -475,6 +475,119 @@ async fn owners_manage_apps_and_clients() {
     assert_eq!(clients[0]["redirect_uris"].as_array().unwrap().len(), 2);
     assert!(clients[0]["secret_rotated"].is_string());
 
+    // Editing a client validates its URIs like creating one.
+    let edit = |redirect: &'static str, post_logout: &'static str| {
+        vec![
+            ("app_id", "billing"),
+            ("client_id", client_id.clone().leak() as &str),
+            ("name", "Billing web"),
+            ("redirect_uris", redirect),
+            ("post_logout_redirect_uris", post_logout),
+            ("id_token_alg", "ES256"),
+        ]
+    };
+    let error = owner
+        .call(
+            &app,
+            ConsoleUpdateClient::PATH,
+            &edit("https://billing.example.com/cb#frag", ""),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(error["Invalid"]["field"], "redirect_uris", "{error}");
+    let error = owner
+        .call(
+            &app,
+            ConsoleUpdateClient::PATH,
+            &edit("https://billing.example.com/cb", "javascript:alert(1)"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error["Invalid"]["field"], "post_logout_redirect_uris",
+        "{error}"
+    );
+    owner
+        .call(
+            &app,
+            ConsoleUpdateClient::PATH,
+            &edit(
+                "https://billing.example.com/cb",
+                "https://billing.example.com/bye",
+            ),
+        )
+        .await
+        .unwrap();
+    let clients = owner
+        .call(&app, ConsoleClients::PATH, &[("app_id", "billing")])
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            clients[0]["name"].clone(),
+            clients[0]["redirect_uris"].clone(),
+            clients[0]["post_logout_redirect_uris"].clone(),
+            clients[0]["id_token_alg"].clone(),
+        ),
+        (
+            json!("Billing web"),
+            json!(["https://billing.example.com/cb"]),
+            json!(["https://billing.example.com/bye"]),
+            json!("ES256"),
+        )
+    );
+
+    // The rotated secret works at the token endpoint until the client is
+    // disabled; then the client is refused.
+    let client_credentials = || async {
+        reqwest::Client::new()
+            .post(format!("{}/a/billing/oauth/token", app.address))
+            .basic_auth(&client_id, Some(rotated.as_str().unwrap()))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(client_credentials().await, 200);
+    owner
+        .call(
+            &app,
+            ConsoleSetClientDisabled::PATH,
+            &[
+                ("app_id", "billing"),
+                ("client_id", &client_id),
+                ("disabled", "true"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(client_credentials().await, 401);
+    let clients = owner
+        .call(&app, ConsoleClients::PATH, &[("app_id", "billing")])
+        .await
+        .unwrap();
+    assert_eq!(clients[0]["disabled"], true);
+    let actions: Vec<String> = audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq("billing"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in [
+        "client.created",
+        "client.secret_rotated",
+        "client.updated",
+        "client.disabled",
+    ] {
+        assert!(
+            actions.contains(&action.to_owned()),
+            "{action}: {actions:?}"
+        );
+    }
+
     // Disable and enable; the console itself cannot be disabled.
     owner
         .call(
@@ -954,6 +1067,84 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
             .any(|e| e["action"] == "signin.succeeded")
     );
 
+    // A fresh invitation for an existing user (the first one was lost);
+    // user1 sets up a passkey with it.
+    let user1 = user_id(&app, "demo", "user1@example.com").await;
+    let link = owner
+        .call(
+            &app,
+            ConsoleInviteUser::PATH,
+            &[("app_id", "demo"), ("user_id", &user1)],
+        )
+        .await
+        .unwrap();
+    let mut user1_op = accept_invitation(&app, link.as_str().unwrap()).await;
+    // A lost device: the operator removes the passkey, and it no longer
+    // signs anyone in.
+    let detail = owner
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "demo"), ("user_id", &user1)],
+        )
+        .await
+        .unwrap();
+    let passkey_id = detail["passkeys"][0]["id"].as_str().unwrap().to_owned();
+    owner
+        .call(
+            &app,
+            ConsoleRemoveUserPasskey::PATH,
+            &[
+                ("app_id", "demo"),
+                ("user_id", &user1),
+                ("passkey_id", &passkey_id),
+            ],
+        )
+        .await
+        .unwrap();
+    let detail = owner
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "demo"), ("user_id", &user1)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(detail["passkeys"], json!([]));
+    let stranger = browser();
+    let options = app
+        .call_json(
+            &stranger,
+            StartPasskeyAssertion::PATH,
+            &[("app_id", "demo")],
+        )
+        .await
+        .unwrap();
+    let assertion = user1_op.device.get(&app.address, options.as_str().unwrap());
+    let error = app
+        .call_json(
+            &stranger,
+            FinishPasskeyAssertion::PATH,
+            &[("app_id", "demo"), ("credential", &assertion)],
+        )
+        .await
+        .unwrap_err();
+    assert!(error["Refused"].is_string(), "{error}");
+    // A passkey of another user is not found, and nothing is removed.
+    let error = owner
+        .call(
+            &app,
+            ConsoleRemoveUserPasskey::PATH,
+            &[
+                ("app_id", "demo"),
+                ("user_id", &ada),
+                ("passkey_id", &passkey_id),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(error["NotFound"].is_string(), "{error}");
+
     // Deactivation ends her sessions and refresh tokens at once.
     owner
         .call(
@@ -1074,6 +1265,8 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
         .map(|e| e.action)
         .collect();
     for action in [
+        "invitation.issued",
+        "passkey.removed",
         "user.deactivated",
         "user.reactivated",
         "user.signed_out_everywhere",
