@@ -150,6 +150,28 @@ async fn refusals(app: &TestApp) -> Vec<Value> {
         .collect()
 }
 
+/// Assert that `app_id`'s audit log records each of `expected` (by an
+/// actor of `actor_type`, when given).
+async fn assert_recorded(app: &TestApp, app_id: &str, actor_type: Option<&str>, expected: &[&str]) {
+    let mut query = audit_event::Entity::find().filter(audit_event::Column::AppId.eq(app_id));
+    if let Some(actor_type) = actor_type {
+        query = query.filter(audit_event::Column::ActorType.eq(actor_type));
+    }
+    let actions: Vec<String> = query
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for action in expected {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} in {actions:?}"
+        );
+    }
+}
+
 async fn user_id(app: &TestApp, app_id: &str, email: &str) -> String {
     oneauth::entities::app_user::Entity::find()
         .filter(oneauth::entities::app_user::Column::AppId.eq(app_id))
@@ -243,25 +265,18 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
     assert!(again["NotFound"].as_str().unwrap().contains("already used"));
     app.cli(&["bootstrap", "--email", "other@example.com"])
         .expect_error("already has an owner");
-    let actions: Vec<String> = audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq("console"))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    for action in [
-        "console.bootstrapped",
-        "invitation.issued",
-        "invitation.accepted",
-        "passkey.added",
-    ] {
-        assert!(
-            actions.contains(&action.to_owned()),
-            "{action}: {actions:?}"
-        );
-    }
+    assert_recorded(
+        &app,
+        "console",
+        None,
+        &[
+            "console.bootstrapped",
+            "invitation.issued",
+            "invitation.accepted",
+            "passkey.added",
+        ],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -568,25 +583,18 @@ async fn owners_manage_apps_and_clients() {
         .await
         .unwrap();
     assert_eq!(clients[0]["disabled"], true);
-    let actions: Vec<String> = audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq("billing"))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    for action in [
-        "client.created",
-        "client.secret_rotated",
-        "client.updated",
-        "client.disabled",
-    ] {
-        assert!(
-            actions.contains(&action.to_owned()),
-            "{action}: {actions:?}"
-        );
-    }
+    assert_recorded(
+        &app,
+        "billing",
+        None,
+        &[
+            "client.created",
+            "client.secret_rotated",
+            "client.updated",
+            "client.disabled",
+        ],
+    )
+    .await;
 
     // Disable and enable; the console itself cannot be disabled.
     owner
@@ -1255,29 +1263,21 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
         .await
         .unwrap();
     assert_eq!(page["total"], 3);
-    let actions: Vec<String> = audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq("demo"))
-        .filter(audit_event::Column::ActorType.eq("operator"))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
-    for action in [
-        "invitation.issued",
-        "passkey.removed",
-        "user.deactivated",
-        "user.reactivated",
-        "user.signed_out_everywhere",
-        "recovery_link.issued",
-        "user.deleted",
-    ] {
-        assert!(
-            actions.contains(&action.to_owned()),
-            "{action} in {actions:?}"
-        );
-    }
+    assert_recorded(
+        &app,
+        "demo",
+        Some("operator"),
+        &[
+            "invitation.issued",
+            "passkey.removed",
+            "user.deactivated",
+            "user.reactivated",
+            "user.signed_out_everywhere",
+            "recovery_link.issued",
+            "user.deleted",
+        ],
+    )
+    .await;
 }
 
 fn oneauth_param(url: &str, name: &str) -> String {
