@@ -18,6 +18,7 @@ mod m20261125_000006_create_sessions_and_tokens;
 mod m20261125_000007_create_audit_log;
 mod m20261125_000008_create_outbox_and_throttle;
 mod m20261125_000009_seed_console_app;
+mod m20261125_000010_index_audit_filters_by_id;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_create_audit_log::Migration),
             Box::new(m20261125_000008_create_outbox_and_throttle::Migration),
             Box::new(m20261125_000009_seed_console_app::Migration),
+            Box::new(m20261125_000010_index_audit_filters_by_id::Migration),
         ]
     }
 }

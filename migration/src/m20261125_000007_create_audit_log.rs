@@ -50,44 +50,32 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // The console's filters, newest first (by id), within one app or
-        // across apps: every filter column is followed by the id, so a page
-        // is an index walk whatever the table's size.
-        let app = || Col::AppId.into_iden();
-        let id = || Col::Id.into_iden();
+        // The console's filters: newest first, by time, actor, action, target.
         for (name, cols) in [
-            ("ix_audit_event_app", vec![app(), id()]),
-            (
-                "ix_audit_event_app_action",
-                vec![app(), AuditEvent::Action.into_iden(), id()],
-            ),
-            (
-                "ix_audit_event_app_actor",
-                vec![app(), AuditEvent::ActorLabel.into_iden(), id()],
-            ),
-            (
-                "ix_audit_event_app_target",
-                vec![app(), AuditEvent::TargetId.into_iden(), id()],
-            ),
-            (
-                "ix_audit_event_app_time",
-                vec![app(), AuditEvent::OccurredAt.into_iden()],
-            ),
-            (
-                "ix_audit_event_action",
-                vec![AuditEvent::Action.into_iden(), id()],
-            ),
-            (
-                "ix_audit_event_actor",
-                vec![AuditEvent::ActorLabel.into_iden(), id()],
-            ),
-            (
-                "ix_audit_event_target",
-                vec![AuditEvent::TargetId.into_iden(), id()],
-            ),
             (
                 "ix_audit_event_time",
                 vec![AuditEvent::OccurredAt.into_iden()],
+            ),
+            (
+                "ix_audit_event_actor",
+                vec![
+                    AuditEvent::ActorId.into_iden(),
+                    AuditEvent::OccurredAt.into_iden(),
+                ],
+            ),
+            (
+                "ix_audit_event_action",
+                vec![
+                    AuditEvent::Action.into_iden(),
+                    AuditEvent::OccurredAt.into_iden(),
+                ],
+            ),
+            (
+                "ix_audit_event_target",
+                vec![
+                    AuditEvent::TargetId.into_iden(),
+                    AuditEvent::OccurredAt.into_iden(),
+                ],
             ),
         ] {
             let mut index = Index::create()
