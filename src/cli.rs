@@ -53,7 +53,7 @@ enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// Make the first console owner on a new install; prints a one-time
-    /// setup link (valid 24 hours) where they choose a passkey
+    /// setup link (valid 24 hours) where they enrol a passkey and may set a password
     Bootstrap {
         #[arg(long)]
         email: String,
@@ -512,7 +512,7 @@ async fn bootstrap_command(settings: &Settings, db: &DatabaseConnection, email: 
         &token,
     );
     println!(
-        "{email} is the console's first owner. Open this link within 24 hours to choose a passkey (it works once):"
+        "{email} is the console's first owner. Open this link within 24 hours to enrol a passkey and, if you like, set a password (it works once):"
     );
     println!("{url}");
     Ok(ExitCode::SUCCESS)

@@ -420,3 +420,48 @@ async fn the_default_database_is_a_sqlite_file_under_data() {
     );
     assert!(dir.path().join("data/oneauth.db").exists());
 }
+
+/// Run `oneauth app create ID` with `user` as $USER, or with no $USER and
+/// no $LOGNAME at all (a service or container).
+fn create_app_as(app: &common::TestApp, id: &str, user: Option<&str>) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_oneauth"));
+    command
+        .args(["app", "create", id, "--name", id])
+        .args(["--redirect-uri", "http://localhost:5173/cb"])
+        .env("ONEAUTH_DATABASE_URL", &app.database_url)
+        .env("ONEAUTH_MASTER_KEY", &app.master_key)
+        .env("ONEAUTH_LOG", "warn")
+        .env_remove("LOGNAME");
+    match user {
+        Some(user) => command.env("USER", user),
+        None => command.env_remove("USER"),
+    };
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cli_changes_name_the_os_account_behind_them() {
+    use oneauth::entities::audit_event;
+    let app = spawn_app().await;
+    create_app_as(&app, "alpha", Some("alice"));
+    create_app_as(&app, "beta", None);
+    let actor_of = |app_id: &'static str| {
+        let db = app.db.clone();
+        async move {
+            audit_event::Entity::find()
+                .filter(audit_event::Column::AppId.eq(app_id))
+                .filter(audit_event::Column::Action.eq("app.created"))
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .actor_label
+        }
+    };
+    assert_eq!(actor_of("alpha").await, "cli:alice");
+    // Without $USER, the account the process runs as.
+    let account = whoami::username().unwrap();
+    assert_eq!(actor_of("beta").await, format!("cli:{account}"));
+    assert_ne!(account, "unknown");
+}

@@ -622,6 +622,10 @@ async fn a_grace_window_covers_only_the_immediate_predecessor() {
         status, 200,
         "a retry within the grace window works: {retried}"
     );
+    assert_ne!(
+        retried["refresh_token"], lost["refresh_token"],
+        "the retry gets a successor of its own"
+    );
     let (status, next) = client
         .refresh(retried["refresh_token"].as_str().unwrap())
         .await;

@@ -82,11 +82,16 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The person at the shell, named by their OS account.
+    /// The person at the shell, named by their OS account (from the
+    /// environment, else the account of the process: services and
+    /// containers often run without $USER).
     pub fn cli() -> Self {
         let who = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".to_owned());
+            .ok()
+            .filter(|name| !name.is_empty())
+            .or_else(|| whoami::username().ok())
+            .unwrap_or_else(|| "unknown".to_owned());
         Self {
             kind: ActorKind::Cli,
             id: None,
