@@ -194,6 +194,40 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await agent.close();
   });
 
+  await test.step('page through a long user list and audit log', async () => {
+    oneauth(['app', 'create', 'crowd', '--name', 'Crowd', '--redirect-uri', 'http://localhost:5173/cb']);
+    for (let i = 0; i < 55; i++) {
+      oneauth(['user', 'create', '--app', 'crowd', '--email', `member${String(i).padStart(2, '0')}@example.com`]);
+    }
+    await page.goto('/console/apps/crowd/users');
+    await expectHydrated(page);
+    await expect(page.getByTestId('user-row')).toHaveCount(50);
+    await expect(page.getByTestId('first-page')).toHaveCount(0);
+    await page.getByTestId('next-page').click();
+    await expect(page).toHaveURL(/after=/);
+    await expect(page.getByTestId('user-row')).toHaveCount(5);
+    await expect(page.getByTestId('next-page')).toHaveCount(0);
+    await page.getByTestId('first-page').click();
+    await expect(page).toHaveURL(/\/console\/apps\/crowd\/users$/);
+    await expect(page.getByTestId('user-row')).toHaveCount(50);
+
+    // 56 events (the app and its 55 users): a full page, then the rest.
+    await page.goto('/console/apps/crowd/audit');
+    await expectHydrated(page);
+    await expect(page.getByTestId('audit-row')).toHaveCount(50);
+    await page.getByTestId('older-events').click();
+    await expect(page).toHaveURL(/before=/);
+    await expect(page.getByTestId('audit-row')).not.toHaveCount(50);
+    await expect(page.getByTestId('audit-row').last()).toContainText('app.created');
+    // An event opened on an older page keeps that page below it.
+    await page.getByTestId('audit-row').first().getByRole('link').click();
+    await expect(page).toHaveURL(/before=.*event=/);
+    await expect(page.getByTestId('event-detail')).toBeVisible();
+    await page.getByTestId('newest-events').click();
+    await expect(page).toHaveURL(/\/console\/apps\/crowd\/audit$/);
+    await expect(page.getByTestId('audit-row')).toHaveCount(50);
+  });
+
   await test.step('filter, inspect, export and check the audit log', async () => {
     await page.goto('/console/audit');
     await expectHydrated(page);

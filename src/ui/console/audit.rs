@@ -166,7 +166,7 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                 Err(error) => view! { <LoadError error /> }.into_any(),
                 Ok(page) if page.events.is_empty() => view! { <EmptyState title="No events" text="Nothing matches these filters." /> }.into_any(),
                 Ok(page) => {
-                    let link = move |extra: (&str, String)| {
+                    let link = move |extra: Vec<(&str, String)>| {
                         let mut q = form_urlencoded::Serializer::new(String::new());
                         let current = query.get();
                         for (name, value) in [("app", current.app_id), ("actor", current.actor), ("action", current.action), ("target", current.target), ("from", current.from), ("to", current.to)] {
@@ -176,10 +176,15 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                                 }
                             }
                         }
-                        q.append_pair(extra.0, &extra.1);
-                        format!("{}?{}", base.get_value(), q.finish())
+                        for (name, value) in extra {
+                            q.append_pair(name, &value);
+                        }
+                        let q = q.finish();
+                        if q.is_empty() { base.get_value() } else { format!("{}?{q}", base.get_value()) }
                     };
-                    let next = page.next.map(|n| link(("before", n.to_string())));
+                    let next = page.next.map(|n| link(vec![("before", n.to_string())]));
+                    // Keyset pages only go older; the way back is to the newest page.
+                    let newest = before.get().is_some().then(|| link(vec![]));
                     view! {
                         <div class="overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-200">
                             <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="audit-table">
@@ -194,7 +199,9 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                                 </thead>
                                 <tbody class="divide-y divide-slate-100">
                                     {page.events.into_iter().map(|e: AuditRow| {
-                                        let href = link(("event", e.id.to_string()));
+                                        // The event opens above this same page of the list.
+                                        let page = before.get().map(|b| ("before", b));
+                                        let href = link(page.into_iter().chain([("event", e.id.to_string())]).collect());
                                         let refused = e.action == "console.refused";
                                         view! {
                                             <tr class="hover:bg-slate-50" data-testid="audit-row">
@@ -211,9 +218,10 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                                 </tbody>
                             </table>
                         </div>
-                        {next.map(|href| view! {
-                            <div class="mt-4 text-right"><a href=href class="text-sm font-medium text-indigo-700 hover:underline" data-testid="older-events">"Older events →"</a></div>
-                        })}
+                        <div class="mt-4 flex justify-between gap-4 text-sm font-medium text-indigo-700">
+                            <span>{newest.map(|href| view! { <a href=href class="hover:underline" data-testid="newest-events">"← Newest events"</a> })}</span>
+                            <span>{next.map(|href| view! { <a href=href class="hover:underline" data-testid="older-events">"Older events →"</a> })}</span>
+                        </div>
                     }
                     .into_any()
                 }

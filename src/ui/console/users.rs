@@ -31,7 +31,7 @@ pub fn UsersPage() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
             {move || match (app.get(), users.get()) {
-                (Some(Ok(app)), Some(Ok(page))) => view! { <Users app page query=query.get() reload create creating roles /> }.into_any(),
+                (Some(Ok(app)), Some(Ok(page))) => view! { <Users app page query=query.get() paged=after.get().is_some() reload create creating roles /> }.into_any(),
                 (Some(Err(error)), _) | (_, Some(Err(error))) => view! { <LoadError error /> }.into_any(),
                 _ => ().into_any(),
             }}
@@ -44,6 +44,8 @@ fn Users(
     app: AppView,
     page: Page,
     query: Option<String>,
+    /// Showing a page after the first (keyset pages only go forward).
+    paged: bool,
     reload: Reload,
     create: ServerAction<ConsoleCreateUser>,
     creating: RwSignal<bool>,
@@ -62,14 +64,21 @@ fn Users(
     });
     let app_id = StoredValue::new(app.id.clone());
     let base = format!("/console/apps/{}/users", app.id);
-    let next = page.next.clone().map(|after| {
+    let link = |after: Option<&str>| {
         let mut link = form_urlencoded::Serializer::new(String::new());
         if let Some(q) = &query {
             link.append_pair("q", q);
         }
-        link.append_pair("after", &after);
-        format!("{base}?{}", link.finish())
-    });
+        if let Some(after) = after {
+            link.append_pair("after", after);
+        }
+        match link.finish() {
+            q if q.is_empty() => base.clone(),
+            q => format!("{base}?{q}"),
+        }
+    };
+    let next = page.next.as_deref().map(|after| link(Some(after)));
+    let first = paged.then(|| link(None));
     let created = move || create.value().get().and_then(Result::ok);
     view! {
         <AppHeader name=app.name.clone() id=app.id.clone() disabled=app.disabled />
@@ -137,7 +146,7 @@ fn Users(
                         </thead>
                         <tbody class="divide-y divide-slate-100">
                             {page.users.into_iter().map(|user| view! {
-                                <tr class="hover:bg-slate-50">
+                                <tr class="hover:bg-slate-50" data-testid="user-row">
                                     <td class="px-4 py-3">
                                         <a class="font-medium text-slate-900 hover:text-indigo-700" href=format!("/console/apps/{}/users/{}", app_id.get_value(), user.id)>{user.email.clone()}</a>
                                     </td>
@@ -154,8 +163,9 @@ fn Users(
             }
             .into_any()
         }}
-        {next.map(|href| view! {
-            <div class="mt-4 text-right"><a href=href class="text-sm font-medium text-indigo-700 hover:underline" data-testid="next-page">"Next page →"</a></div>
-        })}
+        <div class="mt-4 flex justify-between gap-4 text-sm font-medium text-indigo-700">
+            <span>{first.map(|href| view! { <a href=href class="hover:underline" data-testid="first-page">"← First page"</a> })}</span>
+            <span>{next.map(|href| view! { <a href=href class="hover:underline" data-testid="next-page">"Next page →"</a> })}</span>
+        </div>
     }
 }
