@@ -53,7 +53,8 @@ enum Command {
     #[command(subcommand)]
     Key(KeyCommand),
     /// Make the first console owner on a new install; prints a one-time
-    /// setup link (valid 24 hours) where they enrol a passkey and may set a password
+    /// setup link (valid 24 hours) where they enrol a passkey and may set a
+    /// password. Until the owner has done so it may run again (a fresh link)
     Bootstrap {
         #[arg(long)]
         email: String,

@@ -280,7 +280,7 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn setup_links_expire() {
+async fn setup_links_expire_and_bootstrap_reissues_until_an_owner_can_sign_in() {
     let app = spawn_app().await;
     let link = link_of(
         &app.cli(&["bootstrap", "--email", "owner@example.com"])
@@ -299,6 +299,54 @@ async fn setup_links_expire() {
         .await
         .unwrap_err();
     assert!(error["NotFound"].is_string());
+
+    // Nobody can sign in yet, so bootstrap runs again: a fresh link.
+    let load = |link: String| {
+        let app = &app;
+        async move {
+            let token = link.rsplit('/').next().unwrap().to_owned();
+            app.call_json(
+                &browser(),
+                LoadInvitation::PATH,
+                &[("app_id", "console"), ("token", &token)],
+            )
+            .await
+        }
+    };
+    let fresh = link_of(
+        &app.cli(&["bootstrap", "--email", "owner@example.com"])
+            .expect_success()
+            .stdout,
+    );
+    assert_eq!(
+        load(fresh.clone()).await.unwrap()["email"],
+        "owner@example.com"
+    );
+
+    // A mistyped address is corrected the same way: the pending owner loses
+    // the role and their link, and only the new link works.
+    let corrected = link_of(
+        &app.cli(&["bootstrap", "--email", "boss@example.com"])
+            .expect_success()
+            .stdout,
+    );
+    assert!(load(fresh).await.unwrap_err()["NotFound"].is_string());
+    let boss = accept_invitation_with(&app, &corrected, None).await;
+    let pending_id = user_id(&app, "console", "owner@example.com").await;
+    let pending = boss
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "console"), ("user_id", &pending_id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending["roles"], json!([]), "{pending}");
+    assert_recorded(&app, "console", Some("cli"), &["role.revoked"]).await;
+
+    // An owner who can sign in ends it.
+    app.cli(&["bootstrap", "--email", "owner@example.com"])
+        .expect_error("already has an owner (boss@example.com)");
 }
 
 #[tokio::test(flavor = "multi_thread")]

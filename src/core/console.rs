@@ -345,6 +345,11 @@ pub const SETUP_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 /// Make `email` the console's first owner, on an install that has none, and
 /// return the one-time token of their setup link (password and passkey are
 /// chosen there). Records `console.bootstrapped`.
+///
+/// An owner counts once they can sign in. Until then bootstrap may run again
+/// (the link expired unused, or went to a mistyped address): the new link
+/// voids the earlier one, and an owner left pending under another address
+/// loses the role and their link, so exactly one setup link is ever live.
 pub async fn bootstrap(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -367,15 +372,27 @@ pub async fn bootstrap(
         .into_iter()
         .map(|a| a.user_id)
         .collect();
-    if let Some(existing) = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(holders))
-        .filter(app_user::Column::Status.eq(super::users::STATUS_ACTIVE))
+    let console_app = crate::entities::app::Entity::find_by_id(AppId::CONSOLE)
         .one(&tx)
         .await?
-    {
-        return Err(BootstrapError::AlreadyBootstrapped(existing.email));
-    }
+        .ok_or_else(|| DbErr::RecordNotFound("the console app".into()))?;
+    let owners = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(holders))
+        .filter(app_user::Column::Status.eq(super::users::STATUS_ACTIVE))
+        .all(&tx)
+        .await?;
     let owner_name = super::types::RoleName::parse(policy::OWNER_ROLE).expect("a valid name");
+    let mut pending = Vec::new();
+    for owner in owners {
+        if policy::sign_in_methods(&tx, &console_app, &owner.id).await? > 0 {
+            return Err(BootstrapError::AlreadyBootstrapped(owner.email));
+        }
+        pending.push(owner);
+    }
+    for earlier in pending.iter().filter(|o| o.email != email.as_str()) {
+        super::roles::revoke(&tx, actor, earlier, &owner_name).await?;
+        super::links::void_unused(&tx, &earlier.id, super::links::Purpose::Invite).await?;
+    }
     let user = match super::users::find_by_email(&tx, &console, email).await? {
         Some(user) => {
             super::roles::grant(&tx, actor, &user, &owner_name).await?;

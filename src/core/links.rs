@@ -94,13 +94,7 @@ pub async fn issue_for(
     lifetime: Duration,
 ) -> Result<String, LinkError> {
     let now = clock::now();
-    action_token::Entity::update_many()
-        .col_expr(action_token::Column::UsedAt, Expr::value(now))
-        .filter(action_token::Column::UserId.eq(user.id.as_str()))
-        .filter(action_token::Column::Purpose.eq(purpose.as_str()))
-        .filter(action_token::Column::UsedAt.is_null())
-        .exec(tx)
-        .await?;
+    void_unused(tx, &user.id, purpose).await?;
     let token = secrets::random_token(32);
     action_token::ActiveModel {
         id: Set(secrets::new_id()),
@@ -130,6 +124,22 @@ pub async fn issue_for(
     )
     .await?;
     Ok(token)
+}
+
+/// Void the user's unused links of `purpose` (marked used, so they stop working).
+pub async fn void_unused(
+    tx: &DatabaseTransaction,
+    user_id: &str,
+    purpose: Purpose,
+) -> Result<(), DbErr> {
+    action_token::Entity::update_many()
+        .col_expr(action_token::Column::UsedAt, Expr::value(clock::now()))
+        .filter(action_token::Column::UserId.eq(user_id))
+        .filter(action_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(action_token::Column::UsedAt.is_null())
+        .exec(tx)
+        .await?;
+    Ok(())
 }
 
 /// The valid (unused, unexpired) link `token` of `app`, and its user.
