@@ -1501,6 +1501,12 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
             .iter()
             .all(|e| e["action"] == "user.created")
     );
+    // A row names what it is about, even when its fields sit under "after".
+    assert_eq!(
+        created["events"][0]["summary"], "email: u59@example.com",
+        "{}",
+        created["events"][0]
+    );
     let prefixed = owner
         .call(&app, ConsoleAudit::PATH, &[("query[action]", "app.")])
         .await

@@ -446,8 +446,10 @@ fn audit_row(event: crate::entities::audit_event::Model) -> AuditRow {
     ]
     .iter()
     .filter_map(|key| {
+        // Creations and updates keep their fields under "after".
         details
             .get(*key)
+            .or_else(|| details.get("after").and_then(|after| after.get(*key)))
             .and_then(|v| v.as_str())
             .map(|v| format!("{key}: {v}"))
     })

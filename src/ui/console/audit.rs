@@ -116,8 +116,8 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
             chain_app.set_value(Some(app.clone()));
             view! {
                 <div class="mb-6 flex flex-wrap items-center gap-3 rounded-2xl bg-white p-4 shadow-sm ring-1 ring-slate-200">
-                    <button type="button" class=format!("sm:w-48 {}", button_class(Tone::Secondary)) on:click=move |_| { if let Some(app) = chain_app.get_value() { chain.dispatch(app); } } data-testid="verify-chain">
-                        "Check the chain"
+                    <button type="button" class=format!("sm:w-48 {}", button_class(Tone::Secondary)) disabled=move || chain.pending().get() on:click=move |_| { if let Some(app) = chain_app.get_value() { chain.dispatch(app); } } data-testid="verify-chain">
+                        {move || if chain.pending().get() { "Checking…" } else { "Check the chain" }}
                     </button>
                     <span class="text-sm" data-testid="chain-result">
                         {move || chain.value().get().map(|result| match result {
@@ -128,7 +128,7 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                             Err(err) => view! { <span class="text-red-700">{err.to_string()}</span> }.into_any(),
                         })}
                     </span>
-                    <span class="text-xs text-slate-500">{format!("(app {app})")}</span>
+                    <span class="text-xs text-slate-500">{format!("Recomputes every hash of {app}'s events: an edited, removed or reordered event breaks the chain.")}</span>
                 </div>
             }
         })}
