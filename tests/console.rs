@@ -172,6 +172,17 @@ async fn assert_recorded(app: &TestApp, app_id: &str, actor_type: Option<&str>, 
     }
 }
 
+/// What the console setup page shows for `link`, from a fresh browser.
+async fn load_setup_link(app: &TestApp, link: &str) -> Result<Value, Value> {
+    let token = link.rsplit('/').next().unwrap();
+    app.call_json(
+        &browser(),
+        LoadInvitation::PATH,
+        &[("app_id", "console"), ("token", token)],
+    )
+    .await
+}
+
 async fn user_id(app: &TestApp, app_id: &str, email: &str) -> String {
     oneauth::entities::app_user::Entity::find()
         .filter(oneauth::entities::app_user::Column::AppId.eq(app_id))
@@ -197,14 +208,7 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
     let token = link.rsplit('/').next().unwrap();
 
     // The link names the owner and demands a passkey: no password-only setup.
-    let view = app
-        .call_json(
-            &browser(),
-            LoadInvitation::PATH,
-            &[("app_id", "console"), ("token", token)],
-        )
-        .await
-        .unwrap();
+    let view = load_setup_link(&app, &link).await.unwrap();
     assert_eq!(view["email"], "owner@example.com");
     assert_eq!(view["needs_passkey"], true);
     let error = app
@@ -254,14 +258,7 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
     assert_eq!(detail["passkeys"].as_array().unwrap().len(), 1);
 
     // Once used, the link is dead; a second bootstrap is refused.
-    let again = app
-        .call_json(
-            &browser(),
-            LoadInvitation::PATH,
-            &[("app_id", "console"), ("token", token)],
-        )
-        .await
-        .unwrap_err();
+    let again = load_setup_link(&app, &link).await.unwrap_err();
     assert!(again["NotFound"].as_str().unwrap().contains("already used"));
     app.cli(&["bootstrap", "--email", "other@example.com"])
         .expect_error("already has an owner");
@@ -289,37 +286,17 @@ async fn setup_links_expire_and_bootstrap_reissues_until_an_owner_can_sign_in() 
     );
     app.sql("UPDATE action_token SET expires_at = '2000-01-01T00:00:00+00:00'")
         .await;
-    let token = link.rsplit('/').next().unwrap();
-    let error = app
-        .call_json(
-            &browser(),
-            LoadInvitation::PATH,
-            &[("app_id", "console"), ("token", token)],
-        )
-        .await
-        .unwrap_err();
+    let error = load_setup_link(&app, &link).await.unwrap_err();
     assert!(error["NotFound"].is_string());
 
     // Nobody can sign in yet, so bootstrap runs again: a fresh link.
-    let load = |link: String| {
-        let app = &app;
-        async move {
-            let token = link.rsplit('/').next().unwrap().to_owned();
-            app.call_json(
-                &browser(),
-                LoadInvitation::PATH,
-                &[("app_id", "console"), ("token", &token)],
-            )
-            .await
-        }
-    };
     let fresh = link_of(
         &app.cli(&["bootstrap", "--email", "owner@example.com"])
             .expect_success()
             .stdout,
     );
     assert_eq!(
-        load(fresh.clone()).await.unwrap()["email"],
+        load_setup_link(&app, &fresh).await.unwrap()["email"],
         "owner@example.com"
     );
 
@@ -330,7 +307,7 @@ async fn setup_links_expire_and_bootstrap_reissues_until_an_owner_can_sign_in() 
             .expect_success()
             .stdout,
     );
-    assert!(load(fresh).await.unwrap_err()["NotFound"].is_string());
+    assert!(load_setup_link(&app, &fresh).await.unwrap_err()["NotFound"].is_string());
     let boss = accept_invitation_with(&app, &corrected, None).await;
     let pending_id = user_id(&app, "console", "owner@example.com").await;
     let pending = boss
