@@ -104,13 +104,19 @@ fn link_of(output: &str) -> String {
         .to_owned()
 }
 
+/// Run `oneauth bootstrap --email E`, which must succeed; its setup link.
+fn bootstrap_link(app: &TestApp, email: &str) -> String {
+    link_of(
+        &app.cli(&["bootstrap", "--email", email])
+            .expect_success()
+            .stdout,
+    )
+}
+
 /// A fresh install with its first owner signed in to the console.
 async fn with_owner() -> (TestApp, Op) {
     let app = spawn_app().await;
-    let run = app
-        .cli(&["bootstrap", "--email", "owner@example.com"])
-        .expect_success();
-    let link = link_of(&run.stdout);
+    let link = bootstrap_link(&app, "owner@example.com");
     let owner = accept_invitation(&app, &link).await;
     (app, owner)
 }
@@ -197,10 +203,7 @@ async fn user_id(app: &TestApp, app_id: &str, email: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn bootstrap_makes_one_owner_through_a_one_time_link() {
     let app = spawn_app().await;
-    let run = app
-        .cli(&["bootstrap", "--email", "Owner@Example.com"])
-        .expect_success();
-    let link = link_of(&run.stdout);
+    let link = bootstrap_link(&app, "Owner@Example.com");
     assert!(
         link.starts_with(&format!("{}/a/console/invite/", app.address)),
         "{link}"
@@ -279,22 +282,14 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
 #[tokio::test(flavor = "multi_thread")]
 async fn setup_links_expire_and_bootstrap_reissues_until_an_owner_can_sign_in() {
     let app = spawn_app().await;
-    let link = link_of(
-        &app.cli(&["bootstrap", "--email", "owner@example.com"])
-            .expect_success()
-            .stdout,
-    );
+    let link = bootstrap_link(&app, "owner@example.com");
     app.sql("UPDATE action_token SET expires_at = '2000-01-01T00:00:00+00:00'")
         .await;
     let error = load_setup_link(&app, &link).await.unwrap_err();
     assert!(error["NotFound"].is_string());
 
     // Nobody can sign in yet, so bootstrap runs again: a fresh link.
-    let fresh = link_of(
-        &app.cli(&["bootstrap", "--email", "owner@example.com"])
-            .expect_success()
-            .stdout,
-    );
+    let fresh = bootstrap_link(&app, "owner@example.com");
     assert_eq!(
         load_setup_link(&app, &fresh).await.unwrap()["email"],
         "owner@example.com"
@@ -302,11 +297,7 @@ async fn setup_links_expire_and_bootstrap_reissues_until_an_owner_can_sign_in() 
 
     // A mistyped address is corrected the same way: the pending owner loses
     // the role and their link, and only the new link works.
-    let corrected = link_of(
-        &app.cli(&["bootstrap", "--email", "boss@example.com"])
-            .expect_success()
-            .stdout,
-    );
+    let corrected = bootstrap_link(&app, "boss@example.com");
     assert!(load_setup_link(&app, &fresh).await.unwrap_err()["NotFound"].is_string());
     let boss = accept_invitation_with(&app, &corrected, None).await;
     let pending_id = user_id(&app, "console", "owner@example.com").await;

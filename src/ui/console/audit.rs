@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{LoadError, use_app_id};
+use super::{LoadError, page_link, use_app_id};
 use crate::api::console::{
     AuditQuery, AuditRow, console_audit, console_audit_event, console_verify_chain,
 };
@@ -167,24 +167,18 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                 Ok(page) if page.events.is_empty() => view! { <EmptyState title="No events" text="Nothing matches these filters." /> }.into_any(),
                 Ok(page) => {
                     let link = move |extra: Vec<(&str, String)>| {
-                        let mut q = form_urlencoded::Serializer::new(String::new());
                         let current = query.get();
-                        for (name, value) in [("app", current.app_id), ("actor", current.actor), ("action", current.action), ("target", current.target), ("from", current.from), ("to", current.to)] {
-                            if let Some(value) = value.filter(|v| !v.is_empty()) {
-                                if name != "app" || !is_fixed {
-                                    q.append_pair(name, &value);
-                                }
-                            }
-                        }
-                        for (name, value) in extra {
-                            q.append_pair(name, &value);
-                        }
-                        let q = q.finish();
-                        if q.is_empty() { base.get_value() } else { format!("{}?{q}", base.get_value()) }
+                        let filters = [("app", current.app_id), ("actor", current.actor), ("action", current.action), ("target", current.target), ("from", current.from), ("to", current.to)]
+                            .into_iter()
+                            .filter(|(name, _)| *name != "app" || !is_fixed)
+                            .filter_map(|(name, value)| value.filter(|v| !v.is_empty()).map(|v| (name, v)));
+                        let params: Vec<(&str, String)> = filters.chain(extra).collect();
+                        page_link(&base.get_value(), params.iter().map(|(name, value)| (*name, value.as_str())))
                     };
+                    let this_page = before.get();
                     let next = page.next.map(|n| link(vec![("before", n.to_string())]));
                     // Keyset pages only go older; the way back is to the newest page.
-                    let newest = before.get().is_some().then(|| link(vec![]));
+                    let newest = this_page.is_some().then(|| link(vec![]));
                     view! {
                         <div class="overflow-x-auto rounded-2xl bg-white shadow-sm ring-1 ring-slate-200">
                             <table class="min-w-full divide-y divide-slate-200 text-sm" data-testid="audit-table">
@@ -200,7 +194,7 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                                 <tbody class="divide-y divide-slate-100">
                                     {page.events.into_iter().map(|e: AuditRow| {
                                         // The event opens above this same page of the list.
-                                        let page = before.get().map(|b| ("before", b));
+                                        let page = this_page.clone().map(|b| ("before", b));
                                         let href = link(page.into_iter().chain([("event", e.id.to_string())]).collect());
                                         let refused = e.action == "console.refused";
                                         view! {

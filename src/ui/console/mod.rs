@@ -61,6 +61,20 @@ fn current_page() -> String {
     }
 }
 
+/// `path` with `params` as its query, and no "?" when there are none (list
+/// pages link to themselves with filters and a page cursor).
+pub(super) fn page_link<'a>(
+    path: &str,
+    params: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query.extend_pairs(params);
+    match query.finish() {
+        query if query.is_empty() => path.to_owned(),
+        query => format!("{path}?{query}"),
+    }
+}
+
 fn console_login(params: &[(&str, &str)]) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (name, value) in params {

@@ -4,7 +4,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::app::AppHeader;
-use super::{LoadError, Reload, ShownOnce, use_app_id};
+use super::{LoadError, Reload, ShownOnce, page_link, use_app_id};
 use crate::api::console::{
     AppView, ConsoleCreateUser, UsersPage as Page, console_app, console_roles, console_users,
 };
@@ -65,17 +65,8 @@ fn Users(
     let app_id = StoredValue::new(app.id.clone());
     let base = format!("/console/apps/{}/users", app.id);
     let link = |after: Option<&str>| {
-        let mut link = form_urlencoded::Serializer::new(String::new());
-        if let Some(q) = &query {
-            link.append_pair("q", q);
-        }
-        if let Some(after) = after {
-            link.append_pair("after", after);
-        }
-        match link.finish() {
-            q if q.is_empty() => base.clone(),
-            q => format!("{base}?{q}"),
-        }
+        let q = query.as_deref().map(|q| ("q", q));
+        page_link(&base, q.into_iter().chain(after.map(|a| ("after", a))))
     };
     let next = page.next.as_deref().map(|after| link(Some(after)));
     let first = paged.then(|| link(None));
