@@ -15,7 +15,9 @@ use crate::core::clients::NewClient;
 use crate::core::oidc::keys::{self, Alg};
 use crate::core::passwords::Password;
 use crate::core::roles::{self, GrantOutcome, NewRole, RolePolicy};
-use crate::core::types::{AppId, ClientType, DisplayName, Email, RedirectUri, RoleName};
+use crate::core::types::{
+    ApiAudience, AppId, ClientType, DisplayName, Email, RedirectUri, RoleName,
+};
 use crate::core::{apps, db, users};
 
 #[derive(Parser)]
@@ -86,6 +88,10 @@ enum AppCommand {
         /// Signature algorithm of the client's ID tokens
         #[arg(long, value_enum, default_value_t = IdTokenAlg::Es256)]
         id_token_alg: IdTokenAlg,
+        /// A resource server (RFC 8707 `resource`) clients may ask access
+        /// tokens for, becoming their `aud`; repeatable
+        #[arg(long = "api-audience")]
+        api_audiences: Vec<String>,
     },
 }
 
@@ -162,6 +168,16 @@ enum AuditCommand {
     Verify {
         #[arg(long)]
         app: Option<String>,
+        /// A file written earlier by `oneauth audit head`: each chain must
+        /// still hold the event it named, unchanged (a cut-off tail shows)
+        #[arg(long)]
+        expect_head: Option<std::path::PathBuf>,
+    },
+    /// Print where each chain stands now (one JSON line per app), to keep
+    /// outside the database and check later with `verify --expect-head`
+    Head {
+        #[arg(long)]
+        app: Option<String>,
     },
 }
 
@@ -219,8 +235,10 @@ async fn execute(cli: Cli) -> CliResult {
             Ok(ExitCode::SUCCESS)
         }
         command => {
-            // Every other command works on the current schema.
+            // Every other command works on the current schema, and may
+            // record (or check) audit events under the deployment's key.
             db::migrate(&db).await?;
+            audit::install_chain_key(&db, &settings.vault()?).await?;
             match command {
                 Command::App(command) => app_command(&settings, &db, command).await,
                 Command::User(command) => user_command(&db, command).await,
@@ -255,8 +273,13 @@ async fn app_command(
             self_registration,
             post_logout_redirect_uris,
             id_token_alg,
+            api_audiences,
         } => {
             let app_id = AppId::parse(&app_id)?;
+            let api_audiences = api_audiences
+                .iter()
+                .map(|uri| ApiAudience::parse(uri))
+                .collect::<Result<Vec<_>, _>>()?;
             let post_logout_redirect_uris = post_logout_redirect_uris
                 .iter()
                 .map(|uri| RedirectUri::parse(uri))
@@ -288,6 +311,7 @@ async fn app_command(
                     id: app_id.clone(),
                     name,
                     self_registration,
+                    api_audiences,
                     client: Some(client),
                 },
             )
@@ -436,25 +460,48 @@ async fn audit_command(db: &DatabaseConnection, command: AuditCommand) -> CliRes
             audit::export(db, &app_id, format, stdout.lock()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { app } => {
-            let reports = match app {
-                Some(app) => {
-                    let app_id = AppId::parse(&app)?;
-                    apps::require(db, &app_id).await?;
-                    // A read-only snapshot: appends during the walk must not
-                    // look like a deleted tail.
-                    let tx = db.begin().await?;
-                    let report = audit::verify_chain(&tx, app_id.as_str()).await?;
-                    tx.commit().await?;
-                    vec![report]
-                }
-                None => {
-                    let tx = db.begin().await?;
-                    let reports = audit::verify_all(&tx).await?;
-                    tx.commit().await?;
-                    reports
-                }
+        AuditCommand::Head { app } => {
+            let app_id = app.as_deref().map(AppId::parse).transpose()?;
+            if let Some(app_id) = &app_id {
+                apps::require(db, app_id).await?;
+            }
+            let mut out = std::io::stdout().lock();
+            for head in audit::heads(db, app_id.as_ref()).await? {
+                writeln!(out, "{}", serde_json::to_string(&head)?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Verify { app, expect_head } => {
+            let expected = match &expect_head {
+                Some(path) => read_heads(path)?,
+                None => Vec::new(),
             };
+            let expected_for = |app_id: &str| expected.iter().find(|h| h.app_id == app_id);
+            let app_id = app.as_deref().map(AppId::parse).transpose()?;
+            if let Some(app_id) = &app_id {
+                apps::require(db, app_id).await?;
+            }
+            // A read-only snapshot: appends during the walk must not look
+            // like a deleted tail.
+            let tx = db.begin().await?;
+            let mut reports = Vec::new();
+            for head in audit::heads(&tx, app_id.as_ref()).await? {
+                reports.push(
+                    audit::verify_chain(&tx, &head.app_id, expected_for(&head.app_id)).await?,
+                );
+            }
+            tx.commit().await?;
+            // An app the exported heads name must still have a chain.
+            for head in &expected {
+                let in_scope = app_id.as_ref().is_none_or(|a| a.as_str() == head.app_id);
+                if in_scope && !reports.iter().any(|r| r.app_id == head.app_id) {
+                    reports.push(audit::ChainReport {
+                        app_id: head.app_id.clone(),
+                        events_checked: 0,
+                        problem: Some("the chain named by the exported head is gone".into()),
+                    });
+                }
+            }
             let mut out = std::io::stdout().lock();
             let mut intact = true;
             for report in &reports {
@@ -478,6 +525,23 @@ async fn audit_command(db: &DatabaseConnection, command: AuditCommand) -> CliRes
             }
         }
     }
+}
+
+/// The heads `oneauth audit head` printed, one JSON object per line.
+fn read_heads(path: &std::path::Path) -> Result<Vec<audit::ChainHead>, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|err| CliError(format!("Could not read {}: {err}", path.display())))?;
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line).map_err(|_| {
+                CliError(format!(
+                    "{} is not the output of `oneauth audit head`.",
+                    path.display()
+                ))
+            })
+        })
+        .collect()
 }
 
 async fn key_command(

@@ -30,15 +30,16 @@ pub struct SettingsArgs {
     #[arg(long, global = true, env = "LEPTOS_SITE_ROOT", default_value = DEFAULT_SITE_ROOT)]
     pub site_root: String,
 
-    /// Take the client address from X-Forwarded-For (only behind a proxy
-    /// that sets it)
-    #[arg(
-        long,
-        global = true,
-        env = "ONEAUTH_TRUST_PROXY",
-        default_value_t = false
-    )]
-    pub trust_proxy: bool,
+    /// The reverse proxies in front of 1Auth, as addresses or CIDRs
+    /// (comma-separated): the client address is the right-most address of
+    /// X-Forwarded-For that is not one of them. Empty: the peer address
+    #[arg(long, global = true, env = "ONEAUTH_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+
+    /// Replaced by --trusted-proxies (refused when set, so a deployment
+    /// that relied on it does not silently trust nothing or everything)
+    #[arg(long, global = true, env = "ONEAUTH_TRUST_PROXY", hide = true)]
+    pub trust_proxy: Option<String>,
 
     /// Master key (32 bytes, base64) sealing secrets at rest; without it
     /// the key file is used
@@ -62,7 +63,8 @@ pub struct Settings {
     /// Without a trailing slash.
     pub public_url: String,
     pub site_root: String,
-    pub trust_proxy: bool,
+    /// Proxies whose X-Forwarded-For entries are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub master_key: Option<String>,
     pub master_key_file: std::path::PathBuf,
 }
@@ -75,7 +77,7 @@ impl std::fmt::Debug for Settings {
             .field("bind", &self.bind)
             .field("public_url", &self.public_url)
             .field("site_root", &self.site_root)
-            .field("trust_proxy", &self.trust_proxy)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
             .field("master_key_file", &self.master_key_file)
             .finish()
@@ -90,6 +92,14 @@ pub enum SettingsError {
         "ONEAUTH_PUBLIC_URL must be an http or https URL without a path, such as https://auth.example.com, not \"{0}\"."
     )]
     PublicUrl(String),
+    #[error(
+        "ONEAUTH_TRUSTED_PROXIES must list addresses or CIDRs such as 10.0.0.0/8, 192.0.2.7, not \"{0}\"."
+    )]
+    TrustedProxies(String),
+    #[error(
+        "ONEAUTH_TRUST_PROXY was replaced by ONEAUTH_TRUSTED_PROXIES: set it to your proxies' addresses (CIDRs), so a client cannot choose its own address."
+    )]
+    TrustProxyReplaced,
 }
 
 impl Settings {
@@ -105,12 +115,15 @@ impl Settings {
             None if bind.ip().is_loopback() => format!("http://localhost:{}", bind.port()),
             None => format!("http://{bind}"),
         };
+        if args.trust_proxy.is_some() {
+            return Err(SettingsError::TrustProxyReplaced);
+        }
         Ok(Self {
             database_url: args.database_url.clone(),
             bind,
             public_url,
             site_root: args.site_root.clone(),
-            trust_proxy: args.trust_proxy,
+            trusted_proxies: parse_trusted_proxies(&args.trusted_proxies)?,
             master_key: args.master_key.clone(),
             master_key_file: args.master_key_file.clone().into(),
         })
@@ -140,19 +153,37 @@ impl Settings {
     }
 }
 
+/// The public URL as an origin: scheme, lower-case host and a port only
+/// when it is not the scheme's default, which is exactly what browsers send
+/// in `Origin` (and, without the scheme, in `Host`).
 fn parse_public_url(raw: &str) -> Result<String, SettingsError> {
     let error = || SettingsError::PublicUrl(raw.to_owned());
-    let url = url::Url::parse(raw).map_err(|_| error())?;
+    let url = url::Url::parse(raw.trim()).map_err(|_| error())?;
     let path_ok = url.path() == "/" || url.path().is_empty();
     if !matches!(url.scheme(), "http" | "https")
         || url.host().is_none()
         || !path_ok
         || url.query().is_some()
         || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
     {
         return Err(error());
     }
-    Ok(raw.trim_end_matches('/').to_owned())
+    Ok(url.origin().ascii_serialization())
+}
+
+fn parse_trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| SettingsError::TrustedProxies(entry.to_owned()))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -165,7 +196,8 @@ mod tests {
             bind: DEFAULT_BIND.to_owned(),
             public_url: public_url.map(str::to_owned),
             site_root: DEFAULT_SITE_ROOT.to_owned(),
-            trust_proxy: false,
+            trusted_proxies: String::new(),
+            trust_proxy: None,
             master_key: None,
             master_key_file: DEFAULT_MASTER_KEY_FILE.to_owned(),
         }
@@ -194,6 +226,42 @@ mod tests {
         for bad in ["ftp://x.example", "https://x.example/path", "nope"] {
             assert!(Settings::from_args(&args(Some(bad))).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn l12_the_public_url_is_normalised_to_its_origin() {
+        for (raw, origin) in [
+            ("https://auth.example.com:443", "https://auth.example.com"),
+            ("https://Auth.Example.COM/", "https://auth.example.com"),
+            ("http://localhost:80", "http://localhost"),
+            ("http://localhost:3000", "http://localhost:3000"),
+        ] {
+            let settings = Settings::from_args(&args(Some(raw))).unwrap();
+            assert_eq!(settings.public_url, origin, "{raw}");
+        }
+        assert_eq!(
+            Settings::from_args(&args(Some("https://auth.example.com:443")))
+                .unwrap()
+                .public_authority(),
+            "auth.example.com"
+        );
+        assert!(Settings::from_args(&args(Some("https://user:pw@auth.example.com"))).is_err());
+    }
+
+    #[test]
+    fn m1_trusted_proxies_are_cidrs_and_the_old_switch_is_refused() {
+        let mut with_proxies = args(None);
+        with_proxies.trusted_proxies = "10.0.0.0/8, 192.0.2.7,2001:db8::/32".to_owned();
+        let settings = Settings::from_args(&with_proxies).unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 3);
+        with_proxies.trusted_proxies = "not-an-address".to_owned();
+        assert!(Settings::from_args(&with_proxies).is_err());
+        let mut old = args(None);
+        old.trust_proxy = Some("true".to_owned());
+        assert!(matches!(
+            Settings::from_args(&old),
+            Err(SettingsError::TrustProxyReplaced)
+        ));
     }
 
     #[test]

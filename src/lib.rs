@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod app;
+pub mod return_to;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use axum::middleware;
 use leptos::config::LeptosOptions;
-use leptos::prelude::provide_context;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
 use sea_orm::DatabaseConnection;
 use tower_sessions::cookie::SameSite;
@@ -17,8 +17,9 @@ use crate::app::{App, shell};
 use crate::config::Settings;
 use crate::core::db;
 use crate::core::passkeys::RelyingParty;
-use crate::core::vault::{Vault, VaultError};
+use crate::core::vault::{DerivedKey, Vault, VaultError};
 use crate::http::origin_check::{canonical_host, require_same_origin};
+use crate::http::security_headers::{CspNonce, security_headers};
 use crate::http::session_store::DbSessionStore;
 
 /// The browser session cookie. It only points at server-side records; every
@@ -36,6 +37,26 @@ pub struct AppState {
     pub relying_party: Option<RelyingParty>,
     /// Seals and opens secrets at rest (signing keys...).
     pub vault: Vault,
+    /// Keys derived from the master key for what the server signs.
+    pub keys: Arc<ServerKeys>,
+}
+
+/// What the server signs, each with its own key derived from the master key.
+pub struct ServerKeys {
+    /// The `login_after` mark of an authorization request (prompt=login).
+    pub login_after: DerivedKey,
+    /// Known-device cookies (a device that signed in before is not locked
+    /// out by a stranger's failures).
+    pub device: DerivedKey,
+}
+
+impl ServerKeys {
+    pub fn derive(vault: &Vault) -> Self {
+        Self {
+            login_after: vault.derive("login-after"),
+            device: vault.derive("device-cookie"),
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -57,6 +78,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Audit(#[from] crate::core::audit::AuditError),
 }
 
 fn leptos_options(settings: &Settings) -> LeptosOptions {
@@ -83,6 +106,7 @@ impl AppState {
             settings: Arc::new(settings),
             leptos_options,
             relying_party,
+            keys: Arc::new(ServerKeys::derive(&vault)),
             vault,
         }
     }
@@ -92,7 +116,16 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            // The nonce the CSP header of this response names (see
+            // `http::security_headers`), for the hydration scripts.
+            let nonce = use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+            if let Some(CspNonce(nonce)) = nonce {
+                provide_context(leptos::nonce::Nonce::from_value(nonce));
+            }
+        }
     };
     let routes = generate_route_list(App);
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
@@ -120,18 +153,25 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             canonical_host,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
 }
 
-/// Delete expired browser sessions every hour.
-fn spawn_session_cleanup(db: DatabaseConnection) {
+/// Delete expired browser sessions and stale throttle counters every hour.
+fn spawn_cleanup(db: DatabaseConnection) {
     tokio::spawn(async move {
-        let store = DbSessionStore::new(db);
+        let store = DbSessionStore::new(db.clone());
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
             if let Err(err) = store.delete_expired().await {
                 tracing::warn!(%err, "deleting expired browser sessions failed");
+            }
+            if let Err(err) = crate::core::throttle::delete_stale(&db).await {
+                tracing::warn!(%err, "deleting stale throttle counters failed");
             }
         }
     });
@@ -142,7 +182,8 @@ pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), Ser
     db::migrate(&db).await?;
     let addr = settings.bind;
     let vault = settings.vault()?;
-    spawn_session_cleanup(db.clone());
+    crate::core::audit::install_chain_key(&db, &vault).await?;
+    spawn_cleanup(db.clone());
     crate::core::passwords::warm_up();
     let state = AppState::new(db, settings, vault);
     let public_url = state.settings.public_url.clone();
@@ -150,13 +191,76 @@ pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), Ser
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     tracing::info!("1Auth is listening on http://{addr} (public URL {public_url})");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    serve_connections(listener, router(state), shutdown_signal()).await;
     Ok(())
+}
+
+/// A client must send a request's headers within this time (slowloris).
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serve `router` on `listener` until `shutdown` completes, then let the
+/// open connections finish. hyper's header-read timeout only works with a
+/// timer, which `axum::serve` (0.8) does not install, so a client could hold
+/// a connection open forever by sending a header a byte at a time (L11):
+/// this loop gives every connection one.
+pub async fn serve_connections(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(std::time::Duration::from_secs(30))
+        .keep_alive_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait, go on.
+                    tracing::warn!(%err, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(request)
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(%err, "connection ended with an error");
+            }
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {},
+        () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+            tracing::warn!("connections still open after 30 s; stopping anyway");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -301,7 +301,7 @@ async fn concurrent_appends_to_one_app_form_one_chain() {
     for task in tasks {
         task.await.unwrap();
     }
-    let report = audit::verify_chain(&app.db, "busy").await.unwrap();
+    let report = audit::verify_chain(&app.db, "busy", None).await.unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.events_checked, 22);
 }
@@ -352,7 +352,7 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
     assert!(same.is_err(), "two appends to alpha ran at once");
     held.commit().await.unwrap();
     assert!(
-        audit::verify_chain(&app.db, "alpha")
+        audit::verify_chain(&app.db, "alpha", None)
             .await
             .unwrap()
             .is_intact()

@@ -19,6 +19,7 @@ mod m20261125_000007_create_audit_log;
 mod m20261125_000008_create_outbox_and_throttle;
 mod m20261125_000009_seed_console_app;
 mod m20261125_000010_index_audit_filters_by_id;
+mod m20261126_000011_security_hardening;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_create_outbox_and_throttle::Migration),
             Box::new(m20261125_000009_seed_console_app::Migration),
             Box::new(m20261125_000010_index_audit_filters_by_id::Migration),
+            Box::new(m20261126_000011_security_hardening::Migration),
         ]
     }
 }

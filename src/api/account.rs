@@ -41,6 +41,11 @@ pub struct AccountView {
     pub requires_enrolment: bool,
     /// Signed in (or re-authenticated) in the last few minutes.
     pub fresh: bool,
+    /// Why a passkey cannot be added from this session (a role requires a
+    /// passkey and only an enrolment link brings the first one).
+    pub passkey_blocked: Option<String>,
+    /// The page was opened with a valid enrolment link for this account.
+    pub enrolment_link_valid: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -51,7 +56,10 @@ fn when(at: chrono::DateTime<chrono::Utc>) -> String {
 /// Everything the account page shows; `SignInRequired` when nobody is
 /// signed in to the app here.
 #[server]
-pub async fn load_account(app_id: String) -> Result<AccountView, ApiError> {
+pub async fn load_account(
+    app_id: String,
+    enrolment: Option<String>,
+) -> Result<AccountView, ApiError> {
     use crate::core::{account, passkeys, recovery_codes, sessions};
 
     let app = load_app(&app_id).await?;
@@ -97,6 +105,21 @@ pub async fn load_account(app_id: String) -> Result<AccountView, ApiError> {
             .map_err(internal)?,
         requires_enrolment: signin.session.requires_enrolment,
         fresh: signin.is_fresh(),
+        passkey_blocked: account::passkey_enrolment_blocked(db, &signin, enrolment.as_deref())
+            .await
+            .map_err(internal)?
+            .map(|reason| reason.to_string()),
+        enrolment_link_valid: match enrolment.as_deref().filter(|t| !t.is_empty()) {
+            Some(token) => account::may_change_factors(
+                db,
+                &signin,
+                account::FactorChange::AddPasskey,
+                Some(token),
+            )
+            .await
+            .is_ok(),
+            None => false,
+        },
     })
 }
 
@@ -117,6 +140,7 @@ pub async fn change_password(
     let current = current
         .filter(|c| !c.is_empty())
         .map(|c| Password::attempt(&c));
+    let device = known_device(&app.id, &signin.user.email);
     account::change_password(
         &state().db,
         &app,
@@ -124,19 +148,34 @@ pub async fn change_password(
         current.as_ref(),
         &new,
         &client_info(),
+        device.as_deref(),
     )
     .await?;
     Ok(())
 }
 
-/// First step of adding a passkey: creation options for the browser.
+/// First step of adding a passkey: creation options for the browser. A
+/// step-up operation (see `core::account`): refused before the ceremony
+/// when the session lacks the proof it needs; `enrolment` is the token of
+/// an operator's enrolment link.
 #[server]
-pub async fn start_add_passkey(app_id: String) -> Result<String, ApiError> {
-    use crate::core::passkeys;
+pub async fn start_add_passkey(
+    app_id: String,
+    enrolment: Option<String>,
+) -> Result<String, ApiError> {
+    use crate::core::{account, passkeys};
 
     let app = load_app(&app_id).await?;
     let session = browser_session().await?;
     let signin = require_signin(&session, &app).await?;
+    let enrolment = enrolment.filter(|t| !t.is_empty());
+    account::may_change_factors(
+        &state().db,
+        &signin,
+        account::FactorChange::AddPasskey,
+        enrolment.as_deref(),
+    )
+    .await?;
     let existing = passkeys::list_for_user(&state().db, &signin.user.id)
         .await
         .map_err(internal)?;
@@ -146,16 +185,13 @@ pub async fn start_add_passkey(app_id: String) -> Result<String, ApiError> {
         &signin.user.email,
         &existing,
     )?;
-    store_registration(
-        &session,
-        PendingRegistration {
-            app_id: app.id,
-            state,
-            signup: None,
-            invitation: None,
-        },
-    )
-    .await?;
+    store_registration(PendingRegistration {
+        app_id: app.id,
+        state,
+        signup: None,
+        invitation: None,
+        user_id: Some(signin.user.id),
+    })?;
     serde_json::to_string(&options).map_err(internal)
 }
 
@@ -166,6 +202,7 @@ pub async fn finish_add_passkey(
     app_id: String,
     credential: String,
     name: String,
+    enrolment: Option<String>,
 ) -> Result<Option<Vec<String>>, ApiError> {
     use crate::core::account;
     use webauthn_rs::prelude::RegisterPublicKeyCredential;
@@ -177,12 +214,12 @@ pub async fn finish_add_passkey(
         serde_json::from_str(&credential).map_err(|_| {
             ApiError::Refused("The browser sent an unreadable passkey response.".into())
         })?;
-    let pending = take_registration(&session, &app.id).await?;
-    if pending.signup.is_some() {
+    let pending = take_registration(&app.id)?;
+    let Some(registered_for) = pending.user_id.filter(|_| pending.signup.is_none()) else {
         return Err(ApiError::Refused(
             "That passkey request expired. Try again.".into(),
         ));
-    }
+    };
     let name = if name.trim().is_empty() {
         "Passkey".to_owned()
     } else {
@@ -193,9 +230,11 @@ pub async fn finish_add_passkey(
         &relying_party()?,
         &app,
         &signin,
+        &registered_for,
         &pending.state,
         &credential,
         &name,
+        enrolment.as_deref().filter(|t| !t.is_empty()),
         &client_info(),
     )
     .await?;
@@ -263,7 +302,7 @@ pub async fn deactivate_account(app_id: String, confirmation: String) -> Result<
     let app = load_app(&app_id).await?;
     let session = browser_session().await?;
     let signin = require_signin(&session, &app).await?;
-    account::deactivate_self(&state().db, &app, &signin, &confirmation, &client_info()).await?;
+    account::deactivate_self(&state().db, &signin, &confirmation, &client_info()).await?;
     forget_signin(&session, &app.id).await?;
     let target = format!("/a/{}/login?deactivated=1", app.id);
     redirect_form_post(&target);

@@ -92,12 +92,15 @@ pub struct AppView {
     pub refresh_absolute_secs: i64,
     pub refresh_grace_secs: i64,
     pub require_pkce: bool,
+    /// Resource servers clients may ask tokens for (RFC 8707), one per line.
+    pub api_audiences: Vec<String>,
     pub issuer: String,
     pub can_write: bool,
 }
 
 #[cfg(feature = "ssr")]
 fn app_view(app: crate::entities::app::Model, can_write: bool) -> AppView {
+    let api_audiences = crate::core::oidc::resource::audiences(&app);
     AppView {
         issuer: state().settings.issuer(&app.id),
         disabled: app.disabled_at.is_some(),
@@ -115,6 +118,7 @@ fn app_view(app: crate::entities::app::Model, can_write: bool) -> AppView {
         refresh_absolute_secs: app.refresh_absolute_secs,
         refresh_grace_secs: app.refresh_grace_secs,
         require_pkce: app.require_pkce,
+        api_audiences,
         can_write,
     }
 }
@@ -123,7 +127,7 @@ fn app_view(app: crate::entities::app::Model, can_write: bool) -> AppView {
 pub async fn console_app(app_id: String) -> Result<AppView, ApiError> {
     let operator = require_operator().await?;
     let app = crate::core::admin::apps::get(&state().db, &operator, &app_id).await?;
-    Ok(app_view(app, operator.can_write(&app_id)))
+    Ok(app_view(app, operator.can_configure(&app_id)))
 }
 
 #[cfg(feature = "ssr")]
@@ -150,10 +154,19 @@ pub async fn console_update_app(
     refresh_idle_secs: String,
     refresh_absolute_secs: String,
     refresh_grace_secs: String,
+    api_audiences: Option<String>,
 ) -> Result<(), ApiError> {
     use crate::core::apps::AppSettings;
-    use crate::core::types::{BrandColor, DisplayName};
+    use crate::core::types::{ApiAudience, BrandColor, DisplayName};
     let operator = require_operator().await?;
+    let api_audiences = api_audiences
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(ApiAudience::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid("api_audiences"))?;
     let settings = AppSettings {
         name: DisplayName::parse(&name).map_err(invalid("name"))?,
         brand_color: BrandColor::parse(&brand_color).map_err(invalid("brand_color"))?,
@@ -167,6 +180,7 @@ pub async fn console_update_app(
         refresh_idle_secs: number("refresh_idle_secs", &refresh_idle_secs)?,
         refresh_absolute_secs: number("refresh_absolute_secs", &refresh_absolute_secs)?,
         refresh_grace_secs: number("refresh_grace_secs", &refresh_grace_secs)?,
+        api_audiences,
     };
     crate::core::admin::apps::update(&state().db, &operator, &app_id, settings).await?;
     Ok(())
@@ -473,6 +487,7 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
     let operator = require_operator().await?;
     let db = &state().db;
     let detail = crate::core::admin::users::detail(db, &operator, &app_id, &user_id).await?;
+    let roles_held = detail.roles.clone();
     let all_roles = crate::core::roles::list(db, &app_id)
         .await
         .map_err(internal)?;
@@ -513,7 +528,10 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
         roles: detail.roles,
         other_roles,
         events: detail.recent_events.into_iter().map(audit_row).collect(),
-        can_write: operator.can_write(&app_id),
+        // Above the operator's own level, the page offers no changes (the
+        // server refuses them whatever the page shows).
+        can_write: operator.can_write(&app_id)
+            && (operator.is_self(&app_id, &user_id) || operator.may_act_on(&app_id, &roles_held)),
         is_self: operator.is_self(&app_id, &user_id),
     })
 }
@@ -600,6 +618,22 @@ pub async fn console_recovery_link(app_id: String, user_id: String) -> Result<St
     let operator = require_operator().await?;
     let public_url = state().settings.public_url.clone();
     Ok(crate::core::admin::users::recovery_link(
+        &state().db,
+        &operator,
+        &app_id,
+        &user_id,
+        &public_url,
+    )
+    .await?)
+}
+
+/// A one-time link with which a user whose role requires a passkey adds
+/// their first one (signed in with their password).
+#[server]
+pub async fn console_enrolment_link(app_id: String, user_id: String) -> Result<String, ApiError> {
+    let operator = require_operator().await?;
+    let public_url = state().settings.public_url.clone();
+    Ok(crate::core::admin::users::enrolment_link(
         &state().db,
         &operator,
         &app_id,

@@ -19,11 +19,6 @@ use crate::entities::app;
 use crate::http::signins;
 use crate::server::AppState;
 
-/// Session key: a passkey assertion in progress.
-const PASSKEY_AUTH: &str = "passkey_auth";
-/// Session key: a passkey registration in progress.
-const PASSKEY_REG: &str = "passkey_reg";
-
 pub fn state() -> AppState {
     expect_context::<AppState>()
 }
@@ -46,7 +41,7 @@ pub fn client_info() -> ClientInfo {
         Some(parts) => crate::http::client::client_info(
             &parts.headers,
             &parts.extensions,
-            state().settings.trust_proxy,
+            &state().settings.trusted_proxies,
         ),
         None => ClientInfo::default(),
     }
@@ -114,7 +109,8 @@ pub struct PendingAssertion {
 }
 
 /// A passkey registration between its two steps; `signup` for a new
-/// account, `invitation` (the link's token) for an invited one.
+/// account, `invitation` (the link's token) for an invited one, `user_id`
+/// for a signed-in user adding one (L7: finished for that user only).
 #[derive(Serialize, Deserialize)]
 pub struct PendingRegistration {
     pub app_id: String,
@@ -122,68 +118,143 @@ pub struct PendingRegistration {
     pub signup: Option<PendingSignup>,
     #[serde(default)]
     pub invitation: Option<String>,
+    #[serde(default)]
+    pub user_id: Option<String>,
 }
 
-pub async fn store_assertion(session: &Session, pending: PendingAssertion) -> Result<(), ApiError> {
-    session
-        .insert(PASSKEY_AUTH, pending)
-        .await
-        .map_err(internal)
+/// A ceremony's state between its two steps, kept in the browser sealed
+/// with the master key (AES-GCM), not in a server-side row: an anonymous
+/// request must not be able to grow the database (L13). It lives five
+/// minutes and is spent by the second step.
+#[derive(Serialize, Deserialize)]
+struct SealedCeremony<T> {
+    expires_at: i64,
+    pending: T,
 }
 
-/// Take (and forget: a challenge is single use) the pending assertion of `app_id`.
-pub async fn take_assertion(
-    session: &Session,
-    app_id: &str,
-) -> Result<DiscoverableAuthentication, ApiError> {
-    let pending: Option<PendingAssertion> = session.remove(PASSKEY_AUTH).await.map_err(internal)?;
-    pending
-        .filter(|p| p.app_id == app_id)
-        .map(|p| p.state)
-        .ok_or_else(|| ApiError::Refused("That passkey request expired. Try again.".into()))
+const CEREMONY_LIFETIME_SECS: i64 = 300;
+
+fn ceremony_cookie_name(kind: &str) -> String {
+    format!("oneauth_{kind}")
 }
 
-pub async fn store_registration(
-    session: &Session,
-    pending: PendingRegistration,
-) -> Result<(), ApiError> {
-    session.insert(PASSKEY_REG, pending).await.map_err(internal)
+/// A `Set-Cookie` value: host-only, HttpOnly, SameSite=Lax, Secure behind
+/// https; `max_age` zero clears it.
+pub fn cookie(name: &str, value: &str, max_age_secs: i64) -> String {
+    use tower_sessions::cookie::{Cookie, SameSite};
+    Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state().settings.secure_cookies())
+        .max_age(time::Duration::seconds(max_age_secs))
+        .build()
+        .to_string()
 }
 
-pub async fn take_registration(
-    session: &Session,
-    app_id: &str,
-) -> Result<PendingRegistration, ApiError> {
-    let pending: Option<PendingRegistration> =
-        session.remove(PASSKEY_REG).await.map_err(internal)?;
-    pending
-        .filter(|p| p.app_id == app_id)
-        .ok_or_else(|| ApiError::Refused("That passkey request expired. Try again.".into()))
-}
-
-/// Where to go after signing in: a path inside this app (never another app,
-/// never another site), by default the account page. The console app's
-/// pages live under `/console`, so its sign-in may also return there.
-pub fn safe_return_to(app_id: &str, requested: Option<&str>) -> String {
-    let hosted = format!("/a/{app_id}/");
-    let is_console = app_id == AppId::CONSOLE;
-    let inside = |path: &str| {
-        path.starts_with(&hosted)
-            || (is_console && (path == "/console" || path.starts_with("/console/")))
-    };
-    match requested {
-        Some(path)
-            if inside(path)
-                && !path.contains("//")
-                && !path.contains('\\')
-                && !path.chars().any(char::is_control) =>
-        {
-            path.to_owned()
-        }
-        _ if is_console => "/console".to_owned(),
-        _ => format!("/a/{app_id}/account"),
+pub fn set_cookie(value: String) {
+    if let (Some(response), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        axum::http::HeaderValue::from_str(&value),
+    ) {
+        response.append_header(header::SET_COOKIE, value);
     }
 }
+
+/// The value of the request's cookie `name`.
+pub fn read_cookie(name: &str) -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn store_ceremony<T: Serialize>(kind: &str, pending: T) -> Result<(), ApiError> {
+    let sealed = SealedCeremony {
+        expires_at: crate::core::clock::now().timestamp() + CEREMONY_LIFETIME_SECS,
+        pending,
+    };
+    let json = serde_json::to_vec(&sealed).map_err(internal)?;
+    let value = state().vault.seal(&format!("ceremony:{kind}"), &json);
+    set_cookie(cookie(
+        &ceremony_cookie_name(kind),
+        &value,
+        CEREMONY_LIFETIME_SECS,
+    ));
+    Ok(())
+}
+
+/// Take (and clear: a challenge is single use) the ceremony state `kind`.
+fn take_ceremony<T: for<'de> Deserialize<'de>>(kind: &str) -> Option<T> {
+    let name = ceremony_cookie_name(kind);
+    let value = read_cookie(&name)?;
+    set_cookie(cookie(&name, "", 0));
+    let json = state()
+        .vault
+        .open(&format!("ceremony:{kind}"), &value)
+        .ok()?;
+    let sealed: SealedCeremony<T> = serde_json::from_slice(&json).ok()?;
+    (sealed.expires_at > crate::core::clock::now().timestamp()).then_some(sealed.pending)
+}
+
+fn expired() -> ApiError {
+    ApiError::Refused("That passkey request expired. Try again.".into())
+}
+
+pub fn store_assertion(pending: PendingAssertion) -> Result<(), ApiError> {
+    store_ceremony("passkey_auth", pending)
+}
+
+/// Take the pending assertion of `app_id`.
+pub fn take_assertion(app_id: &str) -> Result<DiscoverableAuthentication, ApiError> {
+    take_ceremony::<PendingAssertion>("passkey_auth")
+        .filter(|p| p.app_id == app_id)
+        .map(|p| p.state)
+        .ok_or_else(expired)
+}
+
+pub fn store_registration(pending: PendingRegistration) -> Result<(), ApiError> {
+    store_ceremony("passkey_reg", pending)
+}
+
+pub fn take_registration(app_id: &str) -> Result<PendingRegistration, ApiError> {
+    take_ceremony::<PendingRegistration>("passkey_reg")
+        .filter(|p| p.app_id == app_id)
+        .ok_or_else(expired)
+}
+
+/// The verified known-device id this browser holds for `email` in `app_id`.
+pub fn known_device(app_id: &str, email: &str) -> Option<String> {
+    let email = crate::core::types::Email::parse(email).ok()?;
+    let mark = read_cookie(&crate::core::devices::cookie_name(app_id))?;
+    crate::core::devices::verify(&state().keys.device, app_id, &email, &mark)
+}
+
+/// Mark this browser as a known device of `email` in `app_id`, after a
+/// successful sign-in (unless it already is).
+pub fn remember_device(app_id: &str, email: &str) {
+    use crate::core::devices;
+    let Ok(email) = crate::core::types::Email::parse(email) else {
+        return;
+    };
+    if known_device(app_id, email.as_str()).is_some() {
+        return;
+    }
+    let mark = devices::issue(&state().keys.device, app_id, &email);
+    set_cookie(cookie(
+        &devices::cookie_name(app_id),
+        &mark,
+        devices::LIFETIME_DAYS * 86_400,
+    ));
+}
+
+pub use crate::return_to::safe_return_to;
 
 /// Send a browser that posted a plain HTML form (no JavaScript) on to
 /// `target`; with JavaScript the page navigates itself to the returned path.
@@ -203,6 +274,7 @@ impl From<SignInError> for ApiError {
             SignInError::Database(err) => internal(err),
             SignInError::Audit(err) => internal(err),
             SignInError::Passkey(PasskeyError::Database(err)) => internal(err),
+            SignInError::InvalidEmail => ApiError::invalid("email", err.to_string()),
             other => ApiError::Refused(other.to_string()),
         }
     }
@@ -229,7 +301,10 @@ impl From<AccountError> for ApiError {
             AccountError::Database(err) => internal(err),
             AccountError::Audit(err) => internal(err),
             AccountError::Passkey(err) => err.into(),
-            AccountError::ReauthenticationRequired => ApiError::ReauthRequired(err.to_string()),
+            AccountError::ReauthenticationRequired
+            | AccountError::PasskeyReauthenticationRequired => {
+                ApiError::ReauthRequired(err.to_string())
+            }
             AccountError::WrongPassword => ApiError::invalid("current", err.to_string()),
             AccountError::ConfirmationMismatch => {
                 ApiError::invalid("confirmation", err.to_string())
@@ -302,49 +377,4 @@ impl From<crate::core::links::LinkError> for ApiError {
 /// A timestamp as the console shows it.
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_return_to;
-
-    #[test]
-    fn sign_in_returns_only_inside_the_app() {
-        assert_eq!(
-            safe_return_to("demo", Some("/a/demo/oauth/authorize?x=1")),
-            "/a/demo/oauth/authorize?x=1"
-        );
-        assert_eq!(
-            safe_return_to("demo", Some("/a/shop/account")),
-            "/a/demo/account"
-        );
-        assert_eq!(
-            safe_return_to("demo", Some("/console/audit")),
-            "/a/demo/account"
-        );
-        assert_eq!(
-            safe_return_to("demo", Some("https://evil.example/")),
-            "/a/demo/account"
-        );
-        assert_eq!(safe_return_to("demo", None), "/a/demo/account");
-    }
-
-    #[test]
-    fn the_console_sign_in_returns_to_console_pages() {
-        assert_eq!(
-            safe_return_to("console", Some("/console/audit?action=x")),
-            "/console/audit?action=x"
-        );
-        assert_eq!(safe_return_to("console", Some("/console")), "/console");
-        assert_eq!(
-            safe_return_to("console", Some("/a/console/account")),
-            "/a/console/account"
-        );
-        assert_eq!(safe_return_to("console", Some("/consolation")), "/console");
-        assert_eq!(
-            safe_return_to("console", Some("/console//evil.example")),
-            "/console"
-        );
-        assert_eq!(safe_return_to("console", None), "/console");
-    }
 }

@@ -29,6 +29,9 @@ pub struct HostedApp {
     /// Whether that user has a password (a passkey-only user confirms
     /// their presence with the passkey alone).
     pub signed_in_has_password: bool,
+    /// That user has no passkey and a role of theirs requires one: their
+    /// first passkey comes only with an enrolment link from an operator.
+    pub signed_in_needs_enrolment_link: bool,
 }
 
 /// The app behind `/a/{app_id}`, or `None` when there is no such app (or it
@@ -42,19 +45,24 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
     };
     let session = browser_session().await?;
     let signin = current_signin(&session, &app).await?;
-    let (signed_in_has_passkey, signed_in_has_password) = match &signin {
-        Some(signin) => {
-            let db = &state().db;
-            let passkeys = crate::core::passkeys::list_for_user(db, &signin.user.id)
-                .await
-                .map_err(internal)?;
-            let password = crate::core::account::has_password(db, &signin.user.id)
-                .await
-                .map_err(internal)?;
-            (!passkeys.is_empty(), password)
-        }
-        None => (false, false),
-    };
+    let (signed_in_has_passkey, signed_in_has_password, signed_in_needs_enrolment_link) =
+        match &signin {
+            Some(signin) => {
+                let db = &state().db;
+                let passkeys = crate::core::passkeys::list_for_user(db, &signin.user.id)
+                    .await
+                    .map_err(internal)?;
+                let password = crate::core::account::has_password(db, &signin.user.id)
+                    .await
+                    .map_err(internal)?;
+                let needs_link = crate::core::account::passkey_enrolment_blocked(db, signin, None)
+                    .await
+                    .map_err(internal)?
+                    .is_some();
+                (!passkeys.is_empty(), password, needs_link)
+            }
+            None => (false, false, false),
+        };
     let signed_in_as = signin.map(|s| s.user.email);
     Ok(Some(HostedApp {
         id: app.id,
@@ -66,6 +74,7 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         signed_in_as,
         signed_in_has_passkey,
         signed_in_has_password,
+        signed_in_needs_enrolment_link,
     }))
 }
 
@@ -87,16 +96,19 @@ pub async fn sign_in_with_password(
     if password.is_empty() {
         return Err(ApiError::invalid("password", "Enter your password."));
     }
+    let device = known_device(&app.id, &email);
     let signed_in = signin::with_password(
         &state().db,
         &app,
         &email,
         &Password::attempt(&password),
         &client_info(),
+        device.as_deref(),
     )
     .await?;
     let session = browser_session().await?;
     remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    remember_device(&app.id, &signed_in.user.email);
     let target = safe_return_to(&app.id, return_to.as_deref());
     redirect_form_post(&target);
     Ok(target)
@@ -142,15 +154,10 @@ pub async fn start_passkey_assertion(app_id: String) -> Result<String, ApiError>
         ));
     }
     let (options, state) = relying_party()?.start_authentication(&app.name)?;
-    let session = browser_session().await?;
-    store_assertion(
-        &session,
-        PendingAssertion {
-            app_id: app.id,
-            state,
-        },
-    )
-    .await?;
+    store_assertion(PendingAssertion {
+        app_id: app.id,
+        state,
+    })?;
     serde_json::to_string(&options).map_err(internal)
 }
 
@@ -170,7 +177,7 @@ pub async fn finish_passkey_assertion(
         ApiError::Refused("The browser sent an unreadable passkey response.".into())
     })?;
     let session = browser_session().await?;
-    let pending = take_assertion(&session, &app.id).await?;
+    let pending = take_assertion(&app.id)?;
     let rp = relying_party()?;
     let db = &state().db;
     let client = client_info();
@@ -212,12 +219,14 @@ pub async fn reauthenticate_with_password(
     if password.is_empty() {
         return Err(ApiError::invalid("password", "Enter your password."));
     }
+    let device = known_device(&app.id, &signin.user.email);
     signin::reauthenticate_with_password(
         &state().db,
         &app,
         &signin,
         &Password::attempt(&password),
         &client_info(),
+        device.as_deref(),
     )
     .await?;
     let target = safe_return_to(&app.id, return_to.as_deref());
@@ -260,17 +269,13 @@ pub async fn start_passkey_sign_up(app_id: String, email: String) -> Result<Stri
     let rp = relying_party()?;
     let (options, state, pending) =
         registration::start_with_passkey(&state().db, &rp, &app, email, &client_info()).await?;
-    let session = browser_session().await?;
-    store_registration(
-        &session,
-        PendingRegistration {
-            app_id: app.id,
-            state,
-            signup: Some(pending),
-            invitation: None,
-        },
-    )
-    .await?;
+    store_registration(PendingRegistration {
+        app_id: app.id,
+        state,
+        signup: Some(pending),
+        invitation: None,
+        user_id: None,
+    })?;
     serde_json::to_string(&options).map_err(internal)
 }
 
@@ -296,7 +301,7 @@ pub async fn finish_passkey_sign_up(
             ApiError::Refused("The browser sent an unreadable passkey response.".into())
         })?;
     let session = browser_session().await?;
-    let pending = take_registration(&session, &app.id).await?;
+    let pending = take_registration(&app.id)?;
     let Some(signup) = pending.signup else {
         return Err(ApiError::Refused(
             "That passkey request expired. Try again.".into(),
@@ -430,17 +435,13 @@ pub async fn start_invitation_passkey(
     optional_password(&app, password)?;
     let (options, state) =
         links::start_with_passkey(&state().db, &relying_party()?, &app, &token).await?;
-    let session = browser_session().await?;
-    store_registration(
-        &session,
-        PendingRegistration {
-            app_id: app.id,
-            state,
-            signup: None,
-            invitation: Some(token),
-        },
-    )
-    .await?;
+    store_registration(PendingRegistration {
+        app_id: app.id,
+        state,
+        signup: None,
+        invitation: Some(token),
+        user_id: None,
+    })?;
     serde_json::to_string(&options).map_err(internal)
 }
 
@@ -461,7 +462,7 @@ pub async fn finish_invitation_passkey(
             ApiError::Refused("The browser sent an unreadable passkey response.".into())
         })?;
     let session = browser_session().await?;
-    let pending = take_registration(&session, &app.id).await?;
+    let pending = take_registration(&app.id)?;
     let Some(token) = pending.invitation else {
         return Err(ApiError::Refused(
             "That passkey request expired. Try again.".into(),

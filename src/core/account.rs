@@ -1,18 +1,31 @@
 //! Self-service on the account page: passkeys, password, recovery codes,
 //! sessions and deactivation, each checked against the guardrails and
 //! audited in the same transaction as the change.
+//!
+//! A factor is only as strong as the way it was enrolled (H2 of the security
+//! review): adding or removing a passkey, setting a first password and new
+//! recovery codes are step-up operations. They need a proof made within the
+//! last five minutes with the strongest factor the user already has, a
+//! passkey if they have one. A user whose role demands a passkey and who has
+//! none gets their first one only through a one-time link an operator
+//! issued, never from a password session. The one exception is a session
+//! opened by a recovery code or link, which may enrol one first factor.
 
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DbErr, EntityTrait, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    Set,
+};
 use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::db::begin_write;
+use super::links::{self, Purpose};
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{self, Password, PasswordCheck};
-use super::policy::{self, PolicyError};
-use super::sessions::{self, ActiveSignin, ClientInfo};
-use super::types::AppId;
+use super::policy::PolicyError;
+use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
+use super::types::{AppId, Email};
 use super::{clock, recovery_codes, throttle, users};
 use crate::entities::{app, app_user, password_credential, signin_session};
 
@@ -22,6 +35,20 @@ pub enum AccountError {
     WrongPassword,
     #[error("Confirm it's you first: sign in again to continue.")]
     ReauthenticationRequired,
+    #[error("Confirm it's you with your passkey first: this change needs a recent passkey.")]
+    PasskeyReauthenticationRequired,
+    #[error(
+        "Your access needs a passkey, and a first passkey can only be added with an enrolment link from your administrator."
+    )]
+    EnrolmentLinkRequired,
+    #[error(
+        "Recovery codes come with a passkey: your access needs one, so add a passkey first (with an enrolment link from your administrator)."
+    )]
+    RecoveryCodesNeedAPasskey,
+    #[error("This enrolment link is invalid, was already used, has expired, or is for another account.")]
+    InvalidEnrolmentLink,
+    #[error("That passkey request was started for another account. Try again.")]
+    RegistrationForAnotherUser,
     #[error("Type your e-mail address exactly to confirm.")]
     ConfirmationMismatch,
     #[error("That session does not exist or has already ended.")]
@@ -46,24 +73,205 @@ fn app_id_of(app: &app::Model) -> AppId {
     AppId::parse(&app.id).expect("stored app ids are valid")
 }
 
-/// Register the passkey whose ceremony the user just completed. Returns the
+/// A change to the user's own factors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorChange {
+    AddPasskey,
+    RemovePasskey,
+    SetFirstPassword,
+    NewRecoveryCodes,
+}
+
+/// What the user has to sign in with, read inside the changing transaction.
+struct Factors {
+    passkeys: usize,
+    password: bool,
+    /// A role of theirs requires a passkey.
+    role_needs_passkey: bool,
+}
+
+async fn factors_of<C: ConnectionTrait>(tx: &C, user: &app_user::Model) -> Result<Factors, DbErr> {
+    Ok(Factors {
+        passkeys: passkeys::list_for_user(tx, &user.id).await?.len(),
+        password: password_credential::Entity::find_by_id(user.id.as_str())
+            .one(tx)
+            .await?
+            .is_some(),
+        role_needs_passkey: links::needs_passkey(tx, user).await?,
+    })
+}
+
+/// The step-up a factor change needs (see the module comment). `enrolment`
+/// is whether a valid enrolment link for this user comes with the change
+/// (spent by the caller in the same transaction).
+fn ensure_stepped_up(
+    signin: &ActiveSignin,
+    factors: &Factors,
+    change: FactorChange,
+    enrolment: bool,
+) -> Result<(), AccountError> {
+    let recovering = signin.session.requires_enrolment;
+    let fresh_passkey = || {
+        signin
+            .is_fresh_with(Factor::Passkey)
+            .then_some(())
+            .ok_or(AccountError::PasskeyReauthenticationRequired)
+    };
+    // Without a passkey the strongest factor is the password; a recovery
+    // session has proved nothing stronger than its code.
+    let fresh_any = || {
+        signin
+            .is_fresh()
+            .then_some(())
+            .ok_or(AccountError::ReauthenticationRequired)
+    };
+    match change {
+        FactorChange::AddPasskey if factors.passkeys > 0 => {
+            if recovering { Ok(()) } else { fresh_passkey() }
+        }
+        FactorChange::AddPasskey if factors.role_needs_passkey => {
+            if enrolment || (recovering && signin.session.opened_by_link) {
+                Ok(())
+            } else {
+                Err(AccountError::EnrolmentLinkRequired)
+            }
+        }
+        FactorChange::AddPasskey => {
+            if recovering || enrolment { Ok(()) } else { fresh_any() }
+        }
+        FactorChange::SetFirstPassword if factors.passkeys > 0 => {
+            if recovering { Ok(()) } else { fresh_passkey() }
+        }
+        FactorChange::SetFirstPassword => {
+            if recovering { Ok(()) } else { fresh_any() }
+        }
+        FactorChange::RemovePasskey => fresh_passkey(),
+        FactorChange::NewRecoveryCodes if factors.passkeys > 0 => fresh_passkey(),
+        FactorChange::NewRecoveryCodes if factors.role_needs_passkey => {
+            Err(AccountError::RecoveryCodesNeedAPasskey)
+        }
+        FactorChange::NewRecoveryCodes => fresh_any(),
+    }
+}
+
+/// Whether the account page should offer to add a passkey at all, and why
+/// not: for the page only; the change itself is checked by [`add_passkey`].
+pub async fn passkey_enrolment_blocked(
+    db: &DatabaseConnection,
+    signin: &ActiveSignin,
+    enrolment_link: Option<&str>,
+) -> Result<Option<AccountError>, DbErr> {
+    let factors = factors_of(db, &signin.user).await?;
+    let enrolment = match enrolment_link {
+        Some(token) => valid_enrolment(db, signin, token).await?.is_some(),
+        None => false,
+    };
+    Ok(
+        match ensure_stepped_up(signin, &factors, FactorChange::AddPasskey, enrolment) {
+            Err(err @ AccountError::EnrolmentLinkRequired) => Some(err),
+            _ => None,
+        },
+    )
+}
+
+/// The unspent enrolment link `token`, if it is this user's.
+async fn valid_enrolment<C: ConnectionTrait>(
+    tx: &C,
+    signin: &ActiveSignin,
+    token: &str,
+) -> Result<Option<crate::entities::action_token::Model>, DbErr> {
+    Ok(
+        links::find_valid(tx, &signin.user.app_id, token, Purpose::Enrol)
+            .await?
+            .filter(|(_, user)| user.id == signin.user.id)
+            .map(|(row, _)| row),
+    )
+}
+
+/// A change to the user's factors may begin: the step-up it needs is there
+/// (checked again when it completes, under the user's row lock).
+pub async fn may_change_factors(
+    db: &DatabaseConnection,
+    signin: &ActiveSignin,
+    change: FactorChange,
+    enrolment_link: Option<&str>,
+) -> Result<(), AccountError> {
+    let factors = factors_of(db, &signin.user).await?;
+    let enrolment = match enrolment_link {
+        Some(token) => valid_enrolment(db, signin, token).await?.is_some(),
+        None => false,
+    };
+    if enrolment_link.is_some() && !enrolment {
+        return Err(AccountError::InvalidEnrolmentLink);
+    }
+    ensure_stepped_up(signin, &factors, change, enrolment)
+}
+
+/// End the user's other sessions and token families after a factor was
+/// removed: a session opened with a lost or stolen factor must not outlive
+/// it (L8 of the security review).
+async fn end_other_sessions(
+    tx: &DatabaseTransaction,
+    signin: &ActiveSignin,
+    reason: &str,
+) -> Result<u64, DbErr> {
+    sessions::end_all_for_user(tx, &signin.user.id, reason, Some(&signin.session.id)).await
+}
+
+/// Register the passkey whose ceremony the user just completed
+/// (`registered_for` is the user the ceremony was started for). Returns the
 /// stored passkey and, when it is the user's first strong factor, the ten
-/// recovery codes to show once. A session waiting for a new factor (after a
-/// recovery code) is released.
+/// recovery codes to show once. A session waiting for a new factor (after
+/// a recovery) is released; an enrolment link is spent.
+#[allow(clippy::too_many_arguments)]
 pub async fn add_passkey(
     db: &DatabaseConnection,
     rp: &RelyingParty,
     app: &app::Model,
     signin: &ActiveSignin,
+    registered_for: &str,
     state: &PasskeyRegistration,
     credential: &RegisterPublicKeyCredential,
     name: &str,
+    enrolment_link: Option<&str>,
     client: &ClientInfo,
 ) -> Result<(crate::entities::passkey::Model, Option<Vec<String>>), AccountError> {
+    // L7: a ceremony started for one user cannot finish for another.
+    if registered_for != signin.user.id {
+        return Err(AccountError::RegistrationForAnotherUser);
+    }
     let key: Passkey = rp.finish_registration(&app.name, credential, state)?;
     let tx = begin_write(db).await?;
+    users::lock(&tx, &signin.user.id).await?;
+    let factors = factors_of(&tx, &signin.user).await?;
+    let enrolment = match enrolment_link {
+        Some(token) => {
+            let row = valid_enrolment(&tx, signin, token)
+                .await?
+                .ok_or(AccountError::InvalidEnrolmentLink)?;
+            if !links::consume(&tx, &row).await? {
+                return Err(AccountError::InvalidEnrolmentLink);
+            }
+            true
+        }
+        None => false,
+    };
+    ensure_stepped_up(signin, &factors, FactorChange::AddPasskey, enrolment)?;
     let actor = actor(signin, client);
     let stored = passkeys::store(&tx, &actor, &signin.user, name, &key).await?;
+    if enrolment {
+        audit::record(
+            &tx,
+            Event {
+                app_id: &app_id_of(app),
+                actor: &actor,
+                action: "enrolment_link.used",
+                target: Some(Target::new("user", signin.user.id.as_str())),
+                details: json!({ "passkey_id": stored.id }),
+            },
+        )
+        .await?;
+    }
     let codes = if recovery_codes::remaining(&tx, &signin.user.id).await? == 0 {
         Some(recovery_codes::generate(&tx, &actor, &signin.user).await?)
     } else {
@@ -87,7 +295,8 @@ pub async fn rename_passkey(
     Ok(())
 }
 
-/// Remove a passkey, unless it is the user's last way to sign in.
+/// Remove a passkey (needs a recent passkey), unless it is the user's last
+/// way to sign in; the user's other sessions end.
 pub async fn remove_passkey(
     db: &DatabaseConnection,
     app: &app::Model,
@@ -96,15 +305,18 @@ pub async fn remove_passkey(
     client: &ClientInfo,
 ) -> Result<(), AccountError> {
     let tx = begin_write(db).await?;
-    passkeys::find_for_user(&tx, &signin.user.id, passkey_id).await?;
-    policy::ensure_can_remove_a_sign_in_method(&tx, app, &signin.user.id).await??;
-    passkeys::remove(&tx, &actor(signin, client), &signin.user, passkey_id).await?;
+    users::lock(&tx, &signin.user.id).await?;
+    let factors = factors_of(&tx, &signin.user).await?;
+    ensure_stepped_up(signin, &factors, FactorChange::RemovePasskey, false)?;
+    passkeys::remove(&tx, app, &actor(signin, client), &signin.user, passkey_id).await?;
+    end_other_sessions(&tx, signin, "factor_removed").await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Set or change the password. Changing needs the current one, except in a
-/// session opened with a recovery code (the user lost it). Other sessions end.
+/// session opened by a recovery (the user lost it); setting a first one is
+/// a step-up operation. Other sessions end.
 pub async fn change_password(
     db: &DatabaseConnection,
     app: &app::Model,
@@ -112,42 +324,57 @@ pub async fn change_password(
     current: Option<&Password>,
     new: &Password,
     client: &ClientInfo,
+    device: Option<&str>,
 ) -> Result<(), AccountError> {
     let existing = password_credential::Entity::find_by_id(signin.user.id.as_str())
         .one(db)
         .await?;
-    let keys = throttle::Keys::new(&app.id, &signin.user.email, client.address.as_deref());
-    if let Some(credential) = &existing
-        && !signin.session.requires_enrolment
-    {
-        if throttle::locked_until(db, &keys).await?.is_some() {
-            return Err(AccountError::Throttled);
+    let verified_current = match &existing {
+        Some(credential) if !signin.session.requires_enrolment => {
+            let email = Email::parse(&signin.user.email).map_err(|_| AccountError::WrongPassword)?;
+            let keys =
+                throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
+            let reservation = throttle::reserve(db, &keys)
+                .await?
+                .map_err(|_| AccountError::Throttled)?;
+            let typed = current.map(|p| passwords::verify(&credential.phc, p));
+            if !matches!(typed, Some(PasswordCheck::Valid { .. })) {
+                let tx = begin_write(db).await?;
+                throttle::fail(&tx, reservation).await?;
+                audit::record(
+                    &tx,
+                    Event {
+                        app_id: &app_id_of(app),
+                        actor: &actor(signin, client),
+                        action: "password.change_failed",
+                        target: Some(Target::new("user", signin.user.id.as_str())),
+                        details: json!({ "reason": "wrong_current_password" }),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+                return Err(AccountError::WrongPassword);
+            }
+            Some((keys, reservation))
         }
-        let typed = current.map(|p| passwords::verify(&credential.phc, p));
-        if !matches!(typed, Some(PasswordCheck::Valid { .. })) {
-            let tx = begin_write(db).await?;
-            throttle::record_failure(&tx, &keys).await?;
-            audit::record(
-                &tx,
-                Event {
-                    app_id: &app_id_of(app),
-                    actor: &actor(signin, client),
-                    action: "password.change_failed",
-                    target: Some(Target::new("user", signin.user.id.as_str())),
-                    details: json!({ "reason": "wrong_current_password" }),
-                },
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(AccountError::WrongPassword);
-        }
-    }
+        _ => None,
+    };
+    // Hashed before the write transaction: argon2 takes a while.
+    let phc = passwords::hash(new);
     let now = clock::now();
     let tx = begin_write(db).await?;
-    match existing {
+    users::lock(&tx, &signin.user.id).await?;
+    let factors = factors_of(&tx, &signin.user).await?;
+    if !factors.password {
+        ensure_stepped_up(signin, &factors, FactorChange::SetFirstPassword, false)?;
+    }
+    match password_credential::Entity::find_by_id(signin.user.id.as_str())
+        .one(&tx)
+        .await?
+    {
         Some(credential) => {
             let mut update: password_credential::ActiveModel = credential.into();
-            update.phc = Set(passwords::hash(new));
+            update.phc = Set(phc);
             update.updated_at = Set(now);
             update.update(&tx).await?;
         }
@@ -155,7 +382,7 @@ pub async fn change_password(
             password_credential::ActiveModel {
                 user_id: Set(signin.user.id.clone()),
                 app_id: Set(signin.user.app_id.clone()),
-                phc: Set(passwords::hash(new)),
+                phc: Set(phc),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -163,14 +390,11 @@ pub async fn change_password(
             .await?;
         }
     }
-    throttle::record_success(&tx, &keys).await?;
-    let ended = sessions::end_all_for_user(
-        &tx,
-        &signin.user.id,
-        "password_changed",
-        Some(&signin.session.id),
-    )
-    .await?;
+    if let Some((keys, reservation)) = verified_current {
+        throttle::release(&tx, reservation).await?;
+        throttle::clear_account(&tx, &keys).await?;
+    }
+    let ended = end_other_sessions(&tx, signin, "password_changed").await?;
     sessions::clear_enrolment_requirement(&tx, &signin.user.id).await?;
     audit::record(
         &tx,
@@ -179,7 +403,7 @@ pub async fn change_password(
             actor: &actor(signin, client),
             action: "password.changed",
             target: Some(Target::new("user", signin.user.id.as_str())),
-            details: json!({ "other_sessions_ended": ended, "had_password": current.is_some() }),
+            details: json!({ "other_sessions_ended": ended, "had_password": factors.password }),
         },
     )
     .await?;
@@ -187,16 +411,16 @@ pub async fn change_password(
     Ok(())
 }
 
-/// Replace the recovery codes (needs a fresh sign-in: fresh codes are a way in).
+/// Replace the recovery codes (a step-up operation: fresh codes are a way in).
 pub async fn regenerate_recovery_codes(
     db: &DatabaseConnection,
     signin: &ActiveSignin,
     client: &ClientInfo,
 ) -> Result<Vec<String>, AccountError> {
-    if !signin.is_fresh() {
-        return Err(AccountError::ReauthenticationRequired);
-    }
     let tx = begin_write(db).await?;
+    users::lock(&tx, &signin.user.id).await?;
+    let factors = factors_of(&tx, &signin.user).await?;
+    ensure_stepped_up(signin, &factors, FactorChange::NewRecoveryCodes, false)?;
     let codes = recovery_codes::generate(&tx, &actor(signin, client), &signin.user).await?;
     tx.commit().await?;
     Ok(codes)
@@ -243,7 +467,6 @@ pub async fn revoke_session(
 /// every token family is revoked.
 pub async fn deactivate_self(
     db: &DatabaseConnection,
-    app: &app::Model,
     signin: &ActiveSignin,
     confirmation: &str,
     client: &ClientInfo,
@@ -255,30 +478,14 @@ pub async fn deactivate_self(
         return Err(AccountError::ConfirmationMismatch);
     }
     let tx = begin_write(db).await?;
-    policy::ensure_not_last_owner(&tx, &signin.user).await??;
-    let now = clock::now();
-    let mut update: app_user::ActiveModel = signin.user.clone().into();
-    update.status = Set(users::STATUS_DEACTIVATED.to_owned());
-    update.deactivated_at = Set(Some(now));
-    update.updated_at = Set(now);
-    update.update(&tx).await?;
-    let ended = sessions::end_all_for_user(&tx, &signin.user.id, "deactivated", None).await?;
-    audit::record(
-        &tx,
-        Event {
-            app_id: &app_id_of(app),
-            actor: &actor(signin, client),
-            action: "user.deactivated",
-            target: Some(Target::new("user", signin.user.id.as_str())),
-            details: json!({
-                "self": true,
-                "before": { "status": signin.user.status },
-                "after": { "status": users::STATUS_DEACTIVATED },
-                "sessions_ended": ended,
-            }),
-        },
-    )
-    .await?;
+    users::set_active(&tx, &actor(signin, client), &signin.user, false)
+        .await
+        .map_err(|err| match err {
+            users::UserError::Policy(err) => AccountError::Policy(err),
+            users::UserError::Audit(err) => AccountError::Audit(err),
+            users::UserError::Database(err) => AccountError::Database(err),
+            other => AccountError::Database(DbErr::Custom(other.to_string())),
+        })?;
     tx.commit().await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::clock;
-use super::types::{AppId, BrandColor, DisplayName, InvalidValue};
+use super::types::{ApiAudience, AppId, BrandColor, DisplayName, InvalidValue};
 use crate::entities::{app, oauth_client};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,8 @@ pub struct NewApp {
     pub name: DisplayName,
     /// Whether people may sign up on the hosted pages.
     pub self_registration: bool,
+    /// Resource servers a client may ask tokens for (RFC 8707).
+    pub api_audiences: Vec<ApiAudience>,
     /// The first OAuth client, created with the app.
     pub client: Option<NewClient>,
 }
@@ -61,6 +63,7 @@ pub async fn create(
         id: Set(new.id.to_string()),
         name: Set(new.name.to_string()),
         self_registration: Set(new.self_registration),
+        api_audiences: Set(audiences_json(&new.api_audiences)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -85,6 +88,7 @@ pub async fn create(
             details: json!({ "after": {
                 "name": created.name,
                 "self_registration": created.self_registration,
+                "api_audiences": super::oidc::resource::audiences(&created),
             }}),
         },
     )
@@ -138,6 +142,8 @@ pub struct AppSettings {
     pub refresh_absolute_secs: i64,
     pub refresh_grace_secs: i64,
     pub require_pkce: bool,
+    /// Resource servers a client may ask tokens for (RFC 8707).
+    pub api_audiences: Vec<ApiAudience>,
 }
 
 impl AppSettings {
@@ -204,8 +210,13 @@ impl AppSettings {
             "refresh_absolute_secs": app.refresh_absolute_secs,
             "refresh_grace_secs": app.refresh_grace_secs,
             "require_pkce": app.require_pkce,
+            "api_audiences": super::oidc::resource::audiences(app),
         })
     }
+}
+
+fn audiences_json(audiences: &[ApiAudience]) -> String {
+    json!(audiences.iter().map(ApiAudience::as_str).collect::<Vec<_>>()).to_string()
 }
 
 /// Apply new settings, recording `app.updated` with before and after.
@@ -229,6 +240,7 @@ pub async fn update(
     update.refresh_absolute_secs = Set(settings.refresh_absolute_secs);
     update.refresh_grace_secs = Set(settings.refresh_grace_secs);
     update.require_pkce = Set(settings.require_pkce);
+    update.api_audiences = Set(audiences_json(&settings.api_audiences));
     update.updated_at = Set(clock::now());
     let updated = update.update(tx).await?;
     audit::record(

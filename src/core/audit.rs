@@ -6,6 +6,13 @@
 //! The chain head (last seq and hash) lives in `audit_chain_head`, so a
 //! deleted tail is noticed too. Appending updates the head row first: that
 //! row lock serialises appends within one app and nowhere else.
+//!
+//! The hashes are MACs (HMAC-SHA-256) under a key derived from the master
+//! key, so someone who can write to the database but does not hold the
+//! master key cannot edit an event and recompute the chain after it. What a
+//! MAC cannot show, a tail cut off together with the head row, shows against
+//! a head exported earlier (`oneauth audit head`, `audit verify
+//! --expect-head`).
 
 use std::io::Write;
 
@@ -16,11 +23,11 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::clock;
 use super::types::AppId;
-use crate::entities::{audit_chain_head, audit_event};
+use super::vault::{DerivedKey, Vault};
+use crate::entities::{audit_chain_head, audit_event, key_check};
 
 /// Hash that starts every chain (the `prev_hash` of event 1).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -32,6 +39,12 @@ const PAGE: u64 = 1000;
 pub enum AuditError {
     #[error("The app \"{0}\" has no audit chain.")]
     NoChain(String),
+    #[error("The audit chain's key is not loaded (the master key was not read at start-up).")]
+    NoChainKey,
+    #[error(
+        "This process's master key is not the one this database's audit chain was sealed with: start it with the deployment's ONEAUTH_MASTER_KEY (or key file)."
+    )]
+    WrongMasterKey,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     #[error("could not write the export: {0}")]
@@ -174,14 +187,64 @@ pub struct Event<'a> {
     pub details: Value,
 }
 
+/// What the chain's key is called among the keys derived from the master key.
+const CHAIN_KEY_PURPOSE: &str = "audit-chain";
+
+/// The chain's MAC key. It is process-wide, like the master key it comes
+/// from: one process serves one deployment. `serve` and every CLI command
+/// install it at start, before anything is recorded.
+static CHAIN_KEY: std::sync::OnceLock<DerivedKey> = std::sync::OnceLock::new();
+
+/// Derive the chain's key from the master key and make it this process's.
+/// The first process to run stores a check value of the key; any later one
+/// whose master key differs is refused here, before it writes anything.
+pub async fn install_chain_key<C: ConnectionTrait>(db: &C, vault: &Vault) -> Result<(), AuditError> {
+    use sea_orm::sea_query::OnConflict;
+    let key = vault.derive(CHAIN_KEY_PURPOSE);
+    key_check::Entity::insert(key_check::ActiveModel {
+        purpose: Set(CHAIN_KEY_PURPOSE.to_owned()),
+        check_value: Set(key.check_value()),
+        created_at: Set(clock::now()),
+    })
+    .on_conflict(
+        OnConflict::column(key_check::Column::Purpose)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    let stored = key_check::Entity::find_by_id(CHAIN_KEY_PURPOSE)
+        .one(db)
+        .await?
+        .ok_or(AuditError::NoChainKey)?;
+    if !super::secrets::constant_time_eq(&stored.check_value, &key.check_value()) {
+        return Err(AuditError::WrongMasterKey);
+    }
+    match CHAIN_KEY.get() {
+        Some(installed) if *installed != key => Err(AuditError::WrongMasterKey),
+        Some(_) => Ok(()),
+        None => {
+            let _ = CHAIN_KEY.set(key.clone());
+            match CHAIN_KEY.get() {
+                Some(installed) if *installed == key => Ok(()),
+                _ => Err(AuditError::WrongMasterKey),
+            }
+        }
+    }
+}
+
+fn chain_key() -> Result<&'static DerivedKey, AuditError> {
+    CHAIN_KEY.get().ok_or(AuditError::NoChainKey)
+}
+
 /// Append an event to its app's chain, inside the caller's transaction, so
 /// the change and its record commit or roll back together.
 pub async fn record(
     tx: &DatabaseTransaction,
     event: Event<'_>,
 ) -> Result<audit_event::Model, AuditError> {
+    let key = chain_key()?;
     let app_id = event.app_id.as_str();
-    let occurred_at = clock::now();
     // Claim the next sequence number first: on PostgreSQL this takes the head
     // row's lock, on SQLite the transaction already holds the write lock.
     let claimed = audit_chain_head::Entity::update_many()
@@ -199,6 +262,9 @@ pub async fn record(
         .one(tx)
         .await?
         .ok_or_else(|| AuditError::NoChain(app_id.to_owned()))?;
+    // Timestamped once the position is ours: events that wait for the head
+    // row's lock still get times in chain order, which time filters rely on.
+    let occurred_at = clock::now();
 
     let mut row = audit_event::Model {
         id: 0,
@@ -217,7 +283,7 @@ pub async fn record(
         prev_hash: head.last_hash.clone(),
         hash: String::new(),
     };
-    row.hash = event_hash(&row);
+    row.hash = event_hash(key, &row);
 
     let inserted = audit_event::ActiveModel {
         app_id: Set(row.app_id.clone()),
@@ -267,11 +333,11 @@ fn hash_time(at: &DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// SHA-256 over every field but the row id, as a JSON array (unambiguous
-/// field boundaries, stable across databases).
-fn event_hash(event: &audit_event::Model) -> String {
+/// HMAC-SHA-256 under the chain key over every field but the row id, as a
+/// JSON array (unambiguous field boundaries, stable across databases).
+fn event_hash(key: &DerivedKey, event: &audit_event::Model) -> String {
     let fields = json!([
-        "1auth-audit-v1",
+        "1auth-audit-v2",
         event.app_id,
         event.seq,
         hash_time(&event.occurred_at),
@@ -285,7 +351,7 @@ fn event_hash(event: &audit_event::Model) -> String {
         event.details,
         event.prev_hash,
     ]);
-    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+    hex::encode(key.mac(fields.to_string().as_bytes()))
 }
 
 /// The outcome of checking one app's chain.
@@ -304,11 +370,44 @@ impl ChainReport {
     }
 }
 
-/// Walk one app's chain from event 1 and report the first break.
+/// Where a chain stood when its head was exported (`oneauth audit head`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChainHead {
+    pub app_id: String,
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// The current head of every chain (or of one app's).
+pub async fn heads<C: ConnectionTrait>(
+    db: &C,
+    app_id: Option<&AppId>,
+) -> Result<Vec<ChainHead>, AuditError> {
+    let mut query = audit_chain_head::Entity::find().order_by_asc(audit_chain_head::Column::AppId);
+    if let Some(app_id) = app_id {
+        query = query.filter(audit_chain_head::Column::AppId.eq(app_id.as_str()));
+    }
+    Ok(query
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|head| ChainHead {
+            app_id: head.app_id,
+            seq: head.last_seq,
+            hash: head.last_hash,
+        })
+        .collect())
+}
+
+/// Walk one app's chain from event 1 and report the first break. With an
+/// `expected` head exported earlier, the chain must still hold that event
+/// unchanged: a tail cut off together with the head row shows here.
 pub async fn verify_chain<C: ConnectionTrait>(
     db: &C,
     app_id: &str,
+    expected: Option<&ChainHead>,
 ) -> Result<ChainReport, AuditError> {
+    let key = chain_key()?;
     let head = audit_chain_head::Entity::find_by_id(app_id.to_owned())
         .one(db)
         .await?
@@ -348,11 +447,23 @@ pub async fn verify_chain<C: ConnectionTrait>(
                     )),
                 ));
             }
-            if event_hash(&event) != event.hash {
+            if !super::secrets::constant_time_eq(&event_hash(key, &event), &event.hash) {
                 return Ok(report(
                     checked,
                     Some(format!(
                         "event {} was altered after it was recorded",
+                        event.seq
+                    )),
+                ));
+            }
+            if let Some(expected) = expected
+                && expected.seq == event.seq
+                && expected.hash != event.hash
+            {
+                return Ok(report(
+                    checked,
+                    Some(format!(
+                        "event {} is not the one the exported head names (the chain was rewritten from there)",
                         event.seq
                     )),
                 ));
@@ -366,6 +477,17 @@ pub async fn verify_chain<C: ConnectionTrait>(
     }
     let last_seq = expected_seq - 1;
     let checked = last_seq as u64;
+    if let Some(expected) = expected
+        && expected.seq > last_seq
+    {
+        return Ok(report(
+            checked,
+            Some(format!(
+                "the chain ends at event {last_seq} but the exported head names event {} (events were deleted)",
+                expected.seq
+            )),
+        ));
+    }
     if head.last_seq != last_seq || head.last_hash != prev_hash {
         return Ok(report(
             checked,
@@ -376,19 +498,6 @@ pub async fn verify_chain<C: ConnectionTrait>(
         ));
     }
     Ok(report(checked, None))
-}
-
-/// Verify every app's chain, in app id order.
-pub async fn verify_all<C: ConnectionTrait>(db: &C) -> Result<Vec<ChainReport>, AuditError> {
-    let heads = audit_chain_head::Entity::find()
-        .order_by_asc(audit_chain_head::Column::AppId)
-        .all(db)
-        .await?;
-    let mut reports = Vec::with_capacity(heads.len());
-    for head in heads {
-        reports.push(verify_chain(db, &head.app_id).await?);
-    }
-    Ok(reports)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,6 +541,17 @@ const CSV_HEADER: [&str; 13] = [
     "hash",
 ];
 
+/// A CSV cell a spreadsheet will not run: text that starts like a formula
+/// (`= + - @`, tab, carriage return) gets a leading `'` (OWASP CSV
+/// injection). Failed sign-ins put attacker-chosen text in the log.
+fn inert_csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
 /// Writes events one by one as JSON lines or CSV (with a header row).
 pub struct ExportWriter<W: Write> {
     csv: Option<csv::Writer<W>>,
@@ -474,7 +594,7 @@ impl<W: Write> ExportWriter<W> {
         if let Some(writer) = self.csv.as_mut() {
             let seq = event.seq.to_string();
             let at = hash_time(&event.occurred_at);
-            writer.write_record([
+            let cells = [
                 event.app_id.as_str(),
                 &seq,
                 &at,
@@ -488,7 +608,8 @@ impl<W: Write> ExportWriter<W> {
                 &event.details,
                 &event.prev_hash,
                 &event.hash,
-            ])?;
+            ];
+            writer.write_record(cells.map(|cell| inert_csv_cell(cell).into_owned()))?;
         }
         self.written += 1;
         Ok(())

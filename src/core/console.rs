@@ -145,11 +145,11 @@ impl Operator {
         if grants.is_empty() {
             return Ok(Err(AccessError::NotAnOperator));
         }
-        let used_passkey = signin.used_passkey();
-        let age = signin.auth_age().num_seconds();
+        let factors = signin.factors();
+        let now = super::clock::now();
         let unmet: Vec<_> = roles
             .iter()
-            .filter(|r| !policy::role_satisfied(r, used_passkey, age))
+            .filter(|r| !policy::role_satisfied(r, &factors, now))
             .collect();
         if !unmet.is_empty() {
             return Ok(Err(AccessError::StepUpRequired {
@@ -247,6 +247,37 @@ impl Operator {
             }
             // A console role that grants nothing: global admins may assign it.
             None => true,
+        }
+    }
+
+    /// H3: an operator acts on another console user (invitations, links,
+    /// deactivation, deletion, passkeys, sessions, roles) only when their
+    /// own level is at least the target's highest console level: an admin
+    /// never takes over, locks out or strips an owner. Users of other apps
+    /// hold no console levels.
+    pub fn may_act_on(&self, app_id: &str, target_role_names: &[String]) -> bool {
+        if app_id != AppId::CONSOLE {
+            return true;
+        }
+        let target = target_role_names
+            .iter()
+            .filter_map(|name| Grant::from_role_name(name))
+            .map(|grant| grant.level)
+            .max();
+        match target {
+            None => true,
+            Some(level) => self.global_level().is_some_and(|own| own >= level),
+        }
+    }
+
+    /// M5: the console app's own settings and OAuth clients (how operators
+    /// sign in, and who may ask for their identity) are the owners' alone;
+    /// other apps follow write access.
+    pub fn can_configure(&self, app_id: &str) -> bool {
+        if app_id == AppId::CONSOLE {
+            self.global_level() == Some(Level::Owner)
+        } else {
+            self.can_write(app_id)
         }
     }
 
@@ -389,10 +420,6 @@ pub async fn bootstrap(
         }
         pending.push(owner);
     }
-    for earlier in pending.iter().filter(|o| o.email != email.as_str()) {
-        super::roles::revoke(&tx, actor, earlier, &owner_name).await?;
-        super::links::void_unused(&tx, &earlier.id, super::links::Purpose::Invite).await?;
-    }
     let user = match super::users::find_by_email(&tx, &console, email).await? {
         Some(user) => {
             super::roles::grant(&tx, actor, &user, &owner_name).await?;
@@ -407,12 +434,18 @@ pub async fn bootstrap(
                     id: None,
                     email: email.clone(),
                     password: None,
-                    roles: vec![owner_name],
+                    roles: vec![owner_name.clone()],
                 },
             )
             .await?
         }
     };
+    // The new owner holds the role before the pending ones lose it: the
+    // console never has no owner, not even inside this transaction.
+    for earlier in pending.iter().filter(|o| o.email != email.as_str()) {
+        super::roles::revoke(&tx, actor, earlier, &owner_name).await?;
+        super::links::void_unused(&tx, &earlier.id, super::links::Purpose::Invite).await?;
+    }
     let token = super::links::issue_for(
         &tx,
         actor,

@@ -1,5 +1,6 @@
 //! One-time links sent to a person: an invitation (set up an account, also
-//! the console's first-owner setup) and an operator-issued recovery link.
+//! the console's first-owner setup), an operator-issued recovery link, and
+//! an enrolment link (add a first passkey where a role demands one).
 //! Only the SHA-256 of a link's token is stored; a link works once, until
 //! it expires, and issuing a new one voids the previous one.
 
@@ -16,7 +17,7 @@ use super::audit::{self, Actor, AuditError, Event, Target};
 use super::db::begin_write;
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{self, Password};
-use super::sessions::{ClientInfo, Factor};
+use super::sessions::{self, ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
 use super::types::AppId;
 use super::{clock, policy, recovery_codes, secrets, throttle, users};
@@ -28,6 +29,10 @@ pub enum Purpose {
     Invite,
     /// Sign in once, then enrol a new factor.
     Recovery,
+    /// Signed in with their password, add a first passkey: for a user whose
+    /// role requires one, the only way to get it (never from a password
+    /// session alone).
+    Enrol,
 }
 
 impl Purpose {
@@ -35,6 +40,7 @@ impl Purpose {
         match self {
             Purpose::Invite => "invite",
             Purpose::Recovery => "recovery",
+            Purpose::Enrol => "enrol",
         }
     }
 
@@ -43,6 +49,7 @@ impl Purpose {
         match self {
             Purpose::Invite => Duration::days(7),
             Purpose::Recovery => Duration::hours(1),
+            Purpose::Enrol => Duration::hours(24),
         }
     }
 }
@@ -55,6 +62,10 @@ pub enum LinkError {
     PasskeyRequired,
     #[error("Password sign-in is turned off for this app: create a passkey instead.")]
     PasswordDisabled,
+    #[error(
+        "This account is already set up: sign in, or ask for a recovery link if you cannot."
+    )]
+    AlreadySetUp,
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
     #[error(transparent)]
@@ -70,6 +81,7 @@ pub fn url(public_url: &str, app_id: &str, purpose: Purpose, token: &str) -> Str
     match purpose {
         Purpose::Invite => format!("{public_url}/a/{app_id}/invite/{token}"),
         Purpose::Recovery => format!("{public_url}/a/{app_id}/recover?token={token}"),
+        Purpose::Enrol => format!("{public_url}/a/{app_id}/account?enrol={token}"),
     }
 }
 
@@ -117,6 +129,7 @@ pub async fn issue_for(
             action: match purpose {
                 Purpose::Invite => "invitation.issued",
                 Purpose::Recovery => "recovery_link.issued",
+                Purpose::Enrol => "enrolment_link.issued",
             },
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "email": user.email, "expires_at": (now + lifetime).to_rfc3339() }),
@@ -172,7 +185,7 @@ pub async fn find_valid<C: ConnectionTrait>(
 }
 
 /// Spend a link; false when someone else spent it first.
-async fn consume(tx: &DatabaseTransaction, row: &action_token::Model) -> Result<bool, DbErr> {
+pub(crate) async fn consume(tx: &DatabaseTransaction, row: &action_token::Model) -> Result<bool, DbErr> {
     let spent = action_token::Entity::update_many()
         .col_expr(action_token::Column::UsedAt, Expr::value(clock::now()))
         .filter(action_token::Column::Id.eq(row.id.as_str()))
@@ -223,6 +236,22 @@ async fn accepted(
     Ok(user)
 }
 
+/// H3: an invitation sets up an account that has no way in yet; it never
+/// replaces the factors of one that has (that is what recovery is for, and
+/// recovery leaves a trail the user notices). Checked under the user's row
+/// lock, in the accepting transaction.
+async fn ensure_not_set_up(
+    tx: &DatabaseTransaction,
+    app: &app::Model,
+    user: &app_user::Model,
+) -> Result<(), LinkError> {
+    users::lock(tx, &user.id).await?;
+    if policy::sign_in_methods(tx, app, &user.id).await? > 0 {
+        return Err(LinkError::AlreadySetUp);
+    }
+    Ok(())
+}
+
 /// Store `password` as the user's (replacing any earlier one).
 async fn set_password(
     tx: &DatabaseTransaction,
@@ -263,12 +292,13 @@ pub async fn accept_with_password(
         return Err(LinkError::PasskeyRequired);
     }
     let tx = begin_write(db).await?;
+    ensure_not_set_up(&tx, app, &user).await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
     set_password(&tx, &user, password).await?;
     let user = accepted(&tx, &user, "password", client).await?;
-    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
+    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
     let signed_in = signin::succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
     tx.commit().await?;
     Ok(signed_in)
@@ -310,6 +340,7 @@ pub async fn finish_with_passkey(
         .ok_or(LinkError::Invalid)?;
     let key = rp.finish_registration(&app.name, credential, state)?;
     let tx = begin_write(db).await?;
+    ensure_not_set_up(&tx, app, &user).await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
@@ -324,14 +355,15 @@ pub async fn finish_with_passkey(
         None => "passkey",
     };
     let user = accepted(&tx, &user, method, client).await?;
-    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
+    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
     let signed_in = signin::succeed(&tx, app, &user, Factor::Passkey, &keys, client).await?;
     tx.commit().await?;
     Ok((signed_in, codes))
 }
 
 /// Sign in once with an operator's recovery link; the session must enrol
-/// a new factor first. Records `recovery_link.used`.
+/// a new factor first, and every other session (and token family) of the
+/// user ends. Records `recovery_link.used`.
 pub async fn redeem_recovery(
     db: &DatabaseConnection,
     app: &app::Model,
@@ -356,8 +388,13 @@ pub async fn redeem_recovery(
         },
     )
     .await?;
-    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref());
+    let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
     let signed_in = signin::succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
+    let session = sessions::mark_opened_by_link(&tx, signed_in.session).await?;
+    sessions::end_all_for_user(&tx, &user.id, "recovered", Some(&session.id)).await?;
     tx.commit().await?;
-    Ok(signed_in)
+    Ok(SignedIn {
+        session,
+        user: signed_in.user,
+    })
 }

@@ -1,7 +1,9 @@
 //! The domain: everything 1Auth knows and enforces, free of Leptos and axum.
 //!
-//! Functions here take a connection or a transaction (never global state), so
-//! that one request's writes and their audit events commit together.
+//! Functions here take a connection or a transaction, so that one request's
+//! writes and their audit events commit together. The one process-wide
+//! value is the audit chain's key (`audit::install_chain_key`), derived from
+//! the master key at start like the master key itself.
 
 pub mod account;
 pub mod admin;
@@ -11,6 +13,7 @@ pub mod clients;
 pub mod clock;
 pub mod console;
 pub mod db;
+pub mod devices;
 pub mod links;
 pub mod oidc;
 pub mod passkeys;

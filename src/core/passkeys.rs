@@ -23,8 +23,9 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clock;
 use super::secrets;
+use super::policy;
 use super::types::AppId;
-use crate::entities::{app_user, passkey};
+use crate::entities::{app, app_user, passkey};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {
@@ -38,6 +39,8 @@ pub enum PasskeyError {
     NotFound,
     #[error("A passkey name must be 1 to 60 characters.")]
     InvalidName,
+    #[error(transparent)]
+    Policy(#[from] super::policy::PolicyError),
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("database error: {0}")]
@@ -288,15 +291,19 @@ pub async fn rename(
     Ok(renamed)
 }
 
-/// Delete a passkey, recording `passkey.removed`. The caller checks first
-/// that the user keeps a way to sign in (`policy`).
+/// Delete a passkey, recording `passkey.removed`, unless it is the user's
+/// last way to sign in: checked here, under the user's row lock, so two
+/// removals at once cannot both pass (whoever calls).
 pub async fn remove(
     tx: &DatabaseTransaction,
+    app: &app::Model,
     actor: &Actor,
     user: &app_user::Model,
     passkey_id: &str,
 ) -> Result<(), PasskeyError> {
+    super::users::lock(tx, &user.id).await?;
     let existing = find_for_user(tx, &user.id, passkey_id).await?;
+    policy::ensure_can_remove_a_sign_in_method(tx, app, &user.id).await??;
     passkey::Entity::delete_by_id(existing.id.as_str())
         .exec(tx)
         .await?;

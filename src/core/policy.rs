@@ -5,6 +5,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 
+use chrono::{DateTime, Utc};
+
+use super::sessions::{AuthEvent, Factor, FactorTimes};
 use super::users::STATUS_ACTIVE;
 use crate::entities::{
     app, app_user, external_identity, passkey, password_credential, role, role_assignment,
@@ -104,13 +107,22 @@ pub async fn ensure_not_last_owner<C: ConnectionTrait>(
     })
 }
 
-/// Whether a session meets a role's factor policy: a passkey used in it when
-/// the role requires one, and an authentication recent enough.
-pub fn role_satisfied(role: &role::Model, used_passkey: bool, auth_age_secs: i64) -> bool {
-    (!role.require_passkey || used_passkey)
-        && role
-            .max_auth_age_secs
-            .is_none_or(|max| auth_age_secs <= max)
+/// Whether a session meets a role's factor policy. A role that requires a
+/// passkey and a maximum age needs a passkey assertion that recent (a fresh
+/// password after an old passkey does not do); a maximum age alone is met
+/// by any factor proved that recently.
+pub fn role_satisfied(role: &role::Model, factors: &FactorTimes, now: DateTime<Utc>) -> bool {
+    let recent = |event: Option<AuthEvent>| {
+        event.is_some_and(|e| {
+            role.max_auth_age_secs
+                .is_none_or(|max| e.age(now).num_seconds() <= max)
+        })
+    };
+    if role.require_passkey {
+        recent(factors.last(Factor::Passkey))
+    } else {
+        recent(factors.newest())
+    }
 }
 
 /// The roles a user holds, with their policies.
@@ -136,10 +148,14 @@ pub async fn roles_of_user<C: ConnectionTrait>(
 
 /// The names of the roles a token may carry for this session: only those
 /// whose requirements the session meets (DESIGN.md, "Factors and policy").
-pub fn token_roles(roles: &[role::Model], used_passkey: bool, auth_age_secs: i64) -> Vec<String> {
+pub fn token_roles(
+    roles: &[role::Model],
+    factors: &FactorTimes,
+    now: DateTime<Utc>,
+) -> Vec<String> {
     let mut names: Vec<String> = roles
         .iter()
-        .filter(|r| role_satisfied(r, used_passkey, auth_age_secs))
+        .filter(|r| role_satisfied(r, factors, now))
         .map(|r| r.name.clone())
         .collect();
     names.sort();
@@ -165,12 +181,38 @@ mod tests {
         }
     }
 
+    fn ago(now: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
+        Some(now - chrono::Duration::seconds(secs))
+    }
+
     #[test]
     fn role_policies_need_the_right_factor_and_age() {
-        assert!(role_satisfied(&role(false, None), false, 10_000));
-        assert!(!role_satisfied(&role(true, None), false, 0));
-        assert!(role_satisfied(&role(true, None), true, 10_000));
-        assert!(role_satisfied(&role(false, Some(900)), false, 900));
-        assert!(!role_satisfied(&role(false, Some(900)), true, 901));
+        let now = chrono::Utc::now();
+        let password = |secs| FactorTimes {
+            password: ago(now, secs),
+            ..Default::default()
+        };
+        let passkey = |secs| FactorTimes {
+            passkey: ago(now, secs),
+            ..Default::default()
+        };
+        assert!(role_satisfied(&role(false, None), &password(10_000), now));
+        assert!(!role_satisfied(&role(true, None), &password(0), now));
+        assert!(role_satisfied(&role(true, None), &passkey(10_000), now));
+        assert!(role_satisfied(&role(false, Some(900)), &password(900), now));
+        assert!(!role_satisfied(&role(false, Some(900)), &passkey(901), now));
+    }
+
+    #[test]
+    fn m4_an_old_passkey_and_a_fresh_password_are_not_a_recent_passkey() {
+        let now = chrono::Utc::now();
+        let merged = FactorTimes {
+            passkey: ago(now, 3600),
+            password: ago(now, 5),
+            ..Default::default()
+        };
+        assert!(!role_satisfied(&role(true, Some(60)), &merged, now));
+        assert!(role_satisfied(&role(false, Some(60)), &merged, now));
+        assert!(role_satisfied(&role(true, None), &merged, now));
     }
 }

@@ -78,7 +78,7 @@ async fn ensure_open(
         // A refused duplicate counts against the address, which slows down
         // anyone probing which addresses are registered.
         let tx = begin_write(db).await?;
-        throttle::record_failure(&tx, &keys).await?;
+        throttle::count_failure(&tx, &keys).await?;
         tx.commit().await?;
         return Err(RegistrationError::EmailTaken);
     }
@@ -126,7 +126,7 @@ async fn create_user_and_sign_in(
         }
         None => None,
     };
-    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref());
+    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), None);
     let signed_in = signin::succeed(&tx, app, &user, factor, &keys, client).await?;
     tx.commit().await?;
     Ok((signed_in, codes))

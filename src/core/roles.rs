@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -20,6 +20,10 @@ pub enum RoleError {
     NotFound { role: String, app: String },
     #[error("The maximum authentication age must be a positive number of seconds.")]
     InvalidMaxAuthAge,
+    #[error(transparent)]
+    Policy(#[from] super::policy::PolicyError),
+    #[error("The owner role still has holders; it cannot be deleted.")]
+    OwnerRoleHeld,
     #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("database error: {0}")]
@@ -238,13 +242,28 @@ pub async fn update(
     Ok(updated)
 }
 
-/// Delete a role (its assignments go with it). Records `role.deleted`.
+/// Delete a role (its assignments go with it). Records `role.deleted`. An
+/// `owner` role someone holds stays: counted under the role row's lock, so
+/// a grant racing the deletion is either seen or waits (L16).
 pub async fn delete(
     tx: &DatabaseTransaction,
     actor: &Actor,
     current: &role::Model,
 ) -> Result<(), RoleError> {
+    let locked = role::Entity::find_by_id(current.id.as_str())
+        .lock_exclusive()
+        .one(tx)
+        .await?;
+    if locked.is_none() {
+        return Err(RoleError::NotFound {
+            role: current.name.clone(),
+            app: current.app_id.clone(),
+        });
+    }
     let held_by = holders(tx, &current.id).await?;
+    if current.name == super::policy::OWNER_ROLE && held_by > 0 {
+        return Err(RoleError::OwnerRoleHeld);
+    }
     role::Entity::delete_by_id(current.id.as_str())
         .exec(tx)
         .await?;
@@ -268,8 +287,9 @@ pub enum RevokeOutcome {
     NotHeld,
 }
 
-/// Take a role from a user. Records `role.revoked`. The caller checks the
-/// guardrails (last owner, self-demotion).
+/// Take a role from a user. Records `role.revoked`. Nobody takes `owner`
+/// from the app's last owner (checked here, under the owner role's lock);
+/// self-demotion's fresh sign-in is the caller's.
 pub async fn revoke(
     tx: &DatabaseTransaction,
     actor: &Actor,
@@ -277,6 +297,9 @@ pub async fn revoke(
     name: &RoleName,
 ) -> Result<RevokeOutcome, RoleError> {
     let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    if name.as_str() == super::policy::OWNER_ROLE {
+        super::policy::ensure_not_last_owner(tx, user).await??;
+    }
     let role = require(tx, &app_id, name).await?;
     let removed = role_assignment::Entity::delete_by_id((user.id.clone(), role.id.clone()))
         .exec(tx)

@@ -1,7 +1,12 @@
 //! Sign-in sessions: the server-side record of one sign-in to one app, with
-//! the factors used (`amr`, RFC 8176), the time of authentication and the
-//! app's idle and absolute lifetimes. The browser cookie (tower-sessions)
-//! only points at these records.
+//! the time each factor was last proved in it, and the app's idle and
+//! absolute lifetimes. The browser cookie (tower-sessions) only points at
+//! these records.
+//!
+//! Factors are timed one by one: "a passkey within N seconds" means a
+//! passkey assertion within N seconds, never an old passkey plus a fresh
+//! password. A token describes one authentication event (`auth_time`,
+//! `amr`, `acr` all from it), see [`FactorTimes::describe`].
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
@@ -54,10 +59,85 @@ impl Factor {
             Factor::RecoveryCode => "recovery_code",
         }
     }
+
+    /// `acr` of an authentication with this factor: "phr" (phishing
+    /// resistant, OpenID EAP ACR Values 1.0) for a passkey.
+    pub fn acr(self) -> &'static str {
+        match self {
+            Factor::Passkey => "phr",
+            Factor::Password => "pwd",
+            Factor::RecoveryCode => "otp",
+        }
+    }
 }
 
-/// `acr`: "phr" (phishing-resistant, OpenID EAP ACR Values 1.0) once a
-/// passkey was used in the session, else "pwd" or "otp".
+/// One proof of identity: which factor, when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthEvent {
+    pub factor: Factor,
+    pub at: DateTime<Utc>,
+}
+
+impl AuthEvent {
+    pub fn amr(&self) -> Vec<String> {
+        self.factor.amr().iter().map(|m| (*m).to_owned()).collect()
+    }
+
+    pub fn age(&self, now: DateTime<Utc>) -> Duration {
+        now - self.at
+    }
+}
+
+/// When each factor was last proved in a session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FactorTimes {
+    pub password: Option<DateTime<Utc>>,
+    pub passkey: Option<DateTime<Utc>>,
+    pub recovery: Option<DateTime<Utc>>,
+}
+
+impl FactorTimes {
+    pub fn of(session: &signin_session::Model) -> Self {
+        Self {
+            password: session.password_at,
+            passkey: session.passkey_at,
+            recovery: session.recovery_at,
+        }
+    }
+
+    fn events(&self) -> impl Iterator<Item = AuthEvent> {
+        [
+            (Factor::Passkey, self.passkey),
+            (Factor::Password, self.password),
+            (Factor::RecoveryCode, self.recovery),
+        ]
+        .into_iter()
+        .filter_map(|(factor, at)| at.map(|at| AuthEvent { factor, at }))
+    }
+
+    /// The last proof with `factor`.
+    pub fn last(&self, factor: Factor) -> Option<AuthEvent> {
+        self.events().find(|e| e.factor == factor)
+    }
+
+    /// The most recent proof of any factor.
+    pub fn newest(&self) -> Option<AuthEvent> {
+        self.events().max_by_key(|e| e.at)
+    }
+
+    /// The authentication a token describes, among those `acceptable` to
+    /// the request (max_age, prompt=login, acr_values): the passkey
+    /// assertion when there is an acceptable one, so `acr` says "phr"
+    /// whenever that is true, else the newest acceptable one.
+    pub fn describe(&self, acceptable: impl Fn(&AuthEvent) -> bool) -> Option<AuthEvent> {
+        self.last(Factor::Passkey)
+            .filter(&acceptable)
+            .or_else(|| self.events().filter(&acceptable).max_by_key(|e| e.at))
+    }
+}
+
+/// `acr` of the session as a whole, for display: "phr" once a passkey was
+/// used in it, else "pwd" or "otp".
 fn acr_for(amr: &[String]) -> &'static str {
     if amr.iter().any(|m| m == "hwk") {
         "phr"
@@ -86,6 +166,7 @@ pub async fn start(
 ) -> Result<signin_session::Model, DbErr> {
     let now = clock::now();
     let amr: Vec<String> = factor.amr().iter().map(|m| (*m).to_owned()).collect();
+    let at = |f: Factor| Set((f == factor).then_some(now));
     signin_session::ActiveModel {
         id: Set(secrets::new_id()),
         app_id: Set(app.id.clone()),
@@ -93,10 +174,14 @@ pub async fn start(
         amr: Set(encode_amr(&amr)),
         acr: Set(acr_for(&amr).to_owned()),
         auth_time: Set(now),
+        password_at: at(Factor::Password),
+        passkey_at: at(Factor::Passkey),
+        recovery_at: at(Factor::RecoveryCode),
         last_seen_at: Set(now),
         idle_expires_at: Set(now + Duration::seconds(app.session_idle_secs)),
         absolute_expires_at: Set(now + Duration::seconds(app.session_absolute_secs)),
         requires_enrolment: Set(factor == Factor::RecoveryCode),
+        opened_by_link: Set(false),
         ended_at: Set(None),
         end_reason: Set(None),
         client_address: Set(client.address.clone()),
@@ -122,17 +207,26 @@ impl ActiveSignin {
         decode_amr(&self.session.amr)
     }
 
-    pub fn auth_age(&self) -> Duration {
-        clock::now() - self.session.auth_time
+    pub fn factors(&self) -> FactorTimes {
+        FactorTimes::of(&self.session)
     }
 
-    /// Authenticated recently enough for a sensitive change.
+    /// Authenticated (with any factor) recently enough for a sensitive change.
     pub fn is_fresh(&self) -> bool {
-        self.auth_age() <= FRESH_AUTH
+        self.factors()
+            .newest()
+            .is_some_and(|e| e.age(clock::now()) <= FRESH_AUTH)
+    }
+
+    /// Proved `factor` itself within the last [`FRESH_AUTH`].
+    pub fn is_fresh_with(&self, factor: Factor) -> bool {
+        self.factors()
+            .last(factor)
+            .is_some_and(|e| e.age(clock::now()) <= FRESH_AUTH)
     }
 
     pub fn used_passkey(&self) -> bool {
-        self.amr().iter().any(|m| m == "hwk")
+        self.session.passkey_at.is_some()
     }
 }
 
@@ -188,7 +282,8 @@ pub async fn resume<C: ConnectionTrait>(
 }
 
 /// Record that the user proved themselves again in this session (re-auth or
-/// step-up): the authentication time restarts and the factor joins `amr`.
+/// step-up): that factor's time restarts (and no other's), and the factor
+/// joins the session's `amr`.
 pub async fn record_reauthentication(
     tx: &DatabaseTransaction,
     session: &signin_session::Model,
@@ -200,10 +295,26 @@ pub async fn record_reauthentication(
             amr.push((*method).to_owned());
         }
     }
+    let now = clock::now();
     let mut update: signin_session::ActiveModel = session.clone().into();
-    update.auth_time = Set(clock::now());
+    update.auth_time = Set(now);
+    match factor {
+        Factor::Password => update.password_at = Set(Some(now)),
+        Factor::Passkey => update.passkey_at = Set(Some(now)),
+        Factor::RecoveryCode => update.recovery_at = Set(Some(now)),
+    }
     update.acr = Set(acr_for(&amr).to_owned());
     update.amr = Set(encode_amr(&amr));
+    update.update(tx).await
+}
+
+/// Mark a session as opened through an operator's recovery link.
+pub async fn mark_opened_by_link(
+    tx: &DatabaseTransaction,
+    session: signin_session::Model,
+) -> Result<signin_session::Model, DbErr> {
+    let mut update: signin_session::ActiveModel = session.into();
+    update.opened_by_link = Set(true);
     update.update(tx).await
 }
 

@@ -25,7 +25,10 @@ pub enum SignInError {
     /// Deliberately vague (no user enumeration).
     #[error("The e-mail address or the credentials are not right.")]
     Failed,
-    #[error("Too many failed attempts. Try again after {}.", .until.format("%H:%M UTC"))]
+    /// The form of what was typed, not whether such an account exists.
+    #[error("Enter a valid e-mail address.")]
+    InvalidEmail,
+    #[error("Too many failed attempts. Try again after {}.", .until.format("%H:%M:%S UTC"))]
     Throttled { until: DateTime<Utc> },
     #[error("{0} sign-in is turned off for this app.")]
     MethodDisabled(&'static str),
@@ -50,11 +53,11 @@ fn app_id_of(app: &app::Model) -> AppId {
     AppId::parse(&app.id).expect("stored app ids are valid")
 }
 
-/// The account key for throttling: the normalised e-mail, or what was typed.
-fn account_key(raw_email: &str) -> String {
-    Email::parse(raw_email)
-        .map(|e| e.to_string())
-        .unwrap_or_else(|_| raw_email.trim().to_lowercase())
+/// What was typed as an e-mail, parsed before it reaches the database or
+/// the audit log: anything else (a password typed in the wrong field, a
+/// megabyte of junk) is refused as a form error and recorded nowhere.
+fn typed_email(raw: &str) -> Result<Email, SignInError> {
+    Email::parse(raw).map_err(|_| SignInError::InvalidEmail)
 }
 
 /// Why an attempt failed, for operators reading the audit log only.
@@ -64,7 +67,6 @@ enum FailureReason {
     WrongSecret,
     Deactivated,
     NoSuchCredential,
-    Throttled,
 }
 
 impl FailureReason {
@@ -74,57 +76,89 @@ impl FailureReason {
             FailureReason::WrongSecret => "wrong_secret",
             FailureReason::Deactivated => "deactivated",
             FailureReason::NoSuchCredential => "no_such_credential",
-            FailureReason::Throttled => "throttled",
         }
     }
 }
 
 struct Failure<'a> {
     app: &'a app::Model,
-    keys: &'a throttle::Keys,
     factor: Factor,
-    attempted: Option<String>,
+    attempted: Option<&'a Email>,
     user: Option<&'a app_user::Model>,
     reason: FailureReason,
     client: &'a ClientInfo,
 }
 
-/// Count the failure and record it, in its own transaction (the attempt
-/// itself changed nothing).
-async fn record_failure(db: &DatabaseConnection, failure: Failure<'_>) -> Result<(), SignInError> {
-    let tx = begin_write(db).await?;
-    if !matches!(failure.reason, FailureReason::Throttled) {
-        throttle::record_failure(&tx, failure.keys).await?;
-    }
+/// Keep the reservation as a failure and record it, in its own transaction
+/// (the attempt itself changed nothing). A key that locks now is recorded
+/// once (`signin.locked`): later refused attempts write nothing.
+async fn record_failure(
+    db: &DatabaseConnection,
+    reservation: throttle::Reservation,
+    failure: Failure<'_>,
+) -> Result<(), SignInError> {
+    let app_id = app_id_of(failure.app);
+    let actor = Actor::anonymous(failure.client.address.clone());
     let target = match failure.user {
         Some(user) => Some(Target::new("user", user.id.as_str())),
         None => failure
             .attempted
-            .clone()
-            .map(|email| Target::new("email", email)),
+            .map(|email| Target::new("email", email.as_str())),
     };
+    let tx = begin_write(db).await?;
+    let locks = throttle::fail(&tx, reservation).await?;
     audit::record(
         &tx,
         Event {
-            app_id: &app_id_of(failure.app),
-            actor: &Actor::anonymous(failure.client.address.clone()),
+            app_id: &app_id,
+            actor: &actor,
             action: "signin.failed",
-            target,
+            target: target.clone(),
             details: json!({
                 "method": failure.factor.method(),
                 "reason": failure.reason.as_str(),
-                "email": failure.attempted,
+                "email": failure.attempted.map(Email::as_str),
                 "user_agent": failure.client.user_agent,
             }),
         },
     )
     .await?;
+    for lock in locks {
+        audit::record(
+            &tx,
+            Event {
+                app_id: &app_id,
+                actor: &actor,
+                action: "signin.locked",
+                target: match lock.kind {
+                    throttle::KeyKind::Address => None,
+                    _ => target.clone(),
+                },
+                details: json!({
+                    "key": lock.kind.as_str(),
+                    "until": lock.until.to_rfc3339(),
+                    "lockouts_in_a_row": lock.lockouts,
+                }),
+            },
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
 
+/// Count the attempt before any secret is checked, or refuse it.
+async fn reserve(
+    db: &DatabaseConnection,
+    keys: &throttle::Keys,
+) -> Result<throttle::Reservation, SignInError> {
+    throttle::reserve(db, keys)
+        .await?
+        .map_err(|until| SignInError::Throttled { until })
+}
+
 /// Open the session and record the success (in `tx`); also used right after
-/// a sign-up.
+/// a sign-up and when a link is redeemed.
 pub(crate) async fn succeed(
     tx: &DatabaseTransaction,
     app: &app::Model,
@@ -133,7 +167,7 @@ pub(crate) async fn succeed(
     keys: &throttle::Keys,
     client: &ClientInfo,
 ) -> Result<SignedIn, SignInError> {
-    throttle::record_success(tx, keys).await?;
+    throttle::clear_account(tx, keys).await?;
     let session = sessions::start(tx, app, user, factor, client).await?;
     let mut update: app_user::ActiveModel = user.clone().into();
     update.last_sign_in_at = Set(Some(clock::now()));
@@ -157,52 +191,24 @@ pub(crate) async fn succeed(
     Ok(SignedIn { user, session })
 }
 
-async fn ensure_not_throttled(
-    db: &DatabaseConnection,
-    failure: Failure<'_>,
-) -> Result<(), SignInError> {
-    if let Some(until) = throttle::locked_until(db, failure.keys).await? {
-        record_failure(
-            db,
-            Failure {
-                reason: FailureReason::Throttled,
-                ..failure
-            },
-        )
-        .await?;
-        return Err(SignInError::Throttled { until });
-    }
-    Ok(())
-}
-
-/// Sign in with e-mail and password.
+/// Sign in with e-mail and password. `device` is the id of a verified
+/// known-device cookie for this e-mail, if the browser has one.
 pub async fn with_password(
     db: &DatabaseConnection,
     app: &app::Model,
     raw_email: &str,
     password: &Password,
     client: &ClientInfo,
+    device: Option<&str>,
 ) -> Result<SignedIn, SignInError> {
     if !app.password_enabled {
         return Err(SignInError::MethodDisabled("Password"));
     }
-    let account = account_key(raw_email);
-    let keys = throttle::Keys::new(&app.id, &account, client.address.as_deref());
-    let failure = |reason, user| Failure {
-        app,
-        keys: &keys,
-        factor: Factor::Password,
-        attempted: Some(account.clone()),
-        user,
-        reason,
-        client,
-    };
-    ensure_not_throttled(db, failure(FailureReason::Throttled, None)).await?;
+    let email = typed_email(raw_email)?;
+    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
+    let reservation = reserve(db, &keys).await?;
 
-    let user = match Email::parse(raw_email) {
-        Ok(email) => users::find_by_email(db, &app_id_of(app), &email).await?,
-        Err(_) => None,
-    };
+    let user = users::find_by_email(db, &app_id_of(app), &email).await?;
     let credential = match &user {
         Some(user) => {
             password_credential::Entity::find_by_id(user.id.as_str())
@@ -225,7 +231,19 @@ pub async fn with_password(
         _ => None,
     };
     if let Some(reason) = reason {
-        record_failure(db, failure(reason, user.as_ref())).await?;
+        record_failure(
+            db,
+            reservation,
+            Failure {
+                app,
+                factor: Factor::Password,
+                attempted: Some(&email),
+                user: user.as_ref(),
+                reason,
+                client,
+            },
+        )
+        .await?;
         return Err(SignInError::Failed);
     }
     let user = user.expect("a valid password has a user");
@@ -238,13 +256,16 @@ pub async fn with_password(
         update.updated_at = Set(clock::now());
         update.update(&tx).await?;
     }
+    throttle::release(&tx, reservation).await?;
     let signed_in = succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
     tx.commit().await?;
     Ok(signed_in)
 }
 
 /// Sign in with e-mail and a one-time recovery code. The session must then
-/// enrol a new factor before anything else.
+/// enrol a new factor before anything else, and every other session (and
+/// token family) of the user ends: whoever lost the factor may have lost it
+/// to someone.
 pub async fn with_recovery_code(
     db: &DatabaseConnection,
     app: &app::Model,
@@ -252,25 +273,20 @@ pub async fn with_recovery_code(
     code: &str,
     client: &ClientInfo,
 ) -> Result<SignedIn, SignInError> {
-    let account = account_key(raw_email);
-    let keys = throttle::Keys::new(&app.id, &account, client.address.as_deref());
+    let email = typed_email(raw_email)?;
+    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), None);
+    let reservation = reserve(db, &keys).await?;
     let failure = |reason, user| Failure {
         app,
-        keys: &keys,
         factor: Factor::RecoveryCode,
-        attempted: Some(account.clone()),
+        attempted: Some(&email),
         user,
         reason,
         client,
     };
-    ensure_not_throttled(db, failure(FailureReason::Throttled, None)).await?;
 
-    let user = match Email::parse(raw_email) {
-        Ok(email) => users::find_by_email(db, &app_id_of(app), &email).await?,
-        Err(_) => None,
-    };
-    let Some(user) = user else {
-        record_failure(db, failure(FailureReason::UnknownUser, None)).await?;
+    let Some(user) = users::find_by_email(db, &app_id_of(app), &email).await? else {
+        record_failure(db, reservation, failure(FailureReason::UnknownUser, None)).await?;
         return Err(SignInError::Failed);
     };
     let tx = begin_write(db).await?;
@@ -282,7 +298,7 @@ pub async fn with_recovery_code(
         } else {
             FailureReason::WrongSecret
         };
-        record_failure(db, failure(reason, Some(&user))).await?;
+        record_failure(db, reservation, failure(reason, Some(&user))).await?;
         return Err(SignInError::Failed);
     }
     audit::record(
@@ -298,19 +314,24 @@ pub async fn with_recovery_code(
         },
     )
     .await?;
+    throttle::release(&tx, reservation).await?;
     let signed_in = succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
+    sessions::end_all_for_user(&tx, &user.id, "recovered", Some(&signed_in.session.id)).await?;
     tx.commit().await?;
     Ok(signed_in)
 }
 
 /// Verify a discoverable passkey assertion against this app's passkeys.
+/// A passkey is never refused by a lock (a stranger's failures must not
+/// keep its owner out, and an assertion cannot be guessed); a failed one
+/// counts against the client address, and is recorded until that address
+/// locks, so junk assertions cannot flood the audit log.
 async fn verify_passkey(
     db: &DatabaseConnection,
     rp: &RelyingParty,
     app: &app::Model,
     state: DiscoverableAuthentication,
     credential: &PublicKeyCredential,
-    keys: &throttle::Keys,
     client: &ClientInfo,
 ) -> Result<(DatabaseTransaction, app_user::Model), SignInError> {
     let tx = begin_write(db).await?;
@@ -326,19 +347,27 @@ async fn verify_passkey(
                 Err(PasskeyError::UnknownCredential) => (FailureReason::NoSuchCredential, None),
                 Err(_) => (FailureReason::WrongSecret, None),
             };
-            record_failure(
-                db,
-                Failure {
-                    app,
-                    keys,
-                    factor: Factor::Passkey,
-                    attempted: None,
-                    user,
-                    reason,
-                    client,
-                },
-            )
-            .await?;
+            let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
+            if throttle::locked_until(db, &keys).await?.is_none() {
+                let tx = begin_write(db).await?;
+                throttle::count_failure(&tx, &keys).await?;
+                audit::record(
+                    &tx,
+                    Event {
+                        app_id: &app_id_of(app),
+                        actor: &Actor::anonymous(client.address.clone()),
+                        action: "signin.failed",
+                        target: user.map(|u| Target::new("user", u.id.as_str())),
+                        details: json!({
+                            "method": Factor::Passkey.method(),
+                            "reason": reason.as_str(),
+                            "user_agent": client.user_agent,
+                        }),
+                    },
+                )
+                .await?;
+                tx.commit().await?;
+            }
             Err(match outcome {
                 Err(err @ PasskeyError::UnknownCredential) => SignInError::Passkey(err),
                 _ => SignInError::Failed,
@@ -359,11 +388,8 @@ pub async fn with_passkey(
     if !app.passkey_enabled {
         return Err(SignInError::MethodDisabled("Passkey"));
     }
+    let (tx, user) = verify_passkey(db, rp, app, state, credential, client).await?;
     let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
-    if let Some(until) = throttle::locked_until(db, &keys).await? {
-        return Err(SignInError::Throttled { until });
-    }
-    let (tx, user) = verify_passkey(db, rp, app, state, credential, &keys, client).await?;
     let signed_in = succeed(&tx, app, &user, Factor::Passkey, &keys, client).await?;
     tx.commit().await?;
     Ok(signed_in)
@@ -403,18 +429,11 @@ pub async fn reauthenticate_with_password(
     signin: &ActiveSignin,
     password: &Password,
     client: &ClientInfo,
+    device: Option<&str>,
 ) -> Result<signin_session::Model, SignInError> {
-    let keys = throttle::Keys::new(&app.id, &signin.user.email, client.address.as_deref());
-    let failure = |reason| Failure {
-        app,
-        keys: &keys,
-        factor: Factor::Password,
-        attempted: Some(signin.user.email.clone()),
-        user: Some(&signin.user),
-        reason,
-        client,
-    };
-    ensure_not_throttled(db, failure(FailureReason::Throttled)).await?;
+    let email = Email::parse(&signin.user.email).map_err(|_| SignInError::Failed)?;
+    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
+    let reservation = reserve(db, &keys).await?;
     let credential = password_credential::Entity::find_by_id(signin.user.id.as_str())
         .one(db)
         .await?;
@@ -423,11 +442,24 @@ pub async fn reauthenticate_with_password(
         None => passwords::dummy_verify(password),
     };
     if check == PasswordCheck::Invalid {
-        record_failure(db, failure(FailureReason::WrongSecret)).await?;
+        record_failure(
+            db,
+            reservation,
+            Failure {
+                app,
+                factor: Factor::Password,
+                attempted: Some(&email),
+                user: Some(&signin.user),
+                reason: FailureReason::WrongSecret,
+                client,
+            },
+        )
+        .await?;
         return Err(SignInError::Failed);
     }
     let tx = begin_write(db).await?;
-    throttle::record_success(&tx, &keys).await?;
+    throttle::release(&tx, reservation).await?;
+    throttle::clear_account(&tx, &keys).await?;
     let session = reauthenticated(&tx, app, signin, Factor::Password, client).await?;
     tx.commit().await?;
     Ok(session)
@@ -443,8 +475,7 @@ pub async fn reauthenticate_with_passkey(
     credential: &PublicKeyCredential,
     client: &ClientInfo,
 ) -> Result<signin_session::Model, SignInError> {
-    let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
-    let (tx, user) = verify_passkey(db, rp, app, state, credential, &keys, client).await?;
+    let (tx, user) = verify_passkey(db, rp, app, state, credential, client).await?;
     if user.id != signin.user.id {
         tx.rollback().await?;
         return Err(SignInError::WrongUser);

@@ -1,26 +1,42 @@
-//! Throttling of failed sign-ins, per account and per client address.
+//! Throttling of failed sign-ins, per account, per known device and per
+//! client address.
 //!
 //! Counters live in the database (`auth_throttle`), so every server process
 //! behind a load balancer sees the same state. The account key is the
 //! normalised e-mail as typed, whether or not such a user exists: a locked
 //! "account" tells an attacker nothing about who is registered.
+//!
+//! An attempt is *reserved* before its secret is checked, in one short
+//! write: a key that is locked, or whose failures and attempts in flight
+//! already reach its limit, refuses at once. So concurrent guesses cannot
+//! run past the limit, however many arrive together (the check and the
+//! count are one step). A failure keeps its reservation and may lock the
+//! key; a success gives the reservation back.
+//!
+//! Locks back off exponentially (1 minute, 2, 4, ... up to an hour), so a
+//! guesser gets ever fewer tries, while the people a stranger could lock out
+//! keep a way in: a passkey is never subject to an account's lock, and a
+//! browser that signed in to the account before (a known device, OWASP's
+//! "device cookie") counts its failures on its own key.
+
+use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 
-use super::clock;
+use super::db::begin_write;
+use super::{clock, secrets};
 use crate::entities::auth_throttle;
 
-/// How many failures within `window` lock a key, and for how long.
+/// How many failures within `window` lock a key.
 #[derive(Debug, Clone, Copy)]
 pub struct Limit {
     pub max_failures: i32,
     pub window: Duration,
-    pub lockout: Duration,
 }
 
 /// OWASP Authentication Cheat Sheet: lock an account for a while after a few
@@ -28,29 +44,88 @@ pub struct Limit {
 pub const PER_ACCOUNT: Limit = Limit {
     max_failures: 5,
     window: Duration::minutes(15),
-    lockout: Duration::minutes(15),
 };
 pub const PER_ADDRESS: Limit = Limit {
     max_failures: 30,
     window: Duration::minutes(15),
-    lockout: Duration::minutes(15),
 };
+
+/// The first lock lasts this long; each lock in a row doubles it...
+const FIRST_LOCK: Duration = Duration::minutes(1);
+/// ...up to this.
+const LONGEST_LOCK: Duration = Duration::hours(1);
+/// A key with no failure for this long starts its back-off from the start.
+const BACK_OFF_MEMORY: Duration = Duration::hours(24);
+
+/// How long the `lockouts`-th lock in a row lasts.
+pub fn lock_duration(lockouts: i32) -> Duration {
+    let doublings = lockouts.clamp(1, 16) - 1;
+    (FIRST_LOCK * 2i32.pow(doublings as u32)).min(LONGEST_LOCK)
+}
+
+/// What a counter is about, for the audit log (never the key itself, which
+/// holds what was typed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Account,
+    Device,
+    Address,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Account => "account",
+            KeyKind::Device => "device",
+            KeyKind::Address => "address",
+        }
+    }
+}
 
 /// The counters one sign-in attempt touches.
 #[derive(Debug, Clone)]
 pub struct Keys {
     app_id: String,
-    account: String,
+    account: Option<(KeyKind, String)>,
     address: Option<String>,
 }
 
+/// The part of a client address that one party controls: an IPv4 address,
+/// or the /64 network of an IPv6 address (one host gets a whole /64).
+pub fn address_key(address: &str) -> String {
+    match address.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+            }
+        },
+        Ok(IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => address.to_owned(),
+    }
+}
+
 impl Keys {
-    /// `account` is the identifier typed (an e-mail), normalised by the caller.
-    pub fn new(app_id: &str, account: &str, address: Option<&str>) -> Self {
+    /// `account` is the identifier typed (an e-mail), normalised by the
+    /// caller. With `device` (the id of a verified known-device cookie for
+    /// this account), failures count on that device's own key instead of
+    /// the account's, so a stranger's failures do not lock it out.
+    pub fn new(app_id: &str, account: &str, address: Option<&str>, device: Option<&str>) -> Self {
+        // Keys are bounded whatever was typed (an e-mail is at most 254
+        // bytes, but the key must not depend on callers checking that).
+        let account = secrets::sha256_hex(account);
+        let account = match device {
+            Some(device) => (
+                KeyKind::Device,
+                format!("dev:{app_id}:{account}:{}", secrets::sha256_hex(device)),
+            ),
+            None => (KeyKind::Account, format!("acct:{app_id}:{account}")),
+        };
         Self {
             app_id: app_id.to_owned(),
-            account: format!("acct:{app_id}:{account}"),
-            address: address.map(|a| format!("addr:{app_id}:{a}")),
+            account: Some(account),
+            address: address.map(|a| format!("addr:{app_id}:{}", address_key(a))),
         }
     }
 
@@ -58,17 +133,200 @@ impl Keys {
     pub fn address_only(app_id: &str, address: Option<&str>) -> Self {
         Self {
             app_id: app_id.to_owned(),
-            account: String::new(),
-            address: address.map(|a| format!("addr:{app_id}:{a}")),
+            account: None,
+            address: address.map(|a| format!("addr:{app_id}:{}", address_key(a))),
         }
     }
 
-    fn all(&self) -> impl Iterator<Item = (&str, Limit)> {
-        (!self.account.is_empty())
-            .then_some((self.account.as_str(), PER_ACCOUNT))
-            .into_iter()
-            .chain(self.address.as_deref().map(|a| (a, PER_ADDRESS)))
+    fn all(&self) -> impl Iterator<Item = (&str, KeyKind, Limit)> {
+        self.account
+            .iter()
+            .map(|(kind, key)| (key.as_str(), *kind, PER_ACCOUNT))
+            .chain(
+                self.address
+                    .iter()
+                    .map(|a| (a.as_str(), KeyKind::Address, PER_ADDRESS)),
+            )
     }
+}
+
+/// An attempt was counted before its secret was checked; hand it back to
+/// [`fail`] or [`release`].
+#[derive(Debug)]
+#[must_use = "a reservation is ended by fail() or release()"]
+pub struct Reservation {
+    keys: Keys,
+}
+
+/// A key that locked because of this failure, for the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lock {
+    pub kind: KeyKind,
+    pub until: DateTime<Utc>,
+    /// Locks in a row, this one included.
+    pub lockouts: i32,
+}
+
+/// The row of `key`, created if missing, locked for this transaction (FOR
+/// UPDATE on PostgreSQL; SQLite's write transaction holds the database).
+async fn locked_row(
+    tx: &DatabaseTransaction,
+    app_id: &str,
+    key: &str,
+    now: DateTime<Utc>,
+) -> Result<auth_throttle::Model, DbErr> {
+    auth_throttle::Entity::insert(auth_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        app_id: Set(app_id.to_owned()),
+        failures: Set(0),
+        window_started_at: Set(now),
+        locked_until: Set(None),
+        lockouts: Set(0),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(auth_throttle::Column::Key)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(tx)
+    .await?;
+    auth_throttle::Entity::find_by_id(key)
+        .lock_exclusive()
+        .one(tx)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("throttle row {key}")))
+}
+
+/// Count one attempt against every key, or refuse it (with the time it may
+/// be tried again) when a key is locked or full. Either way in one short
+/// transaction of its own, before any secret is checked.
+pub async fn reserve(
+    db: &DatabaseConnection,
+    keys: &Keys,
+) -> Result<Result<Reservation, DateTime<Utc>>, DbErr> {
+    let now = clock::now();
+    // A locked key refuses without writing anything: throttled requests
+    // cost a read, however many arrive.
+    if let Some(until) = locked_until(db, keys).await? {
+        return Ok(Err(until));
+    }
+    let tx = begin_write(db).await?;
+    let mut refused_until = None;
+    for (key, _, limit) in keys.all() {
+        let row = locked_row(&tx, &keys.app_id, key, now).await?;
+        if let Some(until) = row.locked_until.filter(|u| *u > now) {
+            refused_until = Some(until);
+            break;
+        }
+        let window_over = row.window_started_at + limit.window <= now;
+        let (failures, started) = if window_over {
+            (0, now)
+        } else {
+            (row.failures, row.window_started_at)
+        };
+        if failures >= limit.max_failures {
+            // Full of attempts still in flight: try again in a moment.
+            refused_until = Some(now + Duration::seconds(5));
+            break;
+        }
+        let quiet = row.updated_at + BACK_OFF_MEMORY <= now;
+        let mut update: auth_throttle::ActiveModel = row.into();
+        update.failures = Set(failures + 1);
+        update.window_started_at = Set(started);
+        if quiet {
+            update.lockouts = Set(0);
+        }
+        update.updated_at = Set(now);
+        update.update(&tx).await?;
+    }
+    match refused_until {
+        Some(until) => {
+            tx.rollback().await?;
+            Ok(Err(until))
+        }
+        None => {
+            tx.commit().await?;
+            Ok(Ok(Reservation { keys: keys.clone() }))
+        }
+    }
+}
+
+/// The reserved attempt failed: it stays counted, and a key that has
+/// reached its limit locks (each lock in a row twice as long). Returns the
+/// keys that locked now.
+pub async fn fail(tx: &DatabaseTransaction, reservation: Reservation) -> Result<Vec<Lock>, DbErr> {
+    let now = clock::now();
+    let keys = reservation.keys;
+    let mut locks = Vec::new();
+    for (key, kind, limit) in keys.all() {
+        let row = locked_row(tx, &keys.app_id, key, now).await?;
+        let already_locked = row.locked_until.is_some_and(|u| u > now);
+        if row.failures < limit.max_failures || already_locked {
+            continue;
+        }
+        let lockouts = row.lockouts + 1;
+        let until = now + lock_duration(lockouts);
+        let mut update: auth_throttle::ActiveModel = row.into();
+        update.locked_until = Set(Some(until));
+        update.lockouts = Set(lockouts);
+        // The lock is the window's verdict: the next window starts empty.
+        update.failures = Set(0);
+        update.window_started_at = Set(until);
+        update.updated_at = Set(now);
+        update.update(tx).await?;
+        locks.push(Lock {
+            kind,
+            until,
+            lockouts,
+        });
+    }
+    Ok(locks)
+}
+
+/// Count a failure that was not reserved (a passkey assertion that did not
+/// verify: those are never refused beforehand, see `signin::with_passkey`).
+/// Returns the keys that locked now.
+pub async fn count_failure(tx: &DatabaseTransaction, keys: &Keys) -> Result<Vec<Lock>, DbErr> {
+    let now = clock::now();
+    for (key, _, limit) in keys.all() {
+        let row = locked_row(tx, &keys.app_id, key, now).await?;
+        let window_over = row.window_started_at + limit.window <= now;
+        let (failures, started) = if window_over {
+            (0, now)
+        } else {
+            (row.failures, row.window_started_at)
+        };
+        let mut update: auth_throttle::ActiveModel = row.into();
+        update.failures = Set(failures + 1);
+        update.window_started_at = Set(started);
+        update.updated_at = Set(now);
+        update.update(tx).await?;
+    }
+    fail(
+        tx,
+        Reservation {
+            keys: keys.clone(),
+        },
+    )
+    .await
+}
+
+/// The reserved attempt succeeded: its count is given back (and the
+/// account's counter cleared by [`clear_account`]).
+pub async fn release(tx: &DatabaseTransaction, reservation: Reservation) -> Result<(), DbErr> {
+    let keys = reservation.keys;
+    for (key, _, _) in keys.all() {
+        auth_throttle::Entity::update_many()
+            .col_expr(
+                auth_throttle::Column::Failures,
+                sea_orm::sea_query::Expr::cust("CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END"),
+            )
+            .filter(auth_throttle::Column::Key.eq(key))
+            .exec(tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// When the attempt may be made again, if any of its keys is locked now.
@@ -77,7 +335,7 @@ pub async fn locked_until<C: ConnectionTrait>(
     keys: &Keys,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
     let now = clock::now();
-    let names: Vec<&str> = keys.all().map(|(key, _)| key).collect();
+    let names: Vec<&str> = keys.all().map(|(key, _, _)| key).collect();
     let rows = auth_throttle::Entity::find()
         .filter(auth_throttle::Column::Key.is_in(names))
         .all(db)
@@ -89,60 +347,62 @@ pub async fn locked_until<C: ConnectionTrait>(
         .max())
 }
 
-/// Count a failure against every key; lock those that reach their limit.
-pub async fn record_failure(tx: &DatabaseTransaction, keys: &Keys) -> Result<(), DbErr> {
-    let now = clock::now();
-    for (key, limit) in keys.all() {
-        // Make sure the row exists without racing another process, then
-        // lock it (FOR UPDATE on PostgreSQL) and count.
-        auth_throttle::Entity::insert(auth_throttle::ActiveModel {
-            key: Set(key.to_owned()),
-            app_id: Set(keys.app_id.clone()),
-            failures: Set(0),
-            window_started_at: Set(now),
-            locked_until: Set(None),
-            updated_at: Set(now),
-        })
-        .on_conflict(
-            OnConflict::column(auth_throttle::Column::Key)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(tx)
-        .await?;
-        let row = auth_throttle::Entity::find_by_id(key)
-            .lock_exclusive()
-            .one(tx)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound(format!("throttle row {key}")))?;
-        let window_over = row.window_started_at + limit.window <= now;
-        let (failures, started) = if window_over {
-            (1, now)
-        } else {
-            (row.failures + 1, row.window_started_at)
-        };
-        let locked = if failures >= limit.max_failures {
-            Some(now + limit.lockout)
-        } else {
-            row.locked_until.filter(|until| *until > now)
-        };
-        let mut update: auth_throttle::ActiveModel = row.into();
-        update.failures = Set(failures);
-        update.window_started_at = Set(started);
-        update.locked_until = Set(locked);
-        update.updated_at = Set(now);
-        update.update(tx).await?;
-    }
-    Ok(())
-}
-
-/// A successful sign-in clears the account's counter (not the address's:
-/// one valid account must not whitelist an address that guesses others).
-pub async fn record_success(tx: &DatabaseTransaction, keys: &Keys) -> Result<(), DbErr> {
-    if !keys.account.is_empty() {
-        auth_throttle::Entity::delete_by_id(keys.account.as_str())
+/// A successful sign-in clears the account's (or device's) counter and its
+/// back-off; never the address's: one valid account must not whitelist an
+/// address that guesses others.
+pub async fn clear_account(tx: &DatabaseTransaction, keys: &Keys) -> Result<(), DbErr> {
+    if let Some((_, key)) = &keys.account {
+        auth_throttle::Entity::delete_by_id(key.as_str())
             .exec(tx)
             .await?;
     }
     Ok(())
+}
+
+/// Forget counters nobody needs any more (no lock, and quiet for a day), so
+/// guesses at many e-mails leave no lasting rows.
+pub async fn delete_stale(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let now = clock::now();
+    let deleted = auth_throttle::Entity::delete_many()
+        .filter(auth_throttle::Column::UpdatedAt.lt(now - BACK_OFF_MEMORY))
+        .filter(
+            sea_orm::Condition::any()
+                .add(auth_throttle::Column::LockedUntil.is_null())
+                .add(auth_throttle::Column::LockedUntil.lt(now)),
+        )
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l20_ipv6_clients_are_throttled_per_64() {
+        assert_eq!(address_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            address_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            address_key("2001:db8:1:2::7")
+        );
+        assert_ne!(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"));
+        assert_eq!(address_key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(address_key("::ffff:203.0.113.9"), "203.0.113.9");
+    }
+
+    #[test]
+    fn l1_locks_back_off_exponentially_up_to_an_hour() {
+        assert_eq!(lock_duration(1), Duration::minutes(1));
+        assert_eq!(lock_duration(2), Duration::minutes(2));
+        assert_eq!(lock_duration(4), Duration::minutes(8));
+        assert_eq!(lock_duration(7), Duration::hours(1));
+        assert_eq!(lock_duration(40), Duration::hours(1));
+    }
+
+    #[test]
+    fn keys_are_bounded_whatever_was_typed() {
+        let keys = Keys::new("demo", &"a".repeat(100_000), Some("203.0.113.9"), None);
+        assert!(keys.all().all(|(key, _, _)| key.len() < 120));
+    }
 }

@@ -64,28 +64,44 @@ impl AppId {
     }
 }
 
-/// An e-mail address, normalised (trimmed, lower-case) so that one address is
-/// one identity per app whatever its spelling.
+/// An e-mail address, normalised so that one address is one identity per
+/// app whatever its spelling (L9 of the security review): the local part in
+/// Unicode NFC and lower case, the domain as IDNA (UTS #46) ASCII, so
+/// `bücher.de`, `BÜCHER.de` and `xn--bcher-kva.de` are one domain.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
 string_value!(Email);
 
 impl Email {
+    /// RFC 5321 §4.5.3.1: 254 bytes in all, 64 for the local part.
+    pub const MAX_LEN: usize = 254;
+
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        let value = raw.trim().to_lowercase();
-        let error = || invalid(format!("\"{}\" is not a valid e-mail address.", raw.trim()));
-        if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        use unicode_normalization::UnicodeNormalization;
+        let trimmed = raw.trim();
+        // Never echo a megabyte of input back (or into a log).
+        let shown: String = trimmed.chars().take(80).collect();
+        let error = || invalid(format!("\"{shown}\" is not a valid e-mail address."));
+        if trimmed.len() > 4 * Self::MAX_LEN
+            || trimmed.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(error());
         }
-        let (local, domain) = value.rsplit_once('@').ok_or_else(error)?;
+        let (local, domain) = trimmed.rsplit_once('@').ok_or_else(error)?;
+        let local: String = local.nfc().collect::<String>().to_lowercase();
+        let domain = idna::domain_to_ascii(domain).map_err(|_| error())?;
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
             && domain
                 .chars()
-                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
         if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+            return Err(error());
+        }
+        let value = format!("{local}@{domain}");
+        if value.len() > Self::MAX_LEN {
             return Err(error());
         }
         Ok(Self(value))
@@ -127,6 +143,26 @@ impl RedirectUri {
         if !allowed {
             return Err(invalid(format!(
                 "\"{raw}\" is not a valid redirect URI: use https, http on localhost only, or a reverse-domain scheme such as com.example.app:/callback."
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+/// A resource server's identifier (RFC 8707 §2): an absolute URI without a
+/// fragment, the `aud` of the access tokens issued for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ApiAudience(String);
+string_value!(ApiAudience);
+
+impl ApiAudience {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        let ok = raw.len() <= 512
+            && url::Url::parse(raw).is_ok_and(|url| url.fragment().is_none());
+        if !ok {
+            return Err(invalid(format!(
+                "\"{raw}\" is not a valid API audience: use an absolute URI without a fragment, such as https://api.example.com."
             )));
         }
         Ok(Self(raw.to_owned()))
@@ -251,6 +287,34 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn l9_look_alike_spellings_are_one_identity() {
+        let punycode = Email::parse("ada@xn--bcher-kva.de").unwrap();
+        assert_eq!(Email::parse("ada@bücher.de").unwrap(), punycode);
+        assert_eq!(Email::parse("Ada@BÜCHER.DE").unwrap(), punycode);
+        // "é" precomposed (U+00E9) and decomposed (e + U+0301).
+        assert_eq!(
+            Email::parse("jos\u{e9}@example.com").unwrap(),
+            Email::parse("jose\u{301}@example.com").unwrap()
+        );
+        // Fullwidth letters in the domain map to ASCII (UTS #46).
+        assert_eq!(
+            Email::parse("ada@ｅｘａｍｐｌｅ.com").unwrap().as_str(),
+            "ada@example.com"
+        );
+    }
+
+    #[test]
+    fn m2_e_mails_are_bounded() {
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(64))).is_ok());
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
+        let long_domain = format!("ada@{}.com", "a".repeat(250));
+        assert!(Email::parse(&long_domain).is_err());
+        let huge = "a".repeat(1_000_000);
+        let err = Email::parse(&huge).unwrap_err();
+        assert!(err.0.len() < 200);
     }
 
     #[test]

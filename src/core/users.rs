@@ -24,6 +24,8 @@ pub enum UserError {
     #[error(transparent)]
     Role(#[from] RoleError),
     #[error(transparent)]
+    Policy(#[from] super::policy::PolicyError),
+    #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
@@ -189,19 +191,36 @@ pub async fn find<C: ConnectionTrait>(
         .await
 }
 
+/// Lock a user's row for the rest of the transaction (FOR UPDATE on
+/// PostgreSQL; SQLite's write transaction already holds the database), so
+/// a guardrail checked after it (last sign-in method, last owner, level)
+/// cannot race a concurrent change to the same user. Returns the row as it
+/// is now.
+pub async fn lock(tx: &DatabaseTransaction, user_id: &str) -> Result<Option<app_user::Model>, DbErr> {
+    app_user::Entity::find_by_id(user_id)
+        .lock_exclusive()
+        .one(tx)
+        .await
+}
+
 fn app_of(user: &app_user::Model) -> AppId {
     AppId::parse(&user.app_id).expect("stored app ids are valid")
 }
 
 /// Deactivate or reactivate a user. Deactivation ends every session and
-/// token family. Records `user.deactivated` / `user.reactivated`. The caller
-/// checks the guardrails (last owner, self-deactivation).
+/// token family, and is refused for the last owner of the app (checked
+/// here, under the owner role's lock, whoever calls). Records
+/// `user.deactivated` / `user.reactivated`. Self-deactivation's fresh
+/// sign-in is the caller's (it knows the session).
 pub async fn set_active(
     tx: &DatabaseTransaction,
     actor: &Actor,
     user: &app_user::Model,
     active: bool,
 ) -> Result<app_user::Model, UserError> {
+    if !active {
+        super::policy::ensure_not_last_owner(tx, user).await??;
+    }
     let now = clock::now();
     let status = if active {
         STATUS_ACTIVE
@@ -265,13 +284,14 @@ pub async fn sign_out_everywhere(
 }
 
 /// Delete a user and everything that hangs off them (credentials, passkeys,
-/// sessions, tokens, role assignments). Records `user.deleted` with what
-/// the user was. The caller checks the guardrails.
+/// sessions, tokens, role assignments), unless they are the app's last
+/// owner. Records `user.deleted` with what the user was.
 pub async fn delete(
     tx: &DatabaseTransaction,
     actor: &Actor,
     user: &app_user::Model,
 ) -> Result<(), UserError> {
+    super::policy::ensure_not_last_owner(tx, user).await??;
     let roles = super::roles::names_held(tx, &user.id).await?;
     app_user::Entity::delete_by_id(user.id.as_str())
         .exec(tx)

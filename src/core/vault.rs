@@ -132,6 +132,13 @@ impl Vault {
         format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(sealed))
     }
 
+    /// A key of its own for `purpose` (the audit chain's MAC, signed
+    /// cookies), derived from the master key with HMAC-SHA-256 so that none
+    /// of them reveals the master key or another derived key.
+    pub fn derive(&self, purpose: &str) -> DerivedKey {
+        DerivedKey(mac(&self.key, format!("1auth-derive-v1:{purpose}").as_bytes()))
+    }
+
     pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, VaultError> {
         let bytes = sealed
             .strip_prefix(PREFIX)
@@ -149,6 +156,46 @@ impl Vault {
             tag,
         )
         .map_err(|_| VaultError::Open)
+    }
+}
+
+fn mac(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// A key derived from the master key for one purpose.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DerivedKey([u8; KEY_LEN]);
+
+impl std::fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DerivedKey(***)")
+    }
+}
+
+impl DerivedKey {
+    /// HMAC-SHA-256 of `data` under this key.
+    pub fn mac(&self, data: &[u8]) -> [u8; 32] {
+        mac(&self.0, data)
+    }
+
+    /// The MAC as base64url, for cookies and query values.
+    pub fn sign(&self, data: &str) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(data.as_bytes()))
+    }
+
+    /// Whether `signature` is `sign(data)`, compared in constant time.
+    pub fn verify(&self, data: &str, signature: &str) -> bool {
+        super::secrets::constant_time_eq(&self.sign(data), signature)
+    }
+
+    /// A value that identifies the key without revealing it (stored, so a
+    /// process with another master key notices).
+    pub fn check_value(&self) -> String {
+        hex::encode(self.mac(b"1auth-key-check-v1"))
     }
 }
 
@@ -174,6 +221,19 @@ mod tests {
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
         assert!(vault.open("signing_key:a", &tampered).is_err());
+    }
+
+    #[test]
+    fn derived_keys_differ_by_purpose_and_master_key() {
+        let vault = Vault::random();
+        let audit = vault.derive("audit-chain");
+        assert_eq!(audit, vault.derive("audit-chain"));
+        assert_ne!(audit, vault.derive("device-cookie"));
+        assert_ne!(audit, Vault::random().derive("audit-chain"));
+        let signature = audit.sign("data");
+        assert!(audit.verify("data", &signature));
+        assert!(!audit.verify("datA", &signature));
+        assert!(!vault.derive("device-cookie").verify("data", &signature));
     }
 
     #[test]

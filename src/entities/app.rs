@@ -20,6 +20,10 @@ pub struct Model {
     pub refresh_absolute_secs: i64,
     pub refresh_grace_secs: i64,
     pub require_pkce: bool,
+    /// Resource servers (RFC 8707) a client may ask an access token for, as
+    /// a JSON array of absolute URIs.
+    #[sea_orm(column_type = "Text")]
+    pub api_audiences: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,6 +10,8 @@ pub struct Model {
     pub failures: i32,
     pub window_started_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,
+    /// Locks in a row (each one longer): reset by a success.
+    pub lockouts: i32,
     pub updated_at: DateTimeUtc,
 }
 

@@ -26,6 +26,9 @@ pub struct Model {
     pub roles: String,
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
+    /// RFC 8707 `resource` asked for at the authorization request.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub resource: Option<String>,
     pub token_family_id: Option<String>,
     pub created_at: DateTimeUtc,
 }

@@ -14,6 +14,7 @@ pub mod email_outbox;
 pub mod external_identity;
 pub mod identity_provider;
 pub mod invitation;
+pub mod key_check;
 pub mod membership;
 pub mod oauth_client;
 pub mod organization;

@@ -11,13 +11,21 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub amr: String,
     pub acr: String,
+    /// The newest authentication of any factor (kept for display; policy
+    /// reads the per-factor times below).
     pub auth_time: DateTimeUtc,
+    /// When the user last proved each factor in this session.
+    pub password_at: Option<DateTimeUtc>,
+    pub passkey_at: Option<DateTimeUtc>,
+    pub recovery_at: Option<DateTimeUtc>,
     pub last_seen_at: DateTimeUtc,
     pub idle_expires_at: DateTimeUtc,
     pub absolute_expires_at: DateTimeUtc,
     /// Signed in with a recovery code: must enrol a new factor before
     /// anything else (no authorization codes are issued meanwhile).
     pub requires_enrolment: bool,
+    /// Opened with an operator's recovery link (not a recovery code).
+    pub opened_by_link: bool,
     pub ended_at: Option<DateTimeUtc>,
     pub end_reason: Option<String>,
     pub client_address: Option<String>,

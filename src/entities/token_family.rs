@@ -13,6 +13,9 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub scope: String,
     pub absolute_expires_at: DateTimeUtc,
+    /// The resource server (RFC 8707) its access tokens are for, if any.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub resource: Option<String>,
     pub revoked_at: Option<DateTimeUtc>,
     pub revoked_reason: Option<String>,
     pub created_at: DateTimeUtc,

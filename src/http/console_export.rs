@@ -39,7 +39,7 @@ pub async fn export(
         }
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
-    let client = client::client_info(&headers, &extensions, state.settings.trust_proxy);
+    let client = client::client_info(&headers, &extensions, &state.settings.trusted_proxies);
     let operator = match Operator::from_signin(&state.db, signin, client).await {
         Ok(Ok(operator)) => operator,
         Ok(Err(err)) => return (StatusCode::FORBIDDEN, err.to_string()).into_response(),

@@ -12,6 +12,7 @@ mod console_export;
 mod health;
 mod oauth;
 pub mod origin_check;
+pub mod security_headers;
 pub mod session_store;
 pub mod signins;
 

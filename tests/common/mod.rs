@@ -17,7 +17,7 @@ use std::process::{Command, Output, Stdio};
 use oneauth::config::{Settings, SettingsArgs};
 use oneauth::core::db;
 use oneauth::core::vault::Vault;
-use oneauth::server::{AppState, router};
+use oneauth::server::{AppState, router, serve_connections};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +71,17 @@ pub async fn fresh_database() -> (String, tempfile::TempDir) {
     (url, dir)
 }
 
+/// The master key of every server this test process starts: the audit
+/// chain's key is process-wide, as in a real deployment.
+pub fn test_master_key() -> String {
+    static KEY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| Vault::random().export_key());
+    KEY.clone()
+}
+
 pub async fn spawn_app() -> TestApp {
     let (database_url, dir) = fresh_database().await;
-    spawn_app_on(database_url, dir, None, Vault::random().export_key()).await
+    spawn_app_on(database_url, dir, None, test_master_key()).await
 }
 
 /// Another server process (sharing nothing in memory) on the same database
@@ -96,7 +104,7 @@ pub async fn spawn_app_with_public_url(public_url: &str) -> TestApp {
         database_url,
         dir,
         Some(public_url.to_owned()),
-        Vault::random().export_key(),
+        test_master_key(),
     )
     .await
 }
@@ -133,21 +141,22 @@ async fn spawn_app_on(
         bind: addr.to_string(),
         public_url: Some(public_url.unwrap_or_else(|| address.clone())),
         site_root: "target/site".to_owned(),
-        trust_proxy: false,
+        trusted_proxies: String::new(),
+        trust_proxy: None,
         master_key: Some(master_key.clone()),
         master_key_file: dir.path().join("unused.key").display().to_string(),
     })
     .expect("valid test settings");
     let vault = settings.vault().expect("a valid master key");
-    let state = AppState::new(db.clone(), settings, vault);
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
+    oneauth::core::audit::install_chain_key(&db, &vault)
         .await
-        .expect("the test server runs");
-    });
+        .expect("the audit chain's key");
+    let state = AppState::new(db.clone(), settings, vault);
+    tokio::spawn(serve_connections(
+        listener,
+        router(state),
+        std::future::pending(),
+    ));
 
     TestApp {
         address,

@@ -2,7 +2,7 @@
 
 use sea_orm::DatabaseConnection;
 
-use super::{AdminError, invalid, readable_app, refused, writable_app};
+use super::{AdminError, invalid, readable_app, refused, settle, writable_app};
 use crate::core::apps::{self, AppError, AppSettings, NewApp};
 use crate::core::audit::Target;
 use crate::core::clients::{self, ClientChanges, ClientError, ClientSecret, NewClient};
@@ -74,6 +74,7 @@ pub async fn create(
             id,
             name,
             self_registration: false,
+            api_audiences: Vec::new(),
             client: None,
         },
     )
@@ -83,20 +84,58 @@ pub async fn create(
     Ok(created.app)
 }
 
+/// The app, if the operator may change its configuration (settings and
+/// clients): for the console, owners only (M5).
+async fn configurable_app(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    attempted: &str,
+    target: Option<Target>,
+) -> Result<app::Model, AdminError> {
+    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
+    if !operator.can_configure(app_id) {
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            attempted,
+            target,
+            "Only an owner may change how operators sign in to the console.",
+        )
+        .await);
+    }
+    Ok(app)
+}
+
+/// Why new settings of the console would lock every operator out, if they
+/// would: passkeys off while a console role requires one.
+async fn console_lockout<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    app: &app::Model,
+    settings: &AppSettings,
+) -> Result<Option<&'static str>, AdminError> {
+    if app.id != AppId::CONSOLE || settings.passkey_enabled {
+        return Ok(None);
+    }
+    let needs_passkey = crate::core::roles::list(db, &app.id)
+        .await?
+        .iter()
+        .any(|role| role.require_passkey);
+    Ok(needs_passkey.then_some(
+        "Turning passkeys off would lock every operator out: the console's roles require a passkey.",
+    ))
+}
+
 pub async fn update(
     db: &DatabaseConnection,
     operator: &Operator,
     app_id: &str,
     settings: AppSettings,
 ) -> Result<app::Model, AdminError> {
-    let app = writable_app(
-        db,
-        operator,
-        app_id,
-        "app.update",
-        Some(Target::new("app", app_id)),
-    )
-    .await?;
+    let attempted = "app.update";
+    let target = Some(Target::new("app", app_id));
+    configurable_app(db, operator, app_id, attempted, target.clone()).await?;
     settings
         .validate()
         .map_err(|(field, err)| AdminError::Invalid {
@@ -104,11 +143,22 @@ pub async fn update(
             message: err.0,
         })?;
     let tx = begin_write(db).await?;
-    let updated = apps::update(&tx, &operator.actor(), &app, &settings)
-        .await
-        .map_err(app_error)?;
-    tx.commit().await?;
-    Ok(updated)
+    let outcome = async {
+        // Read again in the transaction: the lockout check and the change
+        // see the same roles and settings.
+        let app = apps::require(&tx, &AppId::parse(app_id).map_err(invalid("app_id"))?)
+            .await
+            .map_err(app_error)?;
+        if let Some(reason) = console_lockout(&tx, &app, &settings).await? {
+            return Ok(Err(reason.to_owned()));
+        }
+        apps::update(&tx, &operator.actor(), &app, &settings)
+            .await
+            .map(Ok)
+            .map_err(app_error)
+    }
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }
 
 /// Disable or enable an app; the console itself cannot be disabled.
@@ -161,7 +211,7 @@ pub async fn create_client(
     app_id: &str,
     new: NewClient,
 ) -> Result<(oauth_client::Model, Option<ClientSecret>), AdminError> {
-    let app = writable_app(db, operator, app_id, "client.create", None).await?;
+    let app = configurable_app(db, operator, app_id, "client.create", None).await?;
     let app_id = AppId::parse(&app.id).expect("stored app ids are valid");
     let tx = begin_write(db).await?;
     let created = clients::create(&tx, &operator.actor(), &app_id, new)
@@ -188,7 +238,7 @@ pub async fn update_client(
     client_id: &str,
     changes: ClientChanges,
 ) -> Result<oauth_client::Model, AdminError> {
-    writable_app(
+    configurable_app(
         db,
         operator,
         app_id,
@@ -213,7 +263,7 @@ pub async fn rotate_secret(
     client_id: &str,
 ) -> Result<ClientSecret, AdminError> {
     let target = Some(Target::new("client", client_id));
-    writable_app(db, operator, app_id, "client.rotate_secret", target.clone()).await?;
+    configurable_app(db, operator, app_id, "client.rotate_secret", target.clone()).await?;
     let client = client_of(db, app_id, client_id).await?;
     if client.client_type != "confidential" {
         return Err(AdminError::Invalid {
@@ -236,7 +286,7 @@ pub async fn set_client_disabled(
     client_id: &str,
     disabled: bool,
 ) -> Result<oauth_client::Model, AdminError> {
-    writable_app(
+    configurable_app(
         db,
         operator,
         app_id,

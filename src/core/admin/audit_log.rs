@@ -149,11 +149,19 @@ pub async fn event(
     operator: &Operator,
     id: i64,
 ) -> Result<audit_event::Model, AdminError> {
+    let no_such_event = || AdminError::NotFound("There is no such event.".into());
     let event = audit_event::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AdminError::NotFound("There is no such event.".into()))?;
-    readable_app(db, operator, &event.app_id, "audit.view").await?;
+        .ok_or_else(no_such_event)?;
+    // An event of an app the operator cannot see is answered like a missing
+    // one: probing ids must not tell which apps exist.
+    readable_app(db, operator, &event.app_id, "audit.view")
+        .await
+        .map_err(|err| match err {
+            AdminError::NotFound(_) => no_such_event(),
+            other => other,
+        })?;
     Ok(event)
 }
 
@@ -164,7 +172,7 @@ pub async fn verify(
     app_id: &str,
 ) -> Result<ChainReport, AdminError> {
     readable_app(db, operator, app_id, "audit.verify").await?;
-    audit::verify_chain(db, app_id)
+    audit::verify_chain(db, app_id, None)
         .await
         .map_err(|e| AdminError::Internal(e.to_string()))
 }

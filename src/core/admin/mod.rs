@@ -9,12 +9,12 @@ pub mod audit_log;
 pub mod roles;
 pub mod users;
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
 
 use super::audit::{AuditError, Target};
 use super::console::{self, Operator};
 use super::types::{AppId, InvalidValue};
-use crate::entities::app;
+use crate::entities::{app, app_user};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -119,6 +119,61 @@ pub(crate) async fn writable_app(
     Ok(app)
 }
 
+/// The target of a lifecycle action, locked for the rest of `tx` (its
+/// roles, factors and status cannot change under the checks that follow),
+/// or the reason the operator may not act on them (H3: their level).
+pub(crate) async fn locked_target(
+    tx: &DatabaseTransaction,
+    operator: &Operator,
+    app_id: &str,
+    user_id: &str,
+) -> Result<Result<app_user::Model, String>, AdminError> {
+    let user = super::users::lock(tx, user_id)
+        .await?
+        .filter(|u| u.app_id == app_id)
+        .ok_or_else(no_such_user)?;
+    if !operator.is_self(app_id, user_id) {
+        let held = crate::core::roles::names_held(tx, &user.id).await?;
+        if !operator.may_act_on(app_id, &held) {
+            return Ok(Err(
+                "This operator's access is above your own: only someone at their level may change their account."
+                    .into(),
+            ));
+        }
+    }
+    Ok(Ok(user))
+}
+
+/// Commit the change, or roll it back and record why it was refused.
+pub(crate) async fn settle<T>(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    attempted: &str,
+    target: Option<Target>,
+    tx: DatabaseTransaction,
+    outcome: Result<Result<T, String>, AdminError>,
+) -> Result<T, AdminError> {
+    match outcome {
+        Ok(Ok(value)) => {
+            tx.commit().await?;
+            Ok(value)
+        }
+        Ok(Err(reason)) => {
+            tx.rollback().await?;
+            Err(refused(db, operator, app_id, attempted, target, &reason).await)
+        }
+        Err(err) => {
+            tx.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+pub(crate) fn no_such_user() -> AdminError {
+    AdminError::NotFound("There is no such user in this app.".into())
+}
+
 /// A change an operator makes to their own console account (demotion,
 /// deactivation, deletion) needs a fresh sign-in and their e-mail typed.
 pub(crate) async fn check_self_change(
@@ -128,7 +183,17 @@ pub(crate) async fn check_self_change(
     confirmation: Option<&str>,
 ) -> Result<(), AdminError> {
     let target = Some(Target::new("user", operator.user().id.as_str()));
-    if !operator.signin.is_fresh() {
+    // A fresh proof with the operator's strongest factor: a passkey when
+    // they have one (a fresh password after an old passkey is not one).
+    let has_passkey = !super::passkeys::list_for_user(db, &operator.user().id)
+        .await?
+        .is_empty();
+    let fresh = if has_passkey {
+        operator.signin.is_fresh_with(super::sessions::Factor::Passkey)
+    } else {
+        operator.signin.is_fresh()
+    };
+    if !fresh {
         let reason = "Changing your own access needs a recent sign-in: confirm it's you first.";
         refused(db, operator, AppId::CONSOLE, attempted, target, reason).await;
         return Err(AdminError::ReauthRequired(reason.into()));

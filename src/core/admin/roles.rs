@@ -1,16 +1,17 @@
 //! Roles of an app and who holds them, as operators manage them.
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
-use super::{AdminError, check_self_change, invalid, readable_app, refused, writable_app};
+use super::{
+    AdminError, check_self_change, invalid, locked_target, readable_app, refused, settle,
+    writable_app,
+};
 use crate::core::audit::Target;
 use crate::core::console::Operator;
 use crate::core::db::begin_write;
-use crate::core::policy::{self, OWNER_ROLE};
 use crate::core::roles::{self, GrantOutcome, NewRole, RevokeOutcome, RoleError, RolePolicy};
 use crate::core::types::{AppId, RoleName};
-use crate::core::users;
-use crate::entities::role;
+use crate::entities::{app_user, role};
 
 fn role_error(err: RoleError) -> AdminError {
     match err {
@@ -23,6 +24,7 @@ fn role_error(err: RoleError) -> AdminError {
             message: err.to_string(),
         },
         RoleError::NotFound { .. } => AdminError::NotFound(err.to_string()),
+        RoleError::OwnerRoleHeld | RoleError::Policy(_) => AdminError::Refused(err.to_string()),
         other => AdminError::Internal(other.to_string()),
     }
 }
@@ -126,54 +128,75 @@ pub async fn update(
 }
 
 /// Delete a role. Built-in roles stay; an `owner` role that someone holds
-/// stays (its last holder must not lose it).
+/// stays (checked by the core function under the role row's lock).
 pub async fn delete(
     db: &DatabaseConnection,
     operator: &Operator,
     app_id: &str,
     name: &str,
 ) -> Result<(), AdminError> {
+    let attempted = "role.delete";
     let target = Some(Target::new("role", name));
-    writable_app(db, operator, app_id, "role.delete", target.clone()).await?;
+    writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let role = role_of(db, app_id, name).await?;
     if role.builtin {
         return Err(refused(
             db,
             operator,
             app_id,
-            "role.delete",
+            attempted,
             target,
             "Built-in roles cannot be deleted.",
         )
         .await);
     }
-    if role.name == OWNER_ROLE && roles::holders(db, &role.id).await? > 0 {
-        return Err(refused(
-            db,
-            operator,
-            app_id,
-            "role.delete",
-            target,
-            "The owner role still has holders; it cannot be deleted.",
-        )
-        .await);
-    }
     let tx = begin_write(db).await?;
-    roles::delete(&tx, &operator.actor(), &role)
-        .await
-        .map_err(role_error)?;
-    tx.commit().await?;
-    Ok(())
+    let outcome = match roles::delete(&tx, &operator.actor(), &role).await {
+        Ok(()) => Ok(Ok(())),
+        Err(err @ RoleError::OwnerRoleHeld) => Ok(Err(err.to_string())),
+        Err(err) => Err(role_error(err)),
+    };
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }
 
-async fn user_of(
+/// A role change of `user_id`, once the operator may assign the role and
+/// may act on the user (H3: not above their own level).
+async fn role_change<T>(
     db: &DatabaseConnection,
+    operator: &Operator,
     app_id: &str,
     user_id: &str,
-) -> Result<crate::entities::app_user::Model, AdminError> {
-    users::find(db, app_id, user_id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound("There is no such user in this app.".into()))
+    name: &str,
+    attempted: &'static str,
+    confirmation: Option<&str>,
+    change: impl AsyncFnOnce(&DatabaseTransaction, &app_user::Model, &RoleName) -> Result<T, RoleError>,
+) -> Result<T, AdminError> {
+    let target = Some(Target::new("user", user_id));
+    writable_app(db, operator, app_id, attempted, target.clone()).await?;
+    let role_name = RoleName::parse(name).map_err(invalid("role"))?;
+    if !operator.may_assign(app_id, role_name.as_str()) {
+        let verb = if attempted == "role.grant" { "grant" } else { "revoke" };
+        let reason =
+            format!("You cannot {verb} the role \"{role_name}\": it is above your own access.");
+        return Err(refused(db, operator, app_id, attempted, target, &reason).await);
+    }
+    if attempted == "role.revoke" && operator.is_self(app_id, user_id) {
+        check_self_change(db, operator, attempted, confirmation).await?;
+    }
+    let tx = begin_write(db).await?;
+    let outcome = async {
+        let user = match locked_target(&tx, operator, app_id, user_id).await? {
+            Ok(user) => user,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        match change(&tx, &user, &role_name).await {
+            Ok(value) => Ok(Ok(value)),
+            Err(RoleError::Policy(guard)) => Ok(Err(guard.to_string())),
+            Err(err) => Err(role_error(err)),
+        }
+    }
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }
 
 /// Grant a role; an operator cannot grant a console role above their own.
@@ -184,21 +207,18 @@ pub async fn grant(
     user_id: &str,
     name: &str,
 ) -> Result<GrantOutcome, AdminError> {
-    let target = Some(Target::new("user", user_id));
-    writable_app(db, operator, app_id, "role.grant", target.clone()).await?;
-    let role_name = RoleName::parse(name).map_err(invalid("role"))?;
-    if !operator.may_assign(app_id, role_name.as_str()) {
-        let reason =
-            format!("You cannot grant the role \"{role_name}\": it is above your own access.");
-        return Err(refused(db, operator, app_id, "role.grant", target, &reason).await);
-    }
-    let user = user_of(db, app_id, user_id).await?;
-    let tx = begin_write(db).await?;
-    let outcome = roles::grant(&tx, &operator.actor(), &user, &role_name)
-        .await
-        .map_err(role_error)?;
-    tx.commit().await?;
-    Ok(outcome)
+    let actor = operator.actor();
+    role_change(
+        db,
+        operator,
+        app_id,
+        user_id,
+        name,
+        "role.grant",
+        None,
+        async |tx, user, role| roles::grant(tx, &actor, user, role).await,
+    )
+    .await
 }
 
 /// Revoke a role. Nobody takes `owner` from the app's last owner; demoting
@@ -211,36 +231,16 @@ pub async fn revoke(
     name: &str,
     confirmation: Option<&str>,
 ) -> Result<RevokeOutcome, AdminError> {
-    let target = Some(Target::new("user", user_id));
-    writable_app(db, operator, app_id, "role.revoke", target.clone()).await?;
-    let role_name = RoleName::parse(name).map_err(invalid("role"))?;
-    if !operator.may_assign(app_id, role_name.as_str()) {
-        let reason =
-            format!("You cannot revoke the role \"{role_name}\": it is above your own access.");
-        return Err(refused(db, operator, app_id, "role.revoke", target, &reason).await);
-    }
-    let user = user_of(db, app_id, user_id).await?;
-    if operator.is_self(app_id, user_id) {
-        check_self_change(db, operator, "role.revoke", confirmation).await?;
-    }
-    let tx = begin_write(db).await?;
-    if role_name.as_str() == OWNER_ROLE
-        && let Err(guard) = policy::ensure_not_last_owner(&tx, &user).await?
-    {
-        tx.rollback().await?;
-        return Err(refused(
-            db,
-            operator,
-            app_id,
-            "role.revoke",
-            target,
-            &guard.to_string(),
-        )
-        .await);
-    }
-    let outcome = roles::revoke(&tx, &operator.actor(), &user, &role_name)
-        .await
-        .map_err(role_error)?;
-    tx.commit().await?;
-    Ok(outcome)
+    let actor = operator.actor();
+    role_change(
+        db,
+        operator,
+        app_id,
+        user_id,
+        name,
+        "role.revoke",
+        confirmation,
+        async |tx, user, role| roles::revoke(tx, &actor, user, role).await,
+    )
+    .await
 }

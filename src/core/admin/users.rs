@@ -1,8 +1,14 @@
 //! Users of an app, as operators manage them.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
-use super::{AdminError, check_self_change, invalid, readable_app, refused, writable_app};
+use super::{
+    AdminError, check_self_change, invalid, locked_target, no_such_user, readable_app, refused,
+    settle, writable_app,
+};
 use crate::core::audit::Target;
 use crate::core::console::Operator;
 use crate::core::db::begin_write;
@@ -62,7 +68,7 @@ async fn user_of(
 ) -> Result<app_user::Model, AdminError> {
     users::find(db, app_id, user_id)
         .await?
-        .ok_or_else(|| AdminError::NotFound("There is no such user in this app.".into()))
+        .ok_or_else(no_such_user)
 }
 
 pub async fn detail(
@@ -140,7 +146,19 @@ pub async fn create(
     Ok((user, link))
 }
 
-/// A fresh invitation link for an existing user.
+/// A guardrail of the core functions (last owner, last sign-in method)
+/// becomes a refusal; anything else is internal.
+fn guarded<T>(result: Result<T, UserError>) -> Result<Result<T, String>, AdminError> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(UserError::Policy(guard)) => Ok(Err(guard.to_string())),
+        Err(other) => Err(user_error(other)),
+    }
+}
+
+/// A fresh invitation link for a user who cannot sign in yet (no password,
+/// passkey or linked identity); someone who can gets a recovery link
+/// instead, so an invitation never replaces working factors (H3).
 pub async fn invite(
     db: &DatabaseConnection,
     operator: &Operator,
@@ -148,26 +166,33 @@ pub async fn invite(
     user_id: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
-    writable_app(
-        db,
-        operator,
-        app_id,
-        "invitation.issue",
-        Some(Target::new("user", user_id)),
-    )
-    .await?;
-    let user = user_of(db, app_id, user_id).await?;
+    let attempted = "invitation.issue";
+    let target = Some(Target::new("user", user_id));
+    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let tx = begin_write(db).await?;
-    let token = links::issue(&tx, &operator.actor(), &user, Purpose::Invite)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    tx.commit().await?;
-    Ok(links::url(public_url, app_id, Purpose::Invite, &token))
+    let outcome = async {
+        let user = match locked_target(&tx, operator, app_id, user_id).await? {
+            Ok(user) => user,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if policy::sign_in_methods(&tx, &app, &user.id).await? > 0 {
+            return Ok(Err(
+                "This user can already sign in: an invitation would replace their factors. Send a recovery link instead."
+                    .into(),
+            ));
+        }
+        let token = links::issue(&tx, &operator.actor(), &user, Purpose::Invite)
+            .await
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        Ok(Ok(links::url(public_url, app_id, Purpose::Invite, &token)))
+    }
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }
 
 /// Deactivate (or reactivate) a user. The last owner cannot be
 /// deactivated; deactivating oneself needs a fresh sign-in and a typed
-/// confirmation.
+/// confirmation; nobody deactivates an operator above their own level.
 pub async fn set_active(
     db: &DatabaseConnection,
     operator: &Operator,
@@ -183,20 +208,19 @@ pub async fn set_active(
     };
     let target = Some(Target::new("user", user_id));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    let user = user_of(db, app_id, user_id).await?;
     if !active && operator.is_self(app_id, user_id) {
         check_self_change(db, operator, attempted, confirmation).await?;
     }
     let tx = begin_write(db).await?;
-    if !active && let Err(guard) = policy::ensure_not_last_owner(&tx, &user).await? {
-        tx.rollback().await?;
-        return Err(refused(db, operator, app_id, attempted, target, &guard.to_string()).await);
+    let outcome = async {
+        let user = match locked_target(&tx, operator, app_id, user_id).await? {
+            Ok(user) => user,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        guarded(users::set_active(&tx, &operator.actor(), &user, active).await)
     }
-    let updated = users::set_active(&tx, &operator.actor(), &user, active)
-        .await
-        .map_err(user_error)?;
-    tx.commit().await?;
-    Ok(updated)
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }
 
 /// End every session and token family of a user.
@@ -206,21 +230,57 @@ pub async fn sign_out_everywhere(
     app_id: &str,
     user_id: &str,
 ) -> Result<u64, AdminError> {
-    writable_app(
-        db,
-        operator,
-        app_id,
-        "user.sign_out_everywhere",
-        Some(Target::new("user", user_id)),
-    )
-    .await?;
-    let user = user_of(db, app_id, user_id).await?;
+    let attempted = "user.sign_out_everywhere";
+    let target = Some(Target::new("user", user_id));
+    writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let tx = begin_write(db).await?;
-    let ended = users::sign_out_everywhere(&tx, &operator.actor(), &user)
-        .await
-        .map_err(user_error)?;
-    tx.commit().await?;
-    Ok(ended)
+    let outcome = async {
+        let user = match locked_target(&tx, operator, app_id, user_id).await? {
+            Ok(user) => user,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        guarded(users::sign_out_everywhere(&tx, &operator.actor(), &user).await)
+    }
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
+}
+
+/// A one-time link of `purpose` for a user, checked against the operator's
+/// level under the user's lock.
+async fn issue_link(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    user_id: &str,
+    public_url: &str,
+    purpose: Purpose,
+) -> Result<String, AdminError> {
+    let attempted = match purpose {
+        Purpose::Recovery => "recovery_link.issue",
+        Purpose::Enrol => "enrolment_link.issue",
+        Purpose::Invite => "invitation.issue",
+    };
+    let target = Some(Target::new("user", user_id));
+    writable_app(db, operator, app_id, attempted, target.clone()).await?;
+    let tx = begin_write(db).await?;
+    let outcome = async {
+        let user = match locked_target(&tx, operator, app_id, user_id).await? {
+            Ok(user) => user,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if purpose == Purpose::Enrol && !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
+        {
+            return Ok(Err(
+                "This user has a passkey already: they add more from their account page.".into(),
+            ));
+        }
+        let token = links::issue(&tx, &operator.actor(), &user, purpose)
+            .await
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        Ok(Ok(links::url(public_url, app_id, purpose, &token)))
+    }
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }
 
 /// A one-time recovery link (valid an hour) for a user who lost their
@@ -232,24 +292,24 @@ pub async fn recovery_link(
     user_id: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
-    writable_app(
-        db,
-        operator,
-        app_id,
-        "recovery_link.issue",
-        Some(Target::new("user", user_id)),
-    )
-    .await?;
-    let user = user_of(db, app_id, user_id).await?;
-    let tx = begin_write(db).await?;
-    let token = links::issue(&tx, &operator.actor(), &user, Purpose::Recovery)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))?;
-    tx.commit().await?;
-    Ok(links::url(public_url, app_id, Purpose::Recovery, &token))
+    issue_link(db, operator, app_id, user_id, public_url, Purpose::Recovery).await
 }
 
-/// Remove a user's passkey (a lost or stolen device).
+/// A one-time enrolment link (valid a day): signed in with their password,
+/// the user adds a first passkey with it, which is the only way a user whose
+/// role requires a passkey gets one.
+pub async fn enrolment_link(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    user_id: &str,
+    public_url: &str,
+) -> Result<String, AdminError> {
+    issue_link(db, operator, app_id, user_id, public_url, Purpose::Enrol).await
+}
+
+/// Remove a user's passkey (a lost or stolen device); every session of the
+/// user ends with it, since one may have been opened with that passkey.
 pub async fn remove_passkey(
     db: &DatabaseConnection,
     operator: &Operator,
@@ -257,28 +317,33 @@ pub async fn remove_passkey(
     user_id: &str,
     passkey_id: &str,
 ) -> Result<(), AdminError> {
-    writable_app(
-        db,
-        operator,
-        app_id,
-        "passkey.remove",
-        Some(Target::new("user", user_id)),
-    )
-    .await?;
-    let user = user_of(db, app_id, user_id).await?;
+    let attempted = "passkey.remove";
+    let target = Some(Target::new("user", user_id));
+    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let tx = begin_write(db).await?;
-    passkeys::remove(&tx, &operator.actor(), &user, passkey_id)
-        .await
-        .map_err(|e| match e {
-            passkeys::PasskeyError::NotFound => AdminError::NotFound(e.to_string()),
-            other => AdminError::Internal(other.to_string()),
-        })?;
-    tx.commit().await?;
-    Ok(())
+    let outcome = async {
+        let user = match locked_target(&tx, operator, app_id, user_id).await? {
+            Ok(user) => user,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        match passkeys::remove(&tx, &app, &operator.actor(), &user, passkey_id).await {
+            Ok(()) => {}
+            Err(passkeys::PasskeyError::Policy(guard)) => return Ok(Err(guard.to_string())),
+            Err(err @ passkeys::PasskeyError::NotFound) => {
+                return Err(AdminError::NotFound(err.to_string()));
+            }
+            Err(other) => return Err(AdminError::Internal(other.to_string())),
+        }
+        sessions::end_all_for_user(&tx, &user.id, "factor_removed", None).await?;
+        Ok(Ok(()))
+    }
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }
 
 /// Delete a user. The last owner cannot be deleted; deleting oneself needs
-/// a fresh sign-in and a typed confirmation.
+/// a fresh sign-in and a typed confirmation; nobody deletes an operator
+/// above their own level.
 pub async fn delete(
     db: &DatabaseConnection,
     operator: &Operator,
@@ -286,28 +351,20 @@ pub async fn delete(
     user_id: &str,
     confirmation: Option<&str>,
 ) -> Result<(), AdminError> {
+    let attempted = "user.delete";
     let target = Some(Target::new("user", user_id));
-    writable_app(db, operator, app_id, "user.delete", target.clone()).await?;
-    let user = user_of(db, app_id, user_id).await?;
+    writable_app(db, operator, app_id, attempted, target.clone()).await?;
     if operator.is_self(app_id, user_id) {
-        check_self_change(db, operator, "user.delete", confirmation).await?;
+        check_self_change(db, operator, attempted, confirmation).await?;
     }
     let tx = begin_write(db).await?;
-    if let Err(guard) = policy::ensure_not_last_owner(&tx, &user).await? {
-        tx.rollback().await?;
-        return Err(refused(
-            db,
-            operator,
-            app_id,
-            "user.delete",
-            target,
-            &guard.to_string(),
-        )
-        .await);
+    let outcome = async {
+        let user = match locked_target(&tx, operator, app_id, user_id).await? {
+            Ok(user) => user,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        guarded(users::delete(&tx, &operator.actor(), &user).await)
     }
-    users::delete(&tx, &operator.actor(), &user)
-        .await
-        .map_err(user_error)?;
-    tx.commit().await?;
-    Ok(())
+    .await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
 }

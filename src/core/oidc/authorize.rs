@@ -10,7 +10,8 @@ use url::Url;
 use super::OAuthError;
 use super::scope::Scope;
 use crate::core::clients::redirect_uris;
-use crate::core::sessions::ActiveSignin;
+use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
+use crate::core::vault::DerivedKey;
 use crate::core::types::ClientType;
 use crate::core::{clock, db::begin_write, policy, secrets};
 use crate::entities::{app, authorization_code, oauth_client};
@@ -37,17 +38,48 @@ pub struct AuthorizeParams {
     pub response_mode: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
+    /// RFC 8707: the resource server the access token is for.
+    pub resource: Option<String>,
     /// Ours, not OAuth's: the request came back from a sign-in that started
-    /// at this time (unix milliseconds), so `prompt=login` is satisfied by
-    /// any authentication since.
-    pub login_after: Option<i64>,
+    /// at this time, so `prompt=login` is satisfied by any authentication
+    /// since. Signed by us (`{unix millis}.{mac}`): the user agent cannot
+    /// set it to the past.
+    pub login_after: Option<String>,
+}
+
+/// Signs and checks the `login_after` mark of a request that went through
+/// a sign-in for `prompt=login` (bound to the app and client).
+pub struct LoginClock<'a> {
+    pub key: &'a DerivedKey,
+    pub app_id: &'a str,
+}
+
+impl LoginClock<'_> {
+    fn message(&self, client_id: &str, millis: i64) -> String {
+        format!("login_after:{}:{client_id}:{millis}", self.app_id)
+    }
+
+    /// A mark for "now", for the request to carry through the sign-in.
+    pub fn mark_now(&self, client_id: &str) -> String {
+        let millis = clock::now().timestamp_millis();
+        format!("{millis}.{}", self.key.sign(&self.message(client_id, millis)))
+    }
+
+    /// The time of a mark this server issued for this client, if it is one.
+    fn read(&self, client_id: &str, mark: &str) -> Option<i64> {
+        let (millis, signature) = mark.split_once('.')?;
+        let millis: i64 = millis.parse().ok()?;
+        self.key
+            .verify(&self.message(client_id, millis), signature)
+            .then_some(millis)
+    }
 }
 
 impl AuthorizeParams {
     /// The same request as a query string, to come back to after signing
-    /// in; `restart_login` marks now as the time from which an
-    /// authentication satisfies prompt=login.
-    pub fn to_query(&self, restart_login: bool) -> String {
+    /// in; `restart_login` (a mark from [`LoginClock::mark_now`]) names now
+    /// as the time from which an authentication satisfies prompt=login.
+    pub fn to_query(&self, restart_login: Option<String>) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         let fields = [
             ("response_type", &self.response_type),
@@ -62,6 +94,7 @@ impl AuthorizeParams {
             ("login_hint", &self.login_hint),
             ("acr_values", &self.acr_values),
             ("response_mode", &self.response_mode),
+            ("resource", &self.resource),
         ];
         for (name, value) in fields {
             if let Some(value) = value {
@@ -71,13 +104,8 @@ impl AuthorizeParams {
         if let Some(prompt) = &self.prompt {
             query.append_pair("prompt", prompt);
         }
-        let login_after = if restart_login {
-            Some(clock::now().timestamp_millis())
-        } else {
-            self.login_after
-        };
-        if let Some(after) = login_after {
-            query.append_pair("login_after", &after.to_string());
+        if let Some(after) = restart_login.as_ref().or(self.login_after.as_ref()) {
+            query.append_pair("login_after", after);
         }
         query.finish()
     }
@@ -105,7 +133,10 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// acr_values asked for "phr" (a phishing-resistant factor: a passkey).
     pub wants_passkey: bool,
+    /// Unix millis from a verified `login_after` mark.
     pub login_after: Option<i64>,
+    /// RFC 8707: one of the app's API audiences.
+    pub resource: Option<String>,
 }
 
 /// What the endpoint answers.
@@ -157,6 +188,7 @@ pub async fn validate(
     db: &DatabaseConnection,
     app: &app::Model,
     issuer: &str,
+    login_clock: &LoginClock<'_>,
     params: AuthorizeParams,
 ) -> Result<AuthorizationRequest, Outcome> {
     let Some(client_id) = params.client_id.as_deref().filter(|c| !c.is_empty()) else {
@@ -279,6 +311,11 @@ pub async fn validate(
         .acr_values
         .as_deref()
         .is_some_and(|v| v.split(' ').any(|a| a == "phr"));
+    let resource = super::resource::requested(app, params.resource.as_deref()).map_err(fail)?;
+    let login_after = params
+        .login_after
+        .as_deref()
+        .and_then(|mark| login_clock.read(&client.id, mark));
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
@@ -290,7 +327,8 @@ pub async fn validate(
         max_age,
         login_hint: params.login_hint,
         wants_passkey,
-        login_after: params.login_after,
+        login_after,
+        resource,
     })
 }
 
@@ -354,26 +392,36 @@ pub async fn decide(
             Outcome::Enrol
         });
     }
-    let auth_time = signin.session.auth_time.timestamp_millis();
+    let factors = signin.factors();
+    let now = clock::now();
     // prompt=login: an authentication after this request started.
-    if request.prompt == Prompt::Login && request.login_after.is_none_or(|after| auth_time < after)
-    {
+    let after_login = |e: &AuthEvent| {
+        request.prompt != Prompt::Login
+            || request
+                .login_after
+                .is_some_and(|after| e.at.timestamp_millis() >= after)
+    };
+    if factors.newest().is_none_or(|e| !after_login(&e)) {
         return Ok(interaction(true, request.wants_passkey, true));
     }
-    let auth_age = signin.auth_age().num_seconds();
-    if request.max_age.is_some_and(|max| auth_age > max) {
+    // max_age and acr_values=phr: one authentication must meet both (an old
+    // passkey and a fresh password are not a fresh passkey).
+    let acceptable = |e: &AuthEvent| {
+        after_login(e)
+            && request
+                .max_age
+                .is_none_or(|max| e.age(now).num_seconds() <= max)
+            && (!request.wants_passkey || e.factor == Factor::Passkey)
+    };
+    let Some(authentication) = factors.describe(acceptable) else {
         return Ok(interaction(true, request.wants_passkey, false));
-    }
-    let used_passkey = signin.used_passkey();
-    if request.wants_passkey && !used_passkey {
-        return Ok(interaction(true, true, false));
-    }
+    };
     // Role policy: a user holding a role their session does not satisfy is
     // stepped up before any code is issued.
     let roles = policy::roles_of_user(db, &signin.user.id).await?;
     let unmet: Vec<_> = roles
         .iter()
-        .filter(|r| !policy::role_satisfied(r, used_passkey, auth_age))
+        .filter(|r| !policy::role_satisfied(r, &factors, now))
         .collect();
     if !unmet.is_empty() {
         let passkey = unmet.iter().any(|r| r.require_passkey);
@@ -381,8 +429,7 @@ pub async fn decide(
     }
 
     let code = secrets::random_token(32);
-    let now = clock::now();
-    let token_roles = policy::token_roles(&roles, used_passkey, auth_age);
+    let token_roles = policy::token_roles(&roles, &factors, now);
     let tx = begin_write(db).await?;
     authorization_code::ActiveModel {
         code_hash: Set(secrets::sha256_hex(&code)),
@@ -395,12 +442,13 @@ pub async fn decide(
         nonce: Set(request.nonce.clone()),
         code_challenge: Set(request.code_challenge.clone()),
         code_challenge_method: Set(request.code_challenge.as_ref().map(|_| "S256".to_owned())),
-        auth_time: Set(signin.session.auth_time),
-        amr: Set(signin.session.amr.clone()),
-        acr: Set(signin.session.acr.clone()),
+        auth_time: Set(authentication.at),
+        amr: Set(serde_json::to_string(&authentication.amr()).expect("strings serialise")),
+        acr: Set(authentication.factor.acr().to_owned()),
         roles: Set(serde_json::to_string(&token_roles).expect("strings serialise")),
         expires_at: Set(now + CODE_LIFETIME),
         used_at: Set(None),
+        resource: Set(request.resource.clone()),
         token_family_id: Set(None),
         created_at: Set(now),
     }

@@ -11,7 +11,7 @@ use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -24,7 +24,7 @@ use super::tokens::{self, Authentication, Grant};
 use crate::core::audit::{self, Actor, Event, Target};
 use crate::core::clients::secret_matches;
 use crate::core::db::begin_write;
-use crate::core::sessions::decode_amr;
+use crate::core::sessions::{FactorTimes, decode_amr};
 use crate::core::types::{AppId, ClientType};
 use crate::core::vault::Vault;
 use crate::core::{clock, policy, secrets, users};
@@ -190,6 +190,7 @@ pub async fn exchange_code(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let db = issuer.db;
     let app = issuer.app;
@@ -241,6 +242,7 @@ pub async fn exchange_code(
             ));
         }
     }
+    super::resource::within_grant(stored.resource.as_deref(), resource)?;
     let spent = authorization_code::Entity::update_many()
         .col_expr(
             authorization_code::Column::UsedAt,
@@ -275,6 +277,7 @@ pub async fn exchange_code(
         user_id: Set(user.id.clone()),
         signin_session_id: Set(Some(session.id.clone())),
         scope: Set(stored.scope.clone()),
+        resource: Set(stored.resource.clone()),
         absolute_expires_at: Set(absolute),
         revoked_at: Set(None),
         revoked_reason: Set(None),
@@ -305,6 +308,8 @@ pub async fn exchange_code(
         scope: &scope,
         roles: &roles,
         nonce: stored.nonce.as_deref(),
+        resource: stored.resource.as_deref(),
+        family_id: Some(&family_id),
     };
     let response = issuer.mint(&grant, Some(refresh)).await?;
     audit::record(
@@ -339,6 +344,7 @@ pub async fn refresh(
     client: &oauth_client::Model,
     presented: &str,
     requested_scope: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     let db = issuer.db;
     let app = issuer.app;
@@ -352,7 +358,17 @@ pub async fn refresh(
     else {
         return Err(invalid_refresh());
     };
+    // The family row is locked for the rest of the grant (FOR UPDATE on
+    // PostgreSQL; SQLite's write transaction already excludes others), so
+    // two refreshes of one family, a replay within the grace window among
+    // them, run one after the other and the second sees the first's change.
     let family = token_family::Entity::find_by_id(token.family_id.as_str())
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    // Re-read under the lock: a concurrent refresh may have used it.
+    let token = refresh_token::Entity::find_by_id(token.id.as_str())
         .one(&tx)
         .await?
         .ok_or_else(invalid_refresh)?;
@@ -380,12 +396,17 @@ pub async fn refresh(
             // The lost successor is superseded: used and expired at once, so
             // presenting it later is reuse, never another grace.
             let lost = newest.expect("checked above");
-            refresh_token::Entity::update_many()
+            let superseded = refresh_token::Entity::update_many()
                 .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
                 .col_expr(refresh_token::Column::ExpiresAt, Expr::value(now))
                 .filter(refresh_token::Column::Id.eq(lost.id.as_str()))
+                .filter(refresh_token::Column::UsedAt.is_null())
                 .exec(&tx)
                 .await?;
+            if superseded.rows_affected != 1 {
+                // Another replay took the grace first: this one is reuse.
+                return reuse_detected(tx, issuer, &family, client).await;
+            }
         } else {
             // RFC 9700 §4.14.2: reuse revokes the family.
             return reuse_detected(tx, issuer, &family, client).await;
@@ -424,6 +445,7 @@ pub async fn refresh(
         tx.commit().await?;
         return Err(invalid_refresh());
     };
+    super::resource::within_grant(family.resource.as_deref(), resource)?;
     let granted = Scope::parse(&family.scope)?;
     let scope = match requested_scope {
         Some(raw) if !raw.is_empty() => {
@@ -450,22 +472,25 @@ pub async fn refresh(
 
     // Roles are re-evaluated: a role whose max auth age has passed since
     // the sign-in drops out of the token.
-    let amr = decode_amr(&session.amr);
-    let used_passkey = amr.iter().any(|m| m == "hwk");
-    let auth_age = (now - session.auth_time).num_seconds();
+    let factors = FactorTimes::of(&session);
     let roles = policy::token_roles(
         &policy::roles_of_user(&tx, &user.id).await?,
-        used_passkey,
-        auth_age,
+        &factors,
+        now,
     );
+    let Some(event) = factors.describe(|_| true) else {
+        revoke_family(&tx, &family.id, "session_ended").await?;
+        tx.commit().await?;
+        return Err(invalid_refresh());
+    };
     // Created at the instant its predecessor was used: that is how the grace
     // window recognises the immediate successor.
     let next = issue_refresh_token(&tx, app, &family.id, now).await?;
     let authentication = Authentication {
         sid: session.id.clone(),
-        auth_time: session.auth_time,
-        amr,
-        acr: session.acr.clone(),
+        auth_time: event.at,
+        amr: event.amr(),
+        acr: event.factor.acr().to_owned(),
     };
     let grant = Grant {
         issuer: issuer.issuer,
@@ -476,6 +501,8 @@ pub async fn refresh(
         scope: &scope,
         roles: &roles,
         nonce: None,
+        resource: family.resource.as_deref(),
+        family_id: Some(&family.id),
     };
     let response = issuer.mint(&grant, Some(next)).await?;
     tx.commit().await?;
@@ -511,6 +538,7 @@ pub async fn client_credentials(
     issuer: &Issuer<'_>,
     client: &oauth_client::Model,
     requested_scope: Option<&str>,
+    resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
     if client.client_type != ClientType::Confidential.as_str() {
         return Err(OAuthError::new(
@@ -525,6 +553,7 @@ pub async fn client_credentials(
             "openid and offline_access need a user; client_credentials has none.",
         ));
     }
+    let resource = super::resource::requested(issuer.app, resource)?;
     keys::ensure(issuer.db, issuer.vault, &issuer.app.id).await?;
     let grant = Grant {
         issuer: issuer.issuer,
@@ -535,6 +564,8 @@ pub async fn client_credentials(
         scope: &scope,
         roles: &[],
         nonce: None,
+        resource: resource.as_deref(),
+        family_id: None,
     };
     let response = issuer.mint(&grant, None).await?;
     let tx = begin_write(issuer.db).await?;

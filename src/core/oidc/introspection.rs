@@ -9,7 +9,7 @@ use crate::core::audit::{self, Actor, Event, Target};
 use crate::core::db::begin_write;
 use crate::core::types::{AppId, ClientType};
 use crate::core::{clock, secrets, users};
-use crate::entities::{app, app_user, oauth_client, refresh_token, token_family};
+use crate::entities::{app, app_user, oauth_client, refresh_token, signin_session, token_family};
 
 /// A refresh token of this app, with its family.
 async fn find_refresh(
@@ -110,15 +110,59 @@ pub async fn introspect(
     else {
         return Ok(inactive());
     };
-    let subject = verified.str("sub").unwrap_or_default().to_owned();
-    let client_grant = verified.str("client_id") == Some(subject.as_str());
-    if !client_grant && !user_is_active(db, &subject).await? {
+    // RFC 7662 §2.2: a token whose grant ended (sign-out, revocation,
+    // "sign out everywhere", deactivation) is inactive, although its
+    // signature and expiry are still good.
+    if !access_token_live(db, app, &verified).await? {
         return Ok(inactive());
     }
     let mut body = verified.claims;
     body.insert("active".into(), json!(true));
     body.insert("token_type".into(), json!("Bearer"));
     Ok(Value::Object(body))
+}
+
+/// Whether what an access token stands on still stands: for a user's token,
+/// the user is active, the sign-in session (`sid`) is live and the token
+/// family (`fid`) not revoked; for a client's own token, the client is
+/// enabled.
+pub async fn access_token_live(
+    db: &DatabaseConnection,
+    app: &app::Model,
+    verified: &tokens::Verified,
+) -> Result<bool, OAuthError> {
+    let subject = verified.str("sub").unwrap_or_default();
+    let client_id = verified.str("client_id").unwrap_or_default();
+    if verified.str("sid").is_none() {
+        // client_credentials: the client is the subject.
+        let client = oauth_client::Entity::find_by_id(client_id)
+            .filter(oauth_client::Column::AppId.eq(app.id.as_str()))
+            .one(db)
+            .await?;
+        return Ok(subject == client_id && client.is_some_and(|c| c.disabled_at.is_none()));
+    }
+    let now = clock::now();
+    let session_live = match verified.str("sid") {
+        Some(sid) => signin_session::Entity::find_by_id(sid)
+            .filter(signin_session::Column::AppId.eq(app.id.as_str()))
+            .one(db)
+            .await?
+            .is_some_and(|s| {
+                s.user_id == subject
+                    && s.ended_at.is_none()
+                    && s.idle_expires_at > now
+                    && s.absolute_expires_at > now
+            }),
+        None => false,
+    };
+    let family_live = match verified.str(tokens::FAMILY_CLAIM) {
+        Some(fid) => token_family::Entity::find_by_id(fid)
+            .one(db)
+            .await?
+            .is_some_and(|f| f.revoked_at.is_none() && f.app_id == app.id),
+        None => true,
+    };
+    Ok(session_live && family_live && user_is_active(db, subject).await?)
 }
 
 async fn user_is_active(db: &DatabaseConnection, user_id: &str) -> Result<bool, OAuthError> {

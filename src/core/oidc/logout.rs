@@ -42,7 +42,18 @@ pub async fn end_session(
     client_info: &ClientInfo,
 ) -> Result<LogoutOutcome, signin::SignInError> {
     let hint = match params.id_token_hint.as_deref() {
-        Some(token) => match tokens::verify(db, &app.id, issuer, token, None, true).await {
+        // Only an ID token is a hint (an access token is not one, though
+        // signed by the same keys).
+        Some(token) => match tokens::verify(
+            db,
+            &app.id,
+            issuer,
+            token,
+            Some(tokens::ID_TOKEN_TYP),
+            true,
+        )
+        .await
+        {
             Ok(verified) => Some(verified),
             Err(_) => {
                 return Ok(LogoutOutcome::ErrorPage(
@@ -66,6 +77,7 @@ pub async fn end_session(
             };
             let client = oauth_client::Entity::find_by_id(client_id.as_str())
                 .filter(oauth_client::Column::AppId.eq(app.id.as_str()))
+                .filter(oauth_client::Column::DisabledAt.is_null())
                 .one(db)
                 .await?;
             let registered = client

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod introspection;
 pub mod keys;
 pub mod logout;
+pub mod resource;
 pub mod scope;
 pub mod tokens;
 

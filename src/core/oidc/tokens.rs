@@ -22,6 +22,10 @@ use crate::entities::{app, app_user, oauth_client};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// `typ` of ID tokens.
+pub const ID_TOKEN_TYP: &str = "JWT";
+/// Private claim of an access token: the id of its refresh-token family.
+pub const FAMILY_CLAIM: &str = "fid";
 
 /// Facts of the sign-in behind a token.
 #[derive(Debug, Clone)]
@@ -44,6 +48,11 @@ pub struct Grant<'a> {
     /// Roles whose factor policy the session meets.
     pub roles: &'a [String],
     pub nonce: Option<&'a str>,
+    /// RFC 8707: the resource server the access token is for (its `aud`).
+    pub resource: Option<&'a str>,
+    /// The refresh-token family the grant belongs to, so a resource server
+    /// asking 1Auth (introspection, userinfo) learns when it was revoked.
+    pub family_id: Option<&'a str>,
 }
 
 impl Grant<'_> {
@@ -90,11 +99,21 @@ pub async fn mint_access_token(
     let mut payload = JwtPayload::new();
     payload.set_issuer(grant.issuer);
     payload.set_subject(grant.subject());
-    payload.set_audience(vec![grant.client.id.clone()]);
+    // RFC 9068 §3: `aud` names the resource server; without a resource
+    // indicator the token is for the client's own use.
+    payload.set_audience(vec![
+        grant
+            .resource
+            .map(str::to_owned)
+            .unwrap_or_else(|| grant.client.id.clone()),
+    ]);
     payload.set_issued_at(&SystemTime::now());
     payload.set_expires_at(&system_time(ttl));
     payload.set_jwt_id(secrets::random_token(16));
     payload.set_claim("client_id", Some(json!(grant.client.id)))?;
+    if let Some(family_id) = grant.family_id {
+        payload.set_claim(FAMILY_CLAIM, Some(json!(family_id)))?;
+    }
     payload.set_claim("scope", Some(json!(grant.scope.to_string())))?;
     payload.set_claim("roles", Some(json!(grant.roles)))?;
     grant.authentication_claims(&mut payload)?;
@@ -151,7 +170,7 @@ pub async fn mint_id_token(
     grant.authentication_claims(&mut payload)?;
     let alg = Alg::parse(&grant.client.id_token_alg).unwrap_or(Alg::Es256);
     let key = keys::signing_key(db, vault, &grant.app.id, alg).await?;
-    sign(&key, "JWT", &payload)
+    sign(&key, ID_TOKEN_TYP, &payload)
 }
 
 /// Why a presented JWT was not accepted (never shown in detail to callers).

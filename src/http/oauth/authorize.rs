@@ -8,7 +8,7 @@ use tower_sessions::Session;
 use super::find_app;
 use super::page::error_page;
 use super::responses::found;
-use crate::core::oidc::authorize::{self, AuthorizeParams, Outcome};
+use crate::core::oidc::authorize::{self, AuthorizeParams, LoginClock, Outcome};
 use crate::http::signins;
 use crate::server::AppState;
 
@@ -44,10 +44,15 @@ async fn handle(
         );
     };
     let issuer = state.settings.issuer(&app.id);
-    let request = match authorize::validate(&state.db, &app, &issuer, params.clone()).await {
-        Ok(request) => request,
-        Err(outcome) => return respond(&app.id, &params, outcome),
+    let login_clock = LoginClock {
+        key: &state.keys.login_after,
+        app_id: &app.id,
     };
+    let request =
+        match authorize::validate(&state.db, &app, &issuer, &login_clock, params.clone()).await {
+            Ok(request) => request,
+            Err(outcome) => return respond(&login_clock, &params, outcome),
+        };
     let signin = match signins::current(&state.db, &session, &app).await {
         Ok(signin) => signin,
         Err(err) => {
@@ -60,7 +65,7 @@ async fn handle(
         }
     };
     match authorize::decide(&state.db, &app, &issuer, &request, signin.as_ref()).await {
-        Ok(outcome) => respond(&app.id, &params, outcome),
+        Ok(outcome) => respond(&login_clock, &params, outcome),
         Err(err) => {
             tracing::error!(%err, "authorization failed");
             error_page(
@@ -72,7 +77,8 @@ async fn handle(
     }
 }
 
-fn respond(app_id: &str, params: &AuthorizeParams, outcome: Outcome) -> Response {
+fn respond(login_clock: &LoginClock<'_>, params: &AuthorizeParams, outcome: Outcome) -> Response {
+    let app_id = login_clock.app_id;
     match outcome {
         Outcome::Redirect(location) => found(&location),
         Outcome::ErrorPage(message) => error_page(
@@ -87,10 +93,9 @@ fn respond(app_id: &str, params: &AuthorizeParams, outcome: Outcome) -> Response
             login_hint,
             restart_login,
         } => {
-            let back = format!(
-                "/a/{app_id}/oauth/authorize?{}",
-                params.to_query(restart_login)
-            );
+            let restart = restart_login
+                .then(|| login_clock.mark_now(params.client_id.as_deref().unwrap_or_default()));
+            let back = format!("/a/{app_id}/oauth/authorize?{}", params.to_query(restart));
             let mut login = url::form_urlencoded::Serializer::new(String::new());
             login.append_pair("return_to", &back);
             if reauth {

@@ -64,7 +64,7 @@ async fn handle(
             return unavailable();
         }
     };
-    let client_info = client::client_info(&headers, &extensions, state.settings.trust_proxy);
+    let client_info = client::client_info(&headers, &extensions, &state.settings.trusted_proxies);
     let issuer = state.settings.issuer(&app.id);
     match logout::end_session(
         &state.db,

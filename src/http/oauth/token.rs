@@ -125,17 +125,20 @@ pub async fn token(
                     code,
                     field("redirect_uri"),
                     field("code_verifier"),
+                    field("resource"),
                 )
                 .await
             }
             None => Err(OAuthError::invalid_request("code is missing.")),
         },
         Some("refresh_token") => match field("refresh_token") {
-            Some(token) => grants::refresh(&issuer, &client, token, field("scope")).await,
+            Some(token) => {
+                grants::refresh(&issuer, &client, token, field("scope"), field("resource")).await
+            }
             None => Err(OAuthError::invalid_request("refresh_token is missing.")),
         },
         Some("client_credentials") => {
-            grants::client_credentials(&issuer, &client, field("scope")).await
+            grants::client_credentials(&issuer, &client, field("scope"), field("resource")).await
         }
         Some(other) => Err(OAuthError::new(
             "unsupported_grant_type",

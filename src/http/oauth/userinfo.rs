@@ -3,13 +3,15 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, RawForm, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::EntityTrait;
 
 use super::responses::no_store_json;
 use super::{find_app, unknown_app_json};
+use crate::core::oidc::introspection;
 use crate::core::oidc::scope::Scope;
 use crate::core::oidc::tokens::{self, ACCESS_TOKEN_TYP};
 use crate::core::users;
@@ -30,8 +32,9 @@ fn invalid_token(description: &str) -> Response {
 pub async fn userinfo(
     State(state): State<AppState>,
     Path(app_id): Path<String>,
+    method: Method,
     headers: HeaderMap,
-    RawForm(body): RawForm,
+    body: Bytes,
 ) -> Response {
     let Some(app) = find_app(&state, &app_id).await else {
         return unknown_app_json();
@@ -44,12 +47,21 @@ pub async fn userinfo(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::to_owned);
-    // RFC 6750 §2.2: the form-encoded body parameter, for POST.
+    // RFC 6750 §2.2: the form-encoded body parameter, for POST only. Never
+    // the query string (§2.3, RFC 9700 §4.3.2): URLs end up in logs.
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let from_body = || {
-        url::form_urlencoded::parse(&body)
-            .collect::<HashMap<_, _>>()
-            .get("access_token")
-            .map(|v| v.to_string())
+        (method == Method::POST && is_form)
+            .then(|| {
+                url::form_urlencoded::parse(&body)
+                    .collect::<HashMap<_, _>>()
+                    .get("access_token")
+                    .map(|v| v.to_string())
+            })
+            .flatten()
     };
     let Some(token) = from_header.or_else(from_body) else {
         let mut response = StatusCode::UNAUTHORIZED.into_response();
@@ -72,6 +84,11 @@ pub async fn userinfo(
         Ok(verified) => verified,
         Err(err) => return invalid_token(&err.to_string()),
     };
+    match introspection::access_token_live(&state.db, &app, &verified).await {
+        Ok(true) => {}
+        Ok(false) => return invalid_token("the sign-in behind the token has ended"),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
     let user = match app_user::Entity::find_by_id(verified.str("sub").unwrap_or_default())
         .one(&state.db)
         .await

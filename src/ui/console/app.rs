@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use super::{AppTabs, LoadError, Reload, use_app_id};
 use crate::api::console::{AppView, ConsoleSetAppDisabled, ConsoleUpdateApp, console_app};
 use crate::ui::components::{
-    Badge, Checkbox, ConfirmDialog, Field, FormError, Notice, PageHeader, SubmitButton, Tone,
-    action_error,
+    Badge, Checkbox, ConfirmDialog, Field, FormError, Notice, PageHeader, SubmitButton, TextArea,
+    Tone, action_error,
 };
 
 #[component]
@@ -98,8 +98,13 @@ fn Settings(view: AppView, reload: Reload, save: ServerAction<ConsoleUpdateApp>)
             </section>
         }
     });
-    let read_only = (!view.can_write).then(|| view! {
-        <div class="mb-4"><Notice tone="info">"You can read this app's settings but not change them."</Notice></div>
+    let read_only = (!view.can_write).then(|| {
+        let message = if view.builtin {
+            "Only an owner may change how operators sign in to the console."
+        } else {
+            "You can read this app's settings but not change them."
+        };
+        view! { <div class="mb-4"><Notice tone="info">{message}</Notice></div> }
     });
     view! {
         <AppHeader name=view.name.clone() id=view.id.clone() disabled=view.disabled />
@@ -146,6 +151,18 @@ fn Settings(view: AppView, reload: Reload, save: ServerAction<ConsoleUpdateApp>)
                         {seconds("Refresh idle", "refresh_idle_secs", view.refresh_idle_secs, "An unused refresh token expires after this.")}
                         {seconds("Refresh absolute", "refresh_absolute_secs", view.refresh_absolute_secs, "A token family ends after this.")}
                         {seconds("Refresh grace", "refresh_grace_secs", view.refresh_grace_secs, "0 (none) to 60: a lost response may be retried.")}
+                    </div>
+                </div>
+                <div>
+                    <h2 class="text-base font-semibold text-slate-900">"APIs"</h2>
+                    <div class="mt-4">
+                        <TextArea
+                            label="API audiences"
+                            name="api_audiences"
+                            value=view.api_audiences.join("\n")
+                            hint="Resource servers a client may ask an access token for (RFC 8707 resource), one URI per line; the token's aud names it."
+                            error
+                        />
                     </div>
                 </div>
                 <div class="sm:w-48">

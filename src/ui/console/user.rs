@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::{LoadError, RefusalNotice, Reload, ShownOnce};
 use crate::api::ApiError;
 use crate::api::console::{
-    ConsoleDeleteUser, ConsoleGrantRole, ConsoleInviteUser, ConsoleRecoveryLink,
+    ConsoleDeleteUser, ConsoleEnrolmentLink, ConsoleGrantRole, ConsoleInviteUser, ConsoleRecoveryLink,
     ConsoleRemoveUserPasskey, ConsoleRevokeRole, ConsoleSetUserActive, ConsoleSignOutUser,
     UserDetailView, console_user,
 };
@@ -72,6 +72,7 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
     let revoke = ServerAction::<ConsoleRevokeRole>::new();
     let sign_out = ServerAction::<ConsoleSignOutUser>::new();
     let recovery = ServerAction::<ConsoleRecoveryLink>::new();
+    let enrolment = ServerAction::<ConsoleEnrolmentLink>::new();
     let invite = ServerAction::<ConsoleInviteUser>::new();
     let remove_passkey = ServerAction::<ConsoleRemoveUserPasskey>::new();
     let set_active = ServerAction::<ConsoleSetUserActive>::new();
@@ -104,6 +105,13 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
             .and_then(Result::ok)
             .map(|l| ("Recovery link (valid 1 hour, works once)", l))
             .or_else(|| {
+                enrolment
+                    .value()
+                    .get()
+                    .and_then(Result::ok)
+                    .map(|l| ("Enrolment link for a first passkey (valid 24 hours, works once, after the user signs in)", l))
+            })
+            .or_else(|| {
                 invite
                     .value()
                     .get()
@@ -117,6 +125,7 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
         [
             action_error(grant).get(),
             action_error(recovery).get(),
+            action_error(enrolment).get(),
             action_error(invite).get(),
         ]
         .into_iter()
@@ -232,17 +241,34 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
                     }
                     .into_any()
                 }}
-                {can_write.then(|| view! {
-                    <div class="mt-4 flex flex-wrap gap-2">
-                        <ActionForm action=recovery>
-                            {hidden_ids()}
-                            <SmallSubmit label="Issue a recovery link" pending=recovery.pending() test_id="recovery-link" />
-                        </ActionForm>
-                        <ActionForm action=invite>
-                            {hidden_ids()}
-                            <SmallSubmit label="New invitation link" pending=invite.pending() test_id="invite-link" />
-                        </ActionForm>
-                    </div>
+                {can_write.then(|| {
+                    // An invitation sets up an account that has no way in;
+                    // one that has gets recovery (and, without a passkey, an
+                    // enrolment link for the first one).
+                    let set_up = view.has_password || !view.passkeys.is_empty();
+                    let no_passkey = view.passkeys.is_empty();
+                    view! {
+                        <div class="mt-4 flex flex-wrap gap-2">
+                            {set_up.then(|| view! {
+                                <ActionForm action=recovery>
+                                    {hidden_ids()}
+                                    <SmallSubmit label="Issue a recovery link" pending=recovery.pending() test_id="recovery-link" />
+                                </ActionForm>
+                            })}
+                            {(set_up && no_passkey).then(|| view! {
+                                <ActionForm action=enrolment>
+                                    {hidden_ids()}
+                                    <SmallSubmit label="Issue an enrolment link" pending=enrolment.pending() test_id="enrolment-link" />
+                                </ActionForm>
+                            })}
+                            {(!set_up).then(|| view! {
+                                <ActionForm action=invite>
+                                    {hidden_ids()}
+                                    <SmallSubmit label="New invitation link" pending=invite.pending() test_id="invite-link" />
+                                </ActionForm>
+                            })}
+                        </div>
+                    }
                 })}
             </section>
             <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-testid="user-sessions">

@@ -8,7 +8,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
 use super::register::RecoveryCodesList;
-use super::{HostedPage, PasskeyIcon, load_page, use_hydrated};
+use super::{HostedPage, PasskeyIcon, load_page, query_param, use_hydrated};
 use crate::api::ApiError;
 use crate::api::account::{
     AccountView, ChangePassword, DeactivateAccount, PasskeyView, RegenerateRecoveryCodes,
@@ -26,16 +26,20 @@ pub fn AccountPage() -> impl IntoView {
     // The account is loaded here, once per page, beside the app (not inside
     // the app's branch, which may be rebuilt while it loads).
     let params = use_params_map();
+    // An operator's enrolment link opens this page with `?enrol=TOKEN`.
+    let enrolment = query_param("enrol");
     let changed = Changed(RwSignal::new(0));
     let account = Resource::new(
         move || {
             (
                 params.read().get("app_id").unwrap_or_default(),
+                enrolment.get(),
                 changed.0.get(),
             )
         },
-        |(id, _)| load_account(id),
+        |(id, enrolment, _)| load_account(id, enrolment),
     );
+    provide_context(Enrolment(enrolment));
     provide_context(changed);
     provide_context(AccountResource(account));
     provide_context(FreshCodes(RwSignal::new(None)));
@@ -48,6 +52,10 @@ pub fn AccountPage() -> impl IntoView {
         />
     }
 }
+
+/// The enrolment link's token, when the page was opened with one.
+#[derive(Clone, Copy)]
+struct Enrolment(Signal<Option<String>>);
 
 /// Bumped after every change, so the account view reloads.
 #[derive(Clone, Copy)]
@@ -73,13 +81,25 @@ struct FreshCodes(RwSignal<Option<Vec<String>>>);
 
 #[component]
 fn AccountContent(app: HostedApp) -> impl IntoView {
+    let app_id_for_login = app.id.clone();
     let account = expect_context::<AccountResource>().0;
-    let login = format!("/a/{}/login?return_to=/a/{}/account", app.id, app.id);
+    let enrolment = expect_context::<Enrolment>().0;
+    // Signing in comes back here, with the enrolment link if there was one.
+    let login = move || {
+        let mut back = format!("/a/{}/account", app_id_for_login);
+        if let Some(token) = enrolment.get() {
+            back.push_str("?enrol=");
+            back.push_str(&token);
+        }
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("return_to", &back);
+        format!("/a/{}/login?{}", app_id_for_login, query.finish())
+    };
     view! {
         <Transition fallback=|| view! { <Card><p class="text-sm text-slate-500">"Loading your account…"</p></Card> }>
             {move || {
                 let app = app.clone();
-                let login = login.clone();
+                let login = login();
                 account
                     .get()
                     .map(|loaded| match loaded {
@@ -108,20 +128,28 @@ fn Section(
     }
 }
 
-/// The link that sends the user to confirm their identity, then back here.
-fn reauth_link(app_id: &str) -> String {
-    format!("/a/{app_id}/login?reauth=1&return_to=/a/{app_id}/account")
+/// The link that sends the user to confirm their identity, then back here:
+/// with their passkey when they have one (changes to factors need the
+/// strongest factor).
+fn reauth_link(app_id: &str, passkey: bool) -> String {
+    let passkey = if passkey { "&passkey=1" } else { "" };
+    format!("/a/{app_id}/login?reauth=1{passkey}&return_to=/a/{app_id}/account")
 }
+
+/// Whether the signed-in user has a passkey (for the re-authentication link).
+#[derive(Clone, Copy)]
+struct HasPasskey(bool);
 
 /// An error, with a way to confirm identity when that is what is missing.
 #[component]
 fn ActionProblem(app_id: String, #[prop(into)] error: Signal<Option<ApiError>>) -> impl IntoView {
+    let passkey = use_context::<HasPasskey>().is_some_and(|h| h.0);
     move || {
         error.get().filter(|e| !e.is_field_error()).map(|e| {
             let reauth = matches!(e, ApiError::ReauthRequired(_)).then(|| {
                 view! {
                     " "
-                    <a href=reauth_link(&app_id) class="font-semibold underline">"Confirm it's you"</a>
+                    <a href=reauth_link(&app_id, passkey) class="font-semibold underline" data-testid="confirm-its-you">"Confirm it's you"</a>
                 }
             });
             view! {
@@ -145,6 +173,7 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
         </Notice>
     });
     let full = !view.requires_enrolment;
+    provide_context(HasPasskey(!view.passkeys.is_empty()));
     let fresh_codes = expect_context::<FreshCodes>().0;
     let flash = expect_context::<Flash>().0;
     view! {
@@ -169,7 +198,14 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
                     <RecoveryCodesList codes />
                 </section>
             })}
-            {view.passkey_enabled.then(|| view! { <PasskeysSection app=app.clone() passkeys=view.passkeys.clone() /> })}
+            {view.passkey_enabled.then(|| view! {
+                <PasskeysSection
+                    app=app.clone()
+                    passkeys=view.passkeys.clone()
+                    blocked=view.passkey_blocked.clone()
+                    enrolment_link=view.enrolment_link_valid
+                />
+            })}
             {view.password_enabled.then(|| view! {
                 <PasswordSection app=app.clone() has_password=view.has_password requires_enrolment=view.requires_enrolment />
             })}
@@ -183,32 +219,42 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
 }
 
 #[component]
-fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView {
+fn PasskeysSection(
+    app: HostedApp,
+    passkeys: Vec<PasskeyView>,
+    /// Why this session may not add a passkey (a role needs one and only an
+    /// operator's enrolment link brings the first).
+    blocked: Option<String>,
+    /// The page carries a valid enrolment link for this account.
+    enrolment_link: bool,
+) -> impl IntoView {
     let changed = expect_context::<Changed>();
+    let enrolment = expect_context::<Enrolment>().0;
     // The ceremony needs JavaScript: the button waits for it.
     let hydrated = use_hydrated();
     let pending = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<ApiError>);
     let fresh_codes = expect_context::<FreshCodes>().0;
     let name_input = NodeRef::<leptos::html::Input>::new();
     let app_id = app.id.clone();
     let add = move |_| {
         let app_id = app_id.clone();
         let name = name_input.get().map(|i| i.value()).unwrap_or_default();
+        let enrolment = enrolment.get_untracked().filter(|_| enrolment_link);
         pending.set(true);
         error.set(None);
         spawn_local(async move {
             let outcome = async {
-                let options = start_add_passkey(app_id.clone())
+                let options = start_add_passkey(app_id.clone(), enrolment.clone())
                     .await
-                    .map_err(|e| Some(e.to_string()))?;
+                    .map_err(Some)?;
                 let credential = passkey_bridge::create(options).await.map_err(|e| match e {
                     CeremonyError::Aborted => None,
-                    CeremonyError::Failed(message) => Some(message),
+                    CeremonyError::Failed(message) => Some(ApiError::Refused(message)),
                 })?;
-                finish_add_passkey(app_id, credential, name)
+                finish_add_passkey(app_id, credential, name, enrolment)
                     .await
-                    .map_err(|e| Some(e.to_string()))
+                    .map_err(Some)
             }
             .await;
             match outcome {
@@ -228,13 +274,19 @@ fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView 
         .into_iter()
         .map(|passkey| view! { <PasskeyRow app_id=app.id.clone() passkey /> })
         .collect_view();
-    view! {
-        <Section
-            title="Passkeys"
-            description="Sign in with your fingerprint, face or device PIN. Passkeys cannot be phished."
-        >
-            {empty.then(|| view! { <p class="mb-4 text-sm text-slate-500" data-testid="no-passkeys">"No passkeys yet."</p> })}
-            <ul class="mb-4 divide-y divide-slate-100" data-testid="passkey-list">{rows}</ul>
+    let link_banner = enrolment_link.then(|| view! {
+        <div class="mb-4"><Notice tone="info">
+            <span data-testid="enrolment-link">
+                "Your administrator sent you this link to add your first passkey. Add it now: the link works once."
+            </span>
+        </Notice></div>
+    });
+    let adder = match blocked {
+        Some(reason) => view! {
+            <Notice tone="info"><span data-testid="passkey-blocked">{reason}</span></Notice>
+        }
+        .into_any(),
+        None => view! {
             <div class="flex flex-col gap-3 sm:flex-row sm:items-end">
                 <div class="flex-1 space-y-1.5">
                     <label for="passkey-name" class="block text-sm font-medium text-slate-700">"Name for a new passkey"</label>
@@ -252,7 +304,19 @@ fn PasskeysSection(app: HostedApp, passkeys: Vec<PasskeyView>) -> impl IntoView 
                     </button>
                 </div>
             </div>
-            {move || error.get().map(|message| view! { <p class="mt-2 text-sm text-red-600" role="alert" data-testid="passkey-error">{message}</p> })}
+        }
+        .into_any(),
+    };
+    view! {
+        <Section
+            title="Passkeys"
+            description="Sign in with your fingerprint, face or device PIN. Passkeys cannot be phished."
+        >
+            {empty.then(|| view! { <p class="mb-4 text-sm text-slate-500" data-testid="no-passkeys">"No passkeys yet."</p> })}
+            <ul class="mb-4 divide-y divide-slate-100" data-testid="passkey-list">{rows}</ul>
+            {link_banner}
+            <div data-testid="passkey-error-slot"><ActionProblem app_id=app.id.clone() error=error /></div>
+            {adder}
         </Section>
     }
 }
@@ -523,7 +587,8 @@ fn DeactivateSection(app: HostedApp, email: String, fresh: bool) -> impl IntoVie
             load_page(&target);
         }
     });
-    let reauth = reauth_link(&app.id);
+    // Deactivation needs a recent sign-in with any factor.
+    let reauth = reauth_link(&app.id, false);
     let app_id = StoredValue::new(app.id.clone());
     let email = StoredValue::new(email);
     view! {

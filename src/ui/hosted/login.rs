@@ -13,6 +13,7 @@ use crate::api::hosted::{
 use crate::ui::components::{
     Card, Field, FormError, Notice, Spinner, SubmitButton, Tone, action_error, button_class,
 };
+use crate::return_to::safe_return_to;
 use crate::ui::passkey_bridge::{self, CeremonyError};
 
 #[component]
@@ -212,7 +213,8 @@ fn SignInCard(
 /// Someone is signed in here already.
 #[component]
 fn SignedInCard(app: HostedApp, email: String, return_to: Option<String>) -> impl IntoView {
-    let continue_to = return_to.unwrap_or_else(|| format!("/a/{}/account", app.id));
+    // A query string is not to be trusted: only a path of this app is a link.
+    let continue_to = safe_return_to(&app.id, return_to.as_deref());
     let sign_out = format!("/a/{}/logout", app.id);
     view! {
         <Card>
@@ -291,6 +293,15 @@ fn PasskeyStepUp(app: HostedApp, email: String, return_to: Option<String>) -> im
     let body = if app.signed_in_has_passkey {
         view! { <PasskeyButton app=app.clone() return_to label="Continue with a passkey" /> }
             .into_any()
+    } else if app.signed_in_needs_enrolment_link {
+        view! {
+            <Notice tone="info">
+                <span data-testid="needs-enrolment-link">
+                    "You have no passkey yet, and your access needs one. Ask your administrator for an enrolment link: it lets you add your first passkey."
+                </span>
+            </Notice>
+        }
+        .into_any()
     } else {
         view! {
             <Notice tone="info">
