@@ -122,13 +122,13 @@ async fn verify_detects_edited_details() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_detects_a_rehashed_edit() {
-    // An attacker who edits a row and recomputes its hash still breaks the
-    // link to the next event.
+    // Even someone holding the master key, who edits a row and recomputes
+    // its MAC, breaks the link to the next event.
     let app = app_with_history().await;
     let mut events = events(&app, "demo").await;
     let mut edited = events.remove(1);
     edited.actor_label = "cli:mallory".into();
-    let forged = forge_hash(&edited);
+    let forged = keyed_hash(&app, &edited);
     app.sql(&format!(
         "UPDATE audit_event SET actor_label = 'cli:mallory', hash = '{forged}' WHERE app_id = 'demo' AND seq = 2"
     ))
@@ -142,12 +142,14 @@ async fn verify_detects_a_rehashed_edit() {
     );
 }
 
-/// Recompute an event's hash the way `audit::record` does, via a scratch
-/// database (the attacker knows the algorithm).
-fn forge_hash(event: &audit_event::Model) -> String {
-    use sha2::{Digest, Sha256};
+/// Recompute an event's MAC the way `audit::record` does, with the key
+/// derived from the server's master key (which the test holds).
+fn keyed_hash(app: &TestApp, event: &audit_event::Model) -> String {
+    let key = oneauth::core::vault::Vault::load(Some(&app.master_key), std::path::Path::new("/"))
+        .unwrap()
+        .derive("audit-chain");
     let fields = json!([
-        "1auth-audit-v1",
+        "1auth-audit-v2",
         event.app_id,
         event.seq,
         event
@@ -163,14 +165,14 @@ fn forge_hash(event: &audit_event::Model) -> String {
         event.details,
         event.prev_hash,
     ]);
-    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+    hex::encode(key.mac(fields.to_string().as_bytes()))
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_forging_helper_matches_the_real_hash() {
+async fn the_documented_keyed_hash_matches_the_real_one() {
     let app = app_with_history().await;
     for event in events(&app, "demo").await {
-        assert_eq!(forge_hash(&event), event.hash);
+        assert_eq!(keyed_hash(&app, &event), event.hash);
     }
 }
 

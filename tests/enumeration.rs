@@ -27,11 +27,7 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
     )
     .expect_success();
     let mut answers = Vec::new();
-    for email in [
-        "ada@example.com",
-        "nobody@example.com",
-        "not even an address",
-    ] {
+    for email in ["ada@example.com", "nobody@example.com"] {
         let before = passwords::verifications();
         let response = app
             .call(
@@ -54,11 +50,29 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
         answers.push((response.status(), response.text().await.unwrap()));
     }
     assert_eq!(answers[0], answers[1]);
-    assert_eq!(answers[1], answers[2]);
     assert_eq!(answers[0].0, 403);
     assert!(
         answers[0]
             .1
             .contains("The e-mail address or the credentials are not right.")
     );
+
+    // What is not an e-mail address at all is a form error, answered before
+    // any work (M2: it reaches neither the database nor the audit log); its
+    // shape is public, so this tells nobody who is registered.
+    let before = passwords::verifications();
+    let response = app
+        .call(
+            &browser(),
+            SignInWithPassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "not even an address"),
+                ("password", "wrong password!"),
+            ],
+        )
+        .await;
+    assert_eq!(passwords::verifications() - before, 0);
+    assert_eq!(response.status(), 422);
+    assert!(response.text().await.unwrap().contains("valid e-mail"));
 }

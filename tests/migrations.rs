@@ -69,8 +69,10 @@ async fn the_audit_filter_indexes_move_to_the_id_and_back() {
     assert!(actor.contains("actor_label"), "{actor}");
     assert!(index_definition(&db, "ix_audit_event_time").await.is_some());
 
-    // And down again to the first definitions, then up.
-    Migrator::down(&db, Some(1)).await.unwrap();
+    // And down again to the first definitions (undoing 000010 and every
+    // migration after it), then up.
+    let after_000010 = Migrator::migrations().len() as u32 - 9;
+    Migrator::down(&db, Some(after_000010)).await.unwrap();
     assert_eq!(index_definition(&db, "ix_audit_event_app").await, None);
     let actor = index_definition(&db, "ix_audit_event_actor").await.unwrap();
     assert!(actor.contains("actor_id"), "{actor}");
@@ -80,4 +82,60 @@ async fn the_audit_filter_indexes_move_to_the_id_and_back() {
             .await
             .is_some()
     );
+}
+
+/// 000011 adds the per-factor times of sign-in sessions and backfills live
+/// sessions with the factor they were opened with (and nothing else: a
+/// re-authentication recorded only as a merged time is not attributed).
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_get_their_opening_factor_time_and_the_step_goes_down_and_up() {
+    let (url, _dir) = fresh_database().await;
+    let db = db::connect(&url).await.unwrap();
+    Migrator::up(&db, Some(10)).await.unwrap();
+    let now = "'2026-11-26T10:00:00+00:00'";
+    let statements = [
+        format!(
+            "INSERT INTO app (id, name, created_at, updated_at) VALUES ('demo', 'Demo', {now}, {now})"
+        ),
+        format!(
+            "INSERT INTO app_user (id, app_id, email, created_at, updated_at) VALUES ('u1', 'demo', 'ada@example.com', {now}, {now})"
+        ),
+    ];
+    for statement in statements {
+        db.execute_unprepared(&statement).await.unwrap();
+    }
+    for (id, amr) in [
+        ("s-pwd", r#"["pwd","hwk","user","mfa"]"#),
+        ("s-hwk", r#"["hwk","user","mfa"]"#),
+        ("s-otp", r#"["otp"]"#),
+    ] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO signin_session (id, app_id, user_id, amr, acr, auth_time, last_seen_at, idle_expires_at, absolute_expires_at, created_at) \
+             VALUES ('{id}', 'demo', 'u1', '{amr}', 'phr', {now}, {now}, {now}, {now}, '2026-11-26T09:00:00+00:00')"
+        ))
+        .await
+        .unwrap();
+    }
+    db::migrate(&db).await.unwrap();
+    let opened = |column: &'static str| {
+        let db = &db;
+        async move {
+            let rows = db
+                .query_all_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    format!("SELECT id FROM signin_session WHERE {column} IS NOT NULL ORDER BY id"),
+                ))
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| r.try_get::<String>("", "id").unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(opened("password_at").await, ["s-pwd"]);
+    assert_eq!(opened("passkey_at").await, ["s-hwk"]);
+    assert_eq!(opened("recovery_at").await, ["s-otp"]);
+    Migrator::down(&db, Some(1)).await.unwrap();
+    db::migrate(&db).await.unwrap();
+    assert_eq!(opened("passkey_at").await, ["s-hwk"], "down and up again");
 }

@@ -889,10 +889,7 @@ async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in() {
     );
 
     // max_age: a sign-in older than allowed asks again.
-    setup
-        .app
-        .sql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'")
-        .await;
+    setup.app.age_sign_ins().await;
     let response = client
         .authorize(&browser, &Pkce::new(), &[("max_age", "600")])
         .await;
@@ -983,6 +980,11 @@ async fn a_role_that_requires_a_passkey_steps_the_user_up_before_any_code() {
             "--require-passkey",
         ])
         .expect_success();
+    let client = setup.client();
+    let browser = signed_in_browser(&setup).await;
+    // Ada adds a passkey while no role of hers demands one (a fresh password
+    // suffices then); the role comes afterwards.
+    let mut device = enrol_passkey(&setup, &browser).await;
     setup
         .app
         .cli(&[
@@ -995,9 +997,6 @@ async fn a_role_that_requires_a_passkey_steps_the_user_up_before_any_code() {
             "admin",
         ])
         .expect_success();
-    let client = setup.client();
-    let browser = signed_in_browser(&setup).await;
-    let mut device = enrol_passkey(&setup, &browser).await;
 
     let response = client.authorize(&browser, &Pkce::new(), &[]).await;
     let login = response.headers()["location"].to_str().unwrap().to_owned();
@@ -1074,10 +1073,7 @@ async fn a_role_drops_out_of_refreshed_tokens_after_its_max_auth_age() {
 
     // Eleven minutes later (moved back in the database), a refresh still
     // works but no longer carries the privileged role.
-    setup
-        .app
-        .sql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'")
-        .await;
+    setup.app.age_sign_ins().await;
     let (status, refreshed) = client
         .refresh(tokens["refresh_token"].as_str().unwrap())
         .await;

@@ -311,6 +311,16 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     assert_eq!(stored.name, "Work laptop");
     assert!(stored.user_verified);
 
+    // A second passkey changes Ada's factors: it needs a recent passkey
+    // assertion, her strongest factor now (the password sign-in is not one).
+    let error = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap_err();
+    assert!(error["ReauthRequired"].as_str().unwrap().contains("passkey"), "{error}");
+    passkey_sign_in(&app, &client, &mut device, "demo")
+        .await
+        .unwrap();
+
     // A second passkey brings no new codes.
     let mut spare = Device::new();
     let options = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])

@@ -291,9 +291,10 @@ pub async fn rename(
     Ok(renamed)
 }
 
-/// Delete a passkey, recording `passkey.removed`, unless it is the user's
-/// last way to sign in: checked here, under the user's row lock, so two
-/// removals at once cannot both pass (whoever calls).
+/// Delete a passkey, recording `passkey.removed`. A user never removes
+/// their own last way to sign in: checked here, under the user's row lock,
+/// so two removals at once cannot both pass. An operator may remove a lost
+/// or stolen passkey even so (the user then recovers with a link).
 pub async fn remove(
     tx: &DatabaseTransaction,
     app: &app::Model,
@@ -303,7 +304,11 @@ pub async fn remove(
 ) -> Result<(), PasskeyError> {
     super::users::lock(tx, &user.id).await?;
     let existing = find_for_user(tx, &user.id, passkey_id).await?;
-    policy::ensure_can_remove_a_sign_in_method(tx, app, &user.id).await??;
+    let by_the_user = actor.kind == super::audit::ActorKind::User
+        && actor.id.as_deref() == Some(user.id.as_str());
+    if by_the_user {
+        policy::ensure_can_remove_a_sign_in_method(tx, app, &user.id).await??;
+    }
     passkey::Entity::delete_by_id(existing.id.as_str())
         .exec(tx)
         .await?;

@@ -250,6 +250,7 @@ pub async fn set_active(
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({
                 "email": user.email,
+                "self": actor.id.as_deref() == Some(user.id.as_str()),
                 "before": { "status": user.status },
                 "after": { "status": status },
                 "sessions_ended": ended,

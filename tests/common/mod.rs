@@ -343,6 +343,30 @@ impl TestApp {
             .expect("request succeeds")
     }
 
+    /// Move every sign-in of this database an hour (and more) into the past:
+    /// each factor's time and the newest authentication.
+    pub async fn age_sign_ins(&self) {
+        const LONG_AGO: &str = "'2000-01-01T00:00:00+00:00'";
+        self.sql(&format!("UPDATE signin_session SET auth_time = {LONG_AGO}"))
+            .await;
+        for column in ["password_at", "passkey_at", "recovery_at"] {
+            self.sql(&format!(
+                "UPDATE signin_session SET {column} = {LONG_AGO} WHERE {column} IS NOT NULL"
+            ))
+            .await;
+        }
+    }
+
+    /// Record a passkey assertion made just now in every live sign-in (for
+    /// tests whose passkeys are rows, not devices).
+    pub async fn prove_passkey_now(&self) {
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        self.sql(&format!(
+            "UPDATE signin_session SET passkey_at = '{now}', auth_time = '{now}' WHERE ended_at IS NULL"
+        ))
+        .await;
+    }
+
     /// Run raw SQL (tests that tamper with rows, as an attacker with database access would).
     pub async fn sql(&self, statement: &str) {
         self.db
