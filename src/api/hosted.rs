@@ -367,6 +367,13 @@ pub async fn load_invitation(app_id: String, token: String) -> Result<Invitation
                 .into(),
         ));
     };
+    if crate::core::policy::sign_in_methods(db, &app, &user.id)
+        .await
+        .map_err(internal)?
+        > 0
+    {
+        return Err(links::LinkError::AlreadySetUp.into());
+    }
     Ok(InvitationView {
         needs_passkey: links::needs_passkey(db, &user).await.map_err(internal)?,
         email: user.email,

@@ -288,6 +288,9 @@ pub async fn accept_with_password(
     let (row, user) = find_valid(db, &app.id, token, Purpose::Invite)
         .await?
         .ok_or(LinkError::Invalid)?;
+    if policy::sign_in_methods(db, app, &user.id).await? > 0 {
+        return Err(LinkError::AlreadySetUp);
+    }
     if needs_passkey(db, &user).await? {
         return Err(LinkError::PasskeyRequired);
     }
@@ -315,6 +318,9 @@ pub async fn start_with_passkey(
     let (_, user) = find_valid(db, &app.id, token, Purpose::Invite)
         .await?
         .ok_or(LinkError::Invalid)?;
+    if policy::sign_in_methods(db, app, &user.id).await? > 0 {
+        return Err(LinkError::AlreadySetUp);
+    }
     let existing = passkeys::list_for_user(db, &user.id).await?;
     Ok(rp.start_registration(&app.name, &user.id, &user.email, &existing)?)
 }

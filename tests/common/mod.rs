@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod console;
 pub mod oauth;
 pub mod passkey;
 
@@ -97,6 +98,12 @@ pub async fn spawn_second_server(first: &TestApp) -> TestApp {
     .await
 }
 
+/// A server whose settings `configure` adjusts (trusted proxies, say).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut SettingsArgs)) -> TestApp {
+    let (database_url, dir) = fresh_database().await;
+    spawn_app_configured(database_url, dir, None, test_master_key(), configure).await
+}
+
 /// A server whose public URL is `public_url` (e.g. https, for cookie flags).
 pub async fn spawn_app_with_public_url(public_url: &str) -> TestApp {
     let (database_url, dir) = fresh_database().await;
@@ -124,6 +131,16 @@ async fn spawn_app_on(
     public_url: Option<String>,
     master_key: String,
 ) -> TestApp {
+    spawn_app_configured(database_url, dir, public_url, master_key, |_| {}).await
+}
+
+async fn spawn_app_configured(
+    database_url: String,
+    dir: tempfile::TempDir,
+    public_url: Option<String>,
+    master_key: String,
+    configure: impl FnOnce(&mut SettingsArgs),
+) -> TestApp {
     let db = db::connect(&database_url)
         .await
         .expect("connect to the test database");
@@ -136,7 +153,7 @@ async fn spawn_app_on(
     // localhost, like a real deployment's host name: it is what browsers,
     // cookies and WebAuthn see.
     let address = format!("http://localhost:{}", addr.port());
-    let settings = Settings::from_args(&SettingsArgs {
+    let mut args = SettingsArgs {
         database_url: database_url.clone(),
         bind: addr.to_string(),
         public_url: Some(public_url.unwrap_or_else(|| address.clone())),
@@ -145,7 +162,9 @@ async fn spawn_app_on(
         trust_proxy: None,
         master_key: Some(master_key.clone()),
         master_key_file: dir.path().join("unused.key").display().to_string(),
-    })
+    };
+    configure(&mut args);
+    let settings = Settings::from_args(&args)
     .expect("valid test settings");
     let vault = settings.vault().expect("a valid master key");
     oneauth::core::audit::install_chain_key(&db, &vault)

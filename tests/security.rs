@@ -1,0 +1,1560 @@
+//! One regression test per finding of the security review of 2026-11-26
+//! (../shared/reviews/security-2026-11-26.md), named after it: each failed
+//! against the code the review read, and passes since its fix. Findings
+//! whose rule lives in one function (X-Forwarded-For, IPv6 keys, e-mail
+//! normalisation, the public URL) are tested beside that function too.
+
+mod common;
+
+use std::time::Duration;
+
+use common::console::{Op, PASSWORD, accept_invitation_with, operator, refused, user_id, with_owner};
+use common::oauth::{Client, Pkce, claims, param};
+use common::passkey::Device;
+use common::{TestApp, browser, sign_in, spawn_app};
+use leptos::server_fn::ServerFn;
+use oneauth::api::account::{
+    ChangePassword, FinishAddPasskey, LoadAccount, RegenerateRecoveryCodes, RemovePasskey,
+    StartAddPasskey,
+};
+use oneauth::api::console::*;
+use oneauth::api::hosted::{
+    FinishPasskeyAssertion, RedeemRecoveryLink, SignInWithPassword, SignInWithRecoveryCode,
+    StartPasskeyAssertion,
+};
+use oneauth::entities::{audit_event, signin_session, token_family};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// App `demo` (a public client, a post-logout URI) with ada@example.com.
+async fn demo(extra: &[&str]) -> (TestApp, Value) {
+    let app = spawn_app().await;
+    let mut args = vec![
+        "app",
+        "create",
+        "demo",
+        "--name",
+        "Demo",
+        "--redirect-uri",
+        "http://localhost:5173/cb",
+        "--post-logout-redirect-uri",
+        "http://localhost:5173/bye",
+    ];
+    args.extend_from_slice(extra);
+    let created = app.cli(&args).expect_success().json();
+    add_user(&app, "demo", "ada@example.com");
+    (app, created)
+}
+
+fn add_user(app: &TestApp, app_id: &str, email: &str) {
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            app_id,
+            "--email",
+            email,
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .expect_success();
+}
+
+fn passkey_role(app: &TestApp, app_id: &str, role: &str, extra: &[&str]) {
+    let mut args = vec!["role", "create", "--app", app_id, role, "--require-passkey"];
+    args.extend_from_slice(extra);
+    app.cli(&args).expect_success();
+}
+
+fn grant(app: &TestApp, app_id: &str, email: &str, role: &str) {
+    app.cli(&["role", "grant", "--app", app_id, "--email", email, role])
+        .expect_success();
+}
+
+async fn signed_in(app: &TestApp, app_id: &str, email: &str) -> reqwest::Client {
+    let browser = browser();
+    sign_in(app, &browser, app_id, email, PASSWORD).await;
+    browser
+}
+
+/// Add a passkey from the account page (`enrolment`: an enrolment link's
+/// token); the error of whichever step refused.
+async fn add_passkey(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    app_id: &str,
+    device: &mut Device,
+    enrolment: Option<&str>,
+) -> Result<Value, Value> {
+    let enrolment = enrolment.unwrap_or_default();
+    let options = app
+        .call_json(
+            browser,
+            StartAddPasskey::PATH,
+            &[("app_id", app_id), ("enrolment", enrolment)],
+        )
+        .await?;
+    let credential = device.create(&app.address, options.as_str().unwrap());
+    app.call_json(
+        browser,
+        FinishAddPasskey::PATH,
+        &[
+            ("app_id", app_id),
+            ("credential", &credential),
+            ("name", "Key"),
+            ("enrolment", enrolment),
+        ],
+    )
+    .await
+}
+
+/// A passkey assertion in `browser`: a sign-in, or a step-up of the
+/// signed-in user.
+async fn assert_passkey(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    app_id: &str,
+    device: &mut Device,
+) -> Result<Value, Value> {
+    let options = app
+        .call_json(browser, StartPasskeyAssertion::PATH, &[("app_id", app_id)])
+        .await?;
+    let assertion = device.get(&app.address, options.as_str().unwrap());
+    app.call_json(
+        browser,
+        FinishPasskeyAssertion::PATH,
+        &[("app_id", app_id), ("credential", &assertion)],
+    )
+    .await
+}
+
+async fn actions(app: &TestApp, app_id: &str) -> Vec<(String, Value)> {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq(app_id))
+        .order_by_asc(audit_event::Column::Seq)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
+        .collect()
+}
+
+async fn audit_rows(app: &TestApp) -> u64 {
+    audit_event::Entity::find().count(&app.db).await.unwrap()
+}
+
+async fn live_sessions(app: &TestApp, user: &str) -> u64 {
+    signin_session::Entity::find()
+        .filter(signin_session::Column::UserId.eq(user))
+        .filter(signin_session::Column::EndedAt.is_null())
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn live_families(app: &TestApp, user: &str) -> u64 {
+    token_family::Entity::find()
+        .filter(token_family::Column::UserId.eq(user))
+        .filter(token_family::Column::RevokedAt.is_null())
+        .count(&app.db)
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------
+// H1: no script or redirect from a query string
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h1_an_unsafe_return_to_is_never_rendered_as_a_link() {
+    let (app, _) = demo(&[]).await;
+    let browser = signed_in(&app, "demo", "ada@example.com").await;
+    for evil in [
+        "javascript:alert(document.domain)",
+        "https://evil.example/",
+        "//evil.example/",
+        "/a/shop/account",
+    ] {
+        let query: String = url::form_urlencoded::byte_serialize(evil.as_bytes()).collect();
+        let page = app
+            .get_with(&browser, &format!("/a/demo/login?return_to={query}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("You&#x27;re signed in") || page.contains("You're signed in"));
+        assert!(
+            !page.contains(&format!("href=\"{evil}")),
+            "unsafe return_to rendered: {evil}"
+        );
+        assert!(page.contains("href=\"/a/demo/account\""), "{evil}: {page}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h1_pages_carry_a_nonce_policy_and_the_security_headers() {
+    let (app, _) = demo(&[]).await;
+    let response = app.get("/a/demo/login").await;
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    };
+    let csp = header("content-security-policy");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(header("referrer-policy"), "no-referrer");
+    assert_eq!(header("x-frame-options"), "DENY");
+    assert!(
+        response.headers().get("strict-transport-security").is_none(),
+        "no HSTS over plain http"
+    );
+    for directive in [
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+        "'wasm-unsafe-eval'",
+        // A password form posted without JavaScript ends at the client's
+        // registered redirect URI: the browser checks form-action there.
+        "form-action 'self' http://localhost:5173/cb http://localhost:5173/bye",
+    ] {
+        assert!(csp.contains(directive), "{directive} in {csp}");
+    }
+    let script_src = csp
+        .split(';')
+        .find(|d| d.trim_start().starts_with("script-src"))
+        .unwrap();
+    assert!(!script_src.contains("unsafe-inline"), "{script_src}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in script-src")
+        .to_owned();
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains(&format!("nonce=\"{nonce}\"")),
+        "the hydration script carries the response's nonce"
+    );
+    // Every response gets its own nonce.
+    let other = app.get("/a/demo/login").await;
+    let other_csp = other.headers()["content-security-policy"].to_str().unwrap();
+    assert!(!other_csp.contains(&nonce));
+    // Protocol answers carry the headers too.
+    let jwks = app.get("/a/demo/oauth/jwks").await;
+    assert_eq!(jwks.headers()["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h1_hsts_behind_https() {
+    let app = common::spawn_app_with_public_url("https://auth.example.test").await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// H2, M4, L7, L8: a factor is only as strong as the way it was enrolled
+
+/// An operator who set a password beside their passkey at invitation.
+async fn operator_with_password(app: &TestApp, owner: &Op, email: &str, roles: &str) -> Op {
+    let created = owner
+        .call(
+            app,
+            ConsoleCreateUser::PATH,
+            &[
+                ("app_id", "console"),
+                ("email", email),
+                ("roles", roles),
+                ("invite", "on"),
+            ],
+        )
+        .await
+        .unwrap();
+    accept_invitation_with(app, created["invite_link"].as_str().unwrap(), Some(PASSWORD)).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h2_a_phished_console_password_cannot_enrol_a_passkey() {
+    let (app, owner) = with_owner().await;
+    operator_with_password(&app, &owner, "op@example.com", "admin").await;
+    // The attacker has the password only.
+    let evil = signed_in(&app, "console", "op@example.com").await;
+    assert!(
+        app.call_json(&evil, ConsoleMe::PATH, &[])
+            .await
+            .unwrap_err()["ReauthRequired"]
+            .is_string()
+    );
+    let mut attackers = Device::new();
+    let error = add_passkey(&app, &evil, "console", &mut attackers, None)
+        .await
+        .unwrap_err();
+    assert!(error["ReauthRequired"].as_str().unwrap().contains("passkey"), "{error}");
+    // No ceremony ran, nothing was stored: the console stays closed to it.
+    assert!(attackers.credential_id.is_none());
+    assert_eq!(
+        oneauth::entities::passkey::Entity::find().count(&app.db).await.unwrap(),
+        2,
+        "the owner's and the operator's own"
+    );
+    assert!(app.call_json(&evil, ConsoleMe::PATH, &[]).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() {
+    let (app, owner) = with_owner().await;
+    owner
+        .call(&app, ConsoleCreateApp::PATH, &[("app_id", "demo"), ("name", "Demo")])
+        .await
+        .unwrap();
+    add_user(&app, "demo", "ada@example.com");
+    passkey_role(&app, "demo", "admin", &[]);
+    grant(&app, "demo", "ada@example.com", "admin");
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let mut device = Device::new();
+
+    // A fresh password session alone: refused, before the ceremony.
+    let error = add_passkey(&app, &ada, "demo", &mut device, None)
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("enrolment link"), "{error}");
+    let view = app
+        .call_json(&ada, LoadAccount::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert!(view["passkey_blocked"].as_str().unwrap().contains("enrolment link"));
+    // Recovery codes would be a way around it: refused too.
+    let error = app
+        .call_json(&ada, RegenerateRecoveryCodes::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("passkey"), "{error}");
+
+    // An operator issues an enrolment link; with it, she adds the passkey.
+    let ada_id = user_id(&app, "demo", "ada@example.com").await;
+    let link = owner
+        .call(
+            &app,
+            ConsoleEnrolmentLink::PATH,
+            &[("app_id", "demo"), ("user_id", &ada_id)],
+        )
+        .await
+        .unwrap();
+    let token = param(link.as_str().unwrap(), "enrol").unwrap();
+    assert!(link.as_str().unwrap().contains("/a/demo/account?enrol="));
+    let view = app
+        .call_json(&ada, LoadAccount::PATH, &[("app_id", "demo"), ("enrolment", &token)])
+        .await
+        .unwrap();
+    assert_eq!(view["enrolment_link_valid"], true);
+    assert_eq!(view["passkey_blocked"], Value::Null);
+    let codes = add_passkey(&app, &ada, "demo", &mut device, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(codes.as_array().unwrap().len(), 10);
+    let recorded = actions(&app, "demo").await;
+    assert!(recorded.iter().any(|(a, _)| a == "enrolment_link.issued"));
+    assert!(recorded.iter().any(|(a, _)| a == "enrolment_link.used"));
+    assert!(recorded.iter().any(|(a, _)| a == "passkey.added"));
+
+    // The link works once, and a user with a passkey gets no second one.
+    let mut second = Device::new();
+    let error = add_passkey(&app, &ada, "demo", &mut second, Some(&token))
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("enrolment link"), "{error}");
+    let again = owner
+        .call(
+            &app,
+            ConsoleEnrolmentLink::PATH,
+            &[("app_id", "demo"), ("user_id", &ada_id)],
+        )
+        .await;
+    assert!(refused(&again.unwrap_err()).contains("has a passkey"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h2_an_enrolment_link_is_for_its_own_user_only() {
+    let (app, owner) = with_owner().await;
+    owner
+        .call(&app, ConsoleCreateApp::PATH, &[("app_id", "demo"), ("name", "Demo")])
+        .await
+        .unwrap();
+    add_user(&app, "demo", "ada@example.com");
+    add_user(&app, "demo", "bob@example.com");
+    passkey_role(&app, "demo", "admin", &[]);
+    grant(&app, "demo", "bob@example.com", "admin");
+    let ada_id = user_id(&app, "demo", "ada@example.com").await;
+    let link = owner
+        .call(
+            &app,
+            ConsoleEnrolmentLink::PATH,
+            &[("app_id", "demo"), ("user_id", &ada_id)],
+        )
+        .await
+        .unwrap();
+    let token = param(link.as_str().unwrap(), "enrol").unwrap();
+    let bob = signed_in(&app, "demo", "bob@example.com").await;
+    let error = add_passkey(&app, &bob, "demo", &mut Device::new(), Some(&token))
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("another account"), "{error}");
+}
+
+/// A passkey-only user of `demo` (signed up through an invitation), with
+/// their browser and device.
+async fn passkey_user(app: &TestApp, owner: &Op, email: &str) -> (reqwest::Client, Device, String) {
+    let created = owner
+        .call(
+            app,
+            ConsoleCreateUser::PATH,
+            &[("app_id", "demo"), ("email", email), ("invite", "on")],
+        )
+        .await
+        .unwrap();
+    let op = accept_invitation_with(app, created["invite_link"].as_str().unwrap(), None).await;
+    (op.browser, op.device, created["user_id"].as_str().unwrap().to_owned())
+}
+
+async fn demo_with_owner() -> (TestApp, Op) {
+    let (app, owner) = with_owner().await;
+    owner
+        .call(&app, ConsoleCreateApp::PATH, &[("app_id", "demo"), ("name", "Demo")])
+        .await
+        .unwrap();
+    (app, owner)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
+    let (app, owner) = demo_with_owner().await;
+    let (browser, mut device, user) = passkey_user(&app, &owner, "pat@example.com").await;
+    app.age_sign_ins().await;
+    // A stale session (a stolen cookie, say) changes no factor.
+    let error = app
+        .call_json(
+            &browser,
+            ChangePassword::PATH,
+            &[("app_id", "demo"), ("new", "a brand new passphrase")],
+        )
+        .await
+        .unwrap_err();
+    assert!(error["ReauthRequired"].as_str().unwrap().contains("passkey"), "{error}");
+    let error = app
+        .call_json(&browser, RegenerateRecoveryCodes::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap_err();
+    assert!(error["ReauthRequired"].is_string(), "{error}");
+    let view = app
+        .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    let passkey_id = view["passkeys"][0]["id"].as_str().unwrap().to_owned();
+    let error = app
+        .call_json(
+            &browser,
+            RemovePasskey::PATH,
+            &[("app_id", "demo"), ("passkey_id", &passkey_id)],
+        )
+        .await
+        .unwrap_err();
+    assert!(error["ReauthRequired"].is_string(), "{error}");
+    assert_eq!(live_sessions(&app, &user).await, 1, "nothing changed");
+
+    // With a fresh passkey assertion the password can be set...
+    assert_passkey(&app, &browser, "demo", &mut device).await.unwrap();
+    app.call_json(
+        &browser,
+        ChangePassword::PATH,
+        &[("app_id", "demo"), ("new", "a brand new passphrase")],
+    )
+    .await
+    .unwrap();
+    let codes = app
+        .call_json(&browser, RegenerateRecoveryCodes::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(codes.as_array().unwrap().len(), 10);
+    let recorded = actions(&app, "demo").await;
+    assert!(recorded.iter().any(|(a, _)| a == "password.changed"));
+    assert!(recorded.iter().any(|(a, _)| a == "recovery_codes.regenerated"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m4_an_old_passkey_and_a_fresh_password_are_not_a_recent_passkey() {
+    let (app, created) = demo(&[]).await;
+    passkey_role(&app, "demo", "admin", &["--max-auth-age", "60"]);
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let mut device = Device::new();
+    add_passkey(&app, &ada, "demo", &mut device, None).await.unwrap();
+    grant(&app, "demo", "ada@example.com", "admin");
+    assert_passkey(&app, &ada, "demo", &mut device).await.unwrap();
+    let client = Client::from_created(&app, &created);
+    let tokens = client.tokens(&ada, &[]).await;
+    let at = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(at["roles"], json!(["admin"]));
+    assert_eq!(at["acr"], "phr");
+
+    // An hour later, a fresh password does not make the passkey recent.
+    app.age_sign_ins().await;
+    app.call_json(
+        &ada,
+        oneauth::api::hosted::ReauthenticateWithPassword::PATH,
+        &[("app_id", "demo"), ("password", PASSWORD)],
+    )
+    .await
+    .unwrap();
+    let response = client.authorize(&ada, &Pkce::new(), &[]).await;
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with("/a/demo/login?"), "{location}");
+    assert_eq!(param(location, "passkey").as_deref(), Some("1"), "{location}");
+    // acr_values=phr with max_age: the same.
+    let response = client
+        .authorize(&ada, &Pkce::new(), &[("acr_values", "phr"), ("max_age", "60")])
+        .await;
+    let location = response.headers()["location"].to_str().unwrap();
+    assert_eq!(param(location, "passkey").as_deref(), Some("1"), "{location}");
+    // The console's policy reads the same times.
+    let session = signin_session::Entity::find()
+        .filter(signin_session::Column::EndedAt.is_null())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(session.password_at.unwrap() > session.passkey_at.unwrap());
+
+    // A token describes one authentication: without a role that needs the
+    // passkey, the fresh password is what it says (acr pwd, its time).
+    app.sql("DELETE FROM role_assignment").await;
+    let tokens = client.tokens(&ada, &[("max_age", "60")]).await;
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["acr"], "pwd");
+    assert_eq!(id["amr"], json!(["pwd"]));
+    assert_eq!(
+        id["auth_time"].as_i64().unwrap(),
+        session.password_at.unwrap().timestamp()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l7_a_passkey_registration_finishes_only_for_the_user_who_started_it() {
+    let (app, _) = demo(&[]).await;
+    add_user(&app, "demo", "bob@example.com");
+    let shared = signed_in(&app, "demo", "ada@example.com").await;
+    let mut device = Device::new();
+    let options = app
+        .call_json(&shared, StartAddPasskey::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    let credential = device.create(&app.address, options.as_str().unwrap());
+    // Ada steps away; Bob signs in to the same browser and finishes it.
+    app.call_json(&shared, oneauth::api::hosted::SignOut::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    sign_in(&app, &shared, "demo", "bob@example.com", PASSWORD).await;
+    let error = app
+        .call_json(
+            &shared,
+            FinishAddPasskey::PATH,
+            &[("app_id", "demo"), ("credential", &credential), ("name", "x")],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("another account"), "{error}");
+    assert_eq!(
+        oneauth::entities::passkey::Entity::find().count(&app.db).await.unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l8_a_recovery_code_ends_the_other_sessions_and_token_families() {
+    let (app, created) = demo(&[]).await;
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let mut device = Device::new();
+    let codes = add_passkey(&app, &ada, "demo", &mut device, None).await.unwrap();
+    let code = codes[0].as_str().unwrap().to_owned();
+    // A thief's session and refresh tokens, from the stolen password.
+    let thief = signed_in(&app, "demo", "ada@example.com").await;
+    let client = Client::from_created(&app, &created);
+    let tokens = client.tokens(&thief, &[]).await;
+    let user = user_id(&app, "demo", "ada@example.com").await;
+    assert_eq!(live_families(&app, &user).await, 1);
+
+    let recovering = browser();
+    app.call_json(
+        &recovering,
+        SignInWithRecoveryCode::PATH,
+        &[("app_id", "demo"), ("email", "ada@example.com"), ("code", &code)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(live_sessions(&app, &user).await, 1, "only the recovering one");
+    assert_eq!(live_families(&app, &user).await, 0);
+    let (status, _) = client.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
+    let (app, owner) = demo_with_owner().await;
+    let (browser, mut device, user) = passkey_user(&app, &owner, "pat@example.com").await;
+    // A second passkey, and a second session (the one of a lost device).
+    let mut lost = Device::new();
+    add_passkey(&app, &browser, "demo", &mut lost, None).await.unwrap();
+    let elsewhere = common::browser();
+    assert_passkey(&app, &elsewhere, "demo", &mut lost).await.unwrap();
+    assert_eq!(live_sessions(&app, &user).await, 2);
+    // Pat removes the lost one (with a fresh assertion of the other).
+    assert_passkey(&app, &browser, "demo", &mut device).await.unwrap();
+    let view = app
+        .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    let lost_id = view["passkeys"][1]["id"].as_str().unwrap().to_owned();
+    app.call_json(
+        &browser,
+        RemovePasskey::PATH,
+        &[("app_id", "demo"), ("passkey_id", &lost_id)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(live_sessions(&app, &user).await, 1);
+
+    // An operator removing a passkey ends every session of the user.
+    let detail = owner
+        .call(&app, ConsoleUser::PATH, &[("app_id", "demo"), ("user_id", &user)])
+        .await
+        .unwrap();
+    let passkey_id = detail["passkeys"][0]["id"].as_str().unwrap().to_owned();
+    owner
+        .call(
+            &app,
+            ConsoleRemoveUserPasskey::PATH,
+            &[("app_id", "demo"), ("user_id", &user), ("passkey_id", &passkey_id)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(live_sessions(&app, &user).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l8_a_recovery_link_ends_the_other_sessions() {
+    let (app, owner) = demo_with_owner().await;
+    add_user(&app, "demo", "ada@example.com");
+    let _old = signed_in(&app, "demo", "ada@example.com").await;
+    let user = user_id(&app, "demo", "ada@example.com").await;
+    let link = owner
+        .call(
+            &app,
+            ConsoleRecoveryLink::PATH,
+            &[("app_id", "demo"), ("user_id", &user)],
+        )
+        .await
+        .unwrap();
+    let token = param(link.as_str().unwrap(), "token").unwrap();
+    let recovering = browser();
+    app.call_json(
+        &recovering,
+        RedeemRecoveryLink::PATH,
+        &[("app_id", "demo"), ("token", &token)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(live_sessions(&app, &user).await, 1);
+}
+
+// ---------------------------------------------------------------------------
+// H3, M5, L16, L17: operators never act above their own level
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h3_an_admin_cannot_take_over_an_owner() {
+    let (app, owner) = with_owner().await;
+    let admin = operator(&app, &owner, "admin@example.com", "admin").await;
+    let owner_id = user_id(&app, "console", "owner@example.com").await;
+    for (path, what) in [
+        (ConsoleInviteUser::PATH, "invitation"),
+        (ConsoleRecoveryLink::PATH, "recovery link"),
+        (ConsoleEnrolmentLink::PATH, "enrolment link"),
+        (ConsoleSignOutUser::PATH, "sign-out"),
+    ] {
+        let error = admin
+            .call(&app, path, &[("app_id", "console"), ("user_id", &owner_id)])
+            .await
+            .unwrap_err();
+        assert!(refused(&error).contains("above your own"), "{what}: {error}");
+    }
+    let me_view = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    assert_eq!(me_view["access"], "owner");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h3_an_admin_cannot_lock_out_or_strip_an_owner_who_is_not_the_last() {
+    let (app, owner) = with_owner().await;
+    operator(&app, &owner, "second@example.com", "owner").await;
+    let admin = operator(&app, &owner, "admin@example.com", "admin").await;
+    let second = user_id(&app, "console", "second@example.com").await;
+    let detail = owner
+        .call(&app, ConsoleUser::PATH, &[("app_id", "console"), ("user_id", &second)])
+        .await
+        .unwrap();
+    let passkey_id = detail["passkeys"][0]["id"].as_str().unwrap().to_owned();
+    for (path, form) in [
+        (
+            ConsoleSetUserActive::PATH,
+            vec![("app_id", "console"), ("user_id", second.as_str()), ("active", "false")],
+        ),
+        (
+            ConsoleDeleteUser::PATH,
+            vec![("app_id", "console"), ("user_id", second.as_str())],
+        ),
+        (
+            ConsoleRemoveUserPasskey::PATH,
+            vec![
+                ("app_id", "console"),
+                ("user_id", second.as_str()),
+                ("passkey_id", passkey_id.as_str()),
+            ],
+        ),
+        (
+            ConsoleGrantRole::PATH,
+            vec![("app_id", "console"), ("user_id", second.as_str()), ("role", "auditor")],
+        ),
+    ] {
+        let error = admin.call(&app, path, &form).await.unwrap_err();
+        assert!(refused(&error).contains("above your own"), "{path}: {error}");
+    }
+    // The owner's page offers the admin no changes either.
+    let view = admin
+        .call(&app, ConsoleUser::PATH, &[("app_id", "console"), ("user_id", &second)])
+        .await
+        .unwrap();
+    assert_eq!(view["can_write"], false);
+    // An owner may.
+    owner
+        .call(
+            &app,
+            ConsoleSetUserActive::PATH,
+            &[("app_id", "console"), ("user_id", &second), ("active", "false")],
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
+    let (app, owner) = demo_with_owner().await;
+    add_user(&app, "demo", "ada@example.com");
+    let ada = user_id(&app, "demo", "ada@example.com").await;
+    let error = owner
+        .call(&app, ConsoleInviteUser::PATH, &[("app_id", "demo"), ("user_id", &ada)])
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("recovery link"), "{error}");
+    // An invitation issued while the user had no way in, accepted after
+    // they got one, does not replace it.
+    let created = owner
+        .call(
+            &app,
+            ConsoleCreateUser::PATH,
+            &[("app_id", "demo"), ("email", "bob@example.com"), ("invite", "on")],
+        )
+        .await
+        .unwrap();
+    let first = created["invite_link"].as_str().unwrap().to_owned();
+    accept_invitation_with(&app, &first, None).await;
+    let bob = created["user_id"].as_str().unwrap();
+    app.sql(&format!(
+        "UPDATE action_token SET used_at = NULL WHERE user_id = '{bob}'"
+    ))
+    .await;
+    let token = first.rsplit('/').next().unwrap();
+    let error = app
+        .call_json(
+            &browser(),
+            oneauth::api::hosted::StartInvitationPasskey::PATH,
+            &[("app_id", "demo"), ("token", token)],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("already set up"), "{error}");
+    let error = app
+        .call_json(
+            &browser(),
+            oneauth::api::hosted::AcceptInvitationWithPassword::PATH,
+            &[("app_id", "demo"), ("token", token), ("password", PASSWORD)],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("already set up"), "{error}");
+    assert_eq!(
+        oneauth::entities::passkey::Entity::find()
+            .filter(oneauth::entities::passkey::Column::UserId.eq(bob))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m5_only_owners_change_how_operators_sign_in() {
+    let (app, owner) = with_owner().await;
+    let admin = operator(&app, &owner, "admin@example.com", "admin").await;
+    let settings = |passkeys: &'static str| {
+        let mut form = vec![
+            ("app_id", "console"),
+            ("name", "Console"),
+            ("brand_color", "#4f46e5"),
+            ("password_enabled", "on"),
+            ("session_idle_secs", "1800"),
+            ("session_absolute_secs", "36000"),
+            ("access_token_ttl_secs", "300"),
+            ("refresh_idle_secs", "172800"),
+            ("refresh_absolute_secs", "1209600"),
+            ("refresh_grace_secs", "0"),
+        ];
+        if !passkeys.is_empty() {
+            form.push(("passkey_enabled", passkeys));
+        }
+        form
+    };
+    let error = admin
+        .call(&app, ConsoleUpdateApp::PATH, &settings("on"))
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("Only an owner"), "{error}");
+    let error = admin
+        .call(
+            &app,
+            ConsoleCreateClient::PATH,
+            &[
+                ("app_id", "console"),
+                ("name", "Evil"),
+                ("client_type", "public"),
+                ("redirect_uris", "https://evil.example/cb"),
+                ("post_logout_redirect_uris", ""),
+                ("id_token_alg", "ES256"),
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("Only an owner"), "{error}");
+    // An owner may change the settings, but not lock every operator out.
+    let error = owner
+        .call(&app, ConsoleUpdateApp::PATH, &settings(""))
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("lock every operator out"), "{error}");
+    owner
+        .call(&app, ConsoleUpdateApp::PATH, &settings("on"))
+        .await
+        .unwrap();
+    let view = admin
+        .call(&app, ConsoleApp::PATH, &[("app_id", "console")])
+        .await
+        .unwrap();
+    assert_eq!(view["can_write"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l16_an_owner_role_and_a_grant_of_it_never_race_past_each_other() {
+    let (app, owner) = demo_with_owner().await;
+    add_user(&app, "demo", "ada@example.com");
+    let ada = user_id(&app, "demo", "ada@example.com").await;
+    for round in 0..5 {
+        owner
+            .call(&app, ConsoleCreateRole::PATH, &[("app_id", "demo"), ("name", "owner")])
+            .await
+            .unwrap();
+        let grant_form = [("app_id", "demo"), ("user_id", ada.as_str()), ("role", "owner")];
+        let delete_form = [("app_id", "demo"), ("name", "owner")];
+        let (granted, deleted) = tokio::join!(
+            owner.call(&app, ConsoleGrantRole::PATH, &grant_form),
+            owner.call(&app, ConsoleDeleteRole::PATH, &delete_form),
+        );
+        // Never both: a grant that went through keeps the role alive.
+        assert!(!(granted.is_ok() && deleted.is_ok()), "round {round}");
+        let held = oneauth::entities::role_assignment::Entity::find()
+            .filter(oneauth::entities::role_assignment::Column::UserId.eq(ada.as_str()))
+            .count(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(held, u64::from(granted.is_ok()), "round {round}");
+        // Clean up for the next round.
+        if granted.is_ok() {
+            app.sql(&format!("DELETE FROM role_assignment WHERE user_id = '{ada}'"))
+                .await;
+        }
+        app.sql("DELETE FROM role WHERE app_id = 'demo' AND name = 'owner'").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l17_two_removals_at_once_cannot_take_the_last_way_in() {
+    let (app, owner) = demo_with_owner().await;
+    let (browser, mut device, user) = passkey_user(&app, &owner, "pat@example.com").await;
+    let mut other = Device::new();
+    assert_passkey(&app, &browser, "demo", &mut device).await.unwrap();
+    add_passkey(&app, &browser, "demo", &mut other, None).await.unwrap();
+    let view = app
+        .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    let ids: Vec<String> = view["passkeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let remove = |id: String| {
+        let browser = browser.clone();
+        let app = &app;
+        async move {
+            app.call_json(
+                &browser,
+                RemovePasskey::PATH,
+                &[("app_id", "demo"), ("passkey_id", &id)],
+            )
+            .await
+        }
+    };
+    let (first, second) = tokio::join!(remove(ids[0].clone()), remove(ids[1].clone()));
+    assert!(first.is_ok() != second.is_ok(), "exactly one: {first:?} {second:?}");
+    let left = oneauth::entities::passkey::Entity::find()
+        .filter(oneauth::entities::passkey::Column::UserId.eq(user.as_str()))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, 1);
+}
+
+// ---------------------------------------------------------------------------
+// M1, M2, M3, L1, L9, L13, L15, L20: abuse and bad input
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m1_a_spoofed_first_hop_does_not_escape_the_address_throttle() {
+    let app = common::spawn_app_with(|args| args.trusted_proxies = "127.0.0.1".into()).await;
+    app.create_app("demo", "Demo");
+    let mut throttled_at = None;
+    for attempt in 0..40 {
+        let response = browser()
+            .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+            .header("x-forwarded-for", format!("198.51.100.{attempt}, 203.0.113.9"))
+            .form(&[
+                ("app_id", "demo"),
+                ("email", format!("user{attempt}@example.com").as_str()),
+                ("password", "guess guess"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let body = response.text().await.unwrap();
+        if body.contains("Too many failed attempts") {
+            throttled_at = Some(attempt);
+            break;
+        }
+    }
+    assert_eq!(throttled_at, Some(30), "the 31st attempt from 203.0.113.9 is refused");
+    let failed = audit_event::Entity::find()
+        .filter(audit_event::Column::Action.eq("signin.failed"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.actor_address.as_deref(), Some("203.0.113.9"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m2_junk_and_throttled_attempts_cannot_flood_the_audit_log() {
+    let (app, _) = demo(&[]).await;
+    let before = audit_rows(&app).await;
+    let junk = "a".repeat(1_000_000);
+    let client = browser();
+    for _ in 0..20 {
+        let response = client
+            .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+            .header("user-agent", "x".repeat(5_000))
+            .form(&[("app_id", "demo"), ("email", junk.as_str()), ("password", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 422);
+    }
+    assert_eq!(audit_rows(&app).await, before, "junk is refused before the log");
+
+    // Failures of a real address are recorded one by one until the account
+    // locks; then once that it locked, and never per refused attempt.
+    for _ in 0..25 {
+        let _ = app
+            .call_json(
+                &client,
+                SignInWithPassword::PATH,
+                &[("app_id", "demo"), ("email", "ada@example.com"), ("password", "nope")],
+            )
+            .await;
+    }
+    let recorded = actions(&app, "demo").await;
+    let failed = recorded.iter().filter(|(a, _)| a == "signin.failed").count();
+    let locked = recorded.iter().filter(|(a, _)| a == "signin.locked").count();
+    assert_eq!((failed, locked), (5, 1), "{recorded:?}");
+    let longest = audit_event::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.details.len())
+        .max()
+        .unwrap();
+    assert!(longest < 2_000, "details stay small: {longest}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m3_concurrent_guesses_cannot_pass_the_limit() {
+    let (app, _) = demo(&[]).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let address = app.address.clone();
+        guesses.spawn(async move {
+            browser()
+                .post(format!("{address}{}", SignInWithPassword::PATH))
+                .form(&[("app_id", "demo"), ("email", "ada@example.com"), ("password", "nope")])
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        });
+    }
+    let answers = guesses.join_all().await;
+    let checked = answers
+        .iter()
+        .filter(|a| a.contains("credentials are not right"))
+        .count();
+    let throttled = answers
+        .iter()
+        .filter(|a| a.contains("Too many failed attempts"))
+        .count();
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert_eq!(checked + throttled, 30, "{answers:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l1_a_stranger_cannot_lock_out_a_known_device_or_a_passkey() {
+    let (app, _) = demo(&[]).await;
+    // Ada's own browser signed in before: it is a known device.
+    let known = signed_in(&app, "demo", "ada@example.com").await;
+    let mut device = Device::new();
+    add_passkey(&app, &known, "demo", &mut device, None).await.unwrap();
+    app.call_json(&known, oneauth::api::hosted::SignOut::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    // A stranger locks the account.
+    for _ in 0..6 {
+        let _ = app
+            .call_json(
+                &browser(),
+                SignInWithPassword::PATH,
+                &[("app_id", "demo"), ("email", "ada@example.com"), ("password", "nope")],
+            )
+            .await;
+    }
+    let error = app
+        .call_json(
+            &browser(),
+            SignInWithPassword::PATH,
+            &[("app_id", "demo"), ("email", "ada@example.com"), ("password", PASSWORD)],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("Too many failed attempts"), "{error}");
+    // Ada's known browser still signs in with her password...
+    sign_in(&app, &known, "demo", "ada@example.com", PASSWORD).await;
+    // ...and her passkey works from anywhere.
+    assert_passkey(&app, &browser(), "demo", &mut device).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l9_look_alike_spellings_of_an_address_are_one_identity() {
+    let (app, _) = demo(&[]).await;
+    add_user(&app, "demo", "jose@bücher.de");
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            "demo",
+            "--email",
+            "JOSE@xn--bcher-kva.de",
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .expect_error("already exists");
+    sign_in(&app, &browser(), "demo", "jose@XN--BCHER-KVA.DE", PASSWORD).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l13_anonymous_passkey_ceremonies_leave_no_server_rows() {
+    let (app, _) = demo(&["--self-registration"]).await;
+    for _ in 0..50 {
+        let client = browser();
+        app.call_json(&client, StartPasskeyAssertion::PATH, &[("app_id", "demo")])
+            .await
+            .unwrap();
+        app.call_json(
+            &client,
+            oneauth::api::hosted::StartPasskeySignUp::PATH,
+            &[("app_id", "demo"), ("email", "someone@example.com")],
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        oneauth::entities::browser_session::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l15_an_overlong_identifier_is_an_error_not_a_server_failure() {
+    let (app, _) = demo(&[]).await;
+    let response = browser()
+        .post(format!("{}{}", app.address, SignInWithRecoveryCode::PATH))
+        .form(&[
+            ("app_id", "demo"),
+            ("email", format!("{}@example.com", "x".repeat(3_000)).as_str()),
+            ("code", "AAAA-BBBB-CCCC-DDDD"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+}
+
+// ---------------------------------------------------------------------------
+// M7, M8, M10, L4, L5, L19: tokens
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m7_concurrent_replays_in_the_grace_window_cannot_fork_a_family() {
+    let (app, created) = demo(&[]).await;
+    app.sql("UPDATE app SET refresh_grace_secs = 30 WHERE id = 'demo'").await;
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let client = Client::from_created(&app, &created);
+    for round in 0..5 {
+        let tokens = client.tokens(&ada, &[]).await;
+        let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+        let (status, _) = client.refresh(&first).await;
+        assert_eq!(status, 200);
+        // The client "lost" that answer and retries twice at once.
+        let (a, b) = tokio::join!(client.refresh(&first), client.refresh(&first));
+        let winners: Vec<&Value> = [&a, &b]
+            .into_iter()
+            .filter(|(status, _)| *status == 200)
+            .map(|(_, body)| body)
+            .collect();
+        assert!(winners.len() <= 1, "round {round}: {a:?} {b:?}");
+        // No second live branch: at most one of the new tokens refreshes.
+        let mut live = 0;
+        for body in winners {
+            if client.refresh(body["refresh_token"].as_str().unwrap()).await.0 == 200 {
+                live += 1;
+            }
+        }
+        assert!(live <= 1, "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m8_access_tokens_die_with_their_session_and_family() {
+    let (app, created) = demo(&["--confidential"]).await;
+    let client = Client::from_created(&app, &created);
+    let introspect = |token: String| {
+        let client = &client;
+        async move { client.post("introspect", &[("token", &token)]).await.1["active"].clone() }
+    };
+
+    // Sign-out ends the session: its access token is inactive at once.
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let tokens = client.tokens(&ada, &[]).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(introspect(access.clone()).await, json!(true));
+    assert_eq!(client.userinfo(&access).await.status(), 200);
+    app.call_json(&ada, oneauth::api::hosted::SignOut::PATH, &[("app_id", "demo")])
+        .await
+        .unwrap();
+    assert_eq!(introspect(access.clone()).await, json!(false));
+    assert_eq!(client.userinfo(&access).await.status(), 401);
+
+    // Revoking the refresh token ends the family, and its access tokens.
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let tokens = client.tokens(&ada, &[]).await;
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    client
+        .post("revoke", &[("token", tokens["refresh_token"].as_str().unwrap())])
+        .await;
+    assert_eq!(introspect(access.clone()).await, json!(false));
+    assert_eq!(client.userinfo(&access).await.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m10_a_resource_indicator_sets_the_audience() {
+    let (app, created) = demo(&[
+        "--confidential",
+        "--api-audience",
+        "https://api.example.com",
+    ])
+    .await;
+    let client = Client::from_created(&app, &created);
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let tokens = client
+        .tokens(&ada, &[("resource", "https://api.example.com")])
+        .await;
+    let one = |aud: &Value| match aud {
+        Value::Array(values) if values.len() == 1 => values[0].clone(),
+        other => other.clone(),
+    };
+    let at = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(one(&at["aud"]), json!("https://api.example.com"));
+    assert_eq!(at["client_id"], created["client_id"]);
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(one(&id["aud"]), created["client_id"]);
+    // The refreshed token keeps the audience; another resource is refused.
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, body) = client
+        .post(
+            "token",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh),
+                ("resource", "https://other.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")));
+    // A resource the app does not know is refused at the authorization.
+    let response = client
+        .authorize(&ada, &Pkce::new(), &[("resource", "https://evil.example.com")])
+        .await;
+    let location = response.headers()["location"].to_str().unwrap();
+    assert_eq!(param(location, "error").as_deref(), Some("invalid_target"));
+    // client_credentials names it too.
+    let (status, body) = client
+        .post(
+            "token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("resource", "https://api.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        one(&claims(body["access_token"].as_str().unwrap())["aud"]),
+        json!("https://api.example.com")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l4_end_session_takes_only_id_tokens_and_enabled_clients() {
+    let (app, created) = demo(&[]).await;
+    let client = Client::from_created(&app, &created);
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let tokens = client.tokens(&ada, &[]).await;
+    let end_session = |hint: &str| {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", hint)
+            .append_pair("post_logout_redirect_uri", "http://localhost:5173/bye")
+            .finish();
+        format!("/a/demo/oauth/end_session?{query}")
+    };
+    // An access token is not a hint.
+    let response = app
+        .get_with(&ada, &end_session(tokens["access_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(response.status(), 400);
+    // A disabled client's URI is no destination.
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    app.sql(&format!("UPDATE oauth_client SET disabled_at = '{now}'"))
+        .await;
+    let response = app
+        .get_with(&ada, &end_session(tokens["id_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(response.status(), 400);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l5_userinfo_ignores_a_token_in_the_query_string() {
+    let (app, created) = demo(&[]).await;
+    let client = Client::from_created(&app, &created);
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    let tokens = client.tokens(&ada, &[]).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .get(format!("{}?access_token={access}", client.endpoint("userinfo")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    // The form body of a POST is fine (RFC 6750 §2.2).
+    let response = reqwest::Client::new()
+        .post(client.endpoint("userinfo"))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l19_login_after_cannot_be_forged_by_the_user_agent() {
+    let (app, created) = demo(&[]).await;
+    let client = Client::from_created(&app, &created);
+    let ada = signed_in(&app, "demo", "ada@example.com").await;
+    for forged in ["0", "1", "99999999999999"] {
+        let response = client
+            .authorize(&ada, &Pkce::new(), &[("prompt", "login"), ("login_after", forged)])
+            .await;
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.starts_with("/a/demo/login?"), "{forged}: {location}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// M9, L3, L6, L14: an audit trail nobody can quietly rewrite
+
+/// The events of `app_id`, oldest first.
+async fn chain(app: &TestApp, app_id: &str) -> Vec<audit_event::Model> {
+    audit_event::Entity::find()
+        .filter(audit_event::Column::AppId.eq(app_id))
+        .order_by_asc(audit_event::Column::Seq)
+        .all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// The hash an attacker without the master key computes: the documented
+/// field list, SHA-256 (the review's "recompute every later hash").
+fn unkeyed_hash(event: &audit_event::Model) -> String {
+    use sha2::{Digest, Sha256};
+    let fields = json!([
+        "1auth-audit-v2",
+        event.app_id,
+        event.seq,
+        event
+            .occurred_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        event.actor_type,
+        event.actor_id,
+        event.actor_label,
+        event.actor_address,
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.details,
+        event.prev_hash,
+    ]);
+    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m9_a_recomputed_chain_is_detected_without_the_master_key() {
+    let (app, _) = demo(&[]).await;
+    let mut events = chain(&app, "demo").await;
+    // Edit event 2, then rewrite every later hash and the head.
+    events[1].actor_label = "cli:mallory".into();
+    let mut prev = events[0].hash.clone();
+    for event in events.iter_mut().skip(1) {
+        event.prev_hash = prev.clone();
+        event.hash = unkeyed_hash(event);
+        prev = event.hash.clone();
+        app.sql(&format!(
+            "UPDATE audit_event SET actor_label = '{}', prev_hash = '{}', hash = '{}' WHERE id = {}",
+            event.actor_label, event.prev_hash, event.hash, event.id
+        ))
+        .await;
+    }
+    app.sql(&format!(
+        "UPDATE audit_chain_head SET last_hash = '{prev}' WHERE app_id = 'demo'"
+    ))
+    .await;
+    let run = app.cli(&["audit", "verify", "--app", "demo"]);
+    assert!(!run.success, "{}", run.stdout);
+    assert!(run.stdout.contains("event 2 was altered"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m9_a_cut_off_tail_is_detected_against_an_exported_head() {
+    let (app, _) = demo(&[]).await;
+    let heads = app.cli(&["audit", "head", "--app", "demo"]).expect_success().stdout;
+    let exported: Value = serde_json::from_str(heads.lines().next().unwrap()).unwrap();
+    assert_eq!(exported["app_id"], "demo");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), &heads).unwrap();
+    let path = file.path().to_str().unwrap();
+    app.cli(&["audit", "verify", "--expect-head", path]).expect_success();
+
+    // Cut the last event off, and the head with it, consistently.
+    let events = chain(&app, "demo").await;
+    let kept = &events[events.len() - 2];
+    app.sql(&format!(
+        "DELETE FROM audit_event WHERE app_id = 'demo' AND seq > {}",
+        kept.seq
+    ))
+    .await;
+    app.sql(&format!(
+        "UPDATE audit_chain_head SET last_seq = {}, last_hash = '{}' WHERE app_id = 'demo'",
+        kept.seq, kept.hash
+    ))
+    .await;
+    // The chain alone looks whole; against the exported head it is not.
+    app.cli(&["audit", "verify", "--app", "demo"]).expect_success();
+    let run = app.cli(&["audit", "verify", "--app", "demo", "--expect-head", path]);
+    assert!(!run.success);
+    assert!(run.stdout.contains("exported head"), "{}", run.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn m9_a_process_with_another_master_key_refuses_to_write() {
+    let (app, _) = demo(&[]).await;
+    let other = oneauth::core::vault::Vault::random().export_key();
+    let run = common::oneauth_with_key(
+        &app.database_url,
+        Some(&other),
+        &["role", "create", "--app", "demo", "intruder"],
+        None,
+    );
+    run.expect_error("master key");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l3_csv_cells_that_look_like_formulas_are_neutralised() {
+    let (app, _) = demo(&[]).await;
+    let _ = app
+        .call_json(
+            &browser(),
+            SignInWithPassword::PATH,
+            &[
+                ("app_id", "demo"),
+                ("email", "=cmd@example.com"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    let csv = app
+        .cli(&["audit", "export", "--app", "demo", "--format", "csv"])
+        .expect_success()
+        .stdout;
+    assert!(csv.contains(",'=cmd@example.com,"), "{csv}");
+    assert!(!csv.contains(",=cmd@example.com,"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l6_probing_event_ids_tells_a_scoped_operator_nothing() {
+    let (app, owner) = with_owner().await;
+    for app_id in ["demo", "secret-app"] {
+        owner
+            .call(&app, ConsoleCreateApp::PATH, &[("app_id", app_id), ("name", app_id)])
+            .await
+            .unwrap();
+    }
+    let scoped = operator(&app, &owner, "scoped@example.com", "auditor:demo").await;
+    let secret = chain(&app, "secret-app").await[0].id.to_string();
+    let error = scoped
+        .call(&app, ConsoleAuditEvent::PATH, &[("id", &secret)])
+        .await
+        .unwrap_err();
+    assert_eq!(error["NotFound"], "There is no such event.");
+    let missing = scoped
+        .call(&app, ConsoleAuditEvent::PATH, &[("id", "999999")])
+        .await
+        .unwrap_err();
+    assert_eq!(error, missing);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l14_events_are_timestamped_in_chain_order() {
+    let (app, _) = demo(&[]).await;
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let address = app.address.clone();
+        writers.spawn(async move {
+            let _ = browser()
+                .post(format!("{address}{}", SignInWithPassword::PATH))
+                .form(&[("app_id", "demo"), ("email", "nobody@example.com"), ("password", "x")])
+                .send()
+                .await;
+        });
+    }
+    writers.join_all().await;
+    let events = chain(&app, "demo").await;
+    for pair in events.windows(2) {
+        assert!(
+            pair[0].occurred_at <= pair[1].occurred_at,
+            "event {} is timestamped after event {}",
+            pair[0].seq,
+            pair[1].seq
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// L11, L12: server hygiene
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l11_a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let port = app.address.rsplit(':').next().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+        .await
+        .unwrap();
+    // The server hangs up (or answers 408) instead of waiting forever.
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(
+        oneauth::server::HEADER_READ_TIMEOUT + Duration::from_secs(5),
+        stream.read_to_end(&mut buffer),
+    )
+    .await;
+    assert!(read.is_ok(), "the connection was still open");
+    let answer = String::from_utf8_lossy(&buffer);
+    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn l12_a_public_url_with_its_default_port_still_takes_posts() {
+    let app = common::spawn_app_with_public_url("http://localhost:80").await;
+    // Browsers omit :80 from Origin; the origin check must agree.
+    let response = reqwest::Client::new()
+        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+        .header("origin", "http://localhost")
+        .form(&[("app_id", "nope"), ("email", "a@example.com"), ("password", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.status(), 403, "refused as cross-site");
+}
