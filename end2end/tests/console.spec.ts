@@ -6,11 +6,12 @@ import { test, expect, type Page } from '@playwright/test';
 import * as path from 'node:path';
 import {
   addVirtualAuthenticator,
+  ageSignIns,
   createUser,
-  databaseSql,
   expectHydrated,
   oneauth,
   screenshotDir,
+  watchCsp,
   watchErrors,
   withoutPasskeyAutofill,
 } from './support';
@@ -21,6 +22,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(scr
 test('an owner runs the console end to end', async ({ page, browser }) => {
   test.setTimeout(120_000);
   const errors = watchErrors(page);
+  const cspViolations = await watchCsp(page);
   await addVirtualAuthenticator(page);
   await withoutPasskeyAutofill(page);
 
@@ -107,6 +109,52 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await shot(page, 'console-user');
   });
 
+  await test.step('a passkey role gets its first passkey only through an enrolment link', async () => {
+    createUser('payroll', 'lee@example.com', PASSWORD);
+    oneauth(['role', 'grant', '--app', 'payroll', '--email', 'lee@example.com', 'approver']);
+    // Lee signs in with the password in a browser of her own...
+    const lee = await browser.newContext();
+    const leePage = await lee.newPage();
+    const leeErrors = watchErrors(leePage);
+    const leeCsp = await watchCsp(leePage);
+    await addVirtualAuthenticator(leePage);
+    await withoutPasskeyAutofill(leePage);
+    await leePage.goto('/a/payroll/login');
+    await expectHydrated(leePage);
+    const form = leePage.getByTestId('password-form');
+    await form.getByLabel('E-mail address').fill('lee@example.com');
+    await form.getByLabel('Password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Sign in' }).click();
+    await expect(leePage).toHaveURL(/\/a\/payroll\/account$/);
+    await expectHydrated(leePage);
+    // ...and cannot add the passkey her role needs from that session.
+    await expect(leePage.getByTestId('passkey-blocked')).toContainText('enrolment link');
+    await expect(leePage.getByTestId('add-passkey')).toHaveCount(0);
+    await shot(leePage, 'account-passkey-needs-link');
+
+    // An operator issues an enrolment link...
+    await page.goto('/console/apps/payroll/users');
+    await page.getByRole('link', { name: 'lee@example.com' }).click();
+    await expectHydrated(page);
+    await expect(page.getByTestId('invite-link')).toHaveCount(0);
+    await page.getByTestId('enrolment-link').click();
+    const link = (await page.getByTestId('shown-once-value').textContent())!.trim();
+    expect(link).toContain('/a/payroll/account?enrol=');
+    await shot(page, 'console-enrolment-link');
+
+    // ...with which she adds it.
+    await leePage.goto(link);
+    await expectHydrated(leePage);
+    await expect(leePage.getByTestId('enrolment-banner')).toBeVisible();
+    await shot(leePage, 'account-enrolment-link');
+    await leePage.getByTestId('add-passkey').click();
+    await expect(leePage.getByTestId('passkey-row')).toHaveCount(1);
+    await expect(leePage.getByTestId('enrolment-banner')).toHaveCount(0);
+    expect(await leeCsp()).toEqual([]);
+    expect(leeErrors).toEqual([]);
+    await lee.close();
+  });
+
   await test.step('demoting the last owner is refused', async () => {
     await page.goto('/console/apps/console/users');
     await page.getByRole('link', { name: 'owner@example.com' }).click();
@@ -127,7 +175,7 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
 
   await test.step('a stale sign-in confirms with the passkey and comes back', async () => {
     // An hour on, the owner's own changes ask for a fresh sign-in first.
-    databaseSql("UPDATE signin_session SET auth_time = '2000-01-01T00:00:00+00:00'");
+    ageSignIns();
     const userPage = new URL(page.url()).pathname;
     await page.reload();
     await expectHydrated(page);
@@ -300,6 +348,7 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await shot(page, 'console-user-phone');
   });
 
+  expect(await cspViolations()).toEqual([]);
   expect(errors).toEqual([]);
 });
 

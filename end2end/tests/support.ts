@@ -105,6 +105,29 @@ export function watchErrors(page: Page): string[] {
 }
 
 /**
+ * Record every Content-Security-Policy violation the page reports, from its
+ * first script on; the returned function reads them.
+ */
+export async function watchCsp(page: Page): Promise<() => Promise<string[]>> {
+  await page.addInitScript(() => {
+    (window as any).__cspViolations = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as any).__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  return () => page.evaluate(() => (window as any).__cspViolations as string[]);
+}
+
+/** Move every sign-in an hour and more into the past (each factor's time too). */
+export function ageSignIns() {
+  const longAgo = "'2000-01-01T00:00:00+00:00'";
+  databaseSql(`UPDATE signin_session SET auth_time = ${longAgo}`);
+  for (const column of ['password_at', 'passkey_at', 'recovery_at']) {
+    databaseSql(`UPDATE signin_session SET ${column} = ${longAgo} WHERE ${column} IS NOT NULL`);
+  }
+}
+
+/**
  * Chrome's virtual authenticator answers a conditional (autofill) passkey
  * request at once, where a person would have to pick the passkey. Tests that
  * want to stay on the sign-in page turn conditional mediation off.

@@ -276,7 +276,7 @@ fn PasskeysSection(
         .collect_view();
     let link_banner = enrolment_link.then(|| view! {
         <div class="mb-4"><Notice tone="info">
-            <span data-testid="enrolment-link">
+            <span data-testid="enrolment-banner">
                 "Your administrator sent you this link to add your first passkey. Add it now: the link works once."
             </span>
         </Notice></div>
