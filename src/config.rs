@@ -33,7 +33,12 @@ pub struct SettingsArgs {
     /// The reverse proxies in front of 1Auth, as addresses or CIDRs
     /// (comma-separated): the client address is the right-most address of
     /// X-Forwarded-For that is not one of them. Empty: the peer address
-    #[arg(long, global = true, env = "ONEAUTH_TRUSTED_PROXIES", default_value = "")]
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_TRUSTED_PROXIES",
+        default_value = ""
+    )]
     pub trusted_proxies: String,
 
     /// Replaced by --trusted-proxies (refused when set, so a deployment

@@ -34,7 +34,9 @@ fn is_inside(app_id: &str, path: &str) -> bool {
         && !path.contains("//")
         && !path.contains('\\')
         && !path.chars().any(char::is_control)
-        && !route.split('/').any(|segment| segment == ".." || segment == ".")
+        && !route
+            .split('/')
+            .any(|segment| segment == ".." || segment == ".")
         && !route.contains('%')
 }
 

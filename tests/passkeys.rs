@@ -316,7 +316,13 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     let error = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])
         .await
         .unwrap_err();
-    assert!(error["ReauthRequired"].as_str().unwrap().contains("passkey"), "{error}");
+    assert!(
+        error["ReauthRequired"]
+            .as_str()
+            .unwrap()
+            .contains("passkey"),
+        "{error}"
+    );
     passkey_sign_in(&app, &client, &mut device, "demo")
         .await
         .unwrap();

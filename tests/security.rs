@@ -8,7 +8,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::console::{Op, PASSWORD, accept_invitation_with, operator, refused, user_id, with_owner};
+use common::console::{
+    Op, PASSWORD, accept_invitation_with, operator, refused, user_id, with_owner,
+};
 use common::oauth::{Client, Pkce, claims, param};
 use common::passkey::Device;
 use common::{TestApp, browser, sign_in, spawn_app};
@@ -209,10 +211,15 @@ async fn h1_pages_carry_a_nonce_policy_and_the_security_headers() {
     };
     let csp = header("content-security-policy");
     assert_eq!(header("x-content-type-options"), "nosniff");
-    assert_eq!(header("referrer-policy"), "no-referrer");
+    // Never a Referer to another site; our own no-JavaScript forms keep
+    // theirs (Leptos answers them with a redirect back to that page).
+    assert_eq!(header("referrer-policy"), "same-origin");
     assert_eq!(header("x-frame-options"), "DENY");
     assert!(
-        response.headers().get("strict-transport-security").is_none(),
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none(),
         "no HSTS over plain http"
     );
     for directive in [
@@ -285,7 +292,12 @@ async fn operator_with_password(app: &TestApp, owner: &Op, email: &str, roles: &
         )
         .await
         .unwrap();
-    accept_invitation_with(app, created["invite_link"].as_str().unwrap(), Some(PASSWORD)).await
+    accept_invitation_with(
+        app,
+        created["invite_link"].as_str().unwrap(),
+        Some(PASSWORD),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -304,11 +316,20 @@ async fn h2_a_phished_console_password_cannot_enrol_a_passkey() {
     let error = add_passkey(&app, &evil, "console", &mut attackers, None)
         .await
         .unwrap_err();
-    assert!(error["ReauthRequired"].as_str().unwrap().contains("passkey"), "{error}");
+    assert!(
+        error["ReauthRequired"]
+            .as_str()
+            .unwrap()
+            .contains("passkey"),
+        "{error}"
+    );
     // No ceremony ran, nothing was stored: the console stays closed to it.
     assert!(attackers.credential_id.is_none());
     assert_eq!(
-        oneauth::entities::passkey::Entity::find().count(&app.db).await.unwrap(),
+        oneauth::entities::passkey::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
         2,
         "the owner's and the operator's own"
     );
@@ -319,7 +340,11 @@ async fn h2_a_phished_console_password_cannot_enrol_a_passkey() {
 async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() {
     let (app, owner) = with_owner().await;
     owner
-        .call(&app, ConsoleCreateApp::PATH, &[("app_id", "demo"), ("name", "Demo")])
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "demo"), ("name", "Demo")],
+        )
         .await
         .unwrap();
     add_user(&app, "demo", "ada@example.com");
@@ -337,7 +362,12 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
         .call_json(&ada, LoadAccount::PATH, &[("app_id", "demo")])
         .await
         .unwrap();
-    assert!(view["passkey_blocked"].as_str().unwrap().contains("enrolment link"));
+    assert!(
+        view["passkey_blocked"]
+            .as_str()
+            .unwrap()
+            .contains("enrolment link")
+    );
     // Recovery codes would be a way around it: refused too.
     let error = app
         .call_json(&ada, RegenerateRecoveryCodes::PATH, &[("app_id", "demo")])
@@ -358,7 +388,11 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
     let token = param(link.as_str().unwrap(), "enrol").unwrap();
     assert!(link.as_str().unwrap().contains("/a/demo/account?enrol="));
     let view = app
-        .call_json(&ada, LoadAccount::PATH, &[("app_id", "demo"), ("enrolment", &token)])
+        .call_json(
+            &ada,
+            LoadAccount::PATH,
+            &[("app_id", "demo"), ("enrolment", &token)],
+        )
         .await
         .unwrap();
     assert_eq!(view["enrolment_link_valid"], true);
@@ -392,7 +426,11 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
 async fn h2_an_enrolment_link_is_for_its_own_user_only() {
     let (app, owner) = with_owner().await;
     owner
-        .call(&app, ConsoleCreateApp::PATH, &[("app_id", "demo"), ("name", "Demo")])
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "demo"), ("name", "Demo")],
+        )
         .await
         .unwrap();
     add_user(&app, "demo", "ada@example.com");
@@ -428,13 +466,21 @@ async fn passkey_user(app: &TestApp, owner: &Op, email: &str) -> (reqwest::Clien
         .await
         .unwrap();
     let op = accept_invitation_with(app, created["invite_link"].as_str().unwrap(), None).await;
-    (op.browser, op.device, created["user_id"].as_str().unwrap().to_owned())
+    (
+        op.browser,
+        op.device,
+        created["user_id"].as_str().unwrap().to_owned(),
+    )
 }
 
 async fn demo_with_owner() -> (TestApp, Op) {
     let (app, owner) = with_owner().await;
     owner
-        .call(&app, ConsoleCreateApp::PATH, &[("app_id", "demo"), ("name", "Demo")])
+        .call(
+            &app,
+            ConsoleCreateApp::PATH,
+            &[("app_id", "demo"), ("name", "Demo")],
+        )
         .await
         .unwrap();
     (app, owner)
@@ -454,9 +500,19 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
         )
         .await
         .unwrap_err();
-    assert!(error["ReauthRequired"].as_str().unwrap().contains("passkey"), "{error}");
+    assert!(
+        error["ReauthRequired"]
+            .as_str()
+            .unwrap()
+            .contains("passkey"),
+        "{error}"
+    );
     let error = app
-        .call_json(&browser, RegenerateRecoveryCodes::PATH, &[("app_id", "demo")])
+        .call_json(
+            &browser,
+            RegenerateRecoveryCodes::PATH,
+            &[("app_id", "demo")],
+        )
         .await
         .unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
@@ -477,7 +533,9 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
     assert_eq!(live_sessions(&app, &user).await, 1, "nothing changed");
 
     // With a fresh passkey assertion the password can be set...
-    assert_passkey(&app, &browser, "demo", &mut device).await.unwrap();
+    assert_passkey(&app, &browser, "demo", &mut device)
+        .await
+        .unwrap();
     app.call_json(
         &browser,
         ChangePassword::PATH,
@@ -486,13 +544,21 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
     .await
     .unwrap();
     let codes = app
-        .call_json(&browser, RegenerateRecoveryCodes::PATH, &[("app_id", "demo")])
+        .call_json(
+            &browser,
+            RegenerateRecoveryCodes::PATH,
+            &[("app_id", "demo")],
+        )
         .await
         .unwrap();
     assert_eq!(codes.as_array().unwrap().len(), 10);
     let recorded = actions(&app, "demo").await;
     assert!(recorded.iter().any(|(a, _)| a == "password.changed"));
-    assert!(recorded.iter().any(|(a, _)| a == "recovery_codes.regenerated"));
+    assert!(
+        recorded
+            .iter()
+            .any(|(a, _)| a == "recovery_codes.regenerated")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -501,9 +567,13 @@ async fn m4_an_old_passkey_and_a_fresh_password_are_not_a_recent_passkey() {
     passkey_role(&app, "demo", "admin", &["--max-auth-age", "60"]);
     let ada = signed_in(&app, "demo", "ada@example.com").await;
     let mut device = Device::new();
-    add_passkey(&app, &ada, "demo", &mut device, None).await.unwrap();
+    add_passkey(&app, &ada, "demo", &mut device, None)
+        .await
+        .unwrap();
     grant(&app, "demo", "ada@example.com", "admin");
-    assert_passkey(&app, &ada, "demo", &mut device).await.unwrap();
+    assert_passkey(&app, &ada, "demo", &mut device)
+        .await
+        .unwrap();
     let client = Client::from_created(&app, &created);
     let tokens = client.tokens(&ada, &[]).await;
     let at = claims(tokens["access_token"].as_str().unwrap());
@@ -522,13 +592,25 @@ async fn m4_an_old_passkey_and_a_fresh_password_are_not_a_recent_passkey() {
     let response = client.authorize(&ada, &Pkce::new(), &[]).await;
     let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with("/a/demo/login?"), "{location}");
-    assert_eq!(param(location, "passkey").as_deref(), Some("1"), "{location}");
+    assert_eq!(
+        param(location, "passkey").as_deref(),
+        Some("1"),
+        "{location}"
+    );
     // acr_values=phr with max_age: the same.
     let response = client
-        .authorize(&ada, &Pkce::new(), &[("acr_values", "phr"), ("max_age", "60")])
+        .authorize(
+            &ada,
+            &Pkce::new(),
+            &[("acr_values", "phr"), ("max_age", "60")],
+        )
         .await;
     let location = response.headers()["location"].to_str().unwrap();
-    assert_eq!(param(location, "passkey").as_deref(), Some("1"), "{location}");
+    assert_eq!(
+        param(location, "passkey").as_deref(),
+        Some("1"),
+        "{location}"
+    );
     // The console's policy reads the same times.
     let session = signin_session::Entity::find()
         .filter(signin_session::Column::EndedAt.is_null())
@@ -563,21 +645,32 @@ async fn l7_a_passkey_registration_finishes_only_for_the_user_who_started_it() {
         .unwrap();
     let credential = device.create(&app.address, options.as_str().unwrap());
     // Ada steps away; Bob signs in to the same browser and finishes it.
-    app.call_json(&shared, oneauth::api::hosted::SignOut::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap();
+    app.call_json(
+        &shared,
+        oneauth::api::hosted::SignOut::PATH,
+        &[("app_id", "demo")],
+    )
+    .await
+    .unwrap();
     sign_in(&app, &shared, "demo", "bob@example.com", PASSWORD).await;
     let error = app
         .call_json(
             &shared,
             FinishAddPasskey::PATH,
-            &[("app_id", "demo"), ("credential", &credential), ("name", "x")],
+            &[
+                ("app_id", "demo"),
+                ("credential", &credential),
+                ("name", "x"),
+            ],
         )
         .await
         .unwrap_err();
     assert!(refused(&error).contains("another account"), "{error}");
     assert_eq!(
-        oneauth::entities::passkey::Entity::find().count(&app.db).await.unwrap(),
+        oneauth::entities::passkey::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
         0
     );
 }
@@ -587,7 +680,9 @@ async fn l8_a_recovery_code_ends_the_other_sessions_and_token_families() {
     let (app, created) = demo(&[]).await;
     let ada = signed_in(&app, "demo", "ada@example.com").await;
     let mut device = Device::new();
-    let codes = add_passkey(&app, &ada, "demo", &mut device, None).await.unwrap();
+    let codes = add_passkey(&app, &ada, "demo", &mut device, None)
+        .await
+        .unwrap();
     let code = codes[0].as_str().unwrap().to_owned();
     // A thief's session and refresh tokens, from the stolen password.
     let thief = signed_in(&app, "demo", "ada@example.com").await;
@@ -600,13 +695,23 @@ async fn l8_a_recovery_code_ends_the_other_sessions_and_token_families() {
     app.call_json(
         &recovering,
         SignInWithRecoveryCode::PATH,
-        &[("app_id", "demo"), ("email", "ada@example.com"), ("code", &code)],
+        &[
+            ("app_id", "demo"),
+            ("email", "ada@example.com"),
+            ("code", &code),
+        ],
     )
     .await
     .unwrap();
-    assert_eq!(live_sessions(&app, &user).await, 1, "only the recovering one");
+    assert_eq!(
+        live_sessions(&app, &user).await,
+        1,
+        "only the recovering one"
+    );
     assert_eq!(live_families(&app, &user).await, 0);
-    let (status, _) = client.refresh(tokens["refresh_token"].as_str().unwrap()).await;
+    let (status, _) = client
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await;
     assert_eq!(status, 400);
 }
 
@@ -616,12 +721,18 @@ async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
     let (browser, mut device, user) = passkey_user(&app, &owner, "pat@example.com").await;
     // A second passkey, and a second session (the one of a lost device).
     let mut lost = Device::new();
-    add_passkey(&app, &browser, "demo", &mut lost, None).await.unwrap();
+    add_passkey(&app, &browser, "demo", &mut lost, None)
+        .await
+        .unwrap();
     let elsewhere = common::browser();
-    assert_passkey(&app, &elsewhere, "demo", &mut lost).await.unwrap();
+    assert_passkey(&app, &elsewhere, "demo", &mut lost)
+        .await
+        .unwrap();
     assert_eq!(live_sessions(&app, &user).await, 2);
     // Pat removes the lost one (with a fresh assertion of the other).
-    assert_passkey(&app, &browser, "demo", &mut device).await.unwrap();
+    assert_passkey(&app, &browser, "demo", &mut device)
+        .await
+        .unwrap();
     let view = app
         .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
         .await
@@ -638,7 +749,11 @@ async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
 
     // An operator removing a passkey ends every session of the user.
     let detail = owner
-        .call(&app, ConsoleUser::PATH, &[("app_id", "demo"), ("user_id", &user)])
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "demo"), ("user_id", &user)],
+        )
         .await
         .unwrap();
     let passkey_id = detail["passkeys"][0]["id"].as_str().unwrap().to_owned();
@@ -646,7 +761,11 @@ async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
         .call(
             &app,
             ConsoleRemoveUserPasskey::PATH,
-            &[("app_id", "demo"), ("user_id", &user), ("passkey_id", &passkey_id)],
+            &[
+                ("app_id", "demo"),
+                ("user_id", &user),
+                ("passkey_id", &passkey_id),
+            ],
         )
         .await
         .unwrap();
@@ -697,7 +816,10 @@ async fn h3_an_admin_cannot_take_over_an_owner() {
             .call(&app, path, &[("app_id", "console"), ("user_id", &owner_id)])
             .await
             .unwrap_err();
-        assert!(refused(&error).contains("above your own"), "{what}: {error}");
+        assert!(
+            refused(&error).contains("above your own"),
+            "{what}: {error}"
+        );
     }
     let me_view = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
     assert_eq!(me_view["access"], "owner");
@@ -710,14 +832,22 @@ async fn h3_an_admin_cannot_lock_out_or_strip_an_owner_who_is_not_the_last() {
     let admin = operator(&app, &owner, "admin@example.com", "admin").await;
     let second = user_id(&app, "console", "second@example.com").await;
     let detail = owner
-        .call(&app, ConsoleUser::PATH, &[("app_id", "console"), ("user_id", &second)])
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "console"), ("user_id", &second)],
+        )
         .await
         .unwrap();
     let passkey_id = detail["passkeys"][0]["id"].as_str().unwrap().to_owned();
     for (path, form) in [
         (
             ConsoleSetUserActive::PATH,
-            vec![("app_id", "console"), ("user_id", second.as_str()), ("active", "false")],
+            vec![
+                ("app_id", "console"),
+                ("user_id", second.as_str()),
+                ("active", "false"),
+            ],
         ),
         (
             ConsoleDeleteUser::PATH,
@@ -733,15 +863,26 @@ async fn h3_an_admin_cannot_lock_out_or_strip_an_owner_who_is_not_the_last() {
         ),
         (
             ConsoleGrantRole::PATH,
-            vec![("app_id", "console"), ("user_id", second.as_str()), ("role", "auditor")],
+            vec![
+                ("app_id", "console"),
+                ("user_id", second.as_str()),
+                ("role", "auditor"),
+            ],
         ),
     ] {
         let error = admin.call(&app, path, &form).await.unwrap_err();
-        assert!(refused(&error).contains("above your own"), "{path}: {error}");
+        assert!(
+            refused(&error).contains("above your own"),
+            "{path}: {error}"
+        );
     }
     // The owner's page offers the admin no changes either.
     let view = admin
-        .call(&app, ConsoleUser::PATH, &[("app_id", "console"), ("user_id", &second)])
+        .call(
+            &app,
+            ConsoleUser::PATH,
+            &[("app_id", "console"), ("user_id", &second)],
+        )
         .await
         .unwrap();
     assert_eq!(view["can_write"], false);
@@ -750,7 +891,11 @@ async fn h3_an_admin_cannot_lock_out_or_strip_an_owner_who_is_not_the_last() {
         .call(
             &app,
             ConsoleSetUserActive::PATH,
-            &[("app_id", "console"), ("user_id", &second), ("active", "false")],
+            &[
+                ("app_id", "console"),
+                ("user_id", &second),
+                ("active", "false"),
+            ],
         )
         .await
         .unwrap();
@@ -762,7 +907,11 @@ async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
     add_user(&app, "demo", "ada@example.com");
     let ada = user_id(&app, "demo", "ada@example.com").await;
     let error = owner
-        .call(&app, ConsoleInviteUser::PATH, &[("app_id", "demo"), ("user_id", &ada)])
+        .call(
+            &app,
+            ConsoleInviteUser::PATH,
+            &[("app_id", "demo"), ("user_id", &ada)],
+        )
         .await
         .unwrap_err();
     assert!(refused(&error).contains("recovery link"), "{error}");
@@ -772,7 +921,11 @@ async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
         .call(
             &app,
             ConsoleCreateUser::PATH,
-            &[("app_id", "demo"), ("email", "bob@example.com"), ("invite", "on")],
+            &[
+                ("app_id", "demo"),
+                ("email", "bob@example.com"),
+                ("invite", "on"),
+            ],
         )
         .await
         .unwrap();
@@ -860,7 +1013,10 @@ async fn m5_only_owners_change_how_operators_sign_in() {
         .call(&app, ConsoleUpdateApp::PATH, &settings(""))
         .await
         .unwrap_err();
-    assert!(refused(&error).contains("lock every operator out"), "{error}");
+    assert!(
+        refused(&error).contains("lock every operator out"),
+        "{error}"
+    );
     owner
         .call(&app, ConsoleUpdateApp::PATH, &settings("on"))
         .await
@@ -879,10 +1035,18 @@ async fn l16_an_owner_role_and_a_grant_of_it_never_race_past_each_other() {
     let ada = user_id(&app, "demo", "ada@example.com").await;
     for round in 0..5 {
         owner
-            .call(&app, ConsoleCreateRole::PATH, &[("app_id", "demo"), ("name", "owner")])
+            .call(
+                &app,
+                ConsoleCreateRole::PATH,
+                &[("app_id", "demo"), ("name", "owner")],
+            )
             .await
             .unwrap();
-        let grant_form = [("app_id", "demo"), ("user_id", ada.as_str()), ("role", "owner")];
+        let grant_form = [
+            ("app_id", "demo"),
+            ("user_id", ada.as_str()),
+            ("role", "owner"),
+        ];
         let delete_form = [("app_id", "demo"), ("name", "owner")];
         let (granted, deleted) = tokio::join!(
             owner.call(&app, ConsoleGrantRole::PATH, &grant_form),
@@ -898,10 +1062,13 @@ async fn l16_an_owner_role_and_a_grant_of_it_never_race_past_each_other() {
         assert_eq!(held, u64::from(granted.is_ok()), "round {round}");
         // Clean up for the next round.
         if granted.is_ok() {
-            app.sql(&format!("DELETE FROM role_assignment WHERE user_id = '{ada}'"))
-                .await;
+            app.sql(&format!(
+                "DELETE FROM role_assignment WHERE user_id = '{ada}'"
+            ))
+            .await;
         }
-        app.sql("DELETE FROM role WHERE app_id = 'demo' AND name = 'owner'").await;
+        app.sql("DELETE FROM role WHERE app_id = 'demo' AND name = 'owner'")
+            .await;
     }
 }
 
@@ -911,8 +1078,12 @@ async fn l17_two_removals_at_once_cannot_take_the_last_way_in() {
     let (app, owner) = demo_with_owner().await;
     let (browser, mut device, user) = passkey_user(&app, &owner, "pat@example.com").await;
     let mut other = Device::new();
-    assert_passkey(&app, &browser, "demo", &mut device).await.unwrap();
-    add_passkey(&app, &browser, "demo", &mut other, None).await.unwrap();
+    assert_passkey(&app, &browser, "demo", &mut device)
+        .await
+        .unwrap();
+    add_passkey(&app, &browser, "demo", &mut other, None)
+        .await
+        .unwrap();
     let view = app
         .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
         .await
@@ -981,7 +1152,10 @@ async fn m1_a_spoofed_first_hop_does_not_escape_the_address_throttle() {
     for attempt in 0..40 {
         let response = browser()
             .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-            .header("x-forwarded-for", format!("198.51.100.{attempt}, 203.0.113.9"))
+            .header(
+                "x-forwarded-for",
+                format!("198.51.100.{attempt}, 203.0.113.9"),
+            )
             .form(&[
                 ("app_id", "demo"),
                 ("email", format!("user{attempt}@example.com").as_str()),
@@ -996,7 +1170,11 @@ async fn m1_a_spoofed_first_hop_does_not_escape_the_address_throttle() {
             break;
         }
     }
-    assert_eq!(throttled_at, Some(30), "the 31st attempt from 203.0.113.9 is refused");
+    assert_eq!(
+        throttled_at,
+        Some(30),
+        "the 31st attempt from 203.0.113.9 is refused"
+    );
     let failed = audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("signin.failed"))
         .one(&app.db)
@@ -1016,13 +1194,21 @@ async fn m2_junk_and_throttled_attempts_cannot_flood_the_audit_log() {
         let response = client
             .post(format!("{}{}", app.address, SignInWithPassword::PATH))
             .header("user-agent", "x".repeat(5_000))
-            .form(&[("app_id", "demo"), ("email", junk.as_str()), ("password", "x")])
+            .form(&[
+                ("app_id", "demo"),
+                ("email", junk.as_str()),
+                ("password", "x"),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 422);
     }
-    assert_eq!(audit_rows(&app).await, before, "junk is refused before the log");
+    assert_eq!(
+        audit_rows(&app).await,
+        before,
+        "junk is refused before the log"
+    );
 
     // Failures of a real address are recorded one by one until the account
     // locks; then once that it locked, and never per refused attempt.
@@ -1031,13 +1217,23 @@ async fn m2_junk_and_throttled_attempts_cannot_flood_the_audit_log() {
             .call_json(
                 &client,
                 SignInWithPassword::PATH,
-                &[("app_id", "demo"), ("email", "ada@example.com"), ("password", "nope")],
+                &[
+                    ("app_id", "demo"),
+                    ("email", "ada@example.com"),
+                    ("password", "nope"),
+                ],
             )
             .await;
     }
     let recorded = actions(&app, "demo").await;
-    let failed = recorded.iter().filter(|(a, _)| a == "signin.failed").count();
-    let locked = recorded.iter().filter(|(a, _)| a == "signin.locked").count();
+    let failed = recorded
+        .iter()
+        .filter(|(a, _)| a == "signin.failed")
+        .count();
+    let locked = recorded
+        .iter()
+        .filter(|(a, _)| a == "signin.locked")
+        .count();
     assert_eq!((failed, locked), (5, 1), "{recorded:?}");
     let longest = audit_event::Entity::find()
         .all(&app.db)
@@ -1059,7 +1255,11 @@ async fn m3_concurrent_guesses_cannot_pass_the_limit() {
         guesses.spawn(async move {
             browser()
                 .post(format!("{address}{}", SignInWithPassword::PATH))
-                .form(&[("app_id", "demo"), ("email", "ada@example.com"), ("password", "nope")])
+                .form(&[
+                    ("app_id", "demo"),
+                    ("email", "ada@example.com"),
+                    ("password", "nope"),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -1087,17 +1287,27 @@ async fn l1_a_stranger_cannot_lock_out_a_known_device_or_a_passkey() {
     // Ada's own browser signed in before: it is a known device.
     let known = signed_in(&app, "demo", "ada@example.com").await;
     let mut device = Device::new();
-    add_passkey(&app, &known, "demo", &mut device, None).await.unwrap();
-    app.call_json(&known, oneauth::api::hosted::SignOut::PATH, &[("app_id", "demo")])
+    add_passkey(&app, &known, "demo", &mut device, None)
         .await
         .unwrap();
+    app.call_json(
+        &known,
+        oneauth::api::hosted::SignOut::PATH,
+        &[("app_id", "demo")],
+    )
+    .await
+    .unwrap();
     // A stranger locks the account.
     for _ in 0..6 {
         let _ = app
             .call_json(
                 &browser(),
                 SignInWithPassword::PATH,
-                &[("app_id", "demo"), ("email", "ada@example.com"), ("password", "nope")],
+                &[
+                    ("app_id", "demo"),
+                    ("email", "ada@example.com"),
+                    ("password", "nope"),
+                ],
             )
             .await;
     }
@@ -1105,15 +1315,24 @@ async fn l1_a_stranger_cannot_lock_out_a_known_device_or_a_passkey() {
         .call_json(
             &browser(),
             SignInWithPassword::PATH,
-            &[("app_id", "demo"), ("email", "ada@example.com"), ("password", PASSWORD)],
+            &[
+                ("app_id", "demo"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
         )
         .await
         .unwrap_err();
-    assert!(refused(&error).contains("Too many failed attempts"), "{error}");
+    assert!(
+        refused(&error).contains("Too many failed attempts"),
+        "{error}"
+    );
     // Ada's known browser still signs in with her password...
     sign_in(&app, &known, "demo", "ada@example.com", PASSWORD).await;
     // ...and her passkey works from anywhere.
-    assert_passkey(&app, &browser(), "demo", &mut device).await.unwrap();
+    assert_passkey(&app, &browser(), "demo", &mut device)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1168,7 +1387,10 @@ async fn l15_an_overlong_identifier_is_an_error_not_a_server_failure() {
         .post(format!("{}{}", app.address, SignInWithRecoveryCode::PATH))
         .form(&[
             ("app_id", "demo"),
-            ("email", format!("{}@example.com", "x".repeat(3_000)).as_str()),
+            (
+                "email",
+                format!("{}@example.com", "x".repeat(3_000)).as_str(),
+            ),
             ("code", "AAAA-BBBB-CCCC-DDDD"),
         ])
         .send()
@@ -1183,7 +1405,8 @@ async fn l15_an_overlong_identifier_is_an_error_not_a_server_failure() {
 #[tokio::test(flavor = "multi_thread")]
 async fn m7_concurrent_replays_in_the_grace_window_cannot_fork_a_family() {
     let (app, created) = demo(&[]).await;
-    app.sql("UPDATE app SET refresh_grace_secs = 30 WHERE id = 'demo'").await;
+    app.sql("UPDATE app SET refresh_grace_secs = 30 WHERE id = 'demo'")
+        .await;
     let ada = signed_in(&app, "demo", "ada@example.com").await;
     let client = Client::from_created(&app, &created);
     for round in 0..5 {
@@ -1202,7 +1425,12 @@ async fn m7_concurrent_replays_in_the_grace_window_cannot_fork_a_family() {
         // No second live branch: at most one of the new tokens refreshes.
         let mut live = 0;
         for body in winners {
-            if client.refresh(body["refresh_token"].as_str().unwrap()).await.0 == 200 {
+            if client
+                .refresh(body["refresh_token"].as_str().unwrap())
+                .await
+                .0
+                == 200
+            {
                 live += 1;
             }
         }
@@ -1225,9 +1453,13 @@ async fn m8_access_tokens_die_with_their_session_and_family() {
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     assert_eq!(introspect(access.clone()).await, json!(true));
     assert_eq!(client.userinfo(&access).await.status(), 200);
-    app.call_json(&ada, oneauth::api::hosted::SignOut::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap();
+    app.call_json(
+        &ada,
+        oneauth::api::hosted::SignOut::PATH,
+        &[("app_id", "demo")],
+    )
+    .await
+    .unwrap();
     assert_eq!(introspect(access.clone()).await, json!(false));
     assert_eq!(client.userinfo(&access).await.status(), 401);
 
@@ -1236,7 +1468,10 @@ async fn m8_access_tokens_die_with_their_session_and_family() {
     let tokens = client.tokens(&ada, &[]).await;
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     client
-        .post("revoke", &[("token", tokens["refresh_token"].as_str().unwrap())])
+        .post(
+            "revoke",
+            &[("token", tokens["refresh_token"].as_str().unwrap())],
+        )
         .await;
     assert_eq!(introspect(access.clone()).await, json!(false));
     assert_eq!(client.userinfo(&access).await.status(), 401);
@@ -1276,10 +1511,17 @@ async fn m10_a_resource_indicator_sets_the_audience() {
             ],
         )
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_target")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_target"))
+    );
     // A resource the app does not know is refused at the authorization.
     let response = client
-        .authorize(&ada, &Pkce::new(), &[("resource", "https://evil.example.com")])
+        .authorize(
+            &ada,
+            &Pkce::new(),
+            &[("resource", "https://evil.example.com")],
+        )
         .await;
     let location = response.headers()["location"].to_str().unwrap();
     assert_eq!(param(location, "error").as_deref(), Some("invalid_target"));
@@ -1336,7 +1578,10 @@ async fn l5_userinfo_ignores_a_token_in_the_query_string() {
     let tokens = client.tokens(&ada, &[]).await;
     let access = tokens["access_token"].as_str().unwrap();
     let response = reqwest::Client::new()
-        .get(format!("{}?access_token={access}", client.endpoint("userinfo")))
+        .get(format!(
+            "{}?access_token={access}",
+            client.endpoint("userinfo")
+        ))
         .send()
         .await
         .unwrap();
@@ -1358,10 +1603,17 @@ async fn l19_login_after_cannot_be_forged_by_the_user_agent() {
     let ada = signed_in(&app, "demo", "ada@example.com").await;
     for forged in ["0", "1", "99999999999999"] {
         let response = client
-            .authorize(&ada, &Pkce::new(), &[("prompt", "login"), ("login_after", forged)])
+            .authorize(
+                &ada,
+                &Pkce::new(),
+                &[("prompt", "login"), ("login_after", forged)],
+            )
             .await;
         let location = response.headers()["location"].to_str().unwrap();
-        assert!(location.starts_with("/a/demo/login?"), "{forged}: {location}");
+        assert!(
+            location.starts_with("/a/demo/login?"),
+            "{forged}: {location}"
+        );
     }
 }
 
@@ -1432,13 +1684,17 @@ async fn m9_a_recomputed_chain_is_detected_without_the_master_key() {
 #[tokio::test(flavor = "multi_thread")]
 async fn m9_a_cut_off_tail_is_detected_against_an_exported_head() {
     let (app, _) = demo(&[]).await;
-    let heads = app.cli(&["audit", "head", "--app", "demo"]).expect_success().stdout;
+    let heads = app
+        .cli(&["audit", "head", "--app", "demo"])
+        .expect_success()
+        .stdout;
     let exported: Value = serde_json::from_str(heads.lines().next().unwrap()).unwrap();
     assert_eq!(exported["app_id"], "demo");
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), &heads).unwrap();
     let path = file.path().to_str().unwrap();
-    app.cli(&["audit", "verify", "--expect-head", path]).expect_success();
+    app.cli(&["audit", "verify", "--expect-head", path])
+        .expect_success();
 
     // Cut the last event off, and the head with it, consistently.
     let events = chain(&app, "demo").await;
@@ -1454,7 +1710,8 @@ async fn m9_a_cut_off_tail_is_detected_against_an_exported_head() {
     ))
     .await;
     // The chain alone looks whole; against the exported head it is not.
-    app.cli(&["audit", "verify", "--app", "demo"]).expect_success();
+    app.cli(&["audit", "verify", "--app", "demo"])
+        .expect_success();
     let run = app.cli(&["audit", "verify", "--app", "demo", "--expect-head", path]);
     assert!(!run.success);
     assert!(run.stdout.contains("exported head"), "{}", run.stdout);
@@ -1500,7 +1757,11 @@ async fn l6_probing_event_ids_tells_a_scoped_operator_nothing() {
     let (app, owner) = with_owner().await;
     for app_id in ["demo", "secret-app"] {
         owner
-            .call(&app, ConsoleCreateApp::PATH, &[("app_id", app_id), ("name", app_id)])
+            .call(
+                &app,
+                ConsoleCreateApp::PATH,
+                &[("app_id", app_id), ("name", app_id)],
+            )
             .await
             .unwrap();
     }
@@ -1527,7 +1788,11 @@ async fn l14_events_are_timestamped_in_chain_order() {
         writers.spawn(async move {
             let _ = browser()
                 .post(format!("{address}{}", SignInWithPassword::PATH))
-                .form(&[("app_id", "demo"), ("email", "nobody@example.com"), ("password", "x")])
+                .form(&[
+                    ("app_id", "demo"),
+                    ("email", "nobody@example.com"),
+                    ("password", "x"),
+                ])
                 .send()
                 .await;
         });
@@ -1568,7 +1833,10 @@ async fn l11_a_client_that_never_finishes_its_headers_is_disconnected() {
     .await;
     assert!(read.is_ok(), "the connection was still open");
     let answer = String::from_utf8_lossy(&buffer);
-    assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1578,7 +1846,11 @@ async fn l12_a_public_url_with_its_default_port_still_takes_posts() {
     let response = reqwest::Client::new()
         .post(format!("{}{}", app.address, SignInWithPassword::PATH))
         .header("origin", "http://localhost")
-        .form(&[("app_id", "nope"), ("email", "a@example.com"), ("password", "x")])
+        .form(&[
+            ("app_id", "nope"),
+            ("email", "a@example.com"),
+            ("password", "x"),
+        ])
         .send()
         .await
         .unwrap();

@@ -579,6 +579,31 @@ async fn cross_site_posts_are_refused() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // Under a no-referrer policy (set by a proxy, say) a form post carries
+    // `Origin: null`: fine when the browser says it is same-origin, refused
+    // otherwise (a sandboxed frame of another site sends null too).
+    for (fetch_site, status) in [
+        (Some("same-origin"), 200),
+        (Some("cross-site"), 403),
+        (None, 403),
+    ] {
+        let mut request = browser()
+            .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+            .header("origin", "null");
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        let response = request
+            .form(&[
+                ("app_id", "demo"),
+                ("email", "ada@example.com"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{fetch_site:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

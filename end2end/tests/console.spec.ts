@@ -185,7 +185,7 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await dialog.getByRole('button', { name: 'Revoke role' }).click();
     await expect(dialog.getByTestId('form-error')).toContainText('recent sign-in');
     await dialog.getByTestId('reauth-link').click();
-    await expect(page).toHaveURL(/\/a\/console\/login\?reauth=1/);
+    await expect(page).toHaveURL(/\/a\/console\/login\?reauth=passkey/);
     await expectHydrated(page);
     await shot(page, 'console-reauth');
     await page.getByRole('button', { name: 'Confirm with a passkey' }).click();

@@ -194,17 +194,18 @@ test('a role that requires a passkey is stepped up on the hosted page', async ({
   const created = createOidcApp();
   createUser(created.app_id, 'root@example.com', PASSWORD);
   oneauth(['role', 'create', '--app', created.app_id, 'admin', '--require-passkey']);
-  oneauth(['role', 'grant', '--app', created.app_id, '--email', 'root@example.com', 'admin']);
   await addVirtualAuthenticator(page);
   await withoutPasskeyAutofill(page);
 
-  // The admin enrols a passkey on the account page first.
+  // The user enrols a passkey on the account page while no role of theirs
+  // demands one (a fresh password is enough then); the role comes after.
   await page.goto(`/a/${created.app_id}/login`);
   await signInOnHostedPage(page, 'root@example.com');
   await expect(page).toHaveURL(/\/account$/);
   await page.getByLabel('Name for a new passkey').fill('Laptop');
   await page.getByTestId('add-passkey').click();
   await expect(page.getByTestId('passkey-name')).toHaveText('Laptop');
+  oneauth(['role', 'grant', '--app', created.app_id, '--email', 'root@example.com', 'admin']);
 
   const config = await oidc.discovery(
     new URL(created.issuer),

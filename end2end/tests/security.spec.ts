@@ -81,3 +81,35 @@ test('pages hydrate and passkeys work under the CSP, with no violation', async (
   expect(await violations()).toEqual([]);
   expect(errors).toEqual([]);
 });
+
+test('a sign-in form posted without JavaScript may still end at the client', async ({ browser }) => {
+  // The policy's form-action names the app's registered redirect URIs:
+  // browsers check it along the whole redirect chain of a form post.
+  const { app_id, client_id } = createApp('No Script Client');
+  createUser(app_id, 'noor@example.com', PASSWORD);
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  let callback: string | undefined;
+  await page.route('http://localhost:5173/**', async (route) => {
+    callback = route.request().url();
+    await route.fulfill({ status: 200, body: 'ok' });
+  });
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id,
+    redirect_uri: 'http://localhost:5173/cb',
+    scope: 'openid',
+    state: 'no-script',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
+  });
+  await page.goto(`/a/${app_id}/oauth/authorize?${query}`);
+  await expect(page).toHaveURL(new RegExp(`/a/${app_id}/login\\?return_to=`));
+  const form = page.getByTestId('password-form');
+  await form.getByLabel('E-mail address').fill('noor@example.com');
+  await form.getByLabel('Password').fill(PASSWORD);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await expect.poll(() => callback).toContain('code=');
+  expect(callback).toContain('state=no-script');
+  await context.close();
+});

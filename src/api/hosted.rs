@@ -55,10 +55,10 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
                 let password = crate::core::account::has_password(db, &signin.user.id)
                     .await
                     .map_err(internal)?;
-                let needs_link = crate::core::account::passkey_enrolment_blocked(db, signin, None)
-                    .await
-                    .map_err(internal)?
-                    .is_some();
+                let needs_link = passkeys.is_empty()
+                    && crate::core::links::needs_passkey(db, &signin.user)
+                        .await
+                        .map_err(internal)?;
                 (!passkeys.is_empty(), password, needs_link)
             }
             None => (false, false, false),

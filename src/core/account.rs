@@ -45,7 +45,9 @@ pub enum AccountError {
         "Recovery codes come with a passkey: your access needs one, so add a passkey first (with an enrolment link from your administrator)."
     )]
     RecoveryCodesNeedAPasskey,
-    #[error("This enrolment link is invalid, was already used, has expired, or is for another account.")]
+    #[error(
+        "This enrolment link is invalid, was already used, has expired, or is for another account."
+    )]
     InvalidEnrolmentLink,
     #[error("That passkey request was started for another account. Try again.")]
     RegistrationForAnotherUser,
@@ -127,7 +129,11 @@ fn ensure_stepped_up(
     };
     match change {
         FactorChange::AddPasskey if factors.passkeys > 0 => {
-            if recovering { Ok(()) } else { fresh_passkey() }
+            if recovering {
+                Ok(())
+            } else {
+                fresh_passkey()
+            }
         }
         FactorChange::AddPasskey if factors.role_needs_passkey => {
             if enrolment || (recovering && signin.session.opened_by_link) {
@@ -137,13 +143,25 @@ fn ensure_stepped_up(
             }
         }
         FactorChange::AddPasskey => {
-            if recovering || enrolment { Ok(()) } else { fresh_any() }
+            if recovering || enrolment {
+                Ok(())
+            } else {
+                fresh_any()
+            }
         }
         FactorChange::SetFirstPassword if factors.passkeys > 0 => {
-            if recovering { Ok(()) } else { fresh_passkey() }
+            if recovering {
+                Ok(())
+            } else {
+                fresh_passkey()
+            }
         }
         FactorChange::SetFirstPassword => {
-            if recovering { Ok(()) } else { fresh_any() }
+            if recovering {
+                Ok(())
+            } else {
+                fresh_any()
+            }
         }
         FactorChange::RemovePasskey => fresh_passkey(),
         FactorChange::NewRecoveryCodes if factors.passkeys > 0 => fresh_passkey(),
@@ -331,7 +349,8 @@ pub async fn change_password(
         .await?;
     let verified_current = match &existing {
         Some(credential) if !signin.session.requires_enrolment => {
-            let email = Email::parse(&signin.user.email).map_err(|_| AccountError::WrongPassword)?;
+            let email =
+                Email::parse(&signin.user.email).map_err(|_| AccountError::WrongPassword)?;
             let keys =
                 throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
             let reservation = throttle::reserve(db, &keys)

@@ -216,7 +216,13 @@ impl AppSettings {
 }
 
 fn audiences_json(audiences: &[ApiAudience]) -> String {
-    json!(audiences.iter().map(ApiAudience::as_str).collect::<Vec<_>>()).to_string()
+    json!(
+        audiences
+            .iter()
+            .map(ApiAudience::as_str)
+            .collect::<Vec<_>>()
+    )
+    .to_string()
 }
 
 /// Apply new settings, recording `app.updated` with before and after.

@@ -62,9 +62,7 @@ pub enum LinkError {
     PasskeyRequired,
     #[error("Password sign-in is turned off for this app: create a passkey instead.")]
     PasswordDisabled,
-    #[error(
-        "This account is already set up: sign in, or ask for a recovery link if you cannot."
-    )]
+    #[error("This account is already set up: sign in, or ask for a recovery link if you cannot.")]
     AlreadySetUp,
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
@@ -185,7 +183,10 @@ pub async fn find_valid<C: ConnectionTrait>(
 }
 
 /// Spend a link; false when someone else spent it first.
-pub(crate) async fn consume(tx: &DatabaseTransaction, row: &action_token::Model) -> Result<bool, DbErr> {
+pub(crate) async fn consume(
+    tx: &DatabaseTransaction,
+    row: &action_token::Model,
+) -> Result<bool, DbErr> {
     let spent = action_token::Entity::update_many()
         .col_expr(action_token::Column::UsedAt, Expr::value(clock::now()))
         .filter(action_token::Column::Id.eq(row.id.as_str()))

@@ -22,8 +22,8 @@ use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clock;
-use super::secrets;
 use super::policy;
+use super::secrets;
 use super::types::AppId;
 use crate::entities::{app, app_user, passkey};
 

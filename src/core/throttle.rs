@@ -24,8 +24,8 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbErr, EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QuerySelect, Set,
 };
 
 use super::db::begin_write;
@@ -303,13 +303,7 @@ pub async fn count_failure(tx: &DatabaseTransaction, keys: &Keys) -> Result<Vec<
         update.updated_at = Set(now);
         update.update(tx).await?;
     }
-    fail(
-        tx,
-        Reservation {
-            keys: keys.clone(),
-        },
-    )
-    .await
+    fail(tx, Reservation { keys: keys.clone() }).await
 }
 
 /// The reserved attempt succeeded: its count is given back (and the
@@ -320,7 +314,9 @@ pub async fn release(tx: &DatabaseTransaction, reservation: Reservation) -> Resu
         auth_throttle::Entity::update_many()
             .col_expr(
                 auth_throttle::Column::Failures,
-                sea_orm::sea_query::Expr::cust("CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END"),
+                sea_orm::sea_query::Expr::cust(
+                    "CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END",
+                ),
             )
             .filter(auth_throttle::Column::Key.eq(key))
             .exec(tx)
@@ -386,7 +382,10 @@ mod tests {
             address_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
             address_key("2001:db8:1:2::7")
         );
-        assert_ne!(address_key("2001:db8:1:3::1"), address_key("2001:db8:1:2::1"));
+        assert_ne!(
+            address_key("2001:db8:1:3::1"),
+            address_key("2001:db8:1:2::1")
+        );
         assert_eq!(address_key("203.0.113.9"), "203.0.113.9");
         assert_eq!(address_key("::ffff:203.0.113.9"), "203.0.113.9");
     }

@@ -158,8 +158,7 @@ string_value!(ApiAudience);
 impl ApiAudience {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let raw = raw.trim();
-        let ok = raw.len() <= 512
-            && url::Url::parse(raw).is_ok_and(|url| url.fragment().is_none());
+        let ok = raw.len() <= 512 && url::Url::parse(raw).is_ok_and(|url| url.fragment().is_none());
         if !ok {
             return Err(invalid(format!(
                 "\"{raw}\" is not a valid API audience: use an absolute URI without a fragment, such as https://api.example.com."

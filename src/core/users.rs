@@ -196,7 +196,10 @@ pub async fn find<C: ConnectionTrait>(
 /// a guardrail checked after it (last sign-in method, last owner, level)
 /// cannot race a concurrent change to the same user. Returns the row as it
 /// is now.
-pub async fn lock(tx: &DatabaseTransaction, user_id: &str) -> Result<Option<app_user::Model>, DbErr> {
+pub async fn lock(
+    tx: &DatabaseTransaction,
+    user_id: &str,
+) -> Result<Option<app_user::Model>, DbErr> {
     app_user::Entity::find_by_id(user_id)
         .lock_exclusive()
         .one(tx)

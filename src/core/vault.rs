@@ -136,7 +136,10 @@ impl Vault {
     /// cookies), derived from the master key with HMAC-SHA-256 so that none
     /// of them reveals the master key or another derived key.
     pub fn derive(&self, purpose: &str) -> DerivedKey {
-        DerivedKey(mac(&self.key, format!("1auth-derive-v1:{purpose}").as_bytes()))
+        DerivedKey(mac(
+            &self.key,
+            format!("1auth-derive-v1:{purpose}").as_bytes(),
+        ))
     }
 
     pub fn open(&self, context: &str, sealed: &str) -> Result<Vec<u8>, VaultError> {

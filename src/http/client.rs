@@ -102,7 +102,11 @@ mod tests {
         );
         // Two proxies in a row are both skipped.
         assert_eq!(
-            client_address(ip("10.0.0.2"), Some("1.2.3.4, 203.0.113.9, 10.0.0.7"), &proxies),
+            client_address(
+                ip("10.0.0.2"),
+                Some("1.2.3.4, 203.0.113.9, 10.0.0.7"),
+                &proxies
+            ),
             ip("203.0.113.9")
         );
     }
@@ -110,7 +114,11 @@ mod tests {
     #[test]
     fn m1_forwarded_addresses_count_only_from_a_trusted_peer() {
         assert_eq!(
-            client_address(ip("198.51.100.1"), Some("203.0.113.9"), &nets(&["10.0.0.0/8"])),
+            client_address(
+                ip("198.51.100.1"),
+                Some("203.0.113.9"),
+                &nets(&["10.0.0.0/8"])
+            ),
             ip("198.51.100.1")
         );
         assert_eq!(

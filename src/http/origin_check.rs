@@ -31,8 +31,16 @@ pub async fn require_same_origin(
         let headers = request.headers();
         let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
         let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-        let origin_ok = origin.is_none_or(|o| o == state.settings.public_url);
         let site_ok = fetch_site.is_none_or(|s| s == "same-origin" || s == "none");
+        // Under `Referrer-Policy: no-referrer` (set by a proxy in front, say)
+        // browsers send `Origin: null` with a form post, even to their own
+        // origin; Sec-Fetch-Site (which no page can set) then vouches that
+        // it is same-origin.
+        let origin_ok = match origin {
+            None => true,
+            Some("null") => fetch_site == Some("same-origin"),
+            Some(origin) => origin == state.settings.public_url,
+        };
         if !origin_ok || !site_ok {
             tracing::warn!(?origin, ?fetch_site, path = %request.uri().path(), "cross-site request refused");
             return (

@@ -99,8 +99,14 @@ pub async fn security_headers(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    // Codes, tokens and link tokens travel in URLs: never in a Referer.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Codes, tokens and link tokens travel in URLs: never in a Referer to
+    // another site. Our own forms keep theirs: a form posted without
+    // JavaScript is answered by a redirect back to its page, which Leptos
+    // finds in the Referer (under `no-referrer` it would land on `/`).
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert(
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),

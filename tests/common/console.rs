@@ -23,7 +23,12 @@ pub struct Op {
 }
 
 impl Op {
-    pub async fn call(&self, app: &TestApp, path: &str, form: &[(&str, &str)]) -> Result<Value, Value> {
+    pub async fn call(
+        &self,
+        app: &TestApp,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Value, Value> {
         app.call_json(&self.browser, path, form).await
     }
 
@@ -154,7 +159,12 @@ pub async fn refusals(app: &TestApp) -> Vec<Value> {
 
 /// Assert that `app_id`'s audit log records each of `expected` (by an
 /// actor of `actor_type`, when given).
-pub async fn assert_recorded(app: &TestApp, app_id: &str, actor_type: Option<&str>, expected: &[&str]) {
+pub async fn assert_recorded(
+    app: &TestApp,
+    app_id: &str,
+    actor_type: Option<&str>,
+    expected: &[&str],
+) {
     let mut query = audit_event::Entity::find().filter(audit_event::Column::AppId.eq(app_id));
     if let Some(actor_type) = actor_type {
         query = query.filter(audit_event::Column::ActorType.eq(actor_type));

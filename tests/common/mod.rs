@@ -164,8 +164,7 @@ async fn spawn_app_configured(
         master_key_file: dir.path().join("unused.key").display().to_string(),
     };
     configure(&mut args);
-    let settings = Settings::from_args(&args)
-    .expect("valid test settings");
+    let settings = Settings::from_args(&args).expect("valid test settings");
     let vault = settings.vault().expect("a valid master key");
     oneauth::core::audit::install_chain_key(&db, &vault)
         .await

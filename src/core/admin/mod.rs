@@ -189,7 +189,9 @@ pub(crate) async fn check_self_change(
         .await?
         .is_empty();
     let fresh = if has_passkey {
-        operator.signin.is_fresh_with(super::sessions::Factor::Passkey)
+        operator
+            .signin
+            .is_fresh_with(super::sessions::Factor::Passkey)
     } else {
         operator.signin.is_fresh()
     };

@@ -175,7 +175,11 @@ async fn role_change<T>(
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let role_name = RoleName::parse(name).map_err(invalid("role"))?;
     if !operator.may_assign(app_id, role_name.as_str()) {
-        let verb = if attempted == "role.grant" { "grant" } else { "revoke" };
+        let verb = if attempted == "role.grant" {
+            "grant"
+        } else {
+            "revoke"
+        };
         let reason =
             format!("You cannot {verb} the role \"{role_name}\": it is above your own access.");
         return Err(refused(db, operator, app_id, attempted, target, &reason).await);

@@ -1,9 +1,6 @@
 //! Users of an app, as operators manage them.
 
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     AdminError, check_self_change, invalid, locked_target, no_such_user, readable_app, refused,
@@ -268,8 +265,7 @@ async fn issue_link(
             Ok(user) => user,
             Err(reason) => return Ok(Err(reason)),
         };
-        if purpose == Purpose::Enrol && !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
-        {
+        if purpose == Purpose::Enrol && !passkeys::list_for_user(&tx, &user.id).await?.is_empty() {
             return Ok(Err(
                 "This user has a passkey already: they add more from their account page.".into(),
             ));

@@ -11,8 +11,8 @@ use super::OAuthError;
 use super::scope::Scope;
 use crate::core::clients::redirect_uris;
 use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
-use crate::core::vault::DerivedKey;
 use crate::core::types::ClientType;
+use crate::core::vault::DerivedKey;
 use crate::core::{clock, db::begin_write, policy, secrets};
 use crate::entities::{app, authorization_code, oauth_client};
 
@@ -62,7 +62,10 @@ impl LoginClock<'_> {
     /// A mark for "now", for the request to carry through the sign-in.
     pub fn mark_now(&self, client_id: &str) -> String {
         let millis = clock::now().timestamp_millis();
-        format!("{millis}.{}", self.key.sign(&self.message(client_id, millis)))
+        format!(
+            "{millis}.{}",
+            self.key.sign(&self.message(client_id, millis))
+        )
     }
 
     /// The time of a mark this server issued for this client, if it is one.

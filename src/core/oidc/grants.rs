@@ -473,11 +473,7 @@ pub async fn refresh(
     // Roles are re-evaluated: a role whose max auth age has passed since
     // the sign-in drops out of the token.
     let factors = FactorTimes::of(&session);
-    let roles = policy::token_roles(
-        &policy::roles_of_user(&tx, &user.id).await?,
-        &factors,
-        now,
-    );
+    let roles = policy::token_roles(&policy::roles_of_user(&tx, &user.id).await?, &factors, now);
     let Some(event) = factors.describe(|_| true) else {
         revoke_family(&tx, &family.id, "session_ended").await?;
         tx.commit().await?;

@@ -44,23 +44,17 @@ pub async fn end_session(
     let hint = match params.id_token_hint.as_deref() {
         // Only an ID token is a hint (an access token is not one, though
         // signed by the same keys).
-        Some(token) => match tokens::verify(
-            db,
-            &app.id,
-            issuer,
-            token,
-            Some(tokens::ID_TOKEN_TYP),
-            true,
-        )
-        .await
-        {
-            Ok(verified) => Some(verified),
-            Err(_) => {
-                return Ok(LogoutOutcome::ErrorPage(
-                    "The id_token_hint was not issued by this app.".into(),
-                ));
+        Some(token) => {
+            match tokens::verify(db, &app.id, issuer, token, Some(tokens::ID_TOKEN_TYP), true).await
+            {
+                Ok(verified) => Some(verified),
+                Err(_) => {
+                    return Ok(LogoutOutcome::ErrorPage(
+                        "The id_token_hint was not issued by this app.".into(),
+                    ));
+                }
             }
-        },
+        }
         None => None,
     };
     let client_id = hint

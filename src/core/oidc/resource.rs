@@ -24,9 +24,7 @@ pub fn requested(app: &app::Model, raw: Option<&str>) -> Result<Option<String>, 
     };
     let resource = ApiAudience::parse(raw).map_err(|err| invalid_target(err.0))?;
     if !audiences(app).iter().any(|a| a == resource.as_str()) {
-        return Err(invalid_target(
-            "The resource is not an API of this app.",
-        ));
+        return Err(invalid_target("The resource is not an API of this app."));
     }
     Ok(Some(resource.to_string()))
 }

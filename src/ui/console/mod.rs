@@ -88,9 +88,10 @@ fn login_redirect(passkey: bool) -> String {
     console_login(if passkey { &[("passkey", "1")] } else { &[] })
 }
 
-/// Where an operator confirms it's them (a fresh sign-in) and comes back here.
+/// Where an operator confirms it's them (a fresh passkey sign-in: changes
+/// to one's own access need the strongest factor) and comes back here.
 pub fn reauth_link() -> String {
-    console_login(&[("reauth", "1")])
+    console_login(&[("reauth", "passkey")])
 }
 
 /// The console's frame: navigation, who is signed in, and the page.

@@ -132,8 +132,8 @@ fn Section(
 /// with their passkey when they have one (changes to factors need the
 /// strongest factor).
 fn reauth_link(app_id: &str, passkey: bool) -> String {
-    let passkey = if passkey { "&passkey=1" } else { "" };
-    format!("/a/{app_id}/login?reauth=1{passkey}&return_to=/a/{app_id}/account")
+    let reauth = if passkey { "passkey" } else { "1" };
+    format!("/a/{app_id}/login?reauth={reauth}&return_to=/a/{app_id}/account")
 }
 
 /// Whether the signed-in user has a passkey (for the re-authentication link).

@@ -10,10 +10,10 @@ use crate::api::hosted::{
     HostedApp, ReauthenticateWithPassword, SignInWithPassword, finish_passkey_assertion,
     start_passkey_assertion,
 };
+use crate::return_to::safe_return_to;
 use crate::ui::components::{
     Card, Field, FormError, Notice, Spinner, SubmitButton, Tone, action_error, button_class,
 };
-use crate::return_to::safe_return_to;
 use crate::ui::passkey_bridge::{self, CeremonyError};
 
 #[component]
@@ -47,9 +47,13 @@ fn LoginContent(app: HostedApp) -> impl IntoView {
         let notice = notice
             .map(|text| view! { <div class="mb-4"><Notice tone="success">{text}</Notice></div> });
         let passkey_only = passkey_only.get().is_some();
-        let body = match (&app.signed_in_as, reauth.get().is_some() || passkey_only) {
+        // `reauth=passkey`: what comes next needs a recent passkey (a change
+        // to one's factors or own access), so only a passkey confirms.
+        let reauth = reauth.get();
+        let confirm_with_passkey = reauth.as_deref() == Some("passkey");
+        let body = match (&app.signed_in_as, reauth.is_some() || passkey_only) {
             (Some(email), true) => view! {
-                <ReauthCard app=app.clone() email=email.clone() return_to=return_to.get() passkey_only />
+                <ReauthCard app=app.clone() email=email.clone() return_to=return_to.get() confirm_with_passkey passkey_only />
             }
             .into_any(),
             (Some(email), false) => view! { <SignedInCard app=app.clone() email=email.clone() return_to=return_to.get() /> }.into_any(),
@@ -230,16 +234,19 @@ fn SignedInCard(app: HostedApp, email: String, return_to: Option<String>) -> imp
     }
 }
 
-/// Confirm it's you: the signed-in user proves their presence again, with a
-/// passkey only when a role (or the application) requires one.
+/// Confirm it's you: the signed-in user proves their presence again, with
+/// a passkey only when what comes next needs one (`confirm_with_passkey`: a
+/// change to their factors, the console's own access). `passkey_only` is a
+/// step-up an application (a role, acr_values) asked for.
 #[component]
 fn ReauthCard(
     app: HostedApp,
     email: String,
     return_to: Option<String>,
+    confirm_with_passkey: bool,
     passkey_only: bool,
 ) -> impl IntoView {
-    if passkey_only {
+    if passkey_only || (confirm_with_passkey && !app.signed_in_has_passkey) {
         return view! { <PasskeyStepUp app email return_to /> }.into_any();
     }
     let action = ServerAction::<ReauthenticateWithPassword>::new();
@@ -250,8 +257,9 @@ fn ReauthCard(
         }
     });
     let pending = action.pending();
-    // A passkey-only user has no password to confirm with.
-    let with_password = app.password_enabled && app.signed_in_has_password;
+    // A passkey-only user has no password to confirm with, and a change that
+    // needs a passkey is not confirmed by a password.
+    let with_password = app.password_enabled && app.signed_in_has_password && !confirm_with_passkey;
     let password_form = with_password.then(|| {
         let app_id = app.id.clone();
         let return_to = return_to.clone();
