@@ -130,6 +130,7 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     // ...and cannot add the passkey her role needs from that session.
     await expect(leePage.getByTestId('passkey-blocked')).toContainText('enrolment link');
     await expect(leePage.getByTestId('add-passkey')).toHaveCount(0);
+    await expect(leePage.getByTestId('codes-after-passkey')).toBeVisible();
     await shot(leePage, 'account-passkey-needs-link');
 
     // An operator issues an enrolment link...

@@ -210,7 +210,11 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
                 <PasswordSection app=app.clone() has_password=view.has_password requires_enrolment=view.requires_enrolment />
             })}
             {full.then(|| view! {
-                <RecoveryCodesSection app=app.clone() left=view.recovery_codes_left />
+                <RecoveryCodesSection
+                    app=app.clone()
+                    left=view.recovery_codes_left
+                    passkey_first=view.passkeys.is_empty() && (view.passkey_blocked.is_some() || view.enrolment_link_valid)
+                />
                 <SessionsSection app=app.clone() sessions=view.sessions.clone() />
                 <DeactivateSection app=app.clone() email=view.email.clone() fresh=view.fresh />
             })}
@@ -442,7 +446,13 @@ fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool)
 }
 
 #[component]
-fn RecoveryCodesSection(app: HostedApp, left: u64) -> impl IntoView {
+fn RecoveryCodesSection(
+    app: HostedApp,
+    left: u64,
+    /// The user's access needs a passkey they have not added yet: recovery
+    /// codes come with it, never before.
+    passkey_first: bool,
+) -> impl IntoView {
     let action = ServerAction::<RegenerateRecoveryCodes>::new();
     let error = action_error(action);
     let changed = expect_context::<Changed>();
@@ -461,13 +471,25 @@ fn RecoveryCodesSection(app: HostedApp, left: u64) -> impl IntoView {
             <p class="mb-4 text-sm text-slate-700" data-testid="recovery-codes-left">
                 {format!("{left} of 10 codes left.")}
             </p>
-            <ActionForm action attr:class="space-y-3">
-                <input type="hidden" name="app_id" value=app.id.clone() />
-                <ActionProblem app_id=app.id.clone() error />
-                <div class="sm:w-64">
-                    <SubmitButton label="Generate new codes" pending_label="Generating…" pending=action.pending() tone=Tone::Secondary />
-                </div>
-            </ActionForm>
+            {if passkey_first {
+                view! {
+                    <p class="text-sm text-slate-500" data-testid="codes-after-passkey">
+                        "Your recovery codes come with your first passkey."
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <ActionForm action attr:class="space-y-3">
+                        <input type="hidden" name="app_id" value=app.id.clone() />
+                        <ActionProblem app_id=app.id.clone() error />
+                        <div class="sm:w-64">
+                            <SubmitButton label="Generate new codes" pending_label="Generating…" pending=action.pending() tone=Tone::Secondary />
+                        </div>
+                    </ActionForm>
+                }
+                .into_any()
+            }}
         </Section>
     }
 }
