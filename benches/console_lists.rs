@@ -67,10 +67,14 @@ fn operator() -> Operator {
         amr: "[\"hwk\"]".into(),
         acr: "phr".into(),
         auth_time: now,
+        password_at: None,
+        passkey_at: Some(now),
+        recovery_at: None,
         last_seen_at: now,
         idle_expires_at: now,
         absolute_expires_at: now,
         requires_enrolment: false,
+        opened_by_link: false,
         ended_at: None,
         end_reason: None,
         client_address: None,
@@ -94,6 +98,9 @@ async fn main() {
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()));
     let db = db::connect(&url).await.expect("connect");
     db::migrate(&db).await.expect("migrate");
+    oneauth::core::audit::install_chain_key(&db, &oneauth::core::vault::Vault::random())
+        .await
+        .expect("the audit chain's key");
 
     let seeding = Instant::now();
     let tx = db::begin_write(&db).await.unwrap();
@@ -104,6 +111,7 @@ async fn main() {
             id: AppId::parse("bench").unwrap(),
             name: DisplayName::parse("Bench").unwrap(),
             self_registration: false,
+            api_audiences: Vec::new(),
             client: None,
         },
     )

@@ -92,7 +92,7 @@ pub async fn ensure_not_last_owner<C: ConnectionTrait>(
         .into_iter()
         .map(|a| a.user_id)
         .collect();
-    if !holders.iter().any(|id| *id == user.id) {
+    if !holders.contains(&user.id) {
         return Ok(Ok(()));
     }
     let active_owners = app_user::Entity::find()

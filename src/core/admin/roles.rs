@@ -161,6 +161,7 @@ pub async fn delete(
 
 /// A role change of `user_id`, once the operator may assign the role and
 /// may act on the user (H3: not above their own level).
+#[allow(clippy::too_many_arguments)]
 async fn role_change<T>(
     db: &DatabaseConnection,
     operator: &Operator,

@@ -217,7 +217,7 @@ pub async fn validate(
             "The request has no redirect_uri.".into(),
         ));
     };
-    if !redirect_uris(&client).iter().any(|r| *r == redirect_uri) {
+    if !redirect_uris(&client).contains(&redirect_uri) {
         return Err(Outcome::ErrorPage(
             "The redirect_uri is not registered for this client, so the request cannot be answered.".into(),
         ));
