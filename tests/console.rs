@@ -6,7 +6,7 @@
 mod common;
 
 use common::console::*;
-use common::{browser, spawn_app};
+use common::{PASSWORD, browser, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::ChangePassword;
 use oneauth::api::console::*;

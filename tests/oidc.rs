@@ -7,15 +7,13 @@ mod common;
 
 use common::oauth::{Client, Pkce, claims, header, param};
 use common::passkey::Device;
-use common::{TestApp, browser, sign_in, spawn_app, spawn_second_server};
+use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app, spawn_second_server};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{ChangePassword, FinishAddPasskey, StartAddPasskey};
 use oneauth::api::hosted::{FinishPasskeyAssertion, SignOut, StartPasskeyAssertion};
 use oneauth::entities::{audit_event, signing_key, token_family};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery staple";
 
 struct Setup {
     app: TestApp,
@@ -50,22 +48,6 @@ async fn setup_with(flags: &[&str]) -> Setup {
     let created = app.cli(&args).expect_success().json();
     add_user(&app, "demo", "ada@example.com");
     Setup { app, created }
-}
-
-fn add_user(app: &TestApp, app_id: &str, email: &str) {
-    app.cli_with_stdin(
-        &[
-            "user",
-            "create",
-            "--app",
-            app_id,
-            "--email",
-            email,
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    )
-    .expect_success();
 }
 
 async fn signed_in_browser(setup: &Setup) -> reqwest::Client {

@@ -8,12 +8,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::console::{
-    Op, PASSWORD, accept_invitation_with, operator, refused, user_id, with_owner,
-};
+use common::console::{Op, accept_invitation_with, operator, refused, user_id, with_owner};
 use common::oauth::{Client, Pkce, claims, param};
 use common::passkey::Device;
-use common::{TestApp, browser, sign_in, spawn_app};
+use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{
     ChangePassword, FinishAddPasskey, LoadAccount, RegenerateRecoveryCodes, RemovePasskey,
@@ -49,22 +47,6 @@ async fn demo(extra: &[&str]) -> (TestApp, Value) {
     let created = app.cli(&args).expect_success().json();
     add_user(&app, "demo", "ada@example.com");
     (app, created)
-}
-
-fn add_user(app: &TestApp, app_id: &str, email: &str) {
-    app.cli_with_stdin(
-        &[
-            "user",
-            "create",
-            "--app",
-            app_id,
-            "--email",
-            email,
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    )
-    .expect_success();
 }
 
 fn passkey_role(app: &TestApp, app_id: &str, role: &str, extra: &[&str]) {

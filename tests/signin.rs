@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{TestApp, browser, spawn_app, spawn_app_with_public_url, spawn_second_server};
+use common::{
+    PASSWORD, TestApp, add_user, browser, spawn_app, spawn_app_with_public_url, spawn_second_server,
+};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{
     ChangePassword, DeactivateAccount, LoadAccount, RegenerateRecoveryCodes, RemovePasskey,
@@ -20,30 +22,12 @@ use oneauth::entities::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
-
 /// An app `demo` with one user `ada@example.com` (password PASSWORD).
 async fn app_with_user() -> TestApp {
     let app = spawn_app().await;
     app.create_app("demo", "Demo");
     add_user(&app, "demo", "ada@example.com");
     app
-}
-
-fn add_user(app: &TestApp, app_id: &str, email: &str) {
-    app.cli_with_stdin(
-        &[
-            "user",
-            "create",
-            "--app",
-            app_id,
-            "--email",
-            email,
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    )
-    .expect_success();
 }
 
 async fn sign_in(

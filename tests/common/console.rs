@@ -14,8 +14,6 @@ use serde_json::Value;
 use super::passkey::Device;
 use super::{TestApp, browser, spawn_app};
 
-pub const PASSWORD: &str = "correct horse battery staple";
-
 /// An operator's browser and passkey device.
 pub struct Op {
     pub browser: reqwest::Client,

@@ -21,6 +21,26 @@ use oneauth::core::vault::Vault;
 use oneauth::server::{AppState, router, serve_connections};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
+/// The password every test user gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A user of `app_id` with the test password, through the CLI.
+pub fn add_user(app: &TestApp, app_id: &str, email: &str) {
+    app.cli_with_stdin(
+        &[
+            "user",
+            "create",
+            "--app",
+            app_id,
+            "--email",
+            email,
+            "--password-stdin",
+        ],
+        &format!("{PASSWORD}\n"),
+    )
+    .expect_success();
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,

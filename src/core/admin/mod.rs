@@ -119,10 +119,35 @@ pub(crate) async fn writable_app(
     Ok(app)
 }
 
+/// Run `change` on the user `user_id` of `app_id` in one write transaction,
+/// under the user's row lock, once the operator may act on them (H3: not
+/// above their own level). A refusal (that, or a guardrail `change`
+/// reports) rolls the change back and is recorded; success commits it.
+pub(crate) async fn act_on_user<T>(
+    db: &DatabaseConnection,
+    operator: &Operator,
+    app_id: &str,
+    user_id: &str,
+    attempted: &str,
+    change: impl AsyncFnOnce(
+        &DatabaseTransaction,
+        app_user::Model,
+    ) -> Result<Result<T, String>, AdminError>,
+) -> Result<T, AdminError> {
+    let tx = super::db::begin_write(db).await?;
+    let outcome = match locked_target(&tx, operator, app_id, user_id).await {
+        Ok(Ok(user)) => change(&tx, user).await,
+        Ok(Err(reason)) => Ok(Err(reason)),
+        Err(err) => Err(err),
+    };
+    let target = Some(Target::new("user", user_id));
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
+}
+
 /// The target of a lifecycle action, locked for the rest of `tx` (its
 /// roles, factors and status cannot change under the checks that follow),
 /// or the reason the operator may not act on them (H3: their level).
-pub(crate) async fn locked_target(
+async fn locked_target(
     tx: &DatabaseTransaction,
     operator: &Operator,
     app_id: &str,

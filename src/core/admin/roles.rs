@@ -3,7 +3,7 @@
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use super::{
-    AdminError, check_self_change, invalid, locked_target, readable_app, refused, settle,
+    AdminError, act_on_user, check_self_change, invalid, readable_app, refused, settle,
     writable_app,
 };
 use crate::core::audit::Target;
@@ -188,20 +188,19 @@ async fn role_change<T>(
     if attempted == "role.revoke" && operator.is_self(app_id, user_id) {
         check_self_change(db, operator, attempted, confirmation).await?;
     }
-    let tx = begin_write(db).await?;
-    let outcome = async {
-        let user = match locked_target(&tx, operator, app_id, user_id).await? {
-            Ok(user) => user,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        match change(&tx, &user, &role_name).await {
+    act_on_user(
+        db,
+        operator,
+        app_id,
+        user_id,
+        attempted,
+        async |tx, user| match change(tx, &user, &role_name).await {
             Ok(value) => Ok(Ok(value)),
             Err(RoleError::Policy(guard)) => Ok(Err(guard.to_string())),
             Err(err) => Err(role_error(err)),
-        }
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+        },
+    )
+    .await
 }
 
 /// Grant a role; an operator cannot grant a console role above their own.

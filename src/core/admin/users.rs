@@ -3,8 +3,8 @@
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
-    AdminError, check_self_change, invalid, locked_target, no_such_user, readable_app, refused,
-    settle, writable_app,
+    AdminError, act_on_user, check_self_change, invalid, no_such_user, readable_app, refused,
+    writable_app,
 };
 use crate::core::audit::Target;
 use crate::core::console::Operator;
@@ -165,26 +165,18 @@ pub async fn invite(
 ) -> Result<String, AdminError> {
     let attempted = "invitation.issue";
     let target = Some(Target::new("user", user_id));
-    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    let tx = begin_write(db).await?;
-    let outcome = async {
-        let user = match locked_target(&tx, operator, app_id, user_id).await? {
-            Ok(user) => user,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        if policy::sign_in_methods(&tx, &app, &user.id).await? > 0 {
-            return Ok(Err(
-                "This user can already sign in: an invitation would replace their factors. Send a recovery link instead."
-                    .into(),
-            ));
+    let app = writable_app(db, operator, app_id, attempted, target).await?;
+    act_on_user(db, operator, app_id, user_id, attempted, async |tx, user| {
+        if policy::sign_in_methods(tx, &app, &user.id).await? > 0 {
+            let reason = "This user can already sign in: an invitation would replace their factors. Send a recovery link instead.";
+            return Ok(Err(reason.into()));
         }
-        let token = links::issue(&tx, &operator.actor(), &user, Purpose::Invite)
+        let token = links::issue(tx, &operator.actor(), &user, Purpose::Invite)
             .await
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         Ok(Ok(links::url(public_url, app_id, Purpose::Invite, &token)))
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+    })
+    .await
 }
 
 /// Deactivate (or reactivate) a user. The last owner cannot be
@@ -204,20 +196,19 @@ pub async fn set_active(
         "user.deactivate"
     };
     let target = Some(Target::new("user", user_id));
-    writable_app(db, operator, app_id, attempted, target.clone()).await?;
+    writable_app(db, operator, app_id, attempted, target).await?;
     if !active && operator.is_self(app_id, user_id) {
         check_self_change(db, operator, attempted, confirmation).await?;
     }
-    let tx = begin_write(db).await?;
-    let outcome = async {
-        let user = match locked_target(&tx, operator, app_id, user_id).await? {
-            Ok(user) => user,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        guarded(users::set_active(&tx, &operator.actor(), &user, active).await)
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+    act_on_user(
+        db,
+        operator,
+        app_id,
+        user_id,
+        attempted,
+        async |tx, user| guarded(users::set_active(tx, &operator.actor(), &user, active).await),
+    )
+    .await
 }
 
 /// End every session and token family of a user.
@@ -229,17 +220,16 @@ pub async fn sign_out_everywhere(
 ) -> Result<u64, AdminError> {
     let attempted = "user.sign_out_everywhere";
     let target = Some(Target::new("user", user_id));
-    writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    let tx = begin_write(db).await?;
-    let outcome = async {
-        let user = match locked_target(&tx, operator, app_id, user_id).await? {
-            Ok(user) => user,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        guarded(users::sign_out_everywhere(&tx, &operator.actor(), &user).await)
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+    writable_app(db, operator, app_id, attempted, target).await?;
+    act_on_user(
+        db,
+        operator,
+        app_id,
+        user_id,
+        attempted,
+        async |tx, user| guarded(users::sign_out_everywhere(tx, &operator.actor(), &user).await),
+    )
+    .await
 }
 
 /// A one-time link of `purpose` for a user, checked against the operator's
@@ -258,25 +248,28 @@ async fn issue_link(
         Purpose::Invite => "invitation.issue",
     };
     let target = Some(Target::new("user", user_id));
-    writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    let tx = begin_write(db).await?;
-    let outcome = async {
-        let user = match locked_target(&tx, operator, app_id, user_id).await? {
-            Ok(user) => user,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        if purpose == Purpose::Enrol && !passkeys::list_for_user(&tx, &user.id).await?.is_empty() {
-            return Ok(Err(
-                "This user has a passkey already: they add more from their account page.".into(),
-            ));
-        }
-        let token = links::issue(&tx, &operator.actor(), &user, purpose)
-            .await
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
-        Ok(Ok(links::url(public_url, app_id, purpose, &token)))
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+    writable_app(db, operator, app_id, attempted, target).await?;
+    act_on_user(
+        db,
+        operator,
+        app_id,
+        user_id,
+        attempted,
+        async |tx, user| {
+            if purpose == Purpose::Enrol && !passkeys::list_for_user(tx, &user.id).await?.is_empty()
+            {
+                return Ok(Err(
+                    "This user has a passkey already: they add more from their account page."
+                        .into(),
+                ));
+            }
+            let token = links::issue(tx, &operator.actor(), &user, purpose)
+                .await
+                .map_err(|e| AdminError::Internal(e.to_string()))?;
+            Ok(Ok(links::url(public_url, app_id, purpose, &token)))
+        },
+    )
+    .await
 }
 
 /// A one-time recovery link (valid an hour) for a user who lost their
@@ -315,26 +308,27 @@ pub async fn remove_passkey(
 ) -> Result<(), AdminError> {
     let attempted = "passkey.remove";
     let target = Some(Target::new("user", user_id));
-    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    let tx = begin_write(db).await?;
-    let outcome = async {
-        let user = match locked_target(&tx, operator, app_id, user_id).await? {
-            Ok(user) => user,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        match passkeys::remove(&tx, &app, &operator.actor(), &user, passkey_id).await {
-            Ok(()) => {}
-            Err(passkeys::PasskeyError::Policy(guard)) => return Ok(Err(guard.to_string())),
-            Err(err @ passkeys::PasskeyError::NotFound) => {
-                return Err(AdminError::NotFound(err.to_string()));
+    let app = writable_app(db, operator, app_id, attempted, target).await?;
+    act_on_user(
+        db,
+        operator,
+        app_id,
+        user_id,
+        attempted,
+        async |tx, user| {
+            match passkeys::remove(tx, &app, &operator.actor(), &user, passkey_id).await {
+                Ok(()) => {}
+                Err(passkeys::PasskeyError::Policy(guard)) => return Ok(Err(guard.to_string())),
+                Err(err @ passkeys::PasskeyError::NotFound) => {
+                    return Err(AdminError::NotFound(err.to_string()));
+                }
+                Err(other) => return Err(AdminError::Internal(other.to_string())),
             }
-            Err(other) => return Err(AdminError::Internal(other.to_string())),
-        }
-        sessions::end_all_for_user(&tx, &user.id, "factor_removed", None).await?;
-        Ok(Ok(()))
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+            sessions::end_all_for_user(tx, &user.id, "factor_removed", None).await?;
+            Ok(Ok(()))
+        },
+    )
+    .await
 }
 
 /// Delete a user. The last owner cannot be deleted; deleting oneself needs
@@ -349,18 +343,17 @@ pub async fn delete(
 ) -> Result<(), AdminError> {
     let attempted = "user.delete";
     let target = Some(Target::new("user", user_id));
-    writable_app(db, operator, app_id, attempted, target.clone()).await?;
+    writable_app(db, operator, app_id, attempted, target).await?;
     if operator.is_self(app_id, user_id) {
         check_self_change(db, operator, attempted, confirmation).await?;
     }
-    let tx = begin_write(db).await?;
-    let outcome = async {
-        let user = match locked_target(&tx, operator, app_id, user_id).await? {
-            Ok(user) => user,
-            Err(reason) => return Ok(Err(reason)),
-        };
-        guarded(users::delete(&tx, &operator.actor(), &user).await)
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+    act_on_user(
+        db,
+        operator,
+        app_id,
+        user_id,
+        attempted,
+        async |tx, user| guarded(users::delete(tx, &operator.actor(), &user).await),
+    )
+    .await
 }
