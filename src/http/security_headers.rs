@@ -4,7 +4,7 @@
 //! execute), no framing, no MIME sniffing, no referrer, and HSTS behind https.
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -107,10 +107,8 @@ pub async fn security_headers(
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    headers.insert(
-        HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    // No Cross-Origin-Opener-Policy: relying parties that sign in through
+    // a popup (oidc-client-ts' signinPopup, say) need the opener kept.
     if state.settings.secure_cookies() {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
