@@ -198,9 +198,72 @@ async fn locked_row(
         .ok_or_else(|| DbErr::RecordNotFound(format!("throttle row {key}")))
 }
 
-/// Count one attempt against every key, or refuse it (with the time it may
-/// be tried again) when a key is locked or full. Either way in one short
-/// transaction of its own, before any secret is checked.
+/// Count one failure on `key` (a new window when the last one is over).
+async fn bump(
+    tx: &DatabaseTransaction,
+    app_id: &str,
+    key: &str,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    let row = locked_row(tx, app_id, key, now).await?;
+    let window_over = row.window_started_at + limit.window <= now;
+    let (failures, started) = if window_over {
+        (0, now)
+    } else {
+        (row.failures, row.window_started_at)
+    };
+    let quiet = row.updated_at + BACK_OFF_MEMORY <= now;
+    let mut update: auth_throttle::ActiveModel = row.into();
+    update.failures = Set(failures + 1);
+    update.window_started_at = Set(started);
+    if quiet {
+        update.lockouts = Set(0);
+    }
+    update.updated_at = Set(now);
+    update.update(tx).await?;
+    Ok(())
+}
+
+/// Lock `key` when its failures have reached the limit (each lock in a row
+/// twice as long); the lock, if it happened now.
+async fn lock_if_full(
+    tx: &DatabaseTransaction,
+    app_id: &str,
+    key: &str,
+    kind: KeyKind,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> Result<Option<Lock>, DbErr> {
+    let row = locked_row(tx, app_id, key, now).await?;
+    let already_locked = row.locked_until.is_some_and(|u| u > now);
+    if row.failures < limit.max_failures || already_locked {
+        return Ok(None);
+    }
+    let lockouts = row.lockouts + 1;
+    let until = now + lock_duration(lockouts);
+    let mut update: auth_throttle::ActiveModel = row.into();
+    update.locked_until = Set(Some(until));
+    update.lockouts = Set(lockouts);
+    // The lock is the window's verdict: the next window starts empty.
+    update.failures = Set(0);
+    update.window_started_at = Set(until);
+    update.updated_at = Set(now);
+    update.update(tx).await?;
+    Ok(Some(Lock {
+        kind,
+        until,
+        lockouts,
+    }))
+}
+
+/// Count one attempt against the account (or device) before its secret is
+/// checked, or refuse it (with the time it may be tried again) when a key is
+/// locked or the account's failures and attempts in flight already reach
+/// its limit. Either way in one short transaction of its own. The client
+/// address is not reserved: its limit is for spraying many accounts, and a
+/// busy office must not be refused for sign-ins merely in flight; its
+/// failures count when they happen.
 pub async fn reserve(
     db: &DatabaseConnection,
     keys: &Keys,
@@ -211,75 +274,43 @@ pub async fn reserve(
     if let Some(until) = locked_until(db, keys).await? {
         return Ok(Err(until));
     }
+    let reservation = Reservation { keys: keys.clone() };
+    let Some((_, key)) = &keys.account else {
+        return Ok(Ok(reservation));
+    };
     let tx = begin_write(db).await?;
-    let mut refused_until = None;
-    for (key, _, limit) in keys.all() {
-        let row = locked_row(&tx, &keys.app_id, key, now).await?;
-        if let Some(until) = row.locked_until.filter(|u| *u > now) {
-            refused_until = Some(until);
-            break;
-        }
-        let window_over = row.window_started_at + limit.window <= now;
-        let (failures, started) = if window_over {
-            (0, now)
-        } else {
-            (row.failures, row.window_started_at)
-        };
-        if failures >= limit.max_failures {
-            // Full of attempts still in flight: try again in a moment.
-            refused_until = Some(now + Duration::seconds(5));
-            break;
-        }
-        let quiet = row.updated_at + BACK_OFF_MEMORY <= now;
-        let mut update: auth_throttle::ActiveModel = row.into();
-        update.failures = Set(failures + 1);
-        update.window_started_at = Set(started);
-        if quiet {
-            update.lockouts = Set(0);
-        }
-        update.updated_at = Set(now);
-        update.update(&tx).await?;
+    let row = locked_row(&tx, &keys.app_id, key, now).await?;
+    let window_over = row.window_started_at + PER_ACCOUNT.window <= now;
+    let failures = if window_over { 0 } else { row.failures };
+    let refused = match row.locked_until.filter(|u| *u > now) {
+        Some(until) => Some(until),
+        // Full of attempts still in flight: try again in a moment.
+        None if failures >= PER_ACCOUNT.max_failures => Some(now + Duration::seconds(5)),
+        None => None,
+    };
+    if let Some(until) = refused {
+        tx.rollback().await?;
+        return Ok(Err(until));
     }
-    match refused_until {
-        Some(until) => {
-            tx.rollback().await?;
-            Ok(Err(until))
-        }
-        None => {
-            tx.commit().await?;
-            Ok(Ok(Reservation { keys: keys.clone() }))
-        }
-    }
+    bump(&tx, &keys.app_id, key, PER_ACCOUNT, now).await?;
+    tx.commit().await?;
+    Ok(Ok(reservation))
 }
 
-/// The reserved attempt failed: it stays counted, and a key that has
-/// reached its limit locks (each lock in a row twice as long). Returns the
+/// The reserved attempt failed: the account's count stays, the address's
+/// is counted now, and a key that has reached its limit locks. Returns the
 /// keys that locked now.
 pub async fn fail(tx: &DatabaseTransaction, reservation: Reservation) -> Result<Vec<Lock>, DbErr> {
     let now = clock::now();
     let keys = reservation.keys;
+    if let Some(address) = &keys.address {
+        bump(tx, &keys.app_id, address, PER_ADDRESS, now).await?;
+    }
     let mut locks = Vec::new();
     for (key, kind, limit) in keys.all() {
-        let row = locked_row(tx, &keys.app_id, key, now).await?;
-        let already_locked = row.locked_until.is_some_and(|u| u > now);
-        if row.failures < limit.max_failures || already_locked {
-            continue;
+        if let Some(lock) = lock_if_full(tx, &keys.app_id, key, kind, limit, now).await? {
+            locks.push(lock);
         }
-        let lockouts = row.lockouts + 1;
-        let until = now + lock_duration(lockouts);
-        let mut update: auth_throttle::ActiveModel = row.into();
-        update.locked_until = Set(Some(until));
-        update.lockouts = Set(lockouts);
-        // The lock is the window's verdict: the next window starts empty.
-        update.failures = Set(0);
-        update.window_started_at = Set(until);
-        update.updated_at = Set(now);
-        update.update(tx).await?;
-        locks.push(Lock {
-            kind,
-            until,
-            lockouts,
-        });
     }
     Ok(locks)
 }
@@ -289,28 +320,21 @@ pub async fn fail(tx: &DatabaseTransaction, reservation: Reservation) -> Result<
 /// Returns the keys that locked now.
 pub async fn count_failure(tx: &DatabaseTransaction, keys: &Keys) -> Result<Vec<Lock>, DbErr> {
     let now = clock::now();
-    for (key, _, limit) in keys.all() {
-        let row = locked_row(tx, &keys.app_id, key, now).await?;
-        let window_over = row.window_started_at + limit.window <= now;
-        let (failures, started) = if window_over {
-            (0, now)
-        } else {
-            (row.failures, row.window_started_at)
-        };
-        let mut update: auth_throttle::ActiveModel = row.into();
-        update.failures = Set(failures + 1);
-        update.window_started_at = Set(started);
-        update.updated_at = Set(now);
-        update.update(tx).await?;
+    let mut locks = Vec::new();
+    for (key, kind, limit) in keys.all() {
+        bump(tx, &keys.app_id, key, limit, now).await?;
+        if let Some(lock) = lock_if_full(tx, &keys.app_id, key, kind, limit, now).await? {
+            locks.push(lock);
+        }
     }
-    fail(tx, Reservation { keys: keys.clone() }).await
+    Ok(locks)
 }
 
 /// The reserved attempt succeeded: its count is given back (and the
 /// account's counter cleared by [`clear_account`]).
 pub async fn release(tx: &DatabaseTransaction, reservation: Reservation) -> Result<(), DbErr> {
     let keys = reservation.keys;
-    for (key, _, _) in keys.all() {
+    if let Some((_, key)) = &keys.account {
         auth_throttle::Entity::update_many()
             .col_expr(
                 auth_throttle::Column::Failures,
@@ -318,7 +342,7 @@ pub async fn release(tx: &DatabaseTransaction, reservation: Reservation) -> Resu
                     "CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END",
                 ),
             )
-            .filter(auth_throttle::Column::Key.eq(key))
+            .filter(auth_throttle::Column::Key.eq(key.as_str()))
             .exec(tx)
             .await?;
     }
