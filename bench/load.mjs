@@ -66,6 +66,7 @@ function param(location, name) {
   return new URL(location, base).searchParams.get(name);
 }
 
+const STALL_MS = 5000;
 const PERCENTILE = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
 // ---------------------------------------------------------------------------
@@ -144,7 +145,6 @@ async function opFlow(user) {
     client_id: 'bench-public',
     redirect_uri: REDIRECT,
     scope: 'openid offline_access',
-    prompt: 'consent',
     state: 'bench',
     code_challenge: challenge,
     code_challenge_method: 'S256',
@@ -207,7 +207,12 @@ async function measure(n, step, { stopOnError = false } = {}) {
           failed = err;
         }
         const t1 = performance.now();
-        if (t0 >= measureFrom && t1 <= end) {
+        // A request that stalls for seconds is an error even when it ends
+        // after the window (a server that hangs must not score zero errors).
+        if (!failed && t0 >= measureFrom && t1 - t0 > STALL_MS) {
+          failed = new Error(`stalled for more than ${STALL_MS / 1000} s`);
+        }
+        if (t0 >= measureFrom && (t1 <= end || t1 - t0 > STALL_MS)) {
           if (failed) {
             errors++;
             messages.set(String(failed.message).slice(0, 120), (messages.get(String(failed.message).slice(0, 120)) ?? 0) + 1);
@@ -243,23 +248,38 @@ async function main() {
   }
   if (mode === 'chains') {
     // One chain per loop, seeded a few at a time (sign-ins are argon2-bound).
+    // A chain that cannot be seeded (a server that fails under its own
+    // seeding) counts as dead from the start.
     const chains = [];
-    for (let i = 0; i < n; i += 8) {
+    let unseeded = 0;
+    const seed = async (user) => {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          return (await flow(user)).refresh_token;
+        } catch (err) {
+          console.error(`seeding: ${err.message}`);
+        }
+      }
+      unseeded++;
+      return null;
+    };
+    for (let i = 0; i < n; i += 4) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(8, n - i) }, (_, j) => flow((i + j) % Number(args.users ?? 64))),
+        Array.from({ length: Math.min(4, n - i) }, (_, j) => seed((i + j) % Number(args.users ?? 64))),
       );
-      chains.push(...batch.map((t) => t.refresh_token));
+      chains.push(...batch);
     }
     const result = await measure(
       n,
       async (state) => {
+        if (chains[state.i] === null) throw new Error('chain could not be seeded');
         const response = await refresh(chains[state.i]);
         if (response.status !== 200) throw new Error(`refresh ${response.status}: ${response.text.slice(0, 100)}`);
         chains[state.i] = JSON.parse(response.text).refresh_token;
       },
       { stopOnError: true },
     );
-    console.log(JSON.stringify({ mode, target, n, ...result }));
+    console.log(JSON.stringify({ mode, target, n, ...result, unseeded }));
     return;
   }
   if (mode === 'flows') {

@@ -13,7 +13,8 @@ const cell = (r) => {
   if (!r) return '–';
   const rate = r.unit === 'ms' ? `p50 ${r.p50.toFixed(2)} ms` : `${Math.round(r.rps).toLocaleString('en')}/s`;
   const tail = r.unit === 'ms' ? '' : `, p99 ${r.p99 < 10 ? r.p99.toFixed(1) : Math.round(r.p99)} ms`;
-  const errors = r.errors > 0 ? ` **⚠ ${r.errors} errors${r.dead ? `, ${r.dead} dead chains` : ''}**` : '';
+  const problems = [r.errors > 0 && `${r.errors} errors`, r.dead > 0 && `${r.dead} dead chains`].filter(Boolean);
+  const errors = problems.length ? ` **⚠ ${problems.join(', ')}**` : '';
   return `${rate}${tail}${errors}`;
 };
 const find = (key, server) => rows.find((r) => `${r.workload}|${r.conc}` === `${key.workload}|${key.conc}` && r.server === server);

@@ -17,7 +17,7 @@ use oneauth::core::sessions::{ActiveSignin, ClientInfo};
 use oneauth::core::types::{AppId, DisplayName};
 use oneauth::core::{apps, db, users};
 use oneauth::entities::{app_user, audit_event, signin_session};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait};
 
 const USERS: usize = 100_000;
 const EVENTS: usize = 1_000_000;
@@ -121,7 +121,7 @@ async fn main() {
 
     let now = Utc::now();
     for chunk in (0..USERS).collect::<Vec<_>>().chunks(1000) {
-        let tx = db.begin().await.unwrap();
+        let tx = db::begin_write(&db).await.unwrap();
         let rows = chunk.iter().map(|i| app_user::ActiveModel {
             id: Set(format!("user-{i:06}")),
             app_id: Set("bench".into()),
@@ -148,7 +148,7 @@ async fn main() {
         "token.granted",
     ];
     for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(2000) {
-        let tx = db.begin().await.unwrap();
+        let tx = db::begin_write(&db).await.unwrap();
         let rows = chunk.iter().map(|i| audit_event::ActiveModel {
             app_id: Set("bench".into()),
             // Event 1 is the app.created of apps::create.

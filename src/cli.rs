@@ -6,12 +6,12 @@ use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::json;
 
 use crate::config::{Settings, SettingsArgs};
 use crate::core::audit::{self, Actor, ExportFormat};
 use crate::core::clients::NewClient;
+use crate::core::db::Db;
 use crate::core::oidc::keys::{self, Alg};
 use crate::core::passwords::Password;
 use crate::core::roles::{self, GrantOutcome, NewRole, RolePolicy};
@@ -259,11 +259,7 @@ fn print_json(value: serde_json::Value) {
     );
 }
 
-async fn app_command(
-    settings: &Settings,
-    db: &DatabaseConnection,
-    command: AppCommand,
-) -> CliResult {
+async fn app_command(settings: &Settings, db: &Db, command: AppCommand) -> CliResult {
     match command {
         AppCommand::Create {
             app_id,
@@ -346,7 +342,7 @@ fn read_password_line() -> Result<Password, CliError> {
     Ok(Password::new_choice(password)?)
 }
 
-async fn user_command(db: &DatabaseConnection, command: UserCommand) -> CliResult {
+async fn user_command(db: &Db, command: UserCommand) -> CliResult {
     match command {
         UserCommand::Create {
             app,
@@ -360,10 +356,9 @@ async fn user_command(db: &DatabaseConnection, command: UserCommand) -> CliResul
                 .iter()
                 .map(|r| RoleName::parse(r))
                 .collect::<Result<Vec<_>, _>>()?;
-            let password = if password_stdin {
-                Some(read_password_line()?)
-            } else {
-                None
+            let password = match password_stdin {
+                true => Some(read_password_line()?.hashed().await?),
+                false => None,
             };
             apps::require(db, &app_id).await?;
             let tx = db::begin_write(db).await?;
@@ -391,7 +386,7 @@ async fn user_command(db: &DatabaseConnection, command: UserCommand) -> CliResul
     }
 }
 
-async fn role_command(db: &DatabaseConnection, command: RoleCommand) -> CliResult {
+async fn role_command(db: &Db, command: RoleCommand) -> CliResult {
     match command {
         RoleCommand::Create {
             app,
@@ -447,7 +442,7 @@ async fn role_command(db: &DatabaseConnection, command: RoleCommand) -> CliResul
     }
 }
 
-async fn audit_command(db: &DatabaseConnection, command: AuditCommand) -> CliResult {
+async fn audit_command(db: &Db, command: AuditCommand) -> CliResult {
     match command {
         AuditCommand::Export { app, format } => {
             let app_id = AppId::parse(&app)?;
@@ -544,11 +539,7 @@ fn read_heads(path: &std::path::Path) -> Result<Vec<audit::ChainHead>, CliError>
         .collect()
 }
 
-async fn key_command(
-    settings: &Settings,
-    db: &DatabaseConnection,
-    command: KeyCommand,
-) -> CliResult {
+async fn key_command(settings: &Settings, db: &Db, command: KeyCommand) -> CliResult {
     match command {
         KeyCommand::Rotate { app } => {
             let app_id = AppId::parse(&app)?;
@@ -567,7 +558,7 @@ async fn key_command(
     }
 }
 
-async fn bootstrap_command(settings: &Settings, db: &DatabaseConnection, email: &str) -> CliResult {
+async fn bootstrap_command(settings: &Settings, db: &Db, email: &str) -> CliResult {
     let email = Email::parse(email)?;
     let token = crate::core::console::bootstrap(db, &Actor::cli(), &email).await?;
     let url = crate::core::links::url(

@@ -59,6 +59,11 @@ pub struct SettingsArgs {
     /// Master key file, created with mode 0600 on first use
     #[arg(long, global = true, env = "ONEAUTH_MASTER_KEY_FILE", default_value = DEFAULT_MASTER_KEY_FILE)]
     pub master_key_file: String,
+
+    /// Password hashes that may wait for a core (one runs per core); a
+    /// sign-in beyond them is answered 503 with Retry-After at once
+    #[arg(long, global = true, env = "ONEAUTH_PASSWORD_QUEUE", default_value_t = crate::core::passwords::DEFAULT_QUEUE)]
+    pub password_queue: usize,
 }
 
 #[derive(Clone)]
@@ -72,6 +77,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub master_key: Option<String>,
     pub master_key_file: std::path::PathBuf,
+    /// Password hashes allowed to wait for a core.
+    pub password_queue: usize,
 }
 
 impl std::fmt::Debug for Settings {
@@ -85,6 +92,7 @@ impl std::fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
             .field("master_key_file", &self.master_key_file)
+            .field("password_queue", &self.password_queue)
             .finish()
     }
 }
@@ -131,6 +139,7 @@ impl Settings {
             trusted_proxies: parse_trusted_proxies(&args.trusted_proxies)?,
             master_key: args.master_key.clone(),
             master_key_file: args.master_key_file.clone().into(),
+            password_queue: args.password_queue,
         })
     }
 
@@ -205,6 +214,7 @@ mod tests {
             trust_proxy: None,
             master_key: None,
             master_key_file: DEFAULT_MASTER_KEY_FILE.to_owned(),
+            password_queue: crate::core::passwords::DEFAULT_QUEUE,
         }
     }
 

@@ -9,13 +9,14 @@ use axum::middleware;
 use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
-use sea_orm::DatabaseConnection;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{App, shell};
 use crate::config::Settings;
 use crate::core::db;
+use crate::core::db::Db;
+use crate::core::oidc::grant_tally::GrantTally;
 use crate::core::passkeys::RelyingParty;
 use crate::core::vault::{DerivedKey, Vault, VaultError};
 use crate::http::origin_check::{canonical_host, require_same_origin};
@@ -29,7 +30,7 @@ pub const SESSION_COOKIE: &str = "oneauth_session";
 /// What every handler and server function can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
     /// The WebAuthn relying party; `None` when the public URL is an IP
@@ -39,6 +40,8 @@ pub struct AppState {
     pub vault: Vault,
     /// Keys derived from the master key for what the server signs.
     pub keys: Arc<ServerKeys>,
+    /// Machine tokens issued and not yet summarised in the audit log.
+    pub grant_tally: Arc<GrantTally>,
 }
 
 /// What the server signs, each with its own key derived from the master key.
@@ -92,8 +95,10 @@ fn leptos_options(settings: &Settings) -> LeptosOptions {
 }
 
 impl AppState {
-    pub fn new(db: DatabaseConnection, settings: Settings, vault: Vault) -> Self {
+    pub fn new(db: Db, settings: Settings, vault: Vault) -> Self {
         let leptos_options = leptos_options(&settings);
+        // One hashing pool per process (it is sized to the machine's cores).
+        crate::core::passwords::set_queue_limit(settings.password_queue);
         let relying_party = match RelyingParty::new(&settings.public_url) {
             Ok(rp) => Some(rp),
             Err(err) => {
@@ -108,6 +113,7 @@ impl AppState {
             relying_party,
             keys: Arc::new(ServerKeys::derive(&vault)),
             vault,
+            grant_tally: Arc::default(),
         }
     }
 }
@@ -161,7 +167,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Delete expired browser sessions and stale throttle counters every hour.
-fn spawn_cleanup(db: DatabaseConnection) {
+fn spawn_cleanup(db: Db) {
     tokio::spawn(async move {
         let store = DbSessionStore::new(db.clone());
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -178,20 +184,26 @@ fn spawn_cleanup(db: DatabaseConnection) {
 }
 
 /// Migrate, then serve until SIGINT or SIGTERM.
-pub async fn serve(settings: Settings, db: DatabaseConnection) -> Result<(), ServeError> {
+pub async fn serve(settings: Settings, db: Db) -> Result<(), ServeError> {
     db::migrate(&db).await?;
     let addr = settings.bind;
     let vault = settings.vault()?;
     crate::core::audit::install_chain_key(&db, &vault).await?;
     spawn_cleanup(db.clone());
     crate::core::passwords::warm_up();
-    let state = AppState::new(db, settings, vault);
+    let state = AppState::new(db.clone(), settings, vault);
+    Arc::clone(&state.grant_tally).spawn_flusher(db.clone());
+    let grant_tally = Arc::clone(&state.grant_tally);
     let public_url = state.settings.public_url.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     tracing::info!("1Auth is listening on http://{addr} (public URL {public_url})");
     serve_connections(listener, router(state), shutdown_signal()).await;
+    // What was counted since the last flush still goes to the audit log.
+    if let Err(err) = grant_tally.flush(&db).await {
+        tracing::warn!(%err, "writing the last machine-token counts to the audit log failed");
+    }
     Ok(())
 }
 

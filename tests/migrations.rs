@@ -7,10 +7,11 @@ mod common;
 use common::{Backend, backend, fresh_database};
 use migration::{Migrator, MigratorTrait};
 use oneauth::core::db;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use oneauth::core::db::Db;
+use sea_orm::{ConnectionTrait, Statement};
 
 /// The definition of index `name`, or `None` when there is none.
-async fn index_definition(db: &DatabaseConnection, name: &str) -> Option<String> {
+async fn index_definition(db: &Db, name: &str) -> Option<String> {
     let (sql, column) = match backend() {
         Backend::Sqlite => (
             "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1",
@@ -37,7 +38,7 @@ async fn the_audit_filter_indexes_move_to_the_id_and_back() {
     let (url, _dir) = fresh_database().await;
     let db = db::connect(&url).await.unwrap();
     // The schema as it first landed (000001..000009).
-    Migrator::up(&db, Some(9)).await.unwrap();
+    Migrator::up(db.writer(), Some(9)).await.unwrap();
     let actor = index_definition(&db, "ix_audit_event_actor").await.unwrap();
     assert!(
         actor.contains("actor_id") && actor.contains("occurred_at"),
@@ -72,7 +73,7 @@ async fn the_audit_filter_indexes_move_to_the_id_and_back() {
     // And down again to the first definitions (undoing 000010 and every
     // migration after it), then up.
     let after_000010 = Migrator::migrations().len() as u32 - 9;
-    Migrator::down(&db, Some(after_000010)).await.unwrap();
+    Migrator::down(db.writer(), Some(after_000010)).await.unwrap();
     assert_eq!(index_definition(&db, "ix_audit_event_app").await, None);
     let actor = index_definition(&db, "ix_audit_event_actor").await.unwrap();
     assert!(actor.contains("actor_id"), "{actor}");
@@ -91,7 +92,7 @@ async fn the_audit_filter_indexes_move_to_the_id_and_back() {
 async fn sessions_get_their_opening_factor_time_and_the_step_goes_down_and_up() {
     let (url, _dir) = fresh_database().await;
     let db = db::connect(&url).await.unwrap();
-    Migrator::up(&db, Some(10)).await.unwrap();
+    Migrator::up(db.writer(), Some(10)).await.unwrap();
     let now = "'2026-11-26T10:00:00+00:00'";
     let statements = [
         format!(
@@ -102,14 +103,14 @@ async fn sessions_get_their_opening_factor_time_and_the_step_goes_down_and_up() 
         ),
     ];
     for statement in statements {
-        db.execute_unprepared(&statement).await.unwrap();
+        db.writer().execute_unprepared(&statement).await.unwrap();
     }
     for (id, amr) in [
         ("s-pwd", r#"["pwd","hwk","user","mfa"]"#),
         ("s-hwk", r#"["hwk","user","mfa"]"#),
         ("s-otp", r#"["otp"]"#),
     ] {
-        db.execute_unprepared(&format!(
+        db.writer().execute_unprepared(&format!(
             "INSERT INTO signin_session (id, app_id, user_id, amr, acr, auth_time, last_seen_at, idle_expires_at, absolute_expires_at, created_at) \
              VALUES ('{id}', 'demo', 'u1', '{amr}', 'phr', {now}, {now}, {now}, {now}, '2026-11-26T09:00:00+00:00')"
         ))
@@ -135,7 +136,7 @@ async fn sessions_get_their_opening_factor_time_and_the_step_goes_down_and_up() 
     assert_eq!(opened("password_at").await, ["s-pwd"]);
     assert_eq!(opened("passkey_at").await, ["s-hwk"]);
     assert_eq!(opened("recovery_at").await, ["s-otp"]);
-    Migrator::down(&db, Some(1)).await.unwrap();
+    Migrator::down(db.writer(), Some(1)).await.unwrap();
     db::migrate(&db).await.unwrap();
     assert_eq!(opened("passkey_at").await, ["s-hwk"], "down and up again");
 }

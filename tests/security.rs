@@ -1056,7 +1056,7 @@ async fn l16_an_owner_role_and_a_grant_of_it_never_race_past_each_other() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn l17_two_removals_at_once_cannot_take_the_last_way_in() {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use sea_orm::ConnectionTrait;
     let (app, owner) = demo_with_owner().await;
     let (browser, mut device, user) = passkey_user(&app, &owner, "pat@example.com").await;
     let mut other = Device::new();
@@ -1082,7 +1082,7 @@ async fn l17_two_removals_at_once_cannot_take_the_last_way_in() {
     // so without a lock on the user both checks see two passkeys.
     let held = match common::backend() {
         common::Backend::Postgres => {
-            let tx = app.db.begin().await.unwrap();
+            let tx = oneauth::core::db::begin_write(&app.db).await.unwrap();
             tx.execute_unprepared(
                 "SELECT * FROM audit_chain_head WHERE app_id = 'demo' FOR UPDATE",
             )

@@ -23,11 +23,18 @@ pub fn state() -> AppState {
     expect_context::<AppState>()
 }
 
-/// Log an unexpected failure and tell the user something calm.
+/// Log an unexpected failure and tell the user something calm: "busy, try
+/// again" when the database did not answer in time, else "something went
+/// wrong".
 #[track_caller]
 pub fn internal(err: impl std::fmt::Display) -> ApiError {
     let at = std::panic::Location::caller();
-    tracing::error!(error = %err, %at, "server function failed");
+    let text = err.to_string();
+    if crate::core::db::is_busy_message(&text) {
+        tracing::warn!(error = %text, %at, "database busy");
+        return ApiError::Unavailable;
+    }
+    tracing::error!(error = %text, %at, "server function failed");
     ApiError::Internal
 }
 
@@ -60,7 +67,7 @@ pub fn relying_party() -> Result<RelyingParty, ApiError> {
 pub async fn load_app(app_id: &str) -> Result<app::Model, ApiError> {
     let not_found = || ApiError::NotFound(format!("There is no app called \"{app_id}\"."));
     let id = AppId::parse(app_id).map_err(|_| not_found())?;
-    crate::core::apps::find(&state().db, &id)
+    crate::core::apps::find_cached(&state().db, &id)
         .await
         .map_err(internal)?
         .filter(|app| app.disabled_at.is_none())
@@ -272,6 +279,7 @@ impl From<SignInError> for ApiError {
     fn from(err: SignInError) -> Self {
         match err {
             SignInError::Database(err) => internal(err),
+            SignInError::Busy(_) => ApiError::Unavailable,
             SignInError::Audit(err) => internal(err),
             SignInError::Passkey(PasskeyError::Database(err)) => internal(err),
             SignInError::InvalidEmail => ApiError::invalid("email", err.to_string()),
@@ -299,6 +307,7 @@ impl From<AccountError> for ApiError {
     fn from(err: AccountError) -> Self {
         match err {
             AccountError::Database(err) => internal(err),
+            AccountError::Busy(_) => ApiError::Unavailable,
             AccountError::Audit(err) => internal(err),
             AccountError::Passkey(err) => err.into(),
             AccountError::ReauthenticationRequired
@@ -318,6 +327,7 @@ impl From<RegistrationError> for ApiError {
     fn from(err: RegistrationError) -> Self {
         match err {
             RegistrationError::Database(err) => internal(err),
+            RegistrationError::Busy(_) => ApiError::Unavailable,
             RegistrationError::Audit(err) => internal(err),
             RegistrationError::Passkey(err) => err.into(),
             RegistrationError::SignIn(err) => err.into(),
@@ -366,6 +376,7 @@ impl From<crate::core::links::LinkError> for ApiError {
         use crate::core::links::LinkError;
         match err {
             LinkError::Database(err) => internal(err),
+            LinkError::Busy(_) => ApiError::Unavailable,
             LinkError::Audit(err) => internal(err),
             LinkError::Passkey(err) => err.into(),
             LinkError::SignIn(err) => err.into(),

@@ -33,6 +33,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("Something went wrong on our side. Try again in a moment.")]
     Internal,
+    /// The server is busy (no database connection or password hasher free
+    /// in time): answered 503 with `Retry-After`; nothing was changed.
+    #[error("The service is busy right now. Try again in a moment.")]
+    Unavailable,
     #[error("The request could not be completed ({0}). Check your connection and try again.")]
     Transport(String),
 }
@@ -73,6 +77,7 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::Transport(_) => 400,
             ApiError::Internal => 500,
+            ApiError::Unavailable => 503,
         }
     }
 }
@@ -94,11 +99,17 @@ impl FromServerFnError for ApiError {
             let form_post = use_context::<axum::http::request::Parts>()
                 .and_then(|parts| parts.headers.get(axum::http::header::ACCEPT).cloned())
                 .is_some_and(|accept| accept.to_str().is_ok_and(|a| a.contains("text/html")));
-            if !form_post
-                && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-                && let Ok(status) = axum::http::StatusCode::from_u16(self.status())
-            {
-                response.set_status(status);
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                if !form_post && let Ok(status) = axum::http::StatusCode::from_u16(self.status()) {
+                    response.set_status(status);
+                }
+                if matches!(self, ApiError::Unavailable) {
+                    crate::http::metrics::count_busy();
+                    response.insert_header(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from_static("1"),
+                    );
+                }
             }
         }
         <Self::Encoder as leptos::server_fn::Encodes<Self>>::encode(self)

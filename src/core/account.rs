@@ -11,18 +11,16 @@
 //! issued, never from a password session. The one exception is a session
 //! opened by a recovery code or link, which may enrol one first factor.
 
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Set};
 use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::Db;
 use super::db::begin_write;
 use super::links::{self, Purpose};
 use super::passkeys::{self, PasskeyError, RelyingParty};
-use super::passwords::{self, Password, PasswordCheck};
+use super::passwords::{Password, PasswordCheck};
 use super::policy::PolicyError;
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
 use super::types::{AppId, Email};
@@ -57,6 +55,8 @@ pub enum AccountError {
     NoSuchSession,
     #[error("Too many failed attempts. Try again later.")]
     Throttled,
+    #[error(transparent)]
+    Busy(#[from] super::passwords::Busy),
     #[error(transparent)]
     Policy(#[from] PolicyError),
     #[error(transparent)]
@@ -175,7 +175,7 @@ fn ensure_stepped_up(
 /// Whether the account page should offer to add a passkey at all, and why
 /// not: for the page only; the change itself is checked by [`add_passkey`].
 pub async fn passkey_enrolment_blocked(
-    db: &DatabaseConnection,
+    db: &Db,
     signin: &ActiveSignin,
     enrolment_link: Option<&str>,
 ) -> Result<Option<AccountError>, DbErr> {
@@ -209,7 +209,7 @@ async fn valid_enrolment<C: ConnectionTrait>(
 /// A change to the user's factors may begin: the step-up it needs is there
 /// (checked again when it completes, under the user's row lock).
 pub async fn may_change_factors(
-    db: &DatabaseConnection,
+    db: &Db,
     signin: &ActiveSignin,
     change: FactorChange,
     enrolment_link: Option<&str>,
@@ -243,7 +243,7 @@ async fn end_other_sessions(
 /// a recovery) is released; an enrolment link is spent.
 #[allow(clippy::too_many_arguments)]
 pub async fn add_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     signin: &ActiveSignin,
@@ -301,7 +301,7 @@ pub async fn add_passkey(
 }
 
 pub async fn rename_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     signin: &ActiveSignin,
     passkey_id: &str,
     name: &str,
@@ -316,7 +316,7 @@ pub async fn rename_passkey(
 /// Remove a passkey (needs a recent passkey), unless it is the user's last
 /// way to sign in; the user's other sessions end.
 pub async fn remove_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     signin: &ActiveSignin,
     passkey_id: &str,
@@ -336,7 +336,7 @@ pub async fn remove_passkey(
 /// session opened by a recovery (the user lost it); setting a first one is
 /// a step-up operation. Other sessions end.
 pub async fn change_password(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     signin: &ActiveSignin,
     current: Option<&Password>,
@@ -356,7 +356,18 @@ pub async fn change_password(
             let reservation = throttle::reserve(db, &keys)
                 .await?
                 .map_err(|_| AccountError::Throttled)?;
-            let typed = current.map(|p| passwords::verify(&credential.phc, p));
+            let typed = match current {
+                Some(current) => match current.check(&credential.phc).await {
+                    Ok(check) => Some(check),
+                    Err(busy) => {
+                        let tx = begin_write(db).await?;
+                        throttle::release(&tx, reservation).await?;
+                        tx.commit().await?;
+                        return Err(busy.into());
+                    }
+                },
+                None => None,
+            };
             if !matches!(typed, Some(PasswordCheck::Valid { .. })) {
                 let tx = begin_write(db).await?;
                 throttle::fail(&tx, reservation).await?;
@@ -379,7 +390,7 @@ pub async fn change_password(
         _ => None,
     };
     // Hashed before the write transaction: argon2 takes a while.
-    let phc = passwords::hash(new);
+    let phc = new.hashed().await?.0;
     let now = clock::now();
     let tx = begin_write(db).await?;
     users::lock(&tx, &signin.user.id).await?;
@@ -432,7 +443,7 @@ pub async fn change_password(
 
 /// Replace the recovery codes (a step-up operation: fresh codes are a way in).
 pub async fn regenerate_recovery_codes(
-    db: &DatabaseConnection,
+    db: &Db,
     signin: &ActiveSignin,
     client: &ClientInfo,
 ) -> Result<Vec<String>, AccountError> {
@@ -447,7 +458,7 @@ pub async fn regenerate_recovery_codes(
 
 /// End one of the user's own sessions (never someone else's).
 pub async fn revoke_session(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     signin: &ActiveSignin,
     session_id: &str,
@@ -485,7 +496,7 @@ pub async fn revoke_session(
 /// as confirmation; the last owner of an app cannot. Every session ends and
 /// every token family is revoked.
 pub async fn deactivate_self(
-    db: &DatabaseConnection,
+    db: &Db,
     signin: &ActiveSignin,
     confirmation: &str,
     client: &ClientInfo,
@@ -510,7 +521,7 @@ pub async fn deactivate_self(
 }
 
 /// Whether the user has a password (for the account page).
-pub async fn has_password(db: &DatabaseConnection, user_id: &str) -> Result<bool, DbErr> {
+pub async fn has_password(db: &Db, user_id: &str) -> Result<bool, DbErr> {
     Ok(password_credential::Entity::find_by_id(user_id)
         .one(db)
         .await?

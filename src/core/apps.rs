@@ -8,7 +8,9 @@ use serde_json::json;
 
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clients::{self, ClientError, ClientSecret, NewClient};
+use super::cache::TtlMap;
 use super::clock;
+use super::db::Db;
 use super::types::{ApiAudience, AppId, BrandColor, DisplayName, InvalidValue};
 use crate::entities::{app, oauth_client};
 
@@ -110,6 +112,24 @@ pub async fn create(
 
 pub async fn find<C: ConnectionTrait>(db: &C, id: &AppId) -> Result<Option<app::Model>, DbErr> {
     app::Entity::find_by_id(id.as_str()).one(db).await
+}
+
+#[derive(Default)]
+struct AppCache(TtlMap<String, app::Model>);
+
+/// The app, from this process's cache when it was read in the last second
+/// (the protocol endpoints and hosted pages read it on every request).
+/// Unknown ids are not cached: an app created a moment ago is found.
+pub async fn find_cached(db: &Db, id: &AppId) -> Result<Option<app::Model>, DbErr> {
+    let cache = db.cached::<AppCache>();
+    if let Some(app) = cache.0.get(&id.to_string()) {
+        return Ok(Some(app));
+    }
+    let found = find(db, id).await?;
+    if let Some(app) = &found {
+        cache.0.put(app.id.clone(), app.clone());
+    }
+    Ok(found)
 }
 
 /// The app, or `NotFound` with a sentence naming it.

@@ -198,8 +198,8 @@ static CHAIN_KEY: std::sync::OnceLock<DerivedKey> = std::sync::OnceLock::new();
 /// Derive the chain's key from the master key and make it this process's.
 /// The first process to run stores a check value of the key; any later one
 /// whose master key differs is refused here, before it writes anything.
-pub async fn install_chain_key<C: ConnectionTrait>(
-    db: &C,
+pub async fn install_chain_key(
+    db: &super::db::Db,
     vault: &Vault,
 ) -> Result<(), AuditError> {
     use sea_orm::sea_query::OnConflict;
@@ -214,7 +214,7 @@ pub async fn install_chain_key<C: ConnectionTrait>(
             .do_nothing()
             .to_owned(),
     )
-    .exec_without_returning(db)
+    .exec_without_returning(db.writer())
     .await?;
     let stored = key_check::Entity::find_by_id(CHAIN_KEY_PURPOSE)
         .one(db)

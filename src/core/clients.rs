@@ -8,6 +8,8 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
+use super::cache::TtlMap;
+use super::db::Db;
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clock;
 use super::oidc::keys::Alg;
@@ -137,6 +139,28 @@ pub async fn find<C: ConnectionTrait>(
         .filter(oauth_client::Column::AppId.eq(app_id))
         .one(db)
         .await
+}
+
+#[derive(Default)]
+struct ClientCache(TtlMap<(String, String), oauth_client::Model>);
+
+/// The client, from this process's cache when it was read in the last
+/// second (every token request reads it). Unknown ids are not cached.
+pub async fn find_cached(
+    db: &Db,
+    app_id: &str,
+    client_id: &str,
+) -> Result<Option<oauth_client::Model>, DbErr> {
+    let cache = db.cached::<ClientCache>();
+    let key = (app_id.to_owned(), client_id.to_owned());
+    if let Some(client) = cache.0.get(&key) {
+        return Ok(Some(client));
+    }
+    let found = find(db, app_id, client_id).await?;
+    if let Some(client) = &found {
+        cache.0.put(key, client.clone());
+    }
+    Ok(found)
 }
 
 /// What an operator may change of a client.

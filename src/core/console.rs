@@ -12,10 +12,11 @@
 //! grant (or revoke) a console role above their own level for its scope.
 //! Every refusal is audited (`console.refused`) in the app it concerned.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use serde_json::json;
 
 use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::Db;
 use super::db::begin_write;
 use super::policy;
 use super::sessions::{ActiveSignin, ClientInfo};
@@ -293,7 +294,7 @@ pub struct Refusal(pub String);
 
 /// Record a refused attempt (`console.refused`) and hand back the reason.
 pub async fn refuse(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     attempted: &str,
@@ -382,7 +383,7 @@ pub const SETUP_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 /// voids the earlier one, and an owner left pending under another address
 /// loses the role and their link, so exactly one setup link is ever live.
 pub async fn bootstrap(
-    db: &DatabaseConnection,
+    db: &Db,
     actor: &Actor,
     email: &super::types::Email,
 ) -> Result<String, BootstrapError> {

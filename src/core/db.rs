@@ -1,13 +1,17 @@
 //! Connecting to the database (SQLite or PostgreSQL) and starting write
 //! transactions that behave the same on both.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DatabaseTransaction, DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -25,58 +29,236 @@ pub enum DbSetupError {
     Migrate(DbErr),
 }
 
+/// The database as 1Auth uses it: reads go to a pool, writes through
+/// [`begin_write`]. On SQLite, which has one writer at a time anyway, writes
+/// have a connection of their own: writers queue for it in order (instead
+/// of sleeping in SQLite's busy handler while holding a pooled connection),
+/// and readers never wait for them (WAL). The read connections refuse to
+/// write (`query_only`), so a write that skips the queue fails loudly. On
+/// PostgreSQL both are one pool: row locks do the serialising there.
+#[derive(Clone, Debug)]
+pub struct Db {
+    read: DatabaseConnection,
+    write: DatabaseConnection,
+    read_connections: u32,
+    cached: Arc<Cached>,
+}
+
+/// What this process keeps of the database in memory (apps, clients,
+/// signing keys, precomputed documents), one value per type, owned by the
+/// module that fills it: each entry lives a second or two, so a change made
+/// by another process (the CLI, another node) is seen within that, and a
+/// change made here drops everything at once ([`Db::forget_cached`]).
+#[derive(Default)]
+struct Cached {
+    by_type: std::sync::RwLock<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Cached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Cached")
+    }
+}
+
+/// How long a request waits for a connection before it is answered "busy,
+/// try again" (503 with Retry-After) rather than queueing further.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// PostgreSQL: one pool for reads and writes (row locks serialise writers).
+const POSTGRES_CONNECTIONS: u32 = 16;
+/// SQLite: readers beside the one writer (WAL lets them run at once).
+const SQLITE_READERS: u32 = 8;
+
+impl Db {
+    fn new(read: DatabaseConnection, write: DatabaseConnection, read_connections: u32) -> Self {
+        Self {
+            read,
+            write,
+            read_connections,
+            cached: Arc::default(),
+        }
+    }
+
+    /// The size of the read pool (on PostgreSQL, of the one pool).
+    pub fn read_connections(&self) -> u32 {
+        self.read_connections
+    }
+
+    /// This process's cache of type `T` (created empty on first use).
+    pub fn cached<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let id = TypeId::of::<T>();
+        if let Some(found) = self
+            .cached
+            .by_type
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&id)
+        {
+            return Arc::clone(found)
+                .downcast::<T>()
+                .expect("one value per type");
+        }
+        let mut all = self
+            .cached
+            .by_type
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let entry = all
+            .entry(id)
+            .or_insert_with(|| Arc::new(T::default()) as Arc<dyn Any + Send + Sync>);
+        Arc::clone(entry).downcast::<T>().expect("one value per type")
+    }
+
+    /// Drop everything cached (after a change to apps, clients or keys made
+    /// by this process, so it sees the change at once).
+    pub fn forget_cached(&self) {
+        self.cached
+            .by_type
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+    }
+
+    /// The connection that writes (migrations run on it).
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.write
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.read.get_database_backend()
+    }
+
+    /// A read-only snapshot (one transaction on the read pool).
+    pub async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.read.begin().await
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        let sqlite = self.backend() == DatabaseBackend::Sqlite;
+        self.read.close().await?;
+        if sqlite {
+            self.write.close().await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.read.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.read.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.read.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.read.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.read.query_all_raw(stmt).await
+    }
+}
+
+/// Whether a database error means "busy, try again shortly" (no connection
+/// free in time, or SQLite's write lock held too long) rather than a fault.
+pub fn is_unavailable(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(_)) || is_busy_message(&err.to_string())
+}
+
+/// The same, for an error already turned into text (wrapped by a domain
+/// error): a pool time-out or SQLite's "database is locked".
+pub fn is_busy_message(text: &str) -> bool {
+    text.contains("database is locked")
+        || text.contains("pool timed out")
+        || text.contains("Failed to acquire connection")
+}
+
 /// Connect with settings suited to each backend. For a SQLite file, its
 /// directory is created first so the default `data/oneauth.db` just works.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbSetupError> {
+pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
     let is_sqlite = url.starts_with("sqlite:");
     if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(DbSetupError::UnsupportedUrl(redact(url)));
     }
-    if is_sqlite {
-        ensure_sqlite_dir(url)?;
+    if !is_sqlite {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .max_connections(POSTGRES_CONNECTIONS);
+        let pool = Database::connect(options)
+            .await
+            .map_err(DbSetupError::Connect)?;
+        return Ok(Db::new(pool.clone(), pool, POSTGRES_CONNECTIONS));
     }
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(10))
-        .max_connections(if is_sqlite { 8 } else { 16 });
-    // WAL lets readers run beside the one writer; a busy writer is waited
-    // for (busy_timeout) rather than failing the request.
-    options.map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
-        opts.journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-    });
-    Database::connect(options)
+    ensure_sqlite_dir(url)?;
+    let sqlite = |connections: u32, read_only: bool| {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .min_connections(1)
+            .max_connections(connections);
+        // WAL lets readers run beside the one writer; a writer of another
+        // process (the CLI) is waited for (busy_timeout).
+        options.map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
+            let opts = opts
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if read_only {
+                opts.pragma("query_only", "ON")
+            } else {
+                opts
+            }
+        });
+        options
+    };
+    // The writer first: it creates the file (and the WAL) the readers open.
+    let write = Database::connect(sqlite(1, false))
         .await
-        .map_err(DbSetupError::Connect)
+        .map_err(DbSetupError::Connect)?;
+    let read = Database::connect(sqlite(SQLITE_READERS, true))
+        .await
+        .map_err(DbSetupError::Connect)?;
+    Ok(Db::new(read, write, SQLITE_READERS))
 }
 
 /// Bring the schema up to date (idempotent).
-pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbSetupError> {
-    Migrator::up(db, None).await.map_err(DbSetupError::Migrate)
+pub async fn migrate(db: &Db) -> Result<(), DbSetupError> {
+    Migrator::up(db.writer(), None)
+        .await
+        .map_err(DbSetupError::Migrate)
 }
 
 /// Begin a transaction that will write. On SQLite it takes the write lock at
 /// BEGIN (IMMEDIATE): a deferred transaction that reads, then writes, fails
-/// with SQLITE_BUSY when another connection committed in between, whatever
+/// with SQLITE_BUSY when another process committed in between, whatever
 /// the busy timeout. On PostgreSQL row locks do this job.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    match db.get_database_backend() {
+pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+    match db.backend() {
         DatabaseBackend::Sqlite => {
-            db.begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
+            db.write
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..Default::default()
+                })
+                .await
         }
-        _ => db.begin().await,
+        _ => db.write.begin().await,
     }
 }
 
 /// Whether the database answers a trivial query (readiness).
-pub async fn ping(db: &DatabaseConnection) -> bool {
+pub async fn ping(db: &Db) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 

@@ -7,16 +7,17 @@
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::Db;
 use super::db::begin_write;
 use super::passkeys::{self, PasskeyError, RelyingParty};
-use super::passwords::{self, Password};
+use super::passwords::{Hashed, Password};
 use super::sessions::{self, ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
 use super::types::AppId;
@@ -64,6 +65,8 @@ pub enum LinkError {
     PasswordDisabled,
     #[error("This account is already set up: sign in, or ask for a recovery link if you cannot.")]
     AlreadySetUp,
+    #[error(transparent)]
+    Busy(#[from] super::passwords::Busy),
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
     #[error(transparent)]
@@ -257,7 +260,7 @@ async fn ensure_not_set_up(
 async fn set_password(
     tx: &DatabaseTransaction,
     user: &app_user::Model,
-    password: &Password,
+    password: &Hashed,
 ) -> Result<(), DbErr> {
     let now = clock::now();
     password_credential::Entity::delete_by_id(user.id.as_str())
@@ -266,7 +269,7 @@ async fn set_password(
     password_credential::ActiveModel {
         user_id: Set(user.id.clone()),
         app_id: Set(user.app_id.clone()),
-        phc: Set(passwords::hash(password)),
+        phc: Set(password.0.clone()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -277,7 +280,7 @@ async fn set_password(
 
 /// Accept an invitation by choosing a password, and sign in.
 pub async fn accept_with_password(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     token: &str,
     password: &Password,
@@ -295,12 +298,13 @@ pub async fn accept_with_password(
     if needs_passkey(db, &user).await? {
         return Err(LinkError::PasskeyRequired);
     }
+    let password = password.hashed().await?;
     let tx = begin_write(db).await?;
     ensure_not_set_up(&tx, app, &user).await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
-    set_password(&tx, &user, password).await?;
+    set_password(&tx, &user, &password).await?;
     let user = accepted(&tx, &user, "password", client).await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
     let signed_in = signin::succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
@@ -311,7 +315,7 @@ pub async fn accept_with_password(
 /// First step of accepting with a passkey: creation options for the
 /// invited user (their id is the WebAuthn user handle).
 pub async fn start_with_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     token: &str,
@@ -330,7 +334,7 @@ pub async fn start_with_passkey(
 /// any), spend the link, sign in, and hand back the first recovery codes.
 #[allow(clippy::too_many_arguments)]
 pub async fn finish_with_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     token: &str,
@@ -346,6 +350,10 @@ pub async fn finish_with_passkey(
         .await?
         .ok_or(LinkError::Invalid)?;
     let key = rp.finish_registration(&app.name, credential, state)?;
+    let password = match password {
+        Some(password) => Some(password.hashed().await?),
+        None => None,
+    };
     let tx = begin_write(db).await?;
     ensure_not_set_up(&tx, app, &user).await?;
     if !consume(&tx, &row).await? {
@@ -354,7 +362,7 @@ pub async fn finish_with_passkey(
     let actor = actor_for(&user, client);
     passkeys::store(&tx, &actor, &user, "Passkey", &key).await?;
     let codes = recovery_codes::generate(&tx, &actor, &user).await?;
-    let method = match password {
+    let method = match &password {
         Some(password) => {
             set_password(&tx, &user, password).await?;
             "passkey and password"
@@ -372,7 +380,7 @@ pub async fn finish_with_passkey(
 /// a new factor first, and every other session (and token family) of the
 /// user ends. Records `recovery_link.used`.
 pub async fn redeem_recovery(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     token: &str,
     client: &ClientInfo,

@@ -9,6 +9,7 @@ pub mod account;
 pub mod admin;
 pub mod apps;
 pub mod audit;
+pub mod cache;
 pub mod clients;
 pub mod clock;
 pub mod console;

@@ -23,6 +23,7 @@ pub const MIN_LENGTH: usize = 8;
 pub const MAX_LENGTH: usize = 256;
 
 /// A password that satisfies the length policy. Its `Debug` never shows it.
+#[derive(Clone)]
 pub struct Password(SecretString);
 
 impl std::fmt::Debug for Password {
@@ -151,6 +152,112 @@ pub fn warm_up() {
 pub fn dummy_verify(password: &Password) -> PasswordCheck {
     let _ = verify(&DUMMY_HASH, password);
     PasswordCheck::Invalid
+}
+
+/// argon2 runs on blocking threads, as many at once as the machine has
+/// cores (more would only interleave them), never on the async workers
+/// (a hash there stalls every other request) and never inside a database
+/// transaction (it would hold the connection, on SQLite the write lock, for
+/// the hash's 30 ms). Requests beyond a bounded queue are answered "busy"
+/// at once rather than waiting for seconds.
+mod pool {
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::Semaphore;
+
+    /// Hashes that may wait for a thread, unless configured otherwise: at
+    /// ~30 ms a hash on 2 cores, the last of them waits about a second.
+    pub const DEFAULT_QUEUE: usize = 64;
+
+    static QUEUE_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_QUEUE);
+    static RUNNING: LazyLock<Semaphore> = LazyLock::new(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+    });
+    static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+    /// The hasher is full: answer "busy, try again" (503).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+    #[error("The service is busy right now. Try again in a moment.")]
+    pub struct Busy;
+
+    /// How many hashes may wait (the process's setting, one pool per
+    /// machine's cores).
+    pub fn set_queue_limit(limit: usize) {
+        QUEUE_LIMIT.store(limit, Ordering::Relaxed);
+    }
+
+    /// One place in the queue, given back however the wait ends.
+    struct Waiting;
+
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    pub async fn run<T: Send + 'static>(
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Busy> {
+        let permit = match RUNNING.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if WAITING.fetch_add(1, Ordering::Relaxed) >= QUEUE_LIMIT.load(Ordering::Relaxed) {
+                    WAITING.fetch_sub(1, Ordering::Relaxed);
+                    REFUSED.fetch_add(1, Ordering::Relaxed);
+                    return Err(Busy);
+                }
+                let _place = Waiting;
+                RUNNING.acquire().await.map_err(|_| Busy)?
+            }
+        };
+        let result = tokio::task::spawn_blocking(work).await.map_err(|_| Busy)?;
+        drop(permit);
+        Ok(result)
+    }
+
+    static REFUSED: AtomicUsize = AtomicUsize::new(0);
+
+    /// Hashes waiting for a thread now.
+    pub fn waiting() -> usize {
+        WAITING.load(Ordering::Relaxed)
+    }
+
+    /// Hashes refused because the queue was full, since start.
+    pub fn refused() -> usize {
+        REFUSED.load(Ordering::Relaxed)
+    }
+}
+
+pub use pool::{Busy, DEFAULT_QUEUE, refused as hashes_refused, set_queue_limit};
+
+/// Hashes waiting for a thread now (a metric).
+pub fn hashes_waiting() -> usize {
+    pool::waiting()
+}
+
+/// A password's PHC string, computed off the async runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hashed(pub String);
+
+impl Password {
+    /// Hash on the bounded blocking pool (see [`pool`]).
+    pub async fn hashed(&self) -> Result<Hashed, Busy> {
+        let password = self.clone();
+        pool::run(move || Hashed(hash(&password))).await
+    }
+
+    /// Check against `phc` on the bounded blocking pool.
+    pub async fn check(&self, phc: &str) -> Result<PasswordCheck, Busy> {
+        let (password, phc) = (self.clone(), phc.to_owned());
+        pool::run(move || verify(&phc, &password)).await
+    }
+
+    /// Spend the time of one check, on the pool, and fail.
+    pub async fn check_nothing(&self) -> Result<PasswordCheck, Busy> {
+        let password = self.clone();
+        pool::run(move || dummy_verify(&password)).await
+    }
 }
 
 #[cfg(test)]

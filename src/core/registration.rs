@@ -2,11 +2,12 @@
 //! by default: admin apps are invite-only).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::Db;
 use super::db::begin_write;
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::Password;
@@ -25,6 +26,8 @@ pub enum RegistrationError {
     EmailTaken,
     #[error("Too many attempts from your network. Try again after {}.", .until.format("%H:%M UTC"))]
     Throttled { until: DateTime<Utc> },
+    #[error(transparent)]
+    Busy(#[from] super::passwords::Busy),
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
     #[error(transparent)]
@@ -59,7 +62,7 @@ fn app_id_of(app: &app::Model) -> AppId {
 }
 
 async fn ensure_open(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     email: &Email,
     client: &ClientInfo,
@@ -86,7 +89,7 @@ async fn ensure_open(
 }
 
 async fn create_user_and_sign_in(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     new: NewUser,
     factor: Factor,
@@ -134,7 +137,7 @@ async fn create_user_and_sign_in(
 
 /// Sign up with e-mail and password, and sign in.
 pub async fn with_password(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     email: Email,
     password: Password,
@@ -144,7 +147,7 @@ pub async fn with_password(
     let new = NewUser {
         id: None,
         email,
-        password: Some(password),
+        password: Some(password.hashed().await?),
         roles: Vec::new(),
     };
     let (signed_in, _) =
@@ -154,7 +157,7 @@ pub async fn with_password(
 
 /// First step of a passkey sign-up: the browser's creation options.
 pub async fn start_with_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     email: Email,
@@ -173,7 +176,7 @@ pub async fn start_with_passkey(
 /// Second step: verify the new passkey, create the user with it (no
 /// password), sign in, and hand back the first recovery codes.
 pub async fn finish_with_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     pending: PendingSignup,

@@ -15,6 +15,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set,
 };
 
+use super::db::Db;
 use super::{clock, secrets, tokens};
 use crate::entities::{app, app_user, signin_session};
 
@@ -236,8 +237,8 @@ fn is_live(session: &signin_session::Model, now: DateTime<Utc>) -> bool {
 
 /// The sign-in session `id` of `app`, if it is still live and its user still
 /// active; extends its idle deadline.
-pub async fn resume<C: ConnectionTrait>(
-    db: &C,
+pub async fn resume(
+    db: &Db,
     app: &app::Model,
     id: &str,
 ) -> Result<Option<ActiveSignin>, DbErr> {
@@ -268,7 +269,7 @@ pub async fn resume<C: ConnectionTrait>(
             .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
             .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
             .filter(signin_session::Column::Id.eq(session.id.as_str()))
-            .exec(db)
+            .exec(db.writer())
             .await?;
         signin_session::Model {
             last_seen_at: now,

@@ -7,11 +7,12 @@
 //! account look the same, and take the same time (one argon2 verification).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, Set};
 use serde_json::json;
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::audit::{self, Actor, AuditError, Event, Target};
+use super::db::Db;
 use super::db::begin_write;
 use super::passkeys::{PasskeyError, RelyingParty};
 use super::passwords::{self, Password, PasswordCheck};
@@ -34,6 +35,8 @@ pub enum SignInError {
     MethodDisabled(&'static str),
     #[error("That passkey belongs to another account than the one signed in.")]
     WrongUser,
+    #[error(transparent)]
+    Busy(#[from] passwords::Busy),
     #[error(transparent)]
     Passkey(PasskeyError),
     #[error(transparent)]
@@ -93,7 +96,7 @@ struct Failure<'a> {
 /// (the attempt itself changed nothing). A key that locks now is recorded
 /// once (`signin.locked`): later refused attempts write nothing.
 async fn record_failure(
-    db: &DatabaseConnection,
+    db: &Db,
     reservation: throttle::Reservation,
     failure: Failure<'_>,
 ) -> Result<(), SignInError> {
@@ -147,11 +150,27 @@ async fn record_failure(
     Ok(())
 }
 
+/// The hasher was full: the attempt was not made, so its reservation is
+/// given back, and the answer is "busy, try again".
+async fn give_back(
+    db: &Db,
+    reservation: throttle::Reservation,
+    busy: passwords::Busy,
+) -> SignInError {
+    let released = async {
+        let tx = begin_write(db).await?;
+        throttle::release(&tx, reservation).await?;
+        tx.commit().await
+    }
+    .await;
+    match released {
+        Ok(()) => SignInError::Busy(busy),
+        Err(err) => SignInError::Database(err),
+    }
+}
+
 /// Count the attempt before any secret is checked, or refuse it.
-async fn reserve(
-    db: &DatabaseConnection,
-    keys: &throttle::Keys,
-) -> Result<throttle::Reservation, SignInError> {
+async fn reserve(db: &Db, keys: &throttle::Keys) -> Result<throttle::Reservation, SignInError> {
     throttle::reserve(db, keys)
         .await?
         .map_err(|until| SignInError::Throttled { until })
@@ -194,7 +213,7 @@ pub(crate) async fn succeed(
 /// Sign in with e-mail and password. `device` is the id of a verified
 /// known-device cookie for this e-mail, if the browser has one.
 pub async fn with_password(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     raw_email: &str,
     password: &Password,
@@ -219,8 +238,12 @@ pub async fn with_password(
     };
     // Exactly one argon2 verification on every path.
     let check = match &credential {
-        Some(credential) => passwords::verify(&credential.phc, password),
-        None => passwords::dummy_verify(password),
+        Some(credential) => password.check(&credential.phc).await,
+        None => password.check_nothing().await,
+    };
+    let check = match check {
+        Ok(check) => check,
+        Err(busy) => return Err(give_back(db, reservation, busy).await),
     };
     let reason = match (&user, check) {
         (None, _) => Some(FailureReason::UnknownUser),
@@ -249,10 +272,16 @@ pub async fn with_password(
     let user = user.expect("a valid password has a user");
     let credential = credential.expect("a valid password has a credential");
 
+    // A rehash (new parameters) is worth a second hash only when the
+    // hasher has room; otherwise the next sign-in does it.
+    let rehashed = match check {
+        PasswordCheck::Valid { needs_rehash: true } => password.hashed().await.ok(),
+        _ => None,
+    };
     let tx = begin_write(db).await?;
-    if let PasswordCheck::Valid { needs_rehash: true } = check {
+    if let Some(rehashed) = rehashed {
         let mut update: password_credential::ActiveModel = credential.into();
-        update.phc = Set(passwords::hash(password));
+        update.phc = Set(rehashed.0);
         update.updated_at = Set(clock::now());
         update.update(&tx).await?;
     }
@@ -267,7 +296,7 @@ pub async fn with_password(
 /// token family) of the user ends: whoever lost the factor may have lost it
 /// to someone.
 pub async fn with_recovery_code(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     raw_email: &str,
     code: &str,
@@ -327,7 +356,7 @@ pub async fn with_recovery_code(
 /// counts against the client address, and is recorded until that address
 /// locks, so junk assertions cannot flood the audit log.
 async fn verify_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     state: DiscoverableAuthentication,
@@ -378,7 +407,7 @@ async fn verify_passkey(
 
 /// Sign in with a passkey (no e-mail needed: the credential is discoverable).
 pub async fn with_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     state: DiscoverableAuthentication,
@@ -424,7 +453,7 @@ async fn reauthenticated(
 
 /// Prove again, with the password, that the signed-in user is at the keyboard.
 pub async fn reauthenticate_with_password(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     signin: &ActiveSignin,
     password: &Password,
@@ -438,8 +467,12 @@ pub async fn reauthenticate_with_password(
         .one(db)
         .await?;
     let check = match &credential {
-        Some(credential) => passwords::verify(&credential.phc, password),
-        None => passwords::dummy_verify(password),
+        Some(credential) => password.check(&credential.phc).await,
+        None => password.check_nothing().await,
+    };
+    let check = match check {
+        Ok(check) => check,
+        Err(busy) => return Err(give_back(db, reservation, busy).await),
     };
     if check == PasswordCheck::Invalid {
         record_failure(
@@ -467,7 +500,7 @@ pub async fn reauthenticate_with_password(
 
 /// Prove again (or step up) with a passkey of the signed-in user.
 pub async fn reauthenticate_with_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
     signin: &ActiveSignin,
@@ -487,7 +520,7 @@ pub async fn reauthenticate_with_passkey(
 
 /// End the current sign-in (sign-out), recording `signin.signed_out`.
 pub async fn sign_out(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     signin: &ActiveSignin,
     client: &ClientInfo,

@@ -24,10 +24,11 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, Set,
 };
 
+use super::db::Db;
 use super::db::begin_write;
 use super::{clock, secrets};
 use crate::entities::auth_throttle;
@@ -264,10 +265,7 @@ async fn lock_if_full(
 /// address is not reserved: its limit is for spraying many accounts, and a
 /// busy office must not be refused for sign-ins merely in flight; its
 /// failures count when they happen.
-pub async fn reserve(
-    db: &DatabaseConnection,
-    keys: &Keys,
-) -> Result<Result<Reservation, DateTime<Utc>>, DbErr> {
+pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTime<Utc>>, DbErr> {
     let now = clock::now();
     // A locked key refuses without writing anything: throttled requests
     // cost a read, however many arrive.
@@ -381,7 +379,7 @@ pub async fn clear_account(tx: &DatabaseTransaction, keys: &Keys) -> Result<(), 
 
 /// Forget counters nobody needs any more (no lock, and quiet for a day), so
 /// guesses at many e-mails leave no lasting rows.
-pub async fn delete_stale(db: &DatabaseConnection) -> Result<u64, DbErr> {
+pub async fn delete_stale(db: &Db) -> Result<u64, DbErr> {
     let now = clock::now();
     let deleted = auth_throttle::Entity::delete_many()
         .filter(auth_throttle::Column::UpdatedAt.lt(now - BACK_OFF_MEMORY))
@@ -390,7 +388,7 @@ pub async fn delete_stale(db: &DatabaseConnection) -> Result<u64, DbErr> {
                 .add(auth_throttle::Column::LockedUntil.is_null())
                 .add(auth_throttle::Column::LockedUntil.lt(now)),
         )
-        .exec(db)
+        .exec(db.writer())
         .await?;
     Ok(deleted.rows_affected)
 }

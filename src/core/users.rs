@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clock;
-use super::passwords::{self, Password};
+use super::passwords::Hashed;
 use super::roles::{self, RoleError};
 use super::secrets;
 use super::types::{AppId, Email, RoleName};
@@ -39,7 +39,8 @@ pub struct NewUser {
     /// A pre-chosen id (a passkey sign-up needs it before the user exists).
     pub id: Option<String>,
     pub email: Email,
-    pub password: Option<Password>,
+    /// The password, hashed beforehand (never inside the transaction).
+    pub password: Option<Hashed>,
     pub roles: Vec<RoleName>,
 }
 
@@ -81,7 +82,7 @@ pub async fn create(
         password_credential::ActiveModel {
             user_id: Set(user.id.clone()),
             app_id: Set(app_id.to_string()),
-            phc: Set(passwords::hash(password)),
+            phc: Set(password.0.clone()),
             created_at: Set(now),
             updated_at: Set(now),
         }

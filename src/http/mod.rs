@@ -10,6 +10,7 @@ use crate::server::AppState;
 pub mod client;
 mod console_export;
 mod health;
+pub mod metrics;
 mod oauth;
 pub mod origin_check;
 pub mod security_headers;
@@ -20,6 +21,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
         .route("/console/audit/export", get(console_export::export))
         .merge(oauth::routes())
 }

@@ -8,17 +8,18 @@
 
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
+use crate::core::db::Db;
 use crate::core::{clock, secrets};
 use crate::entities::browser_session;
 
 #[derive(Clone)]
 pub struct DbSessionStore {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl std::fmt::Debug for DbSessionStore {
@@ -28,7 +29,7 @@ impl std::fmt::Debug for DbSessionStore {
 }
 
 impl DbSessionStore {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 
@@ -36,7 +37,7 @@ impl DbSessionStore {
     pub async fn delete_expired(&self) -> Result<u64, sea_orm::DbErr> {
         let result = browser_session::Entity::delete_many()
             .filter(browser_session::Column::ExpiresAt.lt(clock::now()))
-            .exec(&self.db)
+            .exec(self.db.writer())
             .await?;
         Ok(result.rows_affected)
     }
@@ -92,7 +93,7 @@ impl SessionStore for DbSessionStore {
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&self.db)
+        .exec_without_returning(self.db.writer())
         .await
         .map_err(backend)?;
         Ok(())
@@ -118,7 +119,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, session_id: &Id) -> session_store::Result<()> {
         browser_session::Entity::delete_by_id(key(session_id))
-            .exec(&self.db)
+            .exec(self.db.writer())
             .await
             .map_err(backend)?;
         Ok(())

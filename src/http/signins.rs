@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use sea_orm::DatabaseConnection;
 use tower_sessions::Session;
 
+use crate::core::db::Db;
 use crate::core::sessions::{self, ActiveSignin};
 use crate::entities::app;
 
@@ -30,7 +30,7 @@ async fn map(session: &Session) -> Result<HashMap<String, String>, SigninLookupE
 
 /// The live sign-in to `app` in this browser, if any.
 pub async fn current(
-    db: &DatabaseConnection,
+    db: &Db,
     session: &Session,
     app: &app::Model,
 ) -> Result<Option<ActiveSignin>, SigninLookupError> {

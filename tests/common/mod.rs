@@ -12,6 +12,7 @@ pub mod console;
 pub mod oauth;
 pub mod passkey;
 
+use oneauth::core::db::Db;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -19,7 +20,7 @@ use oneauth::config::{Settings, SettingsArgs};
 use oneauth::core::db;
 use oneauth::core::vault::Vault;
 use oneauth::server::{AppState, router, serve_connections};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 
 /// The password every test user gets.
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -61,7 +62,10 @@ pub struct TestApp {
     /// The master key (base64) this server and its CLI runs share.
     pub master_key: String,
     pub database_url: String,
-    pub db: DatabaseConnection,
+    pub db: Db,
+    /// The server's count of machine tokens not yet in the audit log
+    /// (tests flush it instead of waiting for the flusher).
+    pub grant_tally: std::sync::Arc<oneauth::core::oidc::grant_tally::GrantTally>,
     pub http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -182,6 +186,7 @@ async fn spawn_app_configured(
         trust_proxy: None,
         master_key: Some(master_key.clone()),
         master_key_file: dir.path().join("unused.key").display().to_string(),
+        password_queue: oneauth::core::passwords::DEFAULT_QUEUE,
     };
     configure(&mut args);
     let settings = Settings::from_args(&args).expect("valid test settings");
@@ -190,6 +195,7 @@ async fn spawn_app_configured(
         .await
         .expect("the audit chain's key");
     let state = AppState::new(db.clone(), settings, vault);
+    let grant_tally = std::sync::Arc::clone(&state.grant_tally);
     tokio::spawn(serve_connections(
         listener,
         router(state),
@@ -201,6 +207,7 @@ async fn spawn_app_configured(
         master_key,
         database_url,
         db,
+        grant_tally,
         http: browser(),
         _dir: dir,
     }
@@ -299,21 +306,29 @@ pub fn oneauth_with_key(
 impl TestApp {
     /// The CLI against this server's database, master key and public URL.
     pub fn cli(&self, args: &[&str]) -> CliRun {
-        oneauth_with_key(
+        let run = oneauth_with_key(
             &self.database_url,
             Some(&self.master_key),
             &self.with_url(args),
             None,
-        )
+        );
+        // Another process changed the database: the server must see it now
+        // (a real one sees it within its cache's second).
+        self.db.forget_cached();
+        run
     }
 
     pub fn cli_with_stdin(&self, args: &[&str], stdin: &str) -> CliRun {
-        oneauth_with_key(
+        let run = oneauth_with_key(
             &self.database_url,
             Some(&self.master_key),
             &self.with_url(args),
             Some(stdin),
-        )
+        );
+        // Another process changed the database: the server must see it now
+        // (a real one sees it within its cache's second).
+        self.db.forget_cached();
+        run
     }
 
     fn with_url<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
@@ -408,9 +423,12 @@ impl TestApp {
     /// Run raw SQL (tests that tamper with rows, as an attacker with database access would).
     pub async fn sql(&self, statement: &str) {
         self.db
+            .writer()
             .execute_unprepared(statement)
             .await
             .unwrap_or_else(|err| panic!("{statement}: {err}"));
+        // The server must see the change now, not when its cache expires.
+        self.db.forget_cached();
     }
 }
 

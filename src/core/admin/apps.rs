@@ -1,12 +1,11 @@
 //! Apps and their OAuth clients, as operators manage them.
 
-use sea_orm::DatabaseConnection;
-
 use super::{AdminError, invalid, readable_app, refused, settle, writable_app};
 use crate::core::apps::{self, AppError, AppSettings, NewApp};
 use crate::core::audit::Target;
 use crate::core::clients::{self, ClientChanges, ClientError, ClientSecret, NewClient};
 use crate::core::console::Operator;
+use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::types::{AppId, DisplayName};
 use crate::entities::{app, oauth_client};
@@ -27,10 +26,7 @@ fn client_error(err: ClientError) -> AdminError {
 }
 
 /// The apps the operator may see, by id.
-pub async fn list(
-    db: &DatabaseConnection,
-    operator: &Operator,
-) -> Result<Vec<app::Model>, AdminError> {
+pub async fn list(db: &Db, operator: &Operator) -> Result<Vec<app::Model>, AdminError> {
     Ok(apps::list(db)
         .await?
         .into_iter()
@@ -38,17 +34,13 @@ pub async fn list(
         .collect())
 }
 
-pub async fn get(
-    db: &DatabaseConnection,
-    operator: &Operator,
-    app_id: &str,
-) -> Result<app::Model, AdminError> {
+pub async fn get(db: &Db, operator: &Operator, app_id: &str) -> Result<app::Model, AdminError> {
     readable_app(db, operator, app_id, "app.view").await
 }
 
 /// Create an app (global admins and owners).
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     name: &str,
@@ -81,13 +73,14 @@ pub async fn create(
     .await
     .map_err(app_error)?;
     tx.commit().await?;
+    db.forget_cached();
     Ok(created.app)
 }
 
 /// The app, if the operator may change its configuration (settings and
 /// clients): for the console, owners only (M5).
 async fn configurable_app(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     attempted: &str,
@@ -128,7 +121,7 @@ async fn console_lockout<C: sea_orm::ConnectionTrait>(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     settings: AppSettings,
@@ -163,7 +156,7 @@ pub async fn update(
 
 /// Disable or enable an app; the console itself cannot be disabled.
 pub async fn set_disabled(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     disabled: bool,
@@ -192,11 +185,12 @@ pub async fn set_disabled(
         .await
         .map_err(app_error)?;
     tx.commit().await?;
+    db.forget_cached();
     Ok(updated)
 }
 
 pub async fn clients(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
 ) -> Result<Vec<oauth_client::Model>, AdminError> {
@@ -206,7 +200,7 @@ pub async fn clients(
 
 /// Register a client; a confidential one's secret is returned once.
 pub async fn create_client(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     new: NewClient,
@@ -218,11 +212,12 @@ pub async fn create_client(
         .await
         .map_err(client_error)?;
     tx.commit().await?;
+    db.forget_cached();
     Ok(created)
 }
 
 async fn client_of(
-    db: &DatabaseConnection,
+    db: &Db,
     app_id: &str,
     client_id: &str,
 ) -> Result<oauth_client::Model, AdminError> {
@@ -232,7 +227,7 @@ async fn client_of(
 }
 
 pub async fn update_client(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     client_id: &str,
@@ -252,12 +247,13 @@ pub async fn update_client(
         .await
         .map_err(client_error)?;
     tx.commit().await?;
+    db.forget_cached();
     Ok(updated)
 }
 
 /// A new secret for a confidential client, returned once.
 pub async fn rotate_secret(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     client_id: &str,
@@ -276,11 +272,12 @@ pub async fn rotate_secret(
         .await
         .map_err(client_error)?;
     tx.commit().await?;
+    db.forget_cached();
     Ok(secret)
 }
 
 pub async fn set_client_disabled(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     client_id: &str,
@@ -300,5 +297,6 @@ pub async fn set_client_disabled(
         .await
         .map_err(client_error)?;
     tx.commit().await?;
+    db.forget_cached();
     Ok(updated)
 }

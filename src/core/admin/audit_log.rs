@@ -4,13 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{AdminError, readable_app};
 use crate::core::audit::{self, ChainReport};
 use crate::core::console::Operator;
+use crate::core::db::Db;
 use crate::entities::audit_event;
 
 /// Events shown per page.
@@ -39,11 +38,7 @@ fn escape_like(value: &str) -> String {
 
 /// The condition for `filter` within what the operator may read; `None`
 /// when they may read nothing of what was asked.
-async fn condition(
-    db: &DatabaseConnection,
-    operator: &Operator,
-    filter: &Filter,
-) -> Result<Condition, AdminError> {
+async fn condition(db: &Db, operator: &Operator, filter: &Filter) -> Result<Condition, AdminError> {
     let mut condition = Condition::all();
     match &filter.app_id {
         Some(app_id) => {
@@ -96,7 +91,7 @@ const ID_SLACK: i64 = 1000;
 
 /// The id of the event nearest the edge of a time range (one index probe).
 async fn boundary_id(
-    db: &DatabaseConnection,
+    db: &Db,
     filter: &Filter,
     edge: sea_orm::sea_query::SimpleExpr,
     latest: bool,
@@ -115,7 +110,7 @@ async fn boundary_id(
 
 /// A page of events, newest first; `before` is the last id of the previous page.
 pub async fn page(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     filter: &Filter,
     before: Option<i64>,
@@ -125,7 +120,7 @@ pub async fn page(
 
 /// `page` with a page size of the caller's (exports read 1,000 at a time).
 pub async fn page_sized(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     filter: &Filter,
     before: Option<i64>,
@@ -145,7 +140,7 @@ pub async fn page_sized(
 
 /// One event, if the operator may read its app.
 pub async fn event(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     id: i64,
 ) -> Result<audit_event::Model, AdminError> {
@@ -166,11 +161,7 @@ pub async fn event(
 }
 
 /// Check one app's chain.
-pub async fn verify(
-    db: &DatabaseConnection,
-    operator: &Operator,
-    app_id: &str,
-) -> Result<ChainReport, AdminError> {
+pub async fn verify(db: &Db, operator: &Operator, app_id: &str) -> Result<ChainReport, AdminError> {
     readable_app(db, operator, app_id, "audit.verify").await?;
     audit::verify_chain(db, app_id, None)
         .await

@@ -9,11 +9,12 @@ pub mod audit_log;
 pub mod roles;
 pub mod users;
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr};
+use sea_orm::{DatabaseTransaction, DbErr};
 
 use super::audit::{AuditError, Target};
 use super::console::{self, Operator};
 use super::types::{AppId, InvalidValue};
+use crate::core::db::Db;
 use crate::entities::{app, app_user};
 
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +57,7 @@ pub(crate) fn invalid(field: &'static str) -> impl FnOnce(InvalidValue) -> Admin
 
 /// Refuse (and record) an attempt.
 pub(crate) async fn refused(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     attempted: &str,
@@ -76,7 +77,7 @@ fn no_such_app(app_id: &str) -> AdminError {
 /// The app, if the operator may see it. An app they may not see is "not
 /// found" (its existence is not confirmed) and the attempt is recorded.
 pub(crate) async fn readable_app(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     attempted: &str,
@@ -101,7 +102,7 @@ pub(crate) async fn readable_app(
 
 /// The app, if the operator may change it.
 pub(crate) async fn writable_app(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     attempted: &str,
@@ -124,7 +125,7 @@ pub(crate) async fn writable_app(
 /// above their own level). A refusal (that, or a guardrail `change`
 /// reports) rolls the change back and is recorded; success commits it.
 pub(crate) async fn act_on_user<T>(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -171,7 +172,7 @@ async fn locked_target(
 
 /// Commit the change, or roll it back and record why it was refused.
 pub(crate) async fn settle<T>(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     attempted: &str,
@@ -182,6 +183,9 @@ pub(crate) async fn settle<T>(
     match outcome {
         Ok(Ok(value)) => {
             tx.commit().await?;
+            // Apps, clients or keys may have changed: this process sees it now,
+            // others when their cache entries expire (a second).
+            db.forget_cached();
             Ok(value)
         }
         Ok(Err(reason)) => {
@@ -202,7 +206,7 @@ pub(crate) fn no_such_user() -> AdminError {
 /// A change an operator makes to their own console account (demotion,
 /// deactivation, deletion) needs a fresh sign-in and their e-mail typed.
 pub(crate) async fn check_self_change(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     attempted: &str,
     confirmation: Option<&str>,

@@ -1,6 +1,6 @@
 //! Roles of an app and who holds them, as operators manage them.
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::DatabaseTransaction;
 
 use super::{
     AdminError, act_on_user, check_self_change, invalid, readable_app, refused, settle,
@@ -8,6 +8,7 @@ use super::{
 };
 use crate::core::audit::Target;
 use crate::core::console::Operator;
+use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::roles::{self, GrantOutcome, NewRole, RevokeOutcome, RoleError, RolePolicy};
 use crate::core::types::{AppId, RoleName};
@@ -31,7 +32,7 @@ fn role_error(err: RoleError) -> AdminError {
 
 /// The app's roles with how many users hold each.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
 ) -> Result<Vec<(role::Model, u64)>, AdminError> {
@@ -45,7 +46,7 @@ pub async fn list(
 }
 
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     name: &str,
@@ -82,11 +83,7 @@ pub async fn create(
     Ok(created)
 }
 
-async fn role_of(
-    db: &DatabaseConnection,
-    app_id: &str,
-    name: &str,
-) -> Result<role::Model, AdminError> {
+async fn role_of(db: &Db, app_id: &str, name: &str) -> Result<role::Model, AdminError> {
     let name = RoleName::parse(name).map_err(invalid("name"))?;
     roles::require(db, &AppId::parse(app_id).map_err(invalid("app_id"))?, &name)
         .await
@@ -96,7 +93,7 @@ async fn role_of(
 /// Change a role's description and policy. The console's roles may be
 /// tuned by a global owner only.
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     name: &str,
@@ -130,7 +127,7 @@ pub async fn update(
 /// Delete a role. Built-in roles stay; an `owner` role that someone holds
 /// stays (checked by the core function under the role row's lock).
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     name: &str,
@@ -163,7 +160,7 @@ pub async fn delete(
 /// may act on the user (H3: not above their own level).
 #[allow(clippy::too_many_arguments)]
 async fn role_change<T>(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -205,7 +202,7 @@ async fn role_change<T>(
 
 /// Grant a role; an operator cannot grant a console role above their own.
 pub async fn grant(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -228,7 +225,7 @@ pub async fn grant(
 /// Revoke a role. Nobody takes `owner` from the app's last owner; demoting
 /// oneself needs a fresh sign-in and a typed confirmation.
 pub async fn revoke(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,

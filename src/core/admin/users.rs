@@ -1,6 +1,6 @@
 //! Users of an app, as operators manage them.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
     AdminError, act_on_user, check_self_change, invalid, no_such_user, readable_app, refused,
@@ -8,6 +8,7 @@ use super::{
 };
 use crate::core::audit::Target;
 use crate::core::console::Operator;
+use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::links::{self, Purpose};
 use crate::core::passkeys;
@@ -36,7 +37,7 @@ fn user_error(err: UserError) -> AdminError {
 
 /// One page of users (by e-mail, optionally filtered), plus the total.
 pub async fn page(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     query: Option<&str>,
@@ -58,18 +59,14 @@ pub struct UserDetail {
     pub recent_events: Vec<audit_event::Model>,
 }
 
-async fn user_of(
-    db: &DatabaseConnection,
-    app_id: &str,
-    user_id: &str,
-) -> Result<app_user::Model, AdminError> {
+async fn user_of(db: &Db, app_id: &str, user_id: &str) -> Result<app_user::Model, AdminError> {
     users::find(db, app_id, user_id)
         .await?
         .ok_or_else(no_such_user)
 }
 
 pub async fn detail(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -96,7 +93,7 @@ pub async fn detail(
 /// Create a user with roles; with `invite`, also a one-time invitation
 /// link (returned, and what the operator hands over).
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     email: &str,
@@ -157,7 +154,7 @@ fn guarded<T>(result: Result<T, UserError>) -> Result<Result<T, String>, AdminEr
 /// passkey or linked identity); someone who can gets a recovery link
 /// instead, so an invitation never replaces working factors (H3).
 pub async fn invite(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -183,7 +180,7 @@ pub async fn invite(
 /// deactivated; deactivating oneself needs a fresh sign-in and a typed
 /// confirmation; nobody deactivates an operator above their own level.
 pub async fn set_active(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -213,7 +210,7 @@ pub async fn set_active(
 
 /// End every session and token family of a user.
 pub async fn sign_out_everywhere(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -235,7 +232,7 @@ pub async fn sign_out_everywhere(
 /// A one-time link of `purpose` for a user, checked against the operator's
 /// level under the user's lock.
 async fn issue_link(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -275,7 +272,7 @@ async fn issue_link(
 /// A one-time recovery link (valid an hour) for a user who lost their
 /// factors; they must enrol a new one after using it.
 pub async fn recovery_link(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -288,7 +285,7 @@ pub async fn recovery_link(
 /// the user adds a first passkey with it, which is the only way a user whose
 /// role requires a passkey gets one.
 pub async fn enrolment_link(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -300,7 +297,7 @@ pub async fn enrolment_link(
 /// Remove a user's passkey (a lost or stolen device); every session of the
 /// user ends with it, since one may have been opened with that passkey.
 pub async fn remove_passkey(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -335,7 +332,7 @@ pub async fn remove_passkey(
 /// a fresh sign-in and a typed confirmation; nobody deletes an operator
 /// above their own level.
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,

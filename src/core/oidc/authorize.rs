@@ -3,13 +3,14 @@
 //! the hosted sign-in (or re-authentication, or passkey step-up), or a code.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::Deserialize;
 use url::Url;
 
 use super::OAuthError;
 use super::scope::Scope;
 use crate::core::clients::redirect_uris;
+use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
 use crate::core::types::ClientType;
 use crate::core::vault::DerivedKey;
@@ -188,7 +189,7 @@ fn error_redirect(
 /// Check the request. `Err` is the answer already (an error page or an
 /// error redirect).
 pub async fn validate(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     issuer: &str,
     login_clock: &LoginClock<'_>,
@@ -199,9 +200,7 @@ pub async fn validate(
             "The request names no client (client_id is missing).".into(),
         ));
     };
-    let client = oauth_client::Entity::find_by_id(client_id)
-        .filter(oauth_client::Column::AppId.eq(app.id.as_str()))
-        .one(db)
+    let client = crate::core::clients::find_cached(db, &app.id, client_id)
         .await
         .map_err(|err| {
             tracing::error!(%err, "loading a client failed");
@@ -345,7 +344,7 @@ fn is_pkce_challenge(value: &str) -> bool {
 
 /// Decide, for a valid request, given who is signed in to the app here.
 pub async fn decide(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     issuer: &str,
     request: &AuthorizationRequest,

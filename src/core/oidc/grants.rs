@@ -5,24 +5,27 @@
 //! that was already used revokes the whole family and is audited as
 //! `token.reuse_detected` (RFC 9700 §4.14.2).
 
+use std::sync::Arc;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::OAuthError;
-use super::keys;
+use super::keys::{self, ActiveKeys};
 use super::scope::Scope;
 use super::tokens::{self, Authentication, Grant};
 use crate::core::audit::{self, Actor, Event, Target};
 use crate::core::clients::secret_matches;
+use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::sessions::{FactorTimes, decode_amr};
 use crate::core::types::{AppId, ClientType};
@@ -61,7 +64,7 @@ impl ClientCredentials {
 /// Find and authenticate the client. A confidential client must prove its
 /// secret; a public one has none to prove.
 pub async fn authenticate_client(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     credentials: &ClientCredentials,
 ) -> Result<oauth_client::Model, OAuthError> {
@@ -78,9 +81,7 @@ pub async fn authenticate_client(
         }
     };
     let unknown = || OAuthError::invalid_client("Client authentication failed.");
-    let client = oauth_client::Entity::find_by_id(client_id)
-        .filter(oauth_client::Column::AppId.eq(app.id.as_str()))
-        .one(db)
+    let client = crate::core::clients::find_cached(db, &app.id, client_id)
         .await?
         .filter(|c| c.disabled_at.is_none())
         .ok_or_else(unknown)?;
@@ -109,10 +110,12 @@ pub struct TokenResponse {
 
 /// Where tokens are minted from.
 pub struct Issuer<'a> {
-    pub db: &'a DatabaseConnection,
+    pub db: &'a Db,
     pub vault: &'a Vault,
     pub issuer: &'a str,
     pub app: &'a app::Model,
+    /// Where machine tokens are counted (see [`super::grant_tally`]).
+    pub tally: &'a super::grant_tally::GrantTally,
 }
 
 impl Issuer<'_> {
@@ -120,15 +123,22 @@ impl Issuer<'_> {
         AppId::parse(&self.app.id).expect("stored app ids are valid")
     }
 
-    async fn mint(
+    /// The app's signing keys: fetched (from this process's cache, or the
+    /// database) before any write transaction opens, so minting never needs
+    /// a second connection while the transaction holds one.
+    async fn signing_keys(&self) -> Result<Arc<ActiveKeys>, OAuthError> {
+        keys::active(self.db, self.vault, &self.app.id).await
+    }
+
+    fn mint(
         &self,
+        keys: &ActiveKeys,
         grant: &Grant<'_>,
         refresh_token: Option<String>,
     ) -> Result<TokenResponse, OAuthError> {
-        let (access_token, expires_in) =
-            tokens::mint_access_token(self.db, self.vault, grant).await?;
+        let (access_token, expires_in) = tokens::mint_access_token(keys, grant)?;
         let id_token = if grant.scope.is_openid() && grant.user.is_some() {
-            Some(tokens::mint_id_token(self.db, self.vault, grant, &access_token).await?)
+            Some(tokens::mint_id_token(keys, grant, &access_token)?)
         } else {
             None
         };
@@ -194,7 +204,7 @@ pub async fn exchange_code(
 ) -> Result<TokenResponse, OAuthError> {
     let db = issuer.db;
     let app = issuer.app;
-    keys::ensure(db, issuer.vault, &app.id).await?;
+    let signing_keys = issuer.signing_keys().await?;
     let tx = begin_write(db).await?;
     let Some(stored) = authorization_code::Entity::find_by_id(secrets::sha256_hex(code))
         .filter(authorization_code::Column::AppId.eq(app.id.as_str()))
@@ -311,7 +321,7 @@ pub async fn exchange_code(
         resource: stored.resource.as_deref(),
         family_id: Some(&family_id),
     };
-    let response = issuer.mint(&grant, Some(refresh)).await?;
+    let response = issuer.mint(&signing_keys, &grant, Some(refresh))?;
     audit::record(
         &tx,
         Event {
@@ -348,7 +358,7 @@ pub async fn refresh(
 ) -> Result<TokenResponse, OAuthError> {
     let db = issuer.db;
     let app = issuer.app;
-    keys::ensure(db, issuer.vault, &app.id).await?;
+    let signing_keys = issuer.signing_keys().await?;
     let tx = begin_write(db).await?;
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
@@ -500,7 +510,7 @@ pub async fn refresh(
         resource: family.resource.as_deref(),
         family_id: Some(&family.id),
     };
-    let response = issuer.mint(&grant, Some(next)).await?;
+    let response = issuer.mint(&signing_keys, &grant, Some(next))?;
     tx.commit().await?;
     Ok(response)
 }
@@ -550,7 +560,7 @@ pub async fn client_credentials(
         ));
     }
     let resource = super::resource::requested(issuer.app, resource)?;
-    keys::ensure(issuer.db, issuer.vault, &issuer.app.id).await?;
+    let signing_keys = issuer.signing_keys().await?;
     let grant = Grant {
         issuer: issuer.issuer,
         app: issuer.app,
@@ -563,19 +573,8 @@ pub async fn client_credentials(
         resource: resource.as_deref(),
         family_id: None,
     };
-    let response = issuer.mint(&grant, None).await?;
-    let tx = begin_write(issuer.db).await?;
-    audit::record(
-        &tx,
-        Event {
-            app_id: &issuer.app_id(),
-            actor: &Actor::client(&client.id, &client.name),
-            action: "token.granted",
-            target: Some(Target::new("client", client.id.as_str())),
-            details: json!({ "grant_type": "client_credentials", "client_id": client.id, "scope": response.scope }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let response = issuer.mint(&signing_keys, &grant, None)?;
+    // Routine: counted, and summarised in the audit chain every few seconds.
+    issuer.tally.count(&issuer.app.id, &client.id, &client.name, &response.scope);
     Ok(response)
 }

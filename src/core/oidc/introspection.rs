@@ -1,11 +1,12 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use super::OAuthError;
 use super::tokens::{self, ACCESS_TOKEN_TYP};
 use crate::core::audit::{self, Actor, Event, Target};
+use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::types::{AppId, ClientType};
 use crate::core::{clock, secrets, users};
@@ -13,7 +14,7 @@ use crate::entities::{app, app_user, oauth_client, refresh_token, signin_session
 
 /// A refresh token of this app, with its family.
 async fn find_refresh(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     token: &str,
 ) -> Result<Option<(refresh_token::Model, token_family::Model)>, OAuthError> {
@@ -35,7 +36,7 @@ async fn find_refresh(
 /// family with it. Unknown tokens, and tokens of other clients or other
 /// apps, change nothing and get the same answer (RFC 7009 §2.2).
 pub async fn revoke(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     client: &oauth_client::Model,
     token: &str,
@@ -71,7 +72,7 @@ fn inactive() -> Value {
 /// RFC 7662 §2.2. Only confidential clients may ask (resource servers
 /// authenticate); a refresh token is described only to its own client.
 pub async fn introspect(
-    db: &DatabaseConnection,
+    db: &Db,
     issuer: &str,
     app: &app::Model,
     client: &oauth_client::Model,
@@ -127,7 +128,7 @@ pub async fn introspect(
 /// family (`fid`) not revoked; for a client's own token, the client is
 /// enabled.
 pub async fn access_token_live(
-    db: &DatabaseConnection,
+    db: &Db,
     app: &app::Model,
     verified: &tokens::Verified,
 ) -> Result<bool, OAuthError> {
@@ -165,7 +166,7 @@ pub async fn access_token_live(
     Ok(session_live && family_live && user_is_active(db, subject).await?)
 }
 
-async fn user_is_active(db: &DatabaseConnection, user_id: &str) -> Result<bool, OAuthError> {
+async fn user_is_active(db: &Db, user_id: &str) -> Result<bool, OAuthError> {
     Ok(app_user::Entity::find_by_id(user_id)
         .one(db)
         .await?

@@ -4,6 +4,16 @@
 //!
 //! Rotation makes new keys active and keeps the old ones published until the
 //! tokens they signed have expired.
+//!
+//! Unsealing and parsing a key costs far more than a signature (OpenSSL's
+//! decoder), so this process keeps the parsed keys: the active ones for a
+//! second at a time (a rotation elsewhere shows within that), the published
+//! ones with their JWK Set, reloaded at once when a token names a key id not
+//! seen yet (another node may have rotated first).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::Duration;
 use josekit::jwk::Jwk;
@@ -13,17 +23,19 @@ use josekit::jwk::alg::rsa::RsaKeyPair;
 use josekit::jws::{ES256, JwsSigner, JwsVerifier, RS256};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
 use super::super::audit::{self, Actor, Event, Target};
+use super::super::cache::TtlMap;
 use super::super::db::begin_write;
 use super::super::types::AppId;
 use super::super::vault::Vault;
 use super::super::{clock, secrets};
 use super::OAuthError;
+use crate::core::db::Db;
 use crate::entities::{app, signing_key};
 
 /// A JWS algorithm 1Auth signs with.
@@ -58,6 +70,40 @@ pub struct SigningKey {
     pub alg: Alg,
     signer: Box<dyn JwsSigner>,
 }
+
+/// The keys an app signs with now, one per algorithm.
+#[derive(Debug)]
+pub struct ActiveKeys {
+    keys: Vec<SigningKey>,
+}
+
+impl ActiveKeys {
+    /// The active key of `alg` (an app always has one of each).
+    pub fn get(&self, alg: Alg) -> Result<&SigningKey, OAuthError> {
+        self.keys
+            .iter()
+            .find(|k| k.alg == alg)
+            .ok_or_else(OAuthError::server_error)
+    }
+}
+
+/// The keys a verifier accepts now, parsed, and the JWK Set that lists them.
+pub struct PublishedKeys {
+    verifiers: HashMap<String, Arc<dyn JwsVerifier>>,
+    /// `{"keys": [...]}`, serialised once.
+    pub jwks: Arc<str>,
+    loaded_at: Instant,
+}
+
+#[derive(Default)]
+struct ActiveCache(TtlMap<String, Arc<ActiveKeys>>);
+
+#[derive(Default)]
+struct PublishedCache(TtlMap<String, Arc<PublishedKeys>>);
+
+/// An unknown key id reloads the published keys at most this often per app
+/// (tokens with made-up key ids must not turn into a query each).
+const RELOAD_AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -132,11 +178,7 @@ async fn active_rows<C: ConnectionTrait>(
 
 /// Make sure the app has an active key of every algorithm (created on first
 /// use, so apps made before keys existed, and the console, get theirs).
-pub async fn ensure(
-    db: &DatabaseConnection,
-    vault: &Vault,
-    app_id: &str,
-) -> Result<(), OAuthError> {
+pub async fn ensure(db: &Db, vault: &Vault, app_id: &str) -> Result<(), OAuthError> {
     let have = active_rows(db, app_id).await?;
     if Alg::ALL
         .iter()
@@ -160,30 +202,37 @@ pub async fn ensure(
     Ok(())
 }
 
-/// The newest active key of `alg`, unsealed.
-pub async fn signing_key(
-    db: &DatabaseConnection,
-    vault: &Vault,
-    app_id: &str,
-    alg: Alg,
-) -> Result<SigningKey, OAuthError> {
+/// The app's active keys, unsealed and parsed (created on first use).
+pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKeys>, OAuthError> {
+    let cache = db.cached::<ActiveCache>();
+    if let Some(keys) = cache.0.get(&app_id.to_owned()) {
+        return Ok(keys);
+    }
     ensure(db, vault, app_id).await?;
-    let row = active_rows(db, app_id)
-        .await?
-        .into_iter()
-        .find(|k| k.alg == alg.as_str())
-        .ok_or_else(OAuthError::server_error)?;
-    let private = vault.open(&context(&row.id), &row.private_key_encrypted)?;
-    let jwk = Jwk::from_bytes(&private)?;
-    let signer: Box<dyn JwsSigner> = match alg {
-        Alg::Es256 => Box::new(ES256.signer_from_jwk(&jwk)?),
-        Alg::Rs256 => Box::new(RS256.signer_from_jwk(&jwk)?),
-    };
-    Ok(SigningKey {
-        kid: row.id,
-        alg,
-        signer,
-    })
+    let mut keys = Vec::new();
+    for row in active_rows(db, app_id).await? {
+        let Some(alg) = Alg::parse(&row.alg) else {
+            continue;
+        };
+        // The newest of each algorithm (rows come newest first).
+        if keys.iter().any(|k: &SigningKey| k.alg == alg) {
+            continue;
+        }
+        let private = vault.open(&context(&row.id), &row.private_key_encrypted)?;
+        let jwk = Jwk::from_bytes(&private)?;
+        let signer: Box<dyn JwsSigner> = match alg {
+            Alg::Es256 => Box::new(ES256.signer_from_jwk(&jwk)?),
+            Alg::Rs256 => Box::new(RS256.signer_from_jwk(&jwk)?),
+        };
+        keys.push(SigningKey {
+            kid: row.id,
+            alg,
+            signer,
+        });
+    }
+    let keys = Arc::new(ActiveKeys { keys });
+    cache.0.put(app_id.to_owned(), Arc::clone(&keys));
+    Ok(keys)
 }
 
 /// Keys a verifier must accept now: active ones and retired ones still
@@ -205,40 +254,55 @@ async fn published_rows<C: ConnectionTrait>(
         .await?)
 }
 
-/// The app's JWK Set (RFC 7517 §5), public halves only.
-pub async fn jwks(
-    db: &DatabaseConnection,
-    vault: &Vault,
-    app_id: &str,
-) -> Result<Value, OAuthError> {
+async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAuthError> {
+    let rows = published_rows(db, app_id).await?;
+    let mut verifiers: HashMap<String, Arc<dyn JwsVerifier>> = HashMap::new();
+    let mut public = Vec::new();
+    for row in rows {
+        let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
+        let verifier: Arc<dyn JwsVerifier> = match Alg::parse(&row.alg) {
+            Some(Alg::Es256) => Arc::new(ES256.verifier_from_jwk(&jwk)?),
+            Some(Alg::Rs256) => Arc::new(RS256.verifier_from_jwk(&jwk)?),
+            None => continue,
+        };
+        verifiers.insert(row.id.clone(), verifier);
+        if let Ok(value) = serde_json::from_str::<Value>(&row.public_jwk) {
+            public.push(value);
+        }
+    }
+    let published = Arc::new(PublishedKeys {
+        verifiers,
+        jwks: json!({ "keys": public }).to_string().into(),
+        loaded_at: Instant::now(),
+    });
+    db.cached::<PublishedCache>()
+        .0
+        .put(app_id.to_owned(), Arc::clone(&published));
+    Ok(published)
+}
+
+/// The app's published keys and JWK Set (RFC 7517 §5, public halves only).
+pub async fn published(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<PublishedKeys>, OAuthError> {
+    if let Some(published) = db.cached::<PublishedCache>().0.get(&app_id.to_owned()) {
+        return Ok(published);
+    }
     ensure(db, vault, app_id).await?;
-    let keys: Vec<Value> = published_rows(db, app_id)
-        .await?
-        .into_iter()
-        .filter_map(|k| serde_json::from_str(&k.public_jwk).ok())
-        .collect();
-    Ok(json!({ "keys": keys }))
+    load_published(db, app_id).await
 }
 
 /// A verifier for the published key `kid` of this app, if there is one.
-pub async fn verifier<C: ConnectionTrait>(
-    db: &C,
+pub async fn verifier(
+    db: &Db,
     app_id: &str,
     kid: &str,
-) -> Result<Option<Box<dyn JwsVerifier>>, OAuthError> {
-    let Some(row) = published_rows(db, app_id)
-        .await?
-        .into_iter()
-        .find(|k| k.id == kid)
-    else {
-        return Ok(None);
+) -> Result<Option<Arc<dyn JwsVerifier>>, OAuthError> {
+    let cached = db.cached::<PublishedCache>().0.get(&app_id.to_owned());
+    let published = match cached {
+        Some(published) if published.verifiers.contains_key(kid) => published,
+        Some(published) if published.loaded_at.elapsed() < RELOAD_AT_MOST_EVERY => published,
+        _ => load_published(db, app_id).await?,
     };
-    let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
-    Ok(match Alg::parse(&row.alg) {
-        Some(Alg::Es256) => Some(Box::new(ES256.verifier_from_jwk(&jwk)?)),
-        Some(Alg::Rs256) => Some(Box::new(RS256.verifier_from_jwk(&jwk)?)),
-        None => None,
-    })
+    Ok(published.verifiers.get(kid).cloned())
 }
 
 /// Replace the app's active keys with new ones; the old stay published for

@@ -1,11 +1,12 @@
 //! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use url::Url;
 
 use super::tokens;
 use crate::core::clients::post_logout_redirect_uris;
+use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, ClientInfo};
 use crate::core::signin;
 use crate::entities::{app, oauth_client};
@@ -34,7 +35,7 @@ pub enum LogoutOutcome {
 /// Decide and, when the id_token_hint names the signed-in session's user,
 /// end that session (and its token families).
 pub async fn end_session(
-    db: &DatabaseConnection,
+    db: &Db,
     issuer: &str,
     app: &app::Model,
     params: EndSessionParams,

@@ -7,6 +7,7 @@
 //! `introspection` and `logout` are RFC 7662/7009 and RP-initiated logout.
 
 pub mod authorize;
+pub mod grant_tally;
 pub mod grants;
 pub mod introspection;
 pub mod keys;
@@ -64,15 +65,33 @@ fn internal(err: impl std::fmt::Display) -> OAuthError {
     OAuthError::server_error()
 }
 
+/// A database failure as an OAuth error: "busy, try again"
+/// (`temporarily_unavailable`, answered 503 with Retry-After) when no
+/// connection or lock was free in time, else `server_error`.
+pub fn db_error(err: &DbErr) -> OAuthError {
+    if super::db::is_unavailable(err) {
+        tracing::warn!(error = %err, "database busy");
+        OAuthError::new(
+            "temporarily_unavailable",
+            "The server is busy. Try again in a moment.",
+        )
+    } else {
+        internal(err)
+    }
+}
+
 impl From<DbErr> for OAuthError {
     fn from(err: DbErr) -> Self {
-        internal(err)
+        db_error(&err)
     }
 }
 
 impl From<AuditError> for OAuthError {
     fn from(err: AuditError) -> Self {
-        internal(err)
+        match err {
+            AuditError::Database(err) => db_error(&err),
+            other => internal(other),
+        }
     }
 }
 

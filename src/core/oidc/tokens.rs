@@ -9,15 +9,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use josekit::jws::JwsHeader;
 use josekit::jwt::{self, JwtPayload};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::OAuthError;
-use super::keys::{self, Alg};
+use super::keys::{self, ActiveKeys, Alg};
 use super::scope::Scope;
+use crate::core::db::Db;
 use crate::core::secrets;
-use crate::core::vault::Vault;
 use crate::entities::{app, app_user, oauth_client};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
@@ -90,11 +89,7 @@ fn sign(key: &keys::SigningKey, typ: &str, payload: &JwtPayload) -> Result<Strin
 }
 
 /// An access token and its lifetime in seconds.
-pub async fn mint_access_token(
-    db: &DatabaseConnection,
-    vault: &Vault,
-    grant: &Grant<'_>,
-) -> Result<(String, i64), OAuthError> {
+pub fn mint_access_token(keys: &ActiveKeys, grant: &Grant<'_>) -> Result<(String, i64), OAuthError> {
     let ttl = grant.app.access_token_ttl_secs;
     let mut payload = JwtPayload::new();
     payload.set_issuer(grant.issuer);
@@ -117,8 +112,7 @@ pub async fn mint_access_token(
     payload.set_claim("scope", Some(json!(grant.scope.to_string())))?;
     payload.set_claim("roles", Some(json!(grant.roles)))?;
     grant.authentication_claims(&mut payload)?;
-    let key = keys::signing_key(db, vault, &grant.app.id, Alg::Es256).await?;
-    Ok((sign(&key, ACCESS_TOKEN_TYP, &payload)?, ttl))
+    Ok((sign(keys.get(Alg::Es256)?, ACCESS_TOKEN_TYP, &payload)?, ttl))
 }
 
 /// OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token.
@@ -150,9 +144,8 @@ pub fn user_claims(user: &app_user::Model, scope: &Scope) -> serde_json::Map<Str
 }
 
 /// An ID token for the client, signed with the algorithm it registered.
-pub async fn mint_id_token(
-    db: &DatabaseConnection,
-    vault: &Vault,
+pub fn mint_id_token(
+    keys: &ActiveKeys,
     grant: &Grant<'_>,
     access_token: &str,
 ) -> Result<String, OAuthError> {
@@ -169,8 +162,7 @@ pub async fn mint_id_token(
     }
     grant.authentication_claims(&mut payload)?;
     let alg = Alg::parse(&grant.client.id_token_alg).unwrap_or(Alg::Es256);
-    let key = keys::signing_key(db, vault, &grant.app.id, alg).await?;
-    sign(&key, ID_TOKEN_TYP, &payload)
+    sign(keys.get(alg)?, ID_TOKEN_TYP, &payload)
 }
 
 /// Why a presented JWT was not accepted (never shown in detail to callers).
@@ -222,8 +214,8 @@ impl Verified {
 /// Verify a JWT against the app's published keys and issuer; `typ` when
 /// given must match; expiry is checked unless `allow_expired` (an
 /// id_token_hint may have expired: OIDC RP-Initiated Logout §2).
-pub async fn verify<C: ConnectionTrait>(
-    db: &C,
+pub async fn verify(
+    db: &Db,
     app_id: &str,
     issuer: &str,
     token: &str,

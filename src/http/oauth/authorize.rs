@@ -6,7 +6,7 @@ use axum::response::Response;
 use tower_sessions::Session;
 
 use super::find_app;
-use super::page::error_page;
+use super::page::{busy_page, error_page};
 use super::responses::found;
 use crate::core::oidc::authorize::{self, AuthorizeParams, LoginClock, Outcome};
 use crate::http::signins;
@@ -36,12 +36,16 @@ async fn handle(
     session: Session,
     params: AuthorizeParams,
 ) -> Response {
-    let Some(app) = find_app(&state, &app_id).await else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "Unknown app",
-            &format!("There is no app called \"{app_id}\"."),
-        );
+    let app = match find_app(&state, &app_id).await {
+        Ok(Some(app)) => app,
+        Ok(None) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "Unknown app",
+                &format!("There is no app called \"{app_id}\"."),
+            );
+        }
+        Err(_) => return busy_page(),
     };
     let issuer = state.settings.issuer(&app.id);
     let login_clock = LoginClock {

@@ -1,22 +1,26 @@
 //! OpenID Provider metadata (OIDC Discovery 1.0 §3) and the JWK Set.
 
-use axum::Json;
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{find_app, unknown_app_json};
+use super::json_app;
+use super::responses::oauth_error;
+use crate::core::cache::TtlMap;
 use crate::core::oidc::{keys, scope};
 use crate::server::AppState;
 
-pub async fn configuration(State(state): State<AppState>, Path(app_id): Path<String>) -> Response {
-    let Some(app) = find_app(&state, &app_id).await else {
-        return unknown_app_json();
-    };
-    let issuer = state.settings.issuer(&app.id);
+/// The discovery document of each app, serialised once a second at most.
+#[derive(Default)]
+struct Documents(TtlMap<String, Arc<str>>);
+
+fn document(state: &AppState, app_id: &str) -> Arc<str> {
+    let issuer = state.settings.issuer(app_id);
     let endpoint = |path: &str| format!("{issuer}/oauth/{path}");
-    let document = json!({
+    json!({
         "issuer": issuer,
         "authorization_endpoint": endpoint("authorize"),
         "token_endpoint": endpoint("token"),
@@ -45,29 +49,48 @@ pub async fn configuration(State(state): State<AppState>, Path(app_id): Path<Str
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "authorization_response_iss_parameter_supported": true,
-    });
-    let mut response = Json(document).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    response
+    })
+    .to_string()
+    .into()
+}
+
+/// A JSON body already serialised, with how long others may cache it.
+fn json_bytes(body: Arc<str>, cache_control: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+pub async fn configuration(State(state): State<AppState>, Path(app_id): Path<String>) -> Response {
+    let app = match json_app(&state, &app_id).await {
+        Ok(app) => app,
+        Err(response) => return response,
+    };
+    let documents = state.db.cached::<Documents>();
+    let body = match documents.0.get(&app.id) {
+        Some(body) => body,
+        None => {
+            let body = document(&state, &app.id);
+            documents.0.put(app.id.clone(), Arc::clone(&body));
+            body
+        }
+    };
+    json_bytes(body, "public, max-age=300")
 }
 
 pub async fn jwks(State(state): State<AppState>, Path(app_id): Path<String>) -> Response {
-    let Some(app) = find_app(&state, &app_id).await else {
-        return unknown_app_json();
+    let app = match json_app(&state, &app_id).await {
+        Ok(app) => app,
+        Err(response) => return response,
     };
-    match keys::jwks(&state.db, &state.vault, &app.id).await {
-        Ok(set) => {
-            let mut response = Json(set).into_response();
-            // Short: verifiers must see a rotation soon.
-            response.headers_mut().insert(
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=60"),
-            );
-            response
-        }
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    match keys::published(&state.db, &state.vault, &app.id).await {
+        // Short: verifiers must see a rotation soon.
+        Ok(published) => json_bytes(Arc::clone(&published.jwks), "public, max-age=60"),
+        Err(err) => oauth_error(&err, false),
     }
 }

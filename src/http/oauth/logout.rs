@@ -7,7 +7,7 @@ use axum::response::Response;
 use tower_sessions::Session;
 
 use super::find_app;
-use super::page::error_page;
+use super::page::{busy_page, error_page};
 use super::responses::found;
 use crate::core::oidc::logout::{self, EndSessionParams, LogoutOutcome};
 use crate::http::{client, signins};
@@ -43,12 +43,16 @@ async fn handle(
     extensions: Extensions,
     params: EndSessionParams,
 ) -> Response {
-    let Some(app) = find_app(&state, &app_id).await else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            "Unknown app",
-            &format!("There is no app called \"{app_id}\"."),
-        );
+    let app = match find_app(&state, &app_id).await {
+        Ok(Some(app)) => app,
+        Ok(None) => {
+            return error_page(
+                StatusCode::NOT_FOUND,
+                "Unknown app",
+                &format!("There is no app called \"{app_id}\"."),
+            );
+        }
+        Err(_) => return busy_page(),
     };
     let unavailable = || {
         error_page(

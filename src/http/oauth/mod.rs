@@ -50,16 +50,30 @@ pub fn routes() -> Router<AppState> {
         .merge(cross_origin)
 }
 
-/// The enabled app behind `/a/{app_id}`, or `None`.
-async fn find_app(state: &AppState, app_id: &str) -> Option<crate::entities::app::Model> {
-    let id = crate::core::types::AppId::parse(app_id).ok()?;
-    match crate::core::apps::find(&state.db, &id).await {
-        Ok(app) => app.filter(|a| a.disabled_at.is_none()),
-        Err(err) => {
-            tracing::error!(%err, "loading an app failed");
-            None
-        }
+/// The enabled app behind `/a/{app_id}`; `Ok(None)` when there is none,
+/// `Err` with the answer (503, try again) when the database could not say.
+async fn find_app(
+    state: &AppState,
+    app_id: &str,
+) -> Result<Option<crate::entities::app::Model>, axum::response::Response> {
+    let Ok(id) = crate::core::types::AppId::parse(app_id) else {
+        return Ok(None);
+    };
+    match crate::core::apps::find_cached(&state.db, &id).await {
+        Ok(app) => Ok(app.filter(|a| a.disabled_at.is_none())),
+        // Never "no such app" for a database that did not answer: a client
+        // would take its configuration for wrong.
+        Err(err) => Err(responses::unavailable(&err)),
     }
+}
+
+/// The enabled app behind `/a/{app_id}`, or the JSON answer: 404 for none,
+/// 503 for a database that did not answer.
+async fn json_app(
+    state: &AppState,
+    app_id: &str,
+) -> Result<crate::entities::app::Model, axum::response::Response> {
+    find_app(state, app_id).await?.ok_or_else(unknown_app_json)
 }
 
 /// 404 for an unknown app, as JSON for the API endpoints.

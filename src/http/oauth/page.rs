@@ -13,6 +13,33 @@ fn escape(text: &str) -> String {
 }
 
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        status,
+        "Sign-in request refused",
+        title,
+        message,
+        "The application that sent you here is misconfigured. Go back and try again, or tell its administrators.",
+    )
+}
+
+/// 503 with `Retry-After`: the database did not answer in time.
+pub fn busy_page() -> Response {
+    crate::http::metrics::count_busy();
+    let mut response = page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Busy",
+        "Try again in a moment",
+        "The service is busy and could not answer this request in time.",
+        "Nothing was changed. Reload the page in a moment.",
+    );
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from_static(super::responses::RETRY_AFTER_SECS),
+    );
+    response
+}
+
+fn page(status: StatusCode, eyebrow: &str, title: &str, message: &str, footer: &str) -> Response {
     let html = format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -24,16 +51,18 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
 <main class="mx-auto flex min-h-screen max-w-md flex-col justify-center px-6">
 <div class="rounded-2xl bg-white p-8 shadow-sm ring-1 ring-slate-200">
-<p class="text-sm font-semibold uppercase tracking-widest text-red-600">Sign-in request refused</p>
+<p class="text-sm font-semibold uppercase tracking-widest text-red-600">{eyebrow}</p>
 <h1 class="mt-2 text-xl font-semibold tracking-tight">{title}</h1>
 <p class="mt-3 text-slate-600" data-testid="oauth-error">{message}</p>
-<p class="mt-6 text-sm text-slate-500">The application that sent you here is misconfigured. Go back and try again, or tell its administrators.</p>
+<p class="mt-6 text-sm text-slate-500">{footer}</p>
 </div>
 </main>
 </body>
 </html>"#,
+        eyebrow = escape(eyebrow),
         title = escape(title),
         message = escape(message),
+        footer = escape(footer),
     );
     (status, Html(html)).into_response()
 }

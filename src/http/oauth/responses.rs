@@ -8,6 +8,15 @@ use serde_json::{Value, json};
 
 use crate::core::oidc::OAuthError;
 
+/// What a busy server asks clients to wait before trying again (seconds).
+pub const RETRY_AFTER_SECS: &str = "1";
+
+/// 503 with `Retry-After` for a database that did not answer in time (or
+/// 500 for any other database failure), as an OAuth error body.
+pub fn unavailable(err: &sea_orm::DbErr) -> Response {
+    oauth_error(&crate::core::oidc::db_error(err), false)
+}
+
 /// A JSON answer that no cache may keep (tokens, introspection).
 pub fn no_store_json(status: StatusCode, body: Value) -> Response {
     let mut response = (status, Json(body)).into_response();
@@ -18,17 +27,25 @@ pub fn no_store_json(status: StatusCode, body: Value) -> Response {
 }
 
 /// An OAuth error: 401 for client authentication failures (with the
-/// challenge when Basic was used), 400 otherwise, 500 for server_error.
+/// challenge when Basic was used), 503 with `Retry-After` when the server
+/// is busy, 500 for server_error, 400 otherwise.
 pub fn oauth_error(error: &OAuthError, used_basic: bool) -> Response {
     let status = match error.error {
         "invalid_client" => StatusCode::UNAUTHORIZED,
         "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     let mut response = no_store_json(
         status,
         json!({ "error": error.error, "error_description": error.description }),
     );
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        crate::http::metrics::count_busy();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    }
     if status == StatusCode::UNAUTHORIZED && used_basic {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

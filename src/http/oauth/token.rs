@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::responses::{no_store_json, oauth_error};
-use super::{find_app, unknown_app_json};
+use super::json_app;
 use crate::core::oidc::OAuthError;
 use crate::core::oidc::grants::{self, ClientCredentials, Issuer};
 use crate::core::oidc::introspection;
@@ -88,9 +88,7 @@ async fn authenticated(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<(app::Model, oauth_client::Model), Response> {
-    let Some(app) = find_app(state, app_id).await else {
-        return Err(unknown_app_json());
-    };
+    let app = json_app(state, app_id).await?;
     let creds = credentials(headers, form).map_err(|e| oauth_error(&e, false))?;
     match grants::authenticate_client(&state.db, &app, &creds).await {
         Ok(client) => Ok((app, client)),
@@ -114,6 +112,7 @@ pub async fn token(
         vault: &state.vault,
         issuer: &issuer_url,
         app: &app,
+        tally: &state.grant_tally,
     };
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let result = match field("grant_type") {

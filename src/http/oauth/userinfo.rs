@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use sea_orm::EntityTrait;
 
 use super::responses::no_store_json;
-use super::{find_app, unknown_app_json};
+use super::json_app;
 use crate::core::oidc::introspection;
 use crate::core::oidc::scope::Scope;
 use crate::core::oidc::tokens::{self, ACCESS_TOKEN_TYP};
@@ -36,8 +36,9 @@ pub async fn userinfo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let Some(app) = find_app(&state, &app_id).await else {
-        return unknown_app_json();
+    let app = match json_app(&state, &app_id).await {
+        Ok(app) => app,
+        Err(response) => return response,
     };
     let from_header = headers
         .get(header::AUTHORIZATION)

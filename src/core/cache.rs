@@ -1,0 +1,72 @@
+//! Small in-process caches with a time to live, kept in the [`Db`] they
+//! read from (see `Db::cached`). What they hold changes rarely (apps,
+//! clients, signing keys) and is read on every protocol request; a second
+//! of staleness is what a change made by another process (the CLI, another
+//! node) may take to show, a change made by this process drops them at once.
+//!
+//! [`Db`]: super::db::Db
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+/// How long a cached value is used before it is read again.
+pub const FRESH_FOR: Duration = Duration::from_secs(1);
+
+/// Entries beyond this are not worth keeping: the map is emptied (a burst of
+/// unknown keys must not grow memory).
+const MAX_ENTRIES: usize = 10_000;
+
+/// Values by key, each fresh for [`FRESH_FOR`].
+pub struct TtlMap<K, V> {
+    entries: RwLock<HashMap<K, (Instant, V)>>,
+}
+
+impl<K, V> Default for TtlMap<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
+    /// The value of `key`, if one was put less than [`FRESH_FOR`] ago.
+    pub fn get(&self, key: &K) -> Option<V> {
+        let entries = self
+            .entries
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < FRESH_FOR)
+            .map(|(_, value)| value.clone())
+    }
+
+    pub fn put(&self, key: K, value: V) {
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, (Instant::now(), value));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_kept_while_fresh() {
+        let map = TtlMap::<&str, u32>::default();
+        assert_eq!(map.get(&"a"), None);
+        map.put("a", 1);
+        assert_eq!(map.get(&"a"), Some(1));
+        map.entries.write().unwrap().insert("a", (Instant::now() - FRESH_FOR, 1));
+        assert_eq!(map.get(&"a"), None, "stale");
+    }
+}
