@@ -1,6 +1,7 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662).
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 use serde_json::{Value, json};
 
 use super::OAuthError;
@@ -65,6 +66,10 @@ pub async fn revoke(
     Ok(())
 }
 
+fn is_jwt_shaped(token: &str) -> bool {
+    token.split('.').count() == 3
+}
+
 fn inactive() -> Value {
     json!({ "active": false })
 }
@@ -84,7 +89,13 @@ pub async fn introspect(
             "Only confidential clients may introspect tokens.",
         ));
     }
-    if let Some((row, family)) = find_refresh(db, app, token).await? {
+    // Refresh tokens are opaque (no dots); a JWT is never one, so it does
+    // not cost a lookup by hash.
+    let refresh = match is_jwt_shaped(token) {
+        true => None,
+        false => find_refresh(db, app, token).await?,
+    };
+    if let Some((row, family)) = refresh {
         let now = clock::now();
         let active = family.client_id == client.id
             && family.revoked_at.is_none()
@@ -142,28 +153,80 @@ pub async fn access_token_live(
             .await?;
         return Ok(subject == client_id && client.is_some_and(|c| c.disabled_at.is_none()));
     }
-    let now = clock::now();
-    let session_live = match verified.str("sid") {
-        Some(sid) => signin_session::Entity::find_by_id(sid)
-            .filter(signin_session::Column::AppId.eq(app.id.as_str()))
-            .one(db)
-            .await?
-            .is_some_and(|s| {
-                s.user_id == subject
-                    && s.ended_at.is_none()
-                    && s.idle_expires_at > now
-                    && s.absolute_expires_at > now
-            }),
-        None => false,
+    let Some(sid) = verified.str("sid") else {
+        return Ok(false);
     };
+    let Some(standing) = user_token_standing(db, &app.id, sid, verified.str(tokens::FAMILY_CLAIM)).await?
+    else {
+        return Ok(false);
+    };
+    let now = clock::now();
+    let session_live = standing.session_user_id == subject
+        && standing.session_ended_at.is_none()
+        && standing.session_idle_expires_at > now
+        && standing.session_absolute_expires_at > now;
     let family_live = match verified.str(tokens::FAMILY_CLAIM) {
-        Some(fid) => token_family::Entity::find_by_id(fid)
-            .one(db)
-            .await?
-            .is_some_and(|f| f.revoked_at.is_none() && f.app_id == app.id),
+        Some(_) => standing.family_app_id.as_deref() == Some(app.id.as_str())
+            && standing.family_revoked_at.is_none(),
         None => true,
     };
-    Ok(session_live && family_live && user_is_active(db, subject).await?)
+    Ok(session_live && family_live && standing.user_status == users::STATUS_ACTIVE)
+}
+
+/// What a user's access token stands on, read in one round trip (this runs
+/// for every introspection and userinfo request): its sign-in session, the
+/// session's user and, when the token names one, its token family.
+#[derive(Debug, FromQueryResult)]
+struct Standing {
+    session_user_id: String,
+    session_ended_at: Option<DateTime<Utc>>,
+    session_idle_expires_at: DateTime<Utc>,
+    session_absolute_expires_at: DateTime<Utc>,
+    user_status: String,
+    family_app_id: Option<String>,
+    family_revoked_at: Option<DateTime<Utc>>,
+}
+
+async fn user_token_standing(
+    db: &Db,
+    app_id: &str,
+    sid: &str,
+    family_id: Option<&str>,
+) -> Result<Option<Standing>, OAuthError> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
+    let (s, u, f) = (Alias::new("s"), Alias::new("u"), Alias::new("f"));
+    let query = Query::select()
+        .expr_as(Expr::col((s.clone(), signin_session::Column::UserId)), Alias::new("session_user_id"))
+        .expr_as(Expr::col((s.clone(), signin_session::Column::EndedAt)), Alias::new("session_ended_at"))
+        .expr_as(
+            Expr::col((s.clone(), signin_session::Column::IdleExpiresAt)),
+            Alias::new("session_idle_expires_at"),
+        )
+        .expr_as(
+            Expr::col((s.clone(), signin_session::Column::AbsoluteExpiresAt)),
+            Alias::new("session_absolute_expires_at"),
+        )
+        .expr_as(Expr::col((u.clone(), app_user::Column::Status)), Alias::new("user_status"))
+        .expr_as(Expr::col((f.clone(), token_family::Column::AppId)), Alias::new("family_app_id"))
+        .expr_as(Expr::col((f.clone(), token_family::Column::RevokedAt)), Alias::new("family_revoked_at"))
+        .from_as(signin_session::Entity, s.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            app_user::Entity,
+            u.clone(),
+            Expr::col((u.clone(), app_user::Column::Id)).equals((s.clone(), signin_session::Column::UserId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            token_family::Entity,
+            f.clone(),
+            Expr::col((f.clone(), token_family::Column::Id)).eq(family_id.unwrap_or_default()),
+        )
+        .and_where(Expr::col((s.clone(), signin_session::Column::Id)).eq(sid))
+        .and_where(Expr::col((s, signin_session::Column::AppId)).eq(app_id))
+        .to_owned();
+    let statement = db.get_database_backend().build(&query);
+    Ok(Standing::find_by_statement(statement).one(db).await?)
 }
 
 async fn user_is_active(db: &Db, user_id: &str) -> Result<bool, OAuthError> {
