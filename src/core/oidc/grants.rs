@@ -167,18 +167,30 @@ async fn issue_refresh_token(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, OAuthError> {
     let token = secrets::random_token(32);
+    store_refresh_token(tx, app, family_id, &token, now).await?;
+    Ok(token)
+}
+
+/// Store `token` (by its hash) as the newest of `family`.
+async fn store_refresh_token(
+    tx: &DatabaseTransaction,
+    app: &app::Model,
+    family_id: &str,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), OAuthError> {
     refresh_token::ActiveModel {
         id: Set(secrets::new_id()),
         app_id: Set(app.id.clone()),
         family_id: Set(family_id.to_owned()),
-        token_hash: Set(secrets::sha256_hex(&token)),
+        token_hash: Set(secrets::sha256_hex(token)),
         expires_at: Set(now + Duration::seconds(app.refresh_idle_secs)),
         used_at: Set(None),
         created_at: Set(now),
     }
     .insert(tx)
     .await?;
-    Ok(token)
+    Ok(())
 }
 
 async fn revoke_family(
@@ -349,7 +361,160 @@ fn invalid_refresh() -> OAuthError {
 }
 
 /// grant_type=refresh_token (RFC 6749 §6) with rotation and reuse detection.
+///
+/// The common case (an unused token of a live family and session) is
+/// optimistic: everything the new tokens are made of is read and the tokens
+/// signed before the write lock is taken, and the write transaction only
+/// spends the presented token (if it is still unused and its family
+/// unrevoked), extends the session (if it has not ended) and stores the
+/// successor: three statements, so the one SQLite writer is held briefly.
+/// The token is spent only in the transaction that stores its successor: a
+/// failure leaves the chain usable. Anything else (reuse, the grace window,
+/// an ended session, a race lost to another request) takes the careful path,
+/// [`refresh_locked`], which decides under the family's lock.
 pub async fn refresh(
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    presented: &str,
+    requested_scope: Option<&str>,
+    resource: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let db = issuer.db;
+    let app = issuer.app;
+    let signing_keys = issuer.signing_keys().await?;
+    let Some(token) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
+        .filter(refresh_token::Column::AppId.eq(app.id.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Err(invalid_refresh());
+    };
+    let now = clock::now();
+    let family = token_family::Entity::find_by_id(token.family_id.as_str())
+        .one(db)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if family.client_id != client.id || family.revoked_at.is_some() {
+        return Err(invalid_refresh());
+    }
+    let careful = || refresh_locked(issuer, client, presented, requested_scope, resource);
+    if token.used_at.is_some() {
+        return careful().await;
+    }
+    if token.expires_at <= now || family.absolute_expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let user = app_user::Entity::find_by_id(family.user_id.as_str())
+        .one(db)
+        .await?
+        .filter(|u| u.status == users::STATUS_ACTIVE);
+    let session = match &family.signin_session_id {
+        Some(id) => signin_session::Entity::find_by_id(id.as_str()).one(db).await?,
+        None => None,
+    };
+    let live = |s: &signin_session::Model| {
+        s.ended_at.is_none() && s.absolute_expires_at > now && s.idle_expires_at > now
+    };
+    let (Some(user), Some(session)) = (user, session.filter(live)) else {
+        return careful().await;
+    };
+    super::resource::within_grant(family.resource.as_deref(), resource)?;
+    let scope = narrowed_scope(&family.scope, requested_scope)?;
+    let factors = FactorTimes::of(&session);
+    let roles = policy::token_roles(&policy::roles_of_user(db, &user.id).await?, &factors, now);
+    let Some(event) = factors.describe(|_| true) else {
+        return careful().await;
+    };
+    let next = secrets::random_token(32);
+    let authentication = Authentication {
+        sid: session.id.clone(),
+        auth_time: event.at,
+        amr: event.amr(),
+        acr: event.factor.acr().to_owned(),
+    };
+    let grant = Grant {
+        issuer: issuer.issuer,
+        app,
+        client,
+        user: Some(&user),
+        authentication: Some(&authentication),
+        scope: &scope,
+        roles: &roles,
+        nonce: None,
+        resource: family.resource.as_deref(),
+        family_id: Some(&family.id),
+    };
+    let response = issuer.mint(&signing_keys, &grant, Some(next.clone()))?;
+
+    let tx = begin_write(db).await?;
+    let spent = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.eq(token.id.as_str()))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(family_unrevoked(&family.id))
+        .exec(&tx)
+        .await?;
+    // Using the tokens keeps the sign-in session alive, as activity on the
+    // hosted pages would.
+    let idle = (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
+    let extended = match spent.rows_affected {
+        1 => {
+            signin_session::Entity::update_many()
+                .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
+                .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
+                .filter(signin_session::Column::Id.eq(session.id.as_str()))
+                .filter(signin_session::Column::EndedAt.is_null())
+                .exec(&tx)
+                .await?
+                .rows_affected
+        }
+        _ => 0,
+    };
+    if extended != 1 {
+        // Used, revoked or signed out since it was read: decide carefully.
+        tx.rollback().await?;
+        return careful().await;
+    }
+    store_refresh_token(&tx, app, &family.id, &next, now).await?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+/// `EXISTS` the family, unrevoked (a condition of spending its token).
+fn family_unrevoked(family_id: &str) -> Expr {
+    use sea_orm::sea_query::{ExprTrait, Query};
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(token_family::Entity)
+            .and_where(Expr::col(token_family::Column::Id).eq(family_id))
+            .and_where(Expr::col(token_family::Column::RevokedAt).is_null())
+            .to_owned(),
+    )
+}
+
+/// The granted scope, or the narrower one the client asks for now.
+fn narrowed_scope(granted: &str, requested: Option<&str>) -> Result<Scope, OAuthError> {
+    let granted = Scope::parse(granted)?;
+    match requested {
+        Some(raw) if !raw.is_empty() => {
+            let narrowed = Scope::parse(raw)?;
+            if !narrowed.is_within(&granted) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "A refresh cannot widen the granted scope.",
+                ));
+            }
+            Ok(narrowed)
+        }
+        _ => Ok(granted),
+    }
+}
+
+/// The refresh grant decided entirely under the family's lock: reuse
+/// detection, the grace window, sessions that ended.
+async fn refresh_locked(
     issuer: &Issuer<'_>,
     client: &oauth_client::Model,
     presented: &str,
@@ -456,20 +621,7 @@ pub async fn refresh(
         return Err(invalid_refresh());
     };
     super::resource::within_grant(family.resource.as_deref(), resource)?;
-    let granted = Scope::parse(&family.scope)?;
-    let scope = match requested_scope {
-        Some(raw) if !raw.is_empty() => {
-            let narrowed = Scope::parse(raw)?;
-            if !narrowed.is_within(&granted) {
-                return Err(OAuthError::new(
-                    "invalid_scope",
-                    "A refresh cannot widen the granted scope.",
-                ));
-            }
-            narrowed
-        }
-        _ => granted,
-    };
+    let scope = narrowed_scope(&family.scope, requested_scope)?;
     // Using the tokens keeps the sign-in session alive, as activity on the
     // hosted pages would.
     let idle = (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
