@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::core::db;
 use crate::core::db::Db;
 use crate::core::oidc::grant_tally::GrantTally;
+use crate::core::oidc::rotation::Rotations;
 use crate::core::passkeys::RelyingParty;
 use crate::core::vault::{DerivedKey, Vault, VaultError};
 use crate::http::origin_check::{canonical_host, require_same_origin};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub keys: Arc<ServerKeys>,
     /// Machine tokens issued and not yet summarised in the audit log.
     pub grant_tally: Arc<GrantTally>,
+    /// Refresh-token rotations, committed in groups.
+    pub rotations: Rotations,
 }
 
 /// What the server signs, each with its own key derived from the master key.
@@ -107,6 +110,7 @@ impl AppState {
             }
         };
         Self {
+            rotations: Rotations::start(db.clone()),
             db,
             settings: Arc::new(settings),
             leptos_options,

@@ -261,3 +261,52 @@ async fn machine_tokens_are_summarised_in_the_audit_chain() {
     app.cli(&["audit", "verify", "--app", "demo"])
         .expect_success();
 }
+
+/// A refresh token presented many times at once (a replay racing the
+/// client) rotates once: the others are reuse, which revokes the family.
+/// Rotations are committed in groups, so the copies may share one group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_token_presented_eight_times_at_once_rotates_once() {
+    let app = spawn_app().await;
+    let created = app_with_client(&app).await;
+    add_user(&app, "demo", "ada@example.com");
+    let client = Client::from_created(&app, &created);
+    let browser = browser();
+    common::sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
+    let tokens = client.tokens(&browser, &[]).await;
+    let presented = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let mut copies = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (endpoint, client_id, secret, token) = (
+            client.endpoint("token"),
+            client.client_id.clone(),
+            client.secret.clone(),
+            presented.clone(),
+        );
+        copies.spawn(async move {
+            let response = reqwest::Client::new()
+                .post(endpoint)
+                .basic_auth(client_id, secret)
+                .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap_or_default())
+        });
+    }
+    let answers = copies.join_all().await;
+    let rotated: Vec<_> = answers.iter().filter(|(status, _)| *status == 200).collect();
+    assert_eq!(rotated.len(), 1, "exactly one copy rotates: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, body)| *status == 200 || body["error"] == "invalid_grant"),
+        "the others are refused as reuse: {answers:?}"
+    );
+    // Reuse revoked the family: the winner's successor is dead too.
+    let successor = rotated[0].1["refresh_token"].as_str().unwrap();
+    let (status, body) = client.refresh(successor).await;
+    assert_eq!(status, 400, "{body}");
+}

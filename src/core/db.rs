@@ -192,7 +192,11 @@ pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
         options
             .sqlx_logging(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .max_connections(POSTGRES_CONNECTIONS);
+            .max_connections(POSTGRES_CONNECTIONS)
+            // A ping on every checkout would double the round trips of each
+            // query outside a transaction; a connection idle for a while may
+            // have been dropped by a proxy, so that one is tested.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30));
         let pool = Database::connect(options)
             .await
             .map_err(DbSetupError::Connect)?;
@@ -205,7 +209,10 @@ pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
             .sqlx_logging(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .min_connections(1)
-            .max_connections(connections);
+            .max_connections(connections)
+            // A file does not drop connections: no ping per checkout (each
+            // one is a round trip through the connection's worker thread).
+            .test_before_acquire(false);
         // WAL lets readers run beside the one writer; a writer of another
         // process (the CLI) is waited for (busy_timeout).
         options.map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {

@@ -125,23 +125,20 @@ pub fn role_satisfied(role: &role::Model, factors: &FactorTimes, now: DateTime<U
     }
 }
 
-/// The roles a user holds, with their policies.
+/// The roles a user holds, with their policies (one query: this runs on
+/// every code exchange and refresh).
 pub async fn roles_of_user<C: ConnectionTrait>(
     db: &C,
     user_id: &str,
 ) -> Result<Vec<role::Model>, DbErr> {
-    let ids: Vec<String> = role_assignment::Entity::find()
-        .filter(role_assignment::Column::UserId.eq(user_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|a| a.role_id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let assigned = Query::select()
+        .column(role_assignment::Column::RoleId)
+        .from(role_assignment::Entity)
+        .and_where(Expr::col(role_assignment::Column::UserId).eq(user_id))
+        .to_owned();
     role::Entity::find()
-        .filter(role::Column::Id.is_in(ids))
+        .filter(role::Column::Id.in_subquery(assigned))
         .all(db)
         .await
 }

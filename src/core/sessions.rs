@@ -262,24 +262,34 @@ pub async fn resume(
     if user.status != super::users::STATUS_ACTIVE {
         return Ok(None);
     }
-    let session = if now - session.last_seen_at >= TOUCH_INTERVAL {
-        let idle =
-            (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
-        signin_session::Entity::update_many()
-            .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
-            .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
-            .filter(signin_session::Column::Id.eq(session.id.as_str()))
-            .exec(db.writer())
-            .await?;
-        signin_session::Model {
-            last_seen_at: now,
-            idle_expires_at: idle,
-            ..session
-        }
-    } else {
-        session
-    };
+    let session = keep_alive(db, app, session).await?;
     Ok(Some(ActiveSignin { session, user }))
+}
+
+/// Activity keeps a session alive: its idle deadline moves on, written at
+/// most once a minute (every page and every token refresh is activity).
+pub async fn keep_alive(
+    db: &Db,
+    app: &app::Model,
+    session: signin_session::Model,
+) -> Result<signin_session::Model, DbErr> {
+    let now = clock::now();
+    if now - session.last_seen_at < TOUCH_INTERVAL {
+        return Ok(session);
+    }
+    let idle = (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
+    signin_session::Entity::update_many()
+        .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
+        .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
+        .filter(signin_session::Column::Id.eq(session.id.as_str()))
+        .filter(signin_session::Column::EndedAt.is_null())
+        .exec(db.writer())
+        .await?;
+    Ok(signin_session::Model {
+        last_seen_at: now,
+        idle_expires_at: idle,
+        ..session
+    })
 }
 
 /// Record that the user proved themselves again in this session (re-auth or

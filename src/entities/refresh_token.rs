@@ -16,6 +16,20 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The family the token belongs to (read with it in one query).
+    #[sea_orm(
+        belongs_to = "super::token_family::Entity",
+        from = "Column::FamilyId",
+        to = "super::token_family::Column::Id"
+    )]
+    Family,
+}
+
+impl Related<super::token_family::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Family.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::OAuthError;
 use super::keys::{self, ActiveKeys};
+use super::rotation::{Rotated, Rotation, Rotations};
 use super::scope::Scope;
 use super::tokens::{self, Authentication, Grant};
 use crate::core::audit::{self, Actor, Event, Target};
@@ -116,6 +117,8 @@ pub struct Issuer<'a> {
     pub app: &'a app::Model,
     /// Where machine tokens are counted (see [`super::grant_tally`]).
     pub tally: &'a super::grant_tally::GrantTally,
+    /// Where refresh rotations are committed (see [`super::rotation`]).
+    pub rotations: &'a Rotations,
 }
 
 impl Issuer<'_> {
@@ -382,19 +385,16 @@ pub async fn refresh(
     let db = issuer.db;
     let app = issuer.app;
     let signing_keys = issuer.signing_keys().await?;
-    let Some(token) = refresh_token::Entity::find()
+    let Some((token, Some(family))) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
         .filter(refresh_token::Column::AppId.eq(app.id.as_str()))
+        .find_also_related(token_family::Entity)
         .one(db)
         .await?
     else {
         return Err(invalid_refresh());
     };
     let now = clock::now();
-    let family = token_family::Entity::find_by_id(token.family_id.as_str())
-        .one(db)
-        .await?
-        .ok_or_else(invalid_refresh)?;
     if family.client_id != client.id || family.revoked_at.is_some() {
         return Err(invalid_refresh());
     }
@@ -405,17 +405,18 @@ pub async fn refresh(
     if token.expires_at <= now || family.absolute_expires_at <= now {
         return Err(invalid_refresh());
     }
-    let user = app_user::Entity::find_by_id(family.user_id.as_str())
-        .one(db)
-        .await?
-        .filter(|u| u.status == users::STATUS_ACTIVE);
-    let session = match &family.signin_session_id {
-        Some(id) => signin_session::Entity::find_by_id(id.as_str()).one(db).await?,
-        None => None,
+    let (session, user) = match &family.signin_session_id {
+        Some(id) => signin_session::Entity::find_by_id(id.as_str())
+            .find_also_related(app_user::Entity)
+            .one(db)
+            .await?
+            .map_or((None, None), |(session, user)| (Some(session), user)),
+        None => (None, None),
     };
     let live = |s: &signin_session::Model| {
         s.ended_at.is_none() && s.absolute_expires_at > now && s.idle_expires_at > now
     };
+    let user = user.filter(|u| u.id == family.user_id && u.status == users::STATUS_ACTIVE);
     let (Some(user), Some(session)) = (user, session.filter(live)) else {
         return careful().await;
     };
@@ -447,51 +448,26 @@ pub async fn refresh(
     };
     let response = issuer.mint(&signing_keys, &grant, Some(next.clone()))?;
 
-    let tx = begin_write(db).await?;
-    let spent = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(token.id.as_str()))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(family_unrevoked(&family.id))
-        .exec(&tx)
-        .await?;
-    // Using the tokens keeps the sign-in session alive, as activity on the
-    // hosted pages would.
-    let idle = (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
-    let extended = match spent.rows_affected {
-        1 => {
-            signin_session::Entity::update_many()
-                .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
-                .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
-                .filter(signin_session::Column::Id.eq(session.id.as_str()))
-                .filter(signin_session::Column::EndedAt.is_null())
-                .exec(&tx)
-                .await?
-                .rows_affected
-        }
-        _ => 0,
+    let rotation = Rotation {
+        app_id: app.id.clone(),
+        token_id: token.id.clone(),
+        family_id: family.id.clone(),
+        successor: next,
+        idle: Duration::seconds(app.refresh_idle_secs),
     };
-    if extended != 1 {
+    match issuer.rotations.rotate(rotation).await {
+        Ok(Rotated::At(_)) => {}
         // Used, revoked or signed out since it was read: decide carefully.
-        tx.rollback().await?;
-        return careful().await;
+        Ok(Rotated::Lost) => return careful().await,
+        Err(err) => {
+            tracing::warn!(%err, "a group of refresh rotations failed; retrying this one alone");
+            return careful().await;
+        }
     }
-    store_refresh_token(&tx, app, &family.id, &next, now).await?;
-    tx.commit().await?;
+    // Using the tokens keeps the sign-in session alive, as activity on the
+    // hosted pages does.
+    crate::core::sessions::keep_alive(db, app, session).await?;
     Ok(response)
-}
-
-/// `EXISTS` the family, unrevoked (a condition of spending its token).
-fn family_unrevoked(family_id: &str) -> Expr {
-    use sea_orm::sea_query::{ExprTrait, Query};
-    Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(token_family::Entity)
-            .and_where(Expr::col(token_family::Column::Id).eq(family_id))
-            .and_where(Expr::col(token_family::Column::RevokedAt).is_null())
-            .to_owned(),
-    )
 }
 
 /// The granted scope, or the narrower one the client asks for now.

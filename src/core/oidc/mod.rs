@@ -13,6 +13,7 @@ pub mod introspection;
 pub mod keys;
 pub mod logout;
 pub mod resource;
+pub mod rotation;
 pub mod scope;
 pub mod tokens;
 

@@ -1,0 +1,168 @@
+//! Refresh-token rotations, committed in groups.
+//!
+//! Every refresh spends its token and stores the successor, and both must
+//! be durable before the client sees the new token. Committed one by one,
+//! each rotation holds the database's write lock (SQLite has one writer)
+//! for its own BEGIN, UPDATE, INSERT and COMMIT, and the rotations queue
+//! behind each other. Here one task per process takes every rotation that
+//! is waiting and commits them together: one UPDATE spends all their tokens
+//! (those still unused, in a family not revoked, of a session not ended),
+//! one INSERT stores the successors of those it spent, one COMMIT makes them
+//! durable. Each caller then learns whether its own rotation took place.
+//! Group commit, as databases do for their logs.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::core::clock;
+use crate::core::db::{Db, begin_write};
+use crate::core::secrets;
+use crate::entities::{refresh_token, signin_session, token_family};
+
+/// Rotations committed together, at most.
+const MAX_GROUP: usize = 256;
+
+/// One token to spend and the successor to store in its place.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub app_id: String,
+    pub token_id: String,
+    pub family_id: String,
+    /// The successor, in clear (stored by its hash).
+    pub successor: String,
+    /// How long the successor lives unused (the app's refresh idle time).
+    pub idle: Duration,
+}
+
+/// What became of one rotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotated {
+    /// Spent and replaced, at this instant (the successor's creation time).
+    At(DateTime<Utc>),
+    /// Not spent: used by another request meanwhile, its family revoked or
+    /// its session ended since it was read. Nothing was stored.
+    Lost,
+}
+
+type Reply = oneshot::Sender<Result<Rotated, DbErr>>;
+
+/// The queue of this process's rotations (cheap to clone).
+#[derive(Clone, Debug)]
+pub struct Rotations {
+    queue: mpsc::UnboundedSender<(Rotation, Reply)>,
+}
+
+impl Rotations {
+    /// Start the task that commits the rotations of `db`.
+    pub fn start(db: Db) -> Self {
+        let (queue, waiting) = mpsc::unbounded_channel();
+        tokio::spawn(commit_groups(db, waiting));
+        Self { queue }
+    }
+
+    /// Spend the token and store its successor, with whatever other
+    /// rotations are waiting; returns once committed.
+    pub async fn rotate(&self, rotation: Rotation) -> Result<Rotated, DbErr> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || DbErr::Custom("the rotation task has stopped".into());
+        self.queue.send((rotation, reply)).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+async fn commit_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<(Rotation, Reply)>) {
+    let mut group = Vec::new();
+    while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
+        let rotations: Vec<&Rotation> = group.iter().map(|(rotation, _)| rotation).collect();
+        match commit(&db, &rotations).await {
+            Ok((mut spent, at)) => {
+                for (rotation, reply) in group.drain(..) {
+                    // A token presented twice in one group rotates once.
+                    let outcome = match spent.remove(&rotation.token_id) {
+                        true => Rotated::At(at),
+                        false => Rotated::Lost,
+                    };
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            Err(err) => {
+                for (_, reply) in group.drain(..) {
+                    let _ = reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Spend what can be spent of `rotations` and store those successors, in
+/// one transaction: the ids of the spent tokens and the instant.
+async fn commit(db: &Db, rotations: &[&Rotation]) -> Result<(HashSet<String>, DateTime<Utc>), DbErr> {
+    let tx = begin_write(db).await?;
+    // One instant for the group: a token's `used_at` equals its
+    // successor's `created_at`, which is how the grace window recognises
+    // the immediate successor.
+    let now = clock::now();
+    let ids: Vec<&str> = rotations.iter().map(|r| r.token_id.as_str()).collect();
+    let spent: HashSet<String> = refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+        .filter(refresh_token::Column::Id.is_in(ids))
+        .filter(refresh_token::Column::UsedAt.is_null())
+        .filter(family_and_session_live())
+        .exec_with_returning(&tx)
+        .await?
+        .into_iter()
+        .map(|token| token.id)
+        .collect();
+    let mut replaced = HashSet::new();
+    let successors: Vec<refresh_token::ActiveModel> = rotations
+        .iter()
+        // The first rotation of each spent token (a token presented twice
+        // in one group has one successor).
+        .filter(|r| spent.contains(&r.token_id) && replaced.insert(r.token_id.as_str()))
+        .map(|r| refresh_token::ActiveModel {
+            id: Set(secrets::new_id()),
+            app_id: Set(r.app_id.clone()),
+            family_id: Set(r.family_id.clone()),
+            token_hash: Set(secrets::sha256_hex(&r.successor)),
+            expires_at: Set(now + r.idle),
+            used_at: Set(None),
+            created_at: Set(now),
+        })
+        .collect();
+    if !successors.is_empty() {
+        refresh_token::Entity::insert_many(successors)
+            .exec_without_returning(&tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((spent, now))
+}
+
+/// The token's family is not revoked and its sign-in session has not ended
+/// (checked in the statement that spends, so a sign-out or revocation that
+/// committed first always wins).
+fn family_and_session_live() -> Expr {
+    let family = token_family::Entity;
+    let session = signin_session::Entity;
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(family)
+            .inner_join(
+                session,
+                Expr::col((session, signin_session::Column::Id))
+                    .equals((family, token_family::Column::SigninSessionId)),
+            )
+            .and_where(
+                Expr::col((family, token_family::Column::Id))
+                    .equals((refresh_token::Entity, refresh_token::Column::FamilyId)),
+            )
+            .and_where(Expr::col((family, token_family::Column::RevokedAt)).is_null())
+            .and_where(Expr::col((session, signin_session::Column::EndedAt)).is_null())
+            .to_owned(),
+    )
+}
