@@ -154,27 +154,74 @@ pub fn dummy_verify(password: &Password) -> PasswordCheck {
     PasswordCheck::Invalid
 }
 
-/// argon2 runs on blocking threads, as many at once as the machine has
-/// cores (more would only interleave them), never on the async workers
-/// (a hash there stalls every other request) and never inside a database
-/// transaction (it would hold the connection, on SQLite the write lock, for
-/// the hash's 30 ms). Requests beyond a bounded queue are answered "busy"
-/// at once rather than waiting for seconds.
+/// argon2 runs on threads of its own, one per core (more would only
+/// interleave hashes), never on the async workers (a hash there stalls every
+/// other request) and never inside a database transaction (it would hold the
+/// connection, on SQLite the write lock, for the hash's duration). The
+/// threads run at a lower OS priority than the rest of the server: they
+/// keep the cores busy, but a request's other steps (the database writer,
+/// HTTP) get a core as soon as they need one, so sign-ins are not slowed by
+/// queueing behind each other's hashes. Requests beyond a bounded queue are
+/// answered "busy" at once rather than waiting for seconds.
 mod pool {
-    use std::sync::LazyLock;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{LazyLock, Mutex, mpsc};
 
-    use tokio::sync::Semaphore;
+    use tokio::sync::{Semaphore, oneshot};
 
     /// Hashes that may wait for a thread, unless configured otherwise: at
-    /// ~30 ms a hash on 2 cores, the last of them waits about a second.
+    /// ~15–30 ms a hash on 2 cores, the last of them waits about a second.
     pub const DEFAULT_QUEUE: usize = 64;
 
+    /// How much lower than the server the hashing threads run (nice).
+    const BELOW_REQUESTS: i32 = 10;
+
+    type Job = Box<dyn FnOnce() + Send>;
+
+    fn cores() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    }
+
     static QUEUE_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_QUEUE);
-    static RUNNING: LazyLock<Semaphore> = LazyLock::new(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
-    });
+    static RUNNING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores()));
     static WAITING: AtomicUsize = AtomicUsize::new(0);
+    static REFUSED: AtomicUsize = AtomicUsize::new(0);
+
+    /// The hashing threads, started on first use.
+    static HASHERS: LazyLock<Mutex<mpsc::Sender<Job>>> = LazyLock::new(|| {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = std::sync::Arc::new(Mutex::new(queue));
+        for n in 0..cores() {
+            let queue = std::sync::Arc::clone(&queue);
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = match queue.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("start a password hashing thread");
+        }
+        Mutex::new(jobs)
+    });
+
+    /// Lower this thread's priority (Linux: nice applies per thread).
+    fn lower_priority() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: setpriority only reads its integer arguments; who = 0 is
+        // the calling thread.
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, 0, BELOW_REQUESTS);
+        }
+    }
 
     /// The hasher is full: answer "busy, try again" (503).
     #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -211,12 +258,19 @@ mod pool {
                 RUNNING.acquire().await.map_err(|_| Busy)?
             }
         };
-        let result = tokio::task::spawn_blocking(work).await.map_err(|_| Busy)?;
+        let (done, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        HASHERS
+            .lock()
+            .map_err(|_| Busy)?
+            .send(job)
+            .map_err(|_| Busy)?;
+        let result = result.await.map_err(|_| Busy)?;
         drop(permit);
         Ok(result)
     }
-
-    static REFUSED: AtomicUsize = AtomicUsize::new(0);
 
     /// Hashes waiting for a thread now.
     pub fn waiting() -> usize {
