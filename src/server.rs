@@ -94,7 +94,18 @@ fn leptos_options(settings: &Settings) -> LeptosOptions {
         .site_root(settings.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(settings.bind)
+        .hash_files(has_hash_file())
         .build()
+}
+
+/// A release build by cargo-leptos names the front end's files after their
+/// content and lists the names in `hash.txt` beside the server binary;
+/// without that file (a debug build, tests) the plain names are used.
+fn has_hash_file() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
+        .is_some_and(|file| file.is_file())
 }
 
 impl AppState {
@@ -147,6 +158,7 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
     Router::new()
         .merge(crate::http::routes())
+        .merge(crate::http::assets::routes(&state.settings.site_root))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -195,6 +207,7 @@ pub async fn serve(settings: Settings, db: Db) -> Result<(), ServeError> {
     crate::core::audit::install_chain_key(&db, &vault).await?;
     spawn_cleanup(db.clone());
     crate::core::passwords::warm_up();
+    crate::http::assets::precompress_in_background(&settings.site_root);
     let state = AppState::new(db.clone(), settings, vault);
     Arc::clone(&state.grant_tally).spawn_flusher(db.clone());
     let grant_tally = Arc::clone(&state.grant_tally);

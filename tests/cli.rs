@@ -370,7 +370,11 @@ async fn the_same_email_in_two_apps_is_two_users() {
         beta_admin.id
     );
     assert!(
-        app.db.writer().execute_unprepared(&cross_app).await.is_err(),
+        app.db
+            .writer()
+            .execute_unprepared(&cross_app)
+            .await
+            .is_err(),
         "cross-app grant must be refused"
     );
     let relabelled = format!(
@@ -379,7 +383,11 @@ async fn the_same_email_in_two_apps_is_two_users() {
         beta_admin.id
     );
     assert!(
-        app.db.writer().execute_unprepared(&relabelled).await.is_err(),
+        app.db
+            .writer()
+            .execute_unprepared(&relabelled)
+            .await
+            .is_err(),
         "mislabelled app must be refused"
     );
 }

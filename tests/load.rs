@@ -297,7 +297,10 @@ async fn one_token_presented_eight_times_at_once_rotates_once() {
         });
     }
     let answers = copies.join_all().await;
-    let rotated: Vec<_> = answers.iter().filter(|(status, _)| *status == 200).collect();
+    let rotated: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == 200)
+        .collect();
     assert_eq!(rotated.len(), 1, "exactly one copy rotates: {answers:?}");
     assert!(
         answers

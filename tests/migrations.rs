@@ -73,7 +73,9 @@ async fn the_audit_filter_indexes_move_to_the_id_and_back() {
     // And down again to the first definitions (undoing 000010 and every
     // migration after it), then up.
     let after_000010 = Migrator::migrations().len() as u32 - 9;
-    Migrator::down(db.writer(), Some(after_000010)).await.unwrap();
+    Migrator::down(db.writer(), Some(after_000010))
+        .await
+        .unwrap();
     assert_eq!(index_definition(&db, "ix_audit_event_app").await, None);
     let actor = index_definition(&db, "ix_audit_event_actor").await.unwrap();
     assert!(actor.contains("actor_id"), "{actor}");

@@ -30,7 +30,11 @@ async fn a_saturated_password_queue_answers_503_with_retry_after() {
                 .call(
                     &browser(),
                     SignInWithPassword::PATH,
-                    &[("app_id", "demo"), ("email", &email), ("password", PASSWORD)],
+                    &[
+                        ("app_id", "demo"),
+                        ("email", &email),
+                        ("password", PASSWORD),
+                    ],
                 )
                 .await;
             let status = response.status().as_u16();
@@ -63,7 +67,11 @@ async fn a_saturated_password_queue_answers_503_with_retry_after() {
         app.call_json(
             &browser(),
             SignInWithPassword::PATH,
-            &[("app_id", "demo"), ("email", &email), ("password", PASSWORD)],
+            &[
+                ("app_id", "demo"),
+                ("email", &email),
+                ("password", PASSWORD),
+            ],
         )
         .await
         .unwrap_or_else(|err| panic!("{email} signs in on retry: {err}"));

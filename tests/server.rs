@@ -92,3 +92,79 @@ async fn unknown_paths_get_the_404_page() {
             .contains("There is nothing at this address.")
     );
 }
+
+/// The front end goes out precompressed (brotli or gzip, as the browser
+/// accepts), made by `oneauth serve` at start-up; a file whose name carries
+/// its content's hash may be cached forever, any other is revalidated.
+#[tokio::test(flavor = "multi_thread")]
+async fn front_end_files_are_served_precompressed_and_cached_by_their_hashed_names() {
+    let app = spawn_app().await;
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let wasm = b"\0asm fake module body ".repeat(4000);
+    let hashed = "oneauth.rJ2cTtWb4tvl1gIcS3yC0Q.wasm";
+    std::fs::write(pkg.join(hashed), &wasm).unwrap();
+    std::fs::write(
+        pkg.join("oneauth.css"),
+        "body { color: black; }".repeat(100),
+    )
+    .unwrap();
+    let server = common::spawn_server_process_with(
+        &app,
+        &[("LEPTOS_SITE_ROOT", site.path().to_str().unwrap())],
+    )
+    .await;
+    // The copies are written in the background after start-up.
+    for _ in 0..100 {
+        if pkg.join(format!("{hashed}.gz")).exists() && pkg.join(format!("{hashed}.br")).exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let http = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .unwrap();
+    let get = |name: &str, encoding: &str| {
+        http.get(format!("{}/pkg/{name}", server.address))
+            .header("accept-encoding", encoding)
+            .send()
+    };
+    for (accepted, expected) in [
+        ("br, gzip", Some("br")),
+        ("gzip", Some("gzip")),
+        ("identity", None),
+    ] {
+        let response = get(hashed, accepted).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            expected,
+            "Accept-Encoding: {accepted}"
+        );
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        let body = response.bytes().await.unwrap();
+        match expected {
+            Some(_) => assert!(
+                body.len() < wasm.len() / 10,
+                "compressed: {} bytes",
+                body.len()
+            ),
+            None => assert_eq!(body.as_ref(), wasm.as_slice()),
+        }
+    }
+    let plain = get("oneauth.css", "br").await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(plain.headers()["cache-control"], "no-cache");
+    assert_eq!(plain.headers()["content-encoding"], "br");
+    assert_eq!(get("missing.js", "br").await.unwrap().status(), 404);
+}

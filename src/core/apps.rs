@@ -7,8 +7,8 @@ use sea_orm::{
 use serde_json::json;
 
 use super::audit::{self, Actor, AuditError, Event, Target};
-use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::cache::TtlMap;
+use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::clock;
 use super::db::Db;
 use super::types::{ApiAudience, AppId, BrandColor, DisplayName, InvalidValue};

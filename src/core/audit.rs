@@ -198,10 +198,7 @@ static CHAIN_KEY: std::sync::OnceLock<DerivedKey> = std::sync::OnceLock::new();
 /// Derive the chain's key from the master key and make it this process's.
 /// The first process to run stores a check value of the key; any later one
 /// whose master key differs is refused here, before it writes anything.
-pub async fn install_chain_key(
-    db: &super::db::Db,
-    vault: &Vault,
-) -> Result<(), AuditError> {
+pub async fn install_chain_key(db: &super::db::Db, vault: &Vault) -> Result<(), AuditError> {
     use sea_orm::sea_query::OnConflict;
     let key = vault.derive(CHAIN_KEY_PURPOSE);
     key_check::Entity::insert(key_check::ActiveModel {

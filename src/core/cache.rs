@@ -66,7 +66,10 @@ mod tests {
         assert_eq!(map.get(&"a"), None);
         map.put("a", 1);
         assert_eq!(map.get(&"a"), Some(1));
-        map.entries.write().unwrap().insert("a", (Instant::now() - FRESH_FOR, 1));
+        map.entries
+            .write()
+            .unwrap()
+            .insert("a", (Instant::now() - FRESH_FOR, 1));
         assert_eq!(map.get(&"a"), None, "stale");
     }
 }

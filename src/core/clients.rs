@@ -8,10 +8,10 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::cache::TtlMap;
-use super::db::Db;
 use super::audit::{self, Actor, AuditError, Event, Target};
+use super::cache::TtlMap;
 use super::clock;
+use super::db::Db;
 use super::oidc::keys::Alg;
 use super::secrets;
 use super::types::{AppId, ClientType, DisplayName, RedirectUri};

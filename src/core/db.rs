@@ -106,7 +106,9 @@ impl Db {
         let entry = all
             .entry(id)
             .or_insert_with(|| Arc::new(T::default()) as Arc<dyn Any + Send + Sync>);
-        Arc::clone(entry).downcast::<T>().expect("one value per type")
+        Arc::clone(entry)
+            .downcast::<T>()
+            .expect("one value per type")
     }
 
     /// Drop everything cached (after a change to apps, clients or keys made

@@ -237,11 +237,7 @@ fn is_live(session: &signin_session::Model, now: DateTime<Utc>) -> bool {
 
 /// The sign-in session `id` of `app`, if it is still live and its user still
 /// active; extends its idle deadline.
-pub async fn resume(
-    db: &Db,
-    app: &app::Model,
-    id: &str,
-) -> Result<Option<ActiveSignin>, DbErr> {
+pub async fn resume(db: &Db, app: &app::Model, id: &str) -> Result<Option<ActiveSignin>, DbErr> {
     let now = clock::now();
     let Some(session) = signin_session::Entity::find_by_id(id)
         .filter(signin_session::Column::AppId.eq(app.id.as_str()))

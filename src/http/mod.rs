@@ -7,6 +7,7 @@ use axum::routing::get;
 
 use crate::server::AppState;
 
+pub mod assets;
 pub mod client;
 mod console_export;
 mod health;

@@ -467,6 +467,11 @@ impl Drop for ServerProcess {
 }
 
 pub async fn spawn_server_process(app: &TestApp) -> ServerProcess {
+    spawn_server_process_with(app, &[]).await
+}
+
+/// The same, with more environment (`LEPTOS_SITE_ROOT`, say).
+pub async fn spawn_server_process_with(app: &TestApp, env: &[(&str, &str)]) -> ServerProcess {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -479,6 +484,7 @@ pub async fn spawn_server_process(app: &TestApp) -> ServerProcess {
         .env("ONEAUTH_BIND", format!("127.0.0.1:{port}"))
         .env("ONEAUTH_PUBLIC_URL", &app.address)
         .env("ONEAUTH_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -128,7 +128,9 @@ async fn write(db: &Db, taken: &HashMap<Group, Count>) -> Result<(), AuditError>
     let tx = begin_write(db).await?;
     // A stable order, so the chain reads the same whatever the map's order.
     let mut groups: Vec<_> = taken.iter().collect();
-    groups.sort_by(|a, b| (&a.0.app_id, &a.0.client_id, &a.0.scope).cmp(&(&b.0.app_id, &b.0.client_id, &b.0.scope)));
+    groups.sort_by(|a, b| {
+        (&a.0.app_id, &a.0.client_id, &a.0.scope).cmp(&(&b.0.app_id, &b.0.client_id, &b.0.scope))
+    });
     for (group, count) in groups {
         let Ok(app_id) = AppId::parse(&group.app_id) else {
             continue;

@@ -156,7 +156,8 @@ pub async fn access_token_live(
     let Some(sid) = verified.str("sid") else {
         return Ok(false);
     };
-    let Some(standing) = user_token_standing(db, &app.id, sid, verified.str(tokens::FAMILY_CLAIM)).await?
+    let Some(standing) =
+        user_token_standing(db, &app.id, sid, verified.str(tokens::FAMILY_CLAIM)).await?
     else {
         return Ok(false);
     };
@@ -166,8 +167,10 @@ pub async fn access_token_live(
         && standing.session_idle_expires_at > now
         && standing.session_absolute_expires_at > now;
     let family_live = match verified.str(tokens::FAMILY_CLAIM) {
-        Some(_) => standing.family_app_id.as_deref() == Some(app.id.as_str())
-            && standing.family_revoked_at.is_none(),
+        Some(_) => {
+            standing.family_app_id.as_deref() == Some(app.id.as_str())
+                && standing.family_revoked_at.is_none()
+        }
         None => true,
     };
     Ok(session_live && family_live && standing.user_status == users::STATUS_ACTIVE)
@@ -196,8 +199,14 @@ async fn user_token_standing(
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
     let (s, u, f) = (Alias::new("s"), Alias::new("u"), Alias::new("f"));
     let query = Query::select()
-        .expr_as(Expr::col((s.clone(), signin_session::Column::UserId)), Alias::new("session_user_id"))
-        .expr_as(Expr::col((s.clone(), signin_session::Column::EndedAt)), Alias::new("session_ended_at"))
+        .expr_as(
+            Expr::col((s.clone(), signin_session::Column::UserId)),
+            Alias::new("session_user_id"),
+        )
+        .expr_as(
+            Expr::col((s.clone(), signin_session::Column::EndedAt)),
+            Alias::new("session_ended_at"),
+        )
         .expr_as(
             Expr::col((s.clone(), signin_session::Column::IdleExpiresAt)),
             Alias::new("session_idle_expires_at"),
@@ -206,15 +215,25 @@ async fn user_token_standing(
             Expr::col((s.clone(), signin_session::Column::AbsoluteExpiresAt)),
             Alias::new("session_absolute_expires_at"),
         )
-        .expr_as(Expr::col((u.clone(), app_user::Column::Status)), Alias::new("user_status"))
-        .expr_as(Expr::col((f.clone(), token_family::Column::AppId)), Alias::new("family_app_id"))
-        .expr_as(Expr::col((f.clone(), token_family::Column::RevokedAt)), Alias::new("family_revoked_at"))
+        .expr_as(
+            Expr::col((u.clone(), app_user::Column::Status)),
+            Alias::new("user_status"),
+        )
+        .expr_as(
+            Expr::col((f.clone(), token_family::Column::AppId)),
+            Alias::new("family_app_id"),
+        )
+        .expr_as(
+            Expr::col((f.clone(), token_family::Column::RevokedAt)),
+            Alias::new("family_revoked_at"),
+        )
         .from_as(signin_session::Entity, s.clone())
         .join_as(
             JoinType::InnerJoin,
             app_user::Entity,
             u.clone(),
-            Expr::col((u.clone(), app_user::Column::Id)).equals((s.clone(), signin_session::Column::UserId)),
+            Expr::col((u.clone(), app_user::Column::Id))
+                .equals((s.clone(), signin_session::Column::UserId)),
         )
         .join_as(
             JoinType::LeftJoin,

@@ -282,7 +282,11 @@ async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAu
 }
 
 /// The app's published keys and JWK Set (RFC 7517 §5, public halves only).
-pub async fn published(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<PublishedKeys>, OAuthError> {
+pub async fn published(
+    db: &Db,
+    vault: &Vault,
+    app_id: &str,
+) -> Result<Arc<PublishedKeys>, OAuthError> {
     if let Some(published) = db.cached::<PublishedCache>().0.get(&app_id.to_owned()) {
         return Ok(published);
     }

@@ -100,7 +100,10 @@ async fn commit_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<(Rotation, R
 
 /// Spend what can be spent of `rotations` and store those successors, in
 /// one transaction: the ids of the spent tokens and the instant.
-async fn commit(db: &Db, rotations: &[&Rotation]) -> Result<(HashSet<String>, DateTime<Utc>), DbErr> {
+async fn commit(
+    db: &Db,
+    rotations: &[&Rotation],
+) -> Result<(HashSet<String>, DateTime<Utc>), DbErr> {
     let tx = begin_write(db).await?;
     // One instant for the group: a token's `used_at` equals its
     // successor's `created_at`, which is how the grace window recognises

@@ -89,7 +89,10 @@ fn sign(key: &keys::SigningKey, typ: &str, payload: &JwtPayload) -> Result<Strin
 }
 
 /// An access token and its lifetime in seconds.
-pub fn mint_access_token(keys: &ActiveKeys, grant: &Grant<'_>) -> Result<(String, i64), OAuthError> {
+pub fn mint_access_token(
+    keys: &ActiveKeys,
+    grant: &Grant<'_>,
+) -> Result<(String, i64), OAuthError> {
     let ttl = grant.app.access_token_ttl_secs;
     let mut payload = JwtPayload::new();
     payload.set_issuer(grant.issuer);
@@ -112,7 +115,10 @@ pub fn mint_access_token(keys: &ActiveKeys, grant: &Grant<'_>) -> Result<(String
     payload.set_claim("scope", Some(json!(grant.scope.to_string())))?;
     payload.set_claim("roles", Some(json!(grant.roles)))?;
     grant.authentication_claims(&mut payload)?;
-    Ok((sign(keys.get(Alg::Es256)?, ACCESS_TOKEN_TYP, &payload)?, ttl))
+    Ok((
+        sign(keys.get(Alg::Es256)?, ACCESS_TOKEN_TYP, &payload)?,
+        ttl,
+    ))
 }
 
 /// OIDC Core §3.1.3.6: the left half of the SHA-256 of the access token.

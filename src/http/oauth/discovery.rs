@@ -58,8 +58,14 @@ fn document(state: &AppState, app_id: &str) -> Arc<str> {
 fn json_bytes(body: Arc<str>, cache_control: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static(cache_control)),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(cache_control),
+            ),
         ],
         body.to_string(),
     )

@@ -42,9 +42,10 @@ pub fn oauth_error(error: &OAuthError, used_basic: bool) -> Response {
     );
     if status == StatusCode::SERVICE_UNAVAILABLE {
         crate::http::metrics::count_busy();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
     }
     if status == StatusCode::UNAUTHORIZED && used_basic {
         response.headers_mut().insert(

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::responses::{no_store_json, oauth_error};
 use super::json_app;
+use super::responses::{no_store_json, oauth_error};
 use crate::core::oidc::OAuthError;
 use crate::core::oidc::grants::{self, ClientCredentials, Issuer};
 use crate::core::oidc::introspection;

@@ -9,8 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sea_orm::EntityTrait;
 
-use super::responses::no_store_json;
 use super::json_app;
+use super::responses::no_store_json;
 use crate::core::oidc::introspection;
 use crate::core::oidc::scope::Scope;
 use crate::core::oidc::tokens::{self, ACCESS_TOKEN_TYP};
