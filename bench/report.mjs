@@ -1,6 +1,8 @@
 // Prints the benchmark table from the JSON lines scripts/bench.sh collected:
 // one row per workload and concurrency, one column per server.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 const rows = readFileSync(process.argv[2], 'utf8')
   .split('\n')
@@ -24,4 +26,50 @@ for (const key of keys) {
   const [sqlite, postgres, op] = servers.map((s) => find(key, s));
   const ratio = (r) => (r && op && r.unit !== 'ms' && op.rps > 0 ? `${(r.rps / op.rps).toFixed(2)}×` : '–');
   console.log(`| ${key.workload} | ${key.conc} | ${cell(sqlite)} | ${cell(postgres)} | ${cell(op)} | ${ratio(sqlite)} | ${ratio(postgres)} |`);
+}
+
+// The argon2id limit the sign-in flows are judged by (benches/password_hash).
+const argon2 = process.argv[3] ? JSON.parse(process.argv[3]) : null;
+if (argon2) {
+  console.log();
+  console.log(
+    `argon2id (19 MiB, t=2, p=1): one hash ${argon2.hash_ms} ms on an idle core; ${argon2.cores} cores ÷ one hash = ${argon2.cores_over_hash_per_s}/s; all cores hashing at once: ${argon2.all_cores_hashing_per_s}/s.`,
+  );
+  for (const server of ['oneauth-sqlite', 'oneauth-postgres']) {
+    const flows = rows.filter((r) => r.server === server && r.workload.startsWith('e)'));
+    const shares = flows.map(
+      (r) =>
+        `${r.conc} at once ${Math.round((100 * r.rps) / argon2.cores_over_hash_per_s)} % of cores ÷ hash, ${Math.round((100 * r.rps) / argon2.all_cores_hashing_per_s)} % of all cores hashing`,
+    );
+    if (shares.length) console.log(`${names[server]} sign-in flows: ${shares.join('; ')}.`);
+  }
+}
+
+// What a browser downloads for the front end: the WASM the sign-in page
+// loads (the main module) and, for comparison, everything.
+const pkg = process.argv[4];
+if (pkg) {
+  let files = [];
+  try {
+    files = readdirSync(pkg).filter((f) => f.endsWith('.wasm'));
+  } catch {}
+  const main = files.filter((f) => f.startsWith('oneauth'));
+  const size = (f) => {
+    const bytes = readFileSync(join(pkg, f));
+    return {
+      raw: bytes.length,
+      gzip: gzipSync(bytes, { level: 9 }).length,
+      br: brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+    };
+  };
+  const kib = (n) => `${(n / 1024).toFixed(0)} KiB`;
+  for (const f of main) {
+    const s = size(f);
+    console.log(`Sign-in page WASM (${f}): ${kib(s.raw)}, ${kib(s.gzip)} gzip, ${kib(s.br)} brotli.`);
+  }
+  const lazy = files.filter((f) => !f.startsWith('oneauth')).map(size);
+  if (lazy.length) {
+    const sum = (k) => lazy.reduce((t, s) => t + s[k], 0);
+    console.log(`Chunks loaded on demand (console, account and other pages): ${lazy.length} files, ${kib(sum('raw'))}, ${kib(sum('gzip'))} gzip.`);
+  }
 }

@@ -58,8 +58,8 @@ fi
 if [ -n "${ONEAUTH_BENCH_BIN:-}" ]; then
     bin="$ONEAUTH_BENCH_BIN" # a binary built earlier (a "before" build, say)
 else
-    say "building 1Auth (release)"
-    cargo build --release --features ssr --bin oneauth
+    say "building 1Auth (release, split front end)"
+    cargo leptos build --release --split
     bin="$CARGO_TARGET_DIR/release/oneauth"
 fi
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
@@ -208,6 +208,9 @@ for target in $TARGETS; do
     esac
 done
 
+say "argon2id on this machine (benches/password_hash)"
+argon2="$(cargo bench -q --features ssr --bench password_hash 2>/dev/null | tail -1)"
+
 echo
 echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(date -u '+%Y-%m-%d %H:%M UTC'), ${SECONDS_PER} s per cell after ${WARMUP} s of warm-up"
-node bench/report.mjs "$results"
+node bench/report.mjs "$results" "$argon2" "$LEPTOS_SITE_ROOT/pkg"

@@ -20,7 +20,9 @@ if [ "${ONEAUTH_RELEASE:-0}" = 1 ]; then
 fi
 
 say "building 1Auth ($profile)"
-cargo leptos build "${build_args[@]}"
+# --split: the console's and the other pages' code become WASM chunks of
+# their own, so the sign-in page loads only what it needs.
+cargo leptos build --split "${build_args[@]}"
 
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 say "serving on ${ONEAUTH_PUBLIC_URL:-http://${ONEAUTH_BIND:-127.0.0.1:3000}}"

@@ -48,7 +48,9 @@ ONEAUTH_TEST_BACKEND=postgres ONEAUTH_TEST_POSTGRES_URL="$PG_ADMIN_URL" \
     cargo test --features ssr --tests
 
 say "building the app for the browser tests"
-cargo leptos build
+# Split like scripts/serve.sh builds it, so the browser tests load the
+# console's lazily fetched chunks too.
+cargo leptos build --split
 
 export ONEAUTH_BIN="$CARGO_TARGET_DIR/debug/oneauth"
 say "browser tests on SQLite (Playwright, Debian Chromium)"

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::ui::console::ConsoleShell;
 use crate::ui::console::app::AppSettingsPage;
@@ -64,22 +64,58 @@ pub fn App() -> impl IntoView {
                 // Async: the whole page (and its status code) is ready before
                 // the first byte, so hosted pages work without JavaScript.
                 <Route path=path!("/a/:app_id/login") view=LoginPage ssr=SsrMode::Async />
-                <Route path=path!("/a/:app_id/register") view=RegisterPage ssr=SsrMode::Async />
-                <Route path=path!("/a/:app_id/recover") view=RecoverPage ssr=SsrMode::Async />
-                <Route path=path!("/a/:app_id/account") view=AccountPage ssr=SsrMode::Async />
-                <Route path=path!("/a/:app_id/logout") view=LogoutPage ssr=SsrMode::Async />
-                <Route path=path!("/a/:app_id/invite/:token") view=InvitePage ssr=SsrMode::Async />
-                <ParentRoute path=path!("/console") view=ConsoleShell ssr=SsrMode::Async>
-                    <Route path=path!("") view=AppsPage ssr=SsrMode::Async />
-                    <Route path=path!("audit") view=AuditPage ssr=SsrMode::Async />
-                    <Route path=path!("apps/:app_id") view=AppSettingsPage ssr=SsrMode::Async />
-                    <Route path=path!("apps/:app_id/clients") view=ClientsPage ssr=SsrMode::Async />
-                    <Route path=path!("apps/:app_id/users") view=UsersPage ssr=SsrMode::Async />
-                    <Route path=path!("apps/:app_id/users/:user_id") view=UserPage ssr=SsrMode::Async />
-                    <Route path=path!("apps/:app_id/roles") view=RolesPage ssr=SsrMode::Async />
-                    <Route path=path!("apps/:app_id/audit") view=AppAuditPage ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/register") view={Lazy::<RegisterRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/recover") view={Lazy::<RecoverRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/logout") view={Lazy::<LogoutRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
+                <ParentRoute path=path!("/console") view={Lazy::<ConsoleRoute>::new()} ssr=SsrMode::Async>
+                    <Route path=path!("") view={Lazy::<AppsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id") view={Lazy::<AppSettingsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/clients") view={Lazy::<ClientsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/users/:user_id") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/roles") view={Lazy::<RolesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/audit") view={Lazy::<AppAuditRoute>::new()} ssr=SsrMode::Async />
                 </ParentRoute>
             </Routes>
         </Router>
     }
 }
+
+/// A page whose code is a WASM chunk of its own, fetched when the page is
+/// first shown (`cargo leptos build --split`): the sign-in page, which every
+/// end user loads, carries only its own code, not the console's, the
+/// account page's or the other hosted pages'.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(AccountRoute, AccountPage);
+lazy_page!(InviteRoute, InvitePage);
+lazy_page!(LogoutRoute, LogoutPage);
+lazy_page!(RecoverRoute, RecoverPage);
+lazy_page!(RegisterRoute, RegisterPage);
+lazy_page!(ConsoleRoute, ConsoleShell);
+lazy_page!(AppsRoute, AppsPage);
+lazy_page!(AuditRoute, AuditPage);
+lazy_page!(AppSettingsRoute, AppSettingsPage);
+lazy_page!(ClientsRoute, ClientsPage);
+lazy_page!(UsersRoute, UsersPage);
+lazy_page!(UserRoute, UserPage);
+lazy_page!(RolesRoute, RolesPage);
+lazy_page!(AppAuditRoute, AppAuditPage);

@@ -1,6 +1,6 @@
 //! The web server: probes, landing page, hosted login page and 404s.
 
-mod common;
+use crate::common;
 
 use common::spawn_app;
 

@@ -3,7 +3,7 @@
 //! first recovery codes, re-authentication and the app boundary.
 //!
 
-mod common;
+use crate::common;
 
 use common::passkey::Device;
 use common::{TestApp, browser, spawn_app};

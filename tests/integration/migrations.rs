@@ -2,7 +2,7 @@
 //! first is brought up to date by the later, appended migrations, and each
 //! of those goes down and up again (SQLite and PostgreSQL alike).
 
-mod common;
+use crate::common;
 
 use common::{Backend, backend, fresh_database};
 use migration::{Migrator, MigratorTrait};

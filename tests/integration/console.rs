@@ -3,7 +3,7 @@
 //! last owner, self-demotion, grants above one's own access, and the audit
 //! log (filters, paging, export, chain check).
 
-mod common;
+use crate::common;
 
 use common::console::*;
 use common::{PASSWORD, browser, spawn_app};

@@ -1,6 +1,6 @@
 //! The `oneauth` CLI contract of DESIGN.md, through the real binary.
 
-mod common;
+use crate::common;
 
 use common::spawn_app;
 use oneauth::entities::{app_user, oauth_client, password_credential, role, role_assignment};

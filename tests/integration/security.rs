@@ -4,7 +4,7 @@
 //! whose rule lives in one function (X-Forwarded-For, IPv6 keys, e-mail
 //! normalisation, the public URL) are tested beside that function too.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

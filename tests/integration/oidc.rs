@@ -3,7 +3,7 @@
 //! reuse detection, userinfo, revocation, introspection, logout, role-bound
 //! factor policy and the app boundary.
 
-mod common;
+use crate::common;
 
 use common::oauth::{Client, Pkce, claims, header, param};
 use common::passkey::Device;

@@ -2,7 +2,7 @@
 //! get the same answer after the same work. Alone in its test binary, so the
 //! process-wide count of argon2 verifications is this test's own.
 
-mod common;
+use crate::common;
 
 use common::{browser, spawn_app};
 use leptos::server_fn::ServerFn;

@@ -4,7 +4,7 @@
 //! (503 with Retry-After), never a missing app. Bounded, on loopback; the
 //! figures live in `scripts/bench.sh`, not here.
 
-mod common;
+use crate::common;
 
 use common::oauth::{Client, Pkce, param};
 use common::{PASSWORD, TestApp, add_user, browser, spawn_app};

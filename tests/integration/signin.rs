@@ -1,7 +1,7 @@
 //! Hosted sign-in over HTTP: passwords, recovery codes, sessions, throttling,
 //! enumeration parity, the app boundary, and the account page's rules.
 
-mod common;
+use crate::common;
 
 use common::{
     PASSWORD, TestApp, add_user, browser, spawn_app, spawn_app_with_public_url, spawn_second_server,

@@ -1,7 +1,7 @@
 //! The audit chain: every CLI change is recorded; `audit verify` notices an
 //! edited, deleted or reordered row; export as JSONL and CSV.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp, backend, spawn_app};
 use oneauth::core::audit::{self, Actor, Event, Target};

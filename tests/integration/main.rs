@@ -1,0 +1,23 @@
+//! The integration suite, linked into one test binary: each linked test
+//! binary of this crate weighs over a gigabyte and takes a minute to link,
+//! so one binary keeps the build fast and the disk free. The password-queue
+//! test stays apart (`tests/password_queue.rs`): it empties the process-wide
+//! hashing queue, which would refuse the sign-ins of every other test here.
+//!
+//! Run one area with a filter, e.g. `cargo test --features ssr --test
+//! integration security::`.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod audit;
+mod cli;
+mod console;
+mod enumeration;
+mod load;
+mod migrations;
+mod oidc;
+mod passkeys;
+mod security;
+mod server;
+mod signin;
