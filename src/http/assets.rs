@@ -5,9 +5,9 @@
 //! (`oneauth.<hash>.wasm`), so a browser may keep them forever
 //! (`immutable`): a new build has new names. Files without a hash (a debug
 //! build) are revalidated on every use instead. Brotli and gzip copies are
-//! made once, next to the files, when the server starts (in the background:
-//! until they exist the files go out uncompressed), and chosen by the
-//! browser's `Accept-Encoding`.
+//! made once, next to the files, when the server starts (in the background),
+//! and chosen by the browser's `Accept-Encoding`; until a file's copies
+//! exist it is compressed on the fly, quickly rather than tightly.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,8 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
 use crate::server::AppState;
@@ -38,6 +40,9 @@ pub fn routes(site_root: &str) -> Router<AppState> {
             "/pkg",
             ServeDir::new(pkg).precompressed_br().precompressed_gzip(),
         )
+        // Passes the precompressed copies through (they carry their
+        // Content-Encoding already).
+        .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
         .layer(middleware::from_fn(cache_headers))
 }
 

@@ -94,7 +94,8 @@ async fn unknown_paths_get_the_404_page() {
 }
 
 /// The front end goes out precompressed (brotli or gzip, as the browser
-/// accepts), made by `oneauth serve` at start-up; a file whose name carries
+/// accepts), made by `oneauth serve` at start-up, and compressed on the fly
+/// until its copies exist; a file whose name carries
 /// its content's hash may be cached forever, any other is revalidated.
 #[tokio::test(flavor = "multi_thread")]
 async fn front_end_files_are_served_precompressed_and_cached_by_their_hashed_names() {
@@ -167,4 +168,26 @@ async fn front_end_files_are_served_precompressed_and_cached_by_their_hashed_nam
     assert_eq!(plain.headers()["cache-control"], "no-cache");
     assert_eq!(plain.headers()["content-encoding"], "br");
     assert_eq!(get("missing.js", "br").await.unwrap().status(), 404);
+
+    // A file without copies yet (a build replaced while serving, or one the
+    // background pass has not reached) is compressed on the fly.
+    let late = "late.Zk3cTtWb4tvl1gIcS3yC0Q.js";
+    let script = "console.log('a late chunk');\n".repeat(500);
+    std::fs::write(pkg.join(late), &script).unwrap();
+    let response = get(late, "gzip").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let body = response.bytes().await.unwrap();
+    assert!(
+        body.len() < script.len() / 10,
+        "compressed: {} bytes",
+        body.len()
+    );
+    let mut unpacked = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(body.as_ref()),
+        &mut unpacked,
+    )
+    .unwrap();
+    assert_eq!(unpacked, script);
 }
