@@ -1149,6 +1149,36 @@ async fn introspection_is_for_confidential_clients_and_tells_the_truth() {
     );
 }
 
+/// A token's signature is checked once a second per process (cached), but
+/// whatever it stands on is checked on every request: revoking its grant
+/// makes it inactive at once, although it was verified a moment before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_verified_a_moment_ago_is_inactive_at_once_when_its_grant_is_revoked() {
+    let setup = setup_with(&["--confidential"]).await;
+    let client = setup.client();
+    let browser = signed_in_browser(&setup).await;
+    let tokens = client.tokens(&browser, &[]).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    for _ in 0..3 {
+        let (_, info) = client.post("introspect", &[("token", access)]).await;
+        assert_eq!(info["active"], true);
+        assert_eq!(client.userinfo(access).await.status(), 200);
+    }
+    assert_eq!(client.post("revoke", &[("token", refresh)]).await.0, 200);
+    let (_, info) = client.post("introspect", &[("token", access)]).await;
+    assert_eq!(info, json!({ "active": false }));
+    assert_eq!(client.userinfo(access).await.status(), 401);
+
+    // A token changed by one character is not the verified one.
+    let mut forged = access.to_owned();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let (_, info) = client.post("introspect", &[("token", &forged)]).await;
+    assert_eq!(info, json!({ "active": false }));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_of_one_app_are_worthless_at_another() {
     let setup = setup_with(&["--confidential"]).await;
