@@ -46,13 +46,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser: this attribute says the WASM app has
-    // taken over the server-rendered page (tests wait for it).
-    Effect::new(move |_| {
-        if let Some(root) = document().document_element() {
-            let _ = root.set_attribute("data-hydrated", "true");
-        }
-    });
+    // `data-hydrated` on <html> is set by `crate::hydrate` once the whole
+    // page, its lazily loaded chunks included, has hydrated.
 
     view! {
         <Title formatter=|text: String| {

@@ -23,11 +23,25 @@ pub mod http;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Browser entry point: attach to the server-rendered HTML.
+/// Browser entry point: attach to the server-rendered HTML. Lazily: the
+/// console and account pages are WASM chunks fetched when shown, and their
+/// part of the page hydrates once its chunk has arrived.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Lazy: the console and account pages are WASM chunks fetched when shown.
-    leptos::mount::hydrate_lazy(app::App);
+    wasm_bindgen_futures::spawn_local(async {
+        let document = leptos::prelude::document();
+        let Some(body) = document.body() else {
+            return;
+        };
+        leptos::mount::hydrate_from_async(body, app::App)
+            .await
+            .forget();
+        // Only now is every part of the page live, chunks included: this
+        // attribute says so (the browser tests wait for it).
+        if let Some(root) = document.document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
 }
