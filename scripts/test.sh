@@ -36,6 +36,23 @@ start_postgres() {
         done
 }
 
+# The warm target directory grows with every build (stale test binaries of
+# half a gigabyte each, incremental state); when the disk runs low, drop what
+# is cheap to rebuild before linking more. Dependencies stay.
+free_disk_if_low() {
+    mkdir -p "$CARGO_TARGET_DIR"
+    local free_gb
+    free_gb="$(df -Pk "$CARGO_TARGET_DIR" | awk 'NR == 2 { print int($4 / 1048576) }')"
+    if [ "$free_gb" -lt "${ONEAUTH_MIN_FREE_GB:-20}" ]; then
+        say "only $free_gb GB free: removing incremental state and test binaries older than a day"
+        rm -rf "$CARGO_TARGET_DIR/debug/incremental"
+        # Test binaries have no extension; proc-macro libraries (.so) stay.
+        find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -executable \
+            -name '*-*' ! -name '*.*' -mtime +0 -delete 2>/dev/null || true
+    fi
+}
+free_disk_if_low
+
 say "checking formatting"
 cargo fmt --all -- --check
 
