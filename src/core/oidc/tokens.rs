@@ -229,14 +229,13 @@ pub async fn verify(
     typ: Option<&str>,
     allow_expired: bool,
 ) -> Result<Verified, TokenError> {
+    let cache = db.cached::<VerifiedCache>();
     let cache_key = verified_cache_key(app_id, issuer, typ, token);
-    let (verified, expires_at) = match db.cached::<VerifiedCache>().0.get(&cache_key) {
+    let (verified, expires_at) = match cache.0.get(&cache_key) {
         Some(hit) => hit,
         None => {
             let checked = verify_signature(db, app_id, issuer, token, typ).await?;
-            db.cached::<VerifiedCache>()
-                .0
-                .put(cache_key, checked.clone());
+            cache.0.put(cache_key, checked.clone());
             checked
         }
     };
