@@ -98,9 +98,10 @@ fn leptos_options(settings: &Settings) -> LeptosOptions {
         .build()
 }
 
-/// A release build by cargo-leptos names the front end's files after their
-/// content and lists the names in `hash.txt` beside the server binary;
-/// without that file (a debug build, tests) the plain names are used.
+/// cargo-leptos (`hash-files` in Cargo.toml) names the front end's files
+/// after their content and lists the names in `hash.txt` beside the server
+/// binary; without that file (a binary built by plain cargo, the tests) the
+/// plain names are used.
 fn has_hash_file() -> bool {
     std::env::current_exe()
         .ok()

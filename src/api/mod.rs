@@ -104,10 +104,11 @@ impl FromServerFnError for ApiError {
                     response.set_status(status);
                 }
                 if matches!(self, ApiError::Unavailable) {
-                    crate::http::metrics::count_busy();
+                    use crate::http::metrics::{RETRY_AFTER_SECS, count_busy};
+                    count_busy();
                     response.insert_header(
                         axum::http::header::RETRY_AFTER,
-                        axum::http::HeaderValue::from_static("1"),
+                        axum::http::HeaderValue::from_static(RETRY_AFTER_SECS),
                     );
                 }
             }

@@ -360,9 +360,7 @@ pub async fn change_password(
                 Some(current) => match current.check(&credential.phc).await {
                     Ok(check) => Some(check),
                     Err(busy) => {
-                        let tx = begin_write(db).await?;
-                        throttle::release(&tx, reservation).await?;
-                        tx.commit().await?;
+                        throttle::give_back(db, reservation).await?;
                         return Err(busy.into());
                     }
                 },

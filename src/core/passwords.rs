@@ -283,12 +283,9 @@ mod pool {
     }
 }
 
-pub use pool::{Busy, DEFAULT_QUEUE, refused as hashes_refused, set_queue_limit};
-
-/// Hashes waiting for a thread now (a metric).
-pub fn hashes_waiting() -> usize {
-    pool::waiting()
-}
+pub use pool::{
+    Busy, DEFAULT_QUEUE, refused as hashes_refused, set_queue_limit, waiting as hashes_waiting,
+};
 
 /// A password's PHC string, computed off the async runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -231,7 +231,8 @@ impl ActiveSignin {
     }
 }
 
-fn is_live(session: &signin_session::Model, now: DateTime<Utc>) -> bool {
+/// Not ended, and neither its idle nor its absolute deadline passed.
+pub fn is_live(session: &signin_session::Model, now: DateTime<Utc>) -> bool {
     session.ended_at.is_none() && session.idle_expires_at > now && session.absolute_expires_at > now
 }
 

@@ -157,13 +157,7 @@ async fn give_back(
     reservation: throttle::Reservation,
     busy: passwords::Busy,
 ) -> SignInError {
-    let released = async {
-        let tx = begin_write(db).await?;
-        throttle::release(&tx, reservation).await?;
-        tx.commit().await
-    }
-    .await;
-    match released {
+    match throttle::give_back(db, reservation).await {
         Ok(()) => SignInError::Busy(busy),
         Err(err) => SignInError::Database(err),
     }

@@ -347,6 +347,14 @@ pub async fn release(tx: &DatabaseTransaction, reservation: Reservation) -> Resu
     Ok(())
 }
 
+/// The reserved attempt was never made (the password hasher was busy): its
+/// count is given back, in a transaction of its own.
+pub async fn give_back(db: &Db, reservation: Reservation) -> Result<(), DbErr> {
+    let tx = begin_write(db).await?;
+    release(&tx, reservation).await?;
+    tx.commit().await
+}
+
 /// When the attempt may be made again, if any of its keys is locked now.
 pub async fn locked_until<C: ConnectionTrait>(
     db: &C,

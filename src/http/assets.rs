@@ -1,10 +1,11 @@
 //! The front end's files (`/pkg`: WASM, JS, CSS), served precompressed and
 //! cached for as long as their names say.
 //!
-//! cargo-leptos names the release files after their content
-//! (`oneauth.<hash>.wasm`), so a browser may keep them forever
-//! (`immutable`): a new build has new names. Files without a hash (a debug
-//! build) are revalidated on every use instead. Brotli and gzip copies are
+//! cargo-leptos names the files after their content (`hash-files`:
+//! `oneauth.<hash>.wasm`), so a browser may keep them forever
+//! (`immutable`): a new build has new names. Files without a hash (the
+//! stylesheet of a binary built by plain cargo) are revalidated on every use
+//! instead. Brotli and gzip copies are
 //! made once, next to the files, when the server starts (in the background),
 //! and chosen by the browser's `Accept-Encoding`; until a file's copies
 //! exist it is compressed on the fly, quickly rather than tightly.

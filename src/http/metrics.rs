@@ -15,10 +15,23 @@ use crate::server::AppState;
 /// Answers "busy, try again" (503) given since start.
 static BUSY_ANSWERS: AtomicU64 = AtomicU64::new(0);
 
+/// What a busy server asks clients to wait before trying again (seconds).
+pub const RETRY_AFTER_SECS: &str = "1";
+
 /// Count one 503 answered because a database connection, a lock or the
 /// password hasher was not free in time.
 pub fn count_busy() {
     BUSY_ANSWERS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Make `headers` those of a "busy, try again" answer: counted, and with
+/// the `Retry-After` the client should honour.
+pub fn mark_busy(headers: &mut HeaderMap) {
+    count_busy();
+    headers.insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(RETRY_AFTER_SECS),
+    );
 }
 
 pub fn busy_answers() -> u64 {

@@ -28,7 +28,7 @@ use crate::core::audit::{self, Actor, Event, Target};
 use crate::core::clients::secret_matches;
 use crate::core::db::Db;
 use crate::core::db::begin_write;
-use crate::core::sessions::{FactorTimes, decode_amr};
+use crate::core::sessions::{FactorTimes, decode_amr, is_live};
 use crate::core::types::{AppId, ClientType};
 use crate::core::vault::Vault;
 use crate::core::{clock, policy, secrets, users};
@@ -413,9 +413,7 @@ pub async fn refresh(
             .map_or((None, None), |(session, user)| (Some(session), user)),
         None => (None, None),
     };
-    let live = |s: &signin_session::Model| {
-        s.ended_at.is_none() && s.absolute_expires_at > now && s.idle_expires_at > now
-    };
+    let live = |s: &signin_session::Model| is_live(s, now);
     let user = user.filter(|u| u.id == family.user_id && u.status == users::STATUS_ACTIVE);
     let (Some(user), Some(session)) = (user, session.filter(live)) else {
         return careful().await;
@@ -456,7 +454,7 @@ pub async fn refresh(
         idle: Duration::seconds(app.refresh_idle_secs),
     };
     match issuer.rotations.rotate(rotation).await {
-        Ok(Rotated::At(_)) => {}
+        Ok(Rotated::Replaced) => {}
         // Used, revoked or signed out since it was read: decide carefully.
         Ok(Rotated::Lost) => return careful().await,
         Err(err) => {
@@ -588,9 +586,7 @@ async fn refresh_locked(
         }
         None => None,
     };
-    let live = |s: &signin_session::Model| {
-        s.ended_at.is_none() && s.absolute_expires_at > now && s.idle_expires_at > now
-    };
+    let live = |s: &signin_session::Model| is_live(s, now);
     let (Some(user), Some(session)) = (user, session.filter(live)) else {
         revoke_family(&tx, &family.id, "session_ended").await?;
         tx.commit().await?;

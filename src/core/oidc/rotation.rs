@@ -13,7 +13,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
 use tokio::sync::{mpsc, oneshot};
@@ -41,8 +41,8 @@ pub struct Rotation {
 /// What became of one rotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotated {
-    /// Spent and replaced, at this instant (the successor's creation time).
-    At(DateTime<Utc>),
+    /// Spent and replaced by its successor.
+    Replaced,
     /// Not spent: used by another request meanwhile, its family revoked or
     /// its session ended since it was read. Nothing was stored.
     Lost,
@@ -79,11 +79,11 @@ async fn commit_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<(Rotation, R
     while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
         let rotations: Vec<&Rotation> = group.iter().map(|(rotation, _)| rotation).collect();
         match commit(&db, &rotations).await {
-            Ok((mut spent, at)) => {
+            Ok(mut spent) => {
                 for (rotation, reply) in group.drain(..) {
                     // A token presented twice in one group rotates once.
                     let outcome = match spent.remove(&rotation.token_id) {
-                        true => Rotated::At(at),
+                        true => Rotated::Replaced,
                         false => Rotated::Lost,
                     };
                     let _ = reply.send(Ok(outcome));
@@ -99,11 +99,8 @@ async fn commit_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<(Rotation, R
 }
 
 /// Spend what can be spent of `rotations` and store those successors, in
-/// one transaction: the ids of the spent tokens and the instant.
-async fn commit(
-    db: &Db,
-    rotations: &[&Rotation],
-) -> Result<(HashSet<String>, DateTime<Utc>), DbErr> {
+/// one transaction; answers the ids of the spent tokens.
+async fn commit(db: &Db, rotations: &[&Rotation]) -> Result<HashSet<String>, DbErr> {
     let tx = begin_write(db).await?;
     // One instant for the group: a token's `used_at` equals its
     // successor's `created_at`, which is how the grace window recognises
@@ -142,7 +139,7 @@ async fn commit(
             .await?;
     }
     tx.commit().await?;
-    Ok((spent, now))
+    Ok(spent)
 }
 
 /// The token's family is not revoked and its sign-in session has not ended

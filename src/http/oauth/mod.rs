@@ -50,21 +50,18 @@ pub fn routes() -> Router<AppState> {
         .merge(cross_origin)
 }
 
-/// The enabled app behind `/a/{app_id}`; `Ok(None)` when there is none,
-/// `Err` with the answer (503, try again) when the database could not say.
+/// The enabled app behind `/a/{app_id}`; `Ok(None)` when there is none, an
+/// error when the database could not say (never "no such app" then: a
+/// client would take its configuration for wrong).
 async fn find_app(
     state: &AppState,
     app_id: &str,
-) -> Result<Option<crate::entities::app::Model>, axum::response::Response> {
+) -> Result<Option<crate::entities::app::Model>, sea_orm::DbErr> {
     let Ok(id) = crate::core::types::AppId::parse(app_id) else {
         return Ok(None);
     };
-    match crate::core::apps::find_cached(&state.db, &id).await {
-        Ok(app) => Ok(app.filter(|a| a.disabled_at.is_none())),
-        // Never "no such app" for a database that did not answer: a client
-        // would take its configuration for wrong.
-        Err(err) => Err(responses::unavailable(&err)),
-    }
+    let app = crate::core::apps::find_cached(&state.db, &id).await?;
+    Ok(app.filter(|a| a.disabled_at.is_none()))
 }
 
 /// The enabled app behind `/a/{app_id}`, or the JSON answer: 404 for none,
@@ -73,7 +70,10 @@ async fn json_app(
     state: &AppState,
     app_id: &str,
 ) -> Result<crate::entities::app::Model, axum::response::Response> {
-    find_app(state, app_id).await?.ok_or_else(unknown_app_json)
+    find_app(state, app_id)
+        .await
+        .map_err(|err| responses::unavailable(&err))?
+        .ok_or_else(unknown_app_json)
 }
 
 /// 404 for an unknown app, as JSON for the API endpoints.

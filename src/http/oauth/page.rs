@@ -24,7 +24,6 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
 
 /// 503 with `Retry-After`: the database did not answer in time.
 pub fn busy_page() -> Response {
-    crate::http::metrics::count_busy();
     let mut response = page(
         StatusCode::SERVICE_UNAVAILABLE,
         "Busy",
@@ -32,10 +31,7 @@ pub fn busy_page() -> Response {
         "The service is busy and could not answer this request in time.",
         "Nothing was changed. Reload the page in a moment.",
     );
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from_static(super::responses::RETRY_AFTER_SECS),
-    );
+    crate::http::metrics::mark_busy(response.headers_mut());
     response
 }
 

@@ -8,9 +8,6 @@ use serde_json::{Value, json};
 
 use crate::core::oidc::OAuthError;
 
-/// What a busy server asks clients to wait before trying again (seconds).
-pub const RETRY_AFTER_SECS: &str = "1";
-
 /// 503 with `Retry-After` for a database that did not answer in time (or
 /// 500 for any other database failure), as an OAuth error body.
 pub fn unavailable(err: &sea_orm::DbErr) -> Response {
@@ -41,11 +38,7 @@ pub fn oauth_error(error: &OAuthError, used_basic: bool) -> Response {
         json!({ "error": error.error, "error_description": error.description }),
     );
     if status == StatusCode::SERVICE_UNAVAILABLE {
-        crate::http::metrics::count_busy();
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from_static(RETRY_AFTER_SECS),
-        );
+        crate::http::metrics::mark_busy(response.headers_mut());
     }
     if status == StatusCode::UNAUTHORIZED && used_basic {
         response.headers_mut().insert(
