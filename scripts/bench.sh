@@ -119,7 +119,10 @@ run_oneauth() { # backend
             fi
             as_root su postgres -c "psql -q -c \"CREATE ROLE oneauth LOGIN SUPERUSER PASSWORD 'oneauth'\"" 2>/dev/null || true
             psql -q "$admin" -c 'DROP DATABASE IF EXISTS oneauth_bench' -c 'CREATE DATABASE oneauth_bench'
-            url="${admin%/*}/oneauth_bench"
+            # The database beside the server on loopback, as a co-located
+            # install runs it: no TLS (the URL says so; sqlx would otherwise
+            # negotiate it with the Debian cluster's snake-oil certificate).
+            url="${admin%/*}/oneauth_bench?sslmode=disable"
             ;;
     esac
     export ONEAUTH_DATABASE_URL="$url" ONEAUTH_LOG=warn

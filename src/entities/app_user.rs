@@ -18,6 +18,16 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The roles the user holds (read with the refresh grant's token).
+    #[sea_orm(has_many = "super::role_assignment::Entity")]
+    RoleAssignments,
+}
+
+impl Related<super::role_assignment::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::RoleAssignments.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

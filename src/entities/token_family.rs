@@ -22,6 +22,21 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The sign-in session the grant came from (read with the family and its
+    /// token in one query by the refresh grant).
+    #[sea_orm(
+        belongs_to = "super::signin_session::Entity",
+        from = "Column::SigninSessionId",
+        to = "super::signin_session::Column::Id"
+    )]
+    Session,
+}
+
+impl Related<super::signin_session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1012,6 +1012,62 @@ async fn a_role_that_requires_a_passkey_steps_the_user_up_before_any_code() {
     assert!(at["amr"].as_array().unwrap().contains(&json!("hwk")));
 }
 
+/// The refresh grant reads the token, its family, session, user and roles
+/// in one statement (a row per role): a refreshed token carries every role
+/// held at the time of the refresh, including one granted since.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refreshed_token_carries_every_role_held_now() {
+    let setup = setup().await;
+    for role in ["auditor", "billing", "viewer"] {
+        setup
+            .app
+            .cli(&["role", "create", "--app", "demo", role])
+            .expect_success();
+    }
+    let grant = |role: &'static str| {
+        setup
+            .app
+            .cli(&[
+                "role",
+                "grant",
+                "--app",
+                "demo",
+                "--email",
+                "ada@example.com",
+                role,
+            ])
+            .expect_success();
+    };
+    let client = setup.client();
+    let browser = signed_in_browser(&setup).await;
+    let tokens = client.tokens(&browser, &[]).await;
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["roles"],
+        json!([])
+    );
+
+    grant("viewer");
+    let (status, refreshed) = client
+        .refresh(tokens["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_eq!(
+        claims(refreshed["access_token"].as_str().unwrap())["roles"],
+        json!(["viewer"])
+    );
+
+    grant("billing");
+    grant("auditor");
+    let (status, again) = client
+        .refresh(refreshed["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(
+        claims(again["access_token"].as_str().unwrap())["roles"],
+        json!(["auditor", "billing", "viewer"])
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_drops_out_of_refreshed_tokens_after_its_max_auth_age() {
     let setup = setup().await;

@@ -33,7 +33,8 @@ use crate::core::types::{AppId, ClientType};
 use crate::core::vault::Vault;
 use crate::core::{clock, policy, secrets, users};
 use crate::entities::{
-    app, app_user, authorization_code, oauth_client, refresh_token, signin_session, token_family,
+    app, app_user, authorization_code, oauth_client, refresh_token, role, role_assignment,
+    signin_session, token_family,
 };
 
 /// How the client presented itself (RFC 6749 §2.3).
@@ -385,13 +386,20 @@ pub async fn refresh(
     let db = issuer.db;
     let app = issuer.app;
     let signing_keys = issuer.signing_keys().await?;
-    let Some((token, Some(family))) = refresh_token::Entity::find()
+    // The token, its family, the family's session, that session's user and
+    // the user's roles: one statement, a row per role (at least one).
+    let rows = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
         .filter(refresh_token::Column::AppId.eq(app.id.as_str()))
         .find_also_related(token_family::Entity)
-        .one(db)
-        .await?
-    else {
+        .find_also(token_family::Entity, signin_session::Entity)
+        .find_also(signin_session::Entity, app_user::Entity)
+        .find_also(app_user::Entity, role_assignment::Entity)
+        .find_also(role_assignment::Entity, role::Entity)
+        .all(db)
+        .await?;
+    let held_roles: Vec<role::Model> = rows.iter().filter_map(|row| row.5.clone()).collect();
+    let Some((token, Some(family), session, user, _, _)) = rows.into_iter().next() else {
         return Err(invalid_refresh());
     };
     let now = clock::now();
@@ -405,14 +413,6 @@ pub async fn refresh(
     if token.expires_at <= now || family.absolute_expires_at <= now {
         return Err(invalid_refresh());
     }
-    let (session, user) = match &family.signin_session_id {
-        Some(id) => signin_session::Entity::find_by_id(id.as_str())
-            .find_also_related(app_user::Entity)
-            .one(db)
-            .await?
-            .map_or((None, None), |(session, user)| (Some(session), user)),
-        None => (None, None),
-    };
     let live = |s: &signin_session::Model| is_live(s, now);
     let user = user.filter(|u| u.id == family.user_id && u.status == users::STATUS_ACTIVE);
     let (Some(user), Some(session)) = (user, session.filter(live)) else {
@@ -421,7 +421,7 @@ pub async fn refresh(
     super::resource::within_grant(family.resource.as_deref(), resource)?;
     let scope = narrowed_scope(&family.scope, requested_scope)?;
     let factors = FactorTimes::of(&session);
-    let roles = policy::token_roles(&policy::roles_of_user(db, &user.id).await?, &factors, now);
+    let roles = policy::token_roles(&held_roles, &factors, now);
     let Some(event) = factors.describe(|_| true) else {
         return careful().await;
     };
