@@ -25,7 +25,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, Set,
 };
 
 use super::db::Db;
@@ -168,14 +168,17 @@ pub struct Lock {
     pub lockouts: i32,
 }
 
-/// The row of `key`, created if missing, locked for this transaction (FOR
-/// UPDATE on PostgreSQL; SQLite's write transaction holds the database).
+/// The row of `key`, created if missing, locked for this transaction (the
+/// upsert's row lock on PostgreSQL; SQLite's write transaction holds the
+/// database).
 async fn locked_row(
     tx: &DatabaseTransaction,
     app_id: &str,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<auth_throttle::Model, DbErr> {
+    // One statement: insert the row if missing, else a no-op update that
+    // takes the row's lock (PostgreSQL) and returns it.
     auth_throttle::Entity::insert(auth_throttle::ActiveModel {
         key: Set(key.to_owned()),
         app_id: Set(app_id.to_owned()),
@@ -187,16 +190,11 @@ async fn locked_row(
     })
     .on_conflict(
         OnConflict::column(auth_throttle::Column::Key)
-            .do_nothing()
+            .update_column(auth_throttle::Column::Key)
             .to_owned(),
     )
-    .exec_without_returning(tx)
-    .await?;
-    auth_throttle::Entity::find_by_id(key)
-        .lock_exclusive()
-        .one(tx)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("throttle row {key}")))
+    .exec_with_returning(tx)
+    .await
 }
 
 /// Count one failure on `key` (a new window when the last one is over).
@@ -208,6 +206,16 @@ async fn bump(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     let row = locked_row(tx, app_id, key, now).await?;
+    bump_row(tx, row, limit, now).await
+}
+
+/// [`bump`] for a row this transaction has already locked.
+async fn bump_row(
+    tx: &DatabaseTransaction,
+    row: auth_throttle::Model,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     let window_over = row.window_started_at + limit.window <= now;
     let (failures, started) = if window_over {
         (0, now)
@@ -290,7 +298,7 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTim
         tx.rollback().await?;
         return Ok(Err(until));
     }
-    bump(&tx, &keys.app_id, key, PER_ACCOUNT, now).await?;
+    bump_row(&tx, row, PER_ACCOUNT, now).await?;
     tx.commit().await?;
     Ok(Ok(reservation))
 }
