@@ -398,7 +398,7 @@ pub async fn refresh(
         .find_also(role_assignment::Entity, role::Entity)
         .all(db)
         .await?;
-    let held_roles: Vec<role::Model> = rows.iter().filter_map(|row| row.5.clone()).collect();
+    let held_roles: Vec<role::Model> = rows.iter().filter_map(|(.., role)| role.clone()).collect();
     let Some((token, Some(family), session, user, _, _)) = rows.into_iter().next() else {
         return Err(invalid_refresh());
     };
