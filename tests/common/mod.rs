@@ -304,6 +304,12 @@ pub fn oneauth_with_key(
 }
 
 impl TestApp {
+    /// Grant `role` to the user `email` of `app_id`, through the CLI.
+    pub fn grant_role(&self, app_id: &str, email: &str, role: &str) {
+        self.cli(&["role", "grant", "--app", app_id, "--email", email, role])
+            .expect_success();
+    }
+
     /// The CLI against this server's database, master key and public URL.
     pub fn cli(&self, args: &[&str]) -> CliRun {
         let run = oneauth_with_key(

@@ -967,18 +967,7 @@ async fn a_role_that_requires_a_passkey_steps_the_user_up_before_any_code() {
     // Ada adds a passkey while no role of hers demands one (a fresh password
     // suffices then); the role comes afterwards.
     let mut device = enrol_passkey(&setup, &browser).await;
-    setup
-        .app
-        .cli(&[
-            "role",
-            "grant",
-            "--app",
-            "demo",
-            "--email",
-            "ada@example.com",
-            "admin",
-        ])
-        .expect_success();
+    setup.app.grant_role("demo", "ada@example.com", "admin");
 
     let response = client.authorize(&browser, &Pkce::new(), &[]).await;
     let login = response.headers()["location"].to_str().unwrap().to_owned();
@@ -1024,20 +1013,7 @@ async fn a_refreshed_token_carries_every_role_held_now() {
             .cli(&["role", "create", "--app", "demo", role])
             .expect_success();
     }
-    let grant = |role: &'static str| {
-        setup
-            .app
-            .cli(&[
-                "role",
-                "grant",
-                "--app",
-                "demo",
-                "--email",
-                "ada@example.com",
-                role,
-            ])
-            .expect_success();
-    };
+    let grant = |role| setup.app.grant_role("demo", "ada@example.com", role);
     let client = setup.client();
     let browser = signed_in_browser(&setup).await;
     let tokens = client.tokens(&browser, &[]).await;
@@ -1088,18 +1064,7 @@ async fn a_role_drops_out_of_refreshed_tokens_after_its_max_auth_age() {
         .cli(&["role", "create", "--app", "demo", "viewer"])
         .expect_success();
     for role in ["billing", "viewer"] {
-        setup
-            .app
-            .cli(&[
-                "role",
-                "grant",
-                "--app",
-                "demo",
-                "--email",
-                "ada@example.com",
-                role,
-            ])
-            .expect_success();
+        setup.app.grant_role("demo", "ada@example.com", role);
     }
     let client = setup.client();
     let browser = signed_in_browser(&setup).await;

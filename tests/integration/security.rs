@@ -55,11 +55,6 @@ fn passkey_role(app: &TestApp, app_id: &str, role: &str, extra: &[&str]) {
     app.cli(&args).expect_success();
 }
 
-fn grant(app: &TestApp, app_id: &str, email: &str, role: &str) {
-    app.cli(&["role", "grant", "--app", app_id, "--email", email, role])
-        .expect_success();
-}
-
 async fn signed_in(app: &TestApp, app_id: &str, email: &str) -> reqwest::Client {
     let browser = browser();
     sign_in(app, &browser, app_id, email, PASSWORD).await;
@@ -331,7 +326,7 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
         .unwrap();
     add_user(&app, "demo", "ada@example.com");
     passkey_role(&app, "demo", "admin", &[]);
-    grant(&app, "demo", "ada@example.com", "admin");
+    app.grant_role("demo", "ada@example.com", "admin");
     let ada = signed_in(&app, "demo", "ada@example.com").await;
     let mut device = Device::new();
 
@@ -418,7 +413,7 @@ async fn h2_an_enrolment_link_is_for_its_own_user_only() {
     add_user(&app, "demo", "ada@example.com");
     add_user(&app, "demo", "bob@example.com");
     passkey_role(&app, "demo", "admin", &[]);
-    grant(&app, "demo", "bob@example.com", "admin");
+    app.grant_role("demo", "bob@example.com", "admin");
     let ada_id = user_id(&app, "demo", "ada@example.com").await;
     let link = owner
         .call(
@@ -552,7 +547,7 @@ async fn m4_an_old_passkey_and_a_fresh_password_are_not_a_recent_passkey() {
     add_passkey(&app, &ada, "demo", &mut device, None)
         .await
         .unwrap();
-    grant(&app, "demo", "ada@example.com", "admin");
+    app.grant_role("demo", "ada@example.com", "admin");
     assert_passkey(&app, &ada, "demo", &mut device)
         .await
         .unwrap();
