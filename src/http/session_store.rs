@@ -61,41 +61,53 @@ fn to_time(at: chrono::DateTime<chrono::Utc>) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
+/// The row that stores `record`.
+fn row(record: &Record) -> session_store::Result<browser_session::ActiveModel> {
+    let data = serde_json::to_vec(&record.data)
+        .map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    Ok(browser_session::ActiveModel {
+        id: Set(key(&record.id)),
+        data: Set(data),
+        expires_at: Set(to_chrono(record.expiry_date)),
+    })
+}
+
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         // A collision of 128-bit random ids is not going to happen, but
-        // never overwrite someone else's session if it does.
-        while browser_session::Entity::find_by_id(key(&record.id))
-            .one(&self.db)
-            .await
-            .map_err(backend)?
-            .is_some()
-        {
+        // never overwrite someone else's session if it does: the row goes in
+        // only where its id is free (one statement, not a read and a write).
+        loop {
+            let inserted = browser_session::Entity::insert(row(record)?)
+                .on_conflict(
+                    OnConflict::column(browser_session::Column::Id)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(self.db.writer())
+                .await
+                .map_err(backend)?;
+            if inserted == 1 {
+                return Ok(());
+            }
             record.id = Id::default();
         }
-        self.save(record).await
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let data = serde_json::to_vec(&record.data)
-            .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-        browser_session::Entity::insert(browser_session::ActiveModel {
-            id: Set(key(&record.id)),
-            data: Set(data),
-            expires_at: Set(to_chrono(record.expiry_date)),
-        })
-        .on_conflict(
-            OnConflict::column(browser_session::Column::Id)
-                .update_columns([
-                    browser_session::Column::Data,
-                    browser_session::Column::ExpiresAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(self.db.writer())
-        .await
-        .map_err(backend)?;
+        browser_session::Entity::insert(row(record)?)
+            .on_conflict(
+                OnConflict::column(browser_session::Column::Id)
+                    .update_columns([
+                        browser_session::Column::Data,
+                        browser_session::Column::ExpiresAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(self.db.writer())
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 

@@ -191,3 +191,30 @@ async fn front_end_files_are_served_precompressed_and_cached_by_their_hashed_nam
     .unwrap();
     assert_eq!(unpacked, script);
 }
+
+/// A new browser session goes in only where its id is free: were a random
+/// id ever to collide, the newcomer gets another id and the existing
+/// session is untouched.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_browser_session_never_takes_an_existing_id() {
+    use oneauth::http::session_store::DbSessionStore;
+    use tower_sessions::SessionStore;
+    use tower_sessions::session::{Id, Record};
+
+    let app = spawn_app().await;
+    let store = DbSessionStore::new(app.db.clone());
+    let record = |who: &str, id: Id| Record {
+        id,
+        data: [("who".to_owned(), serde_json::json!(who))].into(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    let mut first = record("ada", Id::default());
+    store.create(&mut first).await.unwrap();
+    let mut second = record("eve", first.id);
+    store.create(&mut second).await.unwrap();
+
+    assert_ne!(second.id, first.id);
+    let who = |record: Option<Record>| record.unwrap().data["who"].clone();
+    assert_eq!(who(store.load(&first.id).await.unwrap()), "ada");
+    assert_eq!(who(store.load(&second.id).await.unwrap()), "eve");
+}
