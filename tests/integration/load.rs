@@ -11,7 +11,7 @@ use common::{PASSWORD, TestApp, add_user, browser, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::hosted::SignInWithPassword;
 use oneauth::entities::audit_event;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 async fn app_with_client(app: &TestApp) -> Value {
@@ -312,4 +312,31 @@ async fn one_token_presented_eight_times_at_once_rotates_once() {
     let successor = rotated[0].1["refresh_token"].as_str().unwrap();
     let (status, body) = client.refresh(successor).await;
     assert_eq!(status, 400, "{body}");
+}
+
+/// sea-orm binds the `LIMIT 1` of every single-row read as a parameter, and
+/// SQLite (3.51) marks a statement whose LIMIT is a bound parameter stale on
+/// each new binding: every such read was parsed and planned again, a
+/// sixth of the server's time outside argon2 in a sign-in flow. Built with
+/// the query planner stability guarantee (QPSG), a statement keeps its plan
+/// whatever is bound, so the prepared-statement cache holds.
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_keeps_a_statement_prepared_whatever_its_limit_binds() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/qpsg.db?mode=rwc", dir.path().display());
+    let db = oneauth::core::db::connect(&url).await.unwrap();
+    let options = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "PRAGMA compile_options",
+        ))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.try_get_by_index::<String>(0).unwrap())
+        .collect::<Vec<_>>();
+    assert!(
+        options.iter().any(|option| option == "ENABLE_QPSG"),
+        "SQLite is built without ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml): {options:?}"
+    );
 }
