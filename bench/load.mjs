@@ -195,6 +195,12 @@ async function measure(n, step, { stopOnError = false } = {}) {
   let errors = 0;
   let dead = 0;
   const messages = new Map();
+  // This process's own CPU inside the window: it shares the cores with the
+  // server, so it bounds what any server can reach here.
+  let cpuFrom = null;
+  let cpuTo = null;
+  const cpuStart = setTimeout(() => (cpuFrom = process.cpuUsage()), measureFrom - start);
+  const cpuEnd = setTimeout(() => (cpuTo = process.cpuUsage(cpuFrom ?? undefined)), end - start);
   await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       const state = { i };
@@ -228,8 +234,12 @@ async function measure(n, step, { stopOnError = false } = {}) {
       }
     }),
   );
+  clearTimeout(cpuStart);
+  clearTimeout(cpuEnd);
+  const cpu = cpuTo && cpuFrom ? cpuTo : process.cpuUsage(cpuFrom ?? undefined);
   latencies.sort((a, b) => a - b);
   return {
+    client_cpu_ms_per_op: ok ? (cpu.user + cpu.system) / 1000 / ok : null,
     ok,
     errors,
     dead,

@@ -43,6 +43,20 @@ if (argon2) {
     );
     if (shares.length) console.log(`${names[server]} sign-in flows: ${shares.join('; ')}.`);
   }
+  // The load generator runs on the same cores: what it spends per flow no
+  // server can spend on hashing. A server that did nothing but hash would
+  // reach cores ÷ (one hash with all cores busy + the client's share).
+  const clientCost = rows
+    .filter((r) => r.server.startsWith('oneauth') && r.workload.startsWith('e)') && r.client_cpu_ms_per_op)
+    .map((r) => r.client_cpu_ms_per_op);
+  if (clientCost.length) {
+    const client = clientCost.reduce((a, b) => a + b) / clientCost.length;
+    const busyHashMs = (1000 * argon2.cores) / argon2.all_cores_hashing_per_s;
+    const ceiling = (1000 * argon2.cores) / (busyHashMs + client);
+    console.log(
+      `The load generator spent ${client.toFixed(2)} ms of CPU per flow on these cores; with all cores hashing one hash costs ${busyHashMs.toFixed(1)} ms of a core, so a server doing nothing but hash would reach ${Math.round(ceiling)}/s here (${Math.round((100 * ceiling) / argon2.cores_over_hash_per_s)} % of cores ÷ hash).`,
+    );
+  }
 }
 
 // What a browser downloads for the front end: the WASM the sign-in page

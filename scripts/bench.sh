@@ -73,7 +73,7 @@ record() { # server workload conc unit json
           const seconds = r.duration_us / 1e6;
           Object.assign(out, { rps: (r.requests - r.errors) / seconds, p99: r.p99, p50: r.p50, errors: r.errors + r.socket_errors });
         } else {
-          Object.assign(out, { rps: r.rps ?? 0, p99: r.p99, p50: r.p50, errors: r.errors ?? 0, dead: r.dead ?? 0 });
+          Object.assign(out, { rps: r.rps ?? 0, p99: r.p99, p50: r.p50, errors: r.errors ?? 0, dead: r.dead ?? 0, client_cpu_ms_per_op: r.client_cpu_ms_per_op });
         }
         console.log(JSON.stringify(out));
     ' "$@" >> "$results"

@@ -47,7 +47,12 @@ pub async fn remember(
     app_id: &str,
     signin_session_id: &str,
 ) -> Result<(), SigninLookupError> {
-    session.cycle_id().await?;
+    // A browser that came with a session id gets a new one. A session this
+    // request opened has no id yet: nothing stored to replace, and `save`
+    // creates it under a fresh one.
+    if session.id().is_some() {
+        session.cycle_id().await?;
+    }
     let mut signins = map(session).await?;
     signins.insert(app_id.to_owned(), signin_session_id.to_owned());
     Ok(session.insert(SIGNINS, signins).await?)

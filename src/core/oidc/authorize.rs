@@ -3,7 +3,7 @@
 //! the hosted sign-in (or re-authentication, or passkey step-up), or a code.
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::{EntityTrait, Set};
 use serde::Deserialize;
 use url::Url;
 
@@ -14,7 +14,7 @@ use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
 use crate::core::types::ClientType;
 use crate::core::vault::DerivedKey;
-use crate::core::{clock, db::begin_write, policy, secrets};
+use crate::core::{clock, policy, secrets};
 use crate::entities::{app, authorization_code, oauth_client};
 
 /// How long a code may wait to be exchanged (RFC 6749 §4.1.2 recommends at
@@ -432,8 +432,8 @@ pub async fn decide(
 
     let code = secrets::random_token(32);
     let token_roles = policy::token_roles(&roles, &factors, now);
-    let tx = begin_write(db).await?;
-    authorization_code::ActiveModel {
+    // One statement: it commits on its own, no transaction around it.
+    authorization_code::Entity::insert(authorization_code::ActiveModel {
         code_hash: Set(secrets::sha256_hex(&code)),
         app_id: Set(app.id.clone()),
         client_id: Set(request.client.id.clone()),
@@ -453,10 +453,9 @@ pub async fn decide(
         resource: Set(request.resource.clone()),
         token_family_id: Set(None),
         created_at: Set(now),
-    }
-    .insert(&tx)
+    })
+    .exec_without_returning(db.writer())
     .await?;
-    tx.commit().await?;
 
     let mut url =
         Url::parse(&request.redirect_uri).expect("registered redirect URIs are valid URLs");
