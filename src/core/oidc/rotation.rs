@@ -10,13 +10,19 @@
 //! one INSERT stores the successors of those it spent, one COMMIT makes them
 //! durable. Each caller then learns whether its own rotation took place.
 //! Group commit, as databases do for their logs.
+//!
+//! On PostgreSQL a few groups commit at once: while one waits for its
+//! COMMIT to reach the disk, the next runs its statements. A token in two
+//! groups at once is spent by one of them (the other's UPDATE waits on the
+//! row, then finds it used). SQLite has one writer: one group at a time.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
-use tokio::sync::{mpsc, oneshot};
+use sea_orm::{ColumnTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::core::clock;
 use crate::core::db::{Db, begin_write};
@@ -25,6 +31,9 @@ use crate::entities::{refresh_token, signin_session, token_family};
 
 /// Rotations committed together, at most.
 const MAX_GROUP: usize = 256;
+
+/// Groups committing at once on PostgreSQL (a fraction of its pool).
+const POSTGRES_GROUPS_IN_FLIGHT: usize = 3;
 
 /// One token to spend and the successor to store in its place.
 #[derive(Debug, Clone)]
@@ -75,24 +84,45 @@ impl Rotations {
 }
 
 async fn commit_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<(Rotation, Reply)>) {
-    let mut group = Vec::new();
-    while waiting.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let rotations: Vec<&Rotation> = group.iter().map(|(rotation, _)| rotation).collect();
-        match commit(&db, &rotations).await {
-            Ok(mut spent) => {
-                for (rotation, reply) in group.drain(..) {
-                    // A token presented twice in one group rotates once.
-                    let outcome = match spent.remove(&rotation.token_id) {
-                        true => Rotated::Replaced,
-                        false => Rotated::Lost,
-                    };
-                    let _ = reply.send(Ok(outcome));
-                }
+    let in_flight = match db.backend() {
+        DatabaseBackend::Postgres => POSTGRES_GROUPS_IN_FLIGHT,
+        _ => 1,
+    };
+    let slots = Arc::new(Semaphore::new(in_flight));
+    loop {
+        // A slot first: while every slot commits, rotations gather into
+        // the next group.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut group = Vec::new();
+        if waiting.recv_many(&mut group, MAX_GROUP).await == 0 {
+            return;
+        }
+        let db = db.clone();
+        tokio::spawn(async move {
+            commit_and_answer(&db, group).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn commit_and_answer(db: &Db, group: Vec<(Rotation, Reply)>) {
+    let rotations: Vec<&Rotation> = group.iter().map(|(rotation, _)| rotation).collect();
+    match commit(db, &rotations).await {
+        Ok(mut spent) => {
+            for (rotation, reply) in group {
+                // A token presented twice in one group rotates once.
+                let outcome = match spent.remove(&rotation.token_id) {
+                    true => Rotated::Replaced,
+                    false => Rotated::Lost,
+                };
+                let _ = reply.send(Ok(outcome));
             }
-            Err(err) => {
-                for (_, reply) in group.drain(..) {
-                    let _ = reply.send(Err(err.clone()));
-                }
+        }
+        Err(err) => {
+            for (_, reply) in group {
+                let _ = reply.send(Err(err.clone()));
             }
         }
     }
