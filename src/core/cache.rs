@@ -56,6 +56,41 @@ impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     }
 }
 
+/// Values that never change once made, such as the parsed key of a key
+/// id: kept without a time to live, until the map is full and starts over.
+pub struct KeptMap<K, V> {
+    entries: RwLock<HashMap<K, V>>,
+}
+
+impl<K, V> Default for KeptMap<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> KeptMap<K, V> {
+    pub fn get(&self, key: &K) -> Option<V> {
+        self.entries
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    pub fn put(&self, key: K, value: V) {
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(key, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

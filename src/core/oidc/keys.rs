@@ -29,7 +29,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::super::audit::{self, Actor, Event, Target};
-use super::super::cache::TtlMap;
+use super::super::cache::{KeptMap, TtlMap};
 use super::super::db::begin_write;
 use super::super::types::AppId;
 use super::super::vault::Vault;
@@ -68,7 +68,7 @@ impl Alg {
 pub struct SigningKey {
     pub kid: String,
     pub alg: Alg,
-    signer: Box<dyn JwsSigner>,
+    signer: Arc<dyn JwsSigner>,
 }
 
 /// The keys an app signs with now, one per algorithm.
@@ -100,6 +100,16 @@ struct ActiveCache(TtlMap<String, Arc<ActiveKeys>>);
 
 #[derive(Default)]
 struct PublishedCache(TtlMap<String, Arc<PublishedKeys>>);
+
+/// Which keys are active or published is read again every second; a key
+/// id's material never changes, so it is unsealed and parsed once per
+/// process (an RSA key's parse costs more than the token it signs, and on
+/// each expiry every request in flight would redo it).
+#[derive(Default)]
+struct ParsedSigners(KeptMap<String, Arc<dyn JwsSigner>>);
+
+#[derive(Default)]
+struct ParsedVerifiers(KeptMap<String, Arc<dyn JwsVerifier>>);
 
 /// An unknown key id reloads the published keys at most this often per app
 /// (tokens with made-up key ids must not turn into a query each).
@@ -208,9 +218,17 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKe
     if let Some(keys) = cache.0.get(&app_id.to_owned()) {
         return Ok(keys);
     }
-    ensure(db, vault, app_id).await?;
+    let mut rows = active_rows(db, app_id).await?;
+    if !Alg::ALL
+        .iter()
+        .all(|alg| rows.iter().any(|k| k.alg == alg.as_str()))
+    {
+        ensure(db, vault, app_id).await?;
+        rows = active_rows(db, app_id).await?;
+    }
+    let parsed = db.cached::<ParsedSigners>();
     let mut keys = Vec::new();
-    for row in active_rows(db, app_id).await? {
+    for row in rows {
         let Some(alg) = Alg::parse(&row.alg) else {
             continue;
         };
@@ -218,11 +236,18 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKe
         if keys.iter().any(|k: &SigningKey| k.alg == alg) {
             continue;
         }
-        let private = vault.open(&context(&row.id), &row.private_key_encrypted)?;
-        let jwk = Jwk::from_bytes(&private)?;
-        let signer: Box<dyn JwsSigner> = match alg {
-            Alg::Es256 => Box::new(ES256.signer_from_jwk(&jwk)?),
-            Alg::Rs256 => Box::new(RS256.signer_from_jwk(&jwk)?),
+        let signer = match parsed.0.get(&row.id) {
+            Some(signer) => signer,
+            None => {
+                let private = vault.open(&context(&row.id), &row.private_key_encrypted)?;
+                let jwk = Jwk::from_bytes(&private)?;
+                let signer: Arc<dyn JwsSigner> = match alg {
+                    Alg::Es256 => Arc::new(ES256.signer_from_jwk(&jwk)?),
+                    Alg::Rs256 => Arc::new(RS256.signer_from_jwk(&jwk)?),
+                };
+                parsed.0.put(row.id.clone(), Arc::clone(&signer));
+                signer
+            }
         };
         keys.push(SigningKey {
             kid: row.id,
@@ -256,14 +281,24 @@ async fn published_rows<C: ConnectionTrait>(
 
 async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAuthError> {
     let rows = published_rows(db, app_id).await?;
+    let parsed = db.cached::<ParsedVerifiers>();
     let mut verifiers: HashMap<String, Arc<dyn JwsVerifier>> = HashMap::new();
     let mut public = Vec::new();
     for row in rows {
-        let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
-        let verifier: Arc<dyn JwsVerifier> = match Alg::parse(&row.alg) {
-            Some(Alg::Es256) => Arc::new(ES256.verifier_from_jwk(&jwk)?),
-            Some(Alg::Rs256) => Arc::new(RS256.verifier_from_jwk(&jwk)?),
-            None => continue,
+        let Some(alg) = Alg::parse(&row.alg) else {
+            continue;
+        };
+        let verifier = match parsed.0.get(&row.id) {
+            Some(verifier) => verifier,
+            None => {
+                let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
+                let verifier: Arc<dyn JwsVerifier> = match alg {
+                    Alg::Es256 => Arc::new(ES256.verifier_from_jwk(&jwk)?),
+                    Alg::Rs256 => Arc::new(RS256.verifier_from_jwk(&jwk)?),
+                };
+                parsed.0.put(row.id.clone(), Arc::clone(&verifier));
+                verifier
+            }
         };
         verifiers.insert(row.id.clone(), verifier);
         if let Ok(value) = serde_json::from_str::<Value>(&row.public_jwk) {
