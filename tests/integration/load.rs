@@ -414,7 +414,7 @@ async fn sqlite_keeps_a_statement_prepared_whatever_its_limit_binds() {
 /// Which keys are active is read again every second, but a key id's
 /// material never changes: its signer and verifier are unsealed and parsed
 /// once per process. Before, every request in flight when the second ran
-/// out parsed the RSA key again, 7 % of the server's time at 256 refresh
+/// out parsed the RSA key again, a tenth of the server's time at 256 refresh
 /// chains.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signing_key_is_unsealed_and_parsed_once_per_process() {
