@@ -60,6 +60,58 @@ async fn password_flow(app: &TestApp, client: &Client<'_>, email: &str) -> Resul
     }
 }
 
+/// An app `demo` with a confidential client and `chains` refresh tokens of
+/// one signed-in user, each the start of its own chain.
+async fn refresh_chains(chains: usize) -> (TestApp, Value, Vec<String>) {
+    let app = spawn_app().await;
+    let created = app_with_client(&app).await;
+    add_user(&app, "demo", "ada@example.com");
+    let client = Client::from_created(&app, &created);
+    let browser = browser();
+    common::sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
+    let mut tokens = Vec::new();
+    for _ in 0..chains {
+        let issued = client.tokens(&browser, &[]).await;
+        tokens.push(issued["refresh_token"].as_str().unwrap().to_owned());
+    }
+    (app, created, tokens)
+}
+
+/// A refresh request a spawned task can send on its own (the tests' Client
+/// borrows the TestApp, so it cannot move into a task).
+#[derive(Clone)]
+struct Refresher {
+    token_url: String,
+    client_id: String,
+    secret: Option<String>,
+    http: reqwest::Client,
+}
+
+impl Refresher {
+    fn of(client: &Client<'_>) -> Self {
+        Self {
+            token_url: format!("{}/a/{}/oauth/token", client.base, client.app_id),
+            client_id: client.client_id.clone(),
+            secret: client.secret.clone(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The status and body of a refresh of `token`.
+    async fn refresh(&self, token: &str) -> (u16, Value) {
+        let response = self
+            .http
+            .post(&self.token_url)
+            .basic_auth(&self.client_id, self.secret.as_deref())
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    }
+}
+
 /// M6: more refreshes at once than the pool has connections. Before the fix
 /// the grant held a connection (on SQLite the write lock) while minting took
 /// a second one for the signing key: 10 s stalls, 500s, dead chains.
@@ -67,42 +119,19 @@ async fn password_flow(app: &TestApp, client: &Client<'_>, email: &str) -> Resul
 async fn m6_sixty_four_concurrent_refresh_chains_all_rotate_and_none_dies() {
     const CHAINS: usize = 64;
     const ROTATIONS: usize = 4;
-    let app = spawn_app().await;
-    let created = app_with_client(&app).await;
-    add_user(&app, "demo", "ada@example.com");
+    let (app, created, chains) = refresh_chains(CHAINS).await;
     let client = Client::from_created(&app, &created);
-    let browser = browser();
-    common::sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
-    let mut chains = Vec::new();
-    for _ in 0..CHAINS {
-        let tokens = client.tokens(&browser, &[]).await;
-        chains.push(tokens["refresh_token"].as_str().unwrap().to_owned());
-    }
+    let refresher = Refresher::of(&client);
 
     let mut rotations = tokio::task::JoinSet::new();
     for start in chains {
-        let client = Client::from_created(&app, &created);
-        let (base, app_id, client_id, secret) = (
-            client.base.clone(),
-            client.app_id.clone(),
-            client.client_id.clone(),
-            client.secret.clone(),
-        );
+        let refresher = refresher.clone();
         rotations.spawn(async move {
-            let http = reqwest::Client::new();
             let mut token = start;
             let mut statuses = Vec::new();
             for _ in 0..ROTATIONS {
-                let response = http
-                    .post(format!("{base}/a/{app_id}/oauth/token"))
-                    .basic_auth(&client_id, secret.as_deref())
-                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status().as_u16();
+                let (status, body) = refresher.refresh(&token).await;
                 statuses.push(status);
-                let body: Value = response.json().await.unwrap_or_default();
                 match body["refresh_token"].as_str() {
                     Some(next) if status == 200 => token = next.to_owned(),
                     _ => break,
@@ -138,39 +167,16 @@ async fn m6_sixty_four_concurrent_refresh_chains_all_rotate_and_none_dies() {
 async fn a_token_presented_many_times_at_once_never_forks_its_family() {
     const CHAINS: usize = 16;
     const PRESENTATIONS: usize = 4;
-    let app = spawn_app().await;
-    let created = app_with_client(&app).await;
-    add_user(&app, "demo", "ada@example.com");
+    let (app, created, chains) = refresh_chains(CHAINS).await;
     let client = Client::from_created(&app, &created);
-    let browser = browser();
-    common::sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
-    let mut chains = Vec::new();
-    for _ in 0..CHAINS {
-        let tokens = client.tokens(&browser, &[]).await;
-        chains.push(tokens["refresh_token"].as_str().unwrap().to_owned());
-    }
+    let refresher = Refresher::of(&client);
 
     let mut presentations = tokio::task::JoinSet::new();
     for (chain, token) in chains.iter().enumerate() {
         for _ in 0..PRESENTATIONS {
-            let client = Client::from_created(&app, &created);
-            let (base, app_id, client_id, secret) = (
-                client.base.clone(),
-                client.app_id.clone(),
-                client.client_id.clone(),
-                client.secret.clone(),
-            );
-            let token = token.clone();
+            let (refresher, token) = (refresher.clone(), token.clone());
             presentations.spawn(async move {
-                let response = reqwest::Client::new()
-                    .post(format!("{base}/a/{app_id}/oauth/token"))
-                    .basic_auth(&client_id, secret.as_deref())
-                    .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status().as_u16();
-                let body: Value = response.json().await.unwrap_or_default();
+                let (status, body) = refresher.refresh(&token).await;
                 (chain, status, body)
             });
         }
