@@ -20,13 +20,13 @@ const MAX_ENTRIES: usize = 10_000;
 
 /// Values by key, each fresh for [`FRESH_FOR`].
 pub struct TtlMap<K, V> {
-    entries: RwLock<HashMap<K, (Instant, V)>>,
+    entries: KeptMap<K, (Instant, V)>,
 }
 
 impl<K, V> Default for TtlMap<K, V> {
     fn default() -> Self {
         Self {
-            entries: RwLock::new(HashMap::new()),
+            entries: KeptMap::default(),
         }
     }
 }
@@ -34,30 +34,19 @@ impl<K, V> Default for TtlMap<K, V> {
 impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     /// The value of `key`, if one was put less than [`FRESH_FOR`] ago.
     pub fn get(&self, key: &K) -> Option<V> {
-        let entries = self
-            .entries
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
+        self.entries
             .get(key)
             .filter(|(at, _)| at.elapsed() < FRESH_FOR)
-            .map(|(_, value)| value.clone())
+            .map(|(_, value)| value)
     }
 
     pub fn put(&self, key: K, value: V) {
-        let mut entries = self
-            .entries
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key, (Instant::now(), value));
+        self.entries.put(key, (Instant::now(), value));
     }
 }
 
 /// Values that never change once made, such as the parsed key of a key
-/// id: kept without a time to live, until the map is full and starts over.
+/// id: kept without a time to live, until the map holds [`MAX_ENTRIES`].
 pub struct KeptMap<K, V> {
     entries: RwLock<HashMap<K, V>>,
 }
@@ -89,6 +78,19 @@ impl<K: Eq + Hash, V: Clone> KeptMap<K, V> {
         }
         entries.insert(key, value);
     }
+
+    /// The value of `key`, made (and kept) by `make` when there is none.
+    pub fn get_or_make<E>(&self, key: &K, make: impl FnOnce() -> Result<V, E>) -> Result<V, E>
+    where
+        K: Clone,
+    {
+        if let Some(value) = self.get(key) {
+            return Ok(value);
+        }
+        let value = make()?;
+        self.put(key.clone(), value.clone());
+        Ok(value)
+    }
 }
 
 #[cfg(test)]
@@ -101,10 +103,7 @@ mod tests {
         assert_eq!(map.get(&"a"), None);
         map.put("a", 1);
         assert_eq!(map.get(&"a"), Some(1));
-        map.entries
-            .write()
-            .unwrap()
-            .insert("a", (Instant::now() - FRESH_FOR, 1));
+        map.entries.put("a", (Instant::now() - FRESH_FOR, 1));
         assert_eq!(map.get(&"a"), None, "stale");
     }
 }

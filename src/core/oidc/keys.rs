@@ -188,13 +188,18 @@ async fn active_rows<C: ConnectionTrait>(
 
 /// Make sure the app has an active key of every algorithm (created on first
 /// use, so apps made before keys existed, and the console, get theirs).
-pub async fn ensure(db: &Db, vault: &Vault, app_id: &str) -> Result<(), OAuthError> {
+/// Returns the active key rows, newest first.
+pub async fn ensure(
+    db: &Db,
+    vault: &Vault,
+    app_id: &str,
+) -> Result<Vec<signing_key::Model>, OAuthError> {
     let have = active_rows(db, app_id).await?;
     if Alg::ALL
         .iter()
         .all(|alg| have.iter().any(|k| k.alg == alg.as_str()))
     {
-        return Ok(());
+        return Ok(have);
     }
     let tx = begin_write(db).await?;
     // Lock the app row so two processes do not both create keys.
@@ -209,7 +214,7 @@ pub async fn ensure(db: &Db, vault: &Vault, app_id: &str) -> Result<(), OAuthErr
         }
     }
     tx.commit().await?;
-    Ok(())
+    active_rows(db, app_id).await
 }
 
 /// The app's active keys, unsealed and parsed (created on first use).
@@ -218,17 +223,9 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKe
     if let Some(keys) = cache.0.get(&app_id.to_owned()) {
         return Ok(keys);
     }
-    let mut rows = active_rows(db, app_id).await?;
-    if !Alg::ALL
-        .iter()
-        .all(|alg| rows.iter().any(|k| k.alg == alg.as_str()))
-    {
-        ensure(db, vault, app_id).await?;
-        rows = active_rows(db, app_id).await?;
-    }
     let parsed = db.cached::<ParsedSigners>();
     let mut keys = Vec::new();
-    for row in rows {
+    for row in ensure(db, vault, app_id).await? {
         let Some(alg) = Alg::parse(&row.alg) else {
             continue;
         };
@@ -236,19 +233,15 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKe
         if keys.iter().any(|k: &SigningKey| k.alg == alg) {
             continue;
         }
-        let signer = match parsed.0.get(&row.id) {
-            Some(signer) => signer,
-            None => {
-                let private = vault.open(&context(&row.id), &row.private_key_encrypted)?;
-                let jwk = Jwk::from_bytes(&private)?;
-                let signer: Arc<dyn JwsSigner> = match alg {
-                    Alg::Es256 => Arc::new(ES256.signer_from_jwk(&jwk)?),
-                    Alg::Rs256 => Arc::new(RS256.signer_from_jwk(&jwk)?),
-                };
-                parsed.0.put(row.id.clone(), Arc::clone(&signer));
-                signer
-            }
-        };
+        let signer = parsed.0.get_or_make(&row.id, || -> Result<_, OAuthError> {
+            let private = vault.open(&context(&row.id), &row.private_key_encrypted)?;
+            let jwk = Jwk::from_bytes(&private)?;
+            let signer: Arc<dyn JwsSigner> = match alg {
+                Alg::Es256 => Arc::new(ES256.signer_from_jwk(&jwk)?),
+                Alg::Rs256 => Arc::new(RS256.signer_from_jwk(&jwk)?),
+            };
+            Ok(signer)
+        })?;
         keys.push(SigningKey {
             kid: row.id,
             alg,
@@ -288,18 +281,14 @@ async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAu
         let Some(alg) = Alg::parse(&row.alg) else {
             continue;
         };
-        let verifier = match parsed.0.get(&row.id) {
-            Some(verifier) => verifier,
-            None => {
-                let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
-                let verifier: Arc<dyn JwsVerifier> = match alg {
-                    Alg::Es256 => Arc::new(ES256.verifier_from_jwk(&jwk)?),
-                    Alg::Rs256 => Arc::new(RS256.verifier_from_jwk(&jwk)?),
-                };
-                parsed.0.put(row.id.clone(), Arc::clone(&verifier));
-                verifier
-            }
-        };
+        let verifier = parsed.0.get_or_make(&row.id, || -> Result<_, OAuthError> {
+            let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
+            let verifier: Arc<dyn JwsVerifier> = match alg {
+                Alg::Es256 => Arc::new(ES256.verifier_from_jwk(&jwk)?),
+                Alg::Rs256 => Arc::new(RS256.verifier_from_jwk(&jwk)?),
+            };
+            Ok(verifier)
+        })?;
         verifiers.insert(row.id.clone(), verifier);
         if let Ok(value) = serde_json::from_str::<Value>(&row.public_jwk) {
             public.push(value);
