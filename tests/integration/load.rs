@@ -90,7 +90,7 @@ struct Refresher {
 impl Refresher {
     fn of(client: &Client<'_>) -> Self {
         Self {
-            token_url: format!("{}/a/{}/oauth/token", client.base, client.app_id),
+            token_url: client.endpoint("token"),
             client_id: client.client_id.clone(),
             secret: client.secret.clone(),
             http: reqwest::Client::new(),
@@ -343,34 +343,14 @@ async fn machine_tokens_are_summarised_in_the_audit_chain() {
 /// Rotations are committed in groups, so the copies may share one group.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_token_presented_eight_times_at_once_rotates_once() {
-    let app = spawn_app().await;
-    let created = app_with_client(&app).await;
-    add_user(&app, "demo", "ada@example.com");
+    let (app, created, chains) = refresh_chains(1).await;
     let client = Client::from_created(&app, &created);
-    let browser = browser();
-    common::sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
-    let tokens = client.tokens(&browser, &[]).await;
-    let presented = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let refresher = Refresher::of(&client);
 
     let mut copies = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let (endpoint, client_id, secret, token) = (
-            client.endpoint("token"),
-            client.client_id.clone(),
-            client.secret.clone(),
-            presented.clone(),
-        );
-        copies.spawn(async move {
-            let response = reqwest::Client::new()
-                .post(endpoint)
-                .basic_auth(client_id, secret)
-                .form(&[("grant_type", "refresh_token"), ("refresh_token", &token)])
-                .send()
-                .await
-                .unwrap();
-            let status = response.status().as_u16();
-            (status, response.json::<Value>().await.unwrap_or_default())
-        });
+        let (refresher, token) = (refresher.clone(), chains[0].clone());
+        copies.spawn(async move { refresher.refresh(&token).await });
     }
     let answers = copies.join_all().await;
     let rotated: Vec<_> = answers
