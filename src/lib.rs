@@ -35,13 +35,64 @@ pub fn hydrate() {
         let Some(body) = document.body() else {
             return;
         };
+        let early_clicks = BrowserFollowsLinks::install(&document);
         leptos::mount::hydrate_from_async(body, app::App)
             .await
             .forget();
+        early_clicks.remove();
         // Only now is every part of the page live, chunks included: this
         // attribute says so (the browser tests wait for it).
         if let Some(root) = document.document_element() {
             let _ = root.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+/// While the page hydrates, link clicks are kept from the router and left
+/// to the browser. The router listens from the moment the main WASM runs,
+/// but a page whose chunk is still on its way would hydrate from the HTML
+/// of the old URL and never show what the link pointed to (an audit event
+/// clicked early stayed closed). A full page load is slower but right.
+#[cfg(feature = "hydrate")]
+struct BrowserFollowsLinks {
+    document: leptos::web_sys::Document,
+    listener: wasm_bindgen::closure::Closure<dyn FnMut(leptos::web_sys::Event)>,
+}
+
+#[cfg(feature = "hydrate")]
+impl BrowserFollowsLinks {
+    fn install(document: &leptos::web_sys::Document) -> Self {
+        use wasm_bindgen::JsCast;
+        let listener =
+            wasm_bindgen::closure::Closure::<dyn FnMut(_)>::new(|event: leptos::web_sys::Event| {
+                let on_link = event
+                    .target()
+                    .and_then(|target| target.dyn_into::<leptos::web_sys::Element>().ok())
+                    .and_then(|element| element.closest("a[href]").ok().flatten())
+                    .is_some();
+                if on_link {
+                    // Capture phase on the document: the router's listener
+                    // (bubbling, on the window) never sees this click.
+                    event.stop_propagation();
+                }
+            });
+        let _ = document.add_event_listener_with_callback_and_bool(
+            "click",
+            listener.as_ref().unchecked_ref(),
+            true,
+        );
+        Self {
+            document: document.clone(),
+            listener,
+        }
+    }
+
+    fn remove(self) {
+        use wasm_bindgen::JsCast;
+        let _ = self.document.remove_event_listener_with_callback_and_bool(
+            "click",
+            self.listener.as_ref().unchecked_ref(),
+            true,
+        );
+    }
 }

@@ -277,6 +277,26 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await expect(page.getByTestId('audit-row')).toHaveCount(50);
   });
 
+  await test.step('a link clicked while the page is still hydrating opens what it points to', async () => {
+    // The router listens for clicks as soon as the main WASM runs, but the
+    // page's own chunk may still be on its way: hold the chunks back so the
+    // click lands in that window every time, as a quick user's may.
+    const chunks = /\/pkg\/split___.*\.wasm$/;
+    await page.route(chunks, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await route.continue();
+    });
+    const chunkAsked = page.waitForRequest(chunks);
+    await page.goto('/console/audit?action=user.deactivated');
+    await chunkAsked;
+    await expect(page.locator('html')).not.toHaveAttribute('data-hydrated', 'true');
+    await page.getByTestId('audit-row').getByRole('link').click();
+    await expect(page).toHaveURL(/event=/);
+    await expect(page.getByTestId('event-detail')).toBeVisible();
+    await expectHydrated(page);
+    await page.unroute(chunks);
+  });
+
   await test.step('filter, inspect, export and check the audit log', async () => {
     await page.goto('/console/audit');
     await expectHydrated(page);
