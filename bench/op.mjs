@@ -2,12 +2,21 @@
 // the side-by-side benchmark (scripts/bench.sh): PKCE required, refresh
 // tokens rotated on every use and issued on every code exchange, no consent
 // screen, ES256 ID tokens and ES256 JWT client_credentials tokens, 300 s
-// access tokens. Its storage is the default in-memory adapter (no
-// durability, one process), and devInteractions accepts any login without
-// hashing a password: both favour it against 1Auth, which commits to disk
-// and runs argon2id.
+// access tokens. Its storage is the in-memory adapter (no durability, one
+// process), and devInteractions accepts any login without hashing a
+// password: both favour it against 1Auth, which commits to disk and runs
+// argon2id.
 import Provider from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 import * as jose from 'jose';
+
+// The default in-memory store keeps only the 1,000 most recent entries: at
+// 256 refresh chains it evicted live refresh tokens, so most chains died on
+// invalid_grant and the provider went on serving a hundred. Every entry
+// still expires with its token; this store is only large enough to keep
+// every live one, as a real adapter would.
+const store = new LRU({ maxSize: 10_000_000 });
 
 const port = Number(process.env.PORT ?? 3400);
 const issuer = `http://localhost:${port}`;
@@ -36,6 +45,7 @@ const provider = new Provider(issuer, {
       id_token_signed_response_alg: 'ES256',
     },
   ],
+  adapter: (model) => new MemoryAdapter(model, store),
   jwks: { keys: [jwk] },
   cookies: { keys: ['bench-cookie-key-0123456789abcdef'] },
   features: {
