@@ -17,6 +17,7 @@ use crate::config::Settings;
 use crate::core::db;
 use crate::core::db::Db;
 use crate::core::oidc::grant_tally::GrantTally;
+use crate::core::oidc::refresh_reads::RefreshReads;
 use crate::core::oidc::rotation::Rotations;
 use crate::core::passkeys::RelyingParty;
 use crate::core::vault::{DerivedKey, Vault, VaultError};
@@ -43,6 +44,8 @@ pub struct AppState {
     pub keys: Arc<ServerKeys>,
     /// Machine tokens issued and not yet summarised in the audit log.
     pub grant_tally: Arc<GrantTally>,
+    /// Refresh-token reads, batched across the requests in flight.
+    pub refresh_reads: RefreshReads,
     /// Refresh-token rotations, committed in groups.
     pub rotations: Rotations,
 }
@@ -122,6 +125,7 @@ impl AppState {
             }
         };
         Self {
+            refresh_reads: RefreshReads::start(db.clone()),
             rotations: Rotations::start(db.clone()),
             db,
             settings: Arc::new(settings),

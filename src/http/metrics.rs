@@ -62,12 +62,20 @@ pub async fn metrics(
          oneauth_password_hashes_waiting {}\n\
          # HELP oneauth_machine_tokens_unsummarised Machine tokens issued and not yet summarised in the audit log.\n\
          # TYPE oneauth_machine_tokens_unsummarised gauge\n\
-         oneauth_machine_tokens_unsummarised {}\n",
+         oneauth_machine_tokens_unsummarised {}\n\
+         # HELP oneauth_refresh_reads_total Refresh tokens read since start.\n\
+         # TYPE oneauth_refresh_reads_total counter\n\
+         oneauth_refresh_reads_total {}\n\
+         # HELP oneauth_refresh_read_statements_total Statements those reads took (several reads share one under load).\n\
+         # TYPE oneauth_refresh_read_statements_total counter\n\
+         oneauth_refresh_read_statements_total {}\n",
         busy_answers(),
         passwords::verifications(),
         passwords::hashes_refused(),
         passwords::hashes_waiting(),
         state.grant_tally.pending(),
+        state.refresh_reads.reads(),
+        state.refresh_reads.statements(),
     );
     let mut response = body.into_response();
     response.headers_mut().insert(

@@ -157,6 +157,42 @@ async fn m6_sixty_four_concurrent_refresh_chains_all_rotate_and_none_dies() {
     }
 }
 
+/// Concurrent refreshes read their tokens together: one statement serves
+/// the reads waiting when it starts (the database's per-statement overhead
+/// was most of its time at a few dozen chains). Each request still gets its
+/// own token's rows: every refresh succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_share_their_token_reads() {
+    const CHAINS: usize = 64;
+    let (app, created, chains) = refresh_chains(CHAINS).await;
+    let client = Client::from_created(&app, &created);
+    let refresher = Refresher::of(&client);
+
+    let mut refreshes = tokio::task::JoinSet::new();
+    for token in chains {
+        let refresher = refresher.clone();
+        refreshes.spawn(async move { refresher.refresh(&token).await });
+    }
+    while let Some(done) = refreshes.join_next().await {
+        let (status, body) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{metrics}"))
+    };
+    let reads = counter("oneauth_refresh_reads_total ");
+    let statements = counter("oneauth_refresh_read_statements_total ");
+    assert_eq!(reads, CHAINS as u64);
+    assert!(
+        statements < reads,
+        "{reads} reads took {statements} statements: none was shared"
+    );
+}
+
 /// Each of sixteen tokens presented four times at once (a client retrying
 /// a refresh it thinks was lost), all 64 in flight together: on PostgreSQL
 /// several rotation groups commit at once and a token can sit in two of

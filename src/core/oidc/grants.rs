@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use super::OAuthError;
 use super::keys::{self, ActiveKeys};
+use super::refresh_reads::RefreshReads;
 use super::rotation::{Rotated, Rotation, Rotations};
 use super::scope::Scope;
 use super::tokens::{self, Authentication, Grant};
@@ -33,8 +34,8 @@ use crate::core::types::{AppId, ClientType};
 use crate::core::vault::Vault;
 use crate::core::{clock, policy, secrets, users};
 use crate::entities::{
-    app, app_user, authorization_code, oauth_client, refresh_token, role, role_assignment,
-    signin_session, token_family,
+    app, app_user, authorization_code, oauth_client, refresh_token, role, signin_session,
+    token_family,
 };
 
 /// How the client presented itself (RFC 6749 §2.3).
@@ -118,6 +119,8 @@ pub struct Issuer<'a> {
     pub app: &'a app::Model,
     /// Where machine tokens are counted (see [`super::grant_tally`]).
     pub tally: &'a super::grant_tally::GrantTally,
+    /// Where refresh tokens are read (see [`super::refresh_reads`]).
+    pub refresh_reads: &'a RefreshReads,
     /// Where refresh rotations are committed (see [`super::rotation`]).
     pub rotations: &'a Rotations,
 }
@@ -387,21 +390,21 @@ pub async fn refresh(
     let app = issuer.app;
     let signing_keys = issuer.signing_keys().await?;
     // The token, its family, the family's session, that session's user and
-    // the user's roles: one statement, a row per role (at least one).
-    let rows = refresh_token::Entity::find()
-        .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
-        .filter(refresh_token::Column::AppId.eq(app.id.as_str()))
-        .find_also_related(token_family::Entity)
-        .find_also(token_family::Entity, signin_session::Entity)
-        .find_also(signin_session::Entity, app_user::Entity)
-        .find_also(app_user::Entity, role_assignment::Entity)
-        .find_also(role_assignment::Entity, role::Entity)
-        .all(db)
+    // the user's roles: a row per role (at least one), read in one
+    // statement with the other refreshes in flight.
+    let rows = issuer
+        .refresh_reads
+        .read(secrets::sha256_hex(presented))
         .await?;
     let held_roles: Vec<role::Model> = rows.iter().filter_map(|(.., role)| role.clone()).collect();
     let Some((token, Some(family), session, user, _, _)) = rows.into_iter().next() else {
         return Err(invalid_refresh());
     };
+    // Batched reads look tokens up by hash alone: another app's token is
+    // no token here.
+    if token.app_id != app.id {
+        return Err(invalid_refresh());
+    }
     let now = clock::now();
     if family.client_id != client.id || family.revoked_at.is_some() {
         return Err(invalid_refresh());

@@ -12,6 +12,7 @@ pub mod grants;
 pub mod introspection;
 pub mod keys;
 pub mod logout;
+pub mod refresh_reads;
 pub mod resource;
 pub mod rotation;
 pub mod scope;

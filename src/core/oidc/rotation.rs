@@ -172,12 +172,12 @@ async fn commit(db: &Db, rotations: &[&Rotation]) -> Result<HashSet<String>, DbE
     Ok(spent)
 }
 
-/// The ids, with the last repeated up to the next power of two: the spending
-/// statement then has one of nine shapes, not one per group size, so each
-/// connection prepares and plans it once (PostgreSQL plans a new statement
-/// text in about as long as it takes to run it). A repeated id changes
-/// nothing.
-fn padded(mut ids: Vec<&str>) -> Vec<&str> {
+/// The values of an `IN (...)` list, with the last repeated up to the next
+/// power of two: the statement then has one of a few shapes, not one per
+/// group size, so each connection prepares and plans it once (PostgreSQL
+/// plans a new statement text in about as long as it takes to run it). A
+/// repeated value changes nothing.
+pub(super) fn padded(mut ids: Vec<&str>) -> Vec<&str> {
     if let Some(&last) = ids.last() {
         ids.resize(ids.len().next_power_of_two(), last);
     }

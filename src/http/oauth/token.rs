@@ -113,6 +113,7 @@ pub async fn token(
         issuer: &issuer_url,
         app: &app,
         tally: &state.grant_tally,
+        refresh_reads: &state.refresh_reads,
         rotations: &state.rotations,
     };
     let field = |name: &str| form.get(name).map(String::as_str).filter(|v| !v.is_empty());
