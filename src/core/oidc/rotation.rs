@@ -11,17 +11,22 @@
 //! durable. Each caller then learns whether its own rotation took place.
 //! Group commit, as databases do for their logs.
 //!
-//! On PostgreSQL a few groups commit at once: while one waits for its
-//! COMMIT to reach the disk, the next runs its statements. A token in two
-//! groups at once is spent by one of them (the other's UPDATE waits on the
-//! row, then finds it used). SQLite has one writer: one group at a time.
+//! On PostgreSQL a group is one statement (spend, then store the successors
+//! of what was spent, in one round trip instead of BEGIN, UPDATE, INSERT and
+//! COMMIT), and a few groups commit at once: while one waits for its commit
+//! to reach the disk, the next runs. A token in two groups at once is spent
+//! by one of them (the other's UPDATE waits on the row, then finds it used).
+//! SQLite has one writer: one group at a time, in a transaction.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
+};
+use serde_json::json;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::core::clock;
@@ -128,9 +133,88 @@ async fn commit_and_answer(db: &Db, group: Vec<(Rotation, Reply)>) {
     }
 }
 
-/// Spend what can be spent of `rotations` and store those successors, in
-/// one transaction; answers the ids of the spent tokens.
+/// Spend what can be spent of `rotations` and store those successors,
+/// atomically; answers the ids of the spent tokens.
 async fn commit(db: &Db, rotations: &[&Rotation]) -> Result<HashSet<String>, DbErr> {
+    match db.backend() {
+        DatabaseBackend::Postgres => commit_in_one_statement(db, rotations).await,
+        _ => commit_in_a_transaction(db, rotations).await,
+    }
+}
+
+/// PostgreSQL: the spending UPDATE and the INSERT of the successors of
+/// what it spent, as one statement (atomic on its own). The group travels
+/// as one JSON parameter, so the text never changes and each connection
+/// prepares it once; `= ANY (ARRAY(...))` keeps the spend on the primary
+/// key's index whatever the group's size.
+const SPEND_AND_STORE: &str = r#"
+WITH wanted AS (
+    SELECT * FROM json_to_recordset($2::json) AS w(
+        spent_id text, id text, app_id text, family_id text, token_hash text,
+        expires_at timestamptz)
+), spent AS (
+    UPDATE "refresh_token" SET "used_at" = $1
+    WHERE "id" = ANY (ARRAY(SELECT "spent_id" FROM wanted))
+      AND "used_at" IS NULL
+      AND (SELECT 1 FROM "token_family"
+           INNER JOIN "signin_session" ON "signin_session"."id" = "token_family"."signin_session_id"
+           WHERE "token_family"."id" = "refresh_token"."family_id"
+             AND "token_family"."revoked_at" IS NULL
+             AND "signin_session"."ended_at" IS NULL) = 1
+    RETURNING "id"
+), stored AS (
+    INSERT INTO "refresh_token" ("id", "app_id", "family_id", "token_hash", "expires_at", "used_at", "created_at")
+    SELECT wanted.id, wanted.app_id, wanted.family_id, wanted.token_hash, wanted.expires_at, NULL, $1
+    FROM wanted INNER JOIN spent ON spent."id" = wanted.spent_id
+)
+SELECT "id" FROM spent"#;
+
+async fn commit_in_one_statement(
+    db: &Db,
+    rotations: &[&Rotation],
+) -> Result<HashSet<String>, DbErr> {
+    // One instant for the group: a token's `used_at` equals its
+    // successor's `created_at`, which is how the grace window recognises
+    // the immediate successor.
+    let now = clock::now();
+    // The first rotation of each token (a token presented twice in one
+    // group has one successor).
+    let mut seen = HashSet::new();
+    let wanted: Vec<serde_json::Value> = rotations
+        .iter()
+        .filter(|r| seen.insert(r.token_id.as_str()))
+        .map(|r| {
+            json!({
+                "spent_id": r.token_id,
+                "id": secrets::new_id(),
+                "app_id": r.app_id,
+                "family_id": r.family_id,
+                "token_hash": secrets::sha256_hex(&r.successor),
+                "expires_at": (now + r.idle).to_rfc3339(),
+            })
+        })
+        .collect();
+    let statement = Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        SPEND_AND_STORE,
+        [
+            now.into(),
+            serde_json::Value::Array(wanted).to_string().into(),
+        ],
+    );
+    db.writer()
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String>("", "id"))
+        .collect()
+}
+
+/// SQLite: the spending UPDATE and the INSERT in one write transaction.
+async fn commit_in_a_transaction(
+    db: &Db,
+    rotations: &[&Rotation],
+) -> Result<HashSet<String>, DbErr> {
     let tx = begin_write(db).await?;
     // One instant for the group: a token's `used_at` equals its
     // successor's `created_at`, which is how the grace window recognises
