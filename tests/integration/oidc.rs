@@ -585,63 +585,6 @@ async fn refresh_tokens_rotate_and_reuse_kills_the_family() {
     );
 }
 
-/// Refresh tokens are read by hash, many requests' reads in one statement
-/// (not by hash and app): another app's token presented here, even read
-/// together with this app's own, is no token, and stays good where it was
-/// issued.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_refresh_token_of_another_app_is_refused() {
-    let setup = setup().await;
-    let other = setup
-        .app
-        .cli(&[
-            "app",
-            "create",
-            "other",
-            "--name",
-            "Other",
-            "--redirect-uri",
-            "http://localhost:5173/cb",
-        ])
-        .expect_success()
-        .json();
-    add_user(&setup.app, "other", "ada@example.com");
-    let demo_client = setup.client();
-    let other_client = Client::from_created(&setup.app, &other);
-    let demo_browser = signed_in_browser(&setup).await;
-    let other_browser = browser();
-    sign_in(
-        &setup.app,
-        &other_browser,
-        "other",
-        "ada@example.com",
-        PASSWORD,
-    )
-    .await;
-    let demo_token = demo_client.tokens(&demo_browser, &[]).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other_token = other_client.tokens(&other_browser, &[]).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let (foreign, own) = tokio::join!(
-        other_client.refresh(&demo_token),
-        other_client.refresh(&other_token)
-    );
-    assert_eq!(
-        (foreign.0, foreign.1["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{}",
-        foreign.1
-    );
-    assert_eq!(own.0, 200, "{}", own.1);
-    let (status, body) = demo_client.refresh(&demo_token).await;
-    assert_eq!(status, 200, "{body}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_grace_window_covers_only_the_immediate_predecessor() {
     let setup = setup().await;

@@ -7,6 +7,7 @@
 //! `introspection` and `logout` are RFC 7662/7009 and RP-initiated logout.
 
 pub mod authorize;
+mod batches;
 pub mod grant_tally;
 pub mod grants;
 pub mod introspection;

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::{ColumnTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
-use super::rotation::padded;
+use super::batches::{padded, run_in_batches};
 use crate::core::db::Db;
 use crate::entities::{
     app_user, refresh_token, role, role_assignment, signin_session, token_family,
@@ -84,33 +84,23 @@ impl RefreshReads {
 
 async fn read_batches(
     db: Db,
-    mut waiting: mpsc::UnboundedReceiver<(String, Reply)>,
+    waiting: mpsc::UnboundedReceiver<(String, Reply)>,
     counts: Arc<Counts>,
 ) {
-    // A few statements at once (the cores are few); while they run, the
-    // reads that arrive gather into the next batch.
+    // A few statements at once (the cores are few).
     let in_flight = match db.backend() {
         DatabaseBackend::Postgres => 4,
         _ => 2,
     };
-    let slots = Arc::new(Semaphore::new(in_flight));
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let mut batch = Vec::new();
-        let taken = waiting.recv_many(&mut batch, MAX_BATCH).await;
-        if taken == 0 {
-            return;
-        }
-        counts.reads.fetch_add(taken as u64, Ordering::Relaxed);
+    run_in_batches(waiting, MAX_BATCH, in_flight, move |batch| {
+        counts
+            .reads
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counts.statements.fetch_add(1, Ordering::Relaxed);
         let db = db.clone();
-        tokio::spawn(async move {
-            read_and_answer(&db, batch).await;
-            drop(slot);
-        });
-    }
+        async move { read_and_answer(&db, batch).await }
+    })
+    .await;
 }
 
 async fn read_and_answer(db: &Db, batch: Vec<(String, Reply)>) {

@@ -19,7 +19,6 @@
 //! SQLite has one writer: one group at a time, in a transaction.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -27,8 +26,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
 };
 use serde_json::json;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
+use super::batches::{padded, run_in_batches};
 use crate::core::clock;
 use crate::core::db::{Db, begin_write};
 use crate::core::secrets;
@@ -88,28 +88,16 @@ impl Rotations {
     }
 }
 
-async fn commit_groups(db: Db, mut waiting: mpsc::UnboundedReceiver<(Rotation, Reply)>) {
+async fn commit_groups(db: Db, waiting: mpsc::UnboundedReceiver<(Rotation, Reply)>) {
     let in_flight = match db.backend() {
         DatabaseBackend::Postgres => POSTGRES_GROUPS_IN_FLIGHT,
         _ => 1,
     };
-    let slots = Arc::new(Semaphore::new(in_flight));
-    loop {
-        // A slot first: while every slot commits, rotations gather into
-        // the next group.
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let mut group = Vec::new();
-        if waiting.recv_many(&mut group, MAX_GROUP).await == 0 {
-            return;
-        }
+    run_in_batches(waiting, MAX_GROUP, in_flight, move |group| {
         let db = db.clone();
-        tokio::spawn(async move {
-            commit_and_answer(&db, group).await;
-            drop(slot);
-        });
-    }
+        async move { commit_and_answer(&db, group).await }
+    })
+    .await;
 }
 
 async fn commit_and_answer(db: &Db, group: Vec<(Rotation, Reply)>) {
@@ -256,18 +244,6 @@ async fn commit_in_a_transaction(
     Ok(spent)
 }
 
-/// The values of an `IN (...)` list, with the last repeated up to the next
-/// power of two: the statement then has one of a few shapes, not one per
-/// group size, so each connection prepares and plans it once (PostgreSQL
-/// plans a new statement text in about as long as it takes to run it). A
-/// repeated value changes nothing.
-pub(super) fn padded(mut ids: Vec<&str>) -> Vec<&str> {
-    if let Some(&last) = ids.last() {
-        ids.resize(ids.len().next_power_of_two(), last);
-    }
-    ids
-}
-
 /// The token's family is not revoked and its sign-in session has not ended
 /// (checked in the statement that spends, so a sign-out or revocation that
 /// committed first always wins).
@@ -298,18 +274,4 @@ fn family_and_session_live() -> Expr {
             .to_owned(),
     )
     .eq(1)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::padded;
-
-    #[test]
-    fn ids_are_padded_with_the_last_to_a_power_of_two() {
-        assert!(padded(vec![]).is_empty());
-        assert_eq!(padded(vec!["a"]), ["a"]);
-        assert_eq!(padded(vec!["a", "b", "c"]), ["a", "b", "c", "c"]);
-        assert_eq!(padded(vec!["a"; 5]).len(), 8);
-        assert_eq!(padded(vec!["a"; 256]).len(), 256);
-    }
 }
