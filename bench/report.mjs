@@ -4,10 +4,36 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
-const rows = readFileSync(process.argv[2], 'utf8')
+// A cell measured more than once (BENCH_TARGETS repeating a target, say
+// "sqlite postgres op op postgres sqlite", so that the VM's slow and fast
+// spells fall on every server alike) is reported as the mean of its runs,
+// with every error and dead chain of every run.
+const measured = readFileSync(process.argv[2], 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((line) => JSON.parse(line));
+const runsOf = new Map();
+for (const r of measured) {
+  const key = `${r.server}|${r.workload}|${r.conc}`;
+  runsOf.set(key, [...(runsOf.get(key) ?? []), r]);
+}
+const mean = (runs, field) => runs.reduce((sum, r) => sum + (r[field] ?? 0), 0) / runs.length;
+const rows = [...runsOf.values()].map((runs) =>
+  runs.length === 1
+    ? runs[0]
+    : {
+        ...runs[0],
+        rps: mean(runs, 'rps'),
+        p50: mean(runs, 'p50'),
+        p99: mean(runs, 'p99'),
+        client_cpu_ms_per_op: mean(runs, 'client_cpu_ms_per_op'),
+        errors: runs.reduce((sum, r) => sum + (r.errors ?? 0), 0),
+        dead: runs.reduce((sum, r) => sum + (r.dead ?? 0), 0),
+        runs: runs.length,
+      },
+);
+const rounds = Math.max(...rows.map((r) => r.runs ?? 1));
+if (rounds > 1) console.log(`Each cell is the mean of ${rounds} runs (errors and dead chains: the sum of all runs).\n`);
 const servers = ['oneauth-sqlite', 'oneauth-postgres', 'op'];
 const names = { 'oneauth-sqlite': '1Auth SQLite', 'oneauth-postgres': '1Auth PostgreSQL', op: 'oidc-provider' };
 const keys = [...new Map(rows.map((r) => [`${r.workload}|${r.conc}`, r])).values()];

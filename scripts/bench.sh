@@ -17,6 +17,9 @@
 #
 #   scripts/bench.sh                       # everything, 10 s per cell
 #   BENCH_SECONDS=15 BENCH_TARGETS="sqlite op" scripts/bench.sh
+#   BENCH_TARGETS="sqlite postgres op op postgres sqlite" scripts/bench.sh
+#       # each server twice, in mirrored order: the VM's slow and fast
+#       # spells fall on all alike; the table shows the mean of the runs
 #   ONEAUTH_BENCH_BIN=/path/to/oneauth scripts/bench.sh   # another build
 #   BENCH_RESULTS=before.jsonl scripts/bench.sh  # keep the raw figures
 #   node bench/report.mjs before.jsonl           # print their table again
@@ -115,8 +118,13 @@ wait_ready() { # url
 run_oneauth() { # backend
     local backend="$1" url server="oneauth-$1"
     case "$backend" in
-        sqlite) url="sqlite://$work/bench.db?mode=rwc" ;;
+        sqlite)
+            # A fresh database each run (a target may be run twice).
+            rm -f "$work"/bench.db* "$work/master-sqlite.key"
+            url="sqlite://$work/bench.db?mode=rwc"
+            ;;
         postgres)
+            rm -f "$work/master-postgres.key"
             local admin="${ONEAUTH_TEST_POSTGRES_URL:-postgres://oneauth:oneauth@127.0.0.1:5432/postgres}"
             if ! pg_lsclusters --no-header | awk 'NR==1 { exit ($4 == "online") ? 0 : 1 }'; then
                 as_root pg_ctlcluster 15 main start
