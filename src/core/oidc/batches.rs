@@ -6,7 +6,24 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use tokio::sync::{Semaphore, mpsc};
+use sea_orm::DbErr;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+/// Where a batch answers one caller.
+pub(super) type Reply<R> = oneshot::Sender<Result<R, DbErr>>;
+
+/// Queue `item` for the batching task behind `queue` and wait for its
+/// answer; `task` names that task in the error if it has stopped.
+pub(super) async fn ask<T, R>(
+    queue: &mpsc::UnboundedSender<(T, Reply<R>)>,
+    item: T,
+    task: &str,
+) -> Result<R, DbErr> {
+    let (reply, answer) = oneshot::channel();
+    let gone = || DbErr::Custom(format!("the {task} task has stopped"));
+    queue.send((item, reply)).map_err(|_| gone())?;
+    answer.await.map_err(|_| gone())?
+}
 
 /// Run `handle` on batches of what arrives on `waiting` (at most `max` items
 /// each, at most `in_flight` batches at once) until every sender is gone.

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::{ColumnTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use super::batches::{padded, run_in_batches};
+use super::batches::{self, ask, padded, run_in_batches};
 use crate::core::db::Db;
 use crate::entities::{
     app_user, refresh_token, role, role_assignment, signin_session, token_family,
@@ -36,7 +36,7 @@ pub type TokenRow = (
     Option<role::Model>,
 );
 
-type Reply = oneshot::Sender<Result<Vec<TokenRow>, DbErr>>;
+type Reply = batches::Reply<Vec<TokenRow>>;
 
 /// The queue of this process's refresh-token reads (cheap to clone).
 #[derive(Clone, Debug)]
@@ -75,10 +75,7 @@ impl RefreshReads {
     /// The rows of the token whose hash is `token_hash` (none if there is
     /// no such token), read with whatever other reads are waiting.
     pub async fn read(&self, token_hash: String) -> Result<Vec<TokenRow>, DbErr> {
-        let (reply, answer) = oneshot::channel();
-        let gone = || DbErr::Custom("the refresh read task has stopped".into());
-        self.queue.send((token_hash, reply)).map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        ask(&self.queue, token_hash, "refresh read").await
     }
 }
 

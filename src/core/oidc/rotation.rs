@@ -26,9 +26,9 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
 };
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
-use super::batches::{padded, run_in_batches};
+use super::batches::{self, ask, padded, run_in_batches};
 use crate::core::clock;
 use crate::core::db::{Db, begin_write};
 use crate::core::secrets;
@@ -62,7 +62,7 @@ pub enum Rotated {
     Lost,
 }
 
-type Reply = oneshot::Sender<Result<Rotated, DbErr>>;
+type Reply = batches::Reply<Rotated>;
 
 /// The queue of this process's rotations (cheap to clone).
 #[derive(Clone, Debug)]
@@ -81,10 +81,7 @@ impl Rotations {
     /// Spend the token and store its successor, with whatever other
     /// rotations are waiting; returns once committed.
     pub async fn rotate(&self, rotation: Rotation) -> Result<Rotated, DbErr> {
-        let (reply, answer) = oneshot::channel();
-        let gone = || DbErr::Custom("the rotation task has stopped".into());
-        self.queue.send((rotation, reply)).map_err(|_| gone())?;
-        answer.await.map_err(|_| gone())?
+        ask(&self.queue, rotation, "rotation").await
     }
 }
 
