@@ -419,7 +419,7 @@ pub async fn change_password(
         }
     }
     if let Some((keys, reservation)) = verified_current {
-        throttle::release(&tx, reservation).await?;
+        reservation.cleared_with_account();
         throttle::clear_account(&tx, &keys).await?;
     }
     let ended = end_other_sessions(&tx, signin, "password_changed").await?;

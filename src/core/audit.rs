@@ -19,8 +19,8 @@ use std::io::Write;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::{Value, json};
 
@@ -239,10 +239,7 @@ fn chain_key() -> Result<&'static DerivedKey, AuditError> {
 
 /// Append an event to its app's chain, inside the caller's transaction, so
 /// the change and its record commit or roll back together.
-pub async fn record(
-    tx: &DatabaseTransaction,
-    event: Event<'_>,
-) -> Result<audit_event::Model, AuditError> {
+pub async fn record(tx: &DatabaseTransaction, event: Event<'_>) -> Result<(), AuditError> {
     let key = chain_key()?;
     let app_id = event.app_id.as_str();
     // Claim the next sequence number and read the head in one statement: on
@@ -283,35 +280,74 @@ pub async fn record(
     };
     row.hash = event_hash(key, &row);
 
-    let inserted = audit_event::ActiveModel {
-        app_id: Set(row.app_id.clone()),
-        seq: Set(row.seq),
-        occurred_at: Set(row.occurred_at),
-        actor_type: Set(row.actor_type.clone()),
-        actor_id: Set(row.actor_id.clone()),
-        actor_label: Set(row.actor_label.clone()),
-        actor_address: Set(row.actor_address.clone()),
-        action: Set(row.action.clone()),
-        target_type: Set(row.target_type.clone()),
-        target_id: Set(row.target_id.clone()),
-        details: Set(row.details.clone()),
-        prev_hash: Set(row.prev_hash.clone()),
-        hash: Set(row.hash.clone()),
-        ..Default::default()
+    match tx.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            // One round trip instead of two, while the head's row lock is
+            // held (every sign-in of the app waits on it).
+            let values: Vec<sea_orm::Value> = vec![
+                row.app_id.into(),
+                row.seq.into(),
+                row.occurred_at.into(),
+                row.actor_type.into(),
+                row.actor_id.into(),
+                row.actor_label.into(),
+                row.actor_address.into(),
+                row.action.into(),
+                row.target_type.into(),
+                row.target_id.into(),
+                row.details.into(),
+                row.prev_hash.into(),
+                row.hash.into(),
+            ];
+            tx.execute_raw(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                APPEND_AND_MOVE_HEAD,
+                values,
+            ))
+            .await?;
+        }
+        _ => {
+            audit_event::ActiveModel {
+                app_id: Set(row.app_id),
+                seq: Set(row.seq),
+                occurred_at: Set(row.occurred_at),
+                actor_type: Set(row.actor_type),
+                actor_id: Set(row.actor_id),
+                actor_label: Set(row.actor_label),
+                actor_address: Set(row.actor_address),
+                action: Set(row.action),
+                target_type: Set(row.target_type),
+                target_id: Set(row.target_id),
+                details: Set(row.details),
+                prev_hash: Set(row.prev_hash),
+                hash: Set(row.hash.clone()),
+                ..Default::default()
+            }
+            .insert(tx)
+            .await?;
+            audit_chain_head::ActiveModel {
+                app_id: Set(app_id.to_owned()),
+                last_hash: Set(row.hash),
+                updated_at: Set(occurred_at),
+                ..Default::default()
+            }
+            .update(tx)
+            .await?;
+        }
     }
-    .insert(tx)
-    .await?;
-
-    audit_chain_head::ActiveModel {
-        app_id: Set(app_id.to_owned()),
-        last_hash: Set(row.hash.clone()),
-        updated_at: Set(occurred_at),
-        ..Default::default()
-    }
-    .update(tx)
-    .await?;
-    Ok(inserted)
+    Ok(())
 }
+
+/// PostgreSQL: insert the event ($1..$13) and move the chain's head to its
+/// hash, in one statement.
+const APPEND_AND_MOVE_HEAD: &str = r#"
+WITH appended AS (
+    INSERT INTO "audit_event" ("app_id", "seq", "occurred_at", "actor_type", "actor_id",
+        "actor_label", "actor_address", "action", "target_type", "target_id", "details",
+        "prev_hash", "hash")
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+)
+UPDATE "audit_chain_head" SET "last_hash" = $13, "updated_at" = $3 WHERE "app_id" = $1"#;
 
 /// Start an empty chain for a new app (in the transaction that creates it).
 pub async fn start_chain(tx: &DatabaseTransaction, app_id: &AppId) -> Result<(), DbErr> {

@@ -240,8 +240,11 @@ pub fn is_live(session: &signin_session::Model, now: DateTime<Utc>) -> bool {
 /// active; extends its idle deadline.
 pub async fn resume(db: &Db, app: &app::Model, id: &str) -> Result<Option<ActiveSignin>, DbErr> {
     let now = clock::now();
-    let Some(session) = signin_session::Entity::find_by_id(id)
+    // The session and its user in one read (every page and authorization
+    // request of a signed-in browser comes through here).
+    let Some((session, Some(user))) = signin_session::Entity::find_by_id(id)
         .filter(signin_session::Column::AppId.eq(app.id.as_str()))
+        .find_also_related(app_user::Entity)
         .one(db)
         .await?
     else {
@@ -250,12 +253,6 @@ pub async fn resume(db: &Db, app: &app::Model, id: &str) -> Result<Option<Active
     if !is_live(&session, now) {
         return Ok(None);
     }
-    let Some(user) = app_user::Entity::find_by_id(session.user_id.as_str())
-        .one(db)
-        .await?
-    else {
-        return Ok(None);
-    };
     if user.status != super::users::STATUS_ACTIVE {
         return Ok(None);
     }

@@ -221,15 +221,8 @@ pub async fn with_password(
     let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
     let reservation = reserve(db, &keys).await?;
 
-    let user = users::find_by_email(db, &app_id_of(app), &email).await?;
-    let credential = match &user {
-        Some(user) => {
-            password_credential::Entity::find_by_id(user.id.as_str())
-                .one(db)
-                .await?
-        }
-        None => None,
-    };
+    let (user, credential) =
+        users::find_with_password_by_email(db, &app_id_of(app), &email).await?;
     // Exactly one argon2 verification on every path.
     let check = match &credential {
         Some(credential) => password.check(&credential.phc).await,
@@ -279,7 +272,7 @@ pub async fn with_password(
         update.updated_at = Set(clock::now());
         update.update(&tx).await?;
     }
-    throttle::release(&tx, reservation).await?;
+    reservation.cleared_with_account();
     let signed_in = succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
     tx.commit().await?;
     Ok(signed_in)
@@ -337,7 +330,7 @@ pub async fn with_recovery_code(
         },
     )
     .await?;
-    throttle::release(&tx, reservation).await?;
+    reservation.cleared_with_account();
     let signed_in = succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
     sessions::end_all_for_user(&tx, &user.id, "recovered", Some(&signed_in.session.id)).await?;
     tx.commit().await?;
@@ -485,7 +478,7 @@ pub async fn reauthenticate_with_password(
         return Err(SignInError::Failed);
     }
     let tx = begin_write(db).await?;
-    throttle::release(&tx, reservation).await?;
+    reservation.cleared_with_account();
     throttle::clear_account(&tx, &keys).await?;
     let session = reauthenticated(&tx, app, signin, Factor::Password, client).await?;
     tx.commit().await?;

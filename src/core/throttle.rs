@@ -22,14 +22,13 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
     QueryFilter, Set,
 };
 
 use super::db::Db;
-use super::db::begin_write;
 use super::{clock, secrets};
 use crate::entities::auth_throttle;
 
@@ -152,11 +151,19 @@ impl Keys {
 }
 
 /// An attempt was counted before its secret was checked; hand it back to
-/// [`fail`] or [`release`].
+/// [`fail`], [`give_back`] or [`Reservation::cleared_with_account`].
 #[derive(Debug)]
-#[must_use = "a reservation is ended by fail() or release()"]
+#[must_use = "a reservation is ended by fail(), give_back() or cleared_with_account()"]
 pub struct Reservation {
     keys: Keys,
+}
+
+impl Reservation {
+    /// The attempt succeeded, and the caller clears the account's counter
+    /// ([`clear_account`]) in the same transaction: deleting the row takes
+    /// this reservation's count with it, so there is nothing to give back
+    /// first (one statement fewer per sign-in).
+    pub fn cleared_with_account(self) {}
 }
 
 /// A key that locked because of this failure, for the audit log.
@@ -269,7 +276,7 @@ async fn lock_if_full(
 /// Count one attempt against the account (or device) before its secret is
 /// checked, or refuse it (with the time it may be tried again) when a key is
 /// locked or the account's failures and attempts in flight already reach
-/// its limit. Either way in one short transaction of its own. The client
+/// its limit. Either way in one short write of its own. The client
 /// address is not reserved: its limit is for spraying many accounts, and a
 /// busy office must not be refused for sign-ins merely in flight; its
 /// failures count when they happen.
@@ -284,23 +291,87 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTim
     let Some((_, key)) = &keys.account else {
         return Ok(Ok(reservation));
     };
-    let tx = begin_write(db).await?;
-    let row = locked_row(&tx, &keys.app_id, key, now).await?;
-    let window_over = row.window_started_at + PER_ACCOUNT.window <= now;
-    let failures = if window_over { 0 } else { row.failures };
-    let refused = match row.locked_until.filter(|u| *u > now) {
-        Some(until) => Some(until),
-        // Full of attempts still in flight: try again in a moment.
-        None if failures >= PER_ACCOUNT.max_failures => Some(now + Duration::seconds(5)),
-        None => None,
-    };
-    if let Some(until) = refused {
-        tx.rollback().await?;
-        return Ok(Err(until));
+    // The check and the count are one statement (atomic on its own, so no
+    // transaction around it): the upsert counts the attempt only where the
+    // row is neither locked nor full, and returns the key when it did.
+    let counted = db
+        .writer()
+        .query_one(&count_attempt(&keys.app_id, key, now))
+        .await?
+        .is_some();
+    if counted {
+        return Ok(Ok(reservation));
     }
-    bump_row(&tx, row, PER_ACCOUNT, now).await?;
-    tx.commit().await?;
-    Ok(Ok(reservation))
+    // Refused (rare): say until when. A lock that has just ended meanwhile
+    // still refuses this attempt for a moment, as a full row does.
+    let locked = locked_until(db, keys).await?;
+    Ok(Err(locked.unwrap_or(now + Duration::seconds(5))))
+}
+
+/// `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING`: count one
+/// attempt on the account's `key` (a first one on a new row), unless the
+/// row is locked or its failures and attempts in flight already reach the
+/// limit within the window; then nothing is written and nothing returned.
+/// The same window and back-off rules as [`bump_row`].
+fn count_attempt(app_id: &str, key: &str, now: DateTime<Utc>) -> InsertStatement {
+    use auth_throttle::Column;
+    let stored = |column: Column| Expr::col((auth_throttle::Entity, column));
+    let window_over = stored(Column::WindowStartedAt).lte(now - PER_ACCOUNT.window);
+    let quiet = stored(Column::UpdatedAt).lte(now - BACK_OFF_MEMORY);
+    let not_locked = stored(Column::LockedUntil)
+        .is_null()
+        .or(stored(Column::LockedUntil).lte(now));
+    let room = window_over
+        .clone()
+        .or(stored(Column::Failures).lt(PER_ACCOUNT.max_failures));
+    Query::insert()
+        .into_table(auth_throttle::Entity)
+        .columns([
+            Column::Key,
+            Column::AppId,
+            Column::Failures,
+            Column::WindowStartedAt,
+            Column::LockedUntil,
+            Column::Lockouts,
+            Column::UpdatedAt,
+        ])
+        .values_panic([
+            key.into(),
+            app_id.into(),
+            1.into(),
+            now.into(),
+            Option::<DateTime<Utc>>::None.into(),
+            0.into(),
+            now.into(),
+        ])
+        .on_conflict(
+            OnConflict::column(Column::Key)
+                .values([
+                    (
+                        Column::Failures,
+                        Expr::case(window_over.clone(), 1)
+                            .finally(stored(Column::Failures).add(1))
+                            .into(),
+                    ),
+                    (
+                        Column::WindowStartedAt,
+                        Expr::case(window_over, now)
+                            .finally(stored(Column::WindowStartedAt))
+                            .into(),
+                    ),
+                    (
+                        Column::Lockouts,
+                        Expr::case(quiet, 0)
+                            .finally(stored(Column::Lockouts))
+                            .into(),
+                    ),
+                    (Column::UpdatedAt, now.into()),
+                ])
+                .action_and_where(not_locked.and(room))
+                .to_owned(),
+        )
+        .returning_col(Column::Key)
+        .to_owned()
 }
 
 /// The reserved attempt failed: the account's count stays, the address's
@@ -336,9 +407,9 @@ pub async fn count_failure(tx: &DatabaseTransaction, keys: &Keys) -> Result<Vec<
     Ok(locks)
 }
 
-/// The reserved attempt succeeded: its count is given back (and the
-/// account's counter cleared by [`clear_account`]).
-pub async fn release(tx: &DatabaseTransaction, reservation: Reservation) -> Result<(), DbErr> {
+/// The reserved attempt was never made (the password hasher was busy): its
+/// count is given back, in one statement of its own.
+pub async fn give_back(db: &Db, reservation: Reservation) -> Result<(), DbErr> {
     let keys = reservation.keys;
     if let Some((_, key)) = &keys.account {
         auth_throttle::Entity::update_many()
@@ -349,18 +420,10 @@ pub async fn release(tx: &DatabaseTransaction, reservation: Reservation) -> Resu
                 ),
             )
             .filter(auth_throttle::Column::Key.eq(key.as_str()))
-            .exec(tx)
+            .exec(db.writer())
             .await?;
     }
     Ok(())
-}
-
-/// The reserved attempt was never made (the password hasher was busy): its
-/// count is given back, in a transaction of its own.
-pub async fn give_back(db: &Db, reservation: Reservation) -> Result<(), DbErr> {
-    let tx = begin_write(db).await?;
-    release(&tx, reservation).await?;
-    tx.commit().await
 }
 
 /// When the attempt may be made again, if any of its keys is locked now.

@@ -129,6 +129,25 @@ pub async fn find_by_email<C: ConnectionTrait>(
         .await
 }
 
+/// [`find_by_email`] with the user's password credential, if any, in one
+/// read (a password sign-in needs both).
+pub async fn find_with_password_by_email<C: ConnectionTrait>(
+    db: &C,
+    app_id: &AppId,
+    email: &Email,
+) -> Result<(Option<app_user::Model>, Option<password_credential::Model>), DbErr> {
+    let found = app_user::Entity::find()
+        .filter(app_user::Column::AppId.eq(app_id.as_str()))
+        .filter(app_user::Column::Email.eq(email.as_str()))
+        .find_also_related(password_credential::Entity)
+        .one(db)
+        .await?;
+    Ok(match found {
+        Some((user, credential)) => (Some(user), credential),
+        None => (None, None),
+    })
+}
+
 pub async fn require_by_email<C: ConnectionTrait>(
     db: &C,
     app_id: &AppId,

@@ -22,6 +22,15 @@ pub enum Relation {
     /// The roles the user holds (read with the refresh grant's token).
     #[sea_orm(has_many = "super::role_assignment::Entity")]
     RoleAssignments,
+    /// The user's password, if any (read with the user at sign-in).
+    #[sea_orm(has_one = "super::password_credential::Entity")]
+    PasswordCredential,
+}
+
+impl Related<super::password_credential::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::PasswordCredential.def()
+    }
 }
 
 impl Related<super::role_assignment::Entity> for Entity {

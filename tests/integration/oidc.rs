@@ -11,8 +11,8 @@ use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app, spawn_sec
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{ChangePassword, FinishAddPasskey, StartAddPasskey};
 use oneauth::api::hosted::{FinishPasskeyAssertion, SignOut, StartPasskeyAssertion};
-use oneauth::entities::{audit_event, signing_key, token_family};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use oneauth::entities::{audit_event, refresh_token, signing_key, token_family};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 struct Setup {
@@ -712,6 +712,67 @@ async fn two_concurrent_refreshes_exactly_one_succeeds_across_two_servers() {
         let successes = [a.0, b.0].iter().filter(|s| **s == 200).count();
         assert_eq!(successes, 1, "{a:?} {b:?}");
     }
+}
+
+/// One code exchanged at once through two servers, four times each: one
+/// exchange gets tokens; the others get invalid_grant and leave nothing
+/// behind (a loser has already written its family and refresh token when it
+/// finds the code spent, and must roll them back).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_code_exchanged_many_times_at_once_gives_tokens_once() {
+    let setup = setup().await;
+    let second_server = spawn_second_server(&setup.app).await;
+    let client = setup.client();
+    let other = Client::from_created(&second_server, &setup.created);
+    let browser = signed_in_browser(&setup).await;
+    for _ in 0..3 {
+        let pkce = Pkce::new();
+        let location = client.authorize(&browser, &pkce, &[]).await.headers()["location"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let code = param(&location, "code").unwrap();
+        let (a, b, c, d) = tokio::join!(
+            client.exchange(&code, &pkce),
+            other.exchange(&code, &pkce),
+            client.exchange(&code, &pkce),
+            other.exchange(&code, &pkce),
+        );
+        let (e, f, g, h) = tokio::join!(
+            client.exchange(&code, &pkce),
+            other.exchange(&code, &pkce),
+            client.exchange(&code, &pkce),
+            other.exchange(&code, &pkce),
+        );
+        let answers = [a, b, c, d, e, f, g, h];
+        let won: Vec<_> = answers
+            .iter()
+            .filter(|(status, _)| *status == 200)
+            .collect();
+        assert_eq!(won.len(), 1, "{answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|(status, body)| *status == 200 || body["error"] == "invalid_grant"),
+            "{answers:?}"
+        );
+    }
+    // Three exchanges won: three families, three refresh tokens, three
+    // grants in the audit log; the losers' writes are gone.
+    let families = token_family::Entity::find()
+        .count(&setup.app.db)
+        .await
+        .unwrap();
+    let tokens = refresh_token::Entity::find()
+        .count(&setup.app.db)
+        .await
+        .unwrap();
+    let granted = audit_actions(&setup.app)
+        .await
+        .iter()
+        .filter(|action| *action == "token.granted")
+        .count();
+    assert_eq!((families, tokens, granted), (3, 3, 3));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -272,28 +272,21 @@ pub async fn exchange_code(
         }
     }
     super::resource::within_grant(stored.resource.as_deref(), resource)?;
-    let spent = authorization_code::Entity::update_many()
-        .col_expr(
-            authorization_code::Column::UsedAt,
-            Expr::value(clock::now()),
-        )
-        .filter(authorization_code::Column::CodeHash.eq(stored.code_hash.as_str()))
-        .filter(authorization_code::Column::UsedAt.is_null())
-        .exec(&tx)
-        .await?;
-    if spent.rows_affected != 1 {
+    // The session and its user in one read.
+    let Some((session, Some(user))) =
+        signin_session::Entity::find_by_id(stored.signin_session_id.as_str())
+            .find_also_related(app_user::Entity)
+            .one(&tx)
+            .await?
+    else {
+        return Err(invalid_code());
+    };
+    if session.ended_at.is_some()
+        || user.id != stored.user_id
+        || user.status != users::STATUS_ACTIVE
+    {
         return Err(invalid_code());
     }
-    let user = app_user::Entity::find_by_id(stored.user_id.as_str())
-        .one(&tx)
-        .await?
-        .filter(|u| u.status == users::STATUS_ACTIVE)
-        .ok_or_else(invalid_code)?;
-    let session = signin_session::Entity::find_by_id(stored.signin_session_id.as_str())
-        .one(&tx)
-        .await?
-        .filter(|s| s.ended_at.is_none())
-        .ok_or_else(invalid_code)?;
 
     let now = clock::now();
     let family_id = secrets::new_id();
@@ -315,10 +308,21 @@ pub async fn exchange_code(
     .insert(&tx)
     .await?;
     let refresh = issue_refresh_token(&tx, app, &family_id, now).await?;
-    let mut update: authorization_code::ActiveModel = stored.clone().into();
-    update.token_family_id = Set(Some(family_id.clone()));
-    update.used_at = Set(Some(now));
-    update.update(&tx).await?;
+    // Spent only if still unused: of two exchanges of one code at once, the
+    // second finds it used here and rolls back what it wrote.
+    let spent = authorization_code::Entity::update_many()
+        .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
+        .col_expr(
+            authorization_code::Column::TokenFamilyId,
+            Expr::value(family_id.as_str()),
+        )
+        .filter(authorization_code::Column::CodeHash.eq(stored.code_hash.as_str()))
+        .filter(authorization_code::Column::UsedAt.is_null())
+        .exec(&tx)
+        .await?;
+    if spent.rows_affected != 1 {
+        return Err(invalid_code());
+    }
 
     let scope = Scope::parse(&stored.scope)?;
     let roles: Vec<String> = serde_json::from_str(&stored.roles).unwrap_or_default();
