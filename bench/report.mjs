@@ -8,10 +8,11 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 // "sqlite postgres op op postgres sqlite", so that the VM's slow and fast
 // spells fall on every server alike) is reported as the mean of its runs,
 // with every error and dead chain of every run.
-const measured = readFileSync(process.argv[2], 'utf8')
+const lines = readFileSync(process.argv[2], 'utf8')
   .split('\n')
   .filter(Boolean)
   .map((line) => JSON.parse(line));
+const measured = lines.filter((r) => r.unit !== 'hash_ms');
 const runsOf = new Map();
 for (const r of measured) {
   const key = `${r.server}|${r.workload}|${r.conc}`;
@@ -81,6 +82,30 @@ if (argon2) {
       const shares = flows.map((r) => `${r.conc} at once ${Math.round((100 * r.rps) / limit)} %`);
       if (shares.length) console.log(`${names[server]} sign-in flows against that limit: ${shares.join('; ')}.`);
     }
+  }
+  // Each run's flows against the reference hash timed just before them
+  // (scripts/bench.sh), so a slow or fast spell of the VM weighs on both.
+  const sameSpell = new Map();
+  const lastHash = new Map();
+  for (const r of lines) {
+    if (r.unit === 'hash_ms') lastHash.set(r.server, r.hash_ms);
+    else if (r.workload.startsWith('e)') && lastHash.has(r.server)) {
+      const limit = (1000 * argon2.cores) / lastHash.get(r.server);
+      const key = `${r.server}|${r.conc}`;
+      sameSpell.set(key, [...(sameSpell.get(key) ?? []), { share: r.rps / limit, hash: lastHash.get(r.server) }]);
+    }
+  }
+  for (const server of ['oneauth-sqlite', 'oneauth-postgres']) {
+    const cells = [...sameSpell].filter(([key]) => key.startsWith(`${server}|`));
+    if (!cells.length) continue;
+    const described = cells.map(([key, runs]) => {
+      const shares = runs.map((r) => `${Math.round(100 * r.share)} %`).join(' and ');
+      return `${key.split('|')[1]} at once ${shares}`;
+    });
+    const hashes = [...new Set(cells.flatMap(([, runs]) => runs.map((r) => r.hash)))].join(', ');
+    console.log(
+      `${names[server]} sign-in flows against the reference hash timed just before them in the same run (${hashes} ms): ${described.join('; ')}.`,
+    );
   }
   // The load generator runs on the same cores: what it spends per flow no
   // server can spend on hashing. A server that did nothing but hash would

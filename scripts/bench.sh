@@ -171,6 +171,13 @@ run_oneauth() { # backend
         WRK_METHOD=GET wrk_cell "$server" "d) discovery" "$c" "$base/a/bench/.well-known/openid-configuration"
         WRK_METHOD=GET wrk_cell "$server" "d) JWKS" "$c" "$base/a/bench/oauth/jwks"
     done
+    # The C reference hash just before the flows, in the same spell of this
+    # VM (its speed drifts by tens of per cent within an hour): the flows of
+    # this run are judged against this limit.
+    "$venv/bin/python" bench/reference_hash.py | node -e '
+        const r = JSON.parse(require("node:fs").readFileSync(0, "utf8"));
+        console.log(JSON.stringify({ server: process.argv[1], workload: "reference hash", unit: "hash_ms", hash_ms: r.reference_hash_ms }));
+    ' "$server" >> "$results"
     for c in 8 32; do
         load_cell "$server" "e) sign-in + code exchange (flows)" "$c" flows "${common[@]}"
     done

@@ -34,6 +34,21 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The sign-in session the code was issued in (read with the code, and
+    /// its user, in one query at the exchange).
+    #[sea_orm(
+        belongs_to = "super::signin_session::Entity",
+        from = "Column::SigninSessionId",
+        to = "super::signin_session::Column::Id"
+    )]
+    Session,
+}
+
+impl Related<super::signin_session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

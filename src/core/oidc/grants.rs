@@ -225,10 +225,14 @@ pub async fn exchange_code(
     let app = issuer.app;
     let signing_keys = issuer.signing_keys().await?;
     let tx = begin_write(db).await?;
-    let Some(stored) = authorization_code::Entity::find_by_id(secrets::sha256_hex(code))
-        .filter(authorization_code::Column::AppId.eq(app.id.as_str()))
-        .one(&tx)
-        .await?
+    // The code, its session and the session's user in one read.
+    let Some((stored, session, user)) =
+        authorization_code::Entity::find_by_id(secrets::sha256_hex(code))
+            .filter(authorization_code::Column::AppId.eq(app.id.as_str()))
+            .find_also_related(signin_session::Entity)
+            .and_also_related(app_user::Entity)
+            .one(&tx)
+            .await?
     else {
         return Err(invalid_code());
     };
@@ -272,13 +276,7 @@ pub async fn exchange_code(
         }
     }
     super::resource::within_grant(stored.resource.as_deref(), resource)?;
-    // The session and its user in one read.
-    let Some((session, Some(user))) =
-        signin_session::Entity::find_by_id(stored.signin_session_id.as_str())
-            .find_also_related(app_user::Entity)
-            .one(&tx)
-            .await?
-    else {
+    let (Some(session), Some(user)) = (session, user) else {
         return Err(invalid_code());
     };
     if session.ended_at.is_some()
