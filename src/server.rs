@@ -8,7 +8,9 @@ use axum::extract::FromRef;
 use axum::middleware;
 use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
-use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, file_and_error_handler_with_context, generate_route_list,
+};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -138,6 +140,16 @@ impl AppState {
     }
 }
 
+/// The app's routes, generated once per process. Generating them sets a
+/// process-wide flag in leptos_server under which a resource first polled
+/// meanwhile waits forever (leptos-rs/leptos#4773), so it must never run
+/// beside a render: a second server built in the same process (the tests
+/// run many) once stalled a page of the first for good.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// The whole HTTP surface of 1Auth.
 pub fn router(state: AppState) -> Router {
     let context = {
@@ -153,7 +165,7 @@ pub fn router(state: AppState) -> Router {
             }
         }
     };
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

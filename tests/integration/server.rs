@@ -218,3 +218,43 @@ async fn a_new_browser_session_never_takes_an_existing_id() {
     assert_eq!(who(store.load(&first.id).await.unwrap()), "ada");
     assert_eq!(who(store.load(&second.id).await.unwrap()), "eve");
 }
+
+/// Starting a server beside one that renders pages must not stall them.
+/// Generating Leptos's route list sets a process-wide flag in
+/// leptos_server under which a resource first polled meanwhile waits
+/// forever (leptos-rs/leptos#4773); each server built its router with a
+/// fresh route list, so a page rendered while another server started (the
+/// tests run many servers in one process) could hang for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_render_while_other_servers_start() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    let pages = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = AtomicBool::new(false);
+    let start_servers = async {
+        for _ in 0..30 {
+            common::spawn_second_server(&app).await;
+        }
+        started.store(true, Ordering::SeqCst);
+    };
+    let render_pages = async {
+        let mut rendered = 0;
+        while !started.load(Ordering::SeqCst) {
+            let page = pages
+                .get(format!("{}/a/demo/login", app.address))
+                .send()
+                .await
+                .expect("the page answers");
+            let html = page.text().await.expect("the page renders to its end");
+            assert!(html.contains("Sign in to Demo"), "{html}");
+            rendered += 1;
+        }
+        rendered
+    };
+    let ((), rendered) = tokio::join!(start_servers, render_pages);
+    assert!(rendered > 0);
+}
