@@ -154,12 +154,22 @@ impl<'a> Client<'a> {
     }
 
     /// For a signed-in browser: authorize, take the code, exchange it.
-    pub async fn tokens(&self, browser: &reqwest::Client, extra: &[(&str, &str)]) -> Value {
-        let pkce = Pkce::new();
-        let response = self.authorize(browser, &pkce, extra).await;
+    /// For a signed-in browser: authorize and take the code.
+    pub async fn code(
+        &self,
+        browser: &reqwest::Client,
+        pkce: &Pkce,
+        extra: &[(&str, &str)],
+    ) -> String {
+        let response = self.authorize(browser, pkce, extra).await;
         assert_eq!(response.status(), 302, "authorize should redirect");
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        let code = param(&location, "code").unwrap_or_else(|| panic!("no code in {location}"));
+        param(&location, "code").unwrap_or_else(|| panic!("no code in {location}"))
+    }
+
+    pub async fn tokens(&self, browser: &reqwest::Client, extra: &[(&str, &str)]) -> Value {
+        let pkce = Pkce::new();
+        let code = self.code(browser, &pkce, extra).await;
         let (status, body) = self.exchange(&code, &pkce).await;
         assert_eq!(status, 200, "{body}");
         body

@@ -336,11 +336,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
     let client = setup.client();
     let browser = signed_in_browser(&setup).await;
     let pkce = Pkce::new();
-    let location = client.authorize(&browser, &pkce, &[]).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let code = param(&location, "code").unwrap();
+    let code = client.code(&browser, &pkce, &[]).await;
 
     // Wrong verifier, wrong redirect URI: refused, the code stays usable.
     let (status, body) = client
@@ -394,14 +390,9 @@ async fn codes_are_single_use_bound_and_short_lived() {
 
     // Expired after 60 s.
     let pkce = Pkce::new();
-    let location = client.authorize(&browser, &pkce, &[]).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let code = client.code(&browser, &pkce, &[]).await;
     setup.app.sql("UPDATE authorization_code SET expires_at = '2000-01-01T00:00:00+00:00' WHERE used_at IS NULL").await;
-    let (status, _) = client
-        .exchange(&param(&location, "code").unwrap(), &pkce)
-        .await;
+    let (status, _) = client.exchange(&code, &pkce).await;
     assert_eq!(status, 400);
 }
 
@@ -430,17 +421,12 @@ async fn codes_are_bound_to_their_client() {
     )).await;
     let _ = other;
     let pkce = Pkce::new();
-    let location = client.authorize(&browser, &pkce, &[]).await.headers()["location"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let code = client.code(&browser, &pkce, &[]).await;
     let thief = Client {
         client_id: "thief".into(),
         ..Client::from_created(&setup.app, &setup.created)
     };
-    let (status, body) = thief
-        .exchange(&param(&location, "code").unwrap(), &pkce)
-        .await;
+    let (status, body) = thief.exchange(&code, &pkce).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -727,11 +713,7 @@ async fn a_code_exchanged_many_times_at_once_gives_tokens_once() {
     let browser = signed_in_browser(&setup).await;
     for _ in 0..3 {
         let pkce = Pkce::new();
-        let location = client.authorize(&browser, &pkce, &[]).await.headers()["location"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let code = param(&location, "code").unwrap();
+        let code = client.code(&browser, &pkce, &[]).await;
         let (a, b, c, d) = tokio::join!(
             client.exchange(&code, &pkce),
             other.exchange(&code, &pkce),
