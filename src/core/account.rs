@@ -383,7 +383,7 @@ pub async fn change_password(
                 tx.commit().await?;
                 return Err(AccountError::WrongPassword);
             }
-            Some((keys, reservation))
+            Some(reservation)
         }
         _ => None,
     };
@@ -418,9 +418,8 @@ pub async fn change_password(
             .await?;
         }
     }
-    if let Some((keys, reservation)) = verified_current {
-        reservation.cleared_with_account();
-        throttle::clear_account(&tx, &keys).await?;
+    if let Some(reservation) = verified_current {
+        throttle::succeeded(&tx, reservation).await?;
     }
     let ended = end_other_sessions(&tx, signin, "password_changed").await?;
     sessions::clear_enrolment_requirement(&tx, &signin.user.id).await?;

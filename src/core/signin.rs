@@ -478,8 +478,7 @@ pub async fn reauthenticate_with_password(
         return Err(SignInError::Failed);
     }
     let tx = begin_write(db).await?;
-    reservation.cleared_with_account();
-    throttle::clear_account(&tx, &keys).await?;
+    throttle::succeeded(&tx, reservation).await?;
     let session = reauthenticated(&tx, app, signin, Factor::Password, client).await?;
     tx.commit().await?;
     Ok(session)

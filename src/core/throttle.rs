@@ -166,6 +166,12 @@ impl Reservation {
     pub fn cleared_with_account(self) {}
 }
 
+/// The reserved attempt succeeded: the account's counter, this attempt's
+/// count with it, is cleared (see [`clear_account`]).
+pub async fn succeeded(tx: &DatabaseTransaction, reservation: Reservation) -> Result<(), DbErr> {
+    clear_account(tx, &reservation.keys).await
+}
+
 /// A key that locked because of this failure, for the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lock {

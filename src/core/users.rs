@@ -3,7 +3,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::json;
 
@@ -117,16 +117,19 @@ fn email_taken(email: &Email, app_id: &AppId) -> UserError {
     }
 }
 
+/// The user of `app_id` with `email`, as a query both lookups below build on.
+fn with_email(app_id: &AppId, email: &Email) -> Select<app_user::Entity> {
+    app_user::Entity::find()
+        .filter(app_user::Column::AppId.eq(app_id.as_str()))
+        .filter(app_user::Column::Email.eq(email.as_str()))
+}
+
 pub async fn find_by_email<C: ConnectionTrait>(
     db: &C,
     app_id: &AppId,
     email: &Email,
 ) -> Result<Option<app_user::Model>, DbErr> {
-    app_user::Entity::find()
-        .filter(app_user::Column::AppId.eq(app_id.as_str()))
-        .filter(app_user::Column::Email.eq(email.as_str()))
-        .one(db)
-        .await
+    with_email(app_id, email).one(db).await
 }
 
 /// [`find_by_email`] with the user's password credential, if any, in one
@@ -136,9 +139,7 @@ pub async fn find_with_password_by_email<C: ConnectionTrait>(
     app_id: &AppId,
     email: &Email,
 ) -> Result<(Option<app_user::Model>, Option<password_credential::Model>), DbErr> {
-    let found = app_user::Entity::find()
-        .filter(app_user::Column::AppId.eq(app_id.as_str()))
-        .filter(app_user::Column::Email.eq(email.as_str()))
+    let found = with_email(app_id, email)
         .find_also_related(password_credential::Entity)
         .one(db)
         .await?;
