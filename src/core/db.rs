@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sea_query::{Alias, CommonTableExpression, SubQueryStatement, WithClause};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
@@ -264,6 +265,49 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
         }
         _ => db.write.begin().await,
     }
+}
+
+/// Writes that belong together and need nothing from each other, with the
+/// number of rows the last one touched (so it can be a conditional write
+/// whose miss the caller answers by rolling back). On PostgreSQL they are
+/// one statement, each but the last a data-modifying CTE of the last: one
+/// round trip instead of one each, with every sub-statement running to
+/// completion and foreign keys checked at its end, as for separate
+/// statements. On SQLite (in-process, no round trips) one after another.
+/// Run them in the caller's transaction, like the writes they replace.
+pub async fn write_together(
+    tx: &DatabaseTransaction,
+    first: Vec<SubQueryStatement>,
+    last: impl Into<SubQueryStatement>,
+) -> Result<u64, DbErr> {
+    let last = last.into();
+    if tx.get_database_backend() == DatabaseBackend::Postgres {
+        let mut with = WithClause::new();
+        for (n, write) in first.into_iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(write)
+                    .table_name(Alias::new(format!("write_{n}")))
+                    .to_owned(),
+            );
+        }
+        return Ok(tx.execute(&with.query(last)).await?.rows_affected());
+    }
+    for write in first {
+        execute_write(tx, write).await?;
+    }
+    execute_write(tx, last).await
+}
+
+async fn execute_write(tx: &DatabaseTransaction, write: SubQueryStatement) -> Result<u64, DbErr> {
+    let done = match write {
+        SubQueryStatement::InsertStatement(insert) => tx.execute(&insert).await?,
+        SubQueryStatement::UpdateStatement(update) => tx.execute(&update).await?,
+        SubQueryStatement::DeleteStatement(delete) => tx.execute(&delete).await?,
+        SubQueryStatement::SelectStatement(select) => tx.execute(&select).await?,
+        SubQueryStatement::WithStatement(with) => tx.execute(&with).await?,
+    };
+    Ok(done.rows_affected())
 }
 
 /// Whether the database answers a trivial query (readiness).

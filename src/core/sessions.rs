@@ -157,43 +157,41 @@ pub fn decode_amr(raw: &str) -> Vec<String> {
     serde_json::from_str(raw).unwrap_or_default()
 }
 
-/// Open a sign-in session for `user` in `app` after `factor` succeeded.
-pub async fn start(
-    tx: &DatabaseTransaction,
+/// The sign-in session `user` opens in `app` after `factor` succeeded, to
+/// be stored by the caller in the transaction of the sign-in.
+pub fn opened(
     app: &app::Model,
     user: &app_user::Model,
     factor: Factor,
     client: &ClientInfo,
-) -> Result<signin_session::Model, DbErr> {
+) -> signin_session::Model {
     let now = clock::now();
     let amr: Vec<String> = factor.amr().iter().map(|m| (*m).to_owned()).collect();
-    let at = |f: Factor| Set((f == factor).then_some(now));
-    signin_session::ActiveModel {
-        id: Set(secrets::new_id()),
-        app_id: Set(app.id.clone()),
-        user_id: Set(user.id.clone()),
-        amr: Set(encode_amr(&amr)),
-        acr: Set(acr_for(&amr).to_owned()),
-        auth_time: Set(now),
+    let at = |f: Factor| (f == factor).then_some(now);
+    signin_session::Model {
+        id: secrets::new_id(),
+        app_id: app.id.clone(),
+        user_id: user.id.clone(),
+        acr: acr_for(&amr).to_owned(),
+        amr: encode_amr(&amr),
+        auth_time: now,
         password_at: at(Factor::Password),
         passkey_at: at(Factor::Passkey),
         recovery_at: at(Factor::RecoveryCode),
-        last_seen_at: Set(now),
-        idle_expires_at: Set(now + Duration::seconds(app.session_idle_secs)),
-        absolute_expires_at: Set(now + Duration::seconds(app.session_absolute_secs)),
-        requires_enrolment: Set(factor == Factor::RecoveryCode),
-        opened_by_link: Set(false),
-        ended_at: Set(None),
-        end_reason: Set(None),
-        client_address: Set(client.address.clone()),
-        user_agent: Set(client
+        last_seen_at: now,
+        idle_expires_at: now + Duration::seconds(app.session_idle_secs),
+        absolute_expires_at: now + Duration::seconds(app.session_absolute_secs),
+        requires_enrolment: factor == Factor::RecoveryCode,
+        opened_by_link: false,
+        ended_at: None,
+        end_reason: None,
+        client_address: client.address.clone(),
+        user_agent: client
             .user_agent
             .as_ref()
-            .map(|ua| ua.chars().take(300).collect())),
-        created_at: Set(now),
+            .map(|ua| ua.chars().take(300).collect()),
+        created_at: now,
     }
-    .insert(tx)
-    .await
 }
 
 /// A live sign-in session and its (active) user.

@@ -7,13 +7,17 @@
 //! account look the same, and take the same time (one argon2 verification).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, DbErr, EntityTrait, Set};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryTrait, Set,
+};
 use serde_json::json;
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::db::Db;
-use super::db::begin_write;
+use super::db::{begin_write, write_together};
 use super::passkeys::{PasskeyError, RelyingParty};
 use super::passwords::{self, Password, PasswordCheck};
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
@@ -180,11 +184,31 @@ pub(crate) async fn succeed(
     keys: &throttle::Keys,
     client: &ClientInfo,
 ) -> Result<SignedIn, SignInError> {
-    throttle::clear_account(tx, keys).await?;
-    let session = sessions::start(tx, app, user, factor, client).await?;
-    let mut update: app_user::ActiveModel = user.clone().into();
-    update.last_sign_in_at = Set(Some(clock::now()));
-    let user = update.update(tx).await?;
+    let session = sessions::opened(app, user, factor, client);
+    let mut user = user.clone();
+    user.last_sign_in_at = Some(session.auth_time);
+    // The counter's clear, the user's sign-in time and the new session:
+    // one statement on PostgreSQL.
+    let writes = [
+        throttle::clearing_account(keys).map(Into::into),
+        Some(
+            app_user::Entity::update_many()
+                .col_expr(
+                    app_user::Column::LastSignInAt,
+                    Expr::value(user.last_sign_in_at),
+                )
+                .filter(app_user::Column::Id.eq(user.id.as_str()))
+                .into_query()
+                .into(),
+        ),
+    ];
+    write_together(
+        tx,
+        writes.into_iter().flatten().collect(),
+        signin_session::Entity::insert(session.clone().into_active_model().reset_all())
+            .into_query(),
+    )
+    .await?;
     audit::record(
         tx,
         Event {

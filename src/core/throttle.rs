@@ -22,10 +22,10 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, InsertStatement, OnConflict, Query};
+use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, Set,
+    QueryFilter, QueryTrait, Set,
 };
 
 use super::db::Db;
@@ -454,12 +454,17 @@ pub async fn locked_until<C: ConnectionTrait>(
 /// back-off; never the address's: one valid account must not whitelist an
 /// address that guesses others.
 pub async fn clear_account(tx: &DatabaseTransaction, keys: &Keys) -> Result<(), DbErr> {
-    if let Some((_, key)) = &keys.account {
-        auth_throttle::Entity::delete_by_id(key.as_str())
-            .exec(tx)
-            .await?;
+    if let Some(clearing) = clearing_account(keys) {
+        tx.execute(&clearing).await?;
     }
     Ok(())
+}
+
+/// The statement of [`clear_account`], for callers that send it with other
+/// writes; `None` when there is no account counter.
+pub fn clearing_account(keys: &Keys) -> Option<DeleteStatement> {
+    let (_, key) = keys.account.as_ref()?;
+    Some(auth_throttle::Entity::delete_by_id(key.as_str()).into_query())
 }
 
 /// Forget counters nobody needs any more (no lock, and quiet for a day), so

@@ -13,7 +13,7 @@ use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, QueryTrait, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -28,7 +28,7 @@ use super::tokens::{self, Authentication, Grant};
 use crate::core::audit::{self, Actor, Event, Target};
 use crate::core::clients::secret_matches;
 use crate::core::db::Db;
-use crate::core::db::begin_write;
+use crate::core::db::{begin_write, write_together};
 use crate::core::sessions::{FactorTimes, decode_amr, is_live};
 use crate::core::types::{AppId, ClientType};
 use crate::core::vault::Vault;
@@ -174,18 +174,19 @@ async fn issue_refresh_token(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, OAuthError> {
     let token = secrets::random_token(32);
-    store_refresh_token(tx, app, family_id, &token, now).await?;
+    refresh_token_row(app, family_id, &token, now)
+        .insert(tx)
+        .await?;
     Ok(token)
 }
 
-/// Store `token` (by its hash) as the newest of `family`.
-async fn store_refresh_token(
-    tx: &DatabaseTransaction,
+/// The row of `token` (stored by its hash) as the newest of `family`.
+fn refresh_token_row(
     app: &app::Model,
     family_id: &str,
     token: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), OAuthError> {
+) -> refresh_token::ActiveModel {
     refresh_token::ActiveModel {
         id: Set(secrets::new_id()),
         app_id: Set(app.id.clone()),
@@ -195,9 +196,6 @@ async fn store_refresh_token(
         used_at: Set(None),
         created_at: Set(now),
     }
-    .insert(tx)
-    .await?;
-    Ok(())
 }
 
 async fn revoke_family(
@@ -290,7 +288,7 @@ pub async fn exchange_code(
     let family_id = secrets::new_id();
     let absolute =
         (now + Duration::seconds(app.refresh_absolute_secs)).min(session.absolute_expires_at);
-    token_family::ActiveModel {
+    let family = token_family::ActiveModel {
         id: Set(family_id.clone()),
         app_id: Set(app.id.clone()),
         client_id: Set(client.id.clone()),
@@ -302,23 +300,32 @@ pub async fn exchange_code(
         revoked_at: Set(None),
         revoked_reason: Set(None),
         created_at: Set(now),
-    }
-    .insert(&tx)
+    };
+    let refresh = secrets::random_token(32);
+    // The family and its first token are stored, and the code spent only if
+    // still unused, together (one statement on PostgreSQL): of two
+    // exchanges of one code at once, the second finds it used and rolls
+    // back what it wrote.
+    let spent = write_together(
+        &tx,
+        vec![
+            token_family::Entity::insert(family).into_query().into(),
+            refresh_token::Entity::insert(refresh_token_row(app, &family_id, &refresh, now))
+                .into_query()
+                .into(),
+        ],
+        authorization_code::Entity::update_many()
+            .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
+            .col_expr(
+                authorization_code::Column::TokenFamilyId,
+                Expr::value(family_id.as_str()),
+            )
+            .filter(authorization_code::Column::CodeHash.eq(stored.code_hash.as_str()))
+            .filter(authorization_code::Column::UsedAt.is_null())
+            .into_query(),
+    )
     .await?;
-    let refresh = issue_refresh_token(&tx, app, &family_id, now).await?;
-    // Spent only if still unused: of two exchanges of one code at once, the
-    // second finds it used here and rolls back what it wrote.
-    let spent = authorization_code::Entity::update_many()
-        .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
-        .col_expr(
-            authorization_code::Column::TokenFamilyId,
-            Expr::value(family_id.as_str()),
-        )
-        .filter(authorization_code::Column::CodeHash.eq(stored.code_hash.as_str()))
-        .filter(authorization_code::Column::UsedAt.is_null())
-        .exec(&tx)
-        .await?;
-    if spent.rows_affected != 1 {
+    if spent != 1 {
         return Err(invalid_code());
     }
 
