@@ -271,17 +271,18 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
 /// number of rows the last one touched (so it can be a conditional write
 /// whose miss the caller answers by rolling back). On PostgreSQL they are
 /// one statement, each but the last a data-modifying CTE of the last: one
-/// round trip instead of one each, with every sub-statement running to
-/// completion and foreign keys checked at its end, as for separate
-/// statements. On SQLite (in-process, no round trips) one after another.
-/// Run them in the caller's transaction, like the writes they replace.
+/// round trip instead of one each. Every part runs to completion and
+/// foreign keys are checked at the statement's end, but all parts see one
+/// snapshot in no set order: they must not touch the same row nor depend
+/// on each other's effects. On SQLite (in-process, no round trips) one
+/// after another. Run them in the caller's transaction.
 pub async fn write_together(
     tx: &DatabaseTransaction,
     first: Vec<SubQueryStatement>,
     last: impl Into<SubQueryStatement>,
 ) -> Result<u64, DbErr> {
     let last = last.into();
-    if tx.get_database_backend() == DatabaseBackend::Postgres {
+    if tx.get_database_backend() == DatabaseBackend::Postgres && !first.is_empty() {
         let mut with = WithClause::new();
         for (n, write) in first.into_iter().enumerate() {
             with.cte(

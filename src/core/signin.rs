@@ -187,8 +187,9 @@ pub(crate) async fn succeed(
     let session = sessions::opened(app, user, factor, client);
     let mut user = user.clone();
     user.last_sign_in_at = Some(session.auth_time);
-    // The counter's clear, the user's sign-in time and the new session:
-    // one statement on PostgreSQL.
+    // The counter's clear, the user's sign-in time and the new session in
+    // one round trip on PostgreSQL (other sign-ins of the app wait on the
+    // audit head's lock this transaction takes next).
     let writes = [
         throttle::clearing_account(keys).map(Into::into),
         Some(

@@ -173,29 +173,29 @@ async fn issue_refresh_token(
     family_id: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, OAuthError> {
-    let token = secrets::random_token(32);
-    refresh_token_row(app, family_id, &token, now)
-        .insert(tx)
-        .await?;
+    let (token, row) = new_refresh_token(app, family_id, now);
+    row.insert(tx).await?;
     Ok(token)
 }
 
-/// The row of `token` (stored by its hash) as the newest of `family`.
-fn refresh_token_row(
+/// A new refresh token in `family`: the token in clear, and its row (which
+/// holds only its hash) for the caller to store.
+fn new_refresh_token(
     app: &app::Model,
     family_id: &str,
-    token: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> refresh_token::ActiveModel {
-    refresh_token::ActiveModel {
+) -> (String, refresh_token::ActiveModel) {
+    let token = secrets::random_token(32);
+    let row = refresh_token::ActiveModel {
         id: Set(secrets::new_id()),
         app_id: Set(app.id.clone()),
         family_id: Set(family_id.to_owned()),
-        token_hash: Set(secrets::sha256_hex(token)),
+        token_hash: Set(secrets::sha256_hex(&token)),
         expires_at: Set(now + Duration::seconds(app.refresh_idle_secs)),
         used_at: Set(None),
         created_at: Set(now),
-    }
+    };
+    (token, row)
 }
 
 async fn revoke_family(
@@ -301,7 +301,7 @@ pub async fn exchange_code(
         revoked_reason: Set(None),
         created_at: Set(now),
     };
-    let refresh = secrets::random_token(32);
+    let (refresh, refresh_row) = new_refresh_token(app, &family_id, now);
     // The family and its first token are stored, and the code spent only if
     // still unused, together (one statement on PostgreSQL): of two
     // exchanges of one code at once, the second finds it used and rolls
@@ -310,7 +310,7 @@ pub async fn exchange_code(
         &tx,
         vec![
             token_family::Entity::insert(family).into_query().into(),
-            refresh_token::Entity::insert(refresh_token_row(app, &family_id, &refresh, now))
+            refresh_token::Entity::insert(refresh_row)
                 .into_query()
                 .into(),
         ],
