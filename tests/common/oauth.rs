@@ -46,6 +46,19 @@ pub fn param(location: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// Of token requests racing for one grant (a code, a refresh token),
+/// exactly one wins and every other is refused as `invalid_grant`.
+pub fn assert_exactly_one_won(answers: &[(u16, Value)]) {
+    let won = answers.iter().filter(|(status, _)| *status == 200).count();
+    assert_eq!(won, 1, "exactly one wins: {answers:?}");
+    assert!(
+        answers
+            .iter()
+            .all(|(status, body)| *status == 200 || body["error"] == "invalid_grant"),
+        "the others are refused: {answers:?}"
+    );
+}
+
 pub struct Client<'a> {
     pub app: &'a TestApp,
     /// Where requests go (another server process on the same database, say).

@@ -6,7 +6,7 @@
 
 use crate::common;
 
-use common::oauth::{Client, Pkce, param};
+use common::oauth::{Client, Pkce, assert_exactly_one_won, param};
 use common::{PASSWORD, TestApp, add_user, browser, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::hosted::SignInWithPassword;
@@ -388,20 +388,12 @@ async fn one_token_presented_eight_times_at_once_rotates_once() {
         let (refresher, token) = (refresher.clone(), chains[0].clone());
         copies.spawn(async move { refresher.refresh(&token).await });
     }
+    // Exactly one copy rotates; the others are refused as reuse.
     let answers = copies.join_all().await;
-    let rotated: Vec<_> = answers
-        .iter()
-        .filter(|(status, _)| *status == 200)
-        .collect();
-    assert_eq!(rotated.len(), 1, "exactly one copy rotates: {answers:?}");
-    assert!(
-        answers
-            .iter()
-            .all(|(status, body)| *status == 200 || body["error"] == "invalid_grant"),
-        "the others are refused as reuse: {answers:?}"
-    );
+    assert_exactly_one_won(&answers);
     // Reuse revoked the family: the winner's successor is dead too.
-    let successor = rotated[0].1["refresh_token"].as_str().unwrap();
+    let (_, rotated) = answers.iter().find(|(status, _)| *status == 200).unwrap();
+    let successor = rotated["refresh_token"].as_str().unwrap();
     let (status, body) = client.refresh(successor).await;
     assert_eq!(status, 400, "{body}");
 }

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::oauth::{Client, Pkce, claims, header, param};
+use common::oauth::{Client, Pkce, assert_exactly_one_won, claims, header, param};
 use common::passkey::Device;
 use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app, spawn_second_server};
 use leptos::server_fn::ServerFn;
@@ -726,18 +726,7 @@ async fn a_code_exchanged_many_times_at_once_gives_tokens_once() {
             client.exchange(&code, &pkce),
             other.exchange(&code, &pkce),
         );
-        let answers = [a, b, c, d, e, f, g, h];
-        let won: Vec<_> = answers
-            .iter()
-            .filter(|(status, _)| *status == 200)
-            .collect();
-        assert_eq!(won.len(), 1, "{answers:?}");
-        assert!(
-            answers
-                .iter()
-                .all(|(status, body)| *status == 200 || body["error"] == "invalid_grant"),
-            "{answers:?}"
-        );
+        assert_exactly_one_won(&[a, b, c, d, e, f, g, h]);
     }
     // Three exchanges won: three families, three refresh tokens, three
     // grants in the audit log; the losers' writes are gone.
