@@ -288,21 +288,27 @@ async fn lock_if_full(
 /// failures count when they happen.
 pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTime<Utc>>, DbErr> {
     let now = clock::now();
-    // A locked key refuses without writing anything: throttled requests
-    // cost a read, however many arrive.
-    if let Some(until) = locked_until(db, keys).await? {
-        return Ok(Err(until));
-    }
     let reservation = Reservation { keys: keys.clone() };
     let Some((_, key)) = &keys.account else {
-        return Ok(Ok(reservation));
+        // Nothing to count (a passkey sign-in): only a locked address
+        // refuses, which a read tells.
+        return Ok(match locked_until(db, keys).await? {
+            Some(until) => Err(until),
+            None => Ok(reservation),
+        });
     };
     // The check and the count are one statement (atomic on its own, so no
-    // transaction around it): the upsert counts the attempt only where the
-    // row is neither locked nor full, and returns the key when it did.
+    // transaction around it): the upsert counts the attempt only where no
+    // key is locked and the account's row is not full, and returns the key
+    // when it did. A refused attempt writes nothing, however many arrive.
     let counted = db
         .writer()
-        .query_one(&count_attempt(&keys.app_id, key, now))
+        .query_one(&count_attempt(
+            &keys.app_id,
+            key,
+            keys.address.as_deref(),
+            now,
+        ))
         .await?
         .is_some();
     if counted {
@@ -314,12 +320,18 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTim
     Ok(Err(locked.unwrap_or(now + Duration::seconds(5))))
 }
 
-/// `INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING`: count one
-/// attempt on the account's `key` (a first one on a new row), unless the
-/// row is locked or its failures and attempts in flight already reach the
-/// limit within the window; then nothing is written and nothing returned.
-/// The same window and back-off rules as [`bump_row`].
-fn count_attempt(app_id: &str, key: &str, now: DateTime<Utc>) -> InsertStatement {
+/// `INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT DO UPDATE ...
+/// WHERE ... RETURNING`: count one attempt on the account's `key` (a first
+/// one on a new row), unless the client's `address` key is locked, or the
+/// account's row is locked or its failures and attempts in flight already
+/// reach the limit within the window; then nothing is written and nothing
+/// returned. The same window and back-off rules as [`bump_row`].
+fn count_attempt(
+    app_id: &str,
+    key: &str,
+    address: Option<&str>,
+    now: DateTime<Utc>,
+) -> InsertStatement {
     use auth_throttle::Column;
     let stored = |column: Column| Expr::col((auth_throttle::Entity, column));
     let window_over = stored(Column::WindowStartedAt).lte(now - PER_ACCOUNT.window);
@@ -330,6 +342,33 @@ fn count_attempt(app_id: &str, key: &str, now: DateTime<Utc>) -> InsertStatement
     let room = window_over
         .clone()
         .or(stored(Column::Failures).lt(PER_ACCOUNT.max_failures));
+    // The new row, selected only while the address is not locked (no row
+    // at all when it is, so neither the insert nor the update happens).
+    // SQLite wants a WHERE here in any case, to read ON as the upsert's.
+    let address_free = match address {
+        Some(address) => Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(auth_throttle::Entity)
+                .and_where(Expr::col(Column::Key).eq(address))
+                .and_where(Expr::col(Column::LockedUntil).gt(now))
+                .to_owned(),
+        )
+        .not(),
+        None => Expr::val(true),
+    };
+    let attempt = Query::select()
+        .exprs([
+            Expr::val(key),
+            Expr::val(app_id),
+            Expr::val(1),
+            Expr::val(now),
+            Expr::val(Option::<DateTime<Utc>>::None),
+            Expr::val(0),
+            Expr::val(now),
+        ])
+        .and_where(address_free)
+        .to_owned();
     Query::insert()
         .into_table(auth_throttle::Entity)
         .columns([
@@ -341,15 +380,8 @@ fn count_attempt(app_id: &str, key: &str, now: DateTime<Utc>) -> InsertStatement
             Column::Lockouts,
             Column::UpdatedAt,
         ])
-        .values_panic([
-            key.into(),
-            app_id.into(),
-            1.into(),
-            now.into(),
-            Option::<DateTime<Utc>>::None.into(),
-            0.into(),
-            now.into(),
-        ])
+        .select_from(attempt)
+        .expect("the attempt row has one value per column")
         .on_conflict(
             OnConflict::column(Column::Key)
                 .values([

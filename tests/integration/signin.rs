@@ -312,7 +312,11 @@ async fn an_account_locks_after_five_failures_across_server_processes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_client_address_locks_after_many_failures_on_any_accounts() {
     let app = app_with_user().await;
-    for i in 0..30 {
+    // One of the address's 30 failures is on ada's own account.
+    sign_in(&app, &browser(), "demo", "ada@example.com", "guess guess")
+        .await
+        .unwrap_err();
+    for i in 1..30 {
         let email = format!("user{i}@example.com");
         sign_in(&app, &browser(), "demo", &email, "guess guess")
             .await
@@ -331,6 +335,26 @@ async fn a_client_address_locks_after_many_failures_on_any_accounts() {
         .unwrap()
         .unwrap();
     assert!(row.locked_until.is_some());
+
+    // A refused attempt counts nothing: neither on an account with a
+    // counter (ada's one failure stays one) nor on one without (none made).
+    let refused_again = sign_in(&app, &browser(), "demo", "grace@example.com", PASSWORD)
+        .await
+        .unwrap_err();
+    assert!(refused(&refused_again).starts_with("Too many failed attempts"));
+    let account_counter =
+        |email: &str| format!("acct:demo:{}", oneauth::core::secrets::sha256_hex(email));
+    let ada = auth_throttle::Entity::find_by_id(account_counter("ada@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.failures, 1);
+    let grace = auth_throttle::Entity::find_by_id(account_counter("grace@example.com"))
+        .one(&app.db)
+        .await
+        .unwrap();
+    assert!(grace.is_none(), "{grace:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
