@@ -282,7 +282,8 @@ async fn lock_if_full(
 /// Count one attempt against the account (or device) before its secret is
 /// checked, or refuse it (with the time it may be tried again) when a key is
 /// locked or the account's failures and attempts in flight already reach
-/// its limit. Either way in one short write of its own. The client
+/// its limit. Either way in one statement of its own (a refusal writes
+/// nothing, and reads once more to say until when). The client
 /// address is not reserved: its limit is for spraying many accounts, and a
 /// busy office must not be refused for sign-ins merely in flight; its
 /// failures count when they happen.
