@@ -560,7 +560,7 @@ async fn key_command(settings: &Settings, db: &Db, command: KeyCommand) -> CliRe
 
 async fn bootstrap_command(settings: &Settings, db: &Db, email: &str) -> CliResult {
     let email = Email::parse(email)?;
-    let token = crate::core::console::bootstrap(db, &Actor::cli(), &email).await?;
+    let token = crate::core::admin::bootstrap::bootstrap(db, &Actor::cli(), &email).await?;
     let url = crate::core::links::url(
         &settings.public_url,
         AppId::CONSOLE,

@@ -22,6 +22,8 @@ pub mod entities;
 pub mod http;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
 
 /// Browser entry point: attach to the server-rendered HTML. Lazily: the
 /// console and account pages are WASM chunks fetched when shown, and their

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRef;
 use axum::middleware;
-use leptos::config::LeptosOptions;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{
     AxumRouteListing, LeptosRoutes, file_and_error_handler_with_context, generate_route_list,
@@ -18,63 +16,11 @@ use crate::app::{App, shell};
 use crate::config::Settings;
 use crate::core::db;
 use crate::core::db::Db;
-use crate::core::oidc::grant_tally::GrantTally;
-use crate::core::oidc::refresh_reads::RefreshReads;
-use crate::core::oidc::rotation::Rotations;
-use crate::core::passkeys::RelyingParty;
-use crate::core::vault::{DerivedKey, Vault, VaultError};
+use crate::core::vault::VaultError;
 use crate::http::origin_check::{canonical_host, require_same_origin};
 use crate::http::security_headers::{CspNonce, security_headers};
 use crate::http::session_store::DbSessionStore;
-
-/// The browser session cookie. It only points at server-side records; every
-/// app's sign-in has its own record with the app's own lifetimes.
-pub const SESSION_COOKIE: &str = "oneauth_session";
-
-/// What every handler and server function can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub leptos_options: LeptosOptions,
-    /// The WebAuthn relying party; `None` when the public URL is an IP
-    /// address (browsers refuse passkeys there).
-    pub relying_party: Option<RelyingParty>,
-    /// Seals and opens secrets at rest (signing keys...).
-    pub vault: Vault,
-    /// Keys derived from the master key for what the server signs.
-    pub keys: Arc<ServerKeys>,
-    /// Machine tokens issued and not yet summarised in the audit log.
-    pub grant_tally: Arc<GrantTally>,
-    /// Refresh-token reads, batched across the requests in flight.
-    pub refresh_reads: RefreshReads,
-    /// Refresh-token rotations, committed in groups.
-    pub rotations: Rotations,
-}
-
-/// What the server signs, each with its own key derived from the master key.
-pub struct ServerKeys {
-    /// The `login_after` mark of an authorization request (prompt=login).
-    pub login_after: DerivedKey,
-    /// Known-device cookies (a device that signed in before is not locked
-    /// out by a stranger's failures).
-    pub device: DerivedKey,
-}
-
-impl ServerKeys {
-    pub fn derive(vault: &Vault) -> Self {
-        Self {
-            login_after: vault.derive("login-after"),
-            device: vault.derive("device-cookie"),
-        }
-    }
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
+use crate::state::{AppState, SESSION_COOKIE};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -91,53 +37,6 @@ pub enum ServeError {
     Vault(#[from] VaultError),
     #[error(transparent)]
     Audit(#[from] crate::core::audit::AuditError),
-}
-
-fn leptos_options(settings: &Settings) -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("oneauth")
-        .site_root(settings.site_root.as_str())
-        .site_pkg_dir("pkg")
-        .site_addr(settings.bind)
-        .hash_files(has_hash_file())
-        .build()
-}
-
-/// cargo-leptos (`hash-files` in Cargo.toml) names the front end's files
-/// after their content and lists the names in `hash.txt` beside the server
-/// binary; without that file (a binary built by plain cargo, the tests) the
-/// plain names are used.
-fn has_hash_file() -> bool {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt")))
-        .is_some_and(|file| file.is_file())
-}
-
-impl AppState {
-    pub fn new(db: Db, settings: Settings, vault: Vault) -> Self {
-        let leptos_options = leptos_options(&settings);
-        // One hashing pool per process (it is sized to the machine's cores).
-        crate::core::passwords::set_queue_limit(settings.password_queue);
-        let relying_party = match RelyingParty::new(&settings.public_url) {
-            Ok(rp) => Some(rp),
-            Err(err) => {
-                tracing::warn!("passkeys are unavailable: {err}");
-                None
-            }
-        };
-        Self {
-            refresh_reads: RefreshReads::start(db.clone()),
-            rotations: Rotations::start(db.clone()),
-            db,
-            settings: Arc::new(settings),
-            leptos_options,
-            relying_party,
-            keys: Arc::new(ServerKeys::derive(&vault)),
-            vault,
-            grant_tally: Arc::default(),
-        }
-    }
 }
 
 /// The app's routes, generated once per process. Generating them sets a
@@ -175,6 +74,10 @@ pub fn router(state: AppState) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
     Router::new()
         .merge(crate::http::routes())
+        .route(
+            "/console/audit/export",
+            axum::routing::get(crate::api::console::export::export),
+        )
         .merge(crate::http::assets::routes(&state.settings.site_root))
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();

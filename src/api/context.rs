@@ -17,7 +17,7 @@ use crate::core::signin::SignInError;
 use crate::core::types::{AppId, InvalidValue};
 use crate::entities::app;
 use crate::http::signins;
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub fn state() -> AppState {
     expect_context::<AppState>()

@@ -13,11 +13,8 @@
 //! Every refusal is audited (`console.refused`) in the app it concerned.
 
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
-use serde_json::json;
 
-use super::audit::{self, Actor, AuditError, Event, Target};
-use super::db::Db;
-use super::db::begin_write;
+use super::audit::Actor;
 use super::policy;
 use super::sessions::{ActiveSignin, ClientInfo};
 use super::types::AppId;
@@ -287,43 +284,6 @@ impl Operator {
     }
 }
 
-/// Why a console action was refused: a sentence for the operator, recorded
-/// in the audit log of the app concerned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal(pub String);
-
-/// Record a refused attempt (`console.refused`) and hand back the reason.
-pub async fn refuse(
-    db: &Db,
-    operator: &Operator,
-    app_id: &str,
-    attempted: &str,
-    target: Option<Target>,
-    reason: impl Into<String>,
-) -> Result<Refusal, AuditError> {
-    let reason = reason.into();
-    // Refusals about an app the operator cannot see are recorded in the
-    // console's chain, so nothing of that app (not even its existence) leaks.
-    let chain = match AppId::parse(app_id) {
-        Ok(id) if operator.can_read(app_id) && super::apps::find(db, &id).await?.is_some() => id,
-        _ => AppId::console(),
-    };
-    let tx = begin_write(db).await?;
-    audit::record(
-        &tx,
-        Event {
-            app_id: &chain,
-            actor: &operator.actor(),
-            action: "console.refused",
-            target,
-            details: json!({ "attempted": attempted, "app_id": app_id, "reason": reason }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Refusal(reason))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,121 +311,4 @@ mod tests {
         );
         assert_eq!(Grant::from_role_name("support"), None);
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum BootstrapError {
-    #[error(
-        "The console already has an owner ({0}); sign in at /a/console/login, or ask an owner for access."
-    )]
-    AlreadyBootstrapped(String),
-    #[error(transparent)]
-    Link(#[from] super::links::LinkError),
-    #[error(transparent)]
-    User(#[from] super::users::UserError),
-    #[error(transparent)]
-    Role(#[from] super::roles::RoleError),
-    #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
-}
-
-/// How long the first owner's setup link works.
-pub const SETUP_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
-
-/// Make `email` the console's first owner, on an install that has none, and
-/// return the one-time token of their setup link (password and passkey are
-/// chosen there). Records `console.bootstrapped`.
-///
-/// An owner counts once they can sign in. Until then bootstrap may run again
-/// (the link expired unused, or went to a mistyped address): the new link
-/// voids the earlier one, and an owner left pending under another address
-/// loses the role and their link, so exactly one setup link is ever live.
-pub async fn bootstrap(
-    db: &Db,
-    actor: &Actor,
-    email: &super::types::Email,
-) -> Result<String, BootstrapError> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-
-    let console = AppId::console();
-    let tx = begin_write(db).await?;
-    let owner = role::Entity::find()
-        .filter(role::Column::AppId.eq(AppId::CONSOLE))
-        .filter(role::Column::Name.eq(policy::OWNER_ROLE))
-        .one(&tx)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the console's owner role".into()))?;
-    let holders: Vec<String> = crate::entities::role_assignment::Entity::find()
-        .filter(crate::entities::role_assignment::Column::RoleId.eq(owner.id.as_str()))
-        .all(&tx)
-        .await?
-        .into_iter()
-        .map(|a| a.user_id)
-        .collect();
-    let console_app = crate::entities::app::Entity::find_by_id(AppId::CONSOLE)
-        .one(&tx)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the console app".into()))?;
-    let owners = app_user::Entity::find()
-        .filter(app_user::Column::Id.is_in(holders))
-        .filter(app_user::Column::Status.eq(super::users::STATUS_ACTIVE))
-        .all(&tx)
-        .await?;
-    let owner_name = super::types::RoleName::parse(policy::OWNER_ROLE).expect("a valid name");
-    let mut pending = Vec::new();
-    for owner in owners {
-        if policy::sign_in_methods(&tx, &console_app, &owner.id).await? > 0 {
-            return Err(BootstrapError::AlreadyBootstrapped(owner.email));
-        }
-        pending.push(owner);
-    }
-    let user = match super::users::find_by_email(&tx, &console, email).await? {
-        Some(user) => {
-            super::roles::grant(&tx, actor, &user, &owner_name).await?;
-            user
-        }
-        None => {
-            super::users::create(
-                &tx,
-                actor,
-                &console,
-                super::users::NewUser {
-                    id: None,
-                    email: email.clone(),
-                    password: None,
-                    roles: vec![owner_name.clone()],
-                },
-            )
-            .await?
-        }
-    };
-    // The new owner holds the role before the pending ones lose it: the
-    // console never has no owner, not even inside this transaction.
-    for earlier in pending.iter().filter(|o| o.email != email.as_str()) {
-        super::roles::revoke(&tx, actor, earlier, &owner_name).await?;
-        super::links::void_unused(&tx, &earlier.id, super::links::Purpose::Invite).await?;
-    }
-    let token = super::links::issue_for(
-        &tx,
-        actor,
-        &user,
-        super::links::Purpose::Invite,
-        SETUP_LINK_LIFETIME,
-    )
-    .await?;
-    audit::record(
-        &tx,
-        Event {
-            app_id: &console,
-            actor,
-            action: "console.bootstrapped",
-            target: Some(Target::new("user", user.id.as_str())),
-            details: json!({ "email": user.email }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(token)
 }

@@ -22,7 +22,7 @@ use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// A year: the longest lifetime caches honour.
 const FOREVER: &str = "public, max-age=31536000, immutable";

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use crate::core::db;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The process is up and answering.
 pub async fn healthz() -> &'static str {

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::core::passwords;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Answers "busy, try again" (503) given since start.
 static BUSY_ANSWERS: AtomicU64 = AtomicU64::new(0);

@@ -5,11 +5,10 @@
 use axum::Router;
 use axum::routing::get;
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub mod assets;
 pub mod client;
-mod console_export;
 mod health;
 pub mod metrics;
 mod oauth;
@@ -23,6 +22,5 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .route("/console/audit/export", get(console_export::export))
         .merge(oauth::routes())
 }

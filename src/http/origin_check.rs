@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Paths called cross-origin by design: OAuth endpoints that clients (or
 /// other sites' JavaScript) call with their own credentials, not cookies.

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::core::{clients, secrets};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The nonce of this response's inline scripts; the Leptos renderer reads it
 /// from the request (`server.rs`), the CSP header names it.

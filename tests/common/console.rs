@@ -2,7 +2,7 @@
 //! with passkeys, and what the audit log recorded of them.
 
 use leptos::server_fn::ServerFn;
-use oneauth::api::console::ConsoleCreateUser;
+use oneauth::api::console::users::ConsoleCreateUser;
 use oneauth::api::hosted::{
     FinishInvitationPasskey, FinishPasskeyAssertion, LoadInvitation, StartInvitationPasskey,
     StartPasskeyAssertion,

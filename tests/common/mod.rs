@@ -19,7 +19,8 @@ use std::process::{Command, Output, Stdio};
 use oneauth::config::{Settings, SettingsArgs};
 use oneauth::core::db;
 use oneauth::core::vault::Vault;
-use oneauth::server::{AppState, router, serve_connections};
+use oneauth::server::{router, serve_connections};
+use oneauth::state::AppState;
 use sea_orm::ConnectionTrait;
 
 /// The password every test user gets.

@@ -9,7 +9,7 @@ use common::console::*;
 use common::{PASSWORD, browser, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::ChangePassword;
-use oneauth::api::console::*;
+use oneauth::api::console::{apps::*, audit::*, clients::*, roles::*, users::*, *};
 use oneauth::api::hosted::{
     AcceptInvitationWithPassword, FinishPasskeyAssertion, RedeemRecoveryLink, SignInWithPassword,
     StartInvitationPasskey, StartPasskeyAssertion,

@@ -17,7 +17,7 @@ use oneauth::api::account::{
     ChangePassword, FinishAddPasskey, LoadAccount, RegenerateRecoveryCodes, RemovePasskey,
     StartAddPasskey,
 };
-use oneauth::api::console::*;
+use oneauth::api::console::{apps::*, audit::*, clients::*, roles::*, users::*, *};
 use oneauth::api::hosted::{
     FinishPasskeyAssertion, RedeemRecoveryLink, SignInWithPassword, SignInWithRecoveryCode,
     StartPasskeyAssertion,

@@ -6,15 +6,18 @@
 
 pub mod apps;
 pub mod audit_log;
+pub mod bootstrap;
 pub mod roles;
 pub mod users;
 
 use sea_orm::{DatabaseTransaction, DbErr};
 
-use super::audit::{AuditError, Target};
+use serde_json::json;
+
+use super::audit::{self, AuditError, Event, Target};
 use super::console::{self, Operator};
+use super::db::{Db, begin_write};
 use super::types::{AppId, InvalidValue};
-use crate::core::db::Db;
 use crate::entities::{app, app_user};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +58,9 @@ pub(crate) fn invalid(field: &'static str) -> impl FnOnce(InvalidValue) -> Admin
     }
 }
 
-/// Refuse (and record) an attempt.
+/// Refuse an attempt: record it (`console.refused`) and hand back the
+/// reason as the error. When the refusal cannot be recorded, the request
+/// fails instead.
 pub(crate) async fn refused(
     db: &Db,
     operator: &Operator,
@@ -64,8 +69,34 @@ pub(crate) async fn refused(
     target: Option<Target>,
     reason: &str,
 ) -> AdminError {
-    match console::refuse(db, operator, app_id, attempted, target, reason).await {
-        Ok(refusal) => AdminError::Refused(refusal.0),
+    // Refusals about an app the operator cannot see are recorded in the
+    // console's chain, so nothing of that app (not even its existence) leaks.
+    let chain = match AppId::parse(app_id) {
+        Ok(id) if operator.can_read(app_id) => match crate::core::apps::find(db, &id).await {
+            Ok(Some(_)) => id,
+            Ok(None) => AppId::console(),
+            Err(err) => return AdminError::Internal(err.to_string()),
+        },
+        _ => AppId::console(),
+    };
+    let recorded = async {
+        let tx = begin_write(db).await?;
+        audit::record(
+            &tx,
+            Event {
+                app_id: &chain,
+                actor: &operator.actor(),
+                action: "console.refused",
+                target,
+                details: json!({ "attempted": attempted, "app_id": app_id, "reason": reason }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, AuditError>(())
+    };
+    match recorded.await {
+        Ok(()) => AdminError::Refused(reason.to_owned()),
         Err(err) => AdminError::Internal(err.to_string()),
     }
 }

@@ -10,7 +10,7 @@ use super::page::{busy_page, error_page};
 use super::responses::found;
 use crate::core::oidc::authorize::{self, AuthorizeParams, LoginClock, Outcome};
 use crate::http::signins;
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub async fn authorize_get(
     State(state): State<AppState>,

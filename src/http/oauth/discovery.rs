@@ -11,7 +11,7 @@ use super::json_app;
 use super::responses::oauth_error;
 use crate::core::cache::TtlMap;
 use crate::core::oidc::{keys, scope};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The discovery document of each app, serialised once a second at most.
 #[derive(Default)]

@@ -11,7 +11,7 @@ use super::page::{busy_page, error_page};
 use super::responses::found;
 use crate::core::oidc::logout::{self, EndSessionParams, LogoutOutcome};
 use crate::http::{client, signins};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub async fn end_session_get(
     State(state): State<AppState>,

@@ -7,7 +7,7 @@ use axum::http::{Method, header};
 use axum::routing::{get, post};
 use tower_http::cors::{Any, CorsLayer};
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 mod authorize;
 mod discovery;

@@ -15,7 +15,7 @@ use crate::core::oidc::OAuthError;
 use crate::core::oidc::grants::{self, ClientCredentials, Issuer};
 use crate::core::oidc::introspection;
 use crate::entities::{app, oauth_client};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// RFC 6749 §2.3.1: Basic credentials are form-urlencoded before encoding.
 fn decode_component(raw: &str) -> String {

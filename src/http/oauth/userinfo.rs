@@ -16,7 +16,7 @@ use crate::core::oidc::scope::Scope;
 use crate::core::oidc::tokens::{self, ACCESS_TOKEN_TYP};
 use crate::core::users;
 use crate::entities::app_user;
-use crate::server::AppState;
+use crate::state::AppState;
 
 fn invalid_token(description: &str) -> Response {
     let mut response = StatusCode::UNAUTHORIZED.into_response();

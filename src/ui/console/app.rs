@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{AppTabs, LoadError, Reload, use_app_id};
-use crate::api::console::{AppView, ConsoleSetAppDisabled, ConsoleUpdateApp, console_app};
+use crate::api::console::apps::{AppView, ConsoleSetAppDisabled, ConsoleUpdateApp, console_app};
 use crate::ui::components::{
     Badge, Checkbox, ConfirmDialog, Field, FormError, Notice, PageHeader, SubmitButton, TextArea,
     Tone, action_error,

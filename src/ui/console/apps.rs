@@ -6,7 +6,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
 use super::{LoadError, Reload};
-use crate::api::console::{ConsoleCreateApp, console_apps, console_me};
+use crate::api::console::apps::{ConsoleCreateApp, console_apps};
+use crate::api::console::console_me;
 use crate::ui::components::{
     Badge, EmptyState, Field, FormError, PageHeader, SubmitButton, Tone, action_error, button_class,
 };

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{LoadError, page_link, use_app_id};
-use crate::api::console::{
+use crate::api::console::audit::{
     AuditQuery, AuditRow, console_audit, console_audit_event, console_verify_chain,
 };
 use crate::ui::components::{Badge, EmptyState, PageHeader, Tone, button_class};

@@ -5,9 +5,10 @@ use leptos::prelude::*;
 
 use super::app::AppHeader;
 use super::{LoadError, Reload, ShownOnce, use_app_id};
-use crate::api::console::{
-    AppView, ClientView, ConsoleCreateClient, ConsoleRotateClientSecret, ConsoleSetClientDisabled,
-    ConsoleUpdateClient, console_app, console_clients,
+use crate::api::console::apps::{AppView, console_app};
+use crate::api::console::clients::{
+    ClientView, ConsoleCreateClient, ConsoleRotateClientSecret, ConsoleSetClientDisabled,
+    ConsoleUpdateClient, console_clients,
 };
 use crate::ui::components::{
     Badge, ConfirmDialog, EmptyState, Field, FormError, SMALL_BUTTON, SMALL_DANGER_BUTTON, Select,

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 
 use super::app::AppHeader;
 use super::{LoadError, Reload, use_app_id};
-use crate::api::console::{
-    AppView, ConsoleCreateRole, ConsoleDeleteRole, ConsoleUpdateRole, RoleView, console_app,
-    console_roles,
+use crate::api::console::apps::{AppView, console_app};
+use crate::api::console::roles::{
+    ConsoleCreateRole, ConsoleDeleteRole, ConsoleUpdateRole, RoleView, console_roles,
 };
 use crate::ui::components::{
     Badge, Checkbox, ConfirmDialog, EmptyState, Field, FormError, SMALL_BUTTON,

@@ -8,10 +8,11 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 
 use super::{LoadError, RefusalNotice, Reload, ShownOnce};
 use crate::api::ApiError;
-use crate::api::console::{
-    ConsoleDeleteUser, ConsoleEnrolmentLink, ConsoleGrantRole, ConsoleInviteUser,
-    ConsoleRecoveryLink, ConsoleRemoveUserPasskey, ConsoleRevokeRole, ConsoleSetUserActive,
-    ConsoleSignOutUser, UserDetailView, console_user,
+use crate::api::console::roles::{ConsoleGrantRole, ConsoleRevokeRole};
+use crate::api::console::users::{
+    ConsoleDeleteUser, ConsoleEnrolmentLink, ConsoleInviteUser, ConsoleRecoveryLink,
+    ConsoleRemoveUserPasskey, ConsoleSetUserActive, ConsoleSignOutUser, UserDetailView,
+    console_user,
 };
 use crate::ui::components::{
     Badge, ConfirmDialog, EmptyState, Field, PageHeader, SMALL_BUTTON, SMALL_DANGER_BUTTON, Select,

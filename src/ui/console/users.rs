@@ -5,9 +5,9 @@ use leptos::prelude::*;
 
 use super::app::AppHeader;
 use super::{LoadError, Reload, ShownOnce, page_link, use_app_id};
-use crate::api::console::{
-    AppView, ConsoleCreateUser, UsersPage as Page, console_app, console_roles, console_users,
-};
+use crate::api::console::apps::{AppView, console_app};
+use crate::api::console::roles::console_roles;
+use crate::api::console::users::{ConsoleCreateUser, UsersPage as Page, console_users};
 use crate::ui::components::{
     Badge, Checkbox, EmptyState, Field, FormError, SubmitButton, Tone, action_error, button_class,
 };
@@ -49,7 +49,7 @@ fn Users(
     reload: Reload,
     create: ServerAction<ConsoleCreateUser>,
     creating: RwSignal<bool>,
-    roles: Resource<Result<Vec<crate::api::console::RoleView>, crate::api::ApiError>>,
+    roles: Resource<Result<Vec<crate::api::console::roles::RoleView>, crate::api::ApiError>>,
 ) -> impl IntoView {
     let error = action_error(create);
     Effect::new(move |previous: Option<usize>| {

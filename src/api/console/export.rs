@@ -1,6 +1,7 @@
 //! GET /console/audit/export: the filtered audit log as a JSONL or CSV
 //! download, streamed a page at a time (an export of a million events never
-//! sits in memory).
+//! sits in memory). The console's one plain axum route, beside the server
+//! functions whose filters it shares; `server.rs` mounts it.
 
 use std::collections::HashMap;
 
@@ -10,14 +11,15 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tower_sessions::Session;
 
-use crate::api::console::{AuditQuery, audit_filter};
+use super::audit::AuditQuery;
+use super::audit::ssr::audit_filter;
 use crate::core::admin::audit_log;
 use crate::core::apps;
 use crate::core::audit::{ExportFormat, ExportWriter};
 use crate::core::console::Operator;
 use crate::core::types::AppId;
 use crate::http::{client, signins};
-use crate::server::AppState;
+use crate::state::AppState;
 
 const EXPORT_PAGE: u64 = 1000;
 
