@@ -12,13 +12,12 @@ use crate::config::{Settings, SettingsArgs};
 use crate::core::audit::{self, Actor, ExportFormat};
 use crate::core::clients::NewClient;
 use crate::core::db::Db;
-use crate::core::oidc::keys::{self, Alg};
+use crate::core::oidc::keys;
 use crate::core::passwords::Password;
 use crate::core::roles::{self, GrantOutcome, NewRole, RolePolicy};
-use crate::core::types::{
-    ApiAudience, AppId, ClientType, DisplayName, Email, RedirectUri, RoleName,
-};
 use crate::core::{apps, db, users};
+use crate::types::Alg;
+use crate::types::{ApiAudience, AppId, ClientType, DisplayName, Email, RedirectUri, RoleName};
 
 #[derive(Parser)]
 #[command(

@@ -2,7 +2,7 @@
 //! security boundary.
 //!
 //! Layout: `core/` is the domain (no Leptos, no axum), `entities/` the
-//! sea-orm tables, `http/` the protocol routes, `api/` the server functions
+//! sea-orm tables, `types.rs` the parsed values both of them use, `http/` the protocol routes, `api/` the server functions
 //! the pages call, `ui/` the pages and components, `app.rs` the router.
 
 pub mod api;
@@ -24,6 +24,8 @@ pub mod http;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod types;
 
 /// Browser entry point: attach to the server-rendered HTML. Lazily: the
 /// console and account pages are WASM chunks fetched when shown, and their

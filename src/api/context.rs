@@ -14,10 +14,10 @@ use crate::core::passkeys::{PasskeyError, RelyingParty};
 use crate::core::registration::{PendingSignup, RegistrationError};
 use crate::core::sessions::{ActiveSignin, ClientInfo};
 use crate::core::signin::SignInError;
-use crate::core::types::{AppId, InvalidValue};
 use crate::entities::app;
 use crate::http::signins;
 use crate::state::AppState;
+use crate::types::{AppId, InvalidValue};
 
 pub fn state() -> AppState {
     expect_context::<AppState>()
@@ -238,7 +238,7 @@ pub fn take_registration(app_id: &str) -> Result<PendingRegistration, ApiError> 
 
 /// The verified known-device id this browser holds for `email` in `app_id`.
 pub fn known_device(app_id: &str, email: &str) -> Option<String> {
-    let email = crate::core::types::Email::parse(email).ok()?;
+    let email = crate::types::Email::parse(email).ok()?;
     let mark = read_cookie(&crate::core::devices::cookie_name(app_id))?;
     crate::core::devices::verify(&state().keys.device, app_id, &email, &mark)
 }
@@ -247,7 +247,7 @@ pub fn known_device(app_id: &str, email: &str) -> Option<String> {
 /// successful sign-in (unless it already is).
 pub fn remember_device(app_id: &str, email: &str) {
     use crate::core::devices;
-    let Ok(email) = crate::core::types::Email::parse(email) else {
+    let Ok(email) = crate::types::Email::parse(email) else {
         return;
     };
     if known_device(app_id, email.as_str()).is_some() {
@@ -341,7 +341,7 @@ impl From<RegistrationError> for ApiError {
 /// policy (a passkey, by default).
 pub async fn require_operator() -> Result<crate::core::console::Operator, ApiError> {
     use crate::core::console::{AccessError, Operator};
-    let console = load_app(crate::core::types::AppId::CONSOLE).await?;
+    let console = load_app(crate::types::AppId::CONSOLE).await?;
     let session = browser_session().await?;
     let signin = require_signin(&session, &console).await?;
     match Operator::from_signin(&state().db, signin, client_info())

@@ -244,7 +244,7 @@ pub async fn register_with_password(
 ) -> Result<String, ApiError> {
     use crate::core::passwords::Password;
     use crate::core::registration;
-    use crate::core::types::Email;
+    use crate::types::Email;
 
     let app = load_app(&app_id).await?;
     let email = Email::parse(&email).map_err(invalid("email"))?;
@@ -262,7 +262,7 @@ pub async fn register_with_password(
 #[server]
 pub async fn start_passkey_sign_up(app_id: String, email: String) -> Result<String, ApiError> {
     use crate::core::registration;
-    use crate::core::types::Email;
+    use crate::types::Email;
 
     let app = load_app(&app_id).await?;
     let email = Email::parse(&email).map_err(invalid("email"))?;
@@ -487,7 +487,7 @@ pub async fn finish_invitation_passkey(
     )
     .await?;
     remember_signin(&session, &app.id, &signed_in.session.id).await?;
-    let continue_to = if app.id == crate::core::types::AppId::CONSOLE {
+    let continue_to = if app.id == crate::types::AppId::CONSOLE {
         "/console".to_owned()
     } else {
         format!("/a/{}/account", app.id)

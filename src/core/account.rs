@@ -23,9 +23,9 @@ use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Password, PasswordCheck};
 use super::policy::PolicyError;
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
-use super::types::{AppId, Email};
 use super::{clock, recovery_codes, throttle, users};
 use crate::entities::{app, app_user, password_credential, signin_session};
+use crate::types::{AppId, Email};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {

@@ -11,8 +11,8 @@ use super::cache::TtlMap;
 use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::clock;
 use super::db::Db;
-use super::types::{ApiAudience, AppId, BrandColor, DisplayName, InvalidValue};
 use crate::entities::{app, oauth_client};
+use crate::types::{ApiAudience, AppId, BrandColor, DisplayName, InvalidValue};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -25,9 +25,9 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::clock;
-use super::types::AppId;
 use super::vault::{DerivedKey, Vault};
 use crate::entities::{audit_chain_head, audit_event, key_check};
+use crate::types::AppId;
 
 /// Hash that starts every chain (the `prev_hash` of event 1).
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -12,10 +12,10 @@ use super::audit::{self, Actor, AuditError, Event, Target};
 use super::cache::TtlMap;
 use super::clock;
 use super::db::Db;
-use super::oidc::keys::Alg;
 use super::secrets;
-use super::types::{AppId, ClientType, DisplayName, RedirectUri};
 use crate::entities::oauth_client;
+use crate::types::Alg;
+use crate::types::{AppId, ClientType, DisplayName, RedirectUri};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -68,11 +68,11 @@ pub async fn create(
         id: Set(secrets::random_token(16)),
         app_id: Set(app_id.to_string()),
         name: Set(new.name.to_string()),
-        client_type: Set(new.client_type.as_str().to_owned()),
+        client_type: Set(new.client_type),
         secret_hash: Set(secret.as_ref().map(|s| secrets::sha256_hex(s.expose()))),
         redirect_uris: Set(uri_list(&new.redirect_uris)),
         post_logout_redirect_uris: Set(uri_list(&new.post_logout_redirect_uris)),
-        id_token_alg: Set(new.id_token_alg.as_str().to_owned()),
+        id_token_alg: Set(new.id_token_alg),
         secret_rotated_at: Set(None),
         disabled_at: Set(None),
         created_at: Set(now),
@@ -197,7 +197,7 @@ pub async fn update(
     update.name = Set(changes.name.to_string());
     update.redirect_uris = Set(uri_list(&changes.redirect_uris));
     update.post_logout_redirect_uris = Set(uri_list(&changes.post_logout_redirect_uris));
-    update.id_token_alg = Set(changes.id_token_alg.as_str().to_owned());
+    update.id_token_alg = Set(changes.id_token_alg);
     update.updated_at = Set(clock::now());
     let updated = update.update(tx).await?;
     audit::record(

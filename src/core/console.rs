@@ -17,9 +17,9 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use super::audit::Actor;
 use super::policy;
 use super::sessions::{ActiveSignin, ClientInfo};
-use super::types::AppId;
 use super::{clock, secrets};
 use crate::entities::{app_user, role};
+use crate::types::AppId;
 
 /// How much an operator may do within a scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -4,8 +4,8 @@
 //! failures lock the account for strangers, not for its owner's browser.
 
 use super::secrets;
-use super::types::Email;
 use super::vault::DerivedKey;
+use crate::types::Email;
 
 /// How long a browser stays known.
 pub const LIFETIME_DAYS: i64 = 365;

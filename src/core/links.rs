@@ -20,9 +20,10 @@ use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Hashed, Password};
 use super::sessions::{self, ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
-use super::types::AppId;
 use super::{clock, policy, recovery_codes, secrets, throttle, users};
 use crate::entities::{action_token, app, app_user, password_credential};
+use crate::types::AppId;
+use crate::types::UserStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -181,7 +182,7 @@ pub async fn find_valid<C: ConnectionTrait>(
     let user = app_user::Entity::find_by_id(user_id.as_str())
         .one(db)
         .await?
-        .filter(|u| u.status == users::STATUS_ACTIVE);
+        .filter(|u| u.status == UserStatus::Active);
     Ok(user.map(|u| (row, u)))
 }
 

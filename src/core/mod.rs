@@ -28,6 +28,5 @@ pub mod sessions;
 pub mod signin;
 pub mod throttle;
 pub mod tokens;
-pub mod types;
 pub mod users;
 pub mod vault;

@@ -24,8 +24,8 @@ use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clock;
 use super::policy;
 use super::secrets;
-use super::types::AppId;
 use crate::entities::{app, app_user, passkey};
+use crate::types::AppId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasskeyError {

@@ -12,7 +12,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
 
-use super::types::InvalidValue;
+use crate::types::InvalidValue;
 
 /// OWASP Password Storage Cheat Sheet: argon2id, 19 MiB, 2 iterations, 1 lane.
 const MEMORY_KIB: u32 = 19 * 1024;

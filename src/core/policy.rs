@@ -8,10 +8,10 @@ use sea_orm::{
 use chrono::{DateTime, Utc};
 
 use super::sessions::{AuthEvent, Factor, FactorTimes};
-use super::users::STATUS_ACTIVE;
 use crate::entities::{
     app, app_user, external_identity, passkey, password_credential, role, role_assignment,
 };
+use crate::types::UserStatus;
 
 /// The role whose last holder is protected.
 pub const OWNER_ROLE: &str = "owner";
@@ -97,7 +97,7 @@ pub async fn ensure_not_last_owner<C: ConnectionTrait>(
     }
     let active_owners = app_user::Entity::find()
         .filter(app_user::Column::Id.is_in(holders))
-        .filter(app_user::Column::Status.eq(STATUS_ACTIVE))
+        .filter(app_user::Column::Status.eq(UserStatus::Active))
         .count(db)
         .await?;
     Ok(if active_owners <= 1 {

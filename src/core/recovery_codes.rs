@@ -10,9 +10,9 @@ use sea_orm::{
 use serde_json::json;
 
 use super::audit::{self, Actor, AuditError, Event, Target};
-use super::types::AppId;
 use super::{clock, secrets};
 use crate::entities::{app_user, recovery_code};
+use crate::types::AppId;
 
 pub const COUNT: usize = 10;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

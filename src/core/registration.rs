@@ -13,10 +13,10 @@ use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::Password;
 use super::sessions::{ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
-use super::types::{AppId, Email};
 use super::users::{self, NewUser, UserError};
 use super::{recovery_codes, secrets, throttle};
 use crate::entities::app;
+use crate::types::{AppId, Email};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistrationError {

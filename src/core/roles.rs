@@ -9,8 +9,8 @@ use serde_json::json;
 use super::audit::{self, Actor, AuditError, Event, Target};
 use super::clock;
 use super::secrets;
-use super::types::{AppId, RoleName};
 use crate::entities::{app_user, role, role_assignment};
+use crate::types::{AppId, RoleName};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoleError {

@@ -18,6 +18,7 @@ use sea_orm::{
 use super::db::Db;
 use super::{clock, secrets, tokens};
 use crate::entities::{app, app_user, signin_session};
+use crate::types::UserStatus;
 
 /// A sign-in is "fresh" for sensitive self-service actions this long.
 pub const FRESH_AUTH: Duration = Duration::minutes(5);
@@ -251,7 +252,7 @@ pub async fn resume(db: &Db, app: &app::Model, id: &str) -> Result<Option<Active
     if !is_live(&session, now) {
         return Ok(None);
     }
-    if user.status != super::users::STATUS_ACTIVE {
+    if user.status != UserStatus::Active {
         return Ok(None);
     }
     let session = keep_alive(db, app, session).await?;

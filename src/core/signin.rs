@@ -21,9 +21,10 @@ use super::db::{begin_write, write_together};
 use super::passkeys::{PasskeyError, RelyingParty};
 use super::passwords::{self, Password, PasswordCheck};
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
-use super::types::{AppId, Email};
 use super::{clock, recovery_codes, throttle, users};
 use crate::entities::{app, app_user, password_credential, signin_session};
+use crate::types::UserStatus;
+use crate::types::{AppId, Email};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -260,7 +261,7 @@ pub async fn with_password(
     let reason = match (&user, check) {
         (None, _) => Some(FailureReason::UnknownUser),
         (Some(_), PasswordCheck::Invalid) => Some(FailureReason::WrongSecret),
-        (Some(user), PasswordCheck::Valid { .. }) if user.status != users::STATUS_ACTIVE => {
+        (Some(user), PasswordCheck::Valid { .. }) if user.status != UserStatus::Active => {
             Some(FailureReason::Deactivated)
         }
         _ => None,
@@ -332,7 +333,7 @@ pub async fn with_recovery_code(
     };
     let tx = begin_write(db).await?;
     let spent = recovery_codes::consume(&tx, &user.id, code).await?;
-    if !spent || user.status != users::STATUS_ACTIVE {
+    if !spent || user.status != UserStatus::Active {
         tx.rollback().await?;
         let reason = if spent {
             FailureReason::Deactivated
@@ -380,7 +381,7 @@ async fn verify_passkey(
         .finish_authentication(&tx, &app.name, &app_id_of(app), credential, state)
         .await
     {
-        Ok((user, _)) if user.status == users::STATUS_ACTIVE => Ok((tx, user)),
+        Ok((user, _)) if user.status == UserStatus::Active => Ok((tx, user)),
         outcome => {
             tx.rollback().await?;
             let (reason, user) = match &outcome {

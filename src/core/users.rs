@@ -12,8 +12,9 @@ use super::clock;
 use super::passwords::Hashed;
 use super::roles::{self, RoleError};
 use super::secrets;
-use super::types::{AppId, Email, RoleName};
 use crate::entities::{app_user, password_credential};
+use crate::types::UserStatus;
+use crate::types::{AppId, Email, RoleName};
 
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -30,10 +31,6 @@ pub enum UserError {
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }
-
-/// Account states (`app_user.status`).
-pub const STATUS_ACTIVE: &str = "active";
-pub const STATUS_DEACTIVATED: &str = "deactivated";
 
 pub struct NewUser {
     /// A pre-chosen id (a passkey sign-up needs it before the user exists).
@@ -66,7 +63,7 @@ pub async fn create(
         email: Set(new.email.to_string()),
         email_verified: Set(false),
         display_name: Set(None),
-        status: Set(STATUS_ACTIVE.to_owned()),
+        status: Set(UserStatus::Active),
         deactivated_at: Set(None),
         last_sign_in_at: Set(None),
         created_at: Set(now),
@@ -247,12 +244,12 @@ pub async fn set_active(
     }
     let now = clock::now();
     let status = if active {
-        STATUS_ACTIVE
+        UserStatus::Active
     } else {
-        STATUS_DEACTIVATED
+        UserStatus::Deactivated
     };
     let mut update: app_user::ActiveModel = user.clone().into();
-    update.status = Set(status.to_owned());
+    update.status = Set(status);
     update.deactivated_at = Set((!active).then_some(now));
     update.updated_at = Set(now);
     let updated = update.update(tx).await?;

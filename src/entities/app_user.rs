@@ -1,6 +1,8 @@
 //! A user of one app; `email` is stored normalised.
 use sea_orm::entity::prelude::*;
 
+use crate::types::UserStatus;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "app_user")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub email: String,
     pub email_verified: bool,
     pub display_name: Option<String>,
-    pub status: String,
+    pub status: UserStatus,
     pub deactivated_at: Option<DateTimeUtc>,
     pub last_sign_in_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

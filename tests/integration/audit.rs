@@ -6,8 +6,8 @@ use crate::common;
 use common::{Backend, TestApp, backend, spawn_app};
 use oneauth::core::audit::{self, Actor, Event, Target};
 use oneauth::core::db::begin_write;
-use oneauth::core::types::AppId;
 use oneauth::entities::audit_event;
+use oneauth::types::AppId;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 

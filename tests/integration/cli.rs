@@ -24,7 +24,7 @@ async fn app_create_prints_the_contract_json() {
         .unwrap()
         .expect("the client is stored");
     assert_eq!(client.app_id, "demo");
-    assert_eq!(client.client_type, "public");
+    assert_eq!(client.client_type, oneauth::types::ClientType::Public);
     assert_eq!(client.redirect_uris, r#"["http://localhost:5173/cb"]"#);
     assert!(client.secret_hash.is_none());
 }
@@ -63,7 +63,7 @@ async fn confidential_clients_get_a_secret_stored_only_as_a_hash() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(client.client_type, "confidential");
+    assert_eq!(client.client_type, oneauth::types::ClientType::Confidential);
     let stored = client.secret_hash.clone().expect("a hash is stored");
     assert_ne!(stored, secret);
     assert_eq!(stored, oneauth::core::secrets::sha256_hex(secret));

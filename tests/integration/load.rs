@@ -432,7 +432,8 @@ async fn sqlite_keeps_a_statement_prepared_whatever_its_limit_binds() {
 /// chains.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signing_key_is_unsealed_and_parsed_once_per_process() {
-    use oneauth::core::oidc::keys::{self, Alg};
+    use oneauth::core::oidc::keys;
+    use oneauth::types::Alg;
     let app = spawn_app().await;
     app.create_app("demo", "Demo");
     let vault = oneauth::core::vault::Vault::load(Some(&app.master_key), std::path::Path::new("/"))

@@ -14,6 +14,7 @@ mod audit;
 mod cli;
 mod console;
 mod enumeration;
+mod layers;
 mod load;
 mod migrations;
 mod oidc;

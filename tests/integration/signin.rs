@@ -1024,7 +1024,10 @@ async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
         .await
         .unwrap();
     assert_eq!(target, "/a/demo/login?deactivated=1");
-    assert_eq!(user(&app, "ada@example.com").await.status, "deactivated");
+    assert_eq!(
+        user(&app, "ada@example.com").await.status,
+        oneauth::types::UserStatus::Deactivated
+    );
     assert_eq!(
         account(&app, &client, "demo").await.unwrap_err(),
         json!("SignInRequired")
@@ -1073,7 +1076,10 @@ async fn the_last_owner_cannot_deactivate_themselves() {
         .await
         .unwrap_err();
     assert!(refused(&error).contains("last owner"), "{error}");
-    assert_eq!(user(&app, "ada@example.com").await.status, "active");
+    assert_eq!(
+        user(&app, "ada@example.com").await.status,
+        oneauth::types::UserStatus::Active
+    );
 
     // With a second owner, the first may leave.
     add_user(&app, "demo", "bob@example.com");

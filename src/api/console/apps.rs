@@ -94,7 +94,7 @@ pub async fn console_update_app(
     api_audiences: Option<String>,
 ) -> Result<(), ApiError> {
     use crate::core::apps::AppSettings;
-    use crate::core::types::{ApiAudience, BrandColor, DisplayName};
+    use crate::types::{ApiAudience, BrandColor, DisplayName};
     let operator = require_operator().await?;
     let api_audiences = api_audiences
         .unwrap_or_default()

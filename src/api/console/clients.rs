@@ -12,7 +12,7 @@ use crate::api::ApiError;
 pub struct ClientView {
     pub id: String,
     pub name: String,
-    pub client_type: String,
+    pub confidential: bool,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub id_token_alg: String,
@@ -35,8 +35,8 @@ pub async fn console_clients(app_id: String) -> Result<Vec<ClientView>, ApiError
                 secret_rotated: c.secret_rotated_at.map(when),
                 id: c.id,
                 name: c.name,
-                client_type: c.client_type,
-                id_token_alg: c.id_token_alg,
+                confidential: c.client_type == crate::types::ClientType::Confidential,
+                id_token_alg: c.id_token_alg.to_string(),
             })
             .collect(),
     )
@@ -59,7 +59,7 @@ pub async fn console_create_client(
     id_token_alg: String,
 ) -> Result<NewClientView, ApiError> {
     use crate::core::clients::NewClient;
-    use crate::core::types::{ClientType, DisplayName};
+    use crate::types::{ClientType, DisplayName};
     let operator = require_operator().await?;
     let redirect = uris("redirect_uris", &redirect_uris)?;
     if redirect.is_empty() {
@@ -93,7 +93,7 @@ pub async fn console_update_client(
     id_token_alg: String,
 ) -> Result<(), ApiError> {
     use crate::core::clients::ClientChanges;
-    use crate::core::types::DisplayName;
+    use crate::types::DisplayName;
     let operator = require_operator().await?;
     let redirect = uris("redirect_uris", &redirect_uris)?;
     if redirect.is_empty() {
@@ -153,17 +153,16 @@ mod ssr {
     pub fn uris(
         field: &'static str,
         raw: &str,
-    ) -> Result<Vec<crate::core::types::RedirectUri>, ApiError> {
+    ) -> Result<Vec<crate::types::RedirectUri>, ApiError> {
         raw.split_whitespace()
             .map(|uri| {
-                crate::core::types::RedirectUri::parse(uri)
-                    .map_err(|e| ApiError::invalid(field, e.0))
+                crate::types::RedirectUri::parse(uri).map_err(|e| ApiError::invalid(field, e.0))
             })
             .collect()
     }
 
-    pub fn alg(raw: &str) -> Result<crate::core::oidc::keys::Alg, ApiError> {
-        crate::core::oidc::keys::Alg::parse(raw)
-            .ok_or_else(|| ApiError::invalid("id_token_alg", "Choose ES256 or RS256."))
+    pub fn alg(raw: &str) -> Result<crate::types::Alg, ApiError> {
+        crate::types::Alg::parse(raw)
+            .map_err(|_| ApiError::invalid("id_token_alg", "Choose ES256 or RS256."))
     }
 }

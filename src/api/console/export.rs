@@ -17,9 +17,9 @@ use crate::core::admin::audit_log;
 use crate::core::apps;
 use crate::core::audit::{ExportFormat, ExportWriter};
 use crate::core::console::Operator;
-use crate::core::types::AppId;
 use crate::http::{client, signins};
 use crate::state::AppState;
+use crate::types::AppId;
 
 const EXPORT_PAGE: u64 = 1000;
 

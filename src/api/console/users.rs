@@ -17,7 +17,7 @@ use super::audit::ssr::audit_row;
 pub struct UserRow {
     pub id: String,
     pub email: String,
-    pub status: String,
+    pub active: bool,
     pub created: String,
     pub last_sign_in: Option<String>,
 }
@@ -58,7 +58,7 @@ pub async fn console_users(
                 last_sign_in: u.last_sign_in_at.map(when),
                 id: u.id,
                 email: u.email,
-                status: u.status,
+                active: u.status == crate::types::UserStatus::Active,
             })
             .collect(),
         total,
@@ -88,7 +88,7 @@ pub struct UserDetailView {
     pub id: String,
     pub app_id: String,
     pub email: String,
-    pub status: String,
+    pub active: bool,
     pub email_verified: bool,
     pub created: String,
     pub has_password: bool,
@@ -120,7 +120,7 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
         id: detail.user.id.clone(),
         app_id: detail.user.app_id.clone(),
         email: detail.user.email.clone(),
-        status: detail.user.status.clone(),
+        active: detail.user.status == crate::types::UserStatus::Active,
         email_verified: detail.user.email_verified,
         created: when(detail.user.created_at),
         has_password: detail.has_password,

@@ -7,8 +7,9 @@ use crate::core::clients::{self, ClientChanges, ClientError, ClientSecret, NewCl
 use crate::core::console::Operator;
 use crate::core::db::Db;
 use crate::core::db::begin_write;
-use crate::core::types::{AppId, DisplayName};
 use crate::entities::{app, oauth_client};
+use crate::types::ClientType;
+use crate::types::{AppId, DisplayName};
 
 fn app_error(err: AppError) -> AdminError {
     match err {
@@ -261,7 +262,7 @@ pub async fn rotate_secret(
     let target = Some(Target::new("client", client_id));
     configurable_app(db, operator, app_id, "client.rotate_secret", target.clone()).await?;
     let client = client_of(db, app_id, client_id).await?;
-    if client.client_type != "confidential" {
+    if client.client_type != ClientType::Confidential {
         return Err(AdminError::Invalid {
             field: "client_id",
             message: "A public client has no secret to rotate.".into(),

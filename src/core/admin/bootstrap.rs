@@ -6,9 +6,10 @@ use serde_json::json;
 
 use crate::core::audit::{self, Actor, AuditError, Event, Target};
 use crate::core::db::{Db, begin_write};
-use crate::core::types::AppId;
 use crate::core::{links, policy, roles, users};
 use crate::entities::{app, app_user, role, role_assignment};
+use crate::types::AppId;
+use crate::types::UserStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BootstrapError {
@@ -42,7 +43,7 @@ pub const SETUP_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
 pub async fn bootstrap(
     db: &Db,
     actor: &Actor,
-    email: &crate::core::types::Email,
+    email: &crate::types::Email,
 ) -> Result<String, BootstrapError> {
     let console = AppId::console();
     let tx = begin_write(db).await?;
@@ -65,10 +66,10 @@ pub async fn bootstrap(
         .ok_or_else(|| DbErr::RecordNotFound("the console app".into()))?;
     let owners = app_user::Entity::find()
         .filter(app_user::Column::Id.is_in(holders))
-        .filter(app_user::Column::Status.eq(users::STATUS_ACTIVE))
+        .filter(app_user::Column::Status.eq(UserStatus::Active))
         .all(&tx)
         .await?;
-    let owner_name = crate::core::types::RoleName::parse(policy::OWNER_ROLE).expect("a valid name");
+    let owner_name = crate::types::RoleName::parse(policy::OWNER_ROLE).expect("a valid name");
     let mut pending = Vec::new();
     for owner in owners {
         if policy::sign_in_methods(&tx, &console_app, &owner.id).await? > 0 {

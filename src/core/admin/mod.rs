@@ -17,8 +17,8 @@ use serde_json::json;
 use super::audit::{self, AuditError, Event, Target};
 use super::console::{self, Operator};
 use super::db::{Db, begin_write};
-use super::types::{AppId, InvalidValue};
 use crate::entities::{app, app_user};
+use crate::types::{AppId, InvalidValue};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {

@@ -11,8 +11,8 @@ use crate::core::console::Operator;
 use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::roles::{self, GrantOutcome, NewRole, RevokeOutcome, RoleError, RolePolicy};
-use crate::core::types::{AppId, RoleName};
 use crate::entities::{app_user, role};
+use crate::types::{AppId, RoleName};
 
 fn role_error(err: RoleError) -> AdminError {
     match err {

@@ -14,9 +14,9 @@ use crate::core::links::{self, Purpose};
 use crate::core::passkeys;
 use crate::core::policy;
 use crate::core::sessions;
-use crate::core::types::{AppId, Email, RoleName};
 use crate::core::users::{self, NewUser, UserError};
 use crate::entities::{app_user, audit_event, passkey, signin_session};
+use crate::types::{AppId, Email, RoleName};
 
 /// Users shown per page.
 pub const PAGE: u64 = 50;

@@ -12,10 +12,10 @@ use super::scope::Scope;
 use crate::core::clients::redirect_uris;
 use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
-use crate::core::types::ClientType;
 use crate::core::vault::DerivedKey;
 use crate::core::{clock, policy, secrets};
 use crate::entities::{app, authorization_code, oauth_client};
+use crate::types::ClientType;
 
 /// How long a code may wait to be exchanged (RFC 6749 §4.1.2 recommends at
 /// most ten minutes; one is plenty for a redirect).
@@ -263,7 +263,7 @@ pub async fn validate(
 
     // PKCE (RFC 7636): S256 only; required of public clients, and of every
     // client unless the app opted out.
-    let pkce_required = client.client_type == ClientType::Public.as_str() || app.require_pkce;
+    let pkce_required = client.client_type == ClientType::Public || app.require_pkce;
     let code_challenge = match (
         params.code_challenge.as_deref(),
         params.code_challenge_method.as_deref(),

@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::core::audit::{self, Actor, AuditError, Event, Target};
 use crate::core::clock;
 use crate::core::db::{Db, begin_write};
-use crate::core::types::AppId;
+use crate::types::AppId;
 
 /// How often the counts are written to the audit chain.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(5);

@@ -30,13 +30,14 @@ use crate::core::clients::secret_matches;
 use crate::core::db::Db;
 use crate::core::db::{begin_write, write_together};
 use crate::core::sessions::{FactorTimes, decode_amr, is_live};
-use crate::core::types::{AppId, ClientType};
 use crate::core::vault::Vault;
-use crate::core::{clock, policy, secrets, users};
+use crate::core::{clock, policy, secrets};
 use crate::entities::{
     app, app_user, authorization_code, oauth_client, refresh_token, role, signin_session,
     token_family,
 };
+use crate::types::UserStatus;
+use crate::types::{AppId, ClientType};
 
 /// How the client presented itself (RFC 6749 §2.3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,10 +89,7 @@ pub async fn authenticate_client(
         .await?
         .filter(|c| c.disabled_at.is_none())
         .ok_or_else(unknown)?;
-    match (
-        client.client_type == ClientType::Confidential.as_str(),
-        secret,
-    ) {
+    match (client.client_type == ClientType::Confidential, secret) {
         (true, Some(secret)) if secret_matches(&client, secret) => Ok(client),
         (false, None) => Ok(client),
         _ => Err(unknown()),
@@ -277,9 +275,7 @@ pub async fn exchange_code(
     let (Some(session), Some(user)) = (session, user) else {
         return Err(invalid_code());
     };
-    if session.ended_at.is_some()
-        || user.id != stored.user_id
-        || user.status != users::STATUS_ACTIVE
+    if session.ended_at.is_some() || user.id != stored.user_id || user.status != UserStatus::Active
     {
         return Err(invalid_code());
     }
@@ -426,7 +422,7 @@ pub async fn refresh(
         return Err(invalid_refresh());
     }
     let live = |s: &signin_session::Model| is_live(s, now);
-    let user = user.filter(|u| u.id == family.user_id && u.status == users::STATUS_ACTIVE);
+    let user = user.filter(|u| u.id == family.user_id && u.status == UserStatus::Active);
     let (Some(user), Some(session)) = (user, session.filter(live)) else {
         return careful().await;
     };
@@ -589,7 +585,7 @@ async fn refresh_locked(
     let user = app_user::Entity::find_by_id(family.user_id.as_str())
         .one(&tx)
         .await?
-        .filter(|u| u.status == users::STATUS_ACTIVE);
+        .filter(|u| u.status == UserStatus::Active);
     let session = match &family.signin_session_id {
         Some(id) => {
             signin_session::Entity::find_by_id(id.as_str())
@@ -682,7 +678,7 @@ pub async fn client_credentials(
     requested_scope: Option<&str>,
     resource: Option<&str>,
 ) -> Result<TokenResponse, OAuthError> {
-    if client.client_type != ClientType::Confidential.as_str() {
+    if client.client_type != ClientType::Confidential {
         return Err(OAuthError::new(
             "unauthorized_client",
             "Only confidential clients may use client_credentials.",

@@ -9,9 +9,10 @@ use super::tokens::{self, ACCESS_TOKEN_TYP};
 use crate::core::audit::{self, Actor, Event, Target};
 use crate::core::db::Db;
 use crate::core::db::begin_write;
-use crate::core::types::{AppId, ClientType};
-use crate::core::{clock, secrets, users};
+use crate::core::{clock, secrets};
 use crate::entities::{app, app_user, oauth_client, refresh_token, signin_session, token_family};
+use crate::types::UserStatus;
+use crate::types::{AppId, ClientType};
 
 /// A refresh token of this app, with its family.
 async fn find_refresh(
@@ -83,7 +84,7 @@ pub async fn introspect(
     client: &oauth_client::Model,
     token: &str,
 ) -> Result<Value, OAuthError> {
-    if client.client_type != ClientType::Confidential.as_str() {
+    if client.client_type != ClientType::Confidential {
         return Err(OAuthError::new(
             "unauthorized_client",
             "Only confidential clients may introspect tokens.",
@@ -173,7 +174,7 @@ pub async fn access_token_live(
         }
         None => true,
     };
-    Ok(session_live && family_live && standing.user_status == users::STATUS_ACTIVE)
+    Ok(session_live && family_live && standing.user_status == UserStatus::Active)
 }
 
 /// What a user's access token stands on, read in one round trip (this runs
@@ -185,7 +186,7 @@ struct Standing {
     session_ended_at: Option<DateTime<Utc>>,
     session_idle_expires_at: DateTime<Utc>,
     session_absolute_expires_at: DateTime<Utc>,
-    user_status: String,
+    user_status: UserStatus,
     family_app_id: Option<String>,
     family_revoked_at: Option<DateTime<Utc>>,
 }
@@ -252,5 +253,5 @@ async fn user_is_active(db: &Db, user_id: &str) -> Result<bool, OAuthError> {
     Ok(app_user::Entity::find_by_id(user_id)
         .one(db)
         .await?
-        .is_some_and(|u| u.status == users::STATUS_ACTIVE))
+        .is_some_and(|u| u.status == UserStatus::Active))
 }

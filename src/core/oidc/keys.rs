@@ -31,38 +31,12 @@ use serde_json::{Value, json};
 use super::super::audit::{self, Actor, Event, Target};
 use super::super::cache::{KeptMap, TtlMap};
 use super::super::db::begin_write;
-use super::super::types::AppId;
 use super::super::vault::Vault;
 use super::super::{clock, secrets};
 use super::OAuthError;
 use crate::core::db::Db;
 use crate::entities::{app, signing_key};
-
-/// A JWS algorithm 1Auth signs with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Alg {
-    Es256,
-    Rs256,
-}
-
-impl Alg {
-    pub const ALL: [Alg; 2] = [Alg::Es256, Alg::Rs256];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Alg::Es256 => "ES256",
-            Alg::Rs256 => "RS256",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "ES256" => Some(Alg::Es256),
-            "RS256" => Some(Alg::Rs256),
-            _ => None,
-        }
-    }
-}
+use crate::types::{Alg, AppId};
 
 /// A key ready to sign with.
 pub struct SigningKey {
@@ -163,7 +137,7 @@ async fn insert_key(
     Ok(signing_key::ActiveModel {
         id: Set(kid),
         app_id: Set(app_id.to_owned()),
-        alg: Set(alg.as_str().to_owned()),
+        alg: Set(alg),
         private_key_encrypted: Set(sealed),
         public_jwk: Set(public.to_string()),
         retired_at: Set(None),
@@ -197,7 +171,7 @@ pub async fn ensure(
     let have = active_rows(db, app_id).await?;
     if Alg::ALL
         .iter()
-        .all(|alg| have.iter().any(|k| k.alg == alg.as_str()))
+        .all(|alg| have.iter().any(|k| k.alg == *alg))
     {
         return Ok(have);
     }
@@ -209,7 +183,7 @@ pub async fn ensure(
         .await?;
     let have = active_rows(&tx, app_id).await?;
     for alg in Alg::ALL {
-        if !have.iter().any(|k| k.alg == alg.as_str()) {
+        if !have.iter().any(|k| k.alg == alg) {
             insert_key(&tx, vault, app_id, alg).await?;
         }
     }
@@ -226,9 +200,7 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKe
     let parsed = db.cached::<ParsedSigners>();
     let mut keys = Vec::new();
     for row in ensure(db, vault, app_id).await? {
-        let Some(alg) = Alg::parse(&row.alg) else {
-            continue;
-        };
+        let alg = row.alg;
         // The newest of each algorithm (rows come newest first).
         if keys.iter().any(|k: &SigningKey| k.alg == alg) {
             continue;
@@ -278,9 +250,7 @@ async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAu
     let mut verifiers: HashMap<String, Arc<dyn JwsVerifier>> = HashMap::new();
     let mut public = Vec::new();
     for row in rows {
-        let Some(alg) = Alg::parse(&row.alg) else {
-            continue;
-        };
+        let alg = row.alg;
         let verifier = parsed.0.get_or_make(&row.id, || -> Result<_, OAuthError> {
             let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
             let verifier: Arc<dyn JwsVerifier> = match alg {

@@ -4,8 +4,8 @@
 //! audiences); a client asks for one with `resource`.
 
 use super::OAuthError;
-use crate::core::types::ApiAudience;
 use crate::entities::app;
+use crate::types::ApiAudience;
 
 /// The app's API audiences (absolute URIs).
 pub fn audiences(app: &app::Model) -> Vec<String> {

@@ -13,12 +13,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::OAuthError;
-use super::keys::{self, ActiveKeys, Alg};
+use super::keys::{self, ActiveKeys};
 use super::scope::Scope;
 use crate::core::cache::TtlMap;
 use crate::core::db::Db;
 use crate::core::secrets;
 use crate::entities::{app, app_user, oauth_client};
+use crate::types::Alg;
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -168,7 +169,7 @@ pub fn mint_id_token(
         payload.set_claim("nonce", Some(json!(nonce)))?;
     }
     grant.authentication_claims(&mut payload)?;
-    let alg = Alg::parse(&grant.client.id_token_alg).unwrap_or(Alg::Es256);
+    let alg = grant.client.id_token_alg;
     sign(keys.get(alg)?, ID_TOKEN_TYP, &payload)
 }
 

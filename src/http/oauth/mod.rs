@@ -57,7 +57,7 @@ async fn find_app(
     state: &AppState,
     app_id: &str,
 ) -> Result<Option<crate::entities::app::Model>, sea_orm::DbErr> {
-    let Ok(id) = crate::core::types::AppId::parse(app_id) else {
+    let Ok(id) = crate::types::AppId::parse(app_id) else {
         return Ok(None);
     };
     let app = crate::core::apps::find_cached(&state.db, &id).await?;

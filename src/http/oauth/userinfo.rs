@@ -14,9 +14,9 @@ use super::responses::no_store_json;
 use crate::core::oidc::introspection;
 use crate::core::oidc::scope::Scope;
 use crate::core::oidc::tokens::{self, ACCESS_TOKEN_TYP};
-use crate::core::users;
 use crate::entities::app_user;
 use crate::state::AppState;
+use crate::types::UserStatus;
 
 fn invalid_token(description: &str) -> Response {
     let mut response = StatusCode::UNAUTHORIZED.into_response();
@@ -94,7 +94,7 @@ pub async fn userinfo(
         .one(&state.db)
         .await
     {
-        Ok(Some(user)) if user.app_id == app.id && user.status == users::STATUS_ACTIVE => user,
+        Ok(Some(user)) if user.app_id == app.id && user.status == UserStatus::Active => user,
         Ok(_) => return invalid_token("the token's user is not active in this app"),
         Err(err) => {
             tracing::error!(%err, "loading a user failed");

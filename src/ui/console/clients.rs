@@ -156,7 +156,7 @@ fn ClientCard(
     let new_secret = move || rotate.value().get().and_then(Result::ok);
     let ids = StoredValue::new((app_id, client.id.clone()));
     let edit_values = StoredValue::new(client.clone());
-    let confidential = client.client_type == "confidential";
+    let confidential = client.confidential;
     let disabled = client.disabled;
     view! {
         <div class="rounded-2xl bg-white p-5 shadow-sm ring-1 ring-slate-200" data-testid="client-card">
@@ -166,7 +166,7 @@ fn ClientCard(
                     <p class="mt-0.5 break-all font-mono text-xs text-slate-500">{client.id.clone()}</p>
                 </div>
                 <div class="flex flex-wrap gap-1">
-                    <Badge tone=if confidential { "indigo" } else { "slate" } text=client.client_type.clone() />
+                    <Badge tone=if confidential { "indigo" } else { "slate" } text=if confidential { "confidential" } else { "public" } />
                     <Badge tone="slate" text=format!("ID token {}", client.id_token_alg) />
                     {disabled.then(|| view! { <Badge tone="red" text="Disabled" /> })}
                 </div>

@@ -66,7 +66,7 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
     let ids = StoredValue::new((view.app_id.clone(), view.id.clone()));
     let can_write = view.can_write;
     let is_self = view.is_self;
-    let active = view.status == "active";
+    let active = view.active;
     let navigate = use_navigate();
 
     let grant = ServerAction::<ConsoleGrantRole>::new();

@@ -142,7 +142,7 @@ fn Users(
                                         <a class="font-medium text-slate-900 hover:text-indigo-700" href=format!("/console/apps/{}/users/{}", app_id.get_value(), user.id)>{user.email.clone()}</a>
                                     </td>
                                     <td class="px-4 py-3">
-                                        {if user.status == "active" { view! { <Badge tone="green" text="Active" /> }.into_any() } else { view! { <Badge tone="red" text="Deactivated" /> }.into_any() }}
+                                        {if user.active { view! { <Badge tone="green" text="Active" /> }.into_any() } else { view! { <Badge tone="red" text="Deactivated" /> }.into_any() }}
                                     </td>
                                     <td class="hidden px-4 py-3 text-slate-500 md:table-cell">{user.created.clone()}</td>
                                     <td class="hidden px-4 py-3 text-slate-500 md:table-cell">{user.last_sign_in.clone().unwrap_or_else(|| "never".into())}</td>

@@ -228,31 +228,85 @@ impl BrandColor {
     }
 }
 
+/// The closed sets below are stored as their strings (`as_str`, the one
+/// place each string is written) and read back as the enum by sea-orm, so
+/// no rule compares a column with a string literal. A stored string that
+/// is none of them is a database error, not a panic.
+macro_rules! closed_set {
+    ($name:ident { $($variant:ident => $text:literal),+ $(,)? }, $what:literal) => {
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        /// As its stored string (audit details, JSON answers).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = sea_orm::sea_query::ValueTypeErr;
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                match raw {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(sea_orm::sea_query::ValueTypeErr),
+                }
+            }
+        }
+        impl $name {
+            /// The value a person typed (a form, a flag).
+            pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+                raw.trim().parse().map_err(|_| {
+                    invalid(format!(
+                        concat!("\"{}\" is not ", $what, ": use {}."),
+                        raw.trim(),
+                        [$($text),+].join(" or ")
+                    ))
+                })
+            }
+        }
+    };
+}
+
 /// Whether a client can keep a secret (RFC 6749 §2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
 pub enum ClientType {
     Public,
     Confidential,
 }
+closed_set!(ClientType { Public => "public", Confidential => "confidential" }, "a client type");
 
-impl ClientType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClientType::Public => "public",
-            ClientType::Confidential => "confidential",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
-        match raw {
-            "public" => Ok(ClientType::Public),
-            "confidential" => Ok(ClientType::Confidential),
-            other => Err(invalid(format!(
-                "\"{other}\" is not a client type: use public or confidential."
-            ))),
-        }
-    }
+/// A JWS algorithm 1Auth signs with (a client's ID tokens, an app's keys).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub enum Alg {
+    Es256,
+    Rs256,
 }
+closed_set!(Alg { Es256 => "ES256", Rs256 => "RS256" }, "a signing algorithm");
+
+impl Alg {
+    pub const ALL: [Alg; 2] = [Alg::Es256, Alg::Rs256];
+}
+
+/// A user's standing in their app (`app_user.status`): a deactivated user
+/// keeps their data but cannot sign in or use tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub enum UserStatus {
+    Active,
+    Deactivated,
+}
+closed_set!(UserStatus { Active => "active", Deactivated => "deactivated" }, "a user status");
 
 #[cfg(test)]
 mod tests {
