@@ -27,6 +27,6 @@ pub mod secrets;
 pub mod sessions;
 pub mod signin;
 pub mod throttle;
-pub mod tokens;
+pub mod token_families;
 pub mod users;
 pub mod vault;

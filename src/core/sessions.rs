@@ -16,7 +16,7 @@ use sea_orm::{
 };
 
 use super::db::Db;
-use super::{clock, secrets, tokens};
+use super::{clock, secrets, token_families};
 use crate::entities::{app, app_user, signin_session};
 use crate::types::UserStatus;
 
@@ -348,7 +348,7 @@ pub async fn end(tx: &DatabaseTransaction, session_id: &str, reason: &str) -> Re
         .filter(signin_session::Column::EndedAt.is_null())
         .exec(tx)
         .await?;
-    tokens::revoke_families_of_session(tx, session_id, reason).await?;
+    token_families::revoke_families_of_session(tx, session_id, reason).await?;
     Ok(ended.rows_affected > 0)
 }
 
@@ -373,10 +373,10 @@ pub async fn end_all_for_user(
             .all(tx)
             .await?;
         for other in others {
-            tokens::revoke_families_of_session(tx, &other.id, reason).await?;
+            token_families::revoke_families_of_session(tx, &other.id, reason).await?;
         }
     } else {
-        tokens::revoke_families_of_user(tx, user_id, reason).await?;
+        token_families::revoke_families_of_user(tx, user_id, reason).await?;
     }
     Ok(query.exec(tx).await?.rows_affected)
 }

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryF
 use serde_json::{Value, json};
 
 use super::OAuthError;
-use super::tokens::{self, ACCESS_TOKEN_TYP};
+use super::minting::{self, ACCESS_TOKEN_TYP};
 use crate::core::audit::{self, Actor, Event, Target};
 use crate::core::db::Db;
 use crate::core::db::begin_write;
@@ -51,7 +51,7 @@ pub async fn revoke(
         return Ok(());
     }
     let tx = begin_write(db).await?;
-    crate::core::tokens::revoke_family(&tx, &family.id, "revoked").await?;
+    crate::core::token_families::revoke_family(&tx, &family.id, "revoked").await?;
     audit::record(
         &tx,
         Event {
@@ -119,7 +119,7 @@ pub async fn introspect(
         }));
     }
     let Ok(verified) =
-        tokens::verify(db, &app.id, issuer, token, Some(ACCESS_TOKEN_TYP), false).await
+        minting::verify(db, &app.id, issuer, token, Some(ACCESS_TOKEN_TYP), false).await
     else {
         return Ok(inactive());
     };
@@ -142,7 +142,7 @@ pub async fn introspect(
 pub async fn access_token_live(
     db: &Db,
     app: &app::Model,
-    verified: &tokens::Verified,
+    verified: &minting::Verified,
 ) -> Result<bool, OAuthError> {
     let subject = verified.str("sub").unwrap_or_default();
     let client_id = verified.str("client_id").unwrap_or_default();
@@ -158,7 +158,7 @@ pub async fn access_token_live(
         return Ok(false);
     };
     let Some(standing) =
-        user_token_standing(db, &app.id, sid, verified.str(tokens::FAMILY_CLAIM)).await?
+        user_token_standing(db, &app.id, sid, verified.str(minting::FAMILY_CLAIM)).await?
     else {
         return Ok(false);
     };
@@ -167,7 +167,7 @@ pub async fn access_token_live(
         && standing.session_ended_at.is_none()
         && standing.session_idle_expires_at > now
         && standing.session_absolute_expires_at > now;
-    let family_live = match verified.str(tokens::FAMILY_CLAIM) {
+    let family_live = match verified.str(minting::FAMILY_CLAIM) {
         Some(_) => {
             standing.family_app_id.as_deref() == Some(app.id.as_str())
                 && standing.family_revoked_at.is_none()

@@ -4,7 +4,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use url::Url;
 
-use super::tokens;
+use super::minting;
 use crate::core::clients::post_logout_redirect_uris;
 use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, ClientInfo};
@@ -46,7 +46,15 @@ pub async fn end_session(
         // Only an ID token is a hint (an access token is not one, though
         // signed by the same keys).
         Some(token) => {
-            match tokens::verify(db, &app.id, issuer, token, Some(tokens::ID_TOKEN_TYP), true).await
+            match minting::verify(
+                db,
+                &app.id,
+                issuer,
+                token,
+                Some(minting::ID_TOKEN_TYP),
+                true,
+            )
+            .await
             {
                 Ok(verified) => Some(verified),
                 Err(_) => {

@@ -2,8 +2,8 @@
 //! own keys, clients and callbacks.
 //!
 //! `authorize` decides what an authorization request needs (an error, a
-//! sign-in, a step-up, or a code); `grants` is the token endpoint; `tokens`
-//! mints and verifies JWTs; `keys` holds the per-app signing keys;
+//! sign-in, a step-up, or a code); `grants` is the token endpoint, one
+//! module per grant; `minting` mints and verifies the JWTs; `keys` holds the per-app signing keys;
 //! `introspection` and `logout` are RFC 7662/7009 and RP-initiated logout.
 
 pub mod authorize;
@@ -13,11 +13,11 @@ pub mod grants;
 pub mod introspection;
 pub mod keys;
 pub mod logout;
+pub mod minting;
 pub mod refresh_reads;
 pub mod resource;
 pub mod rotation;
 pub mod scope;
-pub mod tokens;
 
 use sea_orm::DbErr;
 

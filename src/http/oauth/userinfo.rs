@@ -12,8 +12,8 @@ use sea_orm::EntityTrait;
 use super::json_app;
 use super::responses::no_store_json;
 use crate::core::oidc::introspection;
+use crate::core::oidc::minting::{self, ACCESS_TOKEN_TYP};
 use crate::core::oidc::scope::Scope;
-use crate::core::oidc::tokens::{self, ACCESS_TOKEN_TYP};
 use crate::entities::app_user;
 use crate::state::AppState;
 use crate::types::UserStatus;
@@ -72,7 +72,7 @@ pub async fn userinfo(
         return response;
     };
     let issuer = state.settings.issuer(&app.id);
-    let verified = match tokens::verify(
+    let verified = match minting::verify(
         &state.db,
         &app.id,
         &issuer,
@@ -112,6 +112,6 @@ pub async fn userinfo(
     }
     no_store_json(
         StatusCode::OK,
-        serde_json::Value::Object(tokens::user_claims(&user, &scope)),
+        serde_json::Value::Object(minting::user_claims(&user, &scope)),
     )
 }

@@ -1,0 +1,195 @@
+//! grant_type=authorization_code (RFC 6749 §4.1.3): a code spent once, bound
+//! to its client, redirect URI and PKCE challenge (RFC 7636 §4.6); a code
+//! presented twice revokes the family it started.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::core::audit::{self, Actor, Event, Target};
+use crate::core::db::{begin_write, write_together};
+use crate::core::oidc::OAuthError;
+use crate::core::oidc::minting::{Authentication, Grant};
+use crate::core::oidc::scope::Scope;
+use crate::core::sessions::decode_amr;
+use crate::core::{clock, secrets};
+use crate::entities::{
+    app_user, authorization_code, oauth_client, refresh_token, signin_session, token_family,
+};
+use crate::types::UserStatus;
+
+use super::{Issuer, TokenResponse, new_refresh_token, revoke_family};
+
+/// RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) == code_challenge.
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    secrets::constant_time_eq(&computed, challenge)
+}
+
+fn invalid_code() -> OAuthError {
+    OAuthError::invalid_grant("The authorization code is invalid, expired or already used.")
+}
+
+/// grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5).
+pub async fn exchange_code(
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    code: &str,
+    redirect_uri: Option<&str>,
+    code_verifier: Option<&str>,
+    resource: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let db = issuer.db;
+    let app = issuer.app;
+    let signing_keys = issuer.signing_keys().await?;
+    let tx = begin_write(db).await?;
+    // The code, its session and the session's user in one read.
+    let Some((stored, session, user)) =
+        authorization_code::Entity::find_by_id(secrets::sha256_hex(code))
+            .filter(authorization_code::Column::AppId.eq(app.id.as_str()))
+            .find_also_related(signin_session::Entity)
+            .and_also_related(app_user::Entity)
+            .one(&tx)
+            .await?
+    else {
+        return Err(invalid_code());
+    };
+    if stored.client_id != client.id {
+        return Err(invalid_code());
+    }
+    if stored.used_at.is_some() {
+        // RFC 6749 §4.1.2: a code used twice revokes what it already gave.
+        if let Some(family) = &stored.token_family_id {
+            revoke_family(&tx, family, "code_reuse").await?;
+        }
+        audit::record(
+            &tx,
+            Event {
+                app_id: &issuer.app_id(),
+                actor: &Actor::anonymous(None),
+                action: "token.code_reuse_detected",
+                target: Some(Target::new("user", stored.user_id.as_str())),
+                details: json!({ "client_id": client.id, "family_id": stored.token_family_id }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(invalid_code());
+    }
+    if stored.expires_at <= clock::now() {
+        return Err(invalid_code());
+    }
+    if redirect_uri != Some(stored.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request.",
+        ));
+    }
+    match (&stored.code_challenge, code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+        (None, None) => {}
+        _ => {
+            return Err(OAuthError::invalid_grant(
+                "The PKCE code_verifier does not match.",
+            ));
+        }
+    }
+    crate::core::oidc::resource::within_grant(stored.resource.as_deref(), resource)?;
+    let (Some(session), Some(user)) = (session, user) else {
+        return Err(invalid_code());
+    };
+    if session.ended_at.is_some() || user.id != stored.user_id || user.status != UserStatus::Active
+    {
+        return Err(invalid_code());
+    }
+
+    let now = clock::now();
+    let family_id = secrets::new_id();
+    let absolute =
+        (now + Duration::seconds(app.refresh_absolute_secs)).min(session.absolute_expires_at);
+    let family = token_family::ActiveModel {
+        id: Set(family_id.clone()),
+        app_id: Set(app.id.clone()),
+        client_id: Set(client.id.clone()),
+        user_id: Set(user.id.clone()),
+        signin_session_id: Set(Some(session.id.clone())),
+        scope: Set(stored.scope.clone()),
+        resource: Set(stored.resource.clone()),
+        absolute_expires_at: Set(absolute),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        created_at: Set(now),
+    };
+    let (refresh, refresh_row) = new_refresh_token(app, &family_id, now);
+    // The family and its first token are stored, and the code spent only if
+    // still unused, together (one statement on PostgreSQL): of two
+    // exchanges of one code at once, the second finds it used and rolls
+    // back what it wrote.
+    let spent = write_together(
+        &tx,
+        vec![
+            token_family::Entity::insert(family).into_query().into(),
+            refresh_token::Entity::insert(refresh_row)
+                .into_query()
+                .into(),
+        ],
+        authorization_code::Entity::update_many()
+            .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
+            .col_expr(
+                authorization_code::Column::TokenFamilyId,
+                Expr::value(family_id.as_str()),
+            )
+            .filter(authorization_code::Column::CodeHash.eq(stored.code_hash.as_str()))
+            .filter(authorization_code::Column::UsedAt.is_null())
+            .into_query(),
+    )
+    .await?;
+    if spent != 1 {
+        return Err(invalid_code());
+    }
+
+    let scope = Scope::parse(&stored.scope)?;
+    let roles: Vec<String> = serde_json::from_str(&stored.roles).unwrap_or_default();
+    let authentication = Authentication {
+        sid: session.id.clone(),
+        auth_time: stored.auth_time,
+        amr: decode_amr(&stored.amr),
+        acr: stored.acr.clone(),
+    };
+    let grant = Grant {
+        issuer: issuer.issuer,
+        app,
+        client,
+        user: Some(&user),
+        authentication: Some(&authentication),
+        scope: &scope,
+        roles: &roles,
+        nonce: stored.nonce.as_deref(),
+        resource: stored.resource.as_deref(),
+        family_id: Some(&family_id),
+    };
+    let response = issuer.mint(&signing_keys, &grant, Some(refresh))?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &issuer.app_id(),
+            actor: &Actor::user(&user.id, &user.email, None),
+            action: "token.granted",
+            target: Some(Target::new("user", user.id.as_str())),
+            details: json!({
+                "grant_type": "authorization_code",
+                "client_id": client.id,
+                "scope": response.scope,
+                "roles": roles,
+                "family_id": family_id,
+                "session_id": session.id,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(response)
+}

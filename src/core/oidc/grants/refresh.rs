@@ -1,0 +1,326 @@
+//! grant_type=refresh_token (RFC 6749 §6): refresh tokens rotate on every
+//! use inside their family; presenting one that was already used revokes
+//! the whole family and is audited as `token.reuse_detected` (RFC 9700
+//! §4.14.2), except for the immediate predecessor inside the grace window.
+
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+
+use crate::core::audit::{self, Actor, Event, Target};
+use crate::core::db::begin_write;
+use crate::core::oidc::OAuthError;
+use crate::core::oidc::minting::{Authentication, Grant};
+use crate::core::oidc::rotation::{Rotated, Rotation};
+use crate::core::oidc::scope::Scope;
+use crate::core::sessions::{FactorTimes, is_live};
+use crate::core::{clock, policy, secrets};
+use crate::entities::{app_user, oauth_client, refresh_token, role, signin_session, token_family};
+use crate::types::UserStatus;
+
+use super::{Issuer, TokenResponse, issue_refresh_token, revoke_family};
+
+fn invalid_refresh() -> OAuthError {
+    OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.")
+}
+
+/// grant_type=refresh_token (RFC 6749 §6) with rotation and reuse detection.
+///
+/// The common case (an unused token of a live family and session) is
+/// optimistic: everything the new tokens are made of is read and the tokens
+/// signed before the write lock is taken, and the write transaction only
+/// spends the presented token (if it is still unused and its family
+/// unrevoked), extends the session (if it has not ended) and stores the
+/// successor: three statements, so the one SQLite writer is held briefly.
+/// The token is spent only in the transaction that stores its successor: a
+/// failure leaves the chain usable. Anything else (reuse, the grace window,
+/// an ended session, a race lost to another request) takes the careful path,
+/// [`refresh_locked`], which decides under the family's lock.
+pub async fn refresh(
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    presented: &str,
+    requested_scope: Option<&str>,
+    resource: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let db = issuer.db;
+    let app = issuer.app;
+    let signing_keys = issuer.signing_keys().await?;
+    // The token, its family, the family's session, that session's user and
+    // the user's roles: a row per role (at least one), read in one
+    // statement with the other refreshes in flight.
+    let rows = issuer
+        .refresh_reads
+        .read(secrets::sha256_hex(presented))
+        .await?;
+    let held_roles: Vec<role::Model> = rows.iter().filter_map(|(.., role)| role.clone()).collect();
+    let Some((token, Some(family), session, user, _, _)) = rows.into_iter().next() else {
+        return Err(invalid_refresh());
+    };
+    // Batched reads look tokens up by hash alone: another app's token is
+    // no token here.
+    if token.app_id != app.id {
+        return Err(invalid_refresh());
+    }
+    let now = clock::now();
+    if family.client_id != client.id || family.revoked_at.is_some() {
+        return Err(invalid_refresh());
+    }
+    let careful = || refresh_locked(issuer, client, presented, requested_scope, resource);
+    if token.used_at.is_some() {
+        return careful().await;
+    }
+    if token.expires_at <= now || family.absolute_expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let live = |s: &signin_session::Model| is_live(s, now);
+    let user = user.filter(|u| u.id == family.user_id && u.status == UserStatus::Active);
+    let (Some(user), Some(session)) = (user, session.filter(live)) else {
+        return careful().await;
+    };
+    crate::core::oidc::resource::within_grant(family.resource.as_deref(), resource)?;
+    let scope = narrowed_scope(&family.scope, requested_scope)?;
+    let factors = FactorTimes::of(&session);
+    let roles = policy::token_roles(&held_roles, &factors, now);
+    let Some(event) = factors.describe(|_| true) else {
+        return careful().await;
+    };
+    let next = secrets::random_token(32);
+    let authentication = Authentication {
+        sid: session.id.clone(),
+        auth_time: event.at,
+        amr: event.amr(),
+        acr: event.factor.acr().to_owned(),
+    };
+    let grant = Grant {
+        issuer: issuer.issuer,
+        app,
+        client,
+        user: Some(&user),
+        authentication: Some(&authentication),
+        scope: &scope,
+        roles: &roles,
+        nonce: None,
+        resource: family.resource.as_deref(),
+        family_id: Some(&family.id),
+    };
+    let response = issuer.mint(&signing_keys, &grant, Some(next.clone()))?;
+
+    let rotation = Rotation {
+        app_id: app.id.clone(),
+        token_id: token.id.clone(),
+        family_id: family.id.clone(),
+        successor: next,
+        idle: Duration::seconds(app.refresh_idle_secs),
+    };
+    match issuer.rotations.rotate(rotation).await {
+        Ok(Rotated::Replaced) => {}
+        // Used, revoked or signed out since it was read: decide carefully.
+        Ok(Rotated::Lost) => return careful().await,
+        Err(err) => {
+            tracing::warn!(%err, "a group of refresh rotations failed; retrying this one alone");
+            return careful().await;
+        }
+    }
+    // Using the tokens keeps the sign-in session alive, as activity on the
+    // hosted pages does.
+    crate::core::sessions::keep_alive(db, app, session).await?;
+    Ok(response)
+}
+
+/// The granted scope, or the narrower one the client asks for now.
+fn narrowed_scope(granted: &str, requested: Option<&str>) -> Result<Scope, OAuthError> {
+    let granted = Scope::parse(granted)?;
+    match requested {
+        Some(raw) if !raw.is_empty() => {
+            let narrowed = Scope::parse(raw)?;
+            if !narrowed.is_within(&granted) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "A refresh cannot widen the granted scope.",
+                ));
+            }
+            Ok(narrowed)
+        }
+        _ => Ok(granted),
+    }
+}
+
+/// The refresh grant decided entirely under the family's lock: reuse
+/// detection, the grace window, sessions that ended.
+async fn refresh_locked(
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    presented: &str,
+    requested_scope: Option<&str>,
+    resource: Option<&str>,
+) -> Result<TokenResponse, OAuthError> {
+    let db = issuer.db;
+    let app = issuer.app;
+    let signing_keys = issuer.signing_keys().await?;
+    let tx = begin_write(db).await?;
+    let Some(token) = refresh_token::Entity::find()
+        .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
+        .filter(refresh_token::Column::AppId.eq(app.id.as_str()))
+        .one(&tx)
+        .await?
+    else {
+        return Err(invalid_refresh());
+    };
+    // The family row is locked for the rest of the grant (FOR UPDATE on
+    // PostgreSQL; SQLite's write transaction already excludes others), so
+    // two refreshes of one family, a replay within the grace window among
+    // them, run one after the other and the second sees the first's change.
+    let family = token_family::Entity::find_by_id(token.family_id.as_str())
+        .lock_exclusive()
+        .one(&tx)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    // Re-read under the lock: a concurrent refresh may have used it.
+    let token = refresh_token::Entity::find_by_id(token.id.as_str())
+        .one(&tx)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    if family.client_id != client.id || family.revoked_at.is_some() {
+        return Err(invalid_refresh());
+    }
+    let now = clock::now();
+
+    if let Some(used_at) = token.used_at {
+        // The only allowed second use: within the app's grace window, of the
+        // immediate predecessor of a successor nobody has used yet (a client
+        // that lost the response).
+        let newest = refresh_token::Entity::find()
+            .filter(refresh_token::Column::FamilyId.eq(family.id.as_str()))
+            .order_by_desc(refresh_token::Column::CreatedAt)
+            .one(&tx)
+            .await?;
+        let within_grace = app.refresh_grace_secs > 0
+            && used_at + Duration::seconds(app.refresh_grace_secs) >= now
+            && token.expires_at > now
+            && newest.as_ref().is_some_and(|n| {
+                n.id != token.id && n.used_at.is_none() && n.created_at == used_at
+            });
+        if within_grace {
+            // The lost successor is superseded: used and expired at once, so
+            // presenting it later is reuse, never another grace.
+            let lost = newest.expect("checked above");
+            let superseded = refresh_token::Entity::update_many()
+                .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+                .col_expr(refresh_token::Column::ExpiresAt, Expr::value(now))
+                .filter(refresh_token::Column::Id.eq(lost.id.as_str()))
+                .filter(refresh_token::Column::UsedAt.is_null())
+                .exec(&tx)
+                .await?;
+            if superseded.rows_affected != 1 {
+                // Another replay took the grace first: this one is reuse.
+                return reuse_detected(tx, issuer, &family, client).await;
+            }
+        } else {
+            // RFC 9700 §4.14.2: reuse revokes the family.
+            return reuse_detected(tx, issuer, &family, client).await;
+        }
+    } else {
+        let spent = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(token.id.as_str()))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .exec(&tx)
+            .await?;
+        if spent.rows_affected != 1 {
+            return reuse_detected(tx, issuer, &family, client).await;
+        }
+    }
+    if token.expires_at <= now || family.absolute_expires_at <= now {
+        return Err(invalid_refresh());
+    }
+    let user = app_user::Entity::find_by_id(family.user_id.as_str())
+        .one(&tx)
+        .await?
+        .filter(|u| u.status == UserStatus::Active);
+    let session = match &family.signin_session_id {
+        Some(id) => {
+            signin_session::Entity::find_by_id(id.as_str())
+                .one(&tx)
+                .await?
+        }
+        None => None,
+    };
+    let live = |s: &signin_session::Model| is_live(s, now);
+    let (Some(user), Some(session)) = (user, session.filter(live)) else {
+        revoke_family(&tx, &family.id, "session_ended").await?;
+        tx.commit().await?;
+        return Err(invalid_refresh());
+    };
+    crate::core::oidc::resource::within_grant(family.resource.as_deref(), resource)?;
+    let scope = narrowed_scope(&family.scope, requested_scope)?;
+    // Using the tokens keeps the sign-in session alive, as activity on the
+    // hosted pages would.
+    let idle = (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
+    signin_session::Entity::update_many()
+        .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
+        .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
+        .filter(signin_session::Column::Id.eq(session.id.as_str()))
+        .exec(&tx)
+        .await?;
+
+    // Roles are re-evaluated: a role whose max auth age has passed since
+    // the sign-in drops out of the token.
+    let factors = FactorTimes::of(&session);
+    let roles = policy::token_roles(&policy::roles_of_user(&tx, &user.id).await?, &factors, now);
+    let Some(event) = factors.describe(|_| true) else {
+        revoke_family(&tx, &family.id, "session_ended").await?;
+        tx.commit().await?;
+        return Err(invalid_refresh());
+    };
+    // Created at the instant its predecessor was used: that is how the grace
+    // window recognises the immediate successor.
+    let next = issue_refresh_token(&tx, app, &family.id, now).await?;
+    let authentication = Authentication {
+        sid: session.id.clone(),
+        auth_time: event.at,
+        amr: event.amr(),
+        acr: event.factor.acr().to_owned(),
+    };
+    let grant = Grant {
+        issuer: issuer.issuer,
+        app,
+        client,
+        user: Some(&user),
+        authentication: Some(&authentication),
+        scope: &scope,
+        roles: &roles,
+        nonce: None,
+        resource: family.resource.as_deref(),
+        family_id: Some(&family.id),
+    };
+    let response = issuer.mint(&signing_keys, &grant, Some(next))?;
+    tx.commit().await?;
+    Ok(response)
+}
+
+async fn reuse_detected(
+    tx: DatabaseTransaction,
+    issuer: &Issuer<'_>,
+    family: &token_family::Model,
+    client: &oauth_client::Model,
+) -> Result<TokenResponse, OAuthError> {
+    revoke_family(&tx, &family.id, "reuse_detected").await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &issuer.app_id(),
+            actor: &Actor::anonymous(None),
+            action: "token.reuse_detected",
+            target: Some(Target::new("user", family.user_id.as_str())),
+            details: json!({ "family_id": family.id, "client_id": client.id }),
+        },
+    )
+    .await?;
+    // The revocation and its record must stick even though the request fails.
+    tx.commit().await?;
+    Err(invalid_refresh())
+}
