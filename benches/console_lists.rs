@@ -14,7 +14,7 @@ use oneauth::core::admin::audit_log::{self, Filter};
 use oneauth::core::audit::Actor;
 use oneauth::core::console::{Grant, Level, Operator, Scope};
 use oneauth::core::sessions::{ActiveSignin, ClientInfo};
-use oneauth::core::types::{AppId, DisplayName};
+use oneauth::types::{AppId, DisplayName, UserStatus};
 use oneauth::core::{apps, db, users};
 use oneauth::entities::{app_user, audit_event, signin_session};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait};
@@ -54,7 +54,7 @@ fn operator() -> Operator {
         email: "bench@example.com".into(),
         email_verified: true,
         display_name: None,
-        status: "active".into(),
+        status: UserStatus::Active,
         deactivated_at: None,
         last_sign_in_at: None,
         created_at: now,
@@ -128,7 +128,7 @@ async fn main() {
             email: Set(format!("user{i:06}@example.com")),
             email_verified: Set(false),
             display_name: Set(None),
-            status: Set("active".into()),
+            status: Set(UserStatus::Active),
             deactivated_at: Set(None),
             last_sign_in_at: Set(None),
             created_at: Set(now),

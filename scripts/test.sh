@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, then run every test:
-#   1. formatting and unit + integration tests on SQLite,
+#   1. formatting, clippy, and unit + integration tests on SQLite,
 #   2. the integration tests again on a real PostgreSQL (started here),
 #   3. the Playwright suite (hosted pages, passkeys, the openid-client
 #      interop suite) in Debian's Chromium against the built app, once on
@@ -55,6 +55,9 @@ free_disk_if_low
 
 say "checking formatting"
 cargo fmt --all -- --check
+
+say "lints (clippy, warnings are errors)"
+cargo clippy --all-targets --features ssr -- -D warnings
 
 say "unit and integration tests on SQLite"
 ONEAUTH_TEST_BACKEND=sqlite cargo test --features ssr --workspace

@@ -415,10 +415,10 @@ async fn codes_are_bound_to_their_client() {
         .expect_success()
         .json();
     // A client of the same app: register a second client by SQL for brevity.
-    setup.app.sql(&format!(
+    setup.app.sql(
         "INSERT INTO oauth_client (id, app_id, name, client_type, redirect_uris, post_logout_redirect_uris, id_token_alg, created_at, updated_at) \
-         VALUES ('thief', 'demo', 'Thief', 'public', '[\"http://localhost:5173/cb\"]', '[]', 'ES256', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-    )).await;
+         VALUES ('thief', 'demo', 'Thief', 'public', '[\"http://localhost:5173/cb\"]', '[]', 'ES256', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+    ).await;
     let _ = other;
     let pkce = Pkce::new();
     let code = client.code(&browser, &pkce, &[]).await;
