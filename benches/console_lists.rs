@@ -14,9 +14,9 @@ use oneauth::core::admin::audit_log::{self, Filter};
 use oneauth::core::audit::Actor;
 use oneauth::core::console::{Grant, Level, Operator, Scope};
 use oneauth::core::sessions::{ActiveSignin, ClientInfo};
-use oneauth::types::{AppId, DisplayName, UserStatus};
 use oneauth::core::{apps, db, users};
 use oneauth::entities::{app_user, audit_event, signin_session};
+use oneauth::types::{AppId, DisplayName, UserStatus};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait};
 
 const USERS: usize = 100_000;
