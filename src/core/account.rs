@@ -15,7 +15,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, Ent
 use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::db::Db;
 use super::db::begin_write;
 use super::links::{self, Purpose};
@@ -283,7 +283,7 @@ pub async fn add_passkey(
             Event {
                 app_id: &app_id_of(app),
                 actor: &actor,
-                action: "enrolment_link.used",
+                action: Action::EnrolmentLinkUsed,
                 target: Some(Target::new("user", signin.user.id.as_str())),
                 details: json!({ "passkey_id": stored.id }),
             },
@@ -374,7 +374,7 @@ pub async fn change_password(
                     Event {
                         app_id: &app_id_of(app),
                         actor: &actor(signin, client),
-                        action: "password.change_failed",
+                        action: Action::PasswordChangeFailed,
                         target: Some(Target::new("user", signin.user.id.as_str())),
                         details: json!({ "reason": "wrong_current_password" }),
                     },
@@ -428,7 +428,7 @@ pub async fn change_password(
         Event {
             app_id: &app_id_of(app),
             actor: &actor(signin, client),
-            action: "password.changed",
+            action: Action::PasswordChanged,
             target: Some(Target::new("user", signin.user.id.as_str())),
             details: json!({ "other_sessions_ended": ended, "had_password": factors.password }),
         },
@@ -473,7 +473,7 @@ pub async fn revoke_session(
                 Event {
                     app_id: &app_id_of(app),
                     actor: &actor(signin, client),
-                    action: "session.revoked",
+                    action: Action::SessionRevoked,
                     target: Some(Target::new("user", signin.user.id.as_str())),
                     details: json!({
                         "session_id": session.id,

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::cache::TtlMap;
 use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::clock;
@@ -85,7 +85,7 @@ pub async fn create(
         Event {
             app_id: &new.id,
             actor,
-            action: "app.created",
+            action: Action::AppCreated,
             target: Some(Target::new("app", new.id.as_str())),
             details: json!({ "after": {
                 "name": created.name,
@@ -274,7 +274,7 @@ pub async fn update(
         Event {
             app_id: &AppId::parse(&current.id).expect("stored app ids are valid"),
             actor,
-            action: "app.updated",
+            action: Action::AppUpdated,
             target: Some(Target::new("app", current.id.as_str())),
             details: json!({ "before": before, "after": AppSettings::of(&updated) }),
         },
@@ -301,9 +301,9 @@ pub async fn set_disabled(
             app_id: &AppId::parse(&current.id).expect("stored app ids are valid"),
             actor,
             action: if disabled {
-                "app.disabled"
+                Action::AppDisabled
             } else {
-                "app.enabled"
+                Action::AppEnabled
             },
             target: Some(Target::new("app", current.id.as_str())),
             details: json!({}),

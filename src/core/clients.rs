@@ -8,7 +8,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::cache::TtlMap;
 use super::clock;
 use super::db::Db;
@@ -85,7 +85,7 @@ pub async fn create(
         Event {
             app_id,
             actor,
-            action: "client.created",
+            action: Action::ClientCreated,
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({ "after": {
                 "name": client.name,
@@ -205,7 +205,7 @@ pub async fn update(
         Event {
             app_id: &app_of(client),
             actor,
-            action: "client.updated",
+            action: Action::ClientUpdated,
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({ "before": before, "after": describe(&updated) }),
         },
@@ -232,7 +232,7 @@ pub async fn rotate_secret(
         Event {
             app_id: &app_of(client),
             actor,
-            action: "client.secret_rotated",
+            action: Action::ClientSecretRotated,
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({}),
         },
@@ -258,9 +258,9 @@ pub async fn set_disabled(
             app_id: &app_of(client),
             actor,
             action: if disabled {
-                "client.disabled"
+                Action::ClientDisabled
             } else {
-                "client.enabled"
+                Action::ClientEnabled
             },
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({}),

@@ -13,7 +13,7 @@ use sea_orm::{
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::db::Db;
 use super::db::begin_write;
 use super::passkeys::{self, PasskeyError, RelyingParty};
@@ -129,9 +129,9 @@ pub async fn issue_for(
             app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
             actor,
             action: match purpose {
-                Purpose::Invite => "invitation.issued",
-                Purpose::Recovery => "recovery_link.issued",
-                Purpose::Enrol => "enrolment_link.issued",
+                Purpose::Invite => Action::InvitationIssued,
+                Purpose::Recovery => Action::RecoveryLinkIssued,
+                Purpose::Enrol => Action::EnrolmentLinkIssued,
             },
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "email": user.email, "expires_at": (now + lifetime).to_rfc3339() }),
@@ -232,7 +232,7 @@ async fn accepted(
         Event {
             app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
             actor: &actor_for(&user, client),
-            action: "invitation.accepted",
+            action: Action::InvitationAccepted,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "method": method }),
         },
@@ -398,7 +398,7 @@ pub async fn redeem_recovery(
         Event {
             app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
             actor: &actor_for(&user, client),
-            action: "recovery_link.used",
+            action: Action::RecoveryLinkUsed,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({}),
         },

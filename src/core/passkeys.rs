@@ -20,7 +20,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::clock;
 use super::policy;
 use super::secrets;
@@ -229,7 +229,7 @@ pub async fn store(
         Event {
             app_id: &app_id,
             actor,
-            action: "passkey.added",
+            action: Action::PasskeyAdded,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "passkey_id": stored.id, "name": stored.name }),
         },
@@ -282,7 +282,7 @@ pub async fn rename(
         Event {
             app_id: &app_id,
             actor,
-            action: "passkey.renamed",
+            action: Action::PasskeyRenamed,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "passkey_id": renamed.id, "before": { "name": before }, "after": { "name": renamed.name } }),
         },
@@ -318,7 +318,7 @@ pub async fn remove(
         Event {
             app_id: &app_id,
             actor,
-            action: "passkey.removed",
+            action: Action::PasskeyRemoved,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "passkey_id": existing.id, "name": existing.name }),
         },

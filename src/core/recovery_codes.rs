@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::{clock, secrets};
 use crate::entities::{app_user, recovery_code};
 use crate::types::AppId;
@@ -82,9 +82,9 @@ pub async fn generate(
             app_id: &app_id,
             actor,
             action: if replaced > 0 {
-                "recovery_codes.regenerated"
+                Action::RecoveryCodesRegenerated
             } else {
-                "recovery_codes.generated"
+                Action::RecoveryCodesGenerated
             },
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "count": COUNT }),

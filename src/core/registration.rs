@@ -6,7 +6,7 @@ use sea_orm::DbErr;
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::db::Db;
 use super::db::begin_write;
 use super::passkeys::{self, PasskeyError, RelyingParty};
@@ -116,7 +116,7 @@ async fn create_user_and_sign_in(
         Event {
             app_id: &app_id,
             actor: &actor,
-            action: "user.registered",
+            action: Action::UserRegistered,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "method": factor.method(), "email": user.email }),
         },

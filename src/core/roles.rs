@@ -6,7 +6,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::clock;
 use super::secrets;
 use crate::entities::{app_user, role, role_assignment};
@@ -78,7 +78,7 @@ pub async fn create(
         Event {
             app_id,
             actor,
-            action: "role.created",
+            action: Action::RoleCreated,
             target: Some(Target::new("role", created.name.as_str())),
             details: json!({ "after": {
                 "name": created.name,
@@ -153,7 +153,7 @@ pub async fn grant(
         Event {
             app_id: &app_id,
             actor,
-            action: "role.granted",
+            action: Action::RoleGranted,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "role": role.name, "email": user.email }),
         },
@@ -233,7 +233,7 @@ pub async fn update(
         Event {
             app_id: &app_of(current),
             actor,
-            action: "role.updated",
+            action: Action::RoleUpdated,
             target: Some(Target::new("role", current.name.as_str())),
             details: json!({ "before": before, "after": describe(&updated) }),
         },
@@ -272,7 +272,7 @@ pub async fn delete(
         Event {
             app_id: &app_of(current),
             actor,
-            action: "role.deleted",
+            action: Action::RoleDeleted,
             target: Some(Target::new("role", current.name.as_str())),
             details: json!({ "before": describe(current), "holders": held_by }),
         },
@@ -312,7 +312,7 @@ pub async fn revoke(
         Event {
             app_id: &app_id,
             actor,
-            action: "role.revoked",
+            action: Action::RoleRevoked,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "role": role.name, "email": user.email }),
         },

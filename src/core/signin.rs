@@ -15,7 +15,7 @@ use sea_orm::{
 use serde_json::json;
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::db::Db;
 use super::db::{begin_write, write_together};
 use super::passkeys::{PasskeyError, RelyingParty};
@@ -120,7 +120,7 @@ async fn record_failure(
         Event {
             app_id: &app_id,
             actor: &actor,
-            action: "signin.failed",
+            action: Action::SigninFailed,
             target: target.clone(),
             details: json!({
                 "method": failure.factor.method(),
@@ -137,7 +137,7 @@ async fn record_failure(
             Event {
                 app_id: &app_id,
                 actor: &actor,
-                action: "signin.locked",
+                action: Action::SigninLocked,
                 target: match lock.kind {
                     throttle::KeyKind::Address => None,
                     _ => target.clone(),
@@ -216,7 +216,7 @@ pub(crate) async fn succeed(
         Event {
             app_id: &app_id_of(app),
             actor: &Actor::user(&user.id, &user.email, client.address.clone()),
-            action: "signin.succeeded",
+            action: Action::SigninSucceeded,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({
                 "method": factor.method(),
@@ -348,7 +348,7 @@ pub async fn with_recovery_code(
         Event {
             app_id: &app_id_of(app),
             actor: &Actor::user(&user.id, &user.email, client.address.clone()),
-            action: "recovery_code.used",
+            action: Action::RecoveryCodeUsed,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({
                 "remaining": recovery_codes::remaining(&tx, &user.id).await?,
@@ -398,7 +398,7 @@ async fn verify_passkey(
                     Event {
                         app_id: &app_id_of(app),
                         actor: &Actor::anonymous(client.address.clone()),
-                        action: "signin.failed",
+                        action: Action::SigninFailed,
                         target: user.map(|u| Target::new("user", u.id.as_str())),
                         details: json!({
                             "method": Factor::Passkey.method(),
@@ -451,7 +451,7 @@ async fn reauthenticated(
         Event {
             app_id: &app_id_of(app),
             actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
-            action: "signin.reauthenticated",
+            action: Action::SigninReauthenticated,
             target: Some(Target::new("user", signin.user.id.as_str())),
             details: json!({
                 "method": factor.method(),
@@ -544,7 +544,7 @@ pub async fn sign_out(
         Event {
             app_id: &app_id_of(app),
             actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
-            action: "signin.signed_out",
+            action: Action::SigninSignedOut,
             target: Some(Target::new("user", signin.user.id.as_str())),
             details: json!({ "session_id": signin.session.id }),
         },

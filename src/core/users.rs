@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::clock;
 use super::passwords::Hashed;
 use super::roles::{self, RoleError};
@@ -91,7 +91,7 @@ pub async fn create(
         Event {
             app_id,
             actor,
-            action: "user.created",
+            action: Action::UserCreated,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "after": {
                 "email": user.email,
@@ -264,9 +264,9 @@ pub async fn set_active(
             app_id: &app_of(user),
             actor,
             action: if active {
-                "user.reactivated"
+                Action::UserReactivated
             } else {
-                "user.deactivated"
+                Action::UserDeactivated
             },
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({
@@ -296,7 +296,7 @@ pub async fn sign_out_everywhere(
         Event {
             app_id: &app_of(user),
             actor,
-            action: "user.signed_out_everywhere",
+            action: Action::UserSignedOutEverywhere,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "email": user.email, "sessions_ended": ended }),
         },
@@ -323,7 +323,7 @@ pub async fn delete(
         Event {
             app_id: &app_of(user),
             actor,
-            action: "user.deleted",
+            action: Action::UserDeleted,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "before": { "email": user.email, "status": user.status, "roles": roles } }),
         },

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{Backend, TestApp, backend, spawn_app};
-use oneauth::core::audit::{self, Actor, Event, Target};
+use oneauth::core::audit::{self, Action, Actor, Event, Target};
 use oneauth::core::db::begin_write;
 use oneauth::entities::audit_event;
 use oneauth::types::AppId;
@@ -290,7 +290,7 @@ async fn concurrent_appends_to_one_app_form_one_chain() {
                 Event {
                     app_id: &app_id,
                     actor: &Actor::system(),
-                    action: "test.appended",
+                    action: Action::KeyRotated,
                     target: Some(Target::new("test", i.to_string())),
                     details: json!({ "i": i }),
                 },
@@ -324,7 +324,7 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
     let event = |app_id| Event {
         app_id,
         actor: &actor,
-        action: "test.appended",
+        action: Action::KeyRotated,
         target: None,
         details: json!({}),
     };

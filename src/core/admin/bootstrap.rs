@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::core::audit::{self, Actor, AuditError, Event, Target};
+use crate::core::audit::{self, Action, Actor, AuditError, Event, Target};
 use crate::core::db::{Db, begin_write};
 use crate::core::{links, policy, roles, users};
 use crate::entities::{app, app_user, role, role_assignment};
@@ -116,7 +116,7 @@ pub async fn bootstrap(
         Event {
             app_id: &console,
             actor,
-            action: "console.bootstrapped",
+            action: Action::ConsoleBootstrapped,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "email": user.email }),
         },

@@ -14,7 +14,7 @@ use sea_orm::{DatabaseTransaction, DbErr};
 
 use serde_json::json;
 
-use super::audit::{self, AuditError, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::console::{self, Operator};
 use super::db::{Db, begin_write};
 use crate::entities::{app, app_user};
@@ -86,7 +86,7 @@ pub(crate) async fn refused(
             Event {
                 app_id: &chain,
                 actor: &operator.actor(),
-                action: "console.refused",
+                action: Action::ConsoleRefused,
                 target,
                 details: json!({ "attempted": attempted, "app_id": app_id, "reason": reason }),
             },

@@ -7,8 +7,8 @@ use sea_orm::{EntityTrait, Set};
 use serde::Deserialize;
 use url::Url;
 
-use super::OAuthError;
 use super::scope::Scope;
+use super::{ErrorCode, OAuthError};
 use crate::core::clients::redirect_uris;
 use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
@@ -176,7 +176,7 @@ fn error_redirect(
     let mut url = Url::parse(redirect_uri).expect("registered redirect URIs are valid URLs");
     {
         let mut query = url.query_pairs_mut();
-        query.append_pair("error", error.error);
+        query.append_pair("error", error.error.as_str());
         query.append_pair("error_description", &error.description);
         if let Some(state) = state {
             query.append_pair("state", state);
@@ -226,13 +226,13 @@ pub async fn validate(
     let fail = |error: OAuthError| error_redirect(&redirect_uri, issuer, state.as_deref(), &error);
     if params.request.is_some() {
         return Err(fail(OAuthError::new(
-            "request_not_supported",
+            ErrorCode::RequestNotSupported,
             "Request objects are not supported.",
         )));
     }
     if params.request_uri.is_some() {
         return Err(fail(OAuthError::new(
-            "request_uri_not_supported",
+            ErrorCode::RequestUriNotSupported,
             "request_uri is not supported.",
         )));
     }
@@ -240,7 +240,7 @@ pub async fn validate(
         Some("code") => {}
         Some(_) => {
             return Err(fail(OAuthError::new(
-                "unsupported_response_type",
+                ErrorCode::UnsupportedResponseType,
                 "Only the authorization code flow (response_type=code) is supported.",
             )));
         }
@@ -361,9 +361,12 @@ pub async fn decide(
     let interaction = |reauth: bool, passkey: bool, restart_login: bool| {
         if request.prompt == Prompt::None {
             let error = if reauth {
-                OAuthError::new("interaction_required", "The user must authenticate again.")
+                OAuthError::new(
+                    ErrorCode::InteractionRequired,
+                    "The user must authenticate again.",
+                )
             } else {
-                OAuthError::new("login_required", "The user is not signed in.")
+                OAuthError::new(ErrorCode::LoginRequired, "The user is not signed in.")
             };
             fail(error)
         } else {
@@ -387,7 +390,7 @@ pub async fn decide(
     if signin.session.requires_enrolment {
         return Ok(if request.prompt == Prompt::None {
             fail(OAuthError::new(
-                "interaction_required",
+                ErrorCode::InteractionRequired,
                 "The user must enrol a new factor first.",
             ))
         } else {

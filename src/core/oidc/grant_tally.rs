@@ -21,7 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::core::audit::{self, Actor, AuditError, Event, Target};
+use crate::core::audit::{self, Action, Actor, AuditError, Event, Target};
 use crate::core::clock;
 use crate::core::db::{Db, begin_write};
 use crate::types::AppId;
@@ -140,7 +140,7 @@ async fn write(db: &Db, taken: &HashMap<Group, Count>) -> Result<(), AuditError>
             Event {
                 app_id: &app_id,
                 actor: &Actor::client(&group.client_id, &count.client_name),
-                action: "token.granted",
+                action: Action::TokenGranted,
                 target: Some(Target::new("client", group.client_id.as_str())),
                 details: json!({
                     "grant_type": "client_credentials",

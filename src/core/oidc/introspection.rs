@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 use serde_json::{Value, json};
 
-use super::OAuthError;
 use super::minting::{self, ACCESS_TOKEN_TYP};
-use crate::core::audit::{self, Actor, Event, Target};
+use super::{ErrorCode, OAuthError};
+use crate::core::audit::{self, Action, Actor, Event, Target};
 use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::{clock, secrets};
@@ -57,7 +57,7 @@ pub async fn revoke(
         Event {
             app_id: &AppId::parse(&app.id).expect("stored app ids are valid"),
             actor: &Actor::client(&client.id, &client.name),
-            action: "token.revoked",
+            action: Action::TokenRevoked,
             target: Some(Target::new("user", family.user_id.as_str())),
             details: json!({ "family_id": family.id, "client_id": client.id }),
         },
@@ -86,7 +86,7 @@ pub async fn introspect(
 ) -> Result<Value, OAuthError> {
     if client.client_type != ClientType::Confidential {
         return Err(OAuthError::new(
-            "unauthorized_client",
+            ErrorCode::UnauthorizedClient,
             "Only confidential clients may introspect tokens.",
         ));
     }

@@ -28,7 +28,7 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::super::audit::{self, Actor, Event, Target};
+use super::super::audit::{self, Action, Actor, Event, Target};
 use super::super::cache::{KeptMap, TtlMap};
 use super::super::db::begin_write;
 use super::super::vault::Vault;
@@ -338,7 +338,7 @@ pub async fn rotate(
         Event {
             app_id,
             actor,
-            action: "key.rotated",
+            action: Action::KeyRotated,
             target: Some(Target::new("app", app_id.as_str())),
             details: json!({
                 "retired": retired,

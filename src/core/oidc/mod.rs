@@ -24,15 +24,59 @@ use sea_orm::DbErr;
 use super::audit::AuditError;
 use super::vault::VaultError;
 
+/// The error codes 1Auth answers with: RFC 6749 §4.1.2.1 and §5.2, RFC 8707
+/// §2 (`invalid_target`), OpenID Connect Core §3.1.2.6 (`login_required`,
+/// `interaction_required`, `request_not_supported`,
+/// `request_uri_not_supported`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    InvalidTarget,
+    LoginRequired,
+    InteractionRequired,
+    RequestNotSupported,
+    RequestUriNotSupported,
+    ServerError,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    /// The code on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidRequest => "invalid_request",
+            ErrorCode::InvalidClient => "invalid_client",
+            ErrorCode::InvalidGrant => "invalid_grant",
+            ErrorCode::UnauthorizedClient => "unauthorized_client",
+            ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
+            ErrorCode::UnsupportedResponseType => "unsupported_response_type",
+            ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::InvalidTarget => "invalid_target",
+            ErrorCode::LoginRequired => "login_required",
+            ErrorCode::InteractionRequired => "interaction_required",
+            ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::RequestUriNotSupported => "request_uri_not_supported",
+            ErrorCode::ServerError => "server_error",
+            ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+}
+
 /// An OAuth error response (RFC 6749 §5.2, §4.1.2.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
-    pub error: &'static str,
+    pub error: ErrorCode,
     pub description: String,
 }
 
 impl OAuthError {
-    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+    pub fn new(error: ErrorCode, description: impl Into<String>) -> Self {
         Self {
             error,
             description: description.into(),
@@ -40,25 +84,28 @@ impl OAuthError {
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
-        Self::new("invalid_request", description)
+        Self::new(ErrorCode::InvalidRequest, description)
     }
 
     pub fn invalid_grant(description: impl Into<String>) -> Self {
-        Self::new("invalid_grant", description)
+        Self::new(ErrorCode::InvalidGrant, description)
     }
 
     pub fn invalid_client(description: impl Into<String>) -> Self {
-        Self::new("invalid_client", description)
+        Self::new(ErrorCode::InvalidClient, description)
     }
 
     pub fn server_error() -> Self {
-        Self::new("server_error", "The server could not complete the request.")
+        Self::new(
+            ErrorCode::ServerError,
+            "The server could not complete the request.",
+        )
     }
 }
 
 impl std::fmt::Display for OAuthError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.error, self.description)
+        write!(f, "{}: {}", self.error.as_str(), self.description)
     }
 }
 
@@ -75,7 +122,7 @@ pub fn db_error(err: &DbErr) -> OAuthError {
     if super::db::is_unavailable(err) {
         tracing::warn!(error = %err, "database busy");
         OAuthError::new(
-            "temporarily_unavailable",
+            ErrorCode::TemporarilyUnavailable,
             "The server is busy. Try again in a moment.",
         )
     } else {

@@ -3,7 +3,7 @@
 //! B. The resource servers of an app are configured on the app (its API
 //! audiences); a client asks for one with `resource`.
 
-use super::OAuthError;
+use super::{ErrorCode, OAuthError};
 use crate::entities::app;
 use crate::types::ApiAudience;
 
@@ -13,7 +13,7 @@ pub fn audiences(app: &app::Model) -> Vec<String> {
 }
 
 fn invalid_target(description: impl Into<String>) -> OAuthError {
-    OAuthError::new("invalid_target", description)
+    OAuthError::new(ErrorCode::InvalidTarget, description)
 }
 
 /// The `resource` a request named, checked against the app's audiences

@@ -1,6 +1,6 @@
 //! OAuth scopes (RFC 6749 §3.3) that 1Auth understands.
 
-use super::OAuthError;
+use super::{ErrorCode, OAuthError};
 
 /// OIDC Core §5.4 scopes, plus offline_access (§11).
 pub const SUPPORTED: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -16,7 +16,7 @@ impl Scope {
         for value in raw.split(' ').filter(|v| !v.is_empty()) {
             if !SUPPORTED.contains(&value) {
                 return Err(OAuthError::new(
-                    "invalid_scope",
+                    ErrorCode::InvalidScope,
                     format!("The scope \"{value}\" is not supported."),
                 ));
             }
@@ -59,7 +59,7 @@ mod tests {
         assert!(scope.is_openid());
         assert_eq!(
             Scope::parse("openid admin").unwrap_err().error,
-            "invalid_scope"
+            ErrorCode::InvalidScope
         );
         assert!(Scope::parse("email").unwrap().is_within(&scope));
         assert!(!Scope::parse("profile").unwrap().is_within(&scope));

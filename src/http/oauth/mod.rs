@@ -82,7 +82,7 @@ fn unknown_app_json() -> axum::response::Response {
     (
         axum::http::StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({
-            "error": "invalid_request",
+            "error": crate::core::oidc::ErrorCode::InvalidRequest.as_str(),
             "error_description": "There is no such app.",
         })),
     )

@@ -6,7 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::core::oidc::OAuthError;
+use crate::core::oidc::{ErrorCode, OAuthError};
 
 /// 503 with `Retry-After` for a database that did not answer in time (or
 /// 500 for any other database failure), as an OAuth error body.
@@ -28,14 +28,14 @@ pub fn no_store_json(status: StatusCode, body: Value) -> Response {
 /// is busy, 500 for server_error, 400 otherwise.
 pub fn oauth_error(error: &OAuthError, used_basic: bool) -> Response {
     let status = match error.error {
-        "invalid_client" => StatusCode::UNAUTHORIZED,
-        "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-        "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     let mut response = no_store_json(
         status,
-        json!({ "error": error.error, "error_description": error.description }),
+        json!({ "error": error.error.as_str(), "error_description": error.description }),
     );
     if status == StatusCode::SERVICE_UNAVAILABLE {
         crate::http::metrics::mark_busy(response.headers_mut());

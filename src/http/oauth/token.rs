@@ -11,9 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::json_app;
 use super::responses::{no_store_json, oauth_error};
-use crate::core::oidc::OAuthError;
 use crate::core::oidc::grants::{self, ClientCredentials, Issuer};
 use crate::core::oidc::introspection;
+use crate::core::oidc::{ErrorCode, OAuthError};
 use crate::entities::{app, oauth_client};
 use crate::state::AppState;
 
@@ -142,7 +142,7 @@ pub async fn token(
             grants::client_credentials(&issuer, &client, field("scope"), field("resource")).await
         }
         Some(other) => Err(OAuthError::new(
-            "unsupported_grant_type",
+            ErrorCode::UnsupportedGrantType,
             format!("The grant type \"{other}\" is not supported."),
         )),
         None => Err(OAuthError::invalid_request("grant_type is missing.")),

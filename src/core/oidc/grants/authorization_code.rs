@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::core::audit::{self, Actor, Event, Target};
+use crate::core::audit::{self, Action, Actor, Event, Target};
 use crate::core::db::{begin_write, write_together};
 use crate::core::oidc::OAuthError;
 use crate::core::oidc::minting::{Authentication, Grant};
@@ -71,7 +71,7 @@ pub async fn exchange_code(
             Event {
                 app_id: &issuer.app_id(),
                 actor: &Actor::anonymous(None),
-                action: "token.code_reuse_detected",
+                action: Action::TokenCodeReuseDetected,
                 target: Some(Target::new("user", stored.user_id.as_str())),
                 details: json!({ "client_id": client.id, "family_id": stored.token_family_id }),
             },
@@ -177,7 +177,7 @@ pub async fn exchange_code(
         Event {
             app_id: &issuer.app_id(),
             actor: &Actor::user(&user.id, &user.email, None),
-            action: "token.granted",
+            action: Action::TokenGranted,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({
                 "grant_type": "authorization_code",

@@ -1,9 +1,9 @@
 //! grant_type=client_credentials (RFC 6749 §4.4): a confidential client
 //! asks for a token for itself.
 
-use crate::core::oidc::OAuthError;
 use crate::core::oidc::minting::Grant;
 use crate::core::oidc::scope::Scope;
+use crate::core::oidc::{ErrorCode, OAuthError};
 use crate::entities::oauth_client;
 use crate::types::ClientType;
 
@@ -19,14 +19,14 @@ pub async fn client_credentials(
 ) -> Result<TokenResponse, OAuthError> {
     if client.client_type != ClientType::Confidential {
         return Err(OAuthError::new(
-            "unauthorized_client",
+            ErrorCode::UnauthorizedClient,
             "Only confidential clients may use client_credentials.",
         ));
     }
     let scope = Scope::parse(requested_scope.unwrap_or(""))?;
     if scope.is_openid() || scope.has("offline_access") {
         return Err(OAuthError::new(
-            "invalid_scope",
+            ErrorCode::InvalidScope,
             "openid and offline_access need a user; client_credentials has none.",
         ));
     }

@@ -10,12 +10,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use crate::core::audit::{self, Actor, Event, Target};
+use crate::core::audit::{self, Action, Actor, Event, Target};
 use crate::core::db::begin_write;
-use crate::core::oidc::OAuthError;
 use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::rotation::{Rotated, Rotation};
 use crate::core::oidc::scope::Scope;
+use crate::core::oidc::{ErrorCode, OAuthError};
 use crate::core::sessions::{FactorTimes, is_live};
 use crate::core::{clock, policy, secrets};
 use crate::entities::{app_user, oauth_client, refresh_token, role, signin_session, token_family};
@@ -139,7 +139,7 @@ fn narrowed_scope(granted: &str, requested: Option<&str>) -> Result<Scope, OAuth
             let narrowed = Scope::parse(raw)?;
             if !narrowed.is_within(&granted) {
                 return Err(OAuthError::new(
-                    "invalid_scope",
+                    ErrorCode::InvalidScope,
                     "A refresh cannot widen the granted scope.",
                 ));
             }
@@ -314,7 +314,7 @@ async fn reuse_detected(
         Event {
             app_id: &issuer.app_id(),
             actor: &Actor::anonymous(None),
-            action: "token.reuse_detected",
+            action: Action::TokenReuseDetected,
             target: Some(Target::new("user", family.user_id.as_str())),
             details: json!({ "family_id": family.id, "client_id": client.id }),
         },
