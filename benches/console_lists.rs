@@ -50,7 +50,7 @@ fn operator() -> Operator {
     let now = Utc::now();
     let user = app_user::Model {
         id: "bench-operator".into(),
-        app_id: AppId::CONSOLE.into(),
+        app_id: AppId::console(),
         email: "bench@example.com".into(),
         email_verified: true,
         display_name: None,
@@ -62,7 +62,7 @@ fn operator() -> Operator {
     };
     let session = signin_session::Model {
         id: "bench-session".into(),
-        app_id: AppId::CONSOLE.into(),
+        app_id: AppId::console(),
         user_id: user.id.clone(),
         amr: "[\"hwk\"]".into(),
         acr: "phr".into(),
@@ -124,7 +124,7 @@ async fn main() {
         let tx = db::begin_write(&db).await.unwrap();
         let rows = chunk.iter().map(|i| app_user::ActiveModel {
             id: Set(format!("user-{i:06}")),
-            app_id: Set("bench".into()),
+            app_id: Set(AppId::parse("bench").unwrap()),
             email: Set(format!("user{i:06}@example.com")),
             email_verified: Set(false),
             display_name: Set(None),
@@ -150,7 +150,7 @@ async fn main() {
     for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(2000) {
         let tx = db::begin_write(&db).await.unwrap();
         let rows = chunk.iter().map(|i| audit_event::ActiveModel {
-            app_id: Set("bench".into()),
+            app_id: Set(AppId::parse("bench").unwrap()),
             // Event 1 is the app.created of apps::create.
             seq: Set(*i as i64 + 2),
             occurred_at: Set(now - chrono::Duration::seconds((EVENTS - i) as i64)),

@@ -186,7 +186,7 @@ pub async fn start_add_passkey(
         &existing,
     )?;
     store_registration(PendingRegistration {
-        app_id: app.id,
+        app_id: app.id.to_string(),
         state,
         signup: None,
         invitation: None,

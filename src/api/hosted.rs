@@ -65,7 +65,7 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         };
     let signed_in_as = signin.map(|s| s.user.email);
     Ok(Some(HostedApp {
-        id: app.id,
+        id: app.id.to_string(),
         name: app.name,
         brand_color: app.brand_color,
         self_registration: app.self_registration,
@@ -155,7 +155,7 @@ pub async fn start_passkey_assertion(app_id: String) -> Result<String, ApiError>
     }
     let (options, state) = relying_party()?.start_authentication(&app.name)?;
     store_assertion(PendingAssertion {
-        app_id: app.id,
+        app_id: app.id.to_string(),
         state,
     })?;
     serde_json::to_string(&options).map_err(internal)
@@ -270,7 +270,7 @@ pub async fn start_passkey_sign_up(app_id: String, email: String) -> Result<Stri
     let (options, state, pending) =
         registration::start_with_passkey(&state().db, &rp, &app, email, &client_info()).await?;
     store_registration(PendingRegistration {
-        app_id: app.id,
+        app_id: app.id.to_string(),
         state,
         signup: Some(pending),
         invitation: None,
@@ -443,7 +443,7 @@ pub async fn start_invitation_passkey(
     let (options, state) =
         links::start_with_passkey(&state().db, &relying_party()?, &app, &token).await?;
     store_registration(PendingRegistration {
-        app_id: app.id,
+        app_id: app.id.to_string(),
         state,
         signup: None,
         invitation: Some(token),

@@ -25,7 +25,7 @@ use super::policy::PolicyError;
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
 use super::{clock, recovery_codes, throttle, users};
 use crate::entities::{app, app_user, password_credential, signin_session};
-use crate::types::{AppId, Email};
+use crate::types::Email;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -69,10 +69,6 @@ pub enum AccountError {
 
 fn actor(signin: &ActiveSignin, client: &ClientInfo) -> Actor {
     Actor::user(&signin.user.id, &signin.user.email, client.address.clone())
-}
-
-fn app_id_of(app: &app::Model) -> AppId {
-    AppId::parse(&app.id).expect("stored app ids are valid")
 }
 
 /// A change to the user's own factors.
@@ -281,7 +277,7 @@ pub async fn add_passkey(
         audit::record(
             &tx,
             Event {
-                app_id: &app_id_of(app),
+                app_id: &app.id,
                 actor: &actor,
                 action: Action::EnrolmentLinkUsed,
                 target: Some(Target::new("user", signin.user.id.as_str())),
@@ -372,7 +368,7 @@ pub async fn change_password(
                 audit::record(
                     &tx,
                     Event {
-                        app_id: &app_id_of(app),
+                        app_id: &app.id,
                         actor: &actor(signin, client),
                         action: Action::PasswordChangeFailed,
                         target: Some(Target::new("user", signin.user.id.as_str())),
@@ -426,7 +422,7 @@ pub async fn change_password(
     audit::record(
         &tx,
         Event {
-            app_id: &app_id_of(app),
+            app_id: &app.id,
             actor: &actor(signin, client),
             action: Action::PasswordChanged,
             target: Some(Target::new("user", signin.user.id.as_str())),
@@ -471,7 +467,7 @@ pub async fn revoke_session(
             audit::record(
                 &tx,
                 Event {
-                    app_id: &app_id_of(app),
+                    app_id: &app.id,
                     actor: &actor(signin, client),
                     action: Action::SessionRevoked,
                     target: Some(Target::new("user", signin.user.id.as_str())),

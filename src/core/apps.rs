@@ -53,7 +53,7 @@ pub async fn create(
     actor: &Actor,
     new: NewApp,
 ) -> Result<CreatedApp, AppError> {
-    if app::Entity::find_by_id(new.id.as_str())
+    if app::Entity::find_by_id(new.id.clone())
         .one(tx)
         .await?
         .is_some()
@@ -62,7 +62,7 @@ pub async fn create(
     }
     let now = clock::now();
     let created = app::ActiveModel {
-        id: Set(new.id.to_string()),
+        id: Set(new.id.clone()),
         name: Set(new.name.to_string()),
         self_registration: Set(new.self_registration),
         api_audiences: Set(audiences_json(&new.api_audiences)),
@@ -111,7 +111,7 @@ pub async fn create(
 }
 
 pub async fn find<C: ConnectionTrait>(db: &C, id: &AppId) -> Result<Option<app::Model>, DbErr> {
-    app::Entity::find_by_id(id.as_str()).one(db).await
+    app::Entity::find_by_id(id.clone()).one(db).await
 }
 
 #[derive(Default)]
@@ -127,7 +127,7 @@ pub async fn find_cached(db: &Db, id: &AppId) -> Result<Option<app::Model>, DbEr
     }
     let found = find(db, id).await?;
     if let Some(app) = &found {
-        cache.0.put(app.id.clone(), app.clone());
+        cache.0.put(app.id.to_string(), app.clone());
     }
     Ok(found)
 }
@@ -272,7 +272,7 @@ pub async fn update(
     audit::record(
         tx,
         Event {
-            app_id: &AppId::parse(&current.id).expect("stored app ids are valid"),
+            app_id: &current.id,
             actor,
             action: Action::AppUpdated,
             target: Some(Target::new("app", current.id.as_str())),
@@ -298,7 +298,7 @@ pub async fn set_disabled(
     audit::record(
         tx,
         Event {
-            app_id: &AppId::parse(&current.id).expect("stored app ids are valid"),
+            app_id: &current.id,
             actor,
             action: if disabled {
                 Action::AppDisabled

@@ -369,7 +369,7 @@ pub async fn record(tx: &DatabaseTransaction, event: Event<'_>) -> Result<(), Au
 
     let mut row = audit_event::Model {
         id: 0,
-        app_id: app_id.to_owned(),
+        app_id: event.app_id.clone(),
         seq: head.last_seq,
         occurred_at,
         actor_type: event.actor.kind.as_str().to_owned(),
@@ -432,7 +432,7 @@ pub async fn record(tx: &DatabaseTransaction, event: Event<'_>) -> Result<(), Au
             .insert(tx)
             .await?;
             audit_chain_head::ActiveModel {
-                app_id: Set(app_id.to_owned()),
+                app_id: Set(event.app_id.clone()),
                 last_hash: Set(row.hash),
                 updated_at: Set(occurred_at),
                 ..Default::default()
@@ -458,7 +458,7 @@ UPDATE "audit_chain_head" SET "last_hash" = $13, "updated_at" = $3 WHERE "app_id
 /// Start an empty chain for a new app (in the transaction that creates it).
 pub async fn start_chain(tx: &DatabaseTransaction, app_id: &AppId) -> Result<(), DbErr> {
     audit_chain_head::ActiveModel {
-        app_id: Set(app_id.as_str().to_owned()),
+        app_id: Set(app_id.clone()),
         last_seq: Set(0),
         last_hash: Set(GENESIS_HASH.to_owned()),
         updated_at: Set(clock::now()),
@@ -532,7 +532,7 @@ pub async fn heads<C: ConnectionTrait>(
         .await?
         .into_iter()
         .map(|head| ChainHead {
-            app_id: head.app_id,
+            app_id: head.app_id.to_string(),
             seq: head.last_seq,
             hash: head.last_hash,
         })
@@ -548,7 +548,8 @@ pub async fn verify_chain<C: ConnectionTrait>(
     expected: Option<&ChainHead>,
 ) -> Result<ChainReport, AuditError> {
     let key = chain_key()?;
-    let head = audit_chain_head::Entity::find_by_id(app_id.to_owned())
+    let head = audit_chain_head::Entity::find()
+        .filter(audit_chain_head::Column::AppId.eq(app_id))
         .one(db)
         .await?
         .ok_or_else(|| AuditError::NoChain(app_id.to_owned()))?;

@@ -66,7 +66,7 @@ pub async fn create(
         .then(|| ClientSecret(SecretString::from(secrets::random_token(32))));
     let client = oauth_client::ActiveModel {
         id: Set(secrets::random_token(16)),
-        app_id: Set(app_id.to_string()),
+        app_id: Set(app_id.clone()),
         name: Set(new.name.to_string()),
         client_type: Set(new.client_type),
         secret_hash: Set(secret.as_ref().map(|s| secrets::sha256_hex(s.expose()))),
@@ -181,10 +181,6 @@ fn describe(client: &oauth_client::Model) -> serde_json::Value {
     })
 }
 
-fn app_of(client: &oauth_client::Model) -> AppId {
-    AppId::parse(&client.app_id).expect("stored app ids are valid")
-}
-
 /// Change a client, recording `client.updated` with before and after.
 pub async fn update(
     tx: &DatabaseTransaction,
@@ -203,7 +199,7 @@ pub async fn update(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(client),
+            app_id: &client.app_id,
             actor,
             action: Action::ClientUpdated,
             target: Some(Target::new("client", client.id.as_str())),
@@ -230,7 +226,7 @@ pub async fn rotate_secret(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(client),
+            app_id: &client.app_id,
             actor,
             action: Action::ClientSecretRotated,
             target: Some(Target::new("client", client.id.as_str())),
@@ -255,7 +251,7 @@ pub async fn set_disabled(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(client),
+            app_id: &client.app_id,
             actor,
             action: if disabled {
                 Action::ClientDisabled

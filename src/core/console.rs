@@ -95,7 +95,7 @@ pub async fn create_scoped_roles(
         };
         role::ActiveModel {
             id: Set(secrets::new_id()),
-            app_id: Set(AppId::CONSOLE.to_owned()),
+            app_id: Set(AppId::console()),
             name: Set(name),
             description: Set(format!("{level} the app \"{app_id}\" only.")),
             require_passkey: Set(true),

@@ -22,7 +22,6 @@ use super::sessions::{self, ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
 use super::{clock, policy, recovery_codes, secrets, throttle, users};
 use crate::entities::{action_token, app, app_user, password_credential};
-use crate::types::AppId;
 use crate::types::UserStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +125,7 @@ pub async fn issue_for(
     audit::record(
         tx,
         Event {
-            app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
+            app_id: &user.app_id,
             actor,
             action: match purpose {
                 Purpose::Invite => Action::InvitationIssued,
@@ -230,7 +229,7 @@ async fn accepted(
     audit::record(
         tx,
         Event {
-            app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
+            app_id: &user.app_id,
             actor: &actor_for(&user, client),
             action: Action::InvitationAccepted,
             target: Some(Target::new("user", user.id.as_str())),
@@ -396,7 +395,7 @@ pub async fn redeem_recovery(
     audit::record(
         &tx,
         Event {
-            app_id: &AppId::parse(&user.app_id).expect("stored app ids are valid"),
+            app_id: &user.app_id,
             actor: &actor_for(&user, client),
             action: Action::RecoveryLinkUsed,
             target: Some(Target::new("user", user.id.as_str())),

@@ -223,7 +223,7 @@ pub async fn store(
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => PasskeyError::AlreadyRegistered,
         _ => PasskeyError::Database(err),
     })?;
-    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let app_id = user.app_id.clone();
     audit::record(
         tx,
         Event {
@@ -276,7 +276,7 @@ pub async fn rename(
     update.name = Set(name);
     update.updated_at = Set(clock::now());
     let renamed = update.update(tx).await?;
-    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let app_id = user.app_id.clone();
     audit::record(
         tx,
         Event {
@@ -312,7 +312,7 @@ pub async fn remove(
     passkey::Entity::delete_by_id(existing.id.as_str())
         .exec(tx)
         .await?;
-    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let app_id = user.app_id.clone();
     audit::record(
         tx,
         Event {

@@ -167,7 +167,7 @@ mod tests {
         let now = chrono::Utc::now();
         role::Model {
             id: "r".into(),
-            app_id: "a".into(),
+            app_id: crate::types::AppId::parse("demo").unwrap(),
             name: "admin".into(),
             description: String::new(),
             require_passkey,

@@ -12,7 +12,6 @@ use serde_json::json;
 use super::audit::{self, Action, Actor, AuditError, Event, Target};
 use super::{clock, secrets};
 use crate::entities::{app_user, recovery_code};
-use crate::types::AppId;
 
 pub const COUNT: usize = 10;
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -75,7 +74,7 @@ pub async fn generate(
         .insert(tx)
         .await?;
     }
-    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let app_id = user.app_id.clone();
     audit::record(
         tx,
         Event {

@@ -62,7 +62,7 @@ pub async fn create(
     let now = clock::now();
     let created = role::ActiveModel {
         id: Set(secrets::new_id()),
-        app_id: Set(app_id.to_string()),
+        app_id: Set(app_id.clone()),
         name: Set(new.name.to_string()),
         description: Set(new.description),
         require_passkey: Set(new.policy.require_passkey),
@@ -131,7 +131,7 @@ pub async fn grant(
     user: &app_user::Model,
     name: &RoleName,
 ) -> Result<GrantOutcome, RoleError> {
-    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let app_id = user.app_id.clone();
     let role = require(tx, &app_id, name).await?;
     let held = role_assignment::Entity::find_by_id((user.id.clone(), role.id.clone()))
         .one(tx)
@@ -206,10 +206,6 @@ fn describe(role: &role::Model) -> serde_json::Value {
     })
 }
 
-fn app_of(role: &role::Model) -> AppId {
-    AppId::parse(&role.app_id).expect("stored app ids are valid")
-}
-
 /// Change a role's description and policy. Records `role.updated`.
 pub async fn update(
     tx: &DatabaseTransaction,
@@ -231,7 +227,7 @@ pub async fn update(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(current),
+            app_id: &current.app_id,
             actor,
             action: Action::RoleUpdated,
             target: Some(Target::new("role", current.name.as_str())),
@@ -257,7 +253,7 @@ pub async fn delete(
     if locked.is_none() {
         return Err(RoleError::NotFound {
             role: current.name.clone(),
-            app: current.app_id.clone(),
+            app: current.app_id.to_string(),
         });
     }
     let held_by = holders(tx, &current.id).await?;
@@ -270,7 +266,7 @@ pub async fn delete(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(current),
+            app_id: &current.app_id,
             actor,
             action: Action::RoleDeleted,
             target: Some(Target::new("role", current.name.as_str())),
@@ -296,7 +292,7 @@ pub async fn revoke(
     user: &app_user::Model,
     name: &RoleName,
 ) -> Result<RevokeOutcome, RoleError> {
-    let app_id = AppId::parse(&user.app_id).expect("stored app ids are valid");
+    let app_id = user.app_id.clone();
     if name.as_str() == super::policy::OWNER_ROLE {
         super::policy::ensure_not_last_owner(tx, user).await??;
     }

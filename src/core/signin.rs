@@ -23,8 +23,8 @@ use super::passwords::{self, Password, PasswordCheck};
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
 use super::{clock, recovery_codes, throttle, users};
 use crate::entities::{app, app_user, password_credential, signin_session};
+use crate::types::Email;
 use crate::types::UserStatus;
-use crate::types::{AppId, Email};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -55,10 +55,6 @@ pub enum SignInError {
 pub struct SignedIn {
     pub user: app_user::Model,
     pub session: signin_session::Model,
-}
-
-fn app_id_of(app: &app::Model) -> AppId {
-    AppId::parse(&app.id).expect("stored app ids are valid")
 }
 
 /// What was typed as an e-mail, parsed before it reaches the database or
@@ -105,7 +101,7 @@ async fn record_failure(
     reservation: throttle::Reservation,
     failure: Failure<'_>,
 ) -> Result<(), SignInError> {
-    let app_id = app_id_of(failure.app);
+    let app_id = failure.app.id.clone();
     let actor = Actor::anonymous(failure.client.address.clone());
     let target = match failure.user {
         Some(user) => Some(Target::new("user", user.id.as_str())),
@@ -214,7 +210,7 @@ pub(crate) async fn succeed(
     audit::record(
         tx,
         Event {
-            app_id: &app_id_of(app),
+            app_id: &app.id,
             actor: &Actor::user(&user.id, &user.email, client.address.clone()),
             action: Action::SigninSucceeded,
             target: Some(Target::new("user", user.id.as_str())),
@@ -247,8 +243,7 @@ pub async fn with_password(
     let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
     let reservation = reserve(db, &keys).await?;
 
-    let (user, credential) =
-        users::find_with_password_by_email(db, &app_id_of(app), &email).await?;
+    let (user, credential) = users::find_with_password_by_email(db, &app.id, &email).await?;
     // Exactly one argon2 verification on every path.
     let check = match &credential {
         Some(credential) => password.check(&credential.phc).await,
@@ -327,7 +322,7 @@ pub async fn with_recovery_code(
         client,
     };
 
-    let Some(user) = users::find_by_email(db, &app_id_of(app), &email).await? else {
+    let Some(user) = users::find_by_email(db, &app.id, &email).await? else {
         record_failure(db, reservation, failure(FailureReason::UnknownUser, None)).await?;
         return Err(SignInError::Failed);
     };
@@ -346,7 +341,7 @@ pub async fn with_recovery_code(
     audit::record(
         &tx,
         Event {
-            app_id: &app_id_of(app),
+            app_id: &app.id,
             actor: &Actor::user(&user.id, &user.email, client.address.clone()),
             action: Action::RecoveryCodeUsed,
             target: Some(Target::new("user", user.id.as_str())),
@@ -378,7 +373,7 @@ async fn verify_passkey(
 ) -> Result<(DatabaseTransaction, app_user::Model), SignInError> {
     let tx = begin_write(db).await?;
     match rp
-        .finish_authentication(&tx, &app.name, &app_id_of(app), credential, state)
+        .finish_authentication(&tx, &app.name, &app.id, credential, state)
         .await
     {
         Ok((user, _)) if user.status == UserStatus::Active => Ok((tx, user)),
@@ -396,7 +391,7 @@ async fn verify_passkey(
                 audit::record(
                     &tx,
                     Event {
-                        app_id: &app_id_of(app),
+                        app_id: &app.id,
                         actor: &Actor::anonymous(client.address.clone()),
                         action: Action::SigninFailed,
                         target: user.map(|u| Target::new("user", u.id.as_str())),
@@ -449,7 +444,7 @@ async fn reauthenticated(
     audit::record(
         tx,
         Event {
-            app_id: &app_id_of(app),
+            app_id: &app.id,
             actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
             action: Action::SigninReauthenticated,
             target: Some(Target::new("user", signin.user.id.as_str())),
@@ -542,7 +537,7 @@ pub async fn sign_out(
     audit::record(
         &tx,
         Event {
-            app_id: &app_id_of(app),
+            app_id: &app.id,
             actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
             action: Action::SigninSignedOut,
             target: Some(Target::new("user", signin.user.id.as_str())),

@@ -31,6 +31,7 @@ use sea_orm::{
 use super::db::Db;
 use super::{clock, secrets};
 use crate::entities::auth_throttle;
+use crate::types::AppId;
 
 /// How many failures within `window` lock a key.
 #[derive(Debug, Clone, Copy)]
@@ -85,7 +86,7 @@ impl KeyKind {
 /// The counters one sign-in attempt touches.
 #[derive(Debug, Clone)]
 pub struct Keys {
-    app_id: String,
+    app_id: AppId,
     account: Option<(KeyKind, String)>,
     address: Option<String>,
 }
@@ -111,7 +112,7 @@ impl Keys {
     /// caller. With `device` (the id of a verified known-device cookie for
     /// this account), failures count on that device's own key instead of
     /// the account's, so a stranger's failures do not lock it out.
-    pub fn new(app_id: &str, account: &str, address: Option<&str>, device: Option<&str>) -> Self {
+    pub fn new(app_id: &AppId, account: &str, address: Option<&str>, device: Option<&str>) -> Self {
         // Keys are bounded whatever was typed (an e-mail is at most 254
         // bytes, but the key must not depend on callers checking that).
         let account = secrets::sha256_hex(account);
@@ -123,16 +124,16 @@ impl Keys {
             None => (KeyKind::Account, format!("acct:{app_id}:{account}")),
         };
         Self {
-            app_id: app_id.to_owned(),
+            app_id: app_id.clone(),
             account: Some(account),
             address: address.map(|a| format!("addr:{app_id}:{}", address_key(a))),
         }
     }
 
     /// Keys for an attempt with no account named (a passkey sign-in).
-    pub fn address_only(app_id: &str, address: Option<&str>) -> Self {
+    pub fn address_only(app_id: &AppId, address: Option<&str>) -> Self {
         Self {
-            app_id: app_id.to_owned(),
+            app_id: app_id.clone(),
             account: None,
             address: address.map(|a| format!("addr:{app_id}:{}", address_key(a))),
         }
@@ -186,7 +187,7 @@ pub struct Lock {
 /// database).
 async fn locked_row(
     tx: &DatabaseTransaction,
-    app_id: &str,
+    app_id: &AppId,
     key: &str,
     now: DateTime<Utc>,
 ) -> Result<auth_throttle::Model, DbErr> {
@@ -194,7 +195,7 @@ async fn locked_row(
     // takes the row's lock (PostgreSQL) and returns it.
     auth_throttle::Entity::insert(auth_throttle::ActiveModel {
         key: Set(key.to_owned()),
-        app_id: Set(app_id.to_owned()),
+        app_id: Set(app_id.clone()),
         failures: Set(0),
         window_started_at: Set(now),
         locked_until: Set(None),
@@ -213,7 +214,7 @@ async fn locked_row(
 /// Count one failure on `key` (a new window when the last one is over).
 async fn bump(
     tx: &DatabaseTransaction,
-    app_id: &str,
+    app_id: &AppId,
     key: &str,
     limit: Limit,
     now: DateTime<Utc>,
@@ -251,7 +252,7 @@ async fn bump_row(
 /// twice as long); the lock, if it happened now.
 async fn lock_if_full(
     tx: &DatabaseTransaction,
-    app_id: &str,
+    app_id: &AppId,
     key: &str,
     kind: KeyKind,
     limit: Limit,
@@ -546,7 +547,12 @@ mod tests {
 
     #[test]
     fn keys_are_bounded_whatever_was_typed() {
-        let keys = Keys::new("demo", &"a".repeat(100_000), Some("203.0.113.9"), None);
+        let keys = Keys::new(
+            &AppId::parse("demo").unwrap(),
+            &"a".repeat(100_000),
+            Some("203.0.113.9"),
+            None,
+        );
         assert!(keys.all().all(|(key, _, _)| key.len() < 120));
     }
 }

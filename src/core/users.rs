@@ -59,7 +59,7 @@ pub async fn create(
     let now = clock::now();
     let user = app_user::ActiveModel {
         id: Set(new.id.clone().unwrap_or_else(secrets::new_id)),
-        app_id: Set(app_id.to_string()),
+        app_id: Set(app_id.clone()),
         email: Set(new.email.to_string()),
         email_verified: Set(false),
         display_name: Set(None),
@@ -78,7 +78,7 @@ pub async fn create(
     if let Some(password) = &new.password {
         password_credential::ActiveModel {
             user_id: Set(user.id.clone()),
-            app_id: Set(app_id.to_string()),
+            app_id: Set(app_id.clone()),
             phc: Set(password.0.clone()),
             created_at: Set(now),
             updated_at: Set(now),
@@ -224,10 +224,6 @@ pub async fn lock(
         .await
 }
 
-fn app_of(user: &app_user::Model) -> AppId {
-    AppId::parse(&user.app_id).expect("stored app ids are valid")
-}
-
 /// Deactivate or reactivate a user. Deactivation ends every session and
 /// token family, and is refused for the last owner of the app (checked
 /// here, under the owner role's lock, whoever calls). Records
@@ -261,7 +257,7 @@ pub async fn set_active(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(user),
+            app_id: &user.app_id,
             actor,
             action: if active {
                 Action::UserReactivated
@@ -294,7 +290,7 @@ pub async fn sign_out_everywhere(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(user),
+            app_id: &user.app_id,
             actor,
             action: Action::UserSignedOutEverywhere,
             target: Some(Target::new("user", user.id.as_str())),
@@ -321,7 +317,7 @@ pub async fn delete(
     audit::record(
         tx,
         Event {
-            app_id: &app_of(user),
+            app_id: &user.app_id,
             actor,
             action: Action::UserDeleted,
             target: Some(Target::new("user", user.id.as_str())),

@@ -1,12 +1,14 @@
 //! A one-time link (console setup, recovery, e-mail verification); only its hash is stored.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "action_token")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub user_id: Option<String>,
     pub purpose: String,
     #[sea_orm(unique)]

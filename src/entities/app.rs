@@ -1,11 +1,13 @@
 //! An app: the security boundary (a realm, in Keycloak terms).
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "app")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: AppId,
     pub name: String,
     pub brand_color: String,
     pub builtin: bool,

@@ -1,6 +1,8 @@
 //! A user of one app; `email` is stored normalised.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 use crate::types::UserStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +10,7 @@ use crate::types::UserStatus;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub email: String,
     pub email_verified: bool,
     pub display_name: Option<String>,

@@ -1,11 +1,13 @@
 //! The last sequence number and hash of an app's audit chain.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_chain_head")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub app_id: String,
+    pub app_id: AppId,
     pub last_seq: i64,
     pub last_hash: String,
     pub updated_at: DateTimeUtc,

@@ -1,12 +1,14 @@
 //! One event of an app's audit hash chain.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_event")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub app_id: String,
+    pub app_id: AppId,
     pub seq: i64,
     pub occurred_at: DateTimeUtc,
     pub actor_type: String,

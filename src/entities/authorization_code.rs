@@ -1,12 +1,14 @@
 //! An authorization code, stored as its hash, single use.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "authorization_code")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub code_hash: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub client_id: String,
     pub user_id: String,
     pub signin_session_id: String,

@@ -1,12 +1,14 @@
 //! An outgoing e-mail waiting for (or done with) the SMTP sender.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "email_outbox")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub to_address: String,
     pub subject: String,
     #[sea_orm(column_type = "Text")]

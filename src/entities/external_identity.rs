@@ -1,12 +1,14 @@
 //! A link from a user to their identity at an upstream provider.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "external_identity")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub user_id: String,
     pub provider_id: String,
     pub subject: String,

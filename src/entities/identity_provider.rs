@@ -1,12 +1,14 @@
 //! An upstream OAuth/OIDC provider of one app; its client secret is encrypted.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "identity_provider")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub slug: String,
     pub kind: String,
     pub display_name: String,

@@ -1,10 +1,12 @@
 //! A user's membership of an organization; `org_roles` is a JSON array.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "membership")]
 pub struct Model {
-    pub app_id: String,
+    pub app_id: AppId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub organization_id: String,
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,6 +1,8 @@
 //! An OAuth client of one app. `redirect_uris` and `post_logout_redirect_uris` are JSON arrays; a confidential client keeps only the hash of its secret.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 use crate::types::{Alg, ClientType};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +10,7 @@ use crate::types::{Alg, ClientType};
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub name: String,
     pub client_type: ClientType,
     pub secret_hash: Option<String>,

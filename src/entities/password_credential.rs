@@ -1,12 +1,14 @@
 //! A user's password as an argon2id PHC string.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "password_credential")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     #[sea_orm(column_type = "Text")]
     pub phc: String,
     pub created_at: DateTimeUtc,

@@ -1,12 +1,14 @@
 //! One refresh token (its SHA-256 only); `expires_at` is the idle deadline.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "refresh_token")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub family_id: String,
     #[sea_orm(unique)]
     pub token_hash: String,

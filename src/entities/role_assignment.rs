@@ -1,10 +1,12 @@
 //! A role held by a user (same app, enforced by composite foreign keys).
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "role_assignment")]
 pub struct Model {
-    pub app_id: String,
+    pub app_id: AppId,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
     #[sea_orm(primary_key, auto_increment = false)]

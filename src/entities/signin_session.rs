@@ -1,12 +1,14 @@
 //! The server-side record of one sign-in: user, factors (`amr`, JSON array) and time.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "signin_session")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub user_id: String,
     #[sea_orm(column_type = "Text")]
     pub amr: String,

@@ -1,6 +1,8 @@
 //! A per-app signing key; the private half is encrypted with the master key.
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 use crate::types::Alg;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -8,7 +10,7 @@ use crate::types::Alg;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub alg: Alg,
     #[sea_orm(column_type = "Text")]
     pub private_key_encrypted: String,

@@ -1,12 +1,14 @@
 //! The refresh tokens of one grant (RFC 9700 §4.14.2).
 use sea_orm::entity::prelude::*;
 
+use crate::types::AppId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "token_family")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
-    pub app_id: String,
+    pub app_id: AppId,
     pub client_id: String,
     pub user_id: String,
     pub signin_session_id: Option<String>,

@@ -34,7 +34,7 @@ pub async fn current(
     session: &Session,
     app: &app::Model,
 ) -> Result<Option<ActiveSignin>, SigninLookupError> {
-    let Some(id) = map(session).await?.get(&app.id).cloned() else {
+    let Some(id) = map(session).await?.get(app.id.as_str()).cloned() else {
         return Ok(None);
     };
     Ok(sessions::resume(db, app, &id).await?)

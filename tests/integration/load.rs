@@ -438,16 +438,32 @@ async fn a_signing_key_is_unsealed_and_parsed_once_per_process() {
     app.create_app("demo", "Demo");
     let vault = oneauth::core::vault::Vault::load(Some(&app.master_key), std::path::Path::new("/"))
         .unwrap();
-    let first = keys::active(&app.db, &vault, "demo").await.unwrap();
+    let first = keys::active(
+        &app.db,
+        &vault,
+        &oneauth::types::AppId::parse("demo").unwrap(),
+    )
+    .await
+    .unwrap();
     let kid = first.get(Alg::Rs256).unwrap().kid.clone();
-    let published = keys::verifier(&app.db, "demo", &kid)
-        .await
-        .unwrap()
-        .unwrap();
+    let published = keys::verifier(
+        &app.db,
+        &oneauth::types::AppId::parse("demo").unwrap(),
+        &kid,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     tokio::time::sleep(oneauth::core::cache::FRESH_FOR + std::time::Duration::from_millis(100))
         .await;
 
-    let second = keys::active(&app.db, &vault, "demo").await.unwrap();
+    let second = keys::active(
+        &app.db,
+        &vault,
+        &oneauth::types::AppId::parse("demo").unwrap(),
+    )
+    .await
+    .unwrap();
     assert!(
         !std::sync::Arc::ptr_eq(&first, &second),
         "the active set is read again once stale"
@@ -460,10 +476,14 @@ async fn a_signing_key_is_unsealed_and_parsed_once_per_process() {
             "{alg:?}: the key was parsed again"
         );
     }
-    let again = keys::verifier(&app.db, "demo", &kid)
-        .await
-        .unwrap()
-        .unwrap();
+    let again = keys::verifier(
+        &app.db,
+        &oneauth::types::AppId::parse("demo").unwrap(),
+        &kid,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     assert!(
         std::sync::Arc::ptr_eq(&published, &again),
         "the verifier was parsed again"

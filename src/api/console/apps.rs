@@ -26,7 +26,7 @@ pub async fn console_apps() -> Result<Vec<AppSummary>, ApiError> {
         .into_iter()
         .map(|app| AppSummary {
             can_write: operator.can_write(&app.id),
-            id: app.id,
+            id: app.id.to_string(),
             name: app.name,
             brand_color: app.brand_color,
             builtin: app.builtin,
@@ -40,7 +40,7 @@ pub async fn console_create_app(app_id: String, name: String) -> Result<String, 
     let operator = require_operator().await?;
     let app =
         crate::core::admin::apps::create(&state().db, &operator, app_id.trim(), &name).await?;
-    Ok(app.id)
+    Ok(app.id.to_string())
 }
 
 /// An app's settings as the console edits them.
@@ -142,7 +142,7 @@ mod ssr {
         AppView {
             issuer: state().settings.issuer(&app.id),
             disabled: app.disabled_at.is_some(),
-            id: app.id,
+            id: app.id.to_string(),
             name: app.name,
             brand_color: app.brand_color,
             builtin: app.builtin,

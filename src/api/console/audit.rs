@@ -162,7 +162,7 @@ pub mod ssr {
         .join(" · ");
         AuditRow {
             id: event.id,
-            app_id: event.app_id,
+            app_id: event.app_id.to_string(),
             seq: event.seq,
             at: when(event.occurred_at),
             actor: event.actor_label,

@@ -118,7 +118,7 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
         .collect();
     Ok(UserDetailView {
         id: detail.user.id.clone(),
-        app_id: detail.user.app_id.clone(),
+        app_id: detail.user.app_id.to_string(),
         email: detail.user.email.clone(),
         active: detail.user.status == crate::types::UserStatus::Active,
         email_verified: detail.user.email_verified,

@@ -207,7 +207,7 @@ pub async fn create_client(
     new: NewClient,
 ) -> Result<(oauth_client::Model, Option<ClientSecret>), AdminError> {
     let app = configurable_app(db, operator, app_id, "client.create", None).await?;
-    let app_id = AppId::parse(&app.id).expect("stored app ids are valid");
+    let app_id = app.id.clone();
     let tx = begin_write(db).await?;
     let created = clients::create(&tx, &operator.actor(), &app_id, new)
         .await

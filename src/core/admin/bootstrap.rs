@@ -60,7 +60,7 @@ pub async fn bootstrap(
         .into_iter()
         .map(|a| a.user_id)
         .collect();
-    let console_app = app::Entity::find_by_id(AppId::CONSOLE)
+    let console_app = app::Entity::find_by_id(AppId::console())
         .one(&tx)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the console app".into()))?;

@@ -11,8 +11,8 @@ use crate::core::db::Db;
 use crate::core::db::begin_write;
 use crate::core::{clock, secrets};
 use crate::entities::{app, app_user, oauth_client, refresh_token, signin_session, token_family};
+use crate::types::ClientType;
 use crate::types::UserStatus;
-use crate::types::{AppId, ClientType};
 
 /// A refresh token of this app, with its family.
 async fn find_refresh(
@@ -55,7 +55,7 @@ pub async fn revoke(
     audit::record(
         &tx,
         Event {
-            app_id: &AppId::parse(&app.id).expect("stored app ids are valid"),
+            app_id: &app.id,
             actor: &Actor::client(&client.id, &client.name),
             action: Action::TokenRevoked,
             target: Some(Target::new("user", family.user_id.as_str())),

@@ -70,10 +70,10 @@ pub struct PublishedKeys {
 }
 
 #[derive(Default)]
-struct ActiveCache(TtlMap<String, Arc<ActiveKeys>>);
+struct ActiveCache(TtlMap<AppId, Arc<ActiveKeys>>);
 
 #[derive(Default)]
-struct PublishedCache(TtlMap<String, Arc<PublishedKeys>>);
+struct PublishedCache(TtlMap<AppId, Arc<PublishedKeys>>);
 
 /// Which keys are active or published is read again every second; a key
 /// id's material never changes, so it is unsealed and parsed once per
@@ -128,7 +128,7 @@ fn generate(alg: Alg, kid: &str) -> Result<(Jwk, Jwk), OAuthError> {
 async fn insert_key(
     tx: &DatabaseTransaction,
     vault: &Vault,
-    app_id: &str,
+    app_id: &AppId,
     alg: Alg,
 ) -> Result<signing_key::Model, OAuthError> {
     let kid = secrets::random_token(12);
@@ -136,7 +136,7 @@ async fn insert_key(
     let sealed = vault.seal(&context(&kid), private.to_string().as_bytes());
     Ok(signing_key::ActiveModel {
         id: Set(kid),
-        app_id: Set(app_id.to_owned()),
+        app_id: Set(app_id.clone()),
         alg: Set(alg),
         private_key_encrypted: Set(sealed),
         public_jwk: Set(public.to_string()),
@@ -150,7 +150,7 @@ async fn insert_key(
 
 async fn active_rows<C: ConnectionTrait>(
     db: &C,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Vec<signing_key::Model>, OAuthError> {
     Ok(signing_key::Entity::find()
         .filter(signing_key::Column::AppId.eq(app_id))
@@ -166,7 +166,7 @@ async fn active_rows<C: ConnectionTrait>(
 pub async fn ensure(
     db: &Db,
     vault: &Vault,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Vec<signing_key::Model>, OAuthError> {
     let have = active_rows(db, app_id).await?;
     if Alg::ALL
@@ -177,7 +177,7 @@ pub async fn ensure(
     }
     let tx = begin_write(db).await?;
     // Lock the app row so two processes do not both create keys.
-    app::Entity::find_by_id(app_id)
+    app::Entity::find_by_id(app_id.clone())
         .lock_exclusive()
         .one(&tx)
         .await?;
@@ -192,9 +192,9 @@ pub async fn ensure(
 }
 
 /// The app's active keys, unsealed and parsed (created on first use).
-pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKeys>, OAuthError> {
+pub async fn active(db: &Db, vault: &Vault, app_id: &AppId) -> Result<Arc<ActiveKeys>, OAuthError> {
     let cache = db.cached::<ActiveCache>();
-    if let Some(keys) = cache.0.get(&app_id.to_owned()) {
+    if let Some(keys) = cache.0.get(app_id) {
         return Ok(keys);
     }
     let parsed = db.cached::<ParsedSigners>();
@@ -221,7 +221,7 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKe
         });
     }
     let keys = Arc::new(ActiveKeys { keys });
-    cache.0.put(app_id.to_owned(), Arc::clone(&keys));
+    cache.0.put(app_id.clone(), Arc::clone(&keys));
     Ok(keys)
 }
 
@@ -229,7 +229,7 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &str) -> Result<Arc<ActiveKe
 /// within their publication period.
 async fn published_rows<C: ConnectionTrait>(
     db: &C,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Vec<signing_key::Model>, OAuthError> {
     let now = clock::now();
     Ok(signing_key::Entity::find()
@@ -244,7 +244,7 @@ async fn published_rows<C: ConnectionTrait>(
         .await?)
 }
 
-async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAuthError> {
+async fn load_published(db: &Db, app_id: &AppId) -> Result<Arc<PublishedKeys>, OAuthError> {
     let rows = published_rows(db, app_id).await?;
     let parsed = db.cached::<ParsedVerifiers>();
     let mut verifiers: HashMap<String, Arc<dyn JwsVerifier>> = HashMap::new();
@@ -271,7 +271,7 @@ async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAu
     });
     db.cached::<PublishedCache>()
         .0
-        .put(app_id.to_owned(), Arc::clone(&published));
+        .put(app_id.clone(), Arc::clone(&published));
     Ok(published)
 }
 
@@ -279,9 +279,9 @@ async fn load_published(db: &Db, app_id: &str) -> Result<Arc<PublishedKeys>, OAu
 pub async fn published(
     db: &Db,
     vault: &Vault,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Arc<PublishedKeys>, OAuthError> {
-    if let Some(published) = db.cached::<PublishedCache>().0.get(&app_id.to_owned()) {
+    if let Some(published) = db.cached::<PublishedCache>().0.get(app_id) {
         return Ok(published);
     }
     ensure(db, vault, app_id).await?;
@@ -291,10 +291,10 @@ pub async fn published(
 /// A verifier for the published key `kid` of this app, if there is one.
 pub async fn verifier(
     db: &Db,
-    app_id: &str,
+    app_id: &AppId,
     kid: &str,
 ) -> Result<Option<Arc<dyn JwsVerifier>>, OAuthError> {
-    let cached = db.cached::<PublishedCache>().0.get(&app_id.to_owned());
+    let cached = db.cached::<PublishedCache>().0.get(app_id);
     let published = match cached {
         Some(published) if published.verifiers.contains_key(kid) => published,
         Some(published) if published.loaded_at.elapsed() < RELOAD_AT_MOST_EVERY => published,
@@ -314,7 +314,7 @@ pub async fn rotate(
     keep_published: Duration,
 ) -> Result<Vec<String>, OAuthError> {
     let now = clock::now();
-    let retired: Vec<String> = active_rows(tx, app_id.as_str())
+    let retired: Vec<String> = active_rows(tx, app_id)
         .await?
         .into_iter()
         .map(|k| k.id)
@@ -331,7 +331,7 @@ pub async fn rotate(
         .await?;
     let mut created = Vec::new();
     for alg in Alg::ALL {
-        created.push(insert_key(tx, vault, app_id.as_str(), alg).await?.id);
+        created.push(insert_key(tx, vault, app_id, alg).await?.id);
     }
     audit::record(
         tx,

@@ -19,7 +19,7 @@ use crate::core::cache::TtlMap;
 use crate::core::db::Db;
 use crate::core::secrets;
 use crate::entities::{app, app_user, oauth_client};
-use crate::types::Alg;
+use crate::types::{Alg, AppId};
 
 /// `typ` of access tokens (RFC 9068 §2.1).
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -224,7 +224,7 @@ impl Verified {
 /// id_token_hint may have expired: OIDC RP-Initiated Logout §2).
 pub async fn verify(
     db: &Db,
-    app_id: &str,
+    app_id: &AppId,
     issuer: &str,
     token: &str,
     typ: Option<&str>,
@@ -275,7 +275,7 @@ fn verified_cache_key(app_id: &str, issuer: &str, typ: Option<&str>, token: &str
 /// type and the issuer; not the expiry, which comes back beside the claims.
 async fn verify_signature(
     db: &Db,
-    app_id: &str,
+    app_id: &AppId,
     issuer: &str,
     token: &str,
     typ: Option<&str>,

@@ -33,6 +33,7 @@ use crate::core::clock;
 use crate::core::db::{Db, begin_write};
 use crate::core::secrets;
 use crate::entities::{refresh_token, signin_session, token_family};
+use crate::types::AppId;
 
 /// Rotations committed together, at most.
 const MAX_GROUP: usize = 256;
@@ -43,7 +44,7 @@ const POSTGRES_GROUPS_IN_FLIGHT: usize = 3;
 /// One token to spend and the successor to store in its place.
 #[derive(Debug, Clone)]
 pub struct Rotation {
-    pub app_id: String,
+    pub app_id: AppId,
     pub token_id: String,
     pub family_id: String,
     /// The successor, in clear (stored by its hash).

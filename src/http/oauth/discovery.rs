@@ -12,10 +12,11 @@ use super::responses::oauth_error;
 use crate::core::cache::TtlMap;
 use crate::core::oidc::{keys, scope};
 use crate::state::AppState;
+use crate::types::AppId;
 
 /// The discovery document of each app, serialised once a second at most.
 #[derive(Default)]
-struct Documents(TtlMap<String, Arc<str>>);
+struct Documents(TtlMap<AppId, Arc<str>>);
 
 fn document(state: &AppState, app_id: &str) -> Arc<str> {
     let issuer = state.settings.issuer(app_id);
