@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
 #[cfg(feature = "ssr")]
-use super::context::*;
+use self::ssr::*;
+use super::ApiError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyView {
@@ -48,11 +48,6 @@ pub struct AccountView {
     pub enrolment_link_valid: bool,
 }
 
-#[cfg(feature = "ssr")]
-fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// Everything the account page shows; `SignInRequired` when nobody is
 /// signed in to the app here.
 #[server]
@@ -73,7 +68,7 @@ pub async fn load_account(
         .map(|p| PasskeyView {
             id: p.id,
             name: p.name,
-            created: when(p.created_at),
+            created: to_the_minute(p.created_at),
             last_used: p.last_used_at.map(when),
         })
         .collect();
@@ -83,8 +78,8 @@ pub async fn load_account(
         .into_iter()
         .map(|s| SessionView {
             current: s.id == signin.session.id,
-            signed_in: when(s.created_at),
-            last_seen: when(s.last_seen_at),
+            signed_in: to_the_minute(s.created_at),
+            last_seen: to_the_minute(s.last_seen_at),
             methods: sessions::decode_amr(&s.amr),
             address: s.client_address,
             user_agent: s.user_agent,
@@ -307,4 +302,15 @@ pub async fn deactivate_account(app_id: String, confirmation: String) -> Result<
     let target = format!("/a/{}/login?deactivated=1", app.id);
     redirect_form_post(&target);
     Ok(target)
+}
+
+/// Server-only helpers of these server functions.
+#[cfg(feature = "ssr")]
+mod ssr {
+    pub use crate::api::context::*;
+
+    /// A time as the account page shows it (to the minute).
+    pub fn to_the_minute(at: chrono::DateTime<chrono::Utc>) -> String {
+        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
 }

@@ -8,9 +8,9 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
 #[cfg(feature = "ssr")]
-use super::context::*;
+use self::ssr::*;
+use super::ApiError;
 
 /// What a hosted page shows of its app, and who is signed in to it here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -403,26 +403,6 @@ pub async fn accept_invitation_with_password(
     Ok(target)
 }
 
-/// A password chosen beside a passkey on an invitation: optional, checked
-/// against the policy (and the app's sign-in methods) before the passkey
-/// ceremony starts, so a bad one is answered beside its field.
-#[cfg(feature = "ssr")]
-fn optional_password(
-    app: &crate::entities::app::Model,
-    password: Option<String>,
-) -> Result<Option<crate::core::passwords::Password>, ApiError> {
-    match password.filter(|p| !p.is_empty()) {
-        None => Ok(None),
-        Some(_) if !app.password_enabled => Err(ApiError::invalid(
-            "password",
-            "Password sign-in is turned off for this app.",
-        )),
-        Some(raw) => crate::core::passwords::Password::new_choice(&raw)
-            .map(Some)
-            .map_err(invalid("password")),
-    }
-}
-
 /// First step of accepting an invitation with a passkey (and, optionally,
 /// a password beside it).
 #[server]
@@ -507,4 +487,30 @@ pub async fn redeem_recovery_link(app_id: String, token: String) -> Result<Strin
     let target = format!("/a/{}/account", app.id);
     redirect_form_post(&target);
     Ok(target)
+}
+
+/// Server-only helpers of these server functions.
+#[cfg(feature = "ssr")]
+mod ssr {
+    use crate::api::ApiError;
+    pub use crate::api::context::*;
+
+    /// A password chosen beside a passkey on an invitation: optional, checked
+    /// against the policy (and the app's sign-in methods) before the passkey
+    /// ceremony starts, so a bad one is answered beside its field.
+    pub fn optional_password(
+        app: &crate::entities::app::Model,
+        password: Option<String>,
+    ) -> Result<Option<crate::core::passwords::Password>, ApiError> {
+        match password.filter(|p| !p.is_empty()) {
+            None => Ok(None),
+            Some(_) if !app.password_enabled => Err(ApiError::invalid(
+                "password",
+                "Password sign-in is turned off for this app.",
+            )),
+            Some(raw) => crate::core::passwords::Password::new_choice(&raw)
+                .map(Some)
+                .map_err(invalid("password")),
+        }
+    }
 }
