@@ -1,8 +1,7 @@
 //! The integration suite, linked into one test binary: each linked test
 //! binary of this crate weighs over a gigabyte and takes a minute to link,
-//! so one binary keeps the build fast and the disk free. The password-queue
-//! test stays apart (`tests/password_queue.rs`): it empties the process-wide
-//! hashing queue, which would refuse the sign-ins of every other test here.
+//! so one binary keeps the build fast and the disk free. Shared helpers
+//! live in `tests/common/`.
 //!
 //! Run one area with a filter, e.g. `cargo test --features ssr --test
 //! integration security::`.
@@ -19,6 +18,7 @@ mod load;
 mod migrations;
 mod oidc;
 mod passkeys;
+mod password_queue;
 mod security;
 mod server;
 mod signin;
