@@ -138,12 +138,6 @@ pub async fn operator(app: &TestApp, by: &Op, email: &str, roles: &str) -> Op {
     accept_invitation(app, created["invite_link"].as_str().unwrap()).await
 }
 
-pub fn refused(error: &Value) -> &str {
-    error["Refused"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not a refusal: {error}"))
-}
-
 pub async fn refusals(app: &TestApp) -> Vec<Value> {
     audit_event::Entity::find()
         .filter(audit_event::Column::Action.eq("console.refused"))

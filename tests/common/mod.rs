@@ -27,6 +27,13 @@ use sea_orm::ConnectionTrait;
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A user of `app_id` with the test password, through the CLI.
+/// The sentence of a server function's `Refused` error.
+pub fn refused(error: &serde_json::Value) -> &str {
+    error["Refused"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a refusal: {error}"))
+}
+
 pub fn add_user(app: &TestApp, app_id: &str, email: &str) {
     app.cli_with_stdin(
         &[
@@ -425,6 +432,36 @@ impl TestApp {
             "UPDATE signin_session SET passkey_at = '{now}', auth_time = '{now}' WHERE ended_at IS NULL"
         ))
         .await;
+    }
+
+    /// `app_id`'s audit events, in chain order.
+    pub async fn events(&self, app_id: &str) -> Vec<oneauth::entities::audit_event::Model> {
+        use oneauth::entities::audit_event;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        audit_event::Entity::find()
+            .filter(audit_event::Column::AppId.eq(app_id))
+            .order_by_asc(audit_event::Column::Seq)
+            .all(&self.db)
+            .await
+            .unwrap()
+    }
+
+    /// The actions of `app_id`'s audit events, in chain order.
+    pub async fn actions(&self, app_id: &str) -> Vec<String> {
+        self.events(app_id)
+            .await
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+
+    /// The same, each with its details.
+    pub async fn actions_with_details(&self, app_id: &str) -> Vec<(String, serde_json::Value)> {
+        self.events(app_id)
+            .await
+            .into_iter()
+            .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
+            .collect()
     }
 
     /// Run raw SQL (tests that tamper with rows, as an attacker with database access would).

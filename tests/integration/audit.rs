@@ -8,7 +8,6 @@ use oneauth::core::audit::{self, Action, Actor, Event, Target};
 use oneauth::core::db::begin_write;
 use oneauth::entities::audit_event;
 use oneauth::types::AppId;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 
 /// An app with five events: app.created, client.created, role.created,
@@ -32,19 +31,10 @@ async fn app_with_history() -> TestApp {
     app
 }
 
-async fn events(app: &TestApp, app_id: &str) -> Vec<audit_event::Model> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq(app_id))
-        .order_by_asc(audit_event::Column::Seq)
-        .all(&app.db)
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn cli_changes_are_recorded_in_order() {
     let app = app_with_history().await;
-    let events = events(&app, "demo").await;
+    let events = app.events("demo").await;
     let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(
         actions,
@@ -125,7 +115,7 @@ async fn verify_detects_a_rehashed_edit() {
     // Even someone holding the master key, who edits a row and recomputes
     // its MAC, breaks the link to the next event.
     let app = app_with_history().await;
-    let mut events = events(&app, "demo").await;
+    let mut events = app.events("demo").await;
     let mut edited = events.remove(1);
     edited.actor_label = "cli:mallory".into();
     let forged = keyed_hash(&app, &edited);
@@ -171,7 +161,7 @@ fn keyed_hash(app: &TestApp, event: &audit_event::Model) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_documented_keyed_hash_matches_the_real_one() {
     let app = app_with_history().await;
-    for event in events(&app, "demo").await {
+    for event in app.events("demo").await {
         assert_eq!(keyed_hash(&app, &event), event.hash);
     }
 }

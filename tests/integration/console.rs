@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::console::*;
-use common::{PASSWORD, browser, spawn_app};
+use common::{PASSWORD, browser, refused, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::ChangePassword;
 use oneauth::api::console::{apps::*, audit::*, clients::*, roles::*, users::*, *};

@@ -11,8 +11,8 @@ use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app, spawn_sec
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{ChangePassword, FinishAddPasskey, StartAddPasskey};
 use oneauth::api::hosted::{FinishPasskeyAssertion, SignOut, StartPasskeyAssertion};
-use oneauth::entities::{audit_event, refresh_token, signing_key, token_family};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use oneauth::entities::{refresh_token, signing_key, token_family};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 struct Setup {
@@ -54,17 +54,6 @@ async fn signed_in_browser(setup: &Setup) -> reqwest::Client {
     let browser = browser();
     sign_in(&setup.app, &browser, "demo", "ada@example.com", PASSWORD).await;
     browser
-}
-
-async fn audit_actions(app: &TestApp) -> Vec<String> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq("demo"))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect()
 }
 
 /// Verify a JWT against a JWK set the way a relying party would.
@@ -253,7 +242,9 @@ async fn the_code_flow_with_pkce_issues_the_designed_tokens() {
     assert_eq!(info["sub"], at["sub"]);
     assert_eq!(info["email"], "ada@example.com");
     assert!(
-        audit_actions(&setup.app)
+        setup
+            .app
+            .actions("demo")
             .await
             .contains(&"token.granted".to_owned())
     );
@@ -383,7 +374,9 @@ async fn codes_are_single_use_bound_and_short_lived() {
         "the refresh token of a replayed code is revoked"
     );
     assert!(
-        audit_actions(&setup.app)
+        setup
+            .app
+            .actions("demo")
             .await
             .contains(&"token.code_reuse_detected".to_owned())
     );
@@ -565,7 +558,9 @@ async fn refresh_tokens_rotate_and_reuse_kills_the_family() {
         .unwrap();
     assert_eq!(family.revoked_reason.as_deref(), Some("reuse_detected"));
     assert!(
-        audit_actions(&setup.app)
+        setup
+            .app
+            .actions("demo")
             .await
             .contains(&"token.reuse_detected".to_owned())
     );
@@ -738,7 +733,9 @@ async fn a_code_exchanged_many_times_at_once_gives_tokens_once() {
         .count(&setup.app.db)
         .await
         .unwrap();
-    let granted = audit_actions(&setup.app)
+    let granted = setup
+        .app
+        .actions("demo")
         .await
         .iter()
         .filter(|action| *action == "token.granted")
@@ -816,7 +813,9 @@ async fn families_end_with_sign_out_password_change_and_revocation() {
     assert_eq!(status, 200);
     assert_eq!(client.refresh(token).await.0, 400);
     assert!(
-        audit_actions(&setup.app)
+        setup
+            .app
+            .actions("demo")
             .await
             .contains(&"token.revoked".to_owned())
     );
@@ -1325,7 +1324,9 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
         old_kid
     );
     assert!(
-        audit_actions(&setup.app)
+        setup
+            .app
+            .actions("demo")
             .await
             .contains(&"key.rotated".to_owned())
     );

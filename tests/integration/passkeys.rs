@@ -61,17 +61,6 @@ async fn open_app() -> TestApp {
     app
 }
 
-async fn actions(app: &TestApp) -> Vec<String> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq("demo"))
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.action)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sign_up_with_a_passkey_then_sign_in_with_it() {
     let app = open_app().await;
@@ -133,7 +122,7 @@ async fn sign_up_with_a_passkey_then_sign_in_with_it() {
     assert_eq!(view["email"], "pat@example.com");
     assert!(view["passkeys"][0]["last_used"].is_string());
 
-    let recorded = actions(&app).await;
+    let recorded = app.actions("demo").await;
     for action in [
         "user.registered",
         "passkey.added",
@@ -366,7 +355,7 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
         json!(["pwd", "hwk", "user", "mfa"])
     );
     assert!(
-        actions(&app)
+        app.actions("demo")
             .await
             .contains(&"signin.reauthenticated".to_owned())
     );

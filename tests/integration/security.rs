@@ -8,9 +8,10 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::console::{Op, accept_invitation_with, operator, refused, user_id, with_owner};
+use common::console::{Op, accept_invitation_with, operator, user_id, with_owner};
 use common::oauth::{Client, Pkce, claims, param};
 use common::passkey::Device;
+use common::refused;
 use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{
@@ -110,18 +111,6 @@ async fn assert_passkey(
         &[("app_id", app_id), ("credential", &assertion)],
     )
     .await
-}
-
-async fn actions(app: &TestApp, app_id: &str) -> Vec<(String, Value)> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq(app_id))
-        .order_by_asc(audit_event::Column::Seq)
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
-        .collect()
 }
 
 async fn audit_rows(app: &TestApp) -> u64 {
@@ -378,7 +367,7 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
         .await
         .unwrap();
     assert_eq!(codes.as_array().unwrap().len(), 10);
-    let recorded = actions(&app, "demo").await;
+    let recorded = app.actions_with_details("demo").await;
     assert!(recorded.iter().any(|(a, _)| a == "enrolment_link.issued"));
     assert!(recorded.iter().any(|(a, _)| a == "enrolment_link.used"));
     assert!(recorded.iter().any(|(a, _)| a == "passkey.added"));
@@ -529,7 +518,7 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
         .await
         .unwrap();
     assert_eq!(codes.as_array().unwrap().len(), 10);
-    let recorded = actions(&app, "demo").await;
+    let recorded = app.actions_with_details("demo").await;
     assert!(recorded.iter().any(|(a, _)| a == "password.changed"));
     assert!(
         recorded
@@ -1202,7 +1191,7 @@ async fn m2_junk_and_throttled_attempts_cannot_flood_the_audit_log() {
             )
             .await;
     }
-    let recorded = actions(&app, "demo").await;
+    let recorded = app.actions_with_details("demo").await;
     let failed = recorded
         .iter()
         .filter(|(a, _)| a == "signin.failed")

@@ -4,7 +4,8 @@
 use crate::common;
 
 use common::{
-    PASSWORD, TestApp, add_user, browser, spawn_app, spawn_app_with_public_url, spawn_second_server,
+    PASSWORD, TestApp, add_user, browser, refused, spawn_app, spawn_app_with_public_url,
+    spawn_second_server,
 };
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{
@@ -16,10 +17,8 @@ use oneauth::api::hosted::{
 };
 use oneauth::core::audit::Actor;
 use oneauth::core::{db, recovery_codes};
-use oneauth::entities::{
-    app_user, audit_event, auth_throttle, passkey, password_credential, signin_session,
-};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use oneauth::entities::{app_user, auth_throttle, passkey, password_credential, signin_session};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 /// An app `demo` with one user `ada@example.com` (password PASSWORD).
@@ -48,24 +47,6 @@ async fn sign_in(
 async fn account(app: &TestApp, client: &reqwest::Client, app_id: &str) -> Result<Value, Value> {
     app.call_json(client, LoadAccount::PATH, &[("app_id", app_id)])
         .await
-}
-
-fn refused(error: &Value) -> &str {
-    error["Refused"]
-        .as_str()
-        .unwrap_or_else(|| panic!("not a Refused error: {error}"))
-}
-
-async fn actions(app: &TestApp, app_id: &str) -> Vec<(String, Value)> {
-    audit_event::Entity::find()
-        .filter(audit_event::Column::AppId.eq(app_id))
-        .order_by_asc(audit_event::Column::Seq)
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
-        .collect()
 }
 
 async fn user(app: &TestApp, email: &str) -> app_user::Model {
@@ -129,7 +110,7 @@ async fn password_sign_in_opens_a_session_with_strict_cookies() {
         .unwrap();
     assert!(html.contains("ada@example.com"), "{html}");
 
-    let recorded = actions(&app, "demo").await;
+    let recorded = app.actions_with_details("demo").await;
     let (action, details) = recorded.last().unwrap();
     assert_eq!(action, "signin.succeeded");
     assert_eq!(details["method"], "password");
@@ -219,7 +200,7 @@ async fn a_deactivated_user_gets_the_generic_answer() {
         refused(&error),
         "The e-mail address or the credentials are not right."
     );
-    let recorded = actions(&app, "demo").await;
+    let recorded = app.actions_with_details("demo").await;
     let (action, details) = recorded.last().unwrap();
     assert_eq!(action, "signin.failed");
     assert_eq!(details["reason"], "deactivated");
@@ -234,7 +215,8 @@ async fn failures_are_audited_with_their_method() {
     sign_in(&app, &browser(), "demo", "eve@example.com", "nope nope")
         .await
         .unwrap_err();
-    let failures: Vec<Value> = actions(&app, "demo")
+    let failures: Vec<Value> = app
+        .actions_with_details("demo")
         .await
         .into_iter()
         .filter(|(a, _)| a == "signin.failed")
@@ -414,7 +396,7 @@ async fn sign_out_ends_the_session() {
         .unwrap();
     assert_eq!(session.end_reason.as_deref(), Some("signed_out"));
     assert!(
-        actions(&app, "demo")
+        app.actions_with_details("demo")
             .await
             .iter()
             .any(|(a, _)| a == "signin.signed_out")
@@ -709,7 +691,8 @@ async fn a_recovery_code_signs_in_once_and_demands_a_new_factor() {
     .await
     .unwrap();
 
-    let recorded: Vec<String> = actions(&app, "demo")
+    let recorded: Vec<String> = app
+        .actions_with_details("demo")
         .await
         .into_iter()
         .map(|(a, _)| a)
@@ -779,7 +762,7 @@ async fn recovery_codes_are_stored_hashed_and_regenerated_only_after_a_fresh_sig
         .unwrap_err();
     assert!(error.get("ReauthRequired").is_some(), "{error}");
     assert!(
-        actions(&app, "demo")
+        app.actions_with_details("demo")
             .await
             .iter()
             .any(|(a, _)| a == "recovery_codes.regenerated")
@@ -905,7 +888,7 @@ async fn users_see_and_revoke_their_own_sessions_only() {
     );
     account(&app, &laptop, "demo").await.unwrap();
     assert!(
-        actions(&app, "demo")
+        app.actions_with_details("demo")
             .await
             .iter()
             .any(|(a, _)| a == "session.revoked")
@@ -971,7 +954,7 @@ async fn nobody_can_remove_their_last_way_to_sign_in() {
     .unwrap_err();
     assert_eq!(passkey::Entity::find().all(&app.db).await.unwrap().len(), 2);
     assert!(
-        actions(&app, "demo")
+        app.actions_with_details("demo")
             .await
             .iter()
             .any(|(a, _)| a == "passkey.removed")
@@ -1039,7 +1022,7 @@ async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
         refused(&error),
         "The e-mail address or the credentials are not right."
     );
-    let recorded = actions(&app, "demo").await;
+    let recorded = app.actions_with_details("demo").await;
     let (_, details) = recorded
         .iter()
         .find(|(a, _)| a == "user.deactivated")
@@ -1179,7 +1162,8 @@ async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
         .await
         .unwrap_err();
     assert_eq!(duplicate["Invalid"]["field"], "email");
-    let recorded: Vec<String> = actions(&app, "shop")
+    let recorded: Vec<String> = app
+        .actions_with_details("shop")
         .await
         .into_iter()
         .map(|(a, _)| a)
