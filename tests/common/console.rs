@@ -1,7 +1,6 @@
 //! The console, as tests drive it: a bootstrapped owner, operators invited
 //! with passkeys, and what the audit log recorded of them.
 
-use leptos::server_fn::ServerFn;
 use oneauth::api::console::users::ConsoleCreateUser;
 use oneauth::api::hosted::{
     FinishInvitationPasskey, FinishPasskeyAssertion, LoadInvitation, StartInvitationPasskey,
@@ -21,32 +20,44 @@ pub struct Op {
 }
 
 impl Op {
-    pub async fn call(
+    /// Call a server function as this operator.
+    pub async fn call<F>(&self, app: &TestApp, input: F) -> Result<Value, Value>
+    where
+        F: leptos::server_fn::ServerFn + serde::Serialize,
+    {
+        app.call_json(&self.browser, input).await
+    }
+
+    /// Send a call made earlier, as this operator.
+    pub async fn send(
         &self,
         app: &TestApp,
-        path: &str,
-        form: &[(&str, &str)],
+        call: &crate::common::ServerCall,
     ) -> Result<Value, Value> {
-        app.call_json(&self.browser, path, form).await
+        crate::common::json_answer(app.send(&self.browser, call).await).await
     }
 
     /// Confirm it's them with their passkey, as the console's "Confirm it's
     /// you" link does; answers where the sign-in page sends them next.
     pub async fn reauthenticate(&mut self, app: &TestApp, return_to: &str) -> String {
         let options = self
-            .call(app, StartPasskeyAssertion::PATH, &[("app_id", "console")])
+            .call(
+                app,
+                StartPasskeyAssertion {
+                    app_id: "console".into(),
+                },
+            )
             .await
             .unwrap();
         let assertion = self.device.get(&app.address, options.as_str().unwrap());
         let next = self
             .call(
                 app,
-                FinishPasskeyAssertion::PATH,
-                &[
-                    ("app_id", "console"),
-                    ("credential", &assertion),
-                    ("return_to", return_to),
-                ],
+                FinishPasskeyAssertion {
+                    app_id: "console".into(),
+                    credential: assertion.to_string(),
+                    return_to: Some(return_to.to_string()),
+                },
             )
             .await
             .unwrap();
@@ -68,12 +79,11 @@ pub async fn accept_invitation_with(app: &TestApp, link: &str, password: Option<
     let options = app
         .call_json(
             &browser,
-            StartInvitationPasskey::PATH,
-            &[
-                ("app_id", app_id),
-                ("token", token),
-                ("password", password.unwrap_or_default()),
-            ],
+            StartInvitationPasskey {
+                app_id: app_id.to_string(),
+                token: token.to_string(),
+                password: Some((password.unwrap_or_default()).to_string()),
+            },
         )
         .await
         .unwrap();
@@ -81,12 +91,11 @@ pub async fn accept_invitation_with(app: &TestApp, link: &str, password: Option<
     let done = app
         .call_json(
             &browser,
-            FinishInvitationPasskey::PATH,
-            &[
-                ("app_id", app_id),
-                ("credential", &credential),
-                ("password", password.unwrap_or_default()),
-            ],
+            FinishInvitationPasskey {
+                app_id: app_id.to_string(),
+                credential: credential.to_string(),
+                password: Some((password.unwrap_or_default()).to_string()),
+            },
         )
         .await
         .unwrap();
@@ -125,13 +134,12 @@ pub async fn operator(app: &TestApp, by: &Op, email: &str, roles: &str) -> Op {
     let created = by
         .call(
             app,
-            ConsoleCreateUser::PATH,
-            &[
-                ("app_id", "console"),
-                ("email", email),
-                ("roles", roles),
-                ("invite", "on"),
-            ],
+            ConsoleCreateUser {
+                app_id: "console".into(),
+                email: email.to_string(),
+                roles: Some(roles.to_string()),
+                invite: Some("on".into()),
+            },
         )
         .await
         .unwrap();
@@ -181,8 +189,10 @@ pub async fn load_setup_link(app: &TestApp, link: &str) -> Result<Value, Value> 
     let token = link.rsplit('/').next().unwrap();
     app.call_json(
         &browser(),
-        LoadInvitation::PATH,
-        &[("app_id", "console"), ("token", token)],
+        LoadInvitation {
+            app_id: "console".into(),
+            token: token.to_string(),
+        },
     )
     .await
 }

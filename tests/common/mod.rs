@@ -16,6 +16,7 @@ use oneauth::core::db::Db;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+use leptos::server_fn::ServerFn;
 use oneauth::config::{Settings, SettingsArgs};
 use oneauth::core::db;
 use oneauth::core::vault::Vault;
@@ -32,6 +33,48 @@ pub fn refused(error: &serde_json::Value) -> &str {
     error["Refused"]
         .as_str()
         .unwrap_or_else(|| panic!("not a refusal: {error}"))
+}
+
+/// A server function call ready to send: its path and its input encoded as
+/// the page encodes it (`serde_qs`, which the server decodes). Tests that
+/// try many different server functions in a loop keep a list of these.
+pub struct ServerCall {
+    pub path: &'static str,
+    pub body: String,
+}
+
+impl ServerCall {
+    pub fn of<F>(input: F) -> Self
+    where
+        F: ServerFn + serde::Serialize,
+    {
+        Self {
+            path: F::PATH,
+            body: serde_qs::to_string(&input).expect("server function input encodes"),
+        }
+    }
+
+    /// The request a page would send to the server at `base`, for tests
+    /// that add headers (a plain HTML form post, a proxy's address) or
+    /// send it from a task of their own.
+    pub fn request(&self, client: &reqwest::Client, base: &str) -> reqwest::RequestBuilder {
+        client
+            .post(format!("{base}{}", self.path))
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(self.body.clone())
+    }
+}
+
+/// A server function's JSON answer, or its error's JSON.
+pub async fn json_answer(
+    response: reqwest::Response,
+) -> Result<serde_json::Value, serde_json::Value> {
+    let ok = response.status().is_success();
+    let body: serde_json::Value = response.json().await.expect("a JSON answer");
+    if ok { Ok(body) } else { Err(body) }
 }
 
 pub fn add_user(app: &TestApp, app_id: &str, email: &str) {
@@ -366,8 +409,38 @@ impl TestApp {
         .json()
     }
 
-    /// Call a server function the way a page does (form-encoded POST).
-    pub async fn call(
+    /// Call a server function the way a page does: its own input struct,
+    /// form-encoded and POSTed to its path.
+    pub async fn call<F>(&self, client: &reqwest::Client, input: F) -> reqwest::Response
+    where
+        F: ServerFn + serde::Serialize,
+    {
+        self.send(client, &ServerCall::of(input)).await
+    }
+
+    /// Call a server function: its JSON answer, or the error's JSON.
+    pub async fn call_json<F>(
+        &self,
+        client: &reqwest::Client,
+        input: F,
+    ) -> Result<serde_json::Value, serde_json::Value>
+    where
+        F: ServerFn + serde::Serialize,
+    {
+        json_answer(self.call(client, input).await).await
+    }
+
+    /// Send a call made earlier (one of a list of different server functions).
+    pub async fn send(&self, client: &reqwest::Client, call: &ServerCall) -> reqwest::Response {
+        call.request(client, &self.address)
+            .send()
+            .await
+            .expect("request succeeds")
+    }
+
+    /// POST form fields to a path as they are, for requests no page would
+    /// send (a field missing, a forged value, the wrong shape).
+    pub async fn post_form(
         &self,
         client: &reqwest::Client,
         path: &str,
@@ -379,19 +452,6 @@ impl TestApp {
             .send()
             .await
             .expect("request succeeds")
-    }
-
-    /// Call a server function: its JSON answer, or the error's JSON.
-    pub async fn call_json(
-        &self,
-        client: &reqwest::Client,
-        path: &str,
-        form: &[(&str, &str)],
-    ) -> Result<serde_json::Value, serde_json::Value> {
-        let response = self.call(client, path, form).await;
-        let ok = response.status().is_success();
-        let body: serde_json::Value = response.json().await.expect("a JSON answer");
-        if ok { Ok(body) } else { Err(body) }
     }
 
     pub async fn get_with(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
@@ -485,11 +545,14 @@ pub async fn sign_in(
     email: &str,
     password: &str,
 ) {
-    use leptos::server_fn::ServerFn;
     app.call_json(
         browser,
-        oneauth::api::hosted::SignInWithPassword::PATH,
-        &[("app_id", app_id), ("email", email), ("password", password)],
+        oneauth::api::hosted::SignInWithPassword {
+            app_id: app_id.to_string(),
+            email: email.to_string(),
+            password: password.to_string(),
+            return_to: None,
+        },
     )
     .await
     .expect("sign-in succeeds");

@@ -6,8 +6,7 @@
 use crate::common;
 
 use common::console::*;
-use common::{PASSWORD, browser, refused, spawn_app};
-use leptos::server_fn::ServerFn;
+use common::{PASSWORD, ServerCall, browser, refused, spawn_app};
 use oneauth::api::account::ChangePassword;
 use oneauth::api::console::{apps::*, audit::*, clients::*, roles::*, users::*, *};
 use oneauth::api::hosted::{
@@ -35,12 +34,11 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
     let error = app
         .call_json(
             &browser(),
-            AcceptInvitationWithPassword::PATH,
-            &[
-                ("app_id", "console"),
-                ("token", token),
-                ("password", PASSWORD),
-            ],
+            AcceptInvitationWithPassword {
+                app_id: "console".into(),
+                token: token.to_string(),
+                password: PASSWORD.to_string(),
+            },
         )
         .await
         .unwrap_err();
@@ -51,27 +49,28 @@ async fn bootstrap_makes_one_owner_through_a_one_time_link() {
     let error = app
         .call_json(
             &browser(),
-            StartInvitationPasskey::PATH,
-            &[
-                ("app_id", "console"),
-                ("token", token),
-                ("password", "short"),
-            ],
+            StartInvitationPasskey {
+                app_id: "console".into(),
+                token: token.to_string(),
+                password: Some("short".into()),
+            },
         )
         .await
         .unwrap_err();
     assert_eq!(error["Invalid"]["field"], "password", "{error}");
 
     let owner = accept_invitation_with(&app, &link, Some(PASSWORD)).await;
-    let me = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    let me = owner.call(&app, ConsoleMe {}).await.unwrap();
     assert_eq!(me["email"], "owner@example.com");
     assert_eq!(me["access"], "owner");
     let owner_id = user_id(&app, "console", "owner@example.com").await;
     let detail = owner
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "console"), ("user_id", &owner_id)],
+            ConsoleUser {
+                app_id: "console".into(),
+                user_id: owner_id.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -122,8 +121,10 @@ async fn setup_links_expire_and_bootstrap_reissues_until_an_owner_can_sign_in() 
     let pending = boss
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "console"), ("user_id", &pending_id)],
+            ConsoleUser {
+                app_id: "console".into(),
+                user_id: pending_id.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -142,25 +143,28 @@ async fn the_console_needs_a_passkey_session_and_a_console_role() {
     owner
         .call(
             &app,
-            ChangePassword::PATH,
-            &[("app_id", "console"), ("new", "owner's long passphrase")],
+            ChangePassword {
+                app_id: "console".into(),
+                current: None,
+                new: "owner's long passphrase".into(),
+            },
         )
         .await
         .unwrap();
     let password_only = browser();
     app.call_json(
         &password_only,
-        SignInWithPassword::PATH,
-        &[
-            ("app_id", "console"),
-            ("email", "owner@example.com"),
-            ("password", "owner's long passphrase"),
-        ],
+        SignInWithPassword {
+            app_id: "console".into(),
+            email: "owner@example.com".into(),
+            password: "owner's long passphrase".into(),
+            return_to: None,
+        },
     )
     .await
     .unwrap();
     let error = app
-        .call_json(&password_only, ConsoleApps::PATH, &[])
+        .call_json(&password_only, ConsoleApps {})
         .await
         .unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
@@ -169,26 +173,24 @@ async fn the_console_needs_a_passkey_session_and_a_console_role() {
     let created = owner
         .call(
             &app,
-            ConsoleCreateUser::PATH,
-            &[
-                ("app_id", "console"),
-                ("email", "nobody@example.com"),
-                ("invite", "on"),
-            ],
+            ConsoleCreateUser {
+                app_id: "console".into(),
+                email: "nobody@example.com".into(),
+                roles: None,
+                invite: Some("on".into()),
+            },
         )
         .await
         .unwrap();
     let nobody = accept_invitation(&app, created["invite_link"].as_str().unwrap()).await;
-    let error = nobody.call(&app, ConsoleApps::PATH, &[]).await.unwrap_err();
+    let error = nobody.call(&app, ConsoleApps {}).await.unwrap_err();
     assert_eq!(
         refused(&error),
         "This account has no access to the console."
     );
     // And nobody at all.
     assert_eq!(
-        app.call_json(&browser(), ConsoleApps::PATH, &[])
-            .await
-            .unwrap_err(),
+        app.call_json(&browser(), ConsoleApps {}).await.unwrap_err(),
         json!("SignInRequired")
     );
 }
@@ -199,16 +201,20 @@ async fn owners_manage_apps_and_clients() {
     owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "billing"), ("name", "Billing Admin")],
+            ConsoleCreateApp {
+                app_id: "billing".into(),
+                name: "Billing Admin".into(),
+            },
         )
         .await
         .unwrap();
     let bad = owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "Bad Id"), ("name", "x")],
+            ConsoleCreateApp {
+                app_id: "Bad Id".into(),
+                name: "x".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -216,14 +222,16 @@ async fn owners_manage_apps_and_clients() {
     let taken = owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "billing"), ("name", "x")],
+            ConsoleCreateApp {
+                app_id: "billing".into(),
+                name: "x".into(),
+            },
         )
         .await
         .unwrap_err();
     assert_eq!(taken["Invalid"]["field"], "app_id");
 
-    let apps = owner.call(&app, ConsoleApps::PATH, &[]).await.unwrap();
+    let apps = owner.call(&app, ConsoleApps {}).await.unwrap();
     let ids: Vec<&str> = apps
         .as_array()
         .unwrap()
@@ -233,33 +241,32 @@ async fn owners_manage_apps_and_clients() {
     assert_eq!(ids, ["billing", "console"]);
 
     // Settings, validated.
-    let settings = |idle: &'static str| {
-        vec![
-            ("app_id", "billing"),
-            ("name", "Billing"),
-            ("brand_color", "#0f766e"),
-            ("password_enabled", "on"),
-            ("passkey_enabled", "on"),
-            ("require_pkce", "on"),
-            ("session_idle_secs", idle),
-            ("session_absolute_secs", "36000"),
-            ("access_token_ttl_secs", "600"),
-            ("refresh_idle_secs", "86400"),
-            ("refresh_absolute_secs", "604800"),
-            ("refresh_grace_secs", "5"),
-        ]
+    let settings = |idle: &'static str| ConsoleUpdateApp {
+        app_id: "billing".into(),
+        name: "Billing".into(),
+        brand_color: "#0f766e".into(),
+        self_registration: None,
+        password_enabled: Some("on".into()),
+        passkey_enabled: Some("on".into()),
+        require_pkce: Some("on".into()),
+        session_idle_secs: idle.to_string(),
+        session_absolute_secs: "36000".into(),
+        access_token_ttl_secs: "600".into(),
+        refresh_idle_secs: "86400".into(),
+        refresh_absolute_secs: "604800".into(),
+        refresh_grace_secs: "5".into(),
+        api_audiences: None,
     };
-    let error = owner
-        .call(&app, ConsoleUpdateApp::PATH, &settings("5"))
-        .await
-        .unwrap_err();
+    let error = owner.call(&app, settings("5")).await.unwrap_err();
     assert_eq!(error["Invalid"]["field"], "session_idle_secs");
-    owner
-        .call(&app, ConsoleUpdateApp::PATH, &settings("900"))
-        .await
-        .unwrap();
+    owner.call(&app, settings("900")).await.unwrap();
     let view = owner
-        .call(&app, ConsoleApp::PATH, &[("app_id", "billing")])
+        .call(
+            &app,
+            ConsoleApp {
+                app_id: "billing".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -275,18 +282,14 @@ async fn owners_manage_apps_and_clients() {
     let created = owner
         .call(
             &app,
-            ConsoleCreateClient::PATH,
-            &[
-                ("app_id", "billing"),
-                ("name", "Web"),
-                ("client_type", "confidential"),
-                (
-                    "redirect_uris",
-                    "https://billing.example.com/cb\nhttp://localhost:3000/cb",
-                ),
-                ("post_logout_redirect_uris", ""),
-                ("id_token_alg", "RS256"),
-            ],
+            ConsoleCreateClient {
+                app_id: "billing".into(),
+                name: "Web".into(),
+                client_type: "confidential".into(),
+                redirect_uris: "https://billing.example.com/cb\nhttp://localhost:3000/cb".into(),
+                post_logout_redirect_uris: "".into(),
+                id_token_alg: "RS256".into(),
+            },
         )
         .await
         .unwrap();
@@ -295,15 +298,14 @@ async fn owners_manage_apps_and_clients() {
     let bad_uri = owner
         .call(
             &app,
-            ConsoleCreateClient::PATH,
-            &[
-                ("app_id", "billing"),
-                ("name", "Bad"),
-                ("client_type", "public"),
-                ("redirect_uris", "http://evil.example/cb"),
-                ("post_logout_redirect_uris", ""),
-                ("id_token_alg", "ES256"),
-            ],
+            ConsoleCreateClient {
+                app_id: "billing".into(),
+                name: "Bad".into(),
+                client_type: "public".into(),
+                redirect_uris: "http://evil.example/cb".into(),
+                post_logout_redirect_uris: "".into(),
+                id_token_alg: "ES256".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -311,44 +313,44 @@ async fn owners_manage_apps_and_clients() {
     let rotated = owner
         .call(
             &app,
-            ConsoleRotateClientSecret::PATH,
-            &[("app_id", "billing"), ("client_id", &client_id)],
+            ConsoleRotateClientSecret {
+                app_id: "billing".into(),
+                client_id: client_id.to_string(),
+            },
         )
         .await
         .unwrap();
     assert_ne!(rotated.as_str().unwrap(), secret);
     let clients = owner
-        .call(&app, ConsoleClients::PATH, &[("app_id", "billing")])
+        .call(
+            &app,
+            ConsoleClients {
+                app_id: "billing".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(clients[0]["redirect_uris"].as_array().unwrap().len(), 2);
     assert!(clients[0]["secret_rotated"].is_string());
 
     // Editing a client validates its URIs like creating one.
-    let edit = |redirect: &'static str, post_logout: &'static str| {
-        vec![
-            ("app_id", "billing"),
-            ("client_id", client_id.clone().leak() as &str),
-            ("name", "Billing web"),
-            ("redirect_uris", redirect),
-            ("post_logout_redirect_uris", post_logout),
-            ("id_token_alg", "ES256"),
-        ]
+    let edit = |redirect: &'static str, post_logout: &'static str| ConsoleUpdateClient {
+        app_id: "billing".into(),
+        client_id: (client_id.clone()).to_string(),
+        name: "Billing web".into(),
+        redirect_uris: redirect.to_string(),
+        post_logout_redirect_uris: post_logout.to_string(),
+        id_token_alg: "ES256".into(),
     };
     let error = owner
-        .call(
-            &app,
-            ConsoleUpdateClient::PATH,
-            &edit("https://billing.example.com/cb#frag", ""),
-        )
+        .call(&app, edit("https://billing.example.com/cb#frag", ""))
         .await
         .unwrap_err();
     assert_eq!(error["Invalid"]["field"], "redirect_uris", "{error}");
     let error = owner
         .call(
             &app,
-            ConsoleUpdateClient::PATH,
-            &edit("https://billing.example.com/cb", "javascript:alert(1)"),
+            edit("https://billing.example.com/cb", "javascript:alert(1)"),
         )
         .await
         .unwrap_err();
@@ -359,8 +361,7 @@ async fn owners_manage_apps_and_clients() {
     owner
         .call(
             &app,
-            ConsoleUpdateClient::PATH,
-            &edit(
+            edit(
                 "https://billing.example.com/cb",
                 "https://billing.example.com/bye",
             ),
@@ -368,7 +369,12 @@ async fn owners_manage_apps_and_clients() {
         .await
         .unwrap();
     let clients = owner
-        .call(&app, ConsoleClients::PATH, &[("app_id", "billing")])
+        .call(
+            &app,
+            ConsoleClients {
+                app_id: "billing".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -402,18 +408,22 @@ async fn owners_manage_apps_and_clients() {
     owner
         .call(
             &app,
-            ConsoleSetClientDisabled::PATH,
-            &[
-                ("app_id", "billing"),
-                ("client_id", &client_id),
-                ("disabled", "true"),
-            ],
+            ConsoleSetClientDisabled {
+                app_id: "billing".into(),
+                client_id: client_id.to_string(),
+                disabled: true,
+            },
         )
         .await
         .unwrap();
     assert_eq!(client_credentials().await, 401);
     let clients = owner
-        .call(&app, ConsoleClients::PATH, &[("app_id", "billing")])
+        .call(
+            &app,
+            ConsoleClients {
+                app_id: "billing".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(clients[0]["disabled"], true);
@@ -434,8 +444,10 @@ async fn owners_manage_apps_and_clients() {
     owner
         .call(
             &app,
-            ConsoleSetAppDisabled::PATH,
-            &[("app_id", "billing"), ("disabled", "true")],
+            ConsoleSetAppDisabled {
+                app_id: "billing".into(),
+                disabled: true,
+            },
         )
         .await
         .unwrap();
@@ -443,8 +455,10 @@ async fn owners_manage_apps_and_clients() {
     owner
         .call(
             &app,
-            ConsoleSetAppDisabled::PATH,
-            &[("app_id", "billing"), ("disabled", "false")],
+            ConsoleSetAppDisabled {
+                app_id: "billing".into(),
+                disabled: false,
+            },
         )
         .await
         .unwrap();
@@ -452,8 +466,10 @@ async fn owners_manage_apps_and_clients() {
     let error = owner
         .call(
             &app,
-            ConsoleSetAppDisabled::PATH,
-            &[("app_id", "console"), ("disabled", "true")],
+            ConsoleSetAppDisabled {
+                app_id: "console".into(),
+                disabled: true,
+            },
         )
         .await
         .unwrap_err();
@@ -470,8 +486,10 @@ async fn admins_cannot_grant_owner_and_auditors_change_nothing() {
     admin
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "shop"), ("name", "Shop")],
+            ConsoleCreateApp {
+                app_id: "shop".into(),
+                name: "Shop".into(),
+            },
         )
         .await
         .unwrap();
@@ -480,12 +498,11 @@ async fn admins_cannot_grant_owner_and_auditors_change_nothing() {
     let error = admin
         .call(
             &app,
-            ConsoleGrantRole::PATH,
-            &[
-                ("app_id", "console"),
-                ("user_id", &auditor_id),
-                ("role", "owner"),
-            ],
+            ConsoleGrantRole {
+                app_id: "console".into(),
+                user_id: auditor_id.to_string(),
+                role: "owner".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -493,12 +510,12 @@ async fn admins_cannot_grant_owner_and_auditors_change_nothing() {
     let error = admin
         .call(
             &app,
-            ConsoleCreateUser::PATH,
-            &[
-                ("app_id", "console"),
-                ("email", "x@example.com"),
-                ("roles", "owner"),
-            ],
+            ConsoleCreateUser {
+                app_id: "console".into(),
+                email: "x@example.com".into(),
+                roles: Some("owner".into()),
+                invite: None,
+            },
         )
         .await
         .unwrap_err();
@@ -507,55 +524,69 @@ async fn admins_cannot_grant_owner_and_auditors_change_nothing() {
     admin
         .call(
             &app,
-            ConsoleGrantRole::PATH,
-            &[
-                ("app_id", "console"),
-                ("user_id", &auditor_id),
-                ("role", "admin"),
-            ],
+            ConsoleGrantRole {
+                app_id: "console".into(),
+                user_id: auditor_id.to_string(),
+                role: "admin".into(),
+            },
         )
         .await
         .unwrap();
     admin
         .call(
             &app,
-            ConsoleRevokeRole::PATH,
-            &[
-                ("app_id", "console"),
-                ("user_id", &auditor_id),
-                ("role", "admin"),
-            ],
+            ConsoleRevokeRole {
+                app_id: "console".into(),
+                user_id: auditor_id.to_string(),
+                role: "admin".into(),
+                confirmation: None,
+            },
         )
         .await
         .unwrap();
 
     // The auditor reads everything and changes nothing.
-    auditor.call(&app, ConsoleApps::PATH, &[]).await.unwrap();
-    auditor.call(&app, ConsoleAudit::PATH, &[]).await.unwrap();
-    let writes: [(&str, Vec<(&str, &str)>); 4] = [
-        (
-            ConsoleCreateApp::PATH,
-            vec![("app_id", "nope"), ("name", "Nope")],
-        ),
-        (
-            ConsoleSetAppDisabled::PATH,
-            vec![("app_id", "shop"), ("disabled", "true")],
-        ),
-        (
-            ConsoleCreateUser::PATH,
-            vec![("app_id", "shop"), ("email", "u@example.com")],
-        ),
-        (
-            ConsoleCreateRole::PATH,
-            vec![("app_id", "shop"), ("name", "support")],
-        ),
+    auditor.call(&app, ConsoleApps {}).await.unwrap();
+    auditor
+        .call(
+            &app,
+            ConsoleAudit {
+                query: None,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
+    let writes = [
+        ServerCall::of(ConsoleCreateApp {
+            app_id: "nope".into(),
+            name: "Nope".into(),
+        }),
+        ServerCall::of(ConsoleSetAppDisabled {
+            app_id: "shop".into(),
+            disabled: true,
+        }),
+        ServerCall::of(ConsoleCreateUser {
+            app_id: "shop".into(),
+            email: "u@example.com".into(),
+            roles: None,
+            invite: None,
+        }),
+        ServerCall::of(ConsoleCreateRole {
+            app_id: "shop".into(),
+            name: "support".into(),
+            description: None,
+            require_passkey: None,
+            max_auth_age_secs: None,
+        }),
     ];
-    for (path, form) in writes {
-        let error = auditor.call(&app, path, &form).await.unwrap_err();
+    for call in writes {
+        let error = auditor.send(&app, &call).await.unwrap_err();
         let reason = refused(&error);
         assert!(
             reason.contains("read-only") || reason.contains("Only global admins"),
-            "{path}: {reason}"
+            "{}: {reason}",
+            call.path
         );
     }
     let recorded = refusals(&app).await;
@@ -574,14 +605,16 @@ async fn an_app_scoped_operator_sees_nothing_of_other_apps() {
         owner
             .call(
                 &app,
-                ConsoleCreateApp::PATH,
-                &[("app_id", id), ("name", name)],
+                ConsoleCreateApp {
+                    app_id: id.to_string(),
+                    name: name.to_string(),
+                },
             )
             .await
             .unwrap();
     }
     let scoped = operator(&app, &owner, "demo-admin@example.com", "admin:demo").await;
-    let apps = scoped.call(&app, ConsoleApps::PATH, &[]).await.unwrap();
+    let apps = scoped.call(&app, ConsoleApps {}).await.unwrap();
     let ids: Vec<&str> = apps
         .as_array()
         .unwrap()
@@ -592,25 +625,50 @@ async fn an_app_scoped_operator_sees_nothing_of_other_apps() {
     scoped
         .call(
             &app,
-            ConsoleCreateUser::PATH,
-            &[("app_id", "demo"), ("email", "u@example.com")],
+            ConsoleCreateUser {
+                app_id: "demo".into(),
+                email: "u@example.com".into(),
+                roles: None,
+                invite: None,
+            },
         )
         .await
         .unwrap();
 
     // Another app does not exist, as far as they can tell.
     let error = scoped
-        .call(&app, ConsoleApp::PATH, &[("app_id", "secret")])
+        .call(
+            &app,
+            ConsoleApp {
+                app_id: "secret".into(),
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(error["NotFound"], "There is no app called \"secret\".");
     let error = scoped
-        .call(&app, ConsoleUsers::PATH, &[("app_id", "secret")])
+        .call(
+            &app,
+            ConsoleUsers {
+                app_id: "secret".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap_err();
     assert!(error["NotFound"].is_string());
     // Their audit view holds only demo's events.
-    let page = scoped.call(&app, ConsoleAudit::PATH, &[]).await.unwrap();
+    let page = scoped
+        .call(
+            &app,
+            ConsoleAudit {
+                query: None,
+                before: None,
+            },
+        )
+        .await
+        .unwrap();
     assert!(
         page["events"]
             .as_array()
@@ -619,7 +677,16 @@ async fn an_app_scoped_operator_sees_nothing_of_other_apps() {
             .all(|e| e["app_id"] == "demo")
     );
     let error = scoped
-        .call(&app, ConsoleAudit::PATH, &[("query[app_id]", "secret")])
+        .call(
+            &app,
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    app_id: Some("secret".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
+        )
         .await
         .unwrap_err();
     assert!(error["NotFound"].is_string());
@@ -629,8 +696,10 @@ async fn an_app_scoped_operator_sees_nothing_of_other_apps() {
             &scoped
                 .call(
                     &app,
-                    ConsoleCreateApp::PATH,
-                    &[("app_id", "mine"), ("name", "Mine")]
+                    ConsoleCreateApp {
+                        app_id: "mine".into(),
+                        name: "Mine".into()
+                    }
                 )
                 .await
                 .unwrap_err()
@@ -638,7 +707,14 @@ async fn an_app_scoped_operator_sees_nothing_of_other_apps() {
         .contains("Only global")
     );
     let error = scoped
-        .call(&app, ConsoleUsers::PATH, &[("app_id", "console")])
+        .call(
+            &app,
+            ConsoleUsers {
+                app_id: "console".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap_err();
     assert!(error["NotFound"].is_string());
@@ -657,34 +733,33 @@ async fn an_app_scoped_operator_sees_nothing_of_other_apps() {
 async fn the_last_owner_stays_an_owner() {
     let (app, owner) = with_owner().await;
     let me = user_id(&app, "console", "owner@example.com").await;
-    let confirm = [("confirmation", "owner@example.com")];
-    for (path, mut form) in [
-        (
-            ConsoleRevokeRole::PATH,
-            vec![
-                ("app_id", "console"),
-                ("user_id", me.as_str()),
-                ("role", "owner"),
-            ],
-        ),
-        (
-            ConsoleSetUserActive::PATH,
-            vec![
-                ("app_id", "console"),
-                ("user_id", me.as_str()),
-                ("active", "false"),
-            ],
-        ),
-        (
-            ConsoleDeleteUser::PATH,
-            vec![("app_id", "console"), ("user_id", me.as_str())],
-        ),
+    for call in [
+        ServerCall::of(ConsoleRevokeRole {
+            app_id: "console".into(),
+            user_id: me.to_string(),
+            role: "owner".into(),
+            confirmation: Some("owner@example.com".into()),
+        }),
+        ServerCall::of(ConsoleSetUserActive {
+            app_id: "console".into(),
+            user_id: me.to_string(),
+            active: false,
+            confirmation: Some("owner@example.com".into()),
+        }),
+        ServerCall::of(ConsoleDeleteUser {
+            app_id: "console".into(),
+            user_id: me.to_string(),
+            confirmation: Some("owner@example.com".into()),
+        }),
     ] {
-        form.extend_from_slice(&confirm);
-        let error = owner.call(&app, path, &form).await.unwrap_err();
-        assert!(refused(&error).contains("last owner"), "{path}: {error}");
+        let error = owner.send(&app, &call).await.unwrap_err();
+        assert!(
+            refused(&error).contains("last owner"),
+            "{}: {error}",
+            call.path
+        );
     }
-    let me_view = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    let me_view = owner.call(&app, ConsoleMe {}).await.unwrap();
     assert_eq!(me_view["access"], "owner");
     assert!(
         refusals(&app)
@@ -700,8 +775,12 @@ async fn the_last_owner_stays_an_owner() {
     let error = admin
         .call(
             &app,
-            ConsoleSetUserActive::PATH,
-            &[("app_id", "console"), ("user_id", &me), ("active", "false")],
+            ConsoleSetUserActive {
+                app_id: "console".into(),
+                user_id: me.to_string(),
+                active: false,
+                confirmation: None,
+            },
         )
         .await
         .unwrap_err();
@@ -709,8 +788,12 @@ async fn the_last_owner_stays_an_owner() {
     let error = admin
         .call(
             &app,
-            ConsoleRevokeRole::PATH,
-            &[("app_id", "console"), ("user_id", &me), ("role", "owner")],
+            ConsoleRevokeRole {
+                app_id: "console".into(),
+                user_id: me.to_string(),
+                role: "owner".into(),
+                confirmation: None,
+            },
         )
         .await
         .unwrap_err();
@@ -720,28 +803,35 @@ async fn the_last_owner_stays_an_owner() {
     owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "demo"), ("name", "Demo")],
+            ConsoleCreateApp {
+                app_id: "demo".into(),
+                name: "Demo".into(),
+            },
         )
         .await
         .unwrap();
     owner
         .call(
             &app,
-            ConsoleCreateRole::PATH,
-            &[("app_id", "demo"), ("name", "owner")],
+            ConsoleCreateRole {
+                app_id: "demo".into(),
+                name: "owner".into(),
+                description: None,
+                require_passkey: None,
+                max_auth_age_secs: None,
+            },
         )
         .await
         .unwrap();
     let created = owner
         .call(
             &app,
-            ConsoleCreateUser::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "boss@example.com"),
-                ("roles", "owner"),
-            ],
+            ConsoleCreateUser {
+                app_id: "demo".into(),
+                email: "boss@example.com".into(),
+                roles: Some("owner".into()),
+                invite: None,
+            },
         )
         .await
         .unwrap();
@@ -749,8 +839,11 @@ async fn the_last_owner_stays_an_owner() {
     let error = owner
         .call(
             &app,
-            ConsoleDeleteUser::PATH,
-            &[("app_id", "demo"), ("user_id", boss)],
+            ConsoleDeleteUser {
+                app_id: "demo".into(),
+                user_id: boss.to_string(),
+                confirmation: None,
+            },
         )
         .await
         .unwrap_err();
@@ -758,8 +851,10 @@ async fn the_last_owner_stays_an_owner() {
     let error = owner
         .call(
             &app,
-            ConsoleDeleteRole::PATH,
-            &[("app_id", "demo"), ("name", "owner")],
+            ConsoleDeleteRole {
+                app_id: "demo".into(),
+                name: "owner".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -771,17 +866,15 @@ async fn demoting_oneself_needs_a_fresh_sign_in_and_typed_confirmation() {
     let (app, mut owner) = with_owner().await;
     let second = operator(&app, &owner, "second@example.com", "owner").await;
     let me = user_id(&app, "console", "owner@example.com").await;
-    let revoke = |confirmation: &'static str| {
-        vec![
-            ("app_id", "console"),
-            ("user_id", me.clone().leak() as &str),
-            ("role", "owner"),
-            ("confirmation", confirmation),
-        ]
+    let revoke = |confirmation: &'static str| ConsoleRevokeRole {
+        app_id: "console".into(),
+        user_id: (me.clone()).to_string(),
+        role: "owner".into(),
+        confirmation: Some(confirmation.to_string()),
     };
 
     let error = owner
-        .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.org"))
+        .call(&app, revoke("owner@example.org"))
         .await
         .unwrap_err();
     assert_eq!(error["Invalid"]["field"], "confirmation");
@@ -789,7 +882,7 @@ async fn demoting_oneself_needs_a_fresh_sign_in_and_typed_confirmation() {
     // until the operator confirms it's them...
     app.age_sign_ins().await;
     let error = owner
-        .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.com"))
+        .call(&app, revoke("owner@example.com"))
         .await
         .unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
@@ -813,11 +906,8 @@ async fn demoting_oneself_needs_a_fresh_sign_in_and_typed_confirmation() {
     assert!(!reauth_page.contains(r#"name="password""#), "{reauth_page}");
     assert_eq!(owner.reauthenticate(&app, &user_page).await, user_page);
     // ...and then the demotion goes through.
-    owner
-        .call(&app, ConsoleRevokeRole::PATH, &revoke("owner@example.com"))
-        .await
-        .unwrap();
-    let still = second.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    owner.call(&app, revoke("owner@example.com")).await.unwrap();
+    let still = second.call(&app, ConsoleMe {}).await.unwrap();
     assert_eq!(still["access"], "owner");
     let recorded = audit_event::Entity::find()
         .filter(audit_event::Column::AppId.eq("console"))
@@ -871,11 +961,12 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
         owner
             .call(
                 &app,
-                ConsoleCreateUser::PATH,
-                &[
-                    ("app_id", "demo"),
-                    ("email", &format!("user{i}@example.com")),
-                ],
+                ConsoleCreateUser {
+                    app_id: "demo".into(),
+                    email: format!("user{i}@example.com"),
+                    roles: None,
+                    invite: None,
+                },
             )
             .await
             .unwrap();
@@ -883,8 +974,11 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let page = owner
         .call(
             &app,
-            ConsoleUsers::PATH,
-            &[("app_id", "demo"), ("query", "user1")],
+            ConsoleUsers {
+                app_id: "demo".into(),
+                query: Some("user1".into()),
+                after: None,
+            },
         )
         .await
         .unwrap();
@@ -893,8 +987,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let detail = owner
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "demo"), ("user_id", &ada)],
+            ConsoleUser {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -914,8 +1010,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let link = owner
         .call(
             &app,
-            ConsoleInviteUser::PATH,
-            &[("app_id", "demo"), ("user_id", &user1)],
+            ConsoleInviteUser {
+                app_id: "demo".into(),
+                user_id: user1.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -925,8 +1023,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let detail = owner
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "demo"), ("user_id", &user1)],
+            ConsoleUser {
+                app_id: "demo".into(),
+                user_id: user1.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -934,20 +1034,21 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     owner
         .call(
             &app,
-            ConsoleRemoveUserPasskey::PATH,
-            &[
-                ("app_id", "demo"),
-                ("user_id", &user1),
-                ("passkey_id", &passkey_id),
-            ],
+            ConsoleRemoveUserPasskey {
+                app_id: "demo".into(),
+                user_id: user1.to_string(),
+                passkey_id: passkey_id.to_string(),
+            },
         )
         .await
         .unwrap();
     let detail = owner
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "demo"), ("user_id", &user1)],
+            ConsoleUser {
+                app_id: "demo".into(),
+                user_id: user1.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -956,8 +1057,9 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let options = app
         .call_json(
             &stranger,
-            StartPasskeyAssertion::PATH,
-            &[("app_id", "demo")],
+            StartPasskeyAssertion {
+                app_id: "demo".into(),
+            },
         )
         .await
         .unwrap();
@@ -965,8 +1067,11 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let error = app
         .call_json(
             &stranger,
-            FinishPasskeyAssertion::PATH,
-            &[("app_id", "demo"), ("credential", &assertion)],
+            FinishPasskeyAssertion {
+                app_id: "demo".into(),
+                credential: assertion.to_string(),
+                return_to: None,
+            },
         )
         .await
         .unwrap_err();
@@ -975,12 +1080,11 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let error = owner
         .call(
             &app,
-            ConsoleRemoveUserPasskey::PATH,
-            &[
-                ("app_id", "demo"),
-                ("user_id", &ada),
-                ("passkey_id", &passkey_id),
-            ],
+            ConsoleRemoveUserPasskey {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+                passkey_id: passkey_id.to_string(),
+            },
         )
         .await
         .unwrap_err();
@@ -990,8 +1094,12 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     owner
         .call(
             &app,
-            ConsoleSetUserActive::PATH,
-            &[("app_id", "demo"), ("user_id", &ada), ("active", "false")],
+            ConsoleSetUserActive {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+                active: false,
+                confirmation: None,
+            },
         )
         .await
         .unwrap();
@@ -1007,12 +1115,12 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let error = app
         .call_json(
             &browser(),
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-            ],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await
         .unwrap_err();
@@ -1023,8 +1131,12 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     owner
         .call(
             &app,
-            ConsoleSetUserActive::PATH,
-            &[("app_id", "demo"), ("user_id", &ada), ("active", "true")],
+            ConsoleSetUserActive {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+                active: true,
+                confirmation: None,
+            },
         )
         .await
         .unwrap();
@@ -1035,8 +1147,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let ended = owner
         .call(
             &app,
-            ConsoleSignOutUser::PATH,
-            &[("app_id", "demo"), ("user_id", &ada)],
+            ConsoleSignOutUser {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -1046,8 +1160,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let link = owner
         .call(
             &app,
-            ConsoleRecoveryLink::PATH,
-            &[("app_id", "demo"), ("user_id", &ada)],
+            ConsoleRecoveryLink {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -1056,8 +1172,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let target = app
         .call_json(
             &recovered,
-            RedeemRecoveryLink::PATH,
-            &[("app_id", "demo"), ("token", &token)],
+            RedeemRecoveryLink {
+                app_id: "demo".into(),
+                token: token.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -1065,8 +1183,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     let view = app
         .call_json(
             &recovered,
-            oneauth::api::account::LoadAccount::PATH,
-            &[("app_id", "demo")],
+            oneauth::api::account::LoadAccount {
+                app_id: "demo".into(),
+                enrolment: None,
+            },
         )
         .await
         .unwrap();
@@ -1074,8 +1194,10 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     assert!(
         app.call_json(
             &browser(),
-            RedeemRecoveryLink::PATH,
-            &[("app_id", "demo"), ("token", &token)]
+            RedeemRecoveryLink {
+                app_id: "demo".into(),
+                token: token.to_string()
+            }
         )
         .await
         .is_err(),
@@ -1086,13 +1208,23 @@ async fn operators_run_the_user_lifecycle_and_tokens_die_with_deactivation() {
     owner
         .call(
             &app,
-            ConsoleDeleteUser::PATH,
-            &[("app_id", "demo"), ("user_id", &ada)],
+            ConsoleDeleteUser {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+                confirmation: None,
+            },
         )
         .await
         .unwrap();
     let page = owner
-        .call(&app, ConsoleUsers::PATH, &[("app_id", "demo")])
+        .call(
+            &app,
+            ConsoleUsers {
+                app_id: "demo".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(page["total"], 3);
@@ -1123,34 +1255,36 @@ async fn roles_are_managed_and_granted() {
     owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "demo"), ("name", "Demo")],
+            ConsoleCreateApp {
+                app_id: "demo".into(),
+                name: "Demo".into(),
+            },
         )
         .await
         .unwrap();
     owner
         .call(
             &app,
-            ConsoleCreateRole::PATH,
-            &[
-                ("app_id", "demo"),
-                ("name", "billing"),
-                ("description", "Invoices"),
-                ("require_passkey", "on"),
-                ("max_auth_age_secs", "900"),
-            ],
+            ConsoleCreateRole {
+                app_id: "demo".into(),
+                name: "billing".into(),
+                description: Some("Invoices".into()),
+                require_passkey: Some("on".into()),
+                max_auth_age_secs: Some("900".into()),
+            },
         )
         .await
         .unwrap();
     let error = owner
         .call(
             &app,
-            ConsoleCreateRole::PATH,
-            &[
-                ("app_id", "demo"),
-                ("name", "x"),
-                ("max_auth_age_secs", "-5"),
-            ],
+            ConsoleCreateRole {
+                app_id: "demo".into(),
+                name: "x".into(),
+                description: None,
+                require_passkey: None,
+                max_auth_age_secs: Some("-5".into()),
+            },
         )
         .await
         .unwrap_err();
@@ -1158,17 +1292,23 @@ async fn roles_are_managed_and_granted() {
     owner
         .call(
             &app,
-            ConsoleUpdateRole::PATH,
-            &[
-                ("app_id", "demo"),
-                ("name", "billing"),
-                ("description", "All invoices"),
-            ],
+            ConsoleUpdateRole {
+                app_id: "demo".into(),
+                name: "billing".into(),
+                description: Some("All invoices".into()),
+                require_passkey: None,
+                max_auth_age_secs: None,
+            },
         )
         .await
         .unwrap();
     let roles = owner
-        .call(&app, ConsoleRoles::PATH, &[("app_id", "demo")])
+        .call(
+            &app,
+            ConsoleRoles {
+                app_id: "demo".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(roles[0]["description"], "All invoices");
@@ -1177,8 +1317,12 @@ async fn roles_are_managed_and_granted() {
     let created = owner
         .call(
             &app,
-            ConsoleCreateUser::PATH,
-            &[("app_id", "demo"), ("email", "u@example.com")],
+            ConsoleCreateUser {
+                app_id: "demo".into(),
+                email: "u@example.com".into(),
+                roles: None,
+                invite: None,
+            },
         )
         .await
         .unwrap();
@@ -1186,16 +1330,21 @@ async fn roles_are_managed_and_granted() {
     owner
         .call(
             &app,
-            ConsoleGrantRole::PATH,
-            &[("app_id", "demo"), ("user_id", user), ("role", "billing")],
+            ConsoleGrantRole {
+                app_id: "demo".into(),
+                user_id: user.to_string(),
+                role: "billing".into(),
+            },
         )
         .await
         .unwrap();
     let detail = owner
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "demo"), ("user_id", user)],
+            ConsoleUser {
+                app_id: "demo".into(),
+                user_id: user.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -1203,24 +1352,32 @@ async fn roles_are_managed_and_granted() {
     owner
         .call(
             &app,
-            ConsoleRevokeRole::PATH,
-            &[("app_id", "demo"), ("user_id", user), ("role", "billing")],
+            ConsoleRevokeRole {
+                app_id: "demo".into(),
+                user_id: user.to_string(),
+                role: "billing".into(),
+                confirmation: None,
+            },
         )
         .await
         .unwrap();
     owner
         .call(
             &app,
-            ConsoleDeleteRole::PATH,
-            &[("app_id", "demo"), ("name", "billing")],
+            ConsoleDeleteRole {
+                app_id: "demo".into(),
+                name: "billing".into(),
+            },
         )
         .await
         .unwrap();
     let error = owner
         .call(
             &app,
-            ConsoleDeleteRole::PATH,
-            &[("app_id", "console"), ("name", "auditor")],
+            ConsoleDeleteRole {
+                app_id: "console".into(),
+                name: "auditor".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -1233,8 +1390,10 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
     owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "demo"), ("name", "Demo")],
+            ConsoleCreateApp {
+                app_id: "demo".into(),
+                name: "Demo".into(),
+            },
         )
         .await
         .unwrap();
@@ -1242,18 +1401,28 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
         owner
             .call(
                 &app,
-                ConsoleCreateUser::PATH,
-                &[
-                    ("app_id", "demo"),
-                    ("email", &format!("u{i:02}@example.com")),
-                ],
+                ConsoleCreateUser {
+                    app_id: "demo".into(),
+                    email: format!("u{i:02}@example.com"),
+                    roles: None,
+                    invite: None,
+                },
             )
             .await
             .unwrap();
     }
     // Newest first, 50 a page, then the rest.
     let first = owner
-        .call(&app, ConsoleAudit::PATH, &[("query[app_id]", "demo")])
+        .call(
+            &app,
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    app_id: Some("demo".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
+        )
         .await
         .unwrap();
     let events = first["events"].as_array().unwrap();
@@ -1263,8 +1432,13 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
     let second = owner
         .call(
             &app,
-            ConsoleAudit::PATH,
-            &[("query[app_id]", "demo"), ("before", &before)],
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    app_id: Some("demo".into()),
+                    ..Default::default()
+                }),
+                before: Some(before.parse().unwrap()),
+            },
         )
         .await
         .unwrap();
@@ -1274,8 +1448,14 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
     let created = owner
         .call(
             &app,
-            ConsoleAudit::PATH,
-            &[("query[app_id]", "demo"), ("query[action]", "user.created")],
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    app_id: Some("demo".into()),
+                    action: Some("user.created".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
         )
         .await
         .unwrap();
@@ -1293,7 +1473,16 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
         created["events"][0]
     );
     let prefixed = owner
-        .call(&app, ConsoleAudit::PATH, &[("query[action]", "app.")])
+        .call(
+            &app,
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    action: Some("app.".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
+        )
         .await
         .unwrap();
     assert!(
@@ -1306,28 +1495,58 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
     let by_actor = owner
         .call(
             &app,
-            ConsoleAudit::PATH,
-            &[
-                ("query[actor]", "owner@example.com"),
-                ("query[app_id]", "demo"),
-            ],
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    actor: Some("owner@example.com".into()),
+                    app_id: Some("demo".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
         )
         .await
         .unwrap();
     assert_eq!(by_actor["events"].as_array().unwrap().len(), 50);
     let target = user_id(&app, "demo", "u07@example.com").await;
     let by_target = owner
-        .call(&app, ConsoleAudit::PATH, &[("query[target]", &target)])
+        .call(
+            &app,
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    target: Some(target.to_string()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(by_target["events"].as_array().unwrap().len(), 1);
     let future = owner
-        .call(&app, ConsoleAudit::PATH, &[("query[from]", "2999-01-01")])
+        .call(
+            &app,
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    from: Some("2999-01-01".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
+        )
         .await
         .unwrap();
     assert!(future["events"].as_array().unwrap().is_empty());
     let bad = owner
-        .call(&app, ConsoleAudit::PATH, &[("query[from]", "yesterday")])
+        .call(
+            &app,
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    from: Some("yesterday".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(bad["Invalid"]["field"], "from");
@@ -1336,34 +1555,50 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
     owner
         .call(
             &app,
-            ConsoleCreateRole::PATH,
-            &[("app_id", "demo"), ("name", "ops")],
+            ConsoleCreateRole {
+                app_id: "demo".into(),
+                name: "ops".into(),
+                description: None,
+                require_passkey: None,
+                max_auth_age_secs: None,
+            },
         )
         .await
         .unwrap();
     owner
         .call(
             &app,
-            ConsoleUpdateRole::PATH,
-            &[
-                ("app_id", "demo"),
-                ("name", "ops"),
-                ("require_passkey", "on"),
-            ],
+            ConsoleUpdateRole {
+                app_id: "demo".into(),
+                name: "ops".into(),
+                description: None,
+                require_passkey: Some("on".into()),
+                max_auth_age_secs: None,
+            },
         )
         .await
         .unwrap();
     let updated = owner
         .call(
             &app,
-            ConsoleAudit::PATH,
-            &[("query[action]", "role.updated")],
+            ConsoleAudit {
+                query: Some(AuditQuery {
+                    action: Some("role.updated".into()),
+                    ..Default::default()
+                }),
+                before: None,
+            },
         )
         .await
         .unwrap();
     let id = updated["events"][0]["id"].as_i64().unwrap().to_string();
     let detail = owner
-        .call(&app, ConsoleAuditEvent::PATH, &[("id", &id)])
+        .call(
+            &app,
+            ConsoleAuditEvent {
+                id: id.parse().unwrap(),
+            },
+        )
         .await
         .unwrap();
     assert!(
@@ -1424,14 +1659,24 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
 
     // The chain check.
     let chain = owner
-        .call(&app, ConsoleVerifyChain::PATH, &[("app_id", "demo")])
+        .call(
+            &app,
+            ConsoleVerifyChain {
+                app_id: "demo".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(chain["problem"], Value::Null);
     app.sql("UPDATE audit_event SET actor_label = 'mallory' WHERE app_id = 'demo' AND seq = 3")
         .await;
     let chain = owner
-        .call(&app, ConsoleVerifyChain::PATH, &[("app_id", "demo")])
+        .call(
+            &app,
+            ConsoleVerifyChain {
+                app_id: "demo".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(

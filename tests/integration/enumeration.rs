@@ -5,7 +5,6 @@
 use crate::common;
 
 use common::{browser, spawn_app};
-use leptos::server_fn::ServerFn;
 use oneauth::api::hosted::SignInWithPassword;
 use oneauth::core::passwords;
 
@@ -32,12 +31,12 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
         let response = app
             .call(
                 &browser(),
-                SignInWithPassword::PATH,
-                &[
-                    ("app_id", "demo"),
-                    ("email", email),
-                    ("password", "wrong password!"),
-                ],
+                SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: email.to_string(),
+                    password: "wrong password!".into(),
+                    return_to: None,
+                },
             )
             .await;
         // Exactly one argon2 verification on every path (a dummy one when
@@ -64,12 +63,12 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
     let response = app
         .call(
             &browser(),
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "not even an address"),
-                ("password", "wrong password!"),
-            ],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "not even an address".into(),
+                password: "wrong password!".into(),
+                return_to: None,
+            },
         )
         .await;
     assert_eq!(passwords::verifications() - before, 0);

@@ -8,7 +8,6 @@ use crate::common;
 
 use common::oauth::{Client, Pkce, assert_exactly_one_won, param};
 use common::{PASSWORD, TestApp, add_user, browser, spawn_app};
-use leptos::server_fn::ServerFn;
 use oneauth::api::hosted::SignInWithPassword;
 use oneauth::entities::audit_event;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -36,8 +35,12 @@ async fn password_flow(app: &TestApp, client: &Client<'_>, email: &str) -> Resul
     let signed_in = app
         .call(
             &browser,
-            SignInWithPassword::PATH,
-            &[("app_id", "demo"), ("email", email), ("password", PASSWORD)],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: email.to_string(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await;
     if !signed_in.status().is_success() {

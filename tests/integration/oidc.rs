@@ -8,7 +8,6 @@ use crate::common;
 use common::oauth::{Client, Pkce, assert_exactly_one_won, claims, header, param};
 use common::passkey::Device;
 use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app, spawn_second_server};
-use leptos::server_fn::ServerFn;
 use oneauth::api::account::{ChangePassword, FinishAddPasskey, StartAddPasskey};
 use oneauth::api::hosted::{FinishPasskeyAssertion, SignOut, StartPasskeyAssertion};
 use oneauth::entities::{refresh_token, signing_key, token_family};
@@ -756,7 +755,12 @@ async fn families_end_with_sign_out_password_change_and_revocation() {
         .to_owned();
     setup
         .app
-        .call_json(&signed_in, SignOut::PATH, &[("app_id", "demo")])
+        .call_json(
+            &signed_in,
+            SignOut {
+                app_id: "demo".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(client.refresh(&token).await.0, 400);
@@ -776,12 +780,11 @@ async fn families_end_with_sign_out_password_change_and_revocation() {
         .app
         .call_json(
             &laptop,
-            ChangePassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("current", PASSWORD),
-                ("new", "a whole new passphrase"),
-            ],
+            ChangePassword {
+                app_id: "demo".into(),
+                current: Some(PASSWORD.to_string()),
+                new: "a whole new passphrase".into(),
+            },
         )
         .await
         .unwrap();
@@ -889,8 +892,11 @@ async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in() {
         .app
         .call_json(
             &browser,
-            oneauth::api::hosted::ReauthenticateWithPassword::PATH,
-            &[("app_id", "demo"), ("password", PASSWORD)],
+            oneauth::api::hosted::ReauthenticateWithPassword {
+                app_id: "demo".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await
         .unwrap();
@@ -932,7 +938,13 @@ async fn enrol_passkey(setup: &Setup, browser: &reqwest::Client) -> Device {
     let mut device = Device::new();
     let options = setup
         .app
-        .call_json(browser, StartAddPasskey::PATH, &[("app_id", "demo")])
+        .call_json(
+            browser,
+            StartAddPasskey {
+                app_id: "demo".into(),
+                enrolment: None,
+            },
+        )
         .await
         .unwrap();
     let credential = device.create(&setup.app.address, options.as_str().unwrap());
@@ -940,12 +952,12 @@ async fn enrol_passkey(setup: &Setup, browser: &reqwest::Client) -> Device {
         .app
         .call_json(
             browser,
-            FinishAddPasskey::PATH,
-            &[
-                ("app_id", "demo"),
-                ("credential", &credential),
-                ("name", "Key"),
-            ],
+            FinishAddPasskey {
+                app_id: "demo".into(),
+                credential: credential.to_string(),
+                name: "Key".into(),
+                enrolment: None,
+            },
         )
         .await
         .unwrap();
@@ -960,7 +972,12 @@ async fn passkey_step_up(
 ) -> Value {
     let options = setup
         .app
-        .call_json(browser, StartPasskeyAssertion::PATH, &[("app_id", "demo")])
+        .call_json(
+            browser,
+            StartPasskeyAssertion {
+                app_id: "demo".into(),
+            },
+        )
         .await
         .unwrap();
     let assertion = device.get(&setup.app.address, options.as_str().unwrap());
@@ -968,12 +985,11 @@ async fn passkey_step_up(
         .app
         .call_json(
             browser,
-            FinishPasskeyAssertion::PATH,
-            &[
-                ("app_id", "demo"),
-                ("credential", &assertion),
-                ("return_to", return_to),
-            ],
+            FinishPasskeyAssertion {
+                app_id: "demo".into(),
+                credential: assertion.to_string(),
+                return_to: Some(return_to.to_string()),
+            },
         )
         .await
         .unwrap()

@@ -19,13 +19,11 @@ use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-async fn json(
-    app: &TestApp,
-    client: &reqwest::Client,
-    path: &str,
-    form: &[(&str, &str)],
-) -> Result<Value, Value> {
-    app.call_json(client, path, form).await
+async fn json<F>(app: &TestApp, client: &reqwest::Client, input: F) -> Result<Value, Value>
+where
+    F: ServerFn + serde::Serialize,
+{
+    app.call_json(client, input).await
 }
 
 /// Sign in with the device's passkey; the server's answer.
@@ -38,8 +36,9 @@ async fn passkey_sign_in(
     let options = json(
         app,
         client,
-        StartPasskeyAssertion::PATH,
-        &[("app_id", app_id)],
+        StartPasskeyAssertion {
+            app_id: app_id.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -47,8 +46,11 @@ async fn passkey_sign_in(
     json(
         app,
         client,
-        FinishPasskeyAssertion::PATH,
-        &[("app_id", app_id), ("credential", &credential)],
+        FinishPasskeyAssertion {
+            app_id: app_id.to_string(),
+            credential: credential.to_string(),
+            return_to: None,
+        },
     )
     .await
 }
@@ -69,8 +71,10 @@ async fn sign_up_with_a_passkey_then_sign_in_with_it() {
     let options = json(
         &app,
         &client,
-        StartPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("email", "Pat@Example.com")],
+        StartPasskeySignUp {
+            app_id: "demo".into(),
+            email: "Pat@Example.com".into(),
+        },
     )
     .await
     .unwrap();
@@ -78,8 +82,10 @@ async fn sign_up_with_a_passkey_then_sign_in_with_it() {
     let done = json(
         &app,
         &client,
-        FinishPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("credential", &credential)],
+        FinishPasskeySignUp {
+            app_id: "demo".into(),
+            credential: credential.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -99,9 +105,16 @@ async fn sign_up_with_a_passkey_then_sign_in_with_it() {
         10
     );
 
-    let view = json(&app, &client, LoadAccount::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap();
+    let view = json(
+        &app,
+        &client,
+        LoadAccount {
+            app_id: "demo".into(),
+            enrolment: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(view["email"], "pat@example.com");
     assert_eq!(view["has_password"], false);
     assert_eq!(view["passkeys"].as_array().unwrap().len(), 1);
@@ -116,9 +129,16 @@ async fn sign_up_with_a_passkey_then_sign_in_with_it() {
         .await
         .unwrap();
     assert_eq!(target, "/a/demo/account");
-    let view = json(&app, &other, LoadAccount::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap();
+    let view = json(
+        &app,
+        &other,
+        LoadAccount {
+            app_id: "demo".into(),
+            enrolment: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(view["email"], "pat@example.com");
     assert!(view["passkeys"][0]["last_used"].is_string());
 
@@ -145,8 +165,10 @@ async fn a_passkey_works_only_in_its_own_app() {
     let options = json(
         &app,
         &client,
-        StartPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("email", "pat@example.com")],
+        StartPasskeySignUp {
+            app_id: "demo".into(),
+            email: "pat@example.com".into(),
+        },
     )
     .await
     .unwrap();
@@ -154,8 +176,10 @@ async fn a_passkey_works_only_in_its_own_app() {
     json(
         &app,
         &client,
-        FinishPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("credential", &credential)],
+        FinishPasskeySignUp {
+            app_id: "demo".into(),
+            credential: credential.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -185,8 +209,10 @@ async fn a_challenge_is_used_once_and_a_forged_user_handle_fails() {
     let options = json(
         &app,
         &client,
-        StartPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("email", "pat@example.com")],
+        StartPasskeySignUp {
+            app_id: "demo".into(),
+            email: "pat@example.com".into(),
+        },
     )
     .await
     .unwrap();
@@ -194,8 +220,10 @@ async fn a_challenge_is_used_once_and_a_forged_user_handle_fails() {
     json(
         &app,
         &client,
-        FinishPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("credential", &credential)],
+        FinishPasskeySignUp {
+            app_id: "demo".into(),
+            credential: credential.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -205,8 +233,9 @@ async fn a_challenge_is_used_once_and_a_forged_user_handle_fails() {
     let options = json(
         &app,
         &fresh,
-        StartPasskeyAssertion::PATH,
-        &[("app_id", "demo")],
+        StartPasskeyAssertion {
+            app_id: "demo".into(),
+        },
     )
     .await
     .unwrap();
@@ -214,8 +243,11 @@ async fn a_challenge_is_used_once_and_a_forged_user_handle_fails() {
     json(
         &app,
         &fresh,
-        FinishPasskeyAssertion::PATH,
-        &[("app_id", "demo"), ("credential", &assertion)],
+        FinishPasskeyAssertion {
+            app_id: "demo".into(),
+            credential: assertion.to_string(),
+            return_to: None,
+        },
     )
     .await
     .unwrap();
@@ -223,16 +255,20 @@ async fn a_challenge_is_used_once_and_a_forged_user_handle_fails() {
     json(
         &app,
         &replay,
-        StartPasskeyAssertion::PATH,
-        &[("app_id", "demo")],
+        StartPasskeyAssertion {
+            app_id: "demo".into(),
+        },
     )
     .await
     .unwrap();
     let error = json(
         &app,
         &replay,
-        FinishPasskeyAssertion::PATH,
-        &[("app_id", "demo"), ("credential", &assertion)],
+        FinishPasskeyAssertion {
+            app_id: "demo".into(),
+            credential: assertion.to_string(),
+            return_to: None,
+        },
     )
     .await
     .unwrap_err();
@@ -269,29 +305,36 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     json(
         &app,
         &client,
-        SignInWithPassword::PATH,
-        &[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ],
+        SignInWithPassword {
+            app_id: "demo".into(),
+            email: "ada@example.com".into(),
+            password: PASSWORD.to_string(),
+            return_to: None,
+        },
     )
     .await
     .unwrap();
     let mut device = Device::new();
-    let options = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap();
+    let options = json(
+        &app,
+        &client,
+        StartAddPasskey {
+            app_id: "demo".into(),
+            enrolment: None,
+        },
+    )
+    .await
+    .unwrap();
     let credential = device.create(&app.address, options.as_str().unwrap());
     let codes = json(
         &app,
         &client,
-        FinishAddPasskey::PATH,
-        &[
-            ("app_id", "demo"),
-            ("credential", &credential),
-            ("name", "Work laptop"),
-        ],
+        FinishAddPasskey {
+            app_id: "demo".into(),
+            credential: credential.to_string(),
+            name: "Work laptop".into(),
+            enrolment: None,
+        },
     )
     .await
     .unwrap();
@@ -302,9 +345,16 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
 
     // A second passkey changes Ada's factors: it needs a recent passkey
     // assertion, her strongest factor now (the password sign-in is not one).
-    let error = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap_err();
+    let error = json(
+        &app,
+        &client,
+        StartAddPasskey {
+            app_id: "demo".into(),
+            enrolment: None,
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(
         error["ReauthRequired"]
             .as_str()
@@ -318,9 +368,16 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
 
     // A second passkey brings no new codes.
     let mut spare = Device::new();
-    let options = json(&app, &client, StartAddPasskey::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap();
+    let options = json(
+        &app,
+        &client,
+        StartAddPasskey {
+            app_id: "demo".into(),
+            enrolment: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(
         serde_json::from_str::<Value>(options.as_str().unwrap()).unwrap()["publicKey"]["excludeCredentials"].as_array().unwrap().len(),
         1,
@@ -330,12 +387,12 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     let codes = json(
         &app,
         &client,
-        FinishAddPasskey::PATH,
-        &[
-            ("app_id", "demo"),
-            ("credential", &credential),
-            ("name", "Spare key"),
-        ],
+        FinishAddPasskey {
+            app_id: "demo".into(),
+            credential: credential.to_string(),
+            name: "Spare key".into(),
+            enrolment: None,
+        },
     )
     .await
     .unwrap();
@@ -346,9 +403,16 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     passkey_sign_in(&app, &client, &mut device, "demo")
         .await
         .unwrap();
-    let view = json(&app, &client, LoadAccount::PATH, &[("app_id", "demo")])
-        .await
-        .unwrap();
+    let view = json(
+        &app,
+        &client,
+        LoadAccount {
+            app_id: "demo".into(),
+            enrolment: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(view["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(
         view["sessions"][0]["methods"],
@@ -366,8 +430,10 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     let options = json(
         &app,
         &client_b,
-        StartPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("email", "bob@example.com")],
+        StartPasskeySignUp {
+            app_id: "demo".into(),
+            email: "bob@example.com".into(),
+        },
     )
     .await
     .unwrap();
@@ -375,8 +441,10 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     json(
         &app,
         &client_b,
-        FinishPasskeySignUp::PATH,
-        &[("app_id", "demo"), ("credential", &credential)],
+        FinishPasskeySignUp {
+            app_id: "demo".into(),
+            credential: credential.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -396,8 +464,10 @@ async fn passkey_sign_up_respects_the_app_setting() {
     let error = json(
         &app,
         &browser(),
-        StartPasskeySignUp::PATH,
-        &[("app_id", "closed"), ("email", "pat@example.com")],
+        StartPasskeySignUp {
+            app_id: "closed".into(),
+            email: "pat@example.com".into(),
+        },
     )
     .await
     .unwrap_err();

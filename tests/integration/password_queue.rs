@@ -5,20 +5,23 @@
 //! (started with `ONEAUTH_PASSWORD_QUEUE=0`): the other tests of this binary
 //! keep theirs.
 
-use leptos::server_fn::ServerFn;
 use oneauth::api::hosted::SignInWithPassword;
 
 use crate::common::{
-    PASSWORD, ServerProcess, add_user, browser, spawn_app, spawn_server_process_with,
+    PASSWORD, ServerCall, ServerProcess, add_user, browser, spawn_app, spawn_server_process_with,
 };
 
 async fn sign_in(server: &ServerProcess, email: &str) -> reqwest::Response {
-    browser()
-        .post(format!("{}{}", server.address, SignInWithPassword::PATH))
-        .form(&[("app_id", "demo"), ("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .expect("request succeeds")
+    ServerCall::of(SignInWithPassword {
+        app_id: "demo".into(),
+        email: email.to_string(),
+        password: PASSWORD.to_string(),
+        return_to: None,
+    })
+    .request(&browser(), &server.address)
+    .send()
+    .await
+    .expect("request succeeds")
 }
 
 /// `oneauth_password_hashes_refused_total` from the server's /metrics.

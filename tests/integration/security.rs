@@ -12,8 +12,7 @@ use common::console::{Op, accept_invitation_with, operator, user_id, with_owner}
 use common::oauth::{Client, Pkce, claims, param};
 use common::passkey::Device;
 use common::refused;
-use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app};
-use leptos::server_fn::ServerFn;
+use common::{PASSWORD, ServerCall, TestApp, add_user, browser, sign_in, spawn_app};
 use oneauth::api::account::{
     ChangePassword, FinishAddPasskey, LoadAccount, RegenerateRecoveryCodes, RemovePasskey,
     StartAddPasskey,
@@ -75,20 +74,21 @@ async fn add_passkey(
     let options = app
         .call_json(
             browser,
-            StartAddPasskey::PATH,
-            &[("app_id", app_id), ("enrolment", enrolment)],
+            StartAddPasskey {
+                app_id: app_id.to_string(),
+                enrolment: Some(enrolment.to_string()),
+            },
         )
         .await?;
     let credential = device.create(&app.address, options.as_str().unwrap());
     app.call_json(
         browser,
-        FinishAddPasskey::PATH,
-        &[
-            ("app_id", app_id),
-            ("credential", &credential),
-            ("name", "Key"),
-            ("enrolment", enrolment),
-        ],
+        FinishAddPasskey {
+            app_id: app_id.to_string(),
+            credential: credential.to_string(),
+            name: "Key".into(),
+            enrolment: Some(enrolment.to_string()),
+        },
     )
     .await
 }
@@ -102,13 +102,21 @@ async fn assert_passkey(
     device: &mut Device,
 ) -> Result<Value, Value> {
     let options = app
-        .call_json(browser, StartPasskeyAssertion::PATH, &[("app_id", app_id)])
+        .call_json(
+            browser,
+            StartPasskeyAssertion {
+                app_id: app_id.to_string(),
+            },
+        )
         .await?;
     let assertion = device.get(&app.address, options.as_str().unwrap());
     app.call_json(
         browser,
-        FinishPasskeyAssertion::PATH,
-        &[("app_id", app_id), ("credential", &assertion)],
+        FinishPasskeyAssertion {
+            app_id: app_id.to_string(),
+            credential: assertion.to_string(),
+            return_to: None,
+        },
     )
     .await
 }
@@ -248,13 +256,12 @@ async fn operator_with_password(app: &TestApp, owner: &Op, email: &str, roles: &
     let created = owner
         .call(
             app,
-            ConsoleCreateUser::PATH,
-            &[
-                ("app_id", "console"),
-                ("email", email),
-                ("roles", roles),
-                ("invite", "on"),
-            ],
+            ConsoleCreateUser {
+                app_id: "console".into(),
+                email: email.to_string(),
+                roles: Some(roles.to_string()),
+                invite: Some("on".into()),
+            },
         )
         .await
         .unwrap();
@@ -272,12 +279,7 @@ async fn h2_a_phished_console_password_cannot_enrol_a_passkey() {
     operator_with_password(&app, &owner, "op@example.com", "admin").await;
     // The attacker has the password only.
     let evil = signed_in(&app, "console", "op@example.com").await;
-    assert!(
-        app.call_json(&evil, ConsoleMe::PATH, &[])
-            .await
-            .unwrap_err()["ReauthRequired"]
-            .is_string()
-    );
+    assert!(app.call_json(&evil, ConsoleMe {}).await.unwrap_err()["ReauthRequired"].is_string());
     let mut attackers = Device::new();
     let error = add_passkey(&app, &evil, "console", &mut attackers, None)
         .await
@@ -299,7 +301,7 @@ async fn h2_a_phished_console_password_cannot_enrol_a_passkey() {
         2,
         "the owner's and the operator's own"
     );
-    assert!(app.call_json(&evil, ConsoleMe::PATH, &[]).await.is_err());
+    assert!(app.call_json(&evil, ConsoleMe {}).await.is_err());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -308,8 +310,10 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
     owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "demo"), ("name", "Demo")],
+            ConsoleCreateApp {
+                app_id: "demo".into(),
+                name: "Demo".into(),
+            },
         )
         .await
         .unwrap();
@@ -325,7 +329,13 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
         .unwrap_err();
     assert!(refused(&error).contains("enrolment link"), "{error}");
     let view = app
-        .call_json(&ada, LoadAccount::PATH, &[("app_id", "demo")])
+        .call_json(
+            &ada,
+            LoadAccount {
+                app_id: "demo".into(),
+                enrolment: None,
+            },
+        )
         .await
         .unwrap();
     assert!(
@@ -336,7 +346,12 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
     );
     // Recovery codes would be a way around it: refused too.
     let error = app
-        .call_json(&ada, RegenerateRecoveryCodes::PATH, &[("app_id", "demo")])
+        .call_json(
+            &ada,
+            RegenerateRecoveryCodes {
+                app_id: "demo".into(),
+            },
+        )
         .await
         .unwrap_err();
     assert!(refused(&error).contains("passkey"), "{error}");
@@ -346,8 +361,10 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
     let link = owner
         .call(
             &app,
-            ConsoleEnrolmentLink::PATH,
-            &[("app_id", "demo"), ("user_id", &ada_id)],
+            ConsoleEnrolmentLink {
+                app_id: "demo".into(),
+                user_id: ada_id.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -356,8 +373,10 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
     let view = app
         .call_json(
             &ada,
-            LoadAccount::PATH,
-            &[("app_id", "demo"), ("enrolment", &token)],
+            LoadAccount {
+                app_id: "demo".into(),
+                enrolment: Some(token.to_string()),
+            },
         )
         .await
         .unwrap();
@@ -381,8 +400,10 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
     let again = owner
         .call(
             &app,
-            ConsoleEnrolmentLink::PATH,
-            &[("app_id", "demo"), ("user_id", &ada_id)],
+            ConsoleEnrolmentLink {
+                app_id: "demo".into(),
+                user_id: ada_id.to_string(),
+            },
         )
         .await;
     assert!(refused(&again.unwrap_err()).contains("has a passkey"));
@@ -394,8 +415,10 @@ async fn h2_an_enrolment_link_is_for_its_own_user_only() {
     owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "demo"), ("name", "Demo")],
+            ConsoleCreateApp {
+                app_id: "demo".into(),
+                name: "Demo".into(),
+            },
         )
         .await
         .unwrap();
@@ -407,8 +430,10 @@ async fn h2_an_enrolment_link_is_for_its_own_user_only() {
     let link = owner
         .call(
             &app,
-            ConsoleEnrolmentLink::PATH,
-            &[("app_id", "demo"), ("user_id", &ada_id)],
+            ConsoleEnrolmentLink {
+                app_id: "demo".into(),
+                user_id: ada_id.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -426,8 +451,12 @@ async fn passkey_user(app: &TestApp, owner: &Op, email: &str) -> (reqwest::Clien
     let created = owner
         .call(
             app,
-            ConsoleCreateUser::PATH,
-            &[("app_id", "demo"), ("email", email), ("invite", "on")],
+            ConsoleCreateUser {
+                app_id: "demo".into(),
+                email: email.to_string(),
+                roles: None,
+                invite: Some("on".into()),
+            },
         )
         .await
         .unwrap();
@@ -444,8 +473,10 @@ async fn demo_with_owner() -> (TestApp, Op) {
     owner
         .call(
             &app,
-            ConsoleCreateApp::PATH,
-            &[("app_id", "demo"), ("name", "Demo")],
+            ConsoleCreateApp {
+                app_id: "demo".into(),
+                name: "Demo".into(),
+            },
         )
         .await
         .unwrap();
@@ -461,8 +492,11 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
     let error = app
         .call_json(
             &browser,
-            ChangePassword::PATH,
-            &[("app_id", "demo"), ("new", "a brand new passphrase")],
+            ChangePassword {
+                app_id: "demo".into(),
+                current: None,
+                new: "a brand new passphrase".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -476,22 +510,31 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
     let error = app
         .call_json(
             &browser,
-            RegenerateRecoveryCodes::PATH,
-            &[("app_id", "demo")],
+            RegenerateRecoveryCodes {
+                app_id: "demo".into(),
+            },
         )
         .await
         .unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
     let view = app
-        .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
+        .call_json(
+            &browser,
+            LoadAccount {
+                app_id: "demo".into(),
+                enrolment: None,
+            },
+        )
         .await
         .unwrap();
     let passkey_id = view["passkeys"][0]["id"].as_str().unwrap().to_owned();
     let error = app
         .call_json(
             &browser,
-            RemovePasskey::PATH,
-            &[("app_id", "demo"), ("passkey_id", &passkey_id)],
+            RemovePasskey {
+                app_id: "demo".into(),
+                passkey_id: passkey_id.to_string(),
+            },
         )
         .await
         .unwrap_err();
@@ -504,16 +547,20 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
         .unwrap();
     app.call_json(
         &browser,
-        ChangePassword::PATH,
-        &[("app_id", "demo"), ("new", "a brand new passphrase")],
+        ChangePassword {
+            app_id: "demo".into(),
+            current: None,
+            new: "a brand new passphrase".into(),
+        },
     )
     .await
     .unwrap();
     let codes = app
         .call_json(
             &browser,
-            RegenerateRecoveryCodes::PATH,
-            &[("app_id", "demo")],
+            RegenerateRecoveryCodes {
+                app_id: "demo".into(),
+            },
         )
         .await
         .unwrap();
@@ -550,8 +597,11 @@ async fn m4_an_old_passkey_and_a_fresh_password_are_not_a_recent_passkey() {
     app.age_sign_ins().await;
     app.call_json(
         &ada,
-        oneauth::api::hosted::ReauthenticateWithPassword::PATH,
-        &[("app_id", "demo"), ("password", PASSWORD)],
+        oneauth::api::hosted::ReauthenticateWithPassword {
+            app_id: "demo".into(),
+            password: PASSWORD.to_string(),
+            return_to: None,
+        },
     )
     .await
     .unwrap();
@@ -606,15 +656,22 @@ async fn l7_a_passkey_registration_finishes_only_for_the_user_who_started_it() {
     let shared = signed_in(&app, "demo", "ada@example.com").await;
     let mut device = Device::new();
     let options = app
-        .call_json(&shared, StartAddPasskey::PATH, &[("app_id", "demo")])
+        .call_json(
+            &shared,
+            StartAddPasskey {
+                app_id: "demo".into(),
+                enrolment: None,
+            },
+        )
         .await
         .unwrap();
     let credential = device.create(&app.address, options.as_str().unwrap());
     // Ada steps away; Bob signs in to the same browser and finishes it.
     app.call_json(
         &shared,
-        oneauth::api::hosted::SignOut::PATH,
-        &[("app_id", "demo")],
+        oneauth::api::hosted::SignOut {
+            app_id: "demo".into(),
+        },
     )
     .await
     .unwrap();
@@ -622,12 +679,12 @@ async fn l7_a_passkey_registration_finishes_only_for_the_user_who_started_it() {
     let error = app
         .call_json(
             &shared,
-            FinishAddPasskey::PATH,
-            &[
-                ("app_id", "demo"),
-                ("credential", &credential),
-                ("name", "x"),
-            ],
+            FinishAddPasskey {
+                app_id: "demo".into(),
+                credential: credential.to_string(),
+                name: "x".into(),
+                enrolment: None,
+            },
         )
         .await
         .unwrap_err();
@@ -660,12 +717,11 @@ async fn l8_a_recovery_code_ends_the_other_sessions_and_token_families() {
     let recovering = browser();
     app.call_json(
         &recovering,
-        SignInWithRecoveryCode::PATH,
-        &[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("code", &code),
-        ],
+        SignInWithRecoveryCode {
+            app_id: "demo".into(),
+            email: "ada@example.com".into(),
+            code: code.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -700,14 +756,22 @@ async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
         .await
         .unwrap();
     let view = app
-        .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
+        .call_json(
+            &browser,
+            LoadAccount {
+                app_id: "demo".into(),
+                enrolment: None,
+            },
+        )
         .await
         .unwrap();
     let lost_id = view["passkeys"][1]["id"].as_str().unwrap().to_owned();
     app.call_json(
         &browser,
-        RemovePasskey::PATH,
-        &[("app_id", "demo"), ("passkey_id", &lost_id)],
+        RemovePasskey {
+            app_id: "demo".into(),
+            passkey_id: lost_id.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -717,8 +781,10 @@ async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
     let detail = owner
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "demo"), ("user_id", &user)],
+            ConsoleUser {
+                app_id: "demo".into(),
+                user_id: user.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -726,12 +792,11 @@ async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
     owner
         .call(
             &app,
-            ConsoleRemoveUserPasskey::PATH,
-            &[
-                ("app_id", "demo"),
-                ("user_id", &user),
-                ("passkey_id", &passkey_id),
-            ],
+            ConsoleRemoveUserPasskey {
+                app_id: "demo".into(),
+                user_id: user.to_string(),
+                passkey_id: passkey_id.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -747,8 +812,10 @@ async fn l8_a_recovery_link_ends_the_other_sessions() {
     let link = owner
         .call(
             &app,
-            ConsoleRecoveryLink::PATH,
-            &[("app_id", "demo"), ("user_id", &user)],
+            ConsoleRecoveryLink {
+                app_id: "demo".into(),
+                user_id: user.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -756,8 +823,10 @@ async fn l8_a_recovery_link_ends_the_other_sessions() {
     let recovering = browser();
     app.call_json(
         &recovering,
-        RedeemRecoveryLink::PATH,
-        &[("app_id", "demo"), ("token", &token)],
+        RedeemRecoveryLink {
+            app_id: "demo".into(),
+            token: token.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -772,22 +841,44 @@ async fn h3_an_admin_cannot_take_over_an_owner() {
     let (app, owner) = with_owner().await;
     let admin = operator(&app, &owner, "admin@example.com", "admin").await;
     let owner_id = user_id(&app, "console", "owner@example.com").await;
-    for (path, what) in [
-        (ConsoleInviteUser::PATH, "invitation"),
-        (ConsoleRecoveryLink::PATH, "recovery link"),
-        (ConsoleEnrolmentLink::PATH, "enrolment link"),
-        (ConsoleSignOutUser::PATH, "sign-out"),
+    let app_id = || "console".to_string();
+    for (call, what) in [
+        (
+            ServerCall::of(ConsoleInviteUser {
+                app_id: app_id(),
+                user_id: owner_id.clone(),
+            }),
+            "invitation",
+        ),
+        (
+            ServerCall::of(ConsoleRecoveryLink {
+                app_id: app_id(),
+                user_id: owner_id.clone(),
+            }),
+            "recovery link",
+        ),
+        (
+            ServerCall::of(ConsoleEnrolmentLink {
+                app_id: app_id(),
+                user_id: owner_id.clone(),
+            }),
+            "enrolment link",
+        ),
+        (
+            ServerCall::of(ConsoleSignOutUser {
+                app_id: app_id(),
+                user_id: owner_id.clone(),
+            }),
+            "sign-out",
+        ),
     ] {
-        let error = admin
-            .call(&app, path, &[("app_id", "console"), ("user_id", &owner_id)])
-            .await
-            .unwrap_err();
+        let error = admin.send(&app, &call).await.unwrap_err();
         assert!(
             refused(&error).contains("above your own"),
             "{what}: {error}"
         );
     }
-    let me_view = owner.call(&app, ConsoleMe::PATH, &[]).await.unwrap();
+    let me_view = owner.call(&app, ConsoleMe {}).await.unwrap();
     assert_eq!(me_view["access"], "owner");
 }
 
@@ -800,54 +891,52 @@ async fn h3_an_admin_cannot_lock_out_or_strip_an_owner_who_is_not_the_last() {
     let detail = owner
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "console"), ("user_id", &second)],
+            ConsoleUser {
+                app_id: "console".into(),
+                user_id: second.to_string(),
+            },
         )
         .await
         .unwrap();
     let passkey_id = detail["passkeys"][0]["id"].as_str().unwrap().to_owned();
-    for (path, form) in [
-        (
-            ConsoleSetUserActive::PATH,
-            vec![
-                ("app_id", "console"),
-                ("user_id", second.as_str()),
-                ("active", "false"),
-            ],
-        ),
-        (
-            ConsoleDeleteUser::PATH,
-            vec![("app_id", "console"), ("user_id", second.as_str())],
-        ),
-        (
-            ConsoleRemoveUserPasskey::PATH,
-            vec![
-                ("app_id", "console"),
-                ("user_id", second.as_str()),
-                ("passkey_id", passkey_id.as_str()),
-            ],
-        ),
-        (
-            ConsoleGrantRole::PATH,
-            vec![
-                ("app_id", "console"),
-                ("user_id", second.as_str()),
-                ("role", "auditor"),
-            ],
-        ),
+    for call in [
+        ServerCall::of(ConsoleSetUserActive {
+            app_id: "console".into(),
+            user_id: (second.as_str()).to_string(),
+            active: false,
+            confirmation: None,
+        }),
+        ServerCall::of(ConsoleDeleteUser {
+            app_id: "console".into(),
+            user_id: (second.as_str()).to_string(),
+            confirmation: None,
+        }),
+        ServerCall::of(ConsoleRemoveUserPasskey {
+            app_id: "console".into(),
+            user_id: (second.as_str()).to_string(),
+            passkey_id: (passkey_id.as_str()).to_string(),
+        }),
+        ServerCall::of(ConsoleGrantRole {
+            app_id: "console".into(),
+            user_id: (second.as_str()).to_string(),
+            role: "auditor".into(),
+        }),
     ] {
-        let error = admin.call(&app, path, &form).await.unwrap_err();
+        let error = admin.send(&app, &call).await.unwrap_err();
         assert!(
             refused(&error).contains("above your own"),
-            "{path}: {error}"
+            "{}: {error}",
+            call.path
         );
     }
     // The owner's page offers the admin no changes either.
     let view = admin
         .call(
             &app,
-            ConsoleUser::PATH,
-            &[("app_id", "console"), ("user_id", &second)],
+            ConsoleUser {
+                app_id: "console".into(),
+                user_id: second.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -856,12 +945,12 @@ async fn h3_an_admin_cannot_lock_out_or_strip_an_owner_who_is_not_the_last() {
     owner
         .call(
             &app,
-            ConsoleSetUserActive::PATH,
-            &[
-                ("app_id", "console"),
-                ("user_id", &second),
-                ("active", "false"),
-            ],
+            ConsoleSetUserActive {
+                app_id: "console".into(),
+                user_id: second.to_string(),
+                active: false,
+                confirmation: None,
+            },
         )
         .await
         .unwrap();
@@ -875,8 +964,10 @@ async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
     let error = owner
         .call(
             &app,
-            ConsoleInviteUser::PATH,
-            &[("app_id", "demo"), ("user_id", &ada)],
+            ConsoleInviteUser {
+                app_id: "demo".into(),
+                user_id: ada.to_string(),
+            },
         )
         .await
         .unwrap_err();
@@ -886,12 +977,12 @@ async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
     let created = owner
         .call(
             &app,
-            ConsoleCreateUser::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "bob@example.com"),
-                ("invite", "on"),
-            ],
+            ConsoleCreateUser {
+                app_id: "demo".into(),
+                email: "bob@example.com".into(),
+                roles: None,
+                invite: Some("on".into()),
+            },
         )
         .await
         .unwrap();
@@ -906,8 +997,11 @@ async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
     let error = app
         .call_json(
             &browser(),
-            oneauth::api::hosted::StartInvitationPasskey::PATH,
-            &[("app_id", "demo"), ("token", token)],
+            oneauth::api::hosted::StartInvitationPasskey {
+                app_id: "demo".into(),
+                token: token.to_string(),
+                password: None,
+            },
         )
         .await
         .unwrap_err();
@@ -915,8 +1009,11 @@ async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
     let error = app
         .call_json(
             &browser(),
-            oneauth::api::hosted::AcceptInvitationWithPassword::PATH,
-            &[("app_id", "demo"), ("token", token), ("password", PASSWORD)],
+            oneauth::api::hosted::AcceptInvitationWithPassword {
+                app_id: "demo".into(),
+                token: token.to_string(),
+                password: PASSWORD.to_string(),
+            },
         )
         .await
         .unwrap_err();
@@ -935,60 +1032,53 @@ async fn h3_invitations_are_for_users_who_cannot_sign_in_yet() {
 async fn m5_only_owners_change_how_operators_sign_in() {
     let (app, owner) = with_owner().await;
     let admin = operator(&app, &owner, "admin@example.com", "admin").await;
-    let settings = |passkeys: &'static str| {
-        let mut form = vec![
-            ("app_id", "console"),
-            ("name", "Console"),
-            ("brand_color", "#4f46e5"),
-            ("password_enabled", "on"),
-            ("session_idle_secs", "1800"),
-            ("session_absolute_secs", "36000"),
-            ("access_token_ttl_secs", "300"),
-            ("refresh_idle_secs", "172800"),
-            ("refresh_absolute_secs", "1209600"),
-            ("refresh_grace_secs", "0"),
-        ];
-        if !passkeys.is_empty() {
-            form.push(("passkey_enabled", passkeys));
-        }
-        form
+    let settings = |passkeys: &'static str| ConsoleUpdateApp {
+        app_id: "console".into(),
+        name: "Console".into(),
+        brand_color: "#4f46e5".into(),
+        self_registration: None,
+        password_enabled: Some("on".into()),
+        passkey_enabled: (!passkeys.is_empty()).then(|| passkeys.into()),
+        require_pkce: None,
+        session_idle_secs: "1800".into(),
+        session_absolute_secs: "36000".into(),
+        access_token_ttl_secs: "300".into(),
+        refresh_idle_secs: "172800".into(),
+        refresh_absolute_secs: "1209600".into(),
+        refresh_grace_secs: "0".into(),
+        api_audiences: None,
     };
-    let error = admin
-        .call(&app, ConsoleUpdateApp::PATH, &settings("on"))
-        .await
-        .unwrap_err();
+    let error = admin.call(&app, settings("on")).await.unwrap_err();
     assert!(refused(&error).contains("Only an owner"), "{error}");
     let error = admin
         .call(
             &app,
-            ConsoleCreateClient::PATH,
-            &[
-                ("app_id", "console"),
-                ("name", "Evil"),
-                ("client_type", "public"),
-                ("redirect_uris", "https://evil.example/cb"),
-                ("post_logout_redirect_uris", ""),
-                ("id_token_alg", "ES256"),
-            ],
+            ConsoleCreateClient {
+                app_id: "console".into(),
+                name: "Evil".into(),
+                client_type: "public".into(),
+                redirect_uris: "https://evil.example/cb".into(),
+                post_logout_redirect_uris: "".into(),
+                id_token_alg: "ES256".into(),
+            },
         )
         .await
         .unwrap_err();
     assert!(refused(&error).contains("Only an owner"), "{error}");
     // An owner may change the settings, but not lock every operator out.
-    let error = owner
-        .call(&app, ConsoleUpdateApp::PATH, &settings(""))
-        .await
-        .unwrap_err();
+    let error = owner.call(&app, settings("")).await.unwrap_err();
     assert!(
         refused(&error).contains("lock every operator out"),
         "{error}"
     );
-    owner
-        .call(&app, ConsoleUpdateApp::PATH, &settings("on"))
-        .await
-        .unwrap();
+    owner.call(&app, settings("on")).await.unwrap();
     let view = admin
-        .call(&app, ConsoleApp::PATH, &[("app_id", "console")])
+        .call(
+            &app,
+            ConsoleApp {
+                app_id: "console".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(view["can_write"], false);
@@ -1003,21 +1093,26 @@ async fn l16_an_owner_role_and_a_grant_of_it_never_race_past_each_other() {
         owner
             .call(
                 &app,
-                ConsoleCreateRole::PATH,
-                &[("app_id", "demo"), ("name", "owner")],
+                ConsoleCreateRole {
+                    app_id: "demo".into(),
+                    name: "owner".into(),
+                    description: None,
+                    require_passkey: None,
+                    max_auth_age_secs: None,
+                },
             )
             .await
             .unwrap();
-        let grant_form = [
-            ("app_id", "demo"),
-            ("user_id", ada.as_str()),
-            ("role", "owner"),
-        ];
-        let delete_form = [("app_id", "demo"), ("name", "owner")];
-        let (granted, deleted) = tokio::join!(
-            owner.call(&app, ConsoleGrantRole::PATH, &grant_form),
-            owner.call(&app, ConsoleDeleteRole::PATH, &delete_form),
-        );
+        let grant = ConsoleGrantRole {
+            app_id: "demo".into(),
+            user_id: ada.clone(),
+            role: "owner".into(),
+        };
+        let delete = ConsoleDeleteRole {
+            app_id: "demo".into(),
+            name: "owner".into(),
+        };
+        let (granted, deleted) = tokio::join!(owner.call(&app, grant), owner.call(&app, delete));
         // Never both: a grant that went through keeps the role alive.
         assert!(!(granted.is_ok() && deleted.is_ok()), "round {round}");
         let held = oneauth::entities::role_assignment::Entity::find()
@@ -1051,7 +1146,13 @@ async fn l17_two_removals_at_once_cannot_take_the_last_way_in() {
         .await
         .unwrap();
     let view = app
-        .call_json(&browser, LoadAccount::PATH, &[("app_id", "demo")])
+        .call_json(
+            &browser,
+            LoadAccount {
+                app_id: "demo".into(),
+                enrolment: None,
+            },
+        )
         .await
         .unwrap();
     let ids: Vec<String> = view["passkeys"]
@@ -1081,14 +1182,16 @@ async fn l17_two_removals_at_once_cannot_take_the_last_way_in() {
         let browser = browser.clone();
         let address = app.address.clone();
         removals.spawn(async move {
-            browser
-                .post(format!("{address}{}", RemovePasskey::PATH))
-                .form(&[("app_id", "demo"), ("passkey_id", id.as_str())])
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .is_success()
+            ServerCall::of(RemovePasskey {
+                app_id: "demo".into(),
+                passkey_id: (id.as_str()).to_string(),
+            })
+            .request(&browser, &address)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
         });
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -1116,20 +1219,20 @@ async fn m1_a_spoofed_first_hop_does_not_escape_the_address_throttle() {
     app.create_app("demo", "Demo");
     let mut throttled_at = None;
     for attempt in 0..40 {
-        let response = browser()
-            .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-            .header(
-                "x-forwarded-for",
-                format!("198.51.100.{attempt}, 203.0.113.9"),
-            )
-            .form(&[
-                ("app_id", "demo"),
-                ("email", format!("user{attempt}@example.com").as_str()),
-                ("password", "guess guess"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let response = ServerCall::of(SignInWithPassword {
+            app_id: "demo".into(),
+            email: (format!("user{attempt}@example.com").as_str()).to_string(),
+            password: "guess guess".into(),
+            return_to: None,
+        })
+        .request(&browser(), &app.address)
+        .header(
+            "x-forwarded-for",
+            format!("198.51.100.{attempt}, 203.0.113.9"),
+        )
+        .send()
+        .await
+        .unwrap();
         let body = response.text().await.unwrap();
         if body.contains("Too many failed attempts") {
             throttled_at = Some(attempt);
@@ -1157,17 +1260,17 @@ async fn m2_junk_and_throttled_attempts_cannot_flood_the_audit_log() {
     let junk = "a".repeat(1_000_000);
     let client = browser();
     for _ in 0..20 {
-        let response = client
-            .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-            .header("user-agent", "x".repeat(5_000))
-            .form(&[
-                ("app_id", "demo"),
-                ("email", junk.as_str()),
-                ("password", "x"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let response = ServerCall::of(SignInWithPassword {
+            app_id: "demo".into(),
+            email: (junk.as_str()).to_string(),
+            password: "x".into(),
+            return_to: None,
+        })
+        .request(&client, &app.address)
+        .header("user-agent", "x".repeat(5_000))
+        .send()
+        .await
+        .unwrap();
         assert_eq!(response.status(), 422);
     }
     assert_eq!(
@@ -1182,12 +1285,12 @@ async fn m2_junk_and_throttled_attempts_cannot_flood_the_audit_log() {
         let _ = app
             .call_json(
                 &client,
-                SignInWithPassword::PATH,
-                &[
-                    ("app_id", "demo"),
-                    ("email", "ada@example.com"),
-                    ("password", "nope"),
-                ],
+                SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "ada@example.com".into(),
+                    password: "nope".into(),
+                    return_to: None,
+                },
             )
             .await;
     }
@@ -1219,19 +1322,19 @@ async fn m3_concurrent_guesses_cannot_pass_the_limit() {
     for _ in 0..30 {
         let address = app.address.clone();
         guesses.spawn(async move {
-            browser()
-                .post(format!("{address}{}", SignInWithPassword::PATH))
-                .form(&[
-                    ("app_id", "demo"),
-                    ("email", "ada@example.com"),
-                    ("password", "nope"),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
+            ServerCall::of(SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: "nope".into(),
+                return_to: None,
+            })
+            .request(&browser(), &address)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
         });
     }
     let answers = guesses.join_all().await;
@@ -1258,8 +1361,9 @@ async fn l1_a_stranger_cannot_lock_out_a_known_device_or_a_passkey() {
         .unwrap();
     app.call_json(
         &known,
-        oneauth::api::hosted::SignOut::PATH,
-        &[("app_id", "demo")],
+        oneauth::api::hosted::SignOut {
+            app_id: "demo".into(),
+        },
     )
     .await
     .unwrap();
@@ -1268,24 +1372,24 @@ async fn l1_a_stranger_cannot_lock_out_a_known_device_or_a_passkey() {
         let _ = app
             .call_json(
                 &browser(),
-                SignInWithPassword::PATH,
-                &[
-                    ("app_id", "demo"),
-                    ("email", "ada@example.com"),
-                    ("password", "nope"),
-                ],
+                SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "ada@example.com".into(),
+                    password: "nope".into(),
+                    return_to: None,
+                },
             )
             .await;
     }
     let error = app
         .call_json(
             &browser(),
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-            ],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await
         .unwrap_err();
@@ -1326,13 +1430,20 @@ async fn l13_anonymous_passkey_ceremonies_leave_no_server_rows() {
     let (app, _) = demo(&["--self-registration"]).await;
     for _ in 0..50 {
         let client = browser();
-        app.call_json(&client, StartPasskeyAssertion::PATH, &[("app_id", "demo")])
-            .await
-            .unwrap();
         app.call_json(
             &client,
-            oneauth::api::hosted::StartPasskeySignUp::PATH,
-            &[("app_id", "demo"), ("email", "someone@example.com")],
+            StartPasskeyAssertion {
+                app_id: "demo".into(),
+            },
+        )
+        .await
+        .unwrap();
+        app.call_json(
+            &client,
+            oneauth::api::hosted::StartPasskeySignUp {
+                app_id: "demo".into(),
+                email: "someone@example.com".into(),
+            },
         )
         .await
         .unwrap();
@@ -1349,19 +1460,15 @@ async fn l13_anonymous_passkey_ceremonies_leave_no_server_rows() {
 #[tokio::test(flavor = "multi_thread")]
 async fn l15_an_overlong_identifier_is_an_error_not_a_server_failure() {
     let (app, _) = demo(&[]).await;
-    let response = browser()
-        .post(format!("{}{}", app.address, SignInWithRecoveryCode::PATH))
-        .form(&[
-            ("app_id", "demo"),
-            (
-                "email",
-                format!("{}@example.com", "x".repeat(3_000)).as_str(),
-            ),
-            ("code", "AAAA-BBBB-CCCC-DDDD"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = ServerCall::of(SignInWithRecoveryCode {
+        app_id: "demo".into(),
+        email: (format!("{}@example.com", "x".repeat(3_000)).as_str()).to_string(),
+        code: "AAAA-BBBB-CCCC-DDDD".into(),
+    })
+    .request(&browser(), &app.address)
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 422);
 }
 
@@ -1421,8 +1528,9 @@ async fn m8_access_tokens_die_with_their_session_and_family() {
     assert_eq!(client.userinfo(&access).await.status(), 200);
     app.call_json(
         &ada,
-        oneauth::api::hosted::SignOut::PATH,
-        &[("app_id", "demo")],
+        oneauth::api::hosted::SignOut {
+            app_id: "demo".into(),
+        },
     )
     .await
     .unwrap();
@@ -1702,12 +1810,12 @@ async fn l3_csv_cells_that_look_like_formulas_are_neutralised() {
     let _ = app
         .call_json(
             &browser(),
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "=cmd@example.com"),
-                ("password", "nope"),
-            ],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "=cmd@example.com".into(),
+                password: "nope".into(),
+                return_to: None,
+            },
         )
         .await;
     let csv = app
@@ -1725,8 +1833,10 @@ async fn l6_probing_event_ids_tells_a_scoped_operator_nothing() {
         owner
             .call(
                 &app,
-                ConsoleCreateApp::PATH,
-                &[("app_id", app_id), ("name", app_id)],
+                ConsoleCreateApp {
+                    app_id: app_id.to_string(),
+                    name: app_id.to_string(),
+                },
             )
             .await
             .unwrap();
@@ -1734,12 +1844,17 @@ async fn l6_probing_event_ids_tells_a_scoped_operator_nothing() {
     let scoped = operator(&app, &owner, "scoped@example.com", "auditor:demo").await;
     let secret = chain(&app, "secret-app").await[0].id.to_string();
     let error = scoped
-        .call(&app, ConsoleAuditEvent::PATH, &[("id", &secret)])
+        .call(
+            &app,
+            ConsoleAuditEvent {
+                id: secret.parse().unwrap(),
+            },
+        )
         .await
         .unwrap_err();
     assert_eq!(error["NotFound"], "There is no such event.");
     let missing = scoped
-        .call(&app, ConsoleAuditEvent::PATH, &[("id", "999999")])
+        .call(&app, ConsoleAuditEvent { id: 999999 })
         .await
         .unwrap_err();
     assert_eq!(error, missing);
@@ -1752,15 +1867,15 @@ async fn l14_events_are_timestamped_in_chain_order() {
     for _ in 0..20 {
         let address = app.address.clone();
         writers.spawn(async move {
-            let _ = browser()
-                .post(format!("{address}{}", SignInWithPassword::PATH))
-                .form(&[
-                    ("app_id", "demo"),
-                    ("email", "nobody@example.com"),
-                    ("password", "x"),
-                ])
-                .send()
-                .await;
+            let _ = ServerCall::of(SignInWithPassword {
+                app_id: "demo".into(),
+                email: "nobody@example.com".into(),
+                password: "x".into(),
+                return_to: None,
+            })
+            .request(&browser(), &address)
+            .send()
+            .await;
         });
     }
     writers.join_all().await;
@@ -1809,16 +1924,16 @@ async fn l11_a_client_that_never_finishes_its_headers_is_disconnected() {
 async fn l12_a_public_url_with_its_default_port_still_takes_posts() {
     let app = common::spawn_app_with_public_url("http://localhost:80").await;
     // Browsers omit :80 from Origin; the origin check must agree.
-    let response = reqwest::Client::new()
-        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-        .header("origin", "http://localhost")
-        .form(&[
-            ("app_id", "nope"),
-            ("email", "a@example.com"),
-            ("password", "x"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = ServerCall::of(SignInWithPassword {
+        app_id: "nope".into(),
+        email: "a@example.com".into(),
+        password: "x".into(),
+        return_to: None,
+    })
+    .request(&reqwest::Client::new(), &app.address)
+    .header("origin", "http://localhost")
+    .send()
+    .await
+    .unwrap();
     assert_ne!(response.status(), 403, "refused as cross-site");
 }

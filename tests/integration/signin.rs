@@ -4,10 +4,9 @@
 use crate::common;
 
 use common::{
-    PASSWORD, TestApp, add_user, browser, refused, spawn_app, spawn_app_with_public_url,
-    spawn_second_server,
+    PASSWORD, ServerCall, TestApp, add_user, browser, refused, spawn_app,
+    spawn_app_with_public_url, spawn_second_server,
 };
-use leptos::server_fn::ServerFn;
 use oneauth::api::account::{
     ChangePassword, DeactivateAccount, LoadAccount, RegenerateRecoveryCodes, RemovePasskey,
     RevokeSession,
@@ -38,15 +37,25 @@ async fn sign_in(
 ) -> Result<Value, Value> {
     app.call_json(
         client,
-        SignInWithPassword::PATH,
-        &[("app_id", app_id), ("email", email), ("password", password)],
+        SignInWithPassword {
+            app_id: app_id.to_string(),
+            email: email.to_string(),
+            password: password.to_string(),
+            return_to: None,
+        },
     )
     .await
 }
 
 async fn account(app: &TestApp, client: &reqwest::Client, app_id: &str) -> Result<Value, Value> {
-    app.call_json(client, LoadAccount::PATH, &[("app_id", app_id)])
-        .await
+    app.call_json(
+        client,
+        LoadAccount {
+            app_id: app_id.to_string(),
+            enrolment: None,
+        },
+    )
+    .await
 }
 
 async fn user(app: &TestApp, email: &str) -> app_user::Model {
@@ -75,12 +84,12 @@ async fn password_sign_in_opens_a_session_with_strict_cookies() {
     let response = app
         .call(
             &client,
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "Ada@Example.com"),
-                ("password", PASSWORD),
-            ],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "Ada@Example.com".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await;
     assert_eq!(response.status(), 200);
@@ -127,12 +136,12 @@ async fn cookies_are_secure_behind_https() {
     let response = app
         .call(
             &client,
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-            ],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await;
     let cookie = session_cookie(&response).expect("a session cookie");
@@ -149,12 +158,12 @@ async fn the_session_id_changes_at_sign_in() {
     let before = app
         .call(
             &client,
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "other"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-            ],
+            SignInWithPassword {
+                app_id: "other".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await;
     let old = session_cookie(&before).expect("a session after the first sign-in");
@@ -163,12 +172,12 @@ async fn the_session_id_changes_at_sign_in() {
     let after = app
         .call(
             &client,
-            SignInWithPassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-            ],
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
         )
         .await;
     let new = session_cookie(&after).expect("a new session cookie");
@@ -177,13 +186,15 @@ async fn the_session_id_changes_at_sign_in() {
 
     // The old id (fixed by an attacker, say) is not signed in.
     let fixed = reqwest::Client::new();
-    let response = fixed
-        .post(format!("{}{}", app.address, LoadAccount::PATH))
-        .header("cookie", old_value)
-        .form(&[("app_id", "demo")])
-        .send()
-        .await
-        .unwrap();
+    let response = ServerCall::of(LoadAccount {
+        app_id: "demo".into(),
+        enrolment: None,
+    })
+    .request(&fixed, &app.address)
+    .header("cookie", old_value)
+    .send()
+    .await
+    .unwrap();
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!("SignInRequired"));
 }
@@ -381,7 +392,12 @@ async fn sign_out_ends_the_session() {
         .await
         .unwrap();
     let target = app
-        .call_json(&client, SignOut::PATH, &[("app_id", "demo")])
+        .call_json(
+            &client,
+            SignOut {
+                app_id: "demo".into(),
+            },
+        )
         .await
         .unwrap();
     assert_eq!(target, "/a/demo/login?signed_out=1");
@@ -453,34 +469,33 @@ async fn a_form_post_without_javascript_is_redirected() {
     let app = app_with_user().await;
     let client = browser();
     let login = format!("{}/a/demo/login", app.address);
-    let ok = client
-        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-        .header("accept", "text/html")
-        .header("referer", &login)
-        .form(&[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-            ("return_to", "/a/demo/account"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let ok = ServerCall::of(SignInWithPassword {
+        app_id: "demo".into(),
+        email: "ada@example.com".into(),
+        password: PASSWORD.to_string(),
+        return_to: Some("/a/demo/account".into()),
+    })
+    .request(&client, &app.address)
+    .header("accept", "text/html")
+    .header("referer", &login)
+    .send()
+    .await
+    .unwrap();
     assert_eq!(ok.status(), 302);
     assert_eq!(ok.headers()["location"], "/a/demo/account");
 
-    let bad = browser()
-        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-        .header("accept", "text/html")
-        .header("referer", &login)
-        .form(&[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("password", "wrong wrong"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let bad = ServerCall::of(SignInWithPassword {
+        app_id: "demo".into(),
+        email: "ada@example.com".into(),
+        password: "wrong wrong".into(),
+        return_to: None,
+    })
+    .request(&browser(), &app.address)
+    .header("accept", "text/html")
+    .header("referer", &login)
+    .send()
+    .await
+    .unwrap();
     assert_eq!(bad.status(), 302);
     let location = bad.headers()["location"].to_str().unwrap();
     assert!(
@@ -514,13 +529,12 @@ async fn return_to_stays_inside_the_app() {
         let target = app
             .call_json(
                 &browser(),
-                SignInWithPassword::PATH,
-                &[
-                    ("app_id", "demo"),
-                    ("email", "ada@example.com"),
-                    ("password", PASSWORD),
-                    ("return_to", requested),
-                ],
+                SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "ada@example.com".into(),
+                    password: PASSWORD.to_string(),
+                    return_to: Some(requested.to_string()),
+                },
             )
             .await
             .unwrap();
@@ -531,43 +545,43 @@ async fn return_to_stays_inside_the_app() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cross_site_posts_are_refused() {
     let app = app_with_user().await;
-    let response = browser()
-        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-        .header("origin", "https://evil.example")
-        .form(&[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = ServerCall::of(SignInWithPassword {
+        app_id: "demo".into(),
+        email: "ada@example.com".into(),
+        password: PASSWORD.to_string(),
+        return_to: None,
+    })
+    .request(&browser(), &app.address)
+    .header("origin", "https://evil.example")
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 403);
-    let response = browser()
-        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-        .header("sec-fetch-site", "cross-site")
-        .form(&[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = ServerCall::of(SignInWithPassword {
+        app_id: "demo".into(),
+        email: "ada@example.com".into(),
+        password: PASSWORD.to_string(),
+        return_to: None,
+    })
+    .request(&browser(), &app.address)
+    .header("sec-fetch-site", "cross-site")
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 403);
     // Our own origin is fine.
-    let response = browser()
-        .post(format!("{}{}", app.address, SignInWithPassword::PATH))
-        .header("origin", &app.address)
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let response = ServerCall::of(SignInWithPassword {
+        app_id: "demo".into(),
+        email: "ada@example.com".into(),
+        password: PASSWORD.to_string(),
+        return_to: None,
+    })
+    .request(&browser(), &app.address)
+    .header("origin", &app.address)
+    .header("sec-fetch-site", "same-origin")
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 200);
     // Under a no-referrer policy (set by a proxy, say) a form post carries
     // `Origin: null`: fine when the browser says it is same-origin, refused
@@ -577,21 +591,19 @@ async fn cross_site_posts_are_refused() {
         (Some("cross-site"), 403),
         (None, 403),
     ] {
-        let mut request = browser()
-            .post(format!("{}{}", app.address, SignInWithPassword::PATH))
+        let sign_in = ServerCall::of(SignInWithPassword {
+            app_id: "demo".into(),
+            email: "ada@example.com".into(),
+            password: PASSWORD.into(),
+            return_to: None,
+        });
+        let mut request = sign_in
+            .request(&browser(), &app.address)
             .header("origin", "null");
         if let Some(site) = fetch_site {
             request = request.header("sec-fetch-site", site);
         }
-        let response = request
-            .form(&[
-                ("app_id", "demo"),
-                ("email", "ada@example.com"),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let response = request.send().await.unwrap();
         assert_eq!(response.status(), status, "{fetch_site:?}");
     }
 }
@@ -638,12 +650,11 @@ async fn a_recovery_code_signs_in_once_and_demands_a_new_factor() {
     let target = app
         .call_json(
             &client,
-            SignInWithRecoveryCode::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "ada@example.com"),
-                ("code", &typed),
-            ],
+            SignInWithRecoveryCode {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                code: typed.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -657,12 +668,11 @@ async fn a_recovery_code_signs_in_once_and_demands_a_new_factor() {
     let again = app
         .call_json(
             &browser(),
-            SignInWithRecoveryCode::PATH,
-            &[
-                ("app_id", "demo"),
-                ("email", "ada@example.com"),
-                ("code", &codes[3]),
-            ],
+            SignInWithRecoveryCode {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                code: codes[3].clone(),
+            },
         )
         .await
         .unwrap_err();
@@ -674,8 +684,11 @@ async fn a_recovery_code_signs_in_once_and_demands_a_new_factor() {
     // Setting a new password (no current one needed now) ends the requirement.
     app.call_json(
         &client,
-        ChangePassword::PATH,
-        &[("app_id", "demo"), ("new", "a brand new passphrase")],
+        ChangePassword {
+            app_id: "demo".into(),
+            current: None,
+            new: "a brand new passphrase".into(),
+        },
     )
     .await
     .unwrap();
@@ -729,8 +742,9 @@ async fn recovery_codes_are_stored_hashed_and_regenerated_only_after_a_fresh_sig
     let fresh = app
         .call_json(
             &client,
-            RegenerateRecoveryCodes::PATH,
-            &[("app_id", "demo")],
+            RegenerateRecoveryCodes {
+                app_id: "demo".into(),
+            },
         )
         .await
         .unwrap();
@@ -740,12 +754,11 @@ async fn recovery_codes_are_stored_hashed_and_regenerated_only_after_a_fresh_sig
     // The old ones are void.
     app.call_json(
         &browser(),
-        SignInWithRecoveryCode::PATH,
-        &[
-            ("app_id", "demo"),
-            ("email", "ada@example.com"),
-            ("code", &codes[0]),
-        ],
+        SignInWithRecoveryCode {
+            app_id: "demo".into(),
+            email: "ada@example.com".into(),
+            code: codes[0].clone(),
+        },
     )
     .await
     .unwrap_err();
@@ -755,8 +768,9 @@ async fn recovery_codes_are_stored_hashed_and_regenerated_only_after_a_fresh_sig
     let error = app
         .call_json(
             &client,
-            RegenerateRecoveryCodes::PATH,
-            &[("app_id", "demo")],
+            RegenerateRecoveryCodes {
+                app_id: "demo".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -783,12 +797,11 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let wrong = app
         .call_json(
             &mine,
-            ChangePassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("current", "not it at all"),
-                ("new", "a brand new passphrase"),
-            ],
+            ChangePassword {
+                app_id: "demo".into(),
+                current: Some("not it at all".into()),
+                new: "a brand new passphrase".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -796,12 +809,11 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let common_password = app
         .call_json(
             &mine,
-            ChangePassword::PATH,
-            &[
-                ("app_id", "demo"),
-                ("current", PASSWORD),
-                ("new", "password1"),
-            ],
+            ChangePassword {
+                app_id: "demo".into(),
+                current: Some(PASSWORD.to_string()),
+                new: "password1".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -809,12 +821,11 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
 
     app.call_json(
         &mine,
-        ChangePassword::PATH,
-        &[
-            ("app_id", "demo"),
-            ("current", PASSWORD),
-            ("new", "a brand new passphrase"),
-        ],
+        ChangePassword {
+            app_id: "demo".into(),
+            current: Some(PASSWORD.to_string()),
+            new: "a brand new passphrase".into(),
+        },
     )
     .await
     .unwrap();
@@ -866,8 +877,10 @@ async fn users_see_and_revoke_their_own_sessions_only() {
     let bobs_try = app
         .call_json(
             &bob,
-            RevokeSession::PATH,
-            &[("app_id", "demo"), ("session_id", &phone_session)],
+            RevokeSession {
+                app_id: "demo".into(),
+                session_id: phone_session.to_string(),
+            },
         )
         .await
         .unwrap_err();
@@ -876,8 +889,10 @@ async fn users_see_and_revoke_their_own_sessions_only() {
     let current = app
         .call_json(
             &laptop,
-            RevokeSession::PATH,
-            &[("app_id", "demo"), ("session_id", &phone_session)],
+            RevokeSession {
+                app_id: "demo".into(),
+                session_id: phone_session.to_string(),
+            },
         )
         .await
         .unwrap();
@@ -922,8 +937,10 @@ async fn nobody_can_remove_their_last_way_to_sign_in() {
     // Password + two passkeys: both passkeys may go...
     app.call_json(
         &client,
-        RemovePasskey::PATH,
-        &[("app_id", "demo"), ("passkey_id", &first)],
+        RemovePasskey {
+            app_id: "demo".into(),
+            passkey_id: first.to_string(),
+        },
     )
     .await
     .unwrap();
@@ -932,8 +949,10 @@ async fn nobody_can_remove_their_last_way_to_sign_in() {
     let error = app
         .call_json(
             &client,
-            RemovePasskey::PATH,
-            &[("app_id", "demo"), ("passkey_id", &second)],
+            RemovePasskey {
+                app_id: "demo".into(),
+                passkey_id: second.to_string(),
+            },
         )
         .await
         .unwrap_err();
@@ -947,8 +966,10 @@ async fn nobody_can_remove_their_last_way_to_sign_in() {
     let bobs = add_passkey_row(&app, "bob@example.com", "Bob key").await;
     app.call_json(
         &client,
-        RemovePasskey::PATH,
-        &[("app_id", "demo"), ("passkey_id", &bobs)],
+        RemovePasskey {
+            app_id: "demo".into(),
+            passkey_id: bobs.to_string(),
+        },
     )
     .await
     .unwrap_err();
@@ -972,8 +993,10 @@ async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
     let typo = app
         .call_json(
             &client,
-            DeactivateAccount::PATH,
-            &[("app_id", "demo"), ("confirmation", "ada@example.org")],
+            DeactivateAccount {
+                app_id: "demo".into(),
+                confirmation: "ada@example.org".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -983,8 +1006,10 @@ async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
     let stale = app
         .call_json(
             &client,
-            DeactivateAccount::PATH,
-            &[("app_id", "demo"), ("confirmation", "ada@example.com")],
+            DeactivateAccount {
+                app_id: "demo".into(),
+                confirmation: "ada@example.com".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -993,16 +1018,21 @@ async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
     // Re-authenticate, then it works.
     app.call_json(
         &client,
-        oneauth::api::hosted::ReauthenticateWithPassword::PATH,
-        &[("app_id", "demo"), ("password", PASSWORD)],
+        oneauth::api::hosted::ReauthenticateWithPassword {
+            app_id: "demo".into(),
+            password: PASSWORD.to_string(),
+            return_to: None,
+        },
     )
     .await
     .unwrap();
     let target = app
         .call_json(
             &client,
-            DeactivateAccount::PATH,
-            &[("app_id", "demo"), ("confirmation", "ADA@example.com")],
+            DeactivateAccount {
+                app_id: "demo".into(),
+                confirmation: "ADA@example.com".into(),
+            },
         )
         .await
         .unwrap();
@@ -1053,8 +1083,10 @@ async fn the_last_owner_cannot_deactivate_themselves() {
     let error = app
         .call_json(
             &client,
-            DeactivateAccount::PATH,
-            &[("app_id", "demo"), ("confirmation", "ada@example.com")],
+            DeactivateAccount {
+                app_id: "demo".into(),
+                confirmation: "ada@example.com".into(),
+            },
         )
         .await
         .unwrap_err();
@@ -1078,8 +1110,10 @@ async fn the_last_owner_cannot_deactivate_themselves() {
     .expect_success();
     app.call_json(
         &client,
-        DeactivateAccount::PATH,
-        &[("app_id", "demo"), ("confirmation", "ada@example.com")],
+        DeactivateAccount {
+            app_id: "demo".into(),
+            confirmation: "ada@example.com".into(),
+        },
     )
     .await
     .unwrap();
@@ -1089,15 +1123,14 @@ async fn the_last_owner_cannot_deactivate_themselves() {
 async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
     let app = spawn_app().await;
     app.create_app("shop", "Shop");
-    let form = |email: &'static str, password: &'static str| {
-        [("app_id", "shop"), ("email", email), ("password", password)]
+    let form = |email: &'static str, password: &'static str| RegisterWithPassword {
+        app_id: "shop".into(),
+        email: email.to_string(),
+        password: password.to_string(),
+        return_to: None,
     };
     let closed = app
-        .call_json(
-            &browser(),
-            RegisterWithPassword::PATH,
-            &form("new@example.com", PASSWORD),
-        )
+        .call_json(&browser(), form("new@example.com", PASSWORD))
         .await
         .unwrap_err();
     assert!(refused(&closed).contains("invitation only"), "{closed}");
@@ -1107,20 +1140,12 @@ async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
     app.sql("UPDATE app SET self_registration = true WHERE id = 'shop'")
         .await;
     let short = app
-        .call_json(
-            &browser(),
-            RegisterWithPassword::PATH,
-            &form("new@example.com", "short"),
-        )
+        .call_json(&browser(), form("new@example.com", "short"))
         .await
         .unwrap_err();
     assert_eq!(short["Invalid"]["field"], "password");
     let common_password = app
-        .call_json(
-            &browser(),
-            RegisterWithPassword::PATH,
-            &form("new@example.com", "iloveyou"),
-        )
+        .call_json(&browser(), form("new@example.com", "iloveyou"))
         .await
         .unwrap_err();
     assert!(
@@ -1130,22 +1155,14 @@ async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
             .contains("most common")
     );
     let bad_email = app
-        .call_json(
-            &browser(),
-            RegisterWithPassword::PATH,
-            &form("not-an-email", PASSWORD),
-        )
+        .call_json(&browser(), form("not-an-email", PASSWORD))
         .await
         .unwrap_err();
     assert_eq!(bad_email["Invalid"]["field"], "email");
 
     let client = browser();
     let target = app
-        .call_json(
-            &client,
-            RegisterWithPassword::PATH,
-            &form("New@Example.com", PASSWORD),
-        )
+        .call_json(&client, form("New@Example.com", PASSWORD))
         .await
         .unwrap();
     assert_eq!(target, "/a/shop/account");
@@ -1154,11 +1171,7 @@ async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
         "new@example.com"
     );
     let duplicate = app
-        .call_json(
-            &browser(),
-            RegisterWithPassword::PATH,
-            &form("new@example.com", PASSWORD),
-        )
+        .call_json(&browser(), form("new@example.com", PASSWORD))
         .await
         .unwrap_err();
     assert_eq!(duplicate["Invalid"]["field"], "email");
