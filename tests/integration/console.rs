@@ -195,8 +195,8 @@ async fn the_console_needs_a_passkey_session_and_a_console_role() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn owners_manage_apps_and_clients() {
+/// The console's owner and the app `billing` they created.
+async fn owner_with_billing() -> (TestApp, Op) {
     let (app, owner) = with_owner().await;
     owner
         .call(
@@ -208,29 +208,59 @@ async fn owners_manage_apps_and_clients() {
         )
         .await
         .unwrap();
-    let bad = owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "Bad Id".into(),
-                name: "x".into(),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(bad["Invalid"]["field"], "app_id");
-    let taken = owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "billing".into(),
-                name: "x".into(),
-            },
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(taken["Invalid"]["field"], "app_id");
+    (app, owner)
+}
 
+/// A confidential client of `billing`: its id and its secret.
+async fn billing_client(app: &TestApp, owner: &Op) -> (String, String) {
+    let created = owner
+        .call(
+            app,
+            ConsoleCreateClient {
+                app_id: "billing".into(),
+                name: "Web".into(),
+                client_type: "confidential".into(),
+                redirect_uris: "https://billing.example.com/cb\nhttp://localhost:3000/cb".into(),
+                post_logout_redirect_uris: "".into(),
+                id_token_alg: "RS256".into(),
+            },
+        )
+        .await
+        .unwrap();
+    (
+        created["client_id"].as_str().unwrap().to_owned(),
+        created["client_secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn billing_clients(app: &TestApp, owner: &Op) -> Value {
+    owner
+        .call(
+            app,
+            ConsoleClients {
+                app_id: "billing".into(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_create_apps_with_valid_unused_ids() {
+    let (app, owner) = owner_with_billing().await;
+    for (id, reason) in [("Bad Id", "not a valid id"), ("billing", "taken")] {
+        let error = owner
+            .call(
+                &app,
+                ConsoleCreateApp {
+                    app_id: id.into(),
+                    name: "x".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(error["Invalid"]["field"], "app_id", "{reason}: {error}");
+    }
     let apps = owner.call(&app, ConsoleApps {}).await.unwrap();
     let ids: Vec<&str> = apps
         .as_array()
@@ -239,8 +269,11 @@ async fn owners_manage_apps_and_clients() {
         .map(|a| a["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["billing", "console"]);
+}
 
-    // Settings, validated.
+#[tokio::test(flavor = "multi_thread")]
+async fn app_settings_are_validated_and_saved() {
+    let (app, owner) = owner_with_billing().await;
     let settings = |idle: &'static str| ConsoleUpdateApp {
         app_id: "billing".into(),
         name: "Billing".into(),
@@ -249,7 +282,7 @@ async fn owners_manage_apps_and_clients() {
         password_enabled: Some("on".into()),
         passkey_enabled: Some("on".into()),
         require_pkce: Some("on".into()),
-        session_idle_secs: idle.to_string(),
+        session_idle_secs: idle.into(),
         session_absolute_secs: "36000".into(),
         access_token_ttl_secs: "600".into(),
         refresh_idle_secs: "86400".into(),
@@ -277,24 +310,13 @@ async fn owners_manage_apps_and_clients() {
         ),
         (json!("#0f766e"), json!(600), json!(false))
     );
+    assert_recorded(&app, "billing", None, &["app.updated"]).await;
+}
 
-    // Clients: a confidential one's secret shows once and rotates.
-    let created = owner
-        .call(
-            &app,
-            ConsoleCreateClient {
-                app_id: "billing".into(),
-                name: "Web".into(),
-                client_type: "confidential".into(),
-                redirect_uris: "https://billing.example.com/cb\nhttp://localhost:3000/cb".into(),
-                post_logout_redirect_uris: "".into(),
-                id_token_alg: "RS256".into(),
-            },
-        )
-        .await
-        .unwrap();
-    let client_id = created["client_id"].as_str().unwrap().to_owned();
-    let secret = created["client_secret"].as_str().unwrap().to_owned();
+#[tokio::test(flavor = "multi_thread")]
+async fn a_confidential_clients_secret_shows_once_and_rotates() {
+    let (app, owner) = owner_with_billing().await;
+    let (client_id, secret) = billing_client(&app, &owner).await;
     let bad_uri = owner
         .call(
             &app,
@@ -315,31 +337,47 @@ async fn owners_manage_apps_and_clients() {
             &app,
             ConsoleRotateClientSecret {
                 app_id: "billing".into(),
-                client_id: client_id.to_string(),
+                client_id: client_id.clone(),
             },
         )
         .await
         .unwrap();
-    assert_ne!(rotated.as_str().unwrap(), secret);
-    let clients = owner
-        .call(
-            &app,
-            ConsoleClients {
-                app_id: "billing".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let rotated = rotated.as_str().unwrap();
+    assert_ne!(rotated, secret);
+    // The new secret works at the token endpoint; the old one no longer.
+    let client_credentials = |secret: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/a/billing/oauth/token", app.address))
+            .basic_auth(&client_id, Some(secret.to_owned()))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    assert_eq!(client_credentials(rotated).await.unwrap().status(), 200);
+    assert_eq!(client_credentials(&secret).await.unwrap().status(), 401);
+    let clients = billing_clients(&app, &owner).await;
     assert_eq!(clients[0]["redirect_uris"].as_array().unwrap().len(), 2);
     assert!(clients[0]["secret_rotated"].is_string());
+    // Listed without any secret.
+    assert!(clients[0].get("client_secret").is_none(), "{clients}");
+    assert_recorded(
+        &app,
+        "billing",
+        None,
+        &["client.created", "client.secret_rotated"],
+    )
+    .await;
+}
 
-    // Editing a client validates its URIs like creating one.
+#[tokio::test(flavor = "multi_thread")]
+async fn editing_a_client_validates_its_uris_like_creating_one() {
+    let (app, owner) = owner_with_billing().await;
+    let (client_id, _) = billing_client(&app, &owner).await;
     let edit = |redirect: &'static str, post_logout: &'static str| ConsoleUpdateClient {
         app_id: "billing".into(),
-        client_id: (client_id.clone()).to_string(),
+        client_id: client_id.clone(),
         name: "Billing web".into(),
-        redirect_uris: redirect.to_string(),
-        post_logout_redirect_uris: post_logout.to_string(),
+        redirect_uris: redirect.into(),
+        post_logout_redirect_uris: post_logout.into(),
         id_token_alg: "ES256".into(),
     };
     let error = owner
@@ -368,15 +406,7 @@ async fn owners_manage_apps_and_clients() {
         )
         .await
         .unwrap();
-    let clients = owner
-        .call(
-            &app,
-            ConsoleClients {
-                app_id: "billing".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let clients = billing_clients(&app, &owner).await;
     assert_eq!(
         (
             clients[0]["name"].clone(),
@@ -391,13 +421,17 @@ async fn owners_manage_apps_and_clients() {
             json!("ES256"),
         )
     );
+    assert_recorded(&app, "billing", None, &["client.updated"]).await;
+}
 
-    // The rotated secret works at the token endpoint until the client is
-    // disabled; then the client is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_client_is_refused_at_the_token_endpoint() {
+    let (app, owner) = owner_with_billing().await;
+    let (client_id, secret) = billing_client(&app, &owner).await;
     let client_credentials = || async {
         reqwest::Client::new()
             .post(format!("{}/a/billing/oauth/token", app.address))
-            .basic_auth(&client_id, Some(rotated.as_str().unwrap()))
+            .basic_auth(&client_id, Some(&secret))
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await
@@ -410,70 +444,40 @@ async fn owners_manage_apps_and_clients() {
             &app,
             ConsoleSetClientDisabled {
                 app_id: "billing".into(),
-                client_id: client_id.to_string(),
+                client_id: client_id.clone(),
                 disabled: true,
             },
         )
         .await
         .unwrap();
     assert_eq!(client_credentials().await, 401);
-    let clients = owner
-        .call(
-            &app,
-            ConsoleClients {
-                app_id: "billing".into(),
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(clients[0]["disabled"], true);
-    assert_recorded(
-        &app,
-        "billing",
-        None,
-        &[
-            "client.created",
-            "client.secret_rotated",
-            "client.updated",
-            "client.disabled",
-        ],
-    )
-    .await;
+    assert_eq!(billing_clients(&app, &owner).await[0]["disabled"], true);
+    assert_recorded(&app, "billing", None, &["client.disabled"]).await;
+}
 
-    // Disable and enable; the console itself cannot be disabled.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_disabled_app_has_no_pages_and_the_console_cannot_be_disabled() {
+    let (app, owner) = owner_with_billing().await;
+    let set_disabled = |app_id: &str, disabled: bool| ConsoleSetAppDisabled {
+        app_id: app_id.into(),
+        disabled,
+    };
     owner
-        .call(
-            &app,
-            ConsoleSetAppDisabled {
-                app_id: "billing".into(),
-                disabled: true,
-            },
-        )
+        .call(&app, set_disabled("billing", true))
         .await
         .unwrap();
     assert_eq!(app.get("/a/billing/login").await.status(), 404);
     owner
-        .call(
-            &app,
-            ConsoleSetAppDisabled {
-                app_id: "billing".into(),
-                disabled: false,
-            },
-        )
+        .call(&app, set_disabled("billing", false))
         .await
         .unwrap();
     assert_eq!(app.get("/a/billing/login").await.status(), 200);
     let error = owner
-        .call(
-            &app,
-            ConsoleSetAppDisabled {
-                app_id: "console".into(),
-                disabled: true,
-            },
-        )
+        .call(&app, set_disabled("console", true))
         .await
         .unwrap_err();
     assert_eq!(refused(&error), "The console cannot be disabled.");
+    assert_recorded(&app, "billing", None, &["app.disabled", "app.enabled"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
