@@ -1439,8 +1439,9 @@ async fn roles_are_managed_and_granted() {
     assert_eq!(refused(&error), "Built-in roles cannot be deleted.");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_audit_log_filters_pages_exports_and_verifies() {
+/// The console's owner and the app `demo` with `users` users
+/// (`u00@example.com`, ...), each created by the owner.
+async fn audited_demo(users: usize) -> (TestApp, Op) {
     let (app, owner) = with_owner().await;
     owner
         .call(
@@ -1452,7 +1453,7 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
         )
         .await
         .unwrap();
-    for i in 0..60 {
+    for i in 0..users {
         owner
             .call(
                 &app,
@@ -1466,131 +1467,116 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
             .await
             .unwrap();
     }
-    // Newest first, 50 a page, then the rest.
-    let first = owner
+    (app, owner)
+}
+
+/// One page of the audit log through the console.
+async fn audit_page(app: &TestApp, owner: &Op, query: AuditQuery, before: Option<i64>) -> Value {
+    owner
         .call(
-            &app,
+            app,
             ConsoleAudit {
-                query: Some(AuditQuery {
-                    app_id: Some("demo".into()),
-                    ..Default::default()
-                }),
-                before: None,
+                query: Some(query),
+                before,
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+fn actions_of(page: &Value) -> Vec<&str> {
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_pages_newest_first_fifty_at_a_time() {
+    let (app, owner) = audited_demo(60).await;
+    let demo = || AuditQuery {
+        app_id: Some("demo".into()),
+        ..Default::default()
+    };
+    let first = audit_page(&app, &owner, demo(), None).await;
     let events = first["events"].as_array().unwrap();
     assert_eq!(events.len(), 50);
     assert!(events[0]["id"].as_i64() > events[1]["id"].as_i64());
-    let before = first["next"].as_i64().unwrap().to_string();
-    let second = owner
-        .call(
-            &app,
-            ConsoleAudit {
-                query: Some(AuditQuery {
-                    app_id: Some("demo".into()),
-                    ..Default::default()
-                }),
-                before: Some(before.parse().unwrap()),
-            },
-        )
-        .await
-        .unwrap();
+    let second = audit_page(&app, &owner, demo(), first["next"].as_i64()).await;
     assert!(second["events"].as_array().unwrap().len() >= 10);
+    assert!(second["events"][0]["id"].as_i64() < events[49]["id"].as_i64());
+}
 
-    // Filters: action (exact and prefix), actor, target, time range.
-    let created = owner
-        .call(
-            &app,
-            ConsoleAudit {
-                query: Some(AuditQuery {
-                    app_id: Some("demo".into()),
-                    action: Some("user.created".into()),
-                    ..Default::default()
-                }),
-                before: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert!(
-        created["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["action"] == "user.created")
-    );
-    // A row names what it is about, even when its fields sit under "after".
-    assert_eq!(
-        created["events"][0]["summary"], "email: u59@example.com",
-        "{}",
-        created["events"][0]
-    );
-    let prefixed = owner
-        .call(
-            &app,
-            ConsoleAudit {
-                query: Some(AuditQuery {
-                    action: Some("app.".into()),
-                    ..Default::default()
-                }),
-                before: None,
-            },
-        )
-        .await
-        .unwrap();
-    assert!(
-        prefixed["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|e| e["action"].as_str().unwrap().starts_with("app."))
-    );
-    let by_actor = owner
-        .call(
-            &app,
-            ConsoleAudit {
-                query: Some(AuditQuery {
-                    actor: Some("owner@example.com".into()),
-                    app_id: Some("demo".into()),
-                    ..Default::default()
-                }),
-                before: None,
-            },
-        )
-        .await
-        .unwrap();
+#[tokio::test(flavor = "multi_thread")]
+async fn the_audit_log_filters_by_action_actor_target_and_time() {
+    let (app, owner) = audited_demo(60).await;
+    let created = audit_page(
+        &app,
+        &owner,
+        AuditQuery {
+            app_id: Some("demo".into()),
+            action: Some("user.created".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    assert!(actions_of(&created).iter().all(|a| *a == "user.created"));
+    // A prefix ending in a dot matches every action of that noun.
+    let prefixed = audit_page(
+        &app,
+        &owner,
+        AuditQuery {
+            action: Some("app.".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    assert!(!actions_of(&prefixed).is_empty());
+    assert!(actions_of(&prefixed).iter().all(|a| a.starts_with("app.")));
+    let by_actor = audit_page(
+        &app,
+        &owner,
+        AuditQuery {
+            actor: Some("owner@example.com".into()),
+            app_id: Some("demo".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
     assert_eq!(by_actor["events"].as_array().unwrap().len(), 50);
     let target = user_id(&app, "demo", "u07@example.com").await;
-    let by_target = owner
-        .call(
-            &app,
-            ConsoleAudit {
-                query: Some(AuditQuery {
-                    target: Some(target.to_string()),
-                    ..Default::default()
-                }),
-                before: None,
-            },
-        )
-        .await
-        .unwrap();
+    let by_target = audit_page(
+        &app,
+        &owner,
+        AuditQuery {
+            target: Some(target),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
     assert_eq!(by_target["events"].as_array().unwrap().len(), 1);
-    let future = owner
-        .call(
-            &app,
-            ConsoleAudit {
-                query: Some(AuditQuery {
-                    from: Some("2999-01-01".into()),
-                    ..Default::default()
-                }),
-                before: None,
-            },
-        )
-        .await
-        .unwrap();
+    let future = audit_page(
+        &app,
+        &owner,
+        AuditQuery {
+            from: Some("2999-01-01".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
     assert!(future["events"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreadable_date_filter_is_answered_beside_its_field() {
+    let (app, owner) = audited_demo(0).await;
     let bad = owner
         .call(
             &app,
@@ -1605,8 +1591,38 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
         .await
         .unwrap_err();
     assert_eq!(bad["Invalid"]["field"], "from");
+}
 
-    // The detail of an update shows before and after.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_audit_row_names_what_it_is_about_even_under_after() {
+    let (app, owner) = audited_demo(2).await;
+    let created = audit_page(
+        &app,
+        &owner,
+        AuditQuery {
+            action: Some("user.created".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    assert_eq!(
+        created["events"][0]["summary"], "email: u01@example.com",
+        "{}",
+        created["events"][0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_detail_of_an_update_shows_before_and_after() {
+    let (app, owner) = audited_demo(0).await;
+    let role = |require_passkey: Option<String>| ConsoleUpdateRole {
+        app_id: "demo".into(),
+        name: "ops".into(),
+        description: None,
+        require_passkey,
+        max_auth_age_secs: None,
+    };
     owner
         .call(
             &app,
@@ -1620,38 +1636,22 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
         )
         .await
         .unwrap();
-    owner
-        .call(
-            &app,
-            ConsoleUpdateRole {
-                app_id: "demo".into(),
-                name: "ops".into(),
-                description: None,
-                require_passkey: Some("on".into()),
-                max_auth_age_secs: None,
-            },
-        )
-        .await
-        .unwrap();
-    let updated = owner
-        .call(
-            &app,
-            ConsoleAudit {
-                query: Some(AuditQuery {
-                    action: Some("role.updated".into()),
-                    ..Default::default()
-                }),
-                before: None,
-            },
-        )
-        .await
-        .unwrap();
-    let id = updated["events"][0]["id"].as_i64().unwrap().to_string();
+    owner.call(&app, role(Some("on".into()))).await.unwrap();
+    let updated = audit_page(
+        &app,
+        &owner,
+        AuditQuery {
+            action: Some("role.updated".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
     let detail = owner
         .call(
             &app,
             ConsoleAuditEvent {
-                id: id.parse().unwrap(),
+                id: updated["events"][0]["id"].as_i64().unwrap(),
             },
         )
         .await
@@ -1668,8 +1668,11 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
             .unwrap()
             .contains("\"require_passkey\": true")
     );
+}
 
-    // Export of the filtered set, as CSV and JSON lines.
+#[tokio::test(flavor = "multi_thread")]
+async fn operators_export_the_filtered_log_as_csv_and_json_lines() {
+    let (app, owner) = audited_demo(60).await;
     let csv = owner
         .browser
         .get(format!(
@@ -1701,39 +1704,34 @@ async fn the_audit_log_filters_pages_exports_and_verifies() {
         .text()
         .await
         .unwrap();
-    assert!(jsonl.lines().count() >= 62);
+    assert_eq!(jsonl.lines().count(), 61, "the app and its 60 users");
     assert!(
         jsonl.lines().all(
             |l| serde_json::from_str::<Value>(l).unwrap()["actor_label"] == "owner@example.com"
         )
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nobody_signed_out_exports_the_log() {
+    let (app, _owner) = audited_demo(0).await;
     let anonymous = reqwest::get(format!("{}/console/audit/export", app.address))
         .await
         .unwrap();
     assert_eq!(anonymous.status(), 401);
+}
 
-    // The chain check.
-    let chain = owner
-        .call(
-            &app,
-            ConsoleVerifyChain {
-                app_id: "demo".into(),
-            },
-        )
-        .await
-        .unwrap();
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_finds_an_edited_event_in_the_chain() {
+    let (app, owner) = audited_demo(3).await;
+    let verify = || ConsoleVerifyChain {
+        app_id: "demo".into(),
+    };
+    let chain = owner.call(&app, verify()).await.unwrap();
     assert_eq!(chain["problem"], Value::Null);
     app.sql("UPDATE audit_event SET actor_label = 'mallory' WHERE app_id = 'demo' AND seq = 3")
         .await;
-    let chain = owner
-        .call(
-            &app,
-            ConsoleVerifyChain {
-                app_id: "demo".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let chain = owner.call(&app, verify()).await.unwrap();
     assert_eq!(
         chain["problem"],
         "event 3 was altered after it was recorded"
