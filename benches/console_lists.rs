@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use oneauth::core::admin::audit_log::{self, Filter};
-use oneauth::core::audit::Actor;
 use oneauth::core::console::{Grant, Level, Operator, Scope};
 use oneauth::core::sessions::{ActiveSignin, ClientInfo};
-use oneauth::core::{apps, db, users};
+use oneauth::core::write::Actor;
+use oneauth::core::{apps, db, users, write};
 use oneauth::entities::{app_user, audit_event, signin_session};
 use oneauth::types::{AppId, DisplayName, UserStatus};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait};
@@ -82,7 +82,11 @@ fn operator() -> Operator {
         created_at: now,
     };
     Operator {
-        signin: ActiveSignin { session, user },
+        signin: ActiveSignin {
+            session,
+            user,
+            checked_at: now,
+        },
         grants: vec![Grant {
             level: Level::Owner,
             scope: Scope::All,
@@ -103,10 +107,9 @@ async fn main() {
         .expect("the audit chain's key");
 
     let seeding = Instant::now();
-    let tx = db::begin_write(&db).await.unwrap();
+    let tx = write::begin(&db, Actor::system()).await.unwrap();
     apps::create(
         &tx,
-        &Actor::system(),
         apps::NewApp {
             id: AppId::parse("bench").unwrap(),
             name: DisplayName::parse("Bench").unwrap(),

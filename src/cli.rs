@@ -9,12 +9,13 @@ use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::config::{Settings, SettingsArgs};
-use crate::core::audit::{self, Actor, ExportFormat};
+use crate::core::audit::{self, ExportFormat};
 use crate::core::clients::NewClient;
 use crate::core::db::Db;
 use crate::core::oidc::keys;
 use crate::core::passwords::Password;
 use crate::core::roles::{self, GrantOutcome, NewRole, RolePolicy};
+use crate::core::write::Actor;
 use crate::core::{apps, db, users};
 use crate::types::Alg;
 use crate::types::{ApiAudience, AppId, ClientType, DisplayName, Email, RedirectUri, RoleName};
@@ -298,10 +299,9 @@ async fn app_command(settings: &Settings, db: &Db, command: AppCommand) -> CliRe
                     IdTokenAlg::Rs256 => Alg::Rs256,
                 },
             };
-            let tx = db::begin_write(db).await?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
             let created = apps::create(
                 &tx,
-                &Actor::cli(),
                 apps::NewApp {
                     id: app_id.clone(),
                     name,
@@ -360,10 +360,9 @@ async fn user_command(db: &Db, command: UserCommand) -> CliResult {
                 false => None,
             };
             apps::require(db, &app_id).await?;
-            let tx = db::begin_write(db).await?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
             let user = users::create(
                 &tx,
-                &Actor::cli(),
                 &app_id,
                 users::NewUser {
                     id: None,
@@ -397,10 +396,9 @@ async fn role_command(db: &Db, command: RoleCommand) -> CliResult {
             let app_id = AppId::parse(&app)?;
             let name = RoleName::parse(&role)?;
             apps::require(db, &app_id).await?;
-            let tx = db::begin_write(db).await?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
             let created = roles::create(
                 &tx,
-                &Actor::cli(),
                 &app_id,
                 NewRole {
                     name,
@@ -426,9 +424,9 @@ async fn role_command(db: &Db, command: RoleCommand) -> CliResult {
             let email = Email::parse(&email)?;
             let name = RoleName::parse(&role)?;
             apps::require(db, &app_id).await?;
-            let tx = db::begin_write(db).await?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
             let user = users::require_by_email(&tx, &app_id, &email).await?;
-            let outcome = roles::grant(&tx, &Actor::cli(), &user, &name).await?;
+            let outcome = roles::grant(&tx, &user, &name).await?;
             tx.commit().await?;
             match outcome {
                 GrantOutcome::Granted => println!("Granted {name} to {email} in app {app_id}."),
@@ -548,8 +546,8 @@ async fn key_command(settings: &Settings, db: &Db, command: KeyCommand) -> CliRe
             // presented: the token lifetime plus five minutes of clock skew.
             let keep =
                 chrono::Duration::seconds(app.access_token_ttl_secs) + chrono::Duration::minutes(5);
-            let tx = db::begin_write(db).await?;
-            let created = keys::rotate(&tx, &vault, &Actor::cli(), &app_id, keep).await?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
+            let created = keys::rotate(&tx, &vault, &app_id, keep).await?;
             tx.commit().await?;
             print_json(json!({ "app_id": app_id.as_str(), "active_keys": created }));
             Ok(ExitCode::SUCCESS)

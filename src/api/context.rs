@@ -184,7 +184,7 @@ pub fn read_cookie(name: &str) -> Option<String> {
 
 fn store_ceremony<T: Serialize>(kind: &str, pending: T) -> Result<(), ApiError> {
     let sealed = SealedCeremony {
-        expires_at: crate::core::clock::now().timestamp() + CEREMONY_LIFETIME_SECS,
+        expires_at: state().db.now().timestamp() + CEREMONY_LIFETIME_SECS,
         pending,
     };
     let json = serde_json::to_vec(&sealed).map_err(internal)?;
@@ -207,7 +207,7 @@ fn take_ceremony<T: for<'de> Deserialize<'de>>(kind: &str) -> Option<T> {
         .open(&format!("ceremony:{kind}"), &value)
         .ok()?;
     let sealed: SealedCeremony<T> = serde_json::from_slice(&json).ok()?;
-    (sealed.expires_at > crate::core::clock::now().timestamp()).then_some(sealed.pending)
+    (sealed.expires_at > state().db.now().timestamp()).then_some(sealed.pending)
 }
 
 fn expired() -> ApiError {

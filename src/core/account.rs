@@ -11,19 +11,21 @@
 //! issued, never from a password session. The one exception is a session
 //! opened by a recovery code or link, which may enrol one first factor.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, Set};
+use crate::core::write;
+use crate::core::write::Write;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::db::Db;
-use super::db::begin_write;
 use super::links::{self, Purpose};
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Password, PasswordCheck};
 use super::policy::PolicyError;
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
-use super::{clock, recovery_codes, throttle, users};
+use super::{recovery_codes, throttle, users};
+use crate::core::write::Actor;
 use crate::entities::{app, app_user, password_credential, signin_session};
 use crate::types::Email;
 
@@ -189,7 +191,7 @@ pub async fn passkey_enrolment_blocked(
 }
 
 /// The unspent enrolment link `token`, if it is this user's.
-async fn valid_enrolment<C: ConnectionTrait>(
+async fn valid_enrolment<C: crate::core::write::Clocked>(
     tx: &C,
     signin: &ActiveSignin,
     token: &str,
@@ -224,11 +226,7 @@ pub async fn may_change_factors(
 /// End the user's other sessions and token families after a factor was
 /// removed: a session opened with a lost or stolen factor must not outlive
 /// it (L8 of the security review).
-async fn end_other_sessions(
-    tx: &DatabaseTransaction,
-    signin: &ActiveSignin,
-    reason: &str,
-) -> Result<u64, DbErr> {
+async fn end_other_sessions(tx: &Write, signin: &ActiveSignin, reason: &str) -> Result<u64, DbErr> {
     sessions::end_all_for_user(tx, &signin.user.id, reason, Some(&signin.session.id)).await
 }
 
@@ -255,7 +253,7 @@ pub async fn add_passkey(
         return Err(AccountError::RegistrationForAnotherUser);
     }
     let key: Passkey = rp.finish_registration(&app.name, credential, state)?;
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, actor(signin, client)).await?;
     users::lock(&tx, &signin.user.id).await?;
     let factors = factors_of(&tx, &signin.user).await?;
     let enrolment = match enrolment_link {
@@ -271,14 +269,13 @@ pub async fn add_passkey(
         None => false,
     };
     ensure_stepped_up(signin, &factors, FactorChange::AddPasskey, enrolment)?;
-    let actor = actor(signin, client);
-    let stored = passkeys::store(&tx, &actor, &signin.user, name, &key).await?;
+    let stored = passkeys::store(&tx, &signin.user, name, &key).await?;
     if enrolment {
         audit::record(
             &tx,
             Event {
                 app_id: &app.id,
-                actor: &actor,
+                actor: &tx.actor,
                 action: Action::EnrolmentLinkUsed,
                 target: Some(Target::new("user", signin.user.id.as_str())),
                 details: json!({ "passkey_id": stored.id }),
@@ -287,7 +284,7 @@ pub async fn add_passkey(
         .await?;
     }
     let codes = if recovery_codes::remaining(&tx, &signin.user.id).await? == 0 {
-        Some(recovery_codes::generate(&tx, &actor, &signin.user).await?)
+        Some(recovery_codes::generate(&tx, &signin.user).await?)
     } else {
         None
     };
@@ -303,8 +300,8 @@ pub async fn rename_passkey(
     name: &str,
     client: &ClientInfo,
 ) -> Result<(), AccountError> {
-    let tx = begin_write(db).await?;
-    passkeys::rename(&tx, &actor(signin, client), &signin.user, passkey_id, name).await?;
+    let tx = crate::core::write::begin(db, actor(signin, client)).await?;
+    passkeys::rename(&tx, &signin.user, passkey_id, name).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -318,11 +315,11 @@ pub async fn remove_passkey(
     passkey_id: &str,
     client: &ClientInfo,
 ) -> Result<(), AccountError> {
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, actor(signin, client)).await?;
     users::lock(&tx, &signin.user.id).await?;
     let factors = factors_of(&tx, &signin.user).await?;
     ensure_stepped_up(signin, &factors, FactorChange::RemovePasskey, false)?;
-    passkeys::remove(&tx, app, &actor(signin, client), &signin.user, passkey_id).await?;
+    passkeys::remove(&tx, app, &signin.user, passkey_id).await?;
     end_other_sessions(&tx, signin, "factor_removed").await?;
     tx.commit().await?;
     Ok(())
@@ -363,7 +360,7 @@ pub async fn change_password(
                 None => None,
             };
             if !matches!(typed, Some(PasswordCheck::Valid { .. })) {
-                let tx = begin_write(db).await?;
+                let tx = write::begin(db, actor(signin, client)).await?;
                 throttle::fail(&tx, reservation).await?;
                 audit::record(
                     &tx,
@@ -385,8 +382,8 @@ pub async fn change_password(
     };
     // Hashed before the write transaction: argon2 takes a while.
     let phc = new.hashed().await?.0;
-    let now = clock::now();
-    let tx = begin_write(db).await?;
+    let now = db.now();
+    let tx = write::begin(db, actor(signin, client)).await?;
     users::lock(&tx, &signin.user.id).await?;
     let factors = factors_of(&tx, &signin.user).await?;
     if !factors.password {
@@ -440,11 +437,11 @@ pub async fn regenerate_recovery_codes(
     signin: &ActiveSignin,
     client: &ClientInfo,
 ) -> Result<Vec<String>, AccountError> {
-    let tx = begin_write(db).await?;
+    let tx = crate::core::write::begin(db, actor(signin, client)).await?;
     users::lock(&tx, &signin.user.id).await?;
     let factors = factors_of(&tx, &signin.user).await?;
     ensure_stepped_up(signin, &factors, FactorChange::NewRecoveryCodes, false)?;
-    let codes = recovery_codes::generate(&tx, &actor(signin, client), &signin.user).await?;
+    let codes = recovery_codes::generate(&tx, &signin.user).await?;
     tx.commit().await?;
     Ok(codes)
 }
@@ -457,7 +454,7 @@ pub async fn revoke_session(
     session_id: &str,
     client: &ClientInfo,
 ) -> Result<(), AccountError> {
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, actor(signin, client)).await?;
     let target = signin_session::Entity::find_by_id(session_id)
         .one(&tx)
         .await?;
@@ -500,8 +497,8 @@ pub async fn deactivate_self(
     if confirmation.trim().to_lowercase() != signin.user.email {
         return Err(AccountError::ConfirmationMismatch);
     }
-    let tx = begin_write(db).await?;
-    users::set_active(&tx, &actor(signin, client), &signin.user, false)
+    let tx = crate::core::write::begin(db, actor(signin, client)).await?;
+    users::set_active(&tx, &signin.user, false)
         .await
         .map_err(|err| match err {
             users::UserError::Policy(err) => AccountError::Policy(err),

@@ -1,15 +1,13 @@
 //! Apps: the security boundary. Creating one starts its audit chain and,
 //! usually, its first OAuth client.
 
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryOrder, Set,
-};
+use crate::core::write::Write;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set};
 use serde_json::json;
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::cache::TtlMap;
 use super::clients::{self, ClientError, ClientSecret, NewClient};
-use super::clock;
 use super::db::Db;
 use crate::entities::{app, oauth_client};
 use crate::types::{ApiAudience, AppId, BrandColor, DisplayName, InvalidValue};
@@ -48,11 +46,8 @@ pub struct CreatedApp {
 
 /// Create an app (with default policy), its audit chain and optionally its
 /// first client, recording `app.created` (and `client.created`).
-pub async fn create(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
-    new: NewApp,
-) -> Result<CreatedApp, AppError> {
+pub async fn create(tx: &Write, new: NewApp) -> Result<CreatedApp, AppError> {
+    let actor = &tx.actor;
     if app::Entity::find_by_id(new.id.clone())
         .one(tx)
         .await?
@@ -60,7 +55,7 @@ pub async fn create(
     {
         return Err(AppError::AlreadyExists(new.id.to_string()));
     }
-    let now = clock::now();
+    let now = tx.now;
     let created = app::ActiveModel {
         id: Set(new.id.clone()),
         name: Set(new.name.to_string()),
@@ -98,7 +93,7 @@ pub async fn create(
 
     let (client, client_secret) = match new.client {
         Some(client) => {
-            let (model, secret) = clients::create(tx, actor, &new.id, client).await?;
+            let (model, secret) = clients::create(tx, &new.id, client).await?;
             (Some(model), secret)
         }
         None => (None, None),
@@ -247,11 +242,11 @@ fn audiences_json(audiences: &[ApiAudience]) -> String {
 
 /// Apply new settings, recording `app.updated` with before and after.
 pub async fn update(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     current: &app::Model,
     settings: &AppSettings,
 ) -> Result<app::Model, AppError> {
+    let actor = &tx.actor;
     let before = AppSettings::of(current);
     let mut update: app::ActiveModel = current.clone().into();
     update.name = Set(settings.name.to_string());
@@ -267,7 +262,7 @@ pub async fn update(
     update.refresh_grace_secs = Set(settings.refresh_grace_secs);
     update.require_pkce = Set(settings.require_pkce);
     update.api_audiences = Set(audiences_json(&settings.api_audiences));
-    update.updated_at = Set(clock::now());
+    update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
     audit::record(
         tx,
@@ -286,14 +281,14 @@ pub async fn update(
 /// Disable (or enable again) an app: a disabled app serves no pages and no
 /// tokens. Records `app.disabled` / `app.enabled`.
 pub async fn set_disabled(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     current: &app::Model,
     disabled: bool,
 ) -> Result<app::Model, AppError> {
+    let actor = &tx.actor;
     let mut update: app::ActiveModel = current.clone().into();
-    update.disabled_at = Set(disabled.then(clock::now));
-    update.updated_at = Set(clock::now());
+    update.disabled_at = Set(disabled.then_some(tx.now));
+    update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
     audit::record(
         tx,

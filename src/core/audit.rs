@@ -14,17 +14,18 @@
 //! a head exported earlier (`oneauth audit head`, `audit verify
 //! --expect-head`).
 
-use std::io::Write;
+use std::io::Write as _;
+
+use crate::core::write::{Actor, Write};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::{Value, json};
 
-use super::clock;
 use super::vault::{DerivedKey, Vault};
 use crate::entities::{audit_chain_head, audit_event, key_check};
 use crate::types::AppId;
@@ -51,112 +52,6 @@ pub enum AuditError {
     Write(#[from] std::io::Error),
     #[error("could not write the CSV export: {0}")]
     Csv(#[from] csv::Error),
-}
-
-/// Who did it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActorKind {
-    /// A signed-in user (an end user of the app, or an operator).
-    User,
-    /// Someone with shell access running the `oneauth` CLI.
-    Cli,
-    /// 1Auth itself (expiry, cleanup).
-    System,
-    /// An OAuth client acting for itself (client_credentials).
-    Client,
-    /// A console operator (a user of the `console` app) acting on an app.
-    Operator,
-    /// Not signed in (a failed sign-in, say).
-    Anonymous,
-}
-
-impl ActorKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ActorKind::User => "user",
-            ActorKind::Cli => "cli",
-            ActorKind::System => "system",
-            ActorKind::Client => "client",
-            ActorKind::Operator => "operator",
-            ActorKind::Anonymous => "anonymous",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    pub kind: ActorKind,
-    /// The user's id when the actor is a user.
-    pub id: Option<String>,
-    /// What a reader sees: an e-mail, `cli:alice`, `system`.
-    pub label: String,
-    /// The client address of the request, when there is one.
-    pub address: Option<String>,
-}
-
-impl Actor {
-    /// The person at the shell, named by their OS account (from the
-    /// environment, else the account of the process: services and
-    /// containers often run without $USER).
-    pub fn cli() -> Self {
-        let who = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .filter(|name| !name.is_empty())
-            .or_else(|| whoami::username().ok())
-            .unwrap_or_else(|| "unknown".to_owned());
-        Self {
-            kind: ActorKind::Cli,
-            id: None,
-            label: format!("cli:{who}"),
-            address: None,
-        }
-    }
-
-    pub fn system() -> Self {
-        Self {
-            kind: ActorKind::System,
-            id: None,
-            label: "system".to_owned(),
-            address: None,
-        }
-    }
-
-    pub fn user(id: &str, label: &str, address: Option<String>) -> Self {
-        Self {
-            kind: ActorKind::User,
-            id: Some(id.to_owned()),
-            label: label.to_owned(),
-            address,
-        }
-    }
-
-    pub fn client(client_id: &str, name: &str) -> Self {
-        Self {
-            kind: ActorKind::Client,
-            id: Some(client_id.to_owned()),
-            label: format!("client:{name}"),
-            address: None,
-        }
-    }
-
-    pub fn operator(id: &str, email: &str, address: Option<String>) -> Self {
-        Self {
-            kind: ActorKind::Operator,
-            id: Some(id.to_owned()),
-            label: email.to_owned(),
-            address,
-        }
-    }
-
-    pub fn anonymous(address: Option<String>) -> Self {
-        Self {
-            kind: ActorKind::Anonymous,
-            id: None,
-            label: "anonymous".to_owned(),
-            address,
-        }
-    }
 }
 
 /// What a change was done to.
@@ -310,7 +205,7 @@ pub async fn install_chain_key(db: &super::db::Db, vault: &Vault) -> Result<(), 
     key_check::Entity::insert(key_check::ActiveModel {
         purpose: Set(CHAIN_KEY_PURPOSE.to_owned()),
         check_value: Set(key.check_value()),
-        created_at: Set(clock::now()),
+        created_at: Set(db.now()),
     })
     .on_conflict(
         OnConflict::column(key_check::Column::Purpose)
@@ -345,7 +240,7 @@ fn chain_key() -> Result<&'static DerivedKey, AuditError> {
 
 /// Append an event to its app's chain, inside the caller's transaction, so
 /// the change and its record commit or roll back together.
-pub async fn record(tx: &DatabaseTransaction, event: Event<'_>) -> Result<(), AuditError> {
+pub async fn record(tx: &Write, event: Event<'_>) -> Result<(), AuditError> {
     let key = chain_key()?;
     let app_id = event.app_id.as_str();
     // Claim the next sequence number and read the head in one statement: on
@@ -365,7 +260,7 @@ pub async fn record(tx: &DatabaseTransaction, event: Event<'_>) -> Result<(), Au
         .ok_or_else(|| AuditError::NoChain(app_id.to_owned()))?;
     // Timestamped once the position is ours: events that wait for the head
     // row's lock still get times in chain order, which time filters rely on.
-    let occurred_at = clock::now();
+    let occurred_at = tx.clock().now();
 
     let mut row = audit_event::Model {
         id: 0,
@@ -456,12 +351,12 @@ WITH appended AS (
 UPDATE "audit_chain_head" SET "last_hash" = $13, "updated_at" = $3 WHERE "app_id" = $1"#;
 
 /// Start an empty chain for a new app (in the transaction that creates it).
-pub async fn start_chain(tx: &DatabaseTransaction, app_id: &AppId) -> Result<(), DbErr> {
+pub async fn start_chain(tx: &Write, app_id: &AppId) -> Result<(), DbErr> {
     audit_chain_head::ActiveModel {
         app_id: Set(app_id.clone()),
         last_seq: Set(0),
         last_hash: Set(GENESIS_HASH.to_owned()),
-        updated_at: Set(clock::now()),
+        updated_at: Set(tx.now),
     }
     .insert(tx)
     .await?;
@@ -694,13 +589,13 @@ fn inert_csv_cell(cell: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Writes events one by one as JSON lines or CSV (with a header row).
-pub struct ExportWriter<W: Write> {
+pub struct ExportWriter<W: std::io::Write> {
     csv: Option<csv::Writer<W>>,
     jsonl: Option<std::io::BufWriter<W>>,
     written: u64,
 }
 
-impl<W: Write> ExportWriter<W> {
+impl<W: std::io::Write> ExportWriter<W> {
     pub fn new(format: ExportFormat, out: W) -> Result<Self, AuditError> {
         let mut writer = Self::continuing(format, out);
         if let Some(csv) = writer.csv.as_mut() {
@@ -769,7 +664,7 @@ impl<W: Write> ExportWriter<W> {
 }
 
 /// Write an app's events, oldest first, as JSON lines or CSV.
-pub async fn export<C: ConnectionTrait, W: Write>(
+pub async fn export<C: ConnectionTrait, W: std::io::Write>(
     db: &C,
     app_id: &AppId,
     format: ExportFormat,

@@ -1,16 +1,16 @@
 //! OAuth clients of an app. A confidential client's secret is generated here,
 //! returned once and stored only as its SHA-256.
 
+use crate::core::write::Write;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::cache::TtlMap;
-use super::clock;
 use super::db::Db;
 use super::secrets;
 use crate::entities::oauth_client;
@@ -56,12 +56,12 @@ fn uri_list(uris: &[RedirectUri]) -> String {
 
 /// Register a client of `app_id` and record `client.created`.
 pub async fn create(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     app_id: &AppId,
     new: NewClient,
 ) -> Result<(oauth_client::Model, Option<ClientSecret>), ClientError> {
-    let now = clock::now();
+    let actor = &tx.actor;
+    let now = tx.now;
     let secret = (new.client_type == ClientType::Confidential)
         .then(|| ClientSecret(SecretString::from(secrets::random_token(32))));
     let client = oauth_client::ActiveModel {
@@ -183,18 +183,18 @@ fn describe(client: &oauth_client::Model) -> serde_json::Value {
 
 /// Change a client, recording `client.updated` with before and after.
 pub async fn update(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     client: &oauth_client::Model,
     changes: ClientChanges,
 ) -> Result<oauth_client::Model, ClientError> {
+    let actor = &tx.actor;
     let before = describe(client);
     let mut update: oauth_client::ActiveModel = client.clone().into();
     update.name = Set(changes.name.to_string());
     update.redirect_uris = Set(uri_list(&changes.redirect_uris));
     update.post_logout_redirect_uris = Set(uri_list(&changes.post_logout_redirect_uris));
     update.id_token_alg = Set(changes.id_token_alg);
-    update.updated_at = Set(clock::now());
+    update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
     audit::record(
         tx,
@@ -213,15 +213,15 @@ pub async fn update(
 /// Give a confidential client a new secret (shown once; the old one stops
 /// working at once). Records `client.secret_rotated`.
 pub async fn rotate_secret(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     client: &oauth_client::Model,
 ) -> Result<ClientSecret, ClientError> {
+    let actor = &tx.actor;
     let secret = ClientSecret(SecretString::from(secrets::random_token(32)));
     let mut update: oauth_client::ActiveModel = client.clone().into();
     update.secret_hash = Set(Some(secrets::sha256_hex(secret.expose())));
-    update.secret_rotated_at = Set(Some(clock::now()));
-    update.updated_at = Set(clock::now());
+    update.secret_rotated_at = Set(Some(tx.now));
+    update.updated_at = Set(tx.now);
     update.update(tx).await?;
     audit::record(
         tx,
@@ -239,14 +239,14 @@ pub async fn rotate_secret(
 
 /// Disable or re-enable a client. Records `client.disabled` / `client.enabled`.
 pub async fn set_disabled(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     client: &oauth_client::Model,
     disabled: bool,
 ) -> Result<oauth_client::Model, ClientError> {
+    let actor = &tx.actor;
     let mut update: oauth_client::ActiveModel = client.clone().into();
-    update.disabled_at = Set(disabled.then(clock::now));
-    update.updated_at = Set(clock::now());
+    update.disabled_at = Set(disabled.then_some(tx.now));
+    update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
     audit::record(
         tx,

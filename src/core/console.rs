@@ -12,12 +12,14 @@
 //! grant (or revoke) a console role above their own level for its scope.
 //! Every refusal is audited (`console.refused`) in the app it concerned.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use crate::core::write::Clocked;
+use crate::core::write::Write;
+use sea_orm::{ActiveModelTrait, DbErr, Set};
 
-use super::audit::Actor;
 use super::policy;
+use super::secrets;
 use super::sessions::{ActiveSignin, ClientInfo};
-use super::{clock, secrets};
+use crate::core::write::Actor;
 use crate::entities::{app_user, role};
 use crate::types::AppId;
 
@@ -82,11 +84,8 @@ pub fn scoped_role_names(app_id: &str) -> [String; 2] {
 
 /// Create the console roles scoped to a new app (they require a passkey,
 /// like every console role).
-pub async fn create_scoped_roles(
-    tx: &sea_orm::DatabaseTransaction,
-    app_id: &AppId,
-) -> Result<(), DbErr> {
-    let now = clock::now();
+pub async fn create_scoped_roles(tx: &Write, app_id: &AppId) -> Result<(), DbErr> {
+    let now = tx.now;
     for name in scoped_role_names(app_id.as_str()) {
         let level = if name.starts_with("admin:") {
             "Manages"
@@ -130,7 +129,7 @@ pub enum AccessError {
 impl Operator {
     /// The operator behind a console sign-in, if their session satisfies
     /// the policy of every console role they hold.
-    pub async fn from_signin<C: ConnectionTrait>(
+    pub async fn from_signin<C: Clocked>(
         db: &C,
         signin: ActiveSignin,
         client: ClientInfo,
@@ -144,7 +143,7 @@ impl Operator {
             return Ok(Err(AccessError::NotAnOperator));
         }
         let factors = signin.factors();
-        let now = super::clock::now();
+        let now = db.now();
         let unmet: Vec<_> = roles
             .iter()
             .filter(|r| !policy::role_satisfied(r, &factors, now))

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
+
+use super::clock::Clock;
 use sea_orm::sea_query::{Alias, CommonTableExpression, SubQueryStatement, WithClause};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -43,6 +45,7 @@ pub struct Db {
     write: DatabaseConnection,
     read_connections: u32,
     cached: Arc<Cached>,
+    clock: Clock,
 }
 
 /// What this process keeps of the database in memory (apps, clients,
@@ -77,7 +80,18 @@ impl Db {
             write,
             read_connections,
             cached: Arc::default(),
+            clock: Clock::default(),
         }
+    }
+
+    /// The time now, by this database's clock (the one clock every rule
+    /// reads; tests advance it).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The size of the read pool (on PostgreSQL, of the one pool).
@@ -277,7 +291,7 @@ pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
 /// on each other's effects. On SQLite (in-process, no round trips) one
 /// after another. Run them in the caller's transaction.
 pub async fn write_together(
-    tx: &DatabaseTransaction,
+    tx: &impl ConnectionTrait,
     first: Vec<SubQueryStatement>,
     last: impl Into<SubQueryStatement>,
 ) -> Result<u64, DbErr> {
@@ -300,7 +314,7 @@ pub async fn write_together(
     execute_write(tx, last).await
 }
 
-async fn execute_write(tx: &DatabaseTransaction, write: SubQueryStatement) -> Result<u64, DbErr> {
+async fn execute_write(tx: &impl ConnectionTrait, write: SubQueryStatement) -> Result<u64, DbErr> {
     let done = match write {
         SubQueryStatement::InsertStatement(insert) => tx.execute(&insert).await?,
         SubQueryStatement::UpdateStatement(update) => tx.execute(&update).await?,

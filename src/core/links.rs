@@ -4,23 +4,25 @@
 //! Only the SHA-256 of a link's token is stored; a link works once, until
 //! it expires, and issuing a new one voids the previous one.
 
+use crate::core::write;
+use crate::core::write::Clocked;
+use crate::core::write::Write;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::db::Db;
-use super::db::begin_write;
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Hashed, Password};
 use super::sessions::{self, ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
-use super::{clock, policy, recovery_codes, secrets, throttle, users};
+use super::{policy, recovery_codes, secrets, throttle, users};
+use crate::core::write::Actor;
 use crate::entities::{action_token, app, app_user, password_credential};
 use crate::types::UserStatus;
 
@@ -89,24 +91,23 @@ pub fn url(public_url: &str, app_id: &str, purpose: Purpose, token: &str) -> Str
 /// Issue a link for `user`, voiding earlier unused ones of the same purpose.
 /// Records `invitation.issued` or `recovery_link.issued`. Returns the token.
 pub async fn issue(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     user: &app_user::Model,
     purpose: Purpose,
 ) -> Result<String, LinkError> {
-    issue_for(tx, actor, user, purpose, purpose.lifetime()).await
+    issue_for(tx, user, purpose, purpose.lifetime()).await
 }
 
 /// `issue`, with a lifetime of its own (the console's first-owner setup
 /// link lives a day).
 pub async fn issue_for(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     user: &app_user::Model,
     purpose: Purpose,
     lifetime: Duration,
 ) -> Result<String, LinkError> {
-    let now = clock::now();
+    let actor = &tx.actor;
+    let now = tx.now;
     void_unused(tx, &user.id, purpose).await?;
     let token = secrets::random_token(32);
     action_token::ActiveModel {
@@ -141,13 +142,9 @@ pub async fn issue_for(
 }
 
 /// Void the user's unused links of `purpose` (marked used, so they stop working).
-pub async fn void_unused(
-    tx: &DatabaseTransaction,
-    user_id: &str,
-    purpose: Purpose,
-) -> Result<(), DbErr> {
+pub async fn void_unused(tx: &Write, user_id: &str, purpose: Purpose) -> Result<(), DbErr> {
     action_token::Entity::update_many()
-        .col_expr(action_token::Column::UsedAt, Expr::value(clock::now()))
+        .col_expr(action_token::Column::UsedAt, Expr::value(tx.now))
         .filter(action_token::Column::UserId.eq(user_id))
         .filter(action_token::Column::Purpose.eq(purpose.as_str()))
         .filter(action_token::Column::UsedAt.is_null())
@@ -157,7 +154,7 @@ pub async fn void_unused(
 }
 
 /// The valid (unused, unexpired) link `token` of `app`, and its user.
-pub async fn find_valid<C: ConnectionTrait>(
+pub async fn find_valid<C: Clocked>(
     db: &C,
     app_id: &str,
     token: &str,
@@ -172,7 +169,7 @@ pub async fn find_valid<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    if row.used_at.is_some() || row.expires_at <= clock::now() {
+    if row.used_at.is_some() || row.expires_at <= db.now() {
         return Ok(None);
     }
     let Some(user_id) = row.user_id.clone() else {
@@ -186,12 +183,9 @@ pub async fn find_valid<C: ConnectionTrait>(
 }
 
 /// Spend a link; false when someone else spent it first.
-pub(crate) async fn consume(
-    tx: &DatabaseTransaction,
-    row: &action_token::Model,
-) -> Result<bool, DbErr> {
+pub(crate) async fn consume(tx: &Write, row: &action_token::Model) -> Result<bool, DbErr> {
     let spent = action_token::Entity::update_many()
-        .col_expr(action_token::Column::UsedAt, Expr::value(clock::now()))
+        .col_expr(action_token::Column::UsedAt, Expr::value(tx.now))
         .filter(action_token::Column::Id.eq(row.id.as_str()))
         .filter(action_token::Column::UsedAt.is_null())
         .exec(tx)
@@ -216,7 +210,7 @@ fn actor_for(user: &app_user::Model, client: &ClientInfo) -> Actor {
 }
 
 async fn accepted(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     user: &app_user::Model,
     method: &str,
     client: &ClientInfo,
@@ -224,7 +218,7 @@ async fn accepted(
     let mut update: app_user::ActiveModel = user.clone().into();
     // Following the link proved control of the address.
     update.email_verified = Set(true);
-    update.updated_at = Set(clock::now());
+    update.updated_at = Set(tx.now);
     let user = update.update(tx).await?;
     audit::record(
         tx,
@@ -245,7 +239,7 @@ async fn accepted(
 /// recovery leaves a trail the user notices). Checked under the user's row
 /// lock, in the accepting transaction.
 async fn ensure_not_set_up(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app: &app::Model,
     user: &app_user::Model,
 ) -> Result<(), LinkError> {
@@ -257,12 +251,8 @@ async fn ensure_not_set_up(
 }
 
 /// Store `password` as the user's (replacing any earlier one).
-async fn set_password(
-    tx: &DatabaseTransaction,
-    user: &app_user::Model,
-    password: &Hashed,
-) -> Result<(), DbErr> {
-    let now = clock::now();
+async fn set_password(tx: &Write, user: &app_user::Model, password: &Hashed) -> Result<(), DbErr> {
+    let now = tx.now;
     password_credential::Entity::delete_by_id(user.id.as_str())
         .exec(tx)
         .await?;
@@ -299,7 +289,11 @@ pub async fn accept_with_password(
         return Err(LinkError::PasskeyRequired);
     }
     let password = password.hashed().await?;
-    let tx = begin_write(db).await?;
+    let tx = write::begin(
+        db,
+        Actor::user(&user.id, &user.email, client.address.clone()),
+    )
+    .await?;
     ensure_not_set_up(&tx, app, &user).await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
@@ -354,14 +348,13 @@ pub async fn finish_with_passkey(
         Some(password) => Some(password.hashed().await?),
         None => None,
     };
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, actor_for(&user, client)).await?;
     ensure_not_set_up(&tx, app, &user).await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
-    let actor = actor_for(&user, client);
-    passkeys::store(&tx, &actor, &user, "Passkey", &key).await?;
-    let codes = recovery_codes::generate(&tx, &actor, &user).await?;
+    passkeys::store(&tx, &user, "Passkey", &key).await?;
+    let codes = recovery_codes::generate(&tx, &user).await?;
     let method = match &password {
         Some(password) => {
             set_password(&tx, &user, password).await?;
@@ -388,7 +381,11 @@ pub async fn redeem_recovery(
     let (row, user) = find_valid(db, &app.id, token, Purpose::Recovery)
         .await?
         .ok_or(LinkError::Invalid)?;
-    let tx = begin_write(db).await?;
+    let tx = write::begin(
+        db,
+        Actor::user(&user.id, &user.email, client.address.clone()),
+    )
+    .await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }

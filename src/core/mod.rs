@@ -30,3 +30,4 @@ pub mod throttle;
 pub mod token_families;
 pub mod users;
 pub mod vault;
+pub mod write;

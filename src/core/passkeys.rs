@@ -5,11 +5,12 @@
 //! and the app boundary is kept by our own lookup (a credential registered in
 //! app A is unknown to app B).
 
+use crate::core::write::Write;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
 };
 use serde_json::json;
 use url::Url;
@@ -20,8 +21,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
-use super::clock;
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::policy;
 use super::secrets;
 use crate::entities::{app, app_user, passkey};
@@ -142,7 +142,7 @@ impl RelyingParty {
     /// stored credential's counter and backup state are updated (in `tx`).
     pub async fn finish_authentication(
         &self,
-        tx: &DatabaseTransaction,
+        tx: &Write,
         app_name: &str,
         app_id: &AppId,
         credential: &PublicKeyCredential,
@@ -178,8 +178,8 @@ impl RelyingParty {
             .ok_or(PasskeyError::UnknownCredential)?;
         let mut update: passkey::ActiveModel = stored.into();
         update.passkey_json = Set(serde_json::to_string(&key).map_err(ceremony)?);
-        update.last_used_at = Set(Some(clock::now()));
-        update.updated_at = Set(clock::now());
+        update.last_used_at = Set(Some(tx.now));
+        update.updated_at = Set(tx.now);
         let stored = update.update(tx).await?;
         Ok((user, stored))
     }
@@ -195,15 +195,15 @@ fn valid_name(raw: &str) -> Result<String, PasskeyError> {
 
 /// Save a verified passkey for `user`, recording `passkey.added`.
 pub async fn store(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     user: &app_user::Model,
     name: &str,
     key: &Passkey,
 ) -> Result<passkey::Model, PasskeyError> {
+    let actor = &tx.actor;
     let name = valid_name(name)?;
     let credential_id = URL_SAFE_NO_PAD.encode(key.cred_id());
-    let now = clock::now();
+    let now = tx.now;
     let stored = passkey::ActiveModel {
         id: Set(secrets::new_id()),
         app_id: Set(user.app_id.clone()),
@@ -263,18 +263,18 @@ pub async fn find_for_user<C: ConnectionTrait>(
 }
 
 pub async fn rename(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     user: &app_user::Model,
     passkey_id: &str,
     name: &str,
 ) -> Result<passkey::Model, PasskeyError> {
+    let actor = &tx.actor;
     let name = valid_name(name)?;
     let existing = find_for_user(tx, &user.id, passkey_id).await?;
     let before = existing.name.clone();
     let mut update: passkey::ActiveModel = existing.into();
     update.name = Set(name);
-    update.updated_at = Set(clock::now());
+    update.updated_at = Set(tx.now);
     let renamed = update.update(tx).await?;
     let app_id = user.app_id.clone();
     audit::record(
@@ -296,15 +296,15 @@ pub async fn rename(
 /// so two removals at once cannot both pass. An operator may remove a lost
 /// or stolen passkey even so (the user then recovers with a link).
 pub async fn remove(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app: &app::Model,
-    actor: &Actor,
     user: &app_user::Model,
     passkey_id: &str,
 ) -> Result<(), PasskeyError> {
+    let actor = &tx.actor;
     super::users::lock(tx, &user.id).await?;
     let existing = find_for_user(tx, &user.id, passkey_id).await?;
-    let by_the_user = actor.kind == super::audit::ActorKind::User
+    let by_the_user = actor.kind == crate::core::write::ActorKind::User
         && actor.id.as_deref() == Some(user.id.as_str());
     if by_the_user {
         policy::ensure_can_remove_a_sign_in_method(tx, app, &user.id).await??;

@@ -3,14 +3,15 @@
 //! A code is 16 Crockford base32 characters (80 random bits) shown as
 //! XXXX-XXXX-XXXX-XXXX; with that much entropy a fast hash at rest is safe.
 
+use crate::core::write::Write;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
-use super::{clock, secrets};
+use super::audit::{self, Action, AuditError, Event, Target};
+use super::secrets;
 use crate::entities::{app_user, recovery_code};
 
 pub const COUNT: usize = 10;
@@ -50,17 +51,14 @@ fn hash(code: &str) -> String {
 
 /// Replace the user's codes with ten fresh ones, returned once; records
 /// `recovery_codes.generated` (first time) or `recovery_codes.regenerated`.
-pub async fn generate(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
-    user: &app_user::Model,
-) -> Result<Vec<String>, AuditError> {
+pub async fn generate(tx: &Write, user: &app_user::Model) -> Result<Vec<String>, AuditError> {
+    let actor = &tx.actor;
     let replaced = recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user.id.as_str()))
         .exec(tx)
         .await?
         .rows_affected;
-    let now = clock::now();
+    let now = tx.now;
     let codes: Vec<String> = (0..COUNT).map(|_| new_code()).collect();
     for code in &codes {
         recovery_code::ActiveModel {
@@ -104,7 +102,7 @@ pub async fn remaining<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<u64,
 
 /// Spend one of the user's unused codes; false when none matches. Every
 /// unused code is compared in constant time.
-pub async fn consume(tx: &DatabaseTransaction, user_id: &str, typed: &str) -> Result<bool, DbErr> {
+pub async fn consume(tx: &Write, user_id: &str, typed: &str) -> Result<bool, DbErr> {
     let wanted = hash(typed);
     let unused = recovery_code::Entity::find()
         .filter(recovery_code::Column::UserId.eq(user_id))
@@ -124,7 +122,7 @@ pub async fn consume(tx: &DatabaseTransaction, user_id: &str, typed: &str) -> Re
     let spent = recovery_code::Entity::update_many()
         .col_expr(
             recovery_code::Column::UsedAt,
-            sea_orm::sea_query::Expr::value(clock::now()),
+            sea_orm::sea_query::Expr::value(tx.now),
         )
         .filter(recovery_code::Column::Id.eq(code.id.as_str()))
         .filter(recovery_code::Column::UsedAt.is_null())

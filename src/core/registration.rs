@@ -1,20 +1,21 @@
 //! Self-registration on an app's hosted pages, when the app allows it (off
 //! by default: admin apps are invite-only).
 
+use crate::core::write;
 use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::db::Db;
-use super::db::begin_write;
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::Password;
 use super::sessions::{ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
 use super::users::{self, NewUser, UserError};
 use super::{recovery_codes, secrets, throttle};
+use crate::core::write::Actor;
 use crate::entities::app;
 use crate::types::Email;
 
@@ -73,7 +74,7 @@ async fn ensure_open(
     if users::find_by_email(db, &app.id, email).await?.is_some() {
         // A refused duplicate counts against the address, which slows down
         // anyone probing which addresses are registered.
-        let tx = begin_write(db).await?;
+        let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
         throttle::count_failure(&tx, &keys).await?;
         tx.commit().await?;
         return Err(RegistrationError::EmailTaken);
@@ -93,10 +94,9 @@ async fn create_user_and_sign_in(
     let user_id = new.id.clone().unwrap_or_else(secrets::new_id);
     let actor = Actor::user(&user_id, email.as_str(), client.address.clone());
     let app_id = app.id.clone();
-    let tx = begin_write(db).await?;
+    let tx = crate::core::write::begin(db, actor.clone()).await?;
     let user = users::create(
         &tx,
-        &actor,
         &app_id,
         NewUser {
             id: Some(user_id),
@@ -117,8 +117,8 @@ async fn create_user_and_sign_in(
     .await?;
     let codes = match passkey {
         Some((key, name)) => {
-            passkeys::store(&tx, &actor, &user, name, key).await?;
-            Some(recovery_codes::generate(&tx, &actor, &user).await?)
+            passkeys::store(&tx, &user, name, key).await?;
+            Some(recovery_codes::generate(&tx, &user).await?)
         }
         None => None,
     };

@@ -1,13 +1,13 @@
 //! Roles of an app, with their factor policy, and their assignment to users.
 
+use crate::core::write::Write;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
-use super::clock;
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::secrets;
 use crate::entities::{app_user, role, role_assignment};
 use crate::types::{AppId, RoleName};
@@ -44,12 +44,8 @@ pub struct NewRole {
     pub policy: RolePolicy,
 }
 
-pub async fn create(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
-    app_id: &AppId,
-    new: NewRole,
-) -> Result<role::Model, RoleError> {
+pub async fn create(tx: &Write, app_id: &AppId, new: NewRole) -> Result<role::Model, RoleError> {
+    let actor = &tx.actor;
     if new.policy.max_auth_age_secs.is_some_and(|secs| secs <= 0) {
         return Err(RoleError::InvalidMaxAuthAge);
     }
@@ -59,7 +55,7 @@ pub async fn create(
             app: app_id.to_string(),
         });
     }
-    let now = clock::now();
+    let now = tx.now;
     let created = role::ActiveModel {
         id: Set(secrets::new_id()),
         app_id: Set(app_id.clone()),
@@ -126,11 +122,11 @@ pub enum GrantOutcome {
 /// Give `user` the role `name` (same app), recording `role.granted`.
 /// Granting a role already held changes nothing and records nothing.
 pub async fn grant(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     user: &app_user::Model,
     name: &RoleName,
 ) -> Result<GrantOutcome, RoleError> {
+    let actor = &tx.actor;
     let app_id = user.app_id.clone();
     let role = require(tx, &app_id, name).await?;
     let held = role_assignment::Entity::find_by_id((user.id.clone(), role.id.clone()))
@@ -144,7 +140,7 @@ pub async fn grant(
         user_id: Set(user.id.clone()),
         role_id: Set(role.id.clone()),
         granted_by: Set(actor.id.clone().or_else(|| Some(actor.label.clone()))),
-        created_at: Set(clock::now()),
+        created_at: Set(tx.now),
     }
     .insert(tx)
     .await?;
@@ -208,12 +204,12 @@ fn describe(role: &role::Model) -> serde_json::Value {
 
 /// Change a role's description and policy. Records `role.updated`.
 pub async fn update(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     current: &role::Model,
     description: String,
     policy: RolePolicy,
 ) -> Result<role::Model, RoleError> {
+    let actor = &tx.actor;
     if policy.max_auth_age_secs.is_some_and(|secs| secs <= 0) {
         return Err(RoleError::InvalidMaxAuthAge);
     }
@@ -222,7 +218,7 @@ pub async fn update(
     update.description = Set(description);
     update.require_passkey = Set(policy.require_passkey);
     update.max_auth_age_secs = Set(policy.max_auth_age_secs);
-    update.updated_at = Set(clock::now());
+    update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
     audit::record(
         tx,
@@ -241,11 +237,8 @@ pub async fn update(
 /// Delete a role (its assignments go with it). Records `role.deleted`. An
 /// `owner` role someone holds stays: counted under the role row's lock, so
 /// a grant racing the deletion is either seen or waits (L16).
-pub async fn delete(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
-    current: &role::Model,
-) -> Result<(), RoleError> {
+pub async fn delete(tx: &Write, current: &role::Model) -> Result<(), RoleError> {
+    let actor = &tx.actor;
     let locked = role::Entity::find_by_id(current.id.as_str())
         .lock_exclusive()
         .one(tx)
@@ -287,11 +280,11 @@ pub enum RevokeOutcome {
 /// from the app's last owner (checked here, under the owner role's lock);
 /// self-demotion's fresh sign-in is the caller's.
 pub async fn revoke(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     user: &app_user::Model,
     name: &RoleName,
 ) -> Result<RevokeOutcome, RoleError> {
+    let actor = &tx.actor;
     let app_id = user.app_id.clone();
     if name.as_str() == super::policy::OWNER_ROLE {
         super::policy::ensure_not_last_owner(tx, user).await??;

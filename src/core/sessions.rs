@@ -8,15 +8,14 @@
 //! password. A token describes one authentication event (`auth_time`,
 //! `amr`, `acr` all from it), see [`FactorTimes::describe`].
 
+use crate::core::write::Clocked;
+use crate::core::write::Write;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::db::Db;
-use super::{clock, secrets, token_families};
+use super::{secrets, token_families};
 use crate::entities::{app, app_user, signin_session};
 use crate::types::UserStatus;
 
@@ -165,8 +164,8 @@ pub fn opened(
     user: &app_user::Model,
     factor: Factor,
     client: &ClientInfo,
+    now: DateTime<Utc>,
 ) -> signin_session::Model {
-    let now = clock::now();
     let amr: Vec<String> = factor.amr().iter().map(|m| (*m).to_owned()).collect();
     let at = |f: Factor| (f == factor).then_some(now);
     signin_session::Model {
@@ -200,6 +199,9 @@ pub fn opened(
 pub struct ActiveSignin {
     pub session: signin_session::Model,
     pub user: app_user::Model,
+    /// When it was found live: the time the request it serves judges
+    /// freshness by.
+    pub checked_at: DateTime<Utc>,
 }
 
 impl ActiveSignin {
@@ -215,14 +217,14 @@ impl ActiveSignin {
     pub fn is_fresh(&self) -> bool {
         self.factors()
             .newest()
-            .is_some_and(|e| e.age(clock::now()) <= FRESH_AUTH)
+            .is_some_and(|e| e.age(self.checked_at) <= FRESH_AUTH)
     }
 
     /// Proved `factor` itself within the last [`FRESH_AUTH`].
     pub fn is_fresh_with(&self, factor: Factor) -> bool {
         self.factors()
             .last(factor)
-            .is_some_and(|e| e.age(clock::now()) <= FRESH_AUTH)
+            .is_some_and(|e| e.age(self.checked_at) <= FRESH_AUTH)
     }
 
     pub fn used_passkey(&self) -> bool {
@@ -238,7 +240,7 @@ pub fn is_live(session: &signin_session::Model, now: DateTime<Utc>) -> bool {
 /// The sign-in session `id` of `app`, if it is still live and its user still
 /// active; extends its idle deadline.
 pub async fn resume(db: &Db, app: &app::Model, id: &str) -> Result<Option<ActiveSignin>, DbErr> {
-    let now = clock::now();
+    let now = db.now();
     // The session and its user in one read (every page and authorization
     // request of a signed-in browser comes through here).
     let Some((session, Some(user))) = signin_session::Entity::find_by_id(id)
@@ -256,7 +258,11 @@ pub async fn resume(db: &Db, app: &app::Model, id: &str) -> Result<Option<Active
         return Ok(None);
     }
     let session = keep_alive(db, app, session).await?;
-    Ok(Some(ActiveSignin { session, user }))
+    Ok(Some(ActiveSignin {
+        session,
+        user,
+        checked_at: now,
+    }))
 }
 
 /// Activity keeps a session alive: its idle deadline moves on, written at
@@ -266,7 +272,7 @@ pub async fn keep_alive(
     app: &app::Model,
     session: signin_session::Model,
 ) -> Result<signin_session::Model, DbErr> {
-    let now = clock::now();
+    let now = db.now();
     if now - session.last_seen_at < TOUCH_INTERVAL {
         return Ok(session);
     }
@@ -289,7 +295,7 @@ pub async fn keep_alive(
 /// step-up): that factor's time restarts (and no other's), and the factor
 /// joins the session's `amr`.
 pub async fn record_reauthentication(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     session: &signin_session::Model,
     factor: Factor,
 ) -> Result<signin_session::Model, DbErr> {
@@ -299,7 +305,7 @@ pub async fn record_reauthentication(
             amr.push((*method).to_owned());
         }
     }
-    let now = clock::now();
+    let now = tx.now;
     let mut update: signin_session::ActiveModel = session.clone().into();
     update.auth_time = Set(now);
     match factor {
@@ -314,7 +320,7 @@ pub async fn record_reauthentication(
 
 /// Mark a session as opened through an operator's recovery link.
 pub async fn mark_opened_by_link(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     session: signin_session::Model,
 ) -> Result<signin_session::Model, DbErr> {
     let mut update: signin_session::ActiveModel = session.into();
@@ -323,10 +329,7 @@ pub async fn mark_opened_by_link(
 }
 
 /// Clear the "must enrol a new factor" mark once one was enrolled.
-pub async fn clear_enrolment_requirement(
-    tx: &DatabaseTransaction,
-    user_id: &str,
-) -> Result<(), DbErr> {
+pub async fn clear_enrolment_requirement(tx: &Write, user_id: &str) -> Result<(), DbErr> {
     signin_session::Entity::update_many()
         .col_expr(
             signin_session::Column::RequiresEnrolment,
@@ -340,9 +343,9 @@ pub async fn clear_enrolment_requirement(
 }
 
 /// End one session and the token families minted from it.
-pub async fn end(tx: &DatabaseTransaction, session_id: &str, reason: &str) -> Result<bool, DbErr> {
+pub async fn end(tx: &Write, session_id: &str, reason: &str) -> Result<bool, DbErr> {
     let ended = signin_session::Entity::update_many()
-        .col_expr(signin_session::Column::EndedAt, Expr::value(clock::now()))
+        .col_expr(signin_session::Column::EndedAt, Expr::value(tx.now))
         .col_expr(signin_session::Column::EndReason, Expr::value(reason))
         .filter(signin_session::Column::Id.eq(session_id))
         .filter(signin_session::Column::EndedAt.is_null())
@@ -355,13 +358,13 @@ pub async fn end(tx: &DatabaseTransaction, session_id: &str, reason: &str) -> Re
 /// End every live session of a user (but `keep`, if given) and revoke their
 /// token families. Returns how many sessions ended.
 pub async fn end_all_for_user(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     user_id: &str,
     reason: &str,
     keep: Option<&str>,
 ) -> Result<u64, DbErr> {
     let mut query = signin_session::Entity::update_many()
-        .col_expr(signin_session::Column::EndedAt, Expr::value(clock::now()))
+        .col_expr(signin_session::Column::EndedAt, Expr::value(tx.now))
         .col_expr(signin_session::Column::EndReason, Expr::value(reason))
         .filter(signin_session::Column::UserId.eq(user_id))
         .filter(signin_session::Column::EndedAt.is_null());
@@ -382,11 +385,11 @@ pub async fn end_all_for_user(
 }
 
 /// The user's live sessions, most recently used first.
-pub async fn list_live_for_user<C: ConnectionTrait>(
+pub async fn list_live_for_user<C: Clocked>(
     db: &C,
     user_id: &str,
 ) -> Result<Vec<signin_session::Model>, DbErr> {
-    let now = clock::now();
+    let now = db.now();
     let sessions = signin_session::Entity::find()
         .filter(signin_session::Column::UserId.eq(user_id))
         .filter(signin_session::Column::EndedAt.is_null())

@@ -6,22 +6,25 @@
 //! generic error: an unknown e-mail, a wrong password and a deactivated
 //! account look the same, and take the same time (one argon2 verification).
 
+use crate::core::write;
+use crate::core::write::Write;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
+    Set,
 };
 use serde_json::json;
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::db::Db;
-use super::db::{begin_write, write_together};
+use super::db::write_together;
 use super::passkeys::{PasskeyError, RelyingParty};
 use super::passwords::{self, Password, PasswordCheck};
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
-use super::{clock, recovery_codes, throttle, users};
+use super::{recovery_codes, throttle, users};
+use crate::core::write::Actor;
 use crate::entities::{app, app_user, password_credential, signin_session};
 use crate::types::Email;
 use crate::types::UserStatus;
@@ -109,7 +112,7 @@ async fn record_failure(
             .attempted
             .map(|email| Target::new("email", email.as_str())),
     };
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, actor.clone()).await?;
     let locks = throttle::fail(&tx, reservation).await?;
     audit::record(
         &tx,
@@ -174,14 +177,14 @@ async fn reserve(db: &Db, keys: &throttle::Keys) -> Result<throttle::Reservation
 /// Open the session and record the success (in `tx`); also used right after
 /// a sign-up and when a link is redeemed.
 pub(crate) async fn succeed(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app: &app::Model,
     user: &app_user::Model,
     factor: Factor,
     keys: &throttle::Keys,
     client: &ClientInfo,
 ) -> Result<SignedIn, SignInError> {
-    let session = sessions::opened(app, user, factor, client);
+    let session = sessions::opened(app, user, factor, client, tx.now);
     let mut user = user.clone();
     user.last_sign_in_at = Some(session.auth_time);
     // The counter's clear, the user's sign-in time and the new session in
@@ -286,11 +289,15 @@ pub async fn with_password(
         PasswordCheck::Valid { needs_rehash: true } => password.hashed().await.ok(),
         _ => None,
     };
-    let tx = begin_write(db).await?;
+    let tx = write::begin(
+        db,
+        Actor::user(&user.id, &user.email, client.address.clone()),
+    )
+    .await?;
     if let Some(rehashed) = rehashed {
         let mut update: password_credential::ActiveModel = credential.into();
         update.phc = Set(rehashed.0);
-        update.updated_at = Set(clock::now());
+        update.updated_at = Set(tx.now);
         update.update(&tx).await?;
     }
     reservation.cleared_with_account();
@@ -326,7 +333,11 @@ pub async fn with_recovery_code(
         record_failure(db, reservation, failure(FailureReason::UnknownUser, None)).await?;
         return Err(SignInError::Failed);
     };
-    let tx = begin_write(db).await?;
+    let tx = write::begin(
+        db,
+        Actor::user(&user.id, &user.email, client.address.clone()),
+    )
+    .await?;
     let spent = recovery_codes::consume(&tx, &user.id, code).await?;
     if !spent || user.status != UserStatus::Active {
         tx.rollback().await?;
@@ -370,8 +381,8 @@ async fn verify_passkey(
     state: DiscoverableAuthentication,
     credential: &PublicKeyCredential,
     client: &ClientInfo,
-) -> Result<(DatabaseTransaction, app_user::Model), SignInError> {
-    let tx = begin_write(db).await?;
+) -> Result<(Write, app_user::Model), SignInError> {
+    let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
     match rp
         .finish_authentication(&tx, &app.name, &app.id, credential, state)
         .await
@@ -386,7 +397,7 @@ async fn verify_passkey(
             };
             let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
             if throttle::locked_until(db, &keys).await?.is_none() {
-                let tx = begin_write(db).await?;
+                let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
                 throttle::count_failure(&tx, &keys).await?;
                 audit::record(
                     &tx,
@@ -434,7 +445,7 @@ pub async fn with_passkey(
 
 /// Record a re-authentication (or step-up) in the current session.
 async fn reauthenticated(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app: &app::Model,
     signin: &ActiveSignin,
     factor: Factor,
@@ -498,7 +509,7 @@ pub async fn reauthenticate_with_password(
         .await?;
         return Err(SignInError::Failed);
     }
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, signed_in_actor(signin, client)).await?;
     throttle::succeeded(&tx, reservation).await?;
     let session = reauthenticated(&tx, app, signin, Factor::Password, client).await?;
     tx.commit().await?;
@@ -532,7 +543,7 @@ pub async fn sign_out(
     signin: &ActiveSignin,
     client: &ClientInfo,
 ) -> Result<(), SignInError> {
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, signed_in_actor(signin, client)).await?;
     sessions::end(&tx, &signin.session.id, "signed_out").await?;
     audit::record(
         &tx,
@@ -547,4 +558,9 @@ pub async fn sign_out(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The signed-in user, acting from this client.
+fn signed_in_actor(signin: &ActiveSignin, client: &ClientInfo) -> Actor {
+    Actor::user(&signin.user.id, &signin.user.email, client.address.clone())
 }

@@ -19,17 +19,19 @@
 //! browser that signed in to the account before (a known device, OWASP's
 //! "device cookie") counts its failures on its own key.
 
+use crate::core::write::Clocked;
+use crate::core::write::Write;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryTrait, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait,
+    Set,
 };
 
 use super::db::Db;
-use super::{clock, secrets};
+use super::secrets;
 use crate::entities::auth_throttle;
 use crate::types::AppId;
 
@@ -169,7 +171,7 @@ impl Reservation {
 
 /// The reserved attempt succeeded: the account's counter, this attempt's
 /// count with it, is cleared (see [`clear_account`]).
-pub async fn succeeded(tx: &DatabaseTransaction, reservation: Reservation) -> Result<(), DbErr> {
+pub async fn succeeded(tx: &Write, reservation: Reservation) -> Result<(), DbErr> {
     clear_account(tx, &reservation.keys).await
 }
 
@@ -186,7 +188,7 @@ pub struct Lock {
 /// upsert's row lock on PostgreSQL; SQLite's write transaction holds the
 /// database).
 async fn locked_row(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app_id: &AppId,
     key: &str,
     now: DateTime<Utc>,
@@ -213,7 +215,7 @@ async fn locked_row(
 
 /// Count one failure on `key` (a new window when the last one is over).
 async fn bump(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app_id: &AppId,
     key: &str,
     limit: Limit,
@@ -225,7 +227,7 @@ async fn bump(
 
 /// [`bump`] for a row this transaction has already locked.
 async fn bump_row(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     row: auth_throttle::Model,
     limit: Limit,
     now: DateTime<Utc>,
@@ -251,7 +253,7 @@ async fn bump_row(
 /// Lock `key` when its failures have reached the limit (each lock in a row
 /// twice as long); the lock, if it happened now.
 async fn lock_if_full(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app_id: &AppId,
     key: &str,
     kind: KeyKind,
@@ -289,7 +291,7 @@ async fn lock_if_full(
 /// busy office must not be refused for sign-ins merely in flight; its
 /// failures count when they happen.
 pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTime<Utc>>, DbErr> {
-    let now = clock::now();
+    let now = db.now();
     let reservation = Reservation { keys: keys.clone() };
     let Some((_, key)) = &keys.account else {
         // Nothing to count (a passkey sign-in): only a locked address
@@ -417,8 +419,8 @@ fn count_attempt(
 /// The reserved attempt failed: the account's count stays, the address's
 /// is counted now, and a key that has reached its limit locks. Returns the
 /// keys that locked now.
-pub async fn fail(tx: &DatabaseTransaction, reservation: Reservation) -> Result<Vec<Lock>, DbErr> {
-    let now = clock::now();
+pub async fn fail(tx: &Write, reservation: Reservation) -> Result<Vec<Lock>, DbErr> {
+    let now = tx.now;
     let keys = reservation.keys;
     if let Some(address) = &keys.address {
         bump(tx, &keys.app_id, address, PER_ADDRESS, now).await?;
@@ -435,8 +437,8 @@ pub async fn fail(tx: &DatabaseTransaction, reservation: Reservation) -> Result<
 /// Count a failure that was not reserved (a passkey assertion that did not
 /// verify: those are never refused beforehand, see `signin::with_passkey`).
 /// Returns the keys that locked now.
-pub async fn count_failure(tx: &DatabaseTransaction, keys: &Keys) -> Result<Vec<Lock>, DbErr> {
-    let now = clock::now();
+pub async fn count_failure(tx: &Write, keys: &Keys) -> Result<Vec<Lock>, DbErr> {
+    let now = tx.now;
     let mut locks = Vec::new();
     for (key, kind, limit) in keys.all() {
         bump(tx, &keys.app_id, key, limit, now).await?;
@@ -467,11 +469,8 @@ pub async fn give_back(db: &Db, reservation: Reservation) -> Result<(), DbErr> {
 }
 
 /// When the attempt may be made again, if any of its keys is locked now.
-pub async fn locked_until<C: ConnectionTrait>(
-    db: &C,
-    keys: &Keys,
-) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let now = clock::now();
+pub async fn locked_until<C: Clocked>(db: &C, keys: &Keys) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let now = db.now();
     let names: Vec<&str> = keys.all().map(|(key, _, _)| key).collect();
     let rows = auth_throttle::Entity::find()
         .filter(auth_throttle::Column::Key.is_in(names))
@@ -487,7 +486,7 @@ pub async fn locked_until<C: ConnectionTrait>(
 /// A successful sign-in clears the account's (or device's) counter and its
 /// back-off; never the address's: one valid account must not whitelist an
 /// address that guesses others.
-pub async fn clear_account(tx: &DatabaseTransaction, keys: &Keys) -> Result<(), DbErr> {
+pub async fn clear_account(tx: &Write, keys: &Keys) -> Result<(), DbErr> {
     if let Some(clearing) = clearing_account(keys) {
         tx.execute(&clearing).await?;
     }
@@ -504,7 +503,7 @@ pub fn clearing_account(keys: &Keys) -> Option<DeleteStatement> {
 /// Forget counters nobody needs any more (no lock, and quiet for a day), so
 /// guesses at many e-mails leave no lasting rows.
 pub async fn delete_stale(db: &Db) -> Result<u64, DbErr> {
-    let now = clock::now();
+    let now = db.now();
     let deleted = auth_throttle::Entity::delete_many()
         .filter(auth_throttle::Column::UpdatedAt.lt(now - BACK_OFF_MEMORY))
         .filter(

@@ -1,14 +1,14 @@
 //! Users of an app. The same e-mail in two apps is two unrelated users.
 
+use crate::core::write::Write;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::json;
 
-use super::audit::{self, Action, Actor, AuditError, Event, Target};
-use super::clock;
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::passwords::Hashed;
 use super::roles::{self, RoleError};
 use super::secrets;
@@ -44,11 +44,11 @@ pub struct NewUser {
 /// Create a user of `app_id` with an optional password and roles, recording
 /// `user.created` and one `role.granted` per role, all in `tx`.
 pub async fn create(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     app_id: &AppId,
     new: NewUser,
 ) -> Result<app_user::Model, UserError> {
+    let actor = &tx.actor;
     // Resolve every role first, so a typo fails before anything is written.
     for role in &new.roles {
         roles::require(tx, app_id, role).await?;
@@ -56,7 +56,7 @@ pub async fn create(
     if find_by_email(tx, app_id, &new.email).await?.is_some() {
         return Err(email_taken(&new.email, app_id));
     }
-    let now = clock::now();
+    let now = tx.now;
     let user = app_user::ActiveModel {
         id: Set(new.id.clone().unwrap_or_else(secrets::new_id)),
         app_id: Set(app_id.clone()),
@@ -102,7 +102,7 @@ pub async fn create(
     )
     .await?;
     for role in &new.roles {
-        roles::grant(tx, actor, &user, role).await?;
+        roles::grant(tx, &user, role).await?;
     }
     Ok(user)
 }
@@ -214,10 +214,7 @@ pub async fn find<C: ConnectionTrait>(
 /// a guardrail checked after it (last sign-in method, last owner, level)
 /// cannot race a concurrent change to the same user. Returns the row as it
 /// is now.
-pub async fn lock(
-    tx: &DatabaseTransaction,
-    user_id: &str,
-) -> Result<Option<app_user::Model>, DbErr> {
+pub async fn lock(tx: &Write, user_id: &str) -> Result<Option<app_user::Model>, DbErr> {
     app_user::Entity::find_by_id(user_id)
         .lock_exclusive()
         .one(tx)
@@ -230,15 +227,15 @@ pub async fn lock(
 /// `user.deactivated` / `user.reactivated`. Self-deactivation's fresh
 /// sign-in is the caller's (it knows the session).
 pub async fn set_active(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
+    tx: &Write,
     user: &app_user::Model,
     active: bool,
 ) -> Result<app_user::Model, UserError> {
+    let actor = &tx.actor;
     if !active {
         super::policy::ensure_not_last_owner(tx, user).await??;
     }
-    let now = clock::now();
+    let now = tx.now;
     let status = if active {
         UserStatus::Active
     } else {
@@ -280,11 +277,8 @@ pub async fn set_active(
 
 /// End every session and token family of a user. Records
 /// `user.signed_out_everywhere`.
-pub async fn sign_out_everywhere(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
-    user: &app_user::Model,
-) -> Result<u64, UserError> {
+pub async fn sign_out_everywhere(tx: &Write, user: &app_user::Model) -> Result<u64, UserError> {
+    let actor = &tx.actor;
     let ended =
         super::sessions::end_all_for_user(tx, &user.id, "signed_out_by_operator", None).await?;
     audit::record(
@@ -304,11 +298,8 @@ pub async fn sign_out_everywhere(
 /// Delete a user and everything that hangs off them (credentials, passkeys,
 /// sessions, tokens, role assignments), unless they are the app's last
 /// owner. Records `user.deleted` with what the user was.
-pub async fn delete(
-    tx: &DatabaseTransaction,
-    actor: &Actor,
-    user: &app_user::Model,
-) -> Result<(), UserError> {
+pub async fn delete(tx: &Write, user: &app_user::Model) -> Result<(), UserError> {
+    let actor = &tx.actor;
     super::policy::ensure_not_last_owner(tx, user).await??;
     let roles = super::roles::names_held(tx, &user.id).await?;
     app_user::Entity::delete_by_id(user.id.as_str())

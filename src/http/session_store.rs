@@ -14,7 +14,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use crate::core::db::Db;
-use crate::core::{clock, secrets};
+use crate::core::secrets;
 use crate::entities::browser_session;
 
 #[derive(Clone)]
@@ -36,7 +36,7 @@ impl DbSessionStore {
     /// Delete expired rows (run periodically by the server).
     pub async fn delete_expired(&self) -> Result<u64, sea_orm::DbErr> {
         let result = browser_session::Entity::delete_many()
-            .filter(browser_session::Column::ExpiresAt.lt(clock::now()))
+            .filter(browser_session::Column::ExpiresAt.lt(self.db.now()))
             .exec(self.db.writer())
             .await?;
         Ok(result.rows_affected)
@@ -113,7 +113,7 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, session_id: &Id) -> session_store::Result<Option<Record>> {
         let row = browser_session::Entity::find_by_id(key(session_id))
-            .filter(browser_session::Column::ExpiresAt.gt(clock::now()))
+            .filter(browser_session::Column::ExpiresAt.gt(self.db.now()))
             .one(&self.db)
             .await
             .map_err(backend)?;

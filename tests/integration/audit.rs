@@ -4,8 +4,8 @@
 use crate::common;
 
 use common::{Backend, TestApp, backend, spawn_app};
-use oneauth::core::audit::{self, Action, Actor, Event, Target};
-use oneauth::core::db::begin_write;
+use oneauth::core::audit::{self, Action, Event, Target};
+use oneauth::core::write::{self, Actor};
 use oneauth::entities::audit_event;
 use oneauth::types::AppId;
 use serde_json::json;
@@ -274,7 +274,7 @@ async fn concurrent_appends_to_one_app_form_one_chain() {
         let db = app.db.clone();
         let app_id = app_id.clone();
         tasks.push(tokio::spawn(async move {
-            let tx = begin_write(&db).await.unwrap();
+            let tx = write::begin(&db, Actor::system()).await.unwrap();
             audit::record(
                 &tx,
                 Event {
@@ -320,11 +320,11 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
     };
 
     // Hold alpha's chain open in one transaction...
-    let held = begin_write(&app.db).await.unwrap();
+    let held = write::begin(&app.db, Actor::system()).await.unwrap();
     audit::record(&held, event(&alpha)).await.unwrap();
     // ...while beta appends and commits.
     let other = tokio::time::timeout(std::time::Duration::from_secs(5), async {
-        let tx = begin_write(&app.db).await.unwrap();
+        let tx = write::begin(&app.db, Actor::system()).await.unwrap();
         audit::record(&tx, event(&beta)).await.unwrap();
         tx.commit().await.unwrap();
     })
@@ -336,7 +336,7 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
 
     // A second append to alpha does wait: that is what keeps one chain.
     let same = tokio::time::timeout(std::time::Duration::from_millis(500), async {
-        let tx = begin_write(&app.db).await.unwrap();
+        let tx = write::begin(&app.db, Actor::system()).await.unwrap();
         audit::record(&tx, event(&alpha)).await.unwrap();
         tx.commit().await.unwrap();
     })

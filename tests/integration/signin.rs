@@ -14,8 +14,8 @@ use oneauth::api::account::{
 use oneauth::api::hosted::{
     RegisterWithPassword, SignInWithPassword, SignInWithRecoveryCode, SignOut,
 };
-use oneauth::core::audit::Actor;
-use oneauth::core::{db, recovery_codes};
+use oneauth::core::write::Actor;
+use oneauth::core::{recovery_codes, write};
 use oneauth::entities::{app_user, auth_throttle, passkey, password_credential, signin_session};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -633,10 +633,8 @@ async fn pages_on_another_host_name_are_sent_to_the_public_url() {
 
 async fn give_codes(app: &TestApp, email: &str) -> Vec<String> {
     let user = user(app, email).await;
-    let tx = db::begin_write(&app.db).await.unwrap();
-    let codes = recovery_codes::generate(&tx, &Actor::system(), &user)
-        .await
-        .unwrap();
+    let tx = write::begin(&app.db, Actor::system()).await.unwrap();
+    let codes = recovery_codes::generate(&tx, &user).await.unwrap();
     tx.commit().await.unwrap();
     codes
 }

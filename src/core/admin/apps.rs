@@ -6,7 +6,6 @@ use crate::core::audit::Target;
 use crate::core::clients::{self, ClientChanges, ClientError, ClientSecret, NewClient};
 use crate::core::console::Operator;
 use crate::core::db::Db;
-use crate::core::db::begin_write;
 use crate::entities::{app, oauth_client};
 use crate::types::ClientType;
 use crate::types::{AppId, DisplayName};
@@ -59,10 +58,9 @@ pub async fn create(
     }
     let id = AppId::parse(app_id).map_err(invalid("app_id"))?;
     let name = DisplayName::parse(name).map_err(invalid("name"))?;
-    let tx = begin_write(db).await?;
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
     let created = apps::create(
         &tx,
-        &operator.actor(),
         NewApp {
             id,
             name,
@@ -136,7 +134,7 @@ pub async fn update(
             field,
             message: err.0,
         })?;
-    let tx = begin_write(db).await?;
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
     let outcome = async {
         // Read again in the transaction: the lockout check and the change
         // see the same roles and settings.
@@ -146,7 +144,7 @@ pub async fn update(
         if let Some(reason) = console_lockout(&tx, &app, &settings).await? {
             return Ok(Err(reason.to_owned()));
         }
-        apps::update(&tx, &operator.actor(), &app, &settings)
+        apps::update(&tx, &app, &settings)
             .await
             .map(Ok)
             .map_err(app_error)
@@ -181,8 +179,8 @@ pub async fn set_disabled(
         )
         .await);
     }
-    let tx = begin_write(db).await?;
-    let updated = apps::set_disabled(&tx, &operator.actor(), &app, disabled)
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
+    let updated = apps::set_disabled(&tx, &app, disabled)
         .await
         .map_err(app_error)?;
     tx.commit().await?;
@@ -208,8 +206,8 @@ pub async fn create_client(
 ) -> Result<(oauth_client::Model, Option<ClientSecret>), AdminError> {
     let app = configurable_app(db, operator, app_id, "client.create", None).await?;
     let app_id = app.id.clone();
-    let tx = begin_write(db).await?;
-    let created = clients::create(&tx, &operator.actor(), &app_id, new)
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
+    let created = clients::create(&tx, &app_id, new)
         .await
         .map_err(client_error)?;
     tx.commit().await?;
@@ -243,8 +241,8 @@ pub async fn update_client(
     )
     .await?;
     let client = client_of(db, app_id, client_id).await?;
-    let tx = begin_write(db).await?;
-    let updated = clients::update(&tx, &operator.actor(), &client, changes)
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
+    let updated = clients::update(&tx, &client, changes)
         .await
         .map_err(client_error)?;
     tx.commit().await?;
@@ -268,8 +266,8 @@ pub async fn rotate_secret(
             message: "A public client has no secret to rotate.".into(),
         });
     }
-    let tx = begin_write(db).await?;
-    let secret = clients::rotate_secret(&tx, &operator.actor(), &client)
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
+    let secret = clients::rotate_secret(&tx, &client)
         .await
         .map_err(client_error)?;
     tx.commit().await?;
@@ -293,8 +291,8 @@ pub async fn set_client_disabled(
     )
     .await?;
     let client = client_of(db, app_id, client_id).await?;
-    let tx = begin_write(db).await?;
-    let updated = clients::set_disabled(&tx, &operator.actor(), &client, disabled)
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
+    let updated = clients::set_disabled(&tx, &client, disabled)
         .await
         .map_err(client_error)?;
     tx.commit().await?;

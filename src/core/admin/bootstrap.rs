@@ -4,8 +4,9 @@
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::core::audit::{self, Action, Actor, AuditError, Event, Target};
-use crate::core::db::{Db, begin_write};
+use crate::core::audit::{self, Action, AuditError, Event, Target};
+use crate::core::db::Db;
+use crate::core::write::Actor;
 use crate::core::{links, policy, roles, users};
 use crate::entities::{app, app_user, role, role_assignment};
 use crate::types::AppId;
@@ -46,7 +47,7 @@ pub async fn bootstrap(
     email: &crate::types::Email,
 ) -> Result<String, BootstrapError> {
     let console = AppId::console();
-    let tx = begin_write(db).await?;
+    let tx = crate::core::write::begin(db, actor.clone()).await?;
     let owner = role::Entity::find()
         .filter(role::Column::AppId.eq(AppId::CONSOLE))
         .filter(role::Column::Name.eq(policy::OWNER_ROLE))
@@ -79,13 +80,12 @@ pub async fn bootstrap(
     }
     let user = match users::find_by_email(&tx, &console, email).await? {
         Some(user) => {
-            roles::grant(&tx, actor, &user, &owner_name).await?;
+            roles::grant(&tx, &user, &owner_name).await?;
             user
         }
         None => {
             users::create(
                 &tx,
-                actor,
                 &console,
                 users::NewUser {
                     id: None,
@@ -100,17 +100,10 @@ pub async fn bootstrap(
     // The new owner holds the role before the pending ones lose it: the
     // console never has no owner, not even inside this transaction.
     for earlier in pending.iter().filter(|o| o.email != email.as_str()) {
-        roles::revoke(&tx, actor, earlier, &owner_name).await?;
+        roles::revoke(&tx, earlier, &owner_name).await?;
         links::void_unused(&tx, &earlier.id, links::Purpose::Invite).await?;
     }
-    let token = links::issue_for(
-        &tx,
-        actor,
-        &user,
-        links::Purpose::Invite,
-        SETUP_LINK_LIFETIME,
-    )
-    .await?;
+    let token = links::issue_for(&tx, &user, links::Purpose::Invite, SETUP_LINK_LIFETIME).await?;
     audit::record(
         &tx,
         Event {

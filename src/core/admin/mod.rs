@@ -10,13 +10,15 @@ pub mod bootstrap;
 pub mod roles;
 pub mod users;
 
-use sea_orm::{DatabaseTransaction, DbErr};
+use crate::core::write;
+use crate::core::write::Write;
+use sea_orm::DbErr;
 
 use serde_json::json;
 
 use super::audit::{self, Action, AuditError, Event, Target};
 use super::console::{self, Operator};
-use super::db::{Db, begin_write};
+use super::db::Db;
 use crate::entities::{app, app_user};
 use crate::types::{AppId, InvalidValue};
 
@@ -80,7 +82,7 @@ pub(crate) async fn refused(
         _ => AppId::console(),
     };
     let recorded = async {
-        let tx = begin_write(db).await?;
+        let tx = write::begin(db, operator.actor()).await?;
         audit::record(
             &tx,
             Event {
@@ -161,12 +163,9 @@ pub(crate) async fn act_on_user<T>(
     app_id: &str,
     user_id: &str,
     attempted: &str,
-    change: impl AsyncFnOnce(
-        &DatabaseTransaction,
-        app_user::Model,
-    ) -> Result<Result<T, String>, AdminError>,
+    change: impl AsyncFnOnce(&Write, app_user::Model) -> Result<Result<T, String>, AdminError>,
 ) -> Result<T, AdminError> {
-    let tx = super::db::begin_write(db).await?;
+    let tx = write::begin(db, operator.actor()).await?;
     let outcome = match locked_target(&tx, operator, app_id, user_id).await {
         Ok(Ok(user)) => change(&tx, user).await,
         Ok(Err(reason)) => Ok(Err(reason)),
@@ -180,7 +179,7 @@ pub(crate) async fn act_on_user<T>(
 /// roles, factors and status cannot change under the checks that follow),
 /// or the reason the operator may not act on them (H3: their level).
 async fn locked_target(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
@@ -208,7 +207,7 @@ pub(crate) async fn settle<T>(
     app_id: &str,
     attempted: &str,
     target: Option<Target>,
-    tx: DatabaseTransaction,
+    tx: Write,
     outcome: Result<Result<T, String>, AdminError>,
 ) -> Result<T, AdminError> {
     match outcome {

@@ -1,6 +1,6 @@
 //! Roles of an app and who holds them, as operators manage them.
 
-use sea_orm::DatabaseTransaction;
+use crate::core::write::Write;
 
 use super::{
     AdminError, act_on_user, check_self_change, invalid, readable_app, refused, settle,
@@ -9,7 +9,6 @@ use super::{
 use crate::core::audit::Target;
 use crate::core::console::Operator;
 use crate::core::db::Db;
-use crate::core::db::begin_write;
 use crate::core::roles::{self, GrantOutcome, NewRole, RevokeOutcome, RoleError, RolePolicy};
 use crate::entities::{app_user, role};
 use crate::types::{AppId, RoleName};
@@ -66,10 +65,9 @@ pub async fn create(
         .await);
     }
     let name = RoleName::parse(name).map_err(invalid("name"))?;
-    let tx = begin_write(db).await?;
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
     let created = roles::create(
         &tx,
-        &operator.actor(),
         &AppId::parse(app_id).expect("checked above"),
         NewRole {
             name,
@@ -116,8 +114,8 @@ pub async fn update(
         .await);
     }
     let role = role_of(db, app_id, name).await?;
-    let tx = begin_write(db).await?;
-    let updated = roles::update(&tx, &operator.actor(), &role, description, policy)
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
+    let updated = roles::update(&tx, &role, description, policy)
         .await
         .map_err(role_error)?;
     tx.commit().await?;
@@ -147,8 +145,8 @@ pub async fn delete(
         )
         .await);
     }
-    let tx = begin_write(db).await?;
-    let outcome = match roles::delete(&tx, &operator.actor(), &role).await {
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
+    let outcome = match roles::delete(&tx, &role).await {
         Ok(()) => Ok(Ok(())),
         Err(err @ RoleError::OwnerRoleHeld) => Ok(Err(err.to_string())),
         Err(err) => Err(role_error(err)),
@@ -167,7 +165,7 @@ async fn role_change<T>(
     name: &str,
     attempted: &'static str,
     confirmation: Option<&str>,
-    change: impl AsyncFnOnce(&DatabaseTransaction, &app_user::Model, &RoleName) -> Result<T, RoleError>,
+    change: impl AsyncFnOnce(&Write, &app_user::Model, &RoleName) -> Result<T, RoleError>,
 ) -> Result<T, AdminError> {
     let target = Some(Target::new("user", user_id));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
@@ -208,7 +206,6 @@ pub async fn grant(
     user_id: &str,
     name: &str,
 ) -> Result<GrantOutcome, AdminError> {
-    let actor = operator.actor();
     role_change(
         db,
         operator,
@@ -217,7 +214,7 @@ pub async fn grant(
         name,
         "role.grant",
         None,
-        async |tx, user, role| roles::grant(tx, &actor, user, role).await,
+        async |tx, user, role| roles::grant(tx, user, role).await,
     )
     .await
 }
@@ -232,7 +229,6 @@ pub async fn revoke(
     name: &str,
     confirmation: Option<&str>,
 ) -> Result<RevokeOutcome, AdminError> {
-    let actor = operator.actor();
     role_change(
         db,
         operator,
@@ -241,7 +237,7 @@ pub async fn revoke(
         name,
         "role.revoke",
         confirmation,
-        async |tx, user, role| roles::revoke(tx, &actor, user, role).await,
+        async |tx, user, role| roles::revoke(tx, user, role).await,
     )
     .await
 }

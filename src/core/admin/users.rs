@@ -9,7 +9,6 @@ use super::{
 use crate::core::audit::Target;
 use crate::core::console::Operator;
 use crate::core::db::Db;
-use crate::core::db::begin_write;
 use crate::core::links::{self, Purpose};
 use crate::core::passkeys;
 use crate::core::policy;
@@ -114,10 +113,9 @@ pub async fn create(
         names.push(name);
     }
     let app_id_parsed = AppId::parse(app_id).expect("checked above");
-    let tx = begin_write(db).await?;
+    let tx = crate::core::write::begin(db, operator.actor()).await?;
     let user = users::create(
         &tx,
-        &operator.actor(),
         &app_id_parsed,
         NewUser {
             id: None,
@@ -129,7 +127,7 @@ pub async fn create(
     .await
     .map_err(user_error)?;
     let link = if invite {
-        let token = links::issue(&tx, &operator.actor(), &user, Purpose::Invite)
+        let token = links::issue(&tx, &user, Purpose::Invite)
             .await
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         Some(links::url(public_url, app_id, Purpose::Invite, &token))
@@ -168,7 +166,7 @@ pub async fn invite(
             let reason = "This user can already sign in: an invitation would replace their factors. Send a recovery link instead.";
             return Ok(Err(reason.into()));
         }
-        let token = links::issue(tx, &operator.actor(), &user, Purpose::Invite)
+        let token = links::issue(tx, &user, Purpose::Invite)
             .await
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         Ok(Ok(links::url(public_url, app_id, Purpose::Invite, &token)))
@@ -203,7 +201,7 @@ pub async fn set_active(
         app_id,
         user_id,
         attempted,
-        async |tx, user| guarded(users::set_active(tx, &operator.actor(), &user, active).await),
+        async |tx, user| guarded(users::set_active(tx, &user, active).await),
     )
     .await
 }
@@ -224,7 +222,7 @@ pub async fn sign_out_everywhere(
         app_id,
         user_id,
         attempted,
-        async |tx, user| guarded(users::sign_out_everywhere(tx, &operator.actor(), &user).await),
+        async |tx, user| guarded(users::sign_out_everywhere(tx, &user).await),
     )
     .await
 }
@@ -260,7 +258,7 @@ async fn issue_link(
                         .into(),
                 ));
             }
-            let token = links::issue(tx, &operator.actor(), &user, purpose)
+            let token = links::issue(tx, &user, purpose)
                 .await
                 .map_err(|e| AdminError::Internal(e.to_string()))?;
             Ok(Ok(links::url(public_url, app_id, purpose, &token)))
@@ -313,7 +311,7 @@ pub async fn remove_passkey(
         user_id,
         attempted,
         async |tx, user| {
-            match passkeys::remove(tx, &app, &operator.actor(), &user, passkey_id).await {
+            match passkeys::remove(tx, &app, &user, passkey_id).await {
                 Ok(()) => {}
                 Err(passkeys::PasskeyError::Policy(guard)) => return Ok(Err(guard.to_string())),
                 Err(err @ passkeys::PasskeyError::NotFound) => {
@@ -350,7 +348,7 @@ pub async fn delete(
         app_id,
         user_id,
         attempted,
-        async |tx, user| guarded(users::delete(tx, &operator.actor(), &user).await),
+        async |tx, user| guarded(users::delete(tx, &user).await),
     )
     .await
 }

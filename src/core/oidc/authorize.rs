@@ -2,7 +2,7 @@
 //! §3.1.2): validate the request, then answer with an error, a trip through
 //! the hosted sign-in (or re-authentication, or passkey step-up), or a code.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use sea_orm::{EntityTrait, Set};
 use serde::Deserialize;
 use url::Url;
@@ -13,7 +13,7 @@ use crate::core::clients::redirect_uris;
 use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
 use crate::core::vault::DerivedKey;
-use crate::core::{clock, policy, secrets};
+use crate::core::{policy, secrets};
 use crate::entities::{app, authorization_code, oauth_client};
 use crate::types::ClientType;
 
@@ -61,8 +61,8 @@ impl LoginClock<'_> {
     }
 
     /// A mark for "now", for the request to carry through the sign-in.
-    pub fn mark_now(&self, client_id: &str) -> String {
-        let millis = clock::now().timestamp_millis();
+    pub fn mark(&self, client_id: &str, now: DateTime<Utc>) -> String {
+        let millis = now.timestamp_millis();
         format!(
             "{millis}.{}",
             self.key.sign(&self.message(client_id, millis))
@@ -81,7 +81,7 @@ impl LoginClock<'_> {
 
 impl AuthorizeParams {
     /// The same request as a query string, to come back to after signing
-    /// in; `restart_login` (a mark from [`LoginClock::mark_now`]) names now
+    /// in; `restart_login` (a mark from [`LoginClock::mark`]) names now
     /// as the time from which an authentication satisfies prompt=login.
     pub fn to_query(&self, restart_login: Option<String>) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
@@ -398,7 +398,7 @@ pub async fn decide(
         });
     }
     let factors = signin.factors();
-    let now = clock::now();
+    let now = db.now();
     // prompt=login: an authentication after this request started.
     let after_login = |e: &AuthEvent| {
         request.prompt != Prompt::Login

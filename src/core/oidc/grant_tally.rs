@@ -14,6 +14,7 @@
 //! What a crash loses is at most one interval of counts (tokens that were
 //! issued but not yet summarised); a graceful shutdown flushes first.
 
+use crate::core::write;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -21,9 +22,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::core::audit::{self, Action, Actor, AuditError, Event, Target};
-use crate::core::clock;
-use crate::core::db::{Db, begin_write};
+use crate::core::audit::{self, Action, AuditError, Event, Target};
+use crate::core::db::Db;
+use crate::core::write::Actor;
 use crate::types::AppId;
 
 /// How often the counts are written to the audit chain.
@@ -52,8 +53,14 @@ pub struct GrantTally {
 
 impl GrantTally {
     /// Count one client_credentials token.
-    pub fn count(&self, app_id: &str, client_id: &str, client_name: &str, scope: &str) {
-        let now = clock::now();
+    pub fn count(
+        &self,
+        app_id: &str,
+        client_id: &str,
+        client_name: &str,
+        scope: &str,
+        now: DateTime<Utc>,
+    ) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         let group = Group {
             app_id: app_id.to_owned(),
@@ -125,7 +132,7 @@ impl GrantTally {
 }
 
 async fn write(db: &Db, taken: &HashMap<Group, Count>) -> Result<(), AuditError> {
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, Actor::system()).await?;
     // A stable order, so the chain reads the same whatever the map's order.
     let mut groups: Vec<_> = taken.iter().collect();
     groups.sort_by(|a, b| {

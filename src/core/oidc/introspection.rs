@@ -1,15 +1,16 @@
 //! Token revocation (RFC 7009) and introspection (RFC 7662).
 
+use crate::core::write;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter};
 use serde_json::{Value, json};
 
 use super::minting::{self, ACCESS_TOKEN_TYP};
 use super::{ErrorCode, OAuthError};
-use crate::core::audit::{self, Action, Actor, Event, Target};
+use crate::core::audit::{self, Action, Event, Target};
 use crate::core::db::Db;
-use crate::core::db::begin_write;
-use crate::core::{clock, secrets};
+use crate::core::secrets;
+use crate::core::write::Actor;
 use crate::entities::{app, app_user, oauth_client, refresh_token, signin_session, token_family};
 use crate::types::ClientType;
 use crate::types::UserStatus;
@@ -50,7 +51,7 @@ pub async fn revoke(
     if family.client_id != client.id || family.revoked_at.is_some() {
         return Ok(());
     }
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, Actor::client(&client.id, &client.name)).await?;
     crate::core::token_families::revoke_family(&tx, &family.id, "revoked").await?;
     audit::record(
         &tx,
@@ -97,7 +98,7 @@ pub async fn introspect(
         false => find_refresh(db, app, token).await?,
     };
     if let Some((row, family)) = refresh {
-        let now = clock::now();
+        let now = db.now();
         let active = family.client_id == client.id
             && family.revoked_at.is_none()
             && row.used_at.is_none()
@@ -162,7 +163,7 @@ pub async fn access_token_live(
     else {
         return Ok(false);
     };
-    let now = clock::now();
+    let now = db.now();
     let session_live = standing.session_user_id == subject
         && standing.session_ended_at.is_none()
         && standing.session_idle_expires_at > now

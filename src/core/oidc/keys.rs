@@ -11,6 +11,9 @@
 //! ones with their JWK Set, reloaded at once when a token names a key id not
 //! seen yet (another node may have rotated first).
 
+use crate::core::write;
+use crate::core::write::Clocked;
+use crate::core::write::Write;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -23,18 +26,18 @@ use josekit::jwk::alg::rsa::RsaKeyPair;
 use josekit::jws::{ES256, JwsSigner, JwsVerifier, RS256};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::{Value, json};
 
-use super::super::audit::{self, Action, Actor, Event, Target};
+use super::super::audit::{self, Action, Event, Target};
 use super::super::cache::{KeptMap, TtlMap};
-use super::super::db::begin_write;
+use super::super::secrets;
 use super::super::vault::Vault;
-use super::super::{clock, secrets};
 use super::OAuthError;
 use crate::core::db::Db;
+use crate::core::write::Actor;
 use crate::entities::{app, signing_key};
 use crate::types::{Alg, AppId};
 
@@ -126,7 +129,7 @@ fn generate(alg: Alg, kid: &str) -> Result<(Jwk, Jwk), OAuthError> {
 }
 
 async fn insert_key(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     vault: &Vault,
     app_id: &AppId,
     alg: Alg,
@@ -142,7 +145,7 @@ async fn insert_key(
         public_jwk: Set(public.to_string()),
         retired_at: Set(None),
         publish_until: Set(None),
-        created_at: Set(clock::now()),
+        created_at: Set(tx.now),
     }
     .insert(tx)
     .await?)
@@ -175,7 +178,7 @@ pub async fn ensure(
     {
         return Ok(have);
     }
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, Actor::system()).await?;
     // Lock the app row so two processes do not both create keys.
     app::Entity::find_by_id(app_id.clone())
         .lock_exclusive()
@@ -227,11 +230,11 @@ pub async fn active(db: &Db, vault: &Vault, app_id: &AppId) -> Result<Arc<Active
 
 /// Keys a verifier must accept now: active ones and retired ones still
 /// within their publication period.
-async fn published_rows<C: ConnectionTrait>(
+async fn published_rows<C: Clocked>(
     db: &C,
     app_id: &AppId,
 ) -> Result<Vec<signing_key::Model>, OAuthError> {
-    let now = clock::now();
+    let now = db.now();
     Ok(signing_key::Entity::find()
         .filter(signing_key::Column::AppId.eq(app_id))
         .filter(
@@ -307,13 +310,13 @@ pub async fn verifier(
 /// `keep_published` (the lifetime of the tokens they signed, plus leeway).
 /// Records `key.rotated`.
 pub async fn rotate(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     vault: &Vault,
-    actor: &Actor,
     app_id: &AppId,
     keep_published: Duration,
 ) -> Result<Vec<String>, OAuthError> {
-    let now = clock::now();
+    let actor = &tx.actor;
+    let now = tx.now;
     let retired: Vec<String> = active_rows(tx, app_id)
         .await?
         .into_iter()

@@ -18,6 +18,8 @@
 //! by one of them (the other's UPDATE waits on the row, then finds it used).
 //! SQLite has one writer: one group at a time, in a transaction.
 
+use crate::core::write;
+use crate::core::write::Actor;
 use std::collections::HashSet;
 
 use chrono::Duration;
@@ -29,8 +31,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::batches::{self, ask, padded, run_in_batches};
-use crate::core::clock;
-use crate::core::db::{Db, begin_write};
+use crate::core::db::Db;
 use crate::core::secrets;
 use crate::entities::{refresh_token, signin_session, token_family};
 use crate::types::AppId;
@@ -162,7 +163,7 @@ async fn commit_in_one_statement(
     // One instant for the group: a token's `used_at` equals its
     // successor's `created_at`, which is how the grace window recognises
     // the immediate successor.
-    let now = clock::now();
+    let now = db.now();
     // The first rotation of each token (a token presented twice in one
     // group has one successor).
     let mut seen = HashSet::new();
@@ -201,11 +202,11 @@ async fn commit_in_a_transaction(
     db: &Db,
     rotations: &[&Rotation],
 ) -> Result<HashSet<String>, DbErr> {
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, Actor::system()).await?;
     // One instant for the group: a token's `used_at` equals its
     // successor's `created_at`, which is how the grace window recognises
     // the immediate successor.
-    let now = clock::now();
+    let now = tx.now;
     let ids = padded(rotations.iter().map(|r| r.token_id.as_str()).collect());
     let spent: HashSet<String> = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))

@@ -55,7 +55,7 @@ async fn handle(
     let request =
         match authorize::validate(&state.db, &app, &issuer, &login_clock, params.clone()).await {
             Ok(request) => request,
-            Err(outcome) => return respond(&login_clock, &params, outcome),
+            Err(outcome) => return respond(&login_clock, &params, outcome, state.db.now()),
         };
     let signin = match signins::current(&state.db, &session, &app).await {
         Ok(signin) => signin,
@@ -69,7 +69,7 @@ async fn handle(
         }
     };
     match authorize::decide(&state.db, &app, &issuer, &request, signin.as_ref()).await {
-        Ok(outcome) => respond(&login_clock, &params, outcome),
+        Ok(outcome) => respond(&login_clock, &params, outcome, state.db.now()),
         Err(err) => {
             tracing::error!(%err, "authorization failed");
             error_page(
@@ -81,7 +81,12 @@ async fn handle(
     }
 }
 
-fn respond(login_clock: &LoginClock<'_>, params: &AuthorizeParams, outcome: Outcome) -> Response {
+fn respond(
+    login_clock: &LoginClock<'_>,
+    params: &AuthorizeParams,
+    outcome: Outcome,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
     let app_id = login_clock.app_id;
     match outcome {
         Outcome::Redirect(location) => found(&location),
@@ -98,7 +103,7 @@ fn respond(login_clock: &LoginClock<'_>, params: &AuthorizeParams, outcome: Outc
             restart_login,
         } => {
             let restart = restart_login
-                .then(|| login_clock.mark_now(params.client_id.as_deref().unwrap_or_default()));
+                .then(|| login_clock.mark(params.client_id.as_deref().unwrap_or_default(), now));
             let back = format!("/a/{app_id}/oauth/authorize?{}", params.to_query(restart));
             let mut login = url::form_urlencoded::Serializer::new(String::new());
             login.append_pair("return_to", &back);

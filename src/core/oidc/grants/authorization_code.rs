@@ -2,6 +2,7 @@
 //! to its client, redirect URI and PKCE challenge (RFC 7636 §4.6); a code
 //! presented twice revokes the family it started.
 
+use crate::core::write;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
@@ -10,13 +11,14 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::core::audit::{self, Action, Actor, Event, Target};
-use crate::core::db::{begin_write, write_together};
+use crate::core::audit::{self, Action, Event, Target};
+use crate::core::db::write_together;
 use crate::core::oidc::OAuthError;
 use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::scope::Scope;
+use crate::core::secrets;
 use crate::core::sessions::decode_amr;
-use crate::core::{clock, secrets};
+use crate::core::write::Actor;
 use crate::entities::{
     app_user, authorization_code, oauth_client, refresh_token, signin_session, token_family,
 };
@@ -46,7 +48,7 @@ pub async fn exchange_code(
     let db = issuer.db;
     let app = issuer.app;
     let signing_keys = issuer.signing_keys().await?;
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, Actor::client(&client.id, &client.name)).await?;
     // The code, its session and the session's user in one read.
     let Some((stored, session, user)) =
         authorization_code::Entity::find_by_id(secrets::sha256_hex(code))
@@ -80,7 +82,7 @@ pub async fn exchange_code(
         tx.commit().await?;
         return Err(invalid_code());
     }
-    if stored.expires_at <= clock::now() {
+    if stored.expires_at <= tx.now {
         return Err(invalid_code());
     }
     if redirect_uri != Some(stored.redirect_uri.as_str()) {
@@ -106,7 +108,7 @@ pub async fn exchange_code(
         return Err(invalid_code());
     }
 
-    let now = clock::now();
+    let now = tx.now;
     let family_id = secrets::new_id();
     let absolute =
         (now + Duration::seconds(app.refresh_absolute_secs)).min(session.absolute_expires_at);

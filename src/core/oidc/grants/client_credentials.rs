@@ -46,8 +46,12 @@ pub async fn client_credentials(
     };
     let response = issuer.mint(&signing_keys, &grant, None)?;
     // Routine: counted, and summarised in the audit chain every few seconds.
-    issuer
-        .tally
-        .count(&issuer.app.id, &client.id, &client.name, &response.scope);
+    issuer.tally.count(
+        &issuer.app.id,
+        &client.id,
+        &client.name,
+        &response.scope,
+        issuer.db.now(),
+    );
     Ok(response)
 }

@@ -11,10 +11,11 @@ pub use authorization_code::exchange_code;
 pub use client_credentials::client_credentials;
 pub use refresh::refresh;
 
+use crate::core::write::Write;
 use std::sync::Arc;
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, DatabaseTransaction, Set};
+use sea_orm::{ActiveModelTrait, Set};
 use serde::Serialize;
 
 use super::OAuthError;
@@ -150,7 +151,7 @@ impl Issuer<'_> {
 
 /// A new refresh token in `family`, returned in clear once.
 async fn issue_refresh_token(
-    tx: &DatabaseTransaction,
+    tx: &Write,
     app: &app::Model,
     family_id: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -180,10 +181,6 @@ fn new_refresh_token(
     (token, row)
 }
 
-async fn revoke_family(
-    tx: &DatabaseTransaction,
-    family_id: &str,
-    reason: &str,
-) -> Result<(), OAuthError> {
+async fn revoke_family(tx: &Write, family_id: &str, reason: &str) -> Result<(), OAuthError> {
     Ok(crate::core::token_families::revoke_family(tx, family_id, reason).await?)
 }

@@ -3,21 +3,20 @@
 //! the whole family and is audited as `token.reuse_detected` (RFC 9700
 //! §4.14.2), except for the immediate predecessor inside the grace window.
 
+use crate::core::write;
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 
-use crate::core::audit::{self, Action, Actor, Event, Target};
-use crate::core::db::begin_write;
+use crate::core::audit::{self, Action, Event, Target};
 use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::rotation::{Rotated, Rotation};
 use crate::core::oidc::scope::Scope;
 use crate::core::oidc::{ErrorCode, OAuthError};
 use crate::core::sessions::{FactorTimes, is_live};
-use crate::core::{clock, policy, secrets};
+use crate::core::write::{Actor, Write};
+use crate::core::{policy, secrets};
 use crate::entities::{app_user, oauth_client, refresh_token, role, signin_session, token_family};
 use crate::types::UserStatus;
 
@@ -65,7 +64,7 @@ pub async fn refresh(
     if token.app_id != app.id {
         return Err(invalid_refresh());
     }
-    let now = clock::now();
+    let now = issuer.db.now();
     if family.client_id != client.id || family.revoked_at.is_some() {
         return Err(invalid_refresh());
     }
@@ -161,7 +160,7 @@ async fn refresh_locked(
     let db = issuer.db;
     let app = issuer.app;
     let signing_keys = issuer.signing_keys().await?;
-    let tx = begin_write(db).await?;
+    let tx = write::begin(db, Actor::client(&client.id, &client.name)).await?;
     let Some(token) = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secrets::sha256_hex(presented)))
         .filter(refresh_token::Column::AppId.eq(app.id.as_str()))
@@ -187,7 +186,7 @@ async fn refresh_locked(
     if family.client_id != client.id || family.revoked_at.is_some() {
         return Err(invalid_refresh());
     }
-    let now = clock::now();
+    let now = tx.now;
 
     if let Some(used_at) = token.used_at {
         // The only allowed second use: within the app's grace window, of the
@@ -303,7 +302,7 @@ async fn refresh_locked(
 }
 
 async fn reuse_detected(
-    tx: DatabaseTransaction,
+    tx: Write,
     issuer: &Issuer<'_>,
     family: &token_family::Model,
     client: &oauth_client::Model,
