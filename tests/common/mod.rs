@@ -470,24 +470,19 @@ impl TestApp {
             .expect("request succeeds")
     }
 
-    /// Move every sign-in of this database an hour (and more) into the past:
-    /// each factor's time and the newest authentication.
-    pub async fn age_sign_ins(&self) {
-        const LONG_AGO: &str = "'2000-01-01T00:00:00+00:00'";
-        self.sql(&format!("UPDATE signin_session SET auth_time = {LONG_AGO}"))
-            .await;
-        for column in ["password_at", "passkey_at", "recovery_at"] {
-            self.sql(&format!(
-                "UPDATE signin_session SET {column} = {LONG_AGO} WHERE {column} IS NOT NULL"
-            ))
-            .await;
-        }
+    /// Move this server's clock forward: its sign-ins, sessions, links,
+    /// codes and tokens age as if that much time had passed.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        self.db.clock().advance(by);
+        // What this process keeps for a second or two (key sets, apps) is
+        // read again at the new time.
+        self.db.forget_cached();
     }
 
     /// Record a passkey assertion made just now in every live sign-in (for
     /// tests whose passkeys are rows, not devices).
     pub async fn prove_passkey_now(&self) {
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = self.db.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         self.sql(&format!(
             "UPDATE signin_session SET passkey_at = '{now}', auth_time = '{now}' WHERE ended_at IS NULL"
         ))

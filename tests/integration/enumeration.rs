@@ -1,12 +1,12 @@
 //! No user enumeration at sign-in: an unknown e-mail and a wrong password
-//! get the same answer after the same work. Alone in its test binary, so the
-//! process-wide count of argon2 verifications is this test's own.
+//! get the same answer after the same work. The work is counted by a
+//! `oneauth serve` of its own (its /metrics), so the argon2 verifications
+//! of the other tests running beside it do not count.
 
 use crate::common;
 
-use common::{browser, spawn_app};
+use common::{ServerCall, ServerProcess, browser, spawn_app, spawn_server_process};
 use oneauth::api::hosted::SignInWithPassword;
-use oneauth::core::passwords;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
@@ -25,24 +25,24 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
         "correct horse battery staple\n",
     )
     .expect_success();
+    let server = spawn_server_process(&app).await;
     let mut answers = Vec::new();
     for email in ["ada@example.com", "nobody@example.com"] {
-        let before = passwords::verifications();
-        let response = app
-            .call(
-                &browser(),
-                SignInWithPassword {
-                    app_id: "demo".into(),
-                    email: email.to_string(),
-                    password: "wrong password!".into(),
-                    return_to: None,
-                },
-            )
-            .await;
+        let before = verifications(&server).await;
+        let response = ServerCall::of(SignInWithPassword {
+            app_id: "demo".into(),
+            email: email.to_string(),
+            password: "wrong password!".into(),
+            return_to: None,
+        })
+        .request(&browser(), &server.address)
+        .send()
+        .await
+        .unwrap();
         // Exactly one argon2 verification on every path (a dummy one when
         // there is no such user): the expensive part costs the same.
         assert_eq!(
-            passwords::verifications() - before,
+            verifications(&server).await - before,
             1,
             "verifications for {email}"
         );
@@ -59,19 +59,33 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
     // What is not an e-mail address at all is a form error, answered before
     // any work (M2: it reaches neither the database nor the audit log); its
     // shape is public, so this tells nobody who is registered.
-    let before = passwords::verifications();
-    let response = app
-        .call(
-            &browser(),
-            SignInWithPassword {
-                app_id: "demo".into(),
-                email: "not even an address".into(),
-                password: "wrong password!".into(),
-                return_to: None,
-            },
-        )
-        .await;
-    assert_eq!(passwords::verifications() - before, 0);
+    let before = verifications(&server).await;
+    let response = ServerCall::of(SignInWithPassword {
+        app_id: "demo".into(),
+        email: "not even an address".into(),
+        password: "wrong password!".into(),
+        return_to: None,
+    })
+    .request(&browser(), &server.address)
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(verifications(&server).await - before, 0);
     assert_eq!(response.status(), 422);
     assert!(response.text().await.unwrap().contains("valid e-mail"));
+}
+
+/// `oneauth_password_hashes_total` from the server's /metrics.
+async fn verifications(server: &ServerProcess) -> u64 {
+    let metrics = reqwest::get(format!("{}/metrics", server.address))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("oneauth_password_hashes_total "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the metric is exported")
 }

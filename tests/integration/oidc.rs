@@ -383,7 +383,7 @@ async fn codes_are_single_use_bound_and_short_lived() {
     // Expired after 60 s.
     let pkce = Pkce::new();
     let code = client.code(&browser, &pkce, &[]).await;
-    setup.app.sql("UPDATE authorization_code SET expires_at = '2000-01-01T00:00:00+00:00' WHERE used_at IS NULL").await;
+    setup.app.advance_clock(chrono::Duration::seconds(61));
     let (status, _) = client.exchange(&code, &pkce).await;
     assert_eq!(status, 400);
 }
@@ -826,35 +826,63 @@ async fn families_end_with_sign_out_password_change_and_revocation() {
     assert_eq!(client.post("revoke", &[("token", "nonsense")]).await.0, 200);
 }
 
+/// Refresh tokens of the demo app idle out after 5 minutes, and a family
+/// ends 10 minutes after its sign-in (the sessions outlast both).
+async fn short_refresh_lifetimes(setup: &Setup) {
+    setup
+        .app
+        .sql(
+            "UPDATE app SET refresh_idle_secs = 300, refresh_absolute_secs = 600 WHERE id = 'demo'",
+        )
+        .await;
+}
+
+fn refresh_token_of(answer: &Value) -> String {
+    answer["refresh_token"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn deactivation_and_lifetimes_end_families() {
+async fn a_refresh_token_unused_for_its_idle_lifetime_is_refused() {
+    let setup = setup().await;
+    short_refresh_lifetimes(&setup).await;
+    let client = setup.client();
+    let browser = signed_in_browser(&setup).await;
+    let token = refresh_token_of(&client.tokens(&browser, &[]).await);
+    setup.app.advance_clock(chrono::Duration::minutes(4));
+    let (status, refreshed) = client.refresh(&token).await;
+    assert_eq!(status, 200, "{refreshed}");
+    setup.app.advance_clock(chrono::Duration::minutes(6));
+    assert_eq!(
+        client.refresh(&refresh_token_of(&refreshed)).await.0,
+        400,
+        "idle lifetime"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_family_ends_at_its_absolute_lifetime_however_often_it_is_used() {
+    let setup = setup().await;
+    short_refresh_lifetimes(&setup).await;
+    let client = setup.client();
+    let browser = signed_in_browser(&setup).await;
+    let mut token = refresh_token_of(&client.tokens(&browser, &[]).await);
+    for _ in 0..2 {
+        setup.app.advance_clock(chrono::Duration::minutes(4));
+        let (status, refreshed) = client.refresh(&token).await;
+        assert_eq!(status, 200, "{refreshed}");
+        token = refresh_token_of(&refreshed);
+    }
+    // Twelve minutes in, each token used within its idle lifetime.
+    setup.app.advance_clock(chrono::Duration::minutes(4));
+    assert_eq!(client.refresh(&token).await.0, 400, "absolute lifetime");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_deactivated_users_family_is_refused() {
     let setup = setup().await;
     let client = setup.client();
     let browser = signed_in_browser(&setup).await;
-    let token = client.tokens(&browser, &[]).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    setup
-        .app
-        .sql("UPDATE refresh_token SET expires_at = '2000-01-01T00:00:00+00:00'")
-        .await;
-    assert_eq!(client.refresh(&token).await.0, 400, "idle lifetime");
-
-    let token = client.tokens(&browser, &[]).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    setup
-        .app
-        .sql("UPDATE token_family SET absolute_expires_at = '2000-01-01T00:00:00+00:00'")
-        .await;
-    assert_eq!(client.refresh(&token).await.0, 400, "absolute lifetime");
-
-    let token = client.tokens(&browser, &[]).await["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = refresh_token_of(&client.tokens(&browser, &[]).await);
     setup
         .app
         .sql("UPDATE app_user SET status = 'deactivated'")
@@ -908,7 +936,7 @@ async fn prompt_login_and_max_age_ask_for_a_fresh_sign_in() {
     );
 
     // max_age: a sign-in older than allowed asks again.
-    setup.app.age_sign_ins().await;
+    setup.app.advance_clock(chrono::Duration::minutes(11));
     let response = client
         .authorize(&browser, &Pkce::new(), &[("max_age", "600")])
         .await;
@@ -1121,9 +1149,9 @@ async fn a_role_drops_out_of_refreshed_tokens_after_its_max_auth_age() {
         json!(["billing", "viewer"])
     );
 
-    // Eleven minutes later (moved back in the database), a refresh still
-    // works but no longer carries the privileged role.
-    setup.app.age_sign_ins().await;
+    // Eleven minutes later a refresh still works but no longer carries the
+    // privileged role.
+    setup.app.advance_clock(chrono::Duration::minutes(11));
     let (status, refreshed) = client
         .refresh(tokens["refresh_token"].as_str().unwrap())
         .await;
@@ -1347,8 +1375,9 @@ async fn key_rotation_keeps_old_tokens_valid_until_they_expire() {
             .contains(&"key.rotated".to_owned())
     );
 
-    // Once the old keys' publication ends, tokens they signed are refused.
-    setup.app.sql("UPDATE signing_key SET publish_until = '2000-01-01T00:00:00+00:00' WHERE retired_at IS NOT NULL").await;
+    // Once the old keys' publication ends (their tokens have expired by
+    // then), they leave the key set and tokens they signed are refused.
+    setup.app.advance_clock(chrono::Duration::hours(1));
     assert_eq!(
         jwks(&setup.app, "demo").await["keys"]
             .as_array()

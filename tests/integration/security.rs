@@ -487,7 +487,7 @@ async fn demo_with_owner() -> (TestApp, Op) {
 async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
     let (app, owner) = demo_with_owner().await;
     let (browser, mut device, user) = passkey_user(&app, &owner, "pat@example.com").await;
-    app.age_sign_ins().await;
+    app.advance_clock(chrono::Duration::minutes(10));
     // A stale session (a stolen cookie, say) changes no factor.
     let error = app
         .call_json(
@@ -593,8 +593,8 @@ async fn m4_an_old_passkey_and_a_fresh_password_are_not_a_recent_passkey() {
     assert_eq!(at["roles"], json!(["admin"]));
     assert_eq!(at["acr"], "phr");
 
-    // An hour later, a fresh password does not make the passkey recent.
-    app.age_sign_ins().await;
+    // Ten minutes later, a fresh password does not make the passkey recent.
+    app.advance_clock(chrono::Duration::minutes(10));
     app.call_json(
         &ada,
         oneauth::api::hosted::ReauthenticateWithPassword {

@@ -427,8 +427,10 @@ async fn sessions_expire_when_idle() {
         .await
         .unwrap();
     account(&app, &client, "demo").await.unwrap();
-    app.sql("UPDATE signin_session SET idle_expires_at = '2000-01-01T00:00:00+00:00'")
-        .await;
+    // The app's sessions idle out after 30 minutes.
+    app.advance_clock(chrono::Duration::minutes(29));
+    account(&app, &client, "demo").await.unwrap();
+    app.advance_clock(chrono::Duration::minutes(31));
     assert_eq!(
         account(&app, &client, "demo").await.unwrap_err(),
         json!("SignInRequired")
@@ -762,7 +764,7 @@ async fn recovery_codes_are_stored_hashed_and_regenerated_only_after_a_fresh_sig
     .unwrap_err();
 
     // Twenty minutes later the session is no longer fresh.
-    app.age_sign_ins().await;
+    app.advance_clock(chrono::Duration::minutes(20));
     let error = app
         .call_json(
             &client,
@@ -1000,7 +1002,8 @@ async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
         .unwrap_err();
     assert_eq!(typo["Invalid"]["field"], "confirmation");
 
-    app.age_sign_ins().await;
+    // Ten minutes later the sign-in is no longer fresh.
+    app.advance_clock(chrono::Duration::minutes(10));
     let stale = app
         .call_json(
             &client,

@@ -51,6 +51,8 @@ pub struct Grant<'a> {
     pub nonce: Option<&'a str>,
     /// RFC 8707: the resource server the access token is for (its `aud`).
     pub resource: Option<&'a str>,
+    /// When the tokens are issued (their `iat`; `exp` counts from it).
+    pub issued_at: DateTime<Utc>,
     /// The refresh-token family the grant belongs to, so a resource server
     /// asking 1Auth (introspection, userinfo) learns when it was revoked.
     pub family_id: Option<&'a str>,
@@ -74,8 +76,9 @@ impl Grant<'_> {
     }
 }
 
-fn system_time(seconds_from_now: i64) -> SystemTime {
-    let now = SystemTime::now();
+/// `seconds_from_now` after `now`, as the JWT library takes times.
+fn system_time(now: DateTime<Utc>, seconds_from_now: i64) -> SystemTime {
+    let now = SystemTime::from(now);
     if seconds_from_now >= 0 {
         now + StdDuration::from_secs(seconds_from_now as u64)
     } else {
@@ -107,8 +110,8 @@ pub fn mint_access_token(
             .map(str::to_owned)
             .unwrap_or_else(|| grant.client.id.clone()),
     ]);
-    payload.set_issued_at(&SystemTime::now());
-    payload.set_expires_at(&system_time(ttl));
+    payload.set_issued_at(&SystemTime::from(grant.issued_at));
+    payload.set_expires_at(&system_time(grant.issued_at, ttl));
     payload.set_jwt_id(secrets::random_token(16));
     payload.set_claim("client_id", Some(json!(grant.client.id)))?;
     if let Some(family_id) = grant.family_id {
@@ -161,8 +164,11 @@ pub fn mint_id_token(
     let mut payload = JwtPayload::from_map(user_claims(user, grant.scope))?;
     payload.set_issuer(grant.issuer);
     payload.set_audience(vec![grant.client.id.clone()]);
-    payload.set_issued_at(&SystemTime::now());
-    payload.set_expires_at(&system_time(grant.app.access_token_ttl_secs));
+    payload.set_issued_at(&SystemTime::from(grant.issued_at));
+    payload.set_expires_at(&system_time(
+        grant.issued_at,
+        grant.app.access_token_ttl_secs,
+    ));
     payload.set_claim("azp", Some(json!(grant.client.id)))?;
     payload.set_claim("at_hash", Some(json!(at_hash(access_token))))?;
     if let Some(nonce) = grant.nonce {
@@ -242,7 +248,7 @@ pub async fn verify(
     };
     if !allow_expired {
         let exp = expires_at.ok_or(TokenError::Malformed)?;
-        if exp <= SystemTime::now() {
+        if exp <= SystemTime::from(db.now()) {
             return Err(TokenError::Expired);
         }
     }

@@ -172,6 +172,7 @@ pub async fn exchange_code(
         nonce: stored.nonce.as_deref(),
         resource: stored.resource.as_deref(),
         family_id: Some(&family_id),
+        issued_at: now,
     };
     let response = issuer.mint(&signing_keys, &grant, Some(refresh))?;
     audit::record(

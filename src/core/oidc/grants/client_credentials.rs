@@ -43,6 +43,7 @@ pub async fn client_credentials(
         nonce: None,
         resource: resource.as_deref(),
         family_id: None,
+        issued_at: issuer.db.now(),
     };
     let response = issuer.mint(&signing_keys, &grant, None)?;
     // Routine: counted, and summarised in the audit chain every few seconds.

@@ -105,6 +105,7 @@ pub async fn refresh(
         nonce: None,
         resource: family.resource.as_deref(),
         family_id: Some(&family.id),
+        issued_at: now,
     };
     let response = issuer.mint(&signing_keys, &grant, Some(next.clone()))?;
 
@@ -295,6 +296,7 @@ async fn refresh_locked(
         nonce: None,
         resource: family.resource.as_deref(),
         family_id: Some(&family.id),
+        issued_at: now,
     };
     let response = issuer.mint(&signing_keys, &grant, Some(next))?;
     tx.commit().await?;
