@@ -482,7 +482,10 @@ impl TestApp {
     /// Record a passkey assertion made just now in every live sign-in (for
     /// tests whose passkeys are rows, not devices).
     pub async fn prove_passkey_now(&self) {
-        let now = self.db.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let now = self
+            .db
+            .now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         self.sql(&format!(
             "UPDATE signin_session SET passkey_at = '{now}', auth_time = '{now}' WHERE ended_at IS NULL"
         ))

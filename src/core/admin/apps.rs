@@ -1,6 +1,6 @@
 //! Apps and their OAuth clients, as operators manage them.
 
-use super::{AdminError, invalid, readable_app, refused, settle, writable_app};
+use super::{AdminError, change, done, invalid, readable_app, refused, writable_app};
 use crate::core::apps::{self, AppError, AppSettings, NewApp};
 use crate::core::audit::Target;
 use crate::core::clients::{self, ClientChanges, ClientError, ClientSecret, NewClient};
@@ -58,22 +58,22 @@ pub async fn create(
     }
     let id = AppId::parse(app_id).map_err(invalid("app_id"))?;
     let name = DisplayName::parse(name).map_err(invalid("name"))?;
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let created = apps::create(
-        &tx,
-        NewApp {
-            id,
-            name,
-            self_registration: false,
-            api_audiences: Vec::new(),
-            client: None,
-        },
+    let new = NewApp {
+        id,
+        name,
+        self_registration: false,
+        api_audiences: Vec::new(),
+        client: None,
+    };
+    change(
+        db,
+        operator,
+        AppId::CONSOLE,
+        "app.create",
+        None,
+        async |tx| done(apps::create(tx, new).await.map_err(app_error)?.app),
     )
     .await
-    .map_err(app_error)?;
-    tx.commit().await?;
-    db.forget_cached();
-    Ok(created.app)
 }
 
 /// The app, if the operator may change its configuration (settings and
@@ -134,23 +134,18 @@ pub async fn update(
             field,
             message: err.0,
         })?;
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let outcome = async {
+    change(db, operator, app_id, attempted, target, async |tx| {
         // Read again in the transaction: the lockout check and the change
         // see the same roles and settings.
-        let app = apps::require(&tx, &AppId::parse(app_id).map_err(invalid("app_id"))?)
+        let app = apps::require(tx, &AppId::parse(app_id).map_err(invalid("app_id"))?)
             .await
             .map_err(app_error)?;
-        if let Some(reason) = console_lockout(&tx, &app, &settings).await? {
+        if let Some(reason) = console_lockout(tx, &app, &settings).await? {
             return Ok(Err(reason.to_owned()));
         }
-        apps::update(&tx, &app, &settings)
-            .await
-            .map(Ok)
-            .map_err(app_error)
-    }
-    .await;
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+        done(apps::update(tx, &app, &settings).await.map_err(app_error)?)
+    })
+    .await
 }
 
 /// Disable or enable an app; the console itself cannot be disabled.
@@ -179,13 +174,15 @@ pub async fn set_disabled(
         )
         .await);
     }
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let updated = apps::set_disabled(&tx, &app, disabled)
-        .await
-        .map_err(app_error)?;
-    tx.commit().await?;
-    db.forget_cached();
-    Ok(updated)
+    let target = Some(Target::new("app", app_id));
+    change(db, operator, app_id, "app.disable", target, async |tx| {
+        done(
+            apps::set_disabled(tx, &app, disabled)
+                .await
+                .map_err(app_error)?,
+        )
+    })
+    .await
 }
 
 pub async fn clients(
@@ -206,13 +203,14 @@ pub async fn create_client(
 ) -> Result<(oauth_client::Model, Option<ClientSecret>), AdminError> {
     let app = configurable_app(db, operator, app_id, "client.create", None).await?;
     let app_id = app.id.clone();
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let created = clients::create(&tx, &app_id, new)
-        .await
-        .map_err(client_error)?;
-    tx.commit().await?;
-    db.forget_cached();
-    Ok(created)
+    change(db, operator, &app_id, "client.create", None, async |tx| {
+        done(
+            clients::create(tx, &app_id, new)
+                .await
+                .map_err(client_error)?,
+        )
+    })
+    .await
 }
 
 async fn client_of(
@@ -241,13 +239,15 @@ pub async fn update_client(
     )
     .await?;
     let client = client_of(db, app_id, client_id).await?;
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let updated = clients::update(&tx, &client, changes)
-        .await
-        .map_err(client_error)?;
-    tx.commit().await?;
-    db.forget_cached();
-    Ok(updated)
+    let target = Some(Target::new("client", client_id));
+    change(db, operator, app_id, "client.update", target, async |tx| {
+        done(
+            clients::update(tx, &client, changes)
+                .await
+                .map_err(client_error)?,
+        )
+    })
+    .await
 }
 
 /// A new secret for a confidential client, returned once.
@@ -266,13 +266,21 @@ pub async fn rotate_secret(
             message: "A public client has no secret to rotate.".into(),
         });
     }
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let secret = clients::rotate_secret(&tx, &client)
-        .await
-        .map_err(client_error)?;
-    tx.commit().await?;
-    db.forget_cached();
-    Ok(secret)
+    change(
+        db,
+        operator,
+        app_id,
+        "client.rotate_secret",
+        target,
+        async |tx| {
+            done(
+                clients::rotate_secret(tx, &client)
+                    .await
+                    .map_err(client_error)?,
+            )
+        },
+    )
+    .await
 }
 
 pub async fn set_client_disabled(
@@ -291,11 +299,13 @@ pub async fn set_client_disabled(
     )
     .await?;
     let client = client_of(db, app_id, client_id).await?;
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let updated = clients::set_disabled(&tx, &client, disabled)
-        .await
-        .map_err(client_error)?;
-    tx.commit().await?;
-    db.forget_cached();
-    Ok(updated)
+    let target = Some(Target::new("client", client_id));
+    change(db, operator, app_id, "client.disable", target, async |tx| {
+        done(
+            clients::set_disabled(tx, &client, disabled)
+                .await
+                .map_err(client_error)?,
+        )
+    })
+    .await
 }

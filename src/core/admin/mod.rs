@@ -153,26 +153,56 @@ pub(crate) async fn writable_app(
     Ok(app)
 }
 
-/// Run `change` on the user `user_id` of `app_id` in one write transaction,
-/// under the user's row lock, once the operator may act on them (H3: not
-/// above their own level). A refusal (that, or a guardrail `change`
-/// reports) rolls the change back and is recorded; success commits it.
+/// How a change ends: with its value, or refused by a guardrail (the
+/// sentence), or failed.
+pub(crate) type Outcome<T> = Result<Result<T, String>, AdminError>;
+
+/// A change that went through.
+pub(crate) fn done<T>(value: T) -> Outcome<T> {
+    Ok(Ok(value))
+}
+
+/// The use-case skeleton, once: `change` runs in one write as the
+/// operator, after the caller's permission checks. Its value is committed
+/// (and this process's cached apps, clients and keys are dropped, so the
+/// change shows at once); a guardrail's refusal rolls back and is recorded
+/// (`console.refused`); an error rolls back.
+pub(crate) async fn change<T>(
+    db: &Db,
+    operator: &Operator,
+    app_id: &str,
+    attempted: &str,
+    target: Option<Target>,
+    change: impl AsyncFnOnce(&Write) -> Outcome<T>,
+) -> Result<T, AdminError> {
+    let tx = write::begin(db, operator.actor()).await?;
+    let outcome = change(&tx).await;
+    settle(db, operator, app_id, attempted, target, tx, outcome).await
+}
+
+/// [`change`] on the user `user_id` of `app_id`, under the user's row lock,
+/// once the operator may act on them (H3: not above their own level).
 pub(crate) async fn act_on_user<T>(
     db: &Db,
     operator: &Operator,
     app_id: &str,
     user_id: &str,
     attempted: &str,
-    change: impl AsyncFnOnce(&Write, app_user::Model) -> Result<Result<T, String>, AdminError>,
+    on_user: impl AsyncFnOnce(&Write, app_user::Model) -> Outcome<T>,
 ) -> Result<T, AdminError> {
-    let tx = write::begin(db, operator.actor()).await?;
-    let outcome = match locked_target(&tx, operator, app_id, user_id).await {
-        Ok(Ok(user)) => change(&tx, user).await,
-        Ok(Err(reason)) => Ok(Err(reason)),
-        Err(err) => Err(err),
-    };
     let target = Some(Target::new("user", user_id));
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+    change(
+        db,
+        operator,
+        app_id,
+        attempted,
+        target,
+        async |tx| match locked_target(tx, operator, app_id, user_id).await? {
+            Ok(user) => on_user(tx, user).await,
+            Err(reason) => Ok(Err(reason)),
+        },
+    )
+    .await
 }
 
 /// The target of a lifecycle action, locked for the rest of `tx` (its
@@ -183,7 +213,7 @@ async fn locked_target(
     operator: &Operator,
     app_id: &str,
     user_id: &str,
-) -> Result<Result<app_user::Model, String>, AdminError> {
+) -> Outcome<app_user::Model> {
     let user = super::users::lock(tx, user_id)
         .await?
         .filter(|u| u.app_id == app_id)
@@ -201,14 +231,14 @@ async fn locked_target(
 }
 
 /// Commit the change, or roll it back and record why it was refused.
-pub(crate) async fn settle<T>(
+async fn settle<T>(
     db: &Db,
     operator: &Operator,
     app_id: &str,
     attempted: &str,
     target: Option<Target>,
     tx: Write,
-    outcome: Result<Result<T, String>, AdminError>,
+    outcome: Outcome<T>,
 ) -> Result<T, AdminError> {
     match outcome {
         Ok(Ok(value)) => {

@@ -3,7 +3,7 @@
 use crate::core::write::Write;
 
 use super::{
-    AdminError, act_on_user, check_self_change, invalid, readable_app, refused, settle,
+    AdminError, act_on_user, change, check_self_change, done, invalid, readable_app, refused,
     writable_app,
 };
 use crate::core::audit::Target;
@@ -65,20 +65,16 @@ pub async fn create(
         .await);
     }
     let name = RoleName::parse(name).map_err(invalid("name"))?;
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let created = roles::create(
-        &tx,
-        &AppId::parse(app_id).expect("checked above"),
-        NewRole {
-            name,
-            description,
-            policy,
-        },
-    )
+    let app_id = AppId::parse(app_id).map_err(invalid("app_id"))?;
+    let new = NewRole {
+        name,
+        description,
+        policy,
+    };
+    change(db, operator, &app_id, "role.create", None, async |tx| {
+        done(roles::create(tx, &app_id, new).await.map_err(role_error)?)
+    })
     .await
-    .map_err(role_error)?;
-    tx.commit().await?;
-    Ok(created)
 }
 
 async fn role_of(db: &Db, app_id: &str, name: &str) -> Result<role::Model, AdminError> {
@@ -114,12 +110,14 @@ pub async fn update(
         .await);
     }
     let role = role_of(db, app_id, name).await?;
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let updated = roles::update(&tx, &role, description, policy)
-        .await
-        .map_err(role_error)?;
-    tx.commit().await?;
-    Ok(updated)
+    change(db, operator, app_id, "role.update", target, async |tx| {
+        done(
+            roles::update(tx, &role, description, policy)
+                .await
+                .map_err(role_error)?,
+        )
+    })
+    .await
 }
 
 /// Delete a role. Built-in roles stay; an `owner` role that someone holds
@@ -145,13 +143,19 @@ pub async fn delete(
         )
         .await);
     }
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let outcome = match roles::delete(&tx, &role).await {
-        Ok(()) => Ok(Ok(())),
-        Err(err @ RoleError::OwnerRoleHeld) => Ok(Err(err.to_string())),
-        Err(err) => Err(role_error(err)),
-    };
-    settle(db, operator, app_id, attempted, target, tx, outcome).await
+    change(
+        db,
+        operator,
+        app_id,
+        attempted,
+        target,
+        async |tx| match roles::delete(tx, &role).await {
+            Ok(()) => done(()),
+            Err(err @ RoleError::OwnerRoleHeld) => Ok(Err(err.to_string())),
+            Err(err) => Err(role_error(err)),
+        },
+    )
+    .await
 }
 
 /// A role change of `user_id`, once the operator may assign the role and

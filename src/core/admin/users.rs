@@ -3,8 +3,8 @@
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
-    AdminError, act_on_user, check_self_change, invalid, no_such_user, readable_app, refused,
-    writable_app,
+    AdminError, act_on_user, change, check_self_change, done, invalid, no_such_user, readable_app,
+    refused, writable_app,
 };
 use crate::core::audit::Target;
 use crate::core::console::Operator;
@@ -112,30 +112,26 @@ pub async fn create(
         }
         names.push(name);
     }
-    let app_id_parsed = AppId::parse(app_id).expect("checked above");
-    let tx = crate::core::write::begin(db, operator.actor()).await?;
-    let user = users::create(
-        &tx,
-        &app_id_parsed,
-        NewUser {
-            id: None,
-            email,
-            password: None,
-            roles: names,
-        },
-    )
-    .await
-    .map_err(user_error)?;
-    let link = if invite {
-        let token = links::issue(&tx, &user, Purpose::Invite)
-            .await
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
-        Some(links::url(public_url, app_id, Purpose::Invite, &token))
-    } else {
-        None
+    let app_id = AppId::parse(app_id).map_err(invalid("app_id"))?;
+    let new = NewUser {
+        id: None,
+        email,
+        password: None,
+        roles: names,
     };
-    tx.commit().await?;
-    Ok((user, link))
+    change(db, operator, &app_id, "user.create", None, async |tx| {
+        let user = users::create(tx, &app_id, new).await.map_err(user_error)?;
+        let link = if invite {
+            let token = links::issue(tx, &user, Purpose::Invite)
+                .await
+                .map_err(|e| AdminError::Internal(e.to_string()))?;
+            Some(links::url(public_url, &app_id, Purpose::Invite, &token))
+        } else {
+            None
+        };
+        done((user, link))
+    })
+    .await
 }
 
 /// A guardrail of the core functions (last owner, last sign-in method)
