@@ -108,14 +108,6 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
     let db = &state().db;
     let detail = crate::core::admin::users::detail(db, &operator, &app_id, &user_id).await?;
     let roles_held = detail.roles.clone();
-    let all_roles = crate::core::roles::list(db, &app_id)
-        .await
-        .map_err(internal)?;
-    let other_roles = all_roles
-        .into_iter()
-        .map(|r| r.name)
-        .filter(|name| !detail.roles.contains(name) && operator.may_assign(&app_id, name))
-        .collect();
     Ok(UserDetailView {
         id: detail.user.id.clone(),
         app_id: detail.user.app_id.to_string(),
@@ -146,7 +138,7 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
             })
             .collect(),
         roles: detail.roles,
-        other_roles,
+        other_roles: detail.grantable_roles,
         events: detail.recent_events.into_iter().map(audit_row).collect(),
         // Above the operator's own level, the page offers no changes (the
         // server refuses them whatever the page shows).

@@ -55,6 +55,8 @@ pub struct UserDetail {
     pub passkeys: Vec<passkey::Model>,
     pub sessions: Vec<signin_session::Model>,
     pub roles: Vec<String>,
+    /// The app's roles the user does not hold and this operator may grant.
+    pub grantable_roles: Vec<String>,
     pub recent_events: Vec<audit_event::Model>,
 }
 
@@ -79,11 +81,19 @@ pub async fn detail(
         .limit(20)
         .all(db)
         .await?;
+    let roles = crate::core::roles::names_held(db, &user.id).await?;
+    let grantable_roles = crate::core::roles::list(db, app_id)
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .filter(|name| !roles.contains(name) && operator.may_assign(app_id, name))
+        .collect();
     Ok(UserDetail {
         has_password: crate::core::account::has_password(db, &user.id).await?,
         passkeys: passkeys::list_for_user(db, &user.id).await?,
         sessions: sessions::list_live_for_user(db, &user.id).await?,
-        roles: crate::core::roles::names_held(db, &user.id).await?,
+        roles,
+        grantable_roles,
         recent_events,
         user,
     })
