@@ -47,7 +47,6 @@ pub struct CreatedApp {
 /// Create an app (with default policy), its audit chain and optionally its
 /// first client, recording `app.created` (and `client.created`).
 pub async fn create(tx: &Write, new: NewApp) -> Result<CreatedApp, AppError> {
-    let actor = &tx.actor;
     if app::Entity::find_by_id(new.id.clone())
         .one(tx)
         .await?
@@ -79,7 +78,7 @@ pub async fn create(tx: &Write, new: NewApp) -> Result<CreatedApp, AppError> {
         tx,
         Event {
             app_id: &new.id,
-            actor,
+            actor: &tx.actor,
             action: Action::AppCreated,
             target: Some(Target::new("app", new.id.as_str())),
             details: json!({ "after": {
@@ -246,7 +245,6 @@ pub async fn update(
     current: &app::Model,
     settings: &AppSettings,
 ) -> Result<app::Model, AppError> {
-    let actor = &tx.actor;
     let before = AppSettings::of(current);
     let mut update: app::ActiveModel = current.clone().into();
     update.name = Set(settings.name.to_string());
@@ -268,7 +266,7 @@ pub async fn update(
         tx,
         Event {
             app_id: &current.id,
-            actor,
+            actor: &tx.actor,
             action: Action::AppUpdated,
             target: Some(Target::new("app", current.id.as_str())),
             details: json!({ "before": before, "after": AppSettings::of(&updated) }),
@@ -285,7 +283,6 @@ pub async fn set_disabled(
     current: &app::Model,
     disabled: bool,
 ) -> Result<app::Model, AppError> {
-    let actor = &tx.actor;
     let mut update: app::ActiveModel = current.clone().into();
     update.disabled_at = Set(disabled.then_some(tx.now));
     update.updated_at = Set(tx.now);
@@ -294,7 +291,7 @@ pub async fn set_disabled(
         tx,
         Event {
             app_id: &current.id,
-            actor,
+            actor: &tx.actor,
             action: if disabled {
                 Action::AppDisabled
             } else {

@@ -60,7 +60,6 @@ pub async fn create(
     app_id: &AppId,
     new: NewClient,
 ) -> Result<(oauth_client::Model, Option<ClientSecret>), ClientError> {
-    let actor = &tx.actor;
     let now = tx.now;
     let secret = (new.client_type == ClientType::Confidential)
         .then(|| ClientSecret(SecretString::from(secrets::random_token(32))));
@@ -84,7 +83,7 @@ pub async fn create(
         tx,
         Event {
             app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::ClientCreated,
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({ "after": {
@@ -187,7 +186,6 @@ pub async fn update(
     client: &oauth_client::Model,
     changes: ClientChanges,
 ) -> Result<oauth_client::Model, ClientError> {
-    let actor = &tx.actor;
     let before = describe(client);
     let mut update: oauth_client::ActiveModel = client.clone().into();
     update.name = Set(changes.name.to_string());
@@ -200,7 +198,7 @@ pub async fn update(
         tx,
         Event {
             app_id: &client.app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::ClientUpdated,
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({ "before": before, "after": describe(&updated) }),
@@ -216,7 +214,6 @@ pub async fn rotate_secret(
     tx: &Write,
     client: &oauth_client::Model,
 ) -> Result<ClientSecret, ClientError> {
-    let actor = &tx.actor;
     let secret = ClientSecret(SecretString::from(secrets::random_token(32)));
     let mut update: oauth_client::ActiveModel = client.clone().into();
     update.secret_hash = Set(Some(secrets::sha256_hex(secret.expose())));
@@ -227,7 +224,7 @@ pub async fn rotate_secret(
         tx,
         Event {
             app_id: &client.app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::ClientSecretRotated,
             target: Some(Target::new("client", client.id.as_str())),
             details: json!({}),
@@ -243,7 +240,6 @@ pub async fn set_disabled(
     client: &oauth_client::Model,
     disabled: bool,
 ) -> Result<oauth_client::Model, ClientError> {
-    let actor = &tx.actor;
     let mut update: oauth_client::ActiveModel = client.clone().into();
     update.disabled_at = Set(disabled.then_some(tx.now));
     update.updated_at = Set(tx.now);
@@ -252,7 +248,7 @@ pub async fn set_disabled(
         tx,
         Event {
             app_id: &client.app_id,
-            actor,
+            actor: &tx.actor,
             action: if disabled {
                 Action::ClientDisabled
             } else {

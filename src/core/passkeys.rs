@@ -200,7 +200,6 @@ pub async fn store(
     name: &str,
     key: &Passkey,
 ) -> Result<passkey::Model, PasskeyError> {
-    let actor = &tx.actor;
     let name = valid_name(name)?;
     let credential_id = URL_SAFE_NO_PAD.encode(key.cred_id());
     let now = tx.now;
@@ -228,7 +227,7 @@ pub async fn store(
         tx,
         Event {
             app_id: &app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::PasskeyAdded,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "passkey_id": stored.id, "name": stored.name }),
@@ -268,7 +267,6 @@ pub async fn rename(
     passkey_id: &str,
     name: &str,
 ) -> Result<passkey::Model, PasskeyError> {
-    let actor = &tx.actor;
     let name = valid_name(name)?;
     let existing = find_for_user(tx, &user.id, passkey_id).await?;
     let before = existing.name.clone();
@@ -281,7 +279,7 @@ pub async fn rename(
         tx,
         Event {
             app_id: &app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::PasskeyRenamed,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "passkey_id": renamed.id, "before": { "name": before }, "after": { "name": renamed.name } }),

@@ -52,7 +52,6 @@ fn hash(code: &str) -> String {
 /// Replace the user's codes with ten fresh ones, returned once; records
 /// `recovery_codes.generated` (first time) or `recovery_codes.regenerated`.
 pub async fn generate(tx: &Write, user: &app_user::Model) -> Result<Vec<String>, AuditError> {
-    let actor = &tx.actor;
     let replaced = recovery_code::Entity::delete_many()
         .filter(recovery_code::Column::UserId.eq(user.id.as_str()))
         .exec(tx)
@@ -77,7 +76,7 @@ pub async fn generate(tx: &Write, user: &app_user::Model) -> Result<Vec<String>,
         tx,
         Event {
             app_id: &app_id,
-            actor,
+            actor: &tx.actor,
             action: if replaced > 0 {
                 Action::RecoveryCodesRegenerated
             } else {

@@ -45,7 +45,6 @@ pub struct NewRole {
 }
 
 pub async fn create(tx: &Write, app_id: &AppId, new: NewRole) -> Result<role::Model, RoleError> {
-    let actor = &tx.actor;
     if new.policy.max_auth_age_secs.is_some_and(|secs| secs <= 0) {
         return Err(RoleError::InvalidMaxAuthAge);
     }
@@ -73,7 +72,7 @@ pub async fn create(tx: &Write, app_id: &AppId, new: NewRole) -> Result<role::Mo
         tx,
         Event {
             app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::RoleCreated,
             target: Some(Target::new("role", created.name.as_str())),
             details: json!({ "after": {
@@ -209,7 +208,6 @@ pub async fn update(
     description: String,
     policy: RolePolicy,
 ) -> Result<role::Model, RoleError> {
-    let actor = &tx.actor;
     if policy.max_auth_age_secs.is_some_and(|secs| secs <= 0) {
         return Err(RoleError::InvalidMaxAuthAge);
     }
@@ -224,7 +222,7 @@ pub async fn update(
         tx,
         Event {
             app_id: &current.app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::RoleUpdated,
             target: Some(Target::new("role", current.name.as_str())),
             details: json!({ "before": before, "after": describe(&updated) }),
@@ -238,7 +236,6 @@ pub async fn update(
 /// `owner` role someone holds stays: counted under the role row's lock, so
 /// a grant racing the deletion is either seen or waits (L16).
 pub async fn delete(tx: &Write, current: &role::Model) -> Result<(), RoleError> {
-    let actor = &tx.actor;
     let locked = role::Entity::find_by_id(current.id.as_str())
         .lock_exclusive()
         .one(tx)
@@ -260,7 +257,7 @@ pub async fn delete(tx: &Write, current: &role::Model) -> Result<(), RoleError> 
         tx,
         Event {
             app_id: &current.app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::RoleDeleted,
             target: Some(Target::new("role", current.name.as_str())),
             details: json!({ "before": describe(current), "holders": held_by }),
@@ -284,7 +281,6 @@ pub async fn revoke(
     user: &app_user::Model,
     name: &RoleName,
 ) -> Result<RevokeOutcome, RoleError> {
-    let actor = &tx.actor;
     let app_id = user.app_id.clone();
     if name.as_str() == super::policy::OWNER_ROLE {
         super::policy::ensure_not_last_owner(tx, user).await??;
@@ -300,7 +296,7 @@ pub async fn revoke(
         tx,
         Event {
             app_id: &app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::RoleRevoked,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "role": role.name, "email": user.email }),

@@ -48,7 +48,6 @@ pub async fn create(
     app_id: &AppId,
     new: NewUser,
 ) -> Result<app_user::Model, UserError> {
-    let actor = &tx.actor;
     // Resolve every role first, so a typo fails before anything is written.
     for role in &new.roles {
         roles::require(tx, app_id, role).await?;
@@ -90,7 +89,7 @@ pub async fn create(
         tx,
         Event {
             app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::UserCreated,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "after": {
@@ -278,14 +277,13 @@ pub async fn set_active(
 /// End every session and token family of a user. Records
 /// `user.signed_out_everywhere`.
 pub async fn sign_out_everywhere(tx: &Write, user: &app_user::Model) -> Result<u64, UserError> {
-    let actor = &tx.actor;
     let ended =
         super::sessions::end_all_for_user(tx, &user.id, "signed_out_by_operator", None).await?;
     audit::record(
         tx,
         Event {
             app_id: &user.app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::UserSignedOutEverywhere,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "email": user.email, "sessions_ended": ended }),
@@ -299,7 +297,6 @@ pub async fn sign_out_everywhere(tx: &Write, user: &app_user::Model) -> Result<u
 /// sessions, tokens, role assignments), unless they are the app's last
 /// owner. Records `user.deleted` with what the user was.
 pub async fn delete(tx: &Write, user: &app_user::Model) -> Result<(), UserError> {
-    let actor = &tx.actor;
     super::policy::ensure_not_last_owner(tx, user).await??;
     let roles = super::roles::names_held(tx, &user.id).await?;
     app_user::Entity::delete_by_id(user.id.as_str())
@@ -309,7 +306,7 @@ pub async fn delete(tx: &Write, user: &app_user::Model) -> Result<(), UserError>
         tx,
         Event {
             app_id: &user.app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::UserDeleted,
             target: Some(Target::new("user", user.id.as_str())),
             details: json!({ "before": { "email": user.email, "status": user.status, "roles": roles } }),

@@ -315,7 +315,6 @@ pub async fn rotate(
     app_id: &AppId,
     keep_published: Duration,
 ) -> Result<Vec<String>, OAuthError> {
-    let actor = &tx.actor;
     let now = tx.now;
     let retired: Vec<String> = active_rows(tx, app_id)
         .await?
@@ -340,7 +339,7 @@ pub async fn rotate(
         tx,
         Event {
             app_id,
-            actor,
+            actor: &tx.actor,
             action: Action::KeyRotated,
             target: Some(Target::new("app", app_id.as_str())),
             details: json!({
