@@ -19,6 +19,8 @@ pub struct AuditRow {
     pub action: String,
     pub target: Option<String>,
     pub summary: String,
+    /// A refused attempt (`console.refused`), shown as such.
+    pub refusal: bool,
 }
 
 /// The audit log's filters, as typed.
@@ -167,6 +169,7 @@ pub mod ssr {
             at: when(event.occurred_at),
             actor: event.actor_label,
             actor_type: event.actor_type,
+            refusal: event.action == crate::core::audit::Action::ConsoleRefused.as_str(),
             action: event.action,
             target: event.target_id,
             summary,

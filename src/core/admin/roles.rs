@@ -158,6 +158,29 @@ pub async fn delete(
     .await
 }
 
+/// Which way a role changes hands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RoleChange {
+    Grant,
+    Revoke,
+}
+
+impl RoleChange {
+    fn attempted(self) -> &'static str {
+        match self {
+            RoleChange::Grant => "role.grant",
+            RoleChange::Revoke => "role.revoke",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            RoleChange::Grant => "grant",
+            RoleChange::Revoke => "revoke",
+        }
+    }
+}
+
 /// A role change of `user_id`, once the operator may assign the role and
 /// may act on the user (H3: not above their own level).
 #[allow(clippy::too_many_arguments)]
@@ -167,24 +190,21 @@ async fn role_change<T>(
     app_id: &str,
     user_id: &str,
     name: &str,
-    attempted: &'static str,
+    way: RoleChange,
     confirmation: Option<&str>,
     change: impl AsyncFnOnce(&Write, &app_user::Model, &RoleName) -> Result<T, RoleError>,
 ) -> Result<T, AdminError> {
+    let attempted = way.attempted();
     let target = Some(Target::new("user", user_id));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let role_name = RoleName::parse(name).map_err(invalid("role"))?;
     if !operator.may_assign(app_id, role_name.as_str()) {
-        let verb = if attempted == "role.grant" {
-            "grant"
-        } else {
-            "revoke"
-        };
+        let verb = way.verb();
         let reason =
             format!("You cannot {verb} the role \"{role_name}\": it is above your own access.");
         return Err(refused(db, operator, app_id, attempted, target, &reason).await);
     }
-    if attempted == "role.revoke" && operator.is_self(app_id, user_id) {
+    if way == RoleChange::Revoke && operator.is_self(app_id, user_id) {
         check_self_change(db, operator, attempted, confirmation).await?;
     }
     act_on_user(
@@ -216,7 +236,7 @@ pub async fn grant(
         app_id,
         user_id,
         name,
-        "role.grant",
+        RoleChange::Grant,
         None,
         async |tx, user, role| roles::grant(tx, user, role).await,
     )
@@ -239,7 +259,7 @@ pub async fn revoke(
         app_id,
         user_id,
         name,
-        "role.revoke",
+        RoleChange::Revoke,
         confirmation,
         async |tx, user, role| roles::revoke(tx, user, role).await,
     )

@@ -196,7 +196,7 @@ fn AuditLog(fixed_app: Option<String>) -> impl IntoView {
                                         // The event opens above this same page of the list.
                                         let page = this_page.clone().map(|b| ("before", b));
                                         let href = link(page.into_iter().chain([("event", e.id.to_string())]).collect());
-                                        let refused = e.action == "console.refused";
+                                        let refused = e.refusal;
                                         view! {
                                             <tr class="hover:bg-slate-50" data-testid="audit-row">
                                                 <td class="whitespace-nowrap px-4 py-2 text-xs text-slate-500">{e.at.clone()}</td>
