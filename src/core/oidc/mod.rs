@@ -4,7 +4,8 @@
 //! `authorize` decides what an authorization request needs (an error, a
 //! sign-in, a step-up, or a code); `grants` is the token endpoint, one
 //! module per grant; `minting` mints and verifies the JWTs; `keys` holds the per-app signing keys;
-//! `introspection` and `logout` are RFC 7662/7009 and RP-initiated logout.
+//! `introspection` and `logout` are RFC 7662/7009 and RP-initiated logout;
+//! `userinfo` is OIDC Core §5.3.
 
 pub mod authorize;
 mod batches;
@@ -18,6 +19,7 @@ pub mod refresh_reads;
 pub mod resource;
 pub mod rotation;
 pub mod scope;
+pub mod userinfo;
 
 use sea_orm::DbErr;
 

@@ -7,16 +7,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use sea_orm::EntityTrait;
 
 use super::json_app;
 use super::responses::no_store_json;
-use crate::core::oidc::introspection;
-use crate::core::oidc::minting::{self, ACCESS_TOKEN_TYP};
-use crate::core::oidc::scope::Scope;
-use crate::entities::app_user;
+use crate::core::oidc::userinfo::{self, UserinfoError};
 use crate::state::AppState;
-use crate::types::UserStatus;
 
 fn invalid_token(description: &str) -> Response {
     let mut response = StatusCode::UNAUTHORIZED.into_response();
@@ -72,46 +67,20 @@ pub async fn userinfo(
         return response;
     };
     let issuer = state.settings.issuer(&app.id);
-    let verified = match minting::verify(
-        &state.db,
-        &app.id,
-        &issuer,
-        &token,
-        Some(ACCESS_TOKEN_TYP),
-        false,
-    )
-    .await
-    {
-        Ok(verified) => verified,
-        Err(err) => return invalid_token(&err.to_string()),
-    };
-    match introspection::access_token_live(&state.db, &app, &verified).await {
-        Ok(true) => {}
-        Ok(false) => return invalid_token("the sign-in behind the token has ended"),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
-    let user = match app_user::Entity::find_by_id(verified.str("sub").unwrap_or_default())
-        .one(&state.db)
-        .await
-    {
-        Ok(Some(user)) if user.app_id == app.id && user.status == UserStatus::Active => user,
-        Ok(_) => return invalid_token("the token's user is not active in this app"),
-        Err(err) => {
-            tracing::error!(%err, "loading a user failed");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    match userinfo::claims(&state.db, &app, &issuer, &token).await {
+        Ok(claims) => no_store_json(StatusCode::OK, serde_json::Value::Object(claims)),
+        Err(UserinfoError::InvalidToken(why)) => invalid_token(&why),
+        Err(UserinfoError::InsufficientScope) => {
+            let mut response = StatusCode::FORBIDDEN.into_response();
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
+            );
+            response
         }
-    };
-    let scope = Scope::parse(verified.str("scope").unwrap_or_default()).unwrap_or_default();
-    if !scope.is_openid() {
-        let mut response = StatusCode::FORBIDDEN.into_response();
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
-        );
-        return response;
+        Err(err @ UserinfoError::Internal(_)) => {
+            tracing::error!(%err, "userinfo failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
     }
-    no_store_json(
-        StatusCode::OK,
-        serde_json::Value::Object(minting::user_claims(&user, &scope)),
-    )
 }

@@ -1,0 +1,59 @@
+//! The UserInfo endpoint's rule (OIDC Core §5.3): the claims of the user an
+//! access token of this app names, while the sign-in behind it lives and
+//! the user is active, and only for a token granted `openid`.
+
+use sea_orm::EntityTrait;
+use serde_json::{Map, Value};
+
+use super::introspection;
+use super::minting::{self, ACCESS_TOKEN_TYP};
+use super::scope::Scope;
+use crate::core::db::Db;
+use crate::entities::{app, app_user};
+use crate::types::UserStatus;
+
+/// Why no claims are given (RFC 6750 §3.1).
+#[derive(Debug, thiserror::Error)]
+pub enum UserinfoError {
+    /// `invalid_token`, with what is wrong with it.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// `insufficient_scope`: the token was not granted `openid`.
+    #[error("the token was not granted the openid scope")]
+    InsufficientScope,
+    #[error("userinfo failed: {0}")]
+    Internal(String),
+}
+
+/// The user's claims for a presented access token.
+pub async fn claims(
+    db: &Db,
+    app: &app::Model,
+    issuer: &str,
+    token: &str,
+) -> Result<Map<String, Value>, UserinfoError> {
+    let verified = minting::verify(db, &app.id, issuer, token, Some(ACCESS_TOKEN_TYP), false)
+        .await
+        .map_err(|err| UserinfoError::InvalidToken(err.to_string()))?;
+    let live = introspection::access_token_live(db, app, &verified)
+        .await
+        .map_err(|err| UserinfoError::Internal(err.to_string()))?;
+    if !live {
+        return Err(UserinfoError::InvalidToken(
+            "the sign-in behind the token has ended".into(),
+        ));
+    }
+    let user = app_user::Entity::find_by_id(verified.str("sub").unwrap_or_default())
+        .one(db)
+        .await
+        .map_err(|err| UserinfoError::Internal(err.to_string()))?
+        .filter(|user| user.app_id == app.id && user.status == UserStatus::Active)
+        .ok_or_else(|| {
+            UserinfoError::InvalidToken("the token's user is not active in this app".into())
+        })?;
+    let scope = Scope::parse(verified.str("scope").unwrap_or_default()).unwrap_or_default();
+    if !scope.is_openid() {
+        return Err(UserinfoError::InsufficientScope);
+    }
+    Ok(minting::user_claims(&user, &scope))
+}
