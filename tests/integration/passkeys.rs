@@ -6,7 +6,7 @@
 use crate::common;
 
 use common::passkey::Device;
-use common::{TestApp, browser, spawn_app};
+use common::{PASSWORD, TestApp, add_user, browser, spawn_app};
 use leptos::server_fn::ServerFn;
 use oneauth::api::account::{FinishAddPasskey, LoadAccount, StartAddPasskey};
 use oneauth::api::hosted::{
@@ -16,8 +16,6 @@ use oneauth::api::hosted::{
 use oneauth::entities::{audit_event, passkey, recovery_code};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery staple";
 
 async fn json<F>(app: &TestApp, client: &reqwest::Client, input: F) -> Result<Value, Value>
 where
@@ -285,22 +283,11 @@ async fn a_challenge_is_used_once_and_a_forged_user_handle_fails() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
+/// Ada, signed in with her password, adds her first passkey: the app, her
+/// browser, her device and the recovery codes she was given.
+async fn ada_adds_a_first_passkey() -> (TestApp, reqwest::Client, Device, Value) {
     let app = open_app().await;
-    app.cli_with_stdin(
-        &[
-            "user",
-            "create",
-            "--app",
-            "demo",
-            "--email",
-            "ada@example.com",
-            "--password-stdin",
-        ],
-        &format!("{PASSWORD}\n"),
-    )
-    .expect_success();
+    add_user(&app, "demo", "ada@example.com");
     let client = browser();
     json(
         &app,
@@ -315,46 +302,60 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     .await
     .unwrap();
     let mut device = Device::new();
+    let codes = add_passkey(&app, &client, &mut device, "Work laptop")
+        .await
+        .unwrap();
+    (app, client, device, codes)
+}
+
+/// Add a passkey to the signed-in account; the recovery codes it brings.
+async fn add_passkey(
+    app: &TestApp,
+    client: &reqwest::Client,
+    device: &mut Device,
+    name: &str,
+) -> Result<Value, Value> {
     let options = json(
-        &app,
-        &client,
+        app,
+        client,
         StartAddPasskey {
             app_id: "demo".into(),
             enrolment: None,
         },
     )
-    .await
-    .unwrap();
+    .await?;
     let credential = device.create(&app.address, options.as_str().unwrap());
-    let codes = json(
-        &app,
-        &client,
+    json(
+        app,
+        client,
         FinishAddPasskey {
             app_id: "demo".into(),
-            credential: credential.to_string(),
-            name: "Work laptop".into(),
+            credential,
+            name: name.into(),
             enrolment: None,
         },
     )
     .await
-    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_passkey_gives_ten_recovery_codes() {
+    let (app, _, _, codes) = ada_adds_a_first_passkey().await;
     assert_eq!(codes.as_array().unwrap().len(), 10);
     let stored = passkey::Entity::find().one(&app.db).await.unwrap().unwrap();
     assert_eq!(stored.name, "Work laptop");
     assert!(stored.user_verified);
+}
 
-    // A second passkey changes Ada's factors: it needs a recent passkey
-    // assertion, her strongest factor now (the password sign-in is not one).
-    let error = json(
-        &app,
-        &client,
-        StartAddPasskey {
-            app_id: "demo".into(),
-            enrolment: None,
-        },
-    )
-    .await
-    .unwrap_err();
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_passkey_needs_a_recent_passkey_and_brings_no_new_codes() {
+    let (app, client, mut device, _) = ada_adds_a_first_passkey().await;
+    // It changes Ada's factors: it needs a recent passkey assertion, her
+    // strongest factor now (the password sign-in is not one).
+    let mut spare = Device::new();
+    let error = add_passkey(&app, &client, &mut spare, "Spare key")
+        .await
+        .unwrap_err();
     assert!(
         error["ReauthRequired"]
             .as_str()
@@ -365,9 +366,6 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
     passkey_sign_in(&app, &client, &mut device, "demo")
         .await
         .unwrap();
-
-    // A second passkey brings no new codes.
-    let mut spare = Device::new();
     let options = json(
         &app,
         &client,
@@ -383,26 +381,19 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
         1,
         "the existing passkey is excluded"
     );
-    let credential = spare.create(&app.address, options.as_str().unwrap());
-    let codes = json(
-        &app,
-        &client,
-        FinishAddPasskey {
-            app_id: "demo".into(),
-            credential: credential.to_string(),
-            name: "Spare key".into(),
-            enrolment: None,
-        },
-    )
-    .await
-    .unwrap();
+    let codes = add_passkey(&app, &client, &mut spare, "Spare key")
+        .await
+        .unwrap();
     assert_eq!(codes, Value::Null);
+}
 
-    // In the signed-in session, a passkey assertion is a step-up: same
-    // session, passkey added to its methods.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passkey_assertion_in_a_signed_in_session_is_a_step_up() {
+    let (app, client, mut device, _) = ada_adds_a_first_passkey().await;
     passkey_sign_in(&app, &client, &mut device, "demo")
         .await
         .unwrap();
+    // The same session, the passkey added to its methods.
     let view = json(
         &app,
         &client,
@@ -423,8 +414,11 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
             .await
             .contains(&"signin.reauthenticated".to_owned())
     );
+}
 
-    // Someone else's passkey cannot confirm Ada's session.
+#[tokio::test(flavor = "multi_thread")]
+async fn another_accounts_passkey_cannot_confirm_a_session() {
+    let (app, client, _, _) = ada_adds_a_first_passkey().await;
     let client_b = browser();
     let mut bobs = Device::new();
     let options = json(
@@ -443,7 +437,7 @@ async fn adding_a_first_passkey_gives_recovery_codes_and_reauthenticates() {
         &client_b,
         FinishPasskeySignUp {
             app_id: "demo".into(),
-            credential: credential.to_string(),
+            credential,
         },
     )
     .await
