@@ -49,8 +49,13 @@ async fn the_last_owner_stays_an_owner() {
             .count()
             >= 3
     );
+}
 
-    // An admin cannot remove the owner either (and cannot touch the role).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_cannot_remove_the_owner() {
+    let (app, owner) = with_owner().await;
+    let me = user_id(&app, "console", "owner@example.com").await;
+    // Neither by deactivation nor by taking the role.
     let admin = operator(&app, &owner, "admin@example.com", "admin").await;
     let error = admin
         .call(
@@ -78,8 +83,11 @@ async fn the_last_owner_stays_an_owner() {
         .await
         .unwrap_err();
     assert!(refused(&error).contains("above your own access"));
+}
 
-    // The same holds for an app's own "owner" role.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apps_last_owner_stays_and_so_does_its_owner_role() {
+    let (app, owner) = with_owner().await;
     owner
         .call(
             &app,
