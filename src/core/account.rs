@@ -277,7 +277,7 @@ pub async fn add_passkey(
                 app_id: &app.id,
                 actor: &tx.actor,
                 action: Action::EnrolmentLinkUsed,
-                target: Some(Target::new("user", signin.user.id.as_str())),
+                target: Some(Target::user(signin.user.id.as_str())),
                 details: json!({ "passkey_id": stored.id }),
             },
         )
@@ -368,7 +368,7 @@ pub async fn change_password(
                         app_id: &app.id,
                         actor: &actor(signin, client),
                         action: Action::PasswordChangeFailed,
-                        target: Some(Target::new("user", signin.user.id.as_str())),
+                        target: Some(Target::user(signin.user.id.as_str())),
                         details: json!({ "reason": "wrong_current_password" }),
                     },
                 )
@@ -422,7 +422,7 @@ pub async fn change_password(
             app_id: &app.id,
             actor: &actor(signin, client),
             action: Action::PasswordChanged,
-            target: Some(Target::new("user", signin.user.id.as_str())),
+            target: Some(Target::user(signin.user.id.as_str())),
             details: json!({ "other_sessions_ended": ended, "had_password": factors.password }),
         },
     )
@@ -467,7 +467,7 @@ pub async fn revoke_session(
                     app_id: &app.id,
                     actor: &actor(signin, client),
                     action: Action::SessionRevoked,
-                    target: Some(Target::new("user", signin.user.id.as_str())),
+                    target: Some(Target::user(signin.user.id.as_str())),
                     details: json!({
                         "session_id": session.id,
                         "current": session.id == signin.session.id,

@@ -80,7 +80,7 @@ pub async fn create(tx: &Write, new: NewApp) -> Result<CreatedApp, AppError> {
             app_id: &new.id,
             actor: &tx.actor,
             action: Action::AppCreated,
-            target: Some(Target::new("app", new.id.as_str())),
+            target: Some(Target::app(new.id.as_str())),
             details: json!({ "after": {
                 "name": created.name,
                 "self_registration": created.self_registration,
@@ -268,7 +268,7 @@ pub async fn update(
             app_id: &current.id,
             actor: &tx.actor,
             action: Action::AppUpdated,
-            target: Some(Target::new("app", current.id.as_str())),
+            target: Some(Target::app(current.id.as_str())),
             details: json!({ "before": before, "after": AppSettings::of(&updated) }),
         },
     )
@@ -297,7 +297,7 @@ pub async fn set_disabled(
             } else {
                 Action::AppEnabled
             },
-            target: Some(Target::new("app", current.id.as_str())),
+            target: Some(Target::app(current.id.as_str())),
             details: json!({}),
         },
     )

@@ -62,11 +62,32 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(kind: &'static str, id: impl Into<String>) -> Self {
+    fn new(kind: &'static str, id: impl Into<String>) -> Self {
         Self {
             kind,
             id: id.into(),
         }
+    }
+
+    pub fn app(id: impl Into<String>) -> Self {
+        Self::new("app", id)
+    }
+
+    pub fn client(id: impl Into<String>) -> Self {
+        Self::new("client", id)
+    }
+
+    pub fn role(name: impl Into<String>) -> Self {
+        Self::new("role", name)
+    }
+
+    pub fn user(id: impl Into<String>) -> Self {
+        Self::new("user", id)
+    }
+
+    /// An address that names no account (a failed sign-in's typed e-mail).
+    pub fn email(address: impl Into<String>) -> Self {
+        Self::new("email", address)
     }
 }
 

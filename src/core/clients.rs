@@ -85,7 +85,7 @@ pub async fn create(
             app_id,
             actor: &tx.actor,
             action: Action::ClientCreated,
-            target: Some(Target::new("client", client.id.as_str())),
+            target: Some(Target::client(client.id.as_str())),
             details: json!({ "after": {
                 "name": client.name,
                 "client_type": client.client_type,
@@ -200,7 +200,7 @@ pub async fn update(
             app_id: &client.app_id,
             actor: &tx.actor,
             action: Action::ClientUpdated,
-            target: Some(Target::new("client", client.id.as_str())),
+            target: Some(Target::client(client.id.as_str())),
             details: json!({ "before": before, "after": describe(&updated) }),
         },
     )
@@ -226,7 +226,7 @@ pub async fn rotate_secret(
             app_id: &client.app_id,
             actor: &tx.actor,
             action: Action::ClientSecretRotated,
-            target: Some(Target::new("client", client.id.as_str())),
+            target: Some(Target::client(client.id.as_str())),
             details: json!({}),
         },
     )
@@ -254,7 +254,7 @@ pub async fn set_disabled(
             } else {
                 Action::ClientEnabled
             },
-            target: Some(Target::new("client", client.id.as_str())),
+            target: Some(Target::client(client.id.as_str())),
             details: json!({}),
         },
     )

@@ -133,7 +133,7 @@ pub async fn issue_for(
                 Purpose::Recovery => Action::RecoveryLinkIssued,
                 Purpose::Enrol => Action::EnrolmentLinkIssued,
             },
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "email": user.email, "expires_at": (now + lifetime).to_rfc3339() }),
         },
     )
@@ -226,7 +226,7 @@ async fn accepted(
             app_id: &user.app_id,
             actor: &actor_for(&user, client),
             action: Action::InvitationAccepted,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "method": method }),
         },
     )
@@ -395,7 +395,7 @@ pub async fn redeem_recovery(
             app_id: &user.app_id,
             actor: &actor_for(&user, client),
             action: Action::RecoveryLinkUsed,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({}),
         },
     )

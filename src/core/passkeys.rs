@@ -229,7 +229,7 @@ pub async fn store(
             app_id: &app_id,
             actor: &tx.actor,
             action: Action::PasskeyAdded,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "passkey_id": stored.id, "name": stored.name }),
         },
     )
@@ -281,7 +281,7 @@ pub async fn rename(
             app_id: &app_id,
             actor: &tx.actor,
             action: Action::PasskeyRenamed,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "passkey_id": renamed.id, "before": { "name": before }, "after": { "name": renamed.name } }),
         },
     )
@@ -317,7 +317,7 @@ pub async fn remove(
             app_id: &app_id,
             actor,
             action: Action::PasskeyRemoved,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "passkey_id": existing.id, "name": existing.name }),
         },
     )

@@ -82,7 +82,7 @@ pub async fn generate(tx: &Write, user: &app_user::Model) -> Result<Vec<String>,
             } else {
                 Action::RecoveryCodesGenerated
             },
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "count": COUNT }),
         },
     )

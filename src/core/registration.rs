@@ -110,7 +110,7 @@ async fn create_user_and_sign_in(
             app_id: &app_id,
             actor: &actor,
             action: Action::UserRegistered,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "method": factor.method(), "email": user.email }),
         },
     )

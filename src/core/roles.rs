@@ -74,7 +74,7 @@ pub async fn create(tx: &Write, app_id: &AppId, new: NewRole) -> Result<role::Mo
             app_id,
             actor: &tx.actor,
             action: Action::RoleCreated,
-            target: Some(Target::new("role", created.name.as_str())),
+            target: Some(Target::role(created.name.as_str())),
             details: json!({ "after": {
                 "name": created.name,
                 "description": created.description,
@@ -149,7 +149,7 @@ pub async fn grant(
             app_id: &app_id,
             actor,
             action: Action::RoleGranted,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "role": role.name, "email": user.email }),
         },
     )
@@ -224,7 +224,7 @@ pub async fn update(
             app_id: &current.app_id,
             actor: &tx.actor,
             action: Action::RoleUpdated,
-            target: Some(Target::new("role", current.name.as_str())),
+            target: Some(Target::role(current.name.as_str())),
             details: json!({ "before": before, "after": describe(&updated) }),
         },
     )
@@ -259,7 +259,7 @@ pub async fn delete(tx: &Write, current: &role::Model) -> Result<(), RoleError> 
             app_id: &current.app_id,
             actor: &tx.actor,
             action: Action::RoleDeleted,
-            target: Some(Target::new("role", current.name.as_str())),
+            target: Some(Target::role(current.name.as_str())),
             details: json!({ "before": describe(current), "holders": held_by }),
         },
     )
@@ -298,7 +298,7 @@ pub async fn revoke(
             app_id: &app_id,
             actor: &tx.actor,
             action: Action::RoleRevoked,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "role": role.name, "email": user.email }),
         },
     )

@@ -107,10 +107,8 @@ async fn record_failure(
     let app_id = failure.app.id.clone();
     let actor = Actor::anonymous(failure.client.address.clone());
     let target = match failure.user {
-        Some(user) => Some(Target::new("user", user.id.as_str())),
-        None => failure
-            .attempted
-            .map(|email| Target::new("email", email.as_str())),
+        Some(user) => Some(Target::user(user.id.as_str())),
+        None => failure.attempted.map(|email| Target::email(email.as_str())),
     };
     let tx = write::begin(db, actor.clone()).await?;
     let locks = throttle::fail(&tx, reservation).await?;
@@ -216,7 +214,7 @@ pub(crate) async fn succeed(
             app_id: &app.id,
             actor: &Actor::user(&user.id, &user.email, client.address.clone()),
             action: Action::SigninSucceeded,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({
                 "method": factor.method(),
                 "session_id": session.id,
@@ -355,7 +353,7 @@ pub async fn with_recovery_code(
             app_id: &app.id,
             actor: &Actor::user(&user.id, &user.email, client.address.clone()),
             action: Action::RecoveryCodeUsed,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({
                 "remaining": recovery_codes::remaining(&tx, &user.id).await?,
             }),
@@ -405,7 +403,7 @@ async fn verify_passkey(
                         app_id: &app.id,
                         actor: &Actor::anonymous(client.address.clone()),
                         action: Action::SigninFailed,
-                        target: user.map(|u| Target::new("user", u.id.as_str())),
+                        target: user.map(|u| Target::user(u.id.as_str())),
                         details: json!({
                             "method": Factor::Passkey.method(),
                             "reason": reason.as_str(),
@@ -458,7 +456,7 @@ async fn reauthenticated(
             app_id: &app.id,
             actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
             action: Action::SigninReauthenticated,
-            target: Some(Target::new("user", signin.user.id.as_str())),
+            target: Some(Target::user(signin.user.id.as_str())),
             details: json!({
                 "method": factor.method(),
                 "session_id": session.id,
@@ -551,7 +549,7 @@ pub async fn sign_out(
             app_id: &app.id,
             actor: &Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
             action: Action::SigninSignedOut,
-            target: Some(Target::new("user", signin.user.id.as_str())),
+            target: Some(Target::user(signin.user.id.as_str())),
             details: json!({ "session_id": signin.session.id }),
         },
     )

@@ -91,7 +91,7 @@ pub async fn create(
             app_id,
             actor: &tx.actor,
             action: Action::UserCreated,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "after": {
                 "email": user.email,
                 "status": user.status,
@@ -260,7 +260,7 @@ pub async fn set_active(
             } else {
                 Action::UserDeactivated
             },
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({
                 "email": user.email,
                 "self": actor.id.as_deref() == Some(user.id.as_str()),
@@ -285,7 +285,7 @@ pub async fn sign_out_everywhere(tx: &Write, user: &app_user::Model) -> Result<u
             app_id: &user.app_id,
             actor: &tx.actor,
             action: Action::UserSignedOutEverywhere,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "email": user.email, "sessions_ended": ended }),
         },
     )
@@ -308,7 +308,7 @@ pub async fn delete(tx: &Write, user: &app_user::Model) -> Result<(), UserError>
             app_id: &user.app_id,
             actor: &tx.actor,
             action: Action::UserDeleted,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "before": { "email": user.email, "status": user.status, "roles": roles } }),
         },
     )

@@ -281,7 +281,7 @@ async fn concurrent_appends_to_one_app_form_one_chain() {
                     app_id: &app_id,
                     actor: &Actor::system(),
                     action: Action::KeyRotated,
-                    target: Some(Target::new("test", i.to_string())),
+                    target: Some(Target::user(i.to_string())),
                     details: json!({ "i": i }),
                 },
             )

@@ -126,7 +126,7 @@ pub async fn update(
     settings: AppSettings,
 ) -> Result<app::Model, AdminError> {
     let attempted = "app.update";
-    let target = Some(Target::new("app", app_id));
+    let target = Some(Target::app(app_id));
     configurable_app(db, operator, app_id, attempted, target.clone()).await?;
     settings
         .validate()
@@ -160,7 +160,7 @@ pub async fn set_disabled(
         operator,
         app_id,
         "app.disable",
-        Some(Target::new("app", app_id)),
+        Some(Target::app(app_id)),
     )
     .await?;
     if app.builtin && disabled {
@@ -169,12 +169,12 @@ pub async fn set_disabled(
             operator,
             app_id,
             "app.disable",
-            Some(Target::new("app", app_id)),
+            Some(Target::app(app_id)),
             "The console cannot be disabled.",
         )
         .await);
     }
-    let target = Some(Target::new("app", app_id));
+    let target = Some(Target::app(app_id));
     change(db, operator, app_id, "app.disable", target, async |tx| {
         done(
             apps::set_disabled(tx, &app, disabled)
@@ -235,11 +235,11 @@ pub async fn update_client(
         operator,
         app_id,
         "client.update",
-        Some(Target::new("client", client_id)),
+        Some(Target::client(client_id)),
     )
     .await?;
     let client = client_of(db, app_id, client_id).await?;
-    let target = Some(Target::new("client", client_id));
+    let target = Some(Target::client(client_id));
     change(db, operator, app_id, "client.update", target, async |tx| {
         done(
             clients::update(tx, &client, changes)
@@ -257,7 +257,7 @@ pub async fn rotate_secret(
     app_id: &str,
     client_id: &str,
 ) -> Result<ClientSecret, AdminError> {
-    let target = Some(Target::new("client", client_id));
+    let target = Some(Target::client(client_id));
     configurable_app(db, operator, app_id, "client.rotate_secret", target.clone()).await?;
     let client = client_of(db, app_id, client_id).await?;
     if client.client_type != ClientType::Confidential {
@@ -295,11 +295,11 @@ pub async fn set_client_disabled(
         operator,
         app_id,
         "client.disable",
-        Some(Target::new("client", client_id)),
+        Some(Target::client(client_id)),
     )
     .await?;
     let client = client_of(db, app_id, client_id).await?;
-    let target = Some(Target::new("client", client_id));
+    let target = Some(Target::client(client_id));
     change(db, operator, app_id, "client.disable", target, async |tx| {
         done(
             clients::set_disabled(tx, &client, disabled)

@@ -110,7 +110,7 @@ pub async fn bootstrap(
             app_id: &console,
             actor,
             action: Action::ConsoleBootstrapped,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({ "email": user.email }),
         },
     )

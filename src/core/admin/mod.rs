@@ -190,7 +190,7 @@ pub(crate) async fn act_on_user<T>(
     attempted: &str,
     on_user: impl AsyncFnOnce(&Write, app_user::Model) -> Outcome<T>,
 ) -> Result<T, AdminError> {
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     change(
         db,
         operator,
@@ -271,7 +271,7 @@ pub(crate) async fn check_self_change(
     attempted: &str,
     confirmation: Option<&str>,
 ) -> Result<(), AdminError> {
-    let target = Some(Target::new("user", operator.user().id.as_str()));
+    let target = Some(Target::user(operator.user().id.as_str()));
     // A fresh proof with the operator's strongest factor: a passkey when
     // they have one (a fresh password after an old passkey is not one).
     let has_passkey = !super::passkeys::list_for_user(db, &operator.user().id)

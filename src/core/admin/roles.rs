@@ -94,7 +94,7 @@ pub async fn update(
     description: String,
     policy: RolePolicy,
 ) -> Result<role::Model, AdminError> {
-    let target = Some(Target::new("role", name));
+    let target = Some(Target::role(name));
     writable_app(db, operator, app_id, "role.update", target.clone()).await?;
     if app_id == AppId::CONSOLE
         && operator.global_level() != Some(crate::core::console::Level::Owner)
@@ -129,7 +129,7 @@ pub async fn delete(
     name: &str,
 ) -> Result<(), AdminError> {
     let attempted = "role.delete";
-    let target = Some(Target::new("role", name));
+    let target = Some(Target::role(name));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let role = role_of(db, app_id, name).await?;
     if role.builtin {
@@ -195,7 +195,7 @@ async fn role_change<T>(
     change: impl AsyncFnOnce(&Write, &app_user::Model, &RoleName) -> Result<T, RoleError>,
 ) -> Result<T, AdminError> {
     let attempted = way.attempted();
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let role_name = RoleName::parse(name).map_err(invalid("role"))?;
     if !operator.may_assign(app_id, role_name.as_str()) {

@@ -165,7 +165,7 @@ pub async fn invite(
     public_url: &str,
 ) -> Result<String, AdminError> {
     let attempted = "invitation.issue";
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     let app = writable_app(db, operator, app_id, attempted, target).await?;
     act_on_user(db, operator, app_id, user_id, attempted, async |tx, user| {
         if policy::sign_in_methods(tx, &app, &user.id).await? > 0 {
@@ -196,7 +196,7 @@ pub async fn set_active(
     } else {
         "user.deactivate"
     };
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     writable_app(db, operator, app_id, attempted, target).await?;
     if !active && operator.is_self(app_id, user_id) {
         check_self_change(db, operator, attempted, confirmation).await?;
@@ -220,7 +220,7 @@ pub async fn sign_out_everywhere(
     user_id: &str,
 ) -> Result<u64, AdminError> {
     let attempted = "user.sign_out_everywhere";
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     writable_app(db, operator, app_id, attempted, target).await?;
     act_on_user(
         db,
@@ -248,7 +248,7 @@ async fn issue_link(
         Purpose::Enrol => "enrolment_link.issue",
         Purpose::Invite => "invitation.issue",
     };
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     writable_app(db, operator, app_id, attempted, target).await?;
     act_on_user(
         db,
@@ -308,7 +308,7 @@ pub async fn remove_passkey(
     passkey_id: &str,
 ) -> Result<(), AdminError> {
     let attempted = "passkey.remove";
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     let app = writable_app(db, operator, app_id, attempted, target).await?;
     act_on_user(
         db,
@@ -343,7 +343,7 @@ pub async fn delete(
     confirmation: Option<&str>,
 ) -> Result<(), AdminError> {
     let attempted = "user.delete";
-    let target = Some(Target::new("user", user_id));
+    let target = Some(Target::user(user_id));
     writable_app(db, operator, app_id, attempted, target).await?;
     if operator.is_self(app_id, user_id) {
         check_self_change(db, operator, attempted, confirmation).await?;

@@ -148,7 +148,7 @@ async fn write(db: &Db, taken: &HashMap<Group, Count>) -> Result<(), AuditError>
                 app_id: &app_id,
                 actor: &Actor::client(&group.client_id, &count.client_name),
                 action: Action::TokenGranted,
-                target: Some(Target::new("client", group.client_id.as_str())),
+                target: Some(Target::client(group.client_id.as_str())),
                 details: json!({
                     "grant_type": "client_credentials",
                     "client_id": group.client_id,

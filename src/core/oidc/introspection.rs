@@ -59,7 +59,7 @@ pub async fn revoke(
             app_id: &app.id,
             actor: &Actor::client(&client.id, &client.name),
             action: Action::TokenRevoked,
-            target: Some(Target::new("user", family.user_id.as_str())),
+            target: Some(Target::user(family.user_id.as_str())),
             details: json!({ "family_id": family.id, "client_id": client.id }),
         },
     )

@@ -341,7 +341,7 @@ pub async fn rotate(
             app_id,
             actor: &tx.actor,
             action: Action::KeyRotated,
-            target: Some(Target::new("app", app_id.as_str())),
+            target: Some(Target::app(app_id.as_str())),
             details: json!({
                 "retired": retired,
                 "created": created,

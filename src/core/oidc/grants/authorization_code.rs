@@ -74,7 +74,7 @@ pub async fn exchange_code(
                 app_id: &issuer.app_id(),
                 actor: &Actor::anonymous(None),
                 action: Action::TokenCodeReuseDetected,
-                target: Some(Target::new("user", stored.user_id.as_str())),
+                target: Some(Target::user(stored.user_id.as_str())),
                 details: json!({ "client_id": client.id, "family_id": stored.token_family_id }),
             },
         )
@@ -181,7 +181,7 @@ pub async fn exchange_code(
             app_id: &issuer.app_id(),
             actor: &Actor::user(&user.id, &user.email, None),
             action: Action::TokenGranted,
-            target: Some(Target::new("user", user.id.as_str())),
+            target: Some(Target::user(user.id.as_str())),
             details: json!({
                 "grant_type": "authorization_code",
                 "client_id": client.id,

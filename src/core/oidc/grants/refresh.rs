@@ -316,7 +316,7 @@ async fn reuse_detected(
             app_id: &issuer.app_id(),
             actor: &Actor::anonymous(None),
             action: Action::TokenReuseDetected,
-            target: Some(Target::new("user", family.user_id.as_str())),
+            target: Some(Target::user(family.user_id.as_str())),
             details: json!({ "family_id": family.id, "client_id": client.id }),
         },
     )
