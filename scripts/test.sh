@@ -59,6 +59,10 @@ cargo fmt --all -- --check
 say "lints (clippy, warnings are errors)"
 cargo clippy --all-targets --features ssr -- -D warnings
 
+# The integration tests mostly wait (HTTP round trips, the database, the
+# time-outs some of them test), so four run at a time even on two cores.
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
+
 say "unit and integration tests on SQLite"
 ONEAUTH_TEST_BACKEND=sqlite cargo test --features ssr --workspace
 
