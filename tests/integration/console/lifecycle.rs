@@ -77,6 +77,31 @@ impl Demo {
             .unwrap()
     }
 
+    /// user1, invited afresh by the owner (the first invitation was lost),
+    /// who set up a passkey with it: their id, their browser and device, and
+    /// the passkey's id.
+    async fn user_with_a_passkey(&self) -> (String, Op, String) {
+        self.add_users(2).await;
+        let user1 = user_id(&self.app, "demo", "user1@example.com").await;
+        let link = self
+            .owner
+            .call(
+                &self.app,
+                ConsoleInviteUser {
+                    app_id: "demo".into(),
+                    user_id: user1.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        let op = accept_invitation(&self.app, link.as_str().unwrap()).await;
+        let passkey_id = self.detail(&user1).await["passkeys"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (user1, op, passkey_id)
+    }
+
     async fn set_active(&self, user_id: &str, active: bool) {
         self.owner
             .call(
@@ -130,27 +155,8 @@ async fn operators_search_users_and_see_their_sessions_and_history() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_passkey_removed_by_an_operator_signs_nobody_in() {
     let demo = demo_with_ada().await;
-    demo.add_users(2).await;
-    // A fresh invitation for an existing user (the first one was lost);
-    // user1 sets up a passkey with it.
-    let user1 = user_id(&demo.app, "demo", "user1@example.com").await;
-    let link = demo
-        .owner
-        .call(
-            &demo.app,
-            ConsoleInviteUser {
-                app_id: "demo".into(),
-                user_id: user1.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    let mut user1_op = accept_invitation(&demo.app, link.as_str().unwrap()).await;
+    let (user1, mut user1_op, passkey_id) = demo.user_with_a_passkey().await;
     // A lost device: the operator removes the passkey.
-    let passkey_id = demo.detail(&user1).await["passkeys"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     demo.owner
         .call(
             &demo.app,
@@ -198,24 +204,7 @@ async fn a_passkey_removed_by_an_operator_signs_nobody_in() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_passkey_of_another_user_is_not_found_and_nothing_is_removed() {
     let demo = demo_with_ada().await;
-    demo.add_users(2).await;
-    let user1 = user_id(&demo.app, "demo", "user1@example.com").await;
-    let link = demo
-        .owner
-        .call(
-            &demo.app,
-            ConsoleInviteUser {
-                app_id: "demo".into(),
-                user_id: user1.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    accept_invitation(&demo.app, link.as_str().unwrap()).await;
-    let passkey_id = demo.detail(&user1).await["passkeys"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (user1, _, passkey_id) = demo.user_with_a_passkey().await;
     let error = demo
         .owner
         .call(
