@@ -168,10 +168,6 @@ impl Write {
         &self.clock
     }
 
-    pub fn transaction(&self) -> &DatabaseTransaction {
-        &self.tx
-    }
-
     pub async fn commit(self) -> Result<(), DbErr> {
         self.tx.commit().await
     }
