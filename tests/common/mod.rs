@@ -430,6 +430,22 @@ impl TestApp {
         json_answer(self.call(client, input).await).await
     }
 
+    /// `app_id`'s account page as `client` sees it (its JSON, or the error's).
+    pub async fn account(
+        &self,
+        client: &reqwest::Client,
+        app_id: &str,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        self.call_json(
+            client,
+            oneauth::api::account::LoadAccount {
+                app_id: app_id.to_owned(),
+                enrolment: None,
+            },
+        )
+        .await
+    }
+
     /// Send a call made earlier (one of a list of different server functions).
     pub async fn send(&self, client: &reqwest::Client, call: &ServerCall) -> reqwest::Response {
         call.request(client, &self.address)

@@ -8,7 +8,7 @@ use crate::common;
 use common::passkey::Device;
 use common::{PASSWORD, TestApp, add_user, browser, spawn_app};
 use leptos::server_fn::ServerFn;
-use oneauth::api::account::{FinishAddPasskey, LoadAccount, StartAddPasskey};
+use oneauth::api::account::{FinishAddPasskey, StartAddPasskey};
 use oneauth::api::hosted::{
     FinishPasskeyAssertion, FinishPasskeySignUp, SignInWithPassword, StartPasskeyAssertion,
     StartPasskeySignUp,
@@ -103,16 +103,7 @@ async fn sign_up_with_a_passkey_then_sign_in_with_it() {
         10
     );
 
-    let view = json(
-        &app,
-        &client,
-        LoadAccount {
-            app_id: "demo".into(),
-            enrolment: None,
-        },
-    )
-    .await
-    .unwrap();
+    let view = app.account(&client, "demo").await.unwrap();
     assert_eq!(view["email"], "pat@example.com");
     assert_eq!(view["has_password"], false);
     assert_eq!(view["passkeys"].as_array().unwrap().len(), 1);
@@ -127,16 +118,7 @@ async fn sign_up_with_a_passkey_then_sign_in_with_it() {
         .await
         .unwrap();
     assert_eq!(target, "/a/demo/account");
-    let view = json(
-        &app,
-        &other,
-        LoadAccount {
-            app_id: "demo".into(),
-            enrolment: None,
-        },
-    )
-    .await
-    .unwrap();
+    let view = app.account(&other, "demo").await.unwrap();
     assert_eq!(view["email"], "pat@example.com");
     assert!(view["passkeys"][0]["last_used"].is_string());
 
@@ -394,16 +376,7 @@ async fn a_passkey_assertion_in_a_signed_in_session_is_a_step_up() {
         .await
         .unwrap();
     // The same session, the passkey added to its methods.
-    let view = json(
-        &app,
-        &client,
-        LoadAccount {
-            app_id: "demo".into(),
-            enrolment: None,
-        },
-    )
-    .await
-    .unwrap();
+    let view = app.account(&client, "demo").await.unwrap();
     assert_eq!(view["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(
         view["sessions"][0]["methods"],

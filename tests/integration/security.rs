@@ -328,16 +328,7 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
         .await
         .unwrap_err();
     assert!(refused(&error).contains("enrolment link"), "{error}");
-    let view = app
-        .call_json(
-            &ada,
-            LoadAccount {
-                app_id: "demo".into(),
-                enrolment: None,
-            },
-        )
-        .await
-        .unwrap();
+    let view = app.account(&ada, "demo").await.unwrap();
     assert!(
         view["passkey_blocked"]
             .as_str()
@@ -517,16 +508,7 @@ async fn h2_a_first_password_removal_and_new_codes_need_a_recent_passkey() {
         .await
         .unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
-    let view = app
-        .call_json(
-            &browser,
-            LoadAccount {
-                app_id: "demo".into(),
-                enrolment: None,
-            },
-        )
-        .await
-        .unwrap();
+    let view = app.account(&browser, "demo").await.unwrap();
     let passkey_id = view["passkeys"][0]["id"].as_str().unwrap().to_owned();
     let error = app
         .call_json(
@@ -755,16 +737,7 @@ async fn l8_removing_a_passkey_ends_the_sessions_it_may_have_opened() {
     assert_passkey(&app, &browser, "demo", &mut device)
         .await
         .unwrap();
-    let view = app
-        .call_json(
-            &browser,
-            LoadAccount {
-                app_id: "demo".into(),
-                enrolment: None,
-            },
-        )
-        .await
-        .unwrap();
+    let view = app.account(&browser, "demo").await.unwrap();
     let lost_id = view["passkeys"][1]["id"].as_str().unwrap().to_owned();
     app.call_json(
         &browser,
@@ -1145,16 +1118,7 @@ async fn l17_two_removals_at_once_cannot_take_the_last_way_in() {
     add_passkey(&app, &browser, "demo", &mut other, None)
         .await
         .unwrap();
-    let view = app
-        .call_json(
-            &browser,
-            LoadAccount {
-                app_id: "demo".into(),
-                enrolment: None,
-            },
-        )
-        .await
-        .unwrap();
+    let view = app.account(&browser, "demo").await.unwrap();
     let ids: Vec<String> = view["passkeys"]
         .as_array()
         .unwrap()

@@ -47,17 +47,6 @@ async fn sign_in(
     .await
 }
 
-async fn account(app: &TestApp, client: &reqwest::Client, app_id: &str) -> Result<Value, Value> {
-    app.call_json(
-        client,
-        LoadAccount {
-            app_id: app_id.to_string(),
-            enrolment: None,
-        },
-    )
-    .await
-}
-
 async fn user(app: &TestApp, email: &str) -> app_user::Model {
     app_user::Entity::find()
         .filter(app_user::Column::Email.eq(email))
@@ -104,7 +93,7 @@ async fn password_sign_in_opens_a_session_with_strict_cookies() {
     let target: Value = response.json().await.unwrap();
     assert_eq!(target, "/a/demo/account");
 
-    let view = account(&app, &client, "demo").await.expect("signed in");
+    let view = app.account(&client, "demo").await.expect("signed in");
     assert_eq!(view["email"], "ada@example.com");
     assert_eq!(view["has_password"], true);
     assert_eq!(view["sessions"].as_array().unwrap().len(), 1);
@@ -368,7 +357,7 @@ async fn a_user_of_one_app_cannot_sign_in_to_another() {
         .await
         .unwrap();
     assert_eq!(
-        account(&app, &client, "other").await.unwrap_err(),
+        app.account(&client, "other").await.unwrap_err(),
         json!("SignInRequired")
     );
     // And the same address at other is a different user with its own password.
@@ -402,7 +391,7 @@ async fn sign_out_ends_the_session() {
         .unwrap();
     assert_eq!(target, "/a/demo/login?signed_out=1");
     assert_eq!(
-        account(&app, &client, "demo").await.unwrap_err(),
+        app.account(&client, "demo").await.unwrap_err(),
         json!("SignInRequired")
     );
     let session = signin_session::Entity::find()
@@ -426,13 +415,13 @@ async fn sessions_expire_when_idle() {
     sign_in(&app, &client, "demo", "ada@example.com", PASSWORD)
         .await
         .unwrap();
-    account(&app, &client, "demo").await.unwrap();
+    app.account(&client, "demo").await.unwrap();
     // The app's sessions idle out after 30 minutes.
     app.advance_clock(chrono::Duration::minutes(29));
-    account(&app, &client, "demo").await.unwrap();
+    app.account(&client, "demo").await.unwrap();
     app.advance_clock(chrono::Duration::minutes(31));
     assert_eq!(
-        account(&app, &client, "demo").await.unwrap_err(),
+        app.account(&client, "demo").await.unwrap_err(),
         json!("SignInRequired")
     );
 }
@@ -659,7 +648,7 @@ async fn a_recovery_code_signs_in_once_and_demands_a_new_factor() {
         .await
         .unwrap();
     assert_eq!(target, "/a/demo/account");
-    let view = account(&app, &client, "demo").await.unwrap();
+    let view = app.account(&client, "demo").await.unwrap();
     assert_eq!(view["requires_enrolment"], true);
     assert_eq!(view["recovery_codes_left"], 9);
     assert_eq!(view["sessions"][0]["methods"], json!(["otp"]));
@@ -692,7 +681,7 @@ async fn a_recovery_code_signs_in_once_and_demands_a_new_factor() {
     )
     .await
     .unwrap();
-    let view = account(&app, &client, "demo").await.unwrap();
+    let view = app.account(&client, "demo").await.unwrap();
     assert_eq!(view["requires_enrolment"], false);
     sign_in(
         &app,
@@ -829,11 +818,11 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     )
     .await
     .unwrap();
-    account(&app, &mine, "demo")
+    app.account(&mine, "demo")
         .await
         .expect("this session stays");
     assert_eq!(
-        account(&app, &other, "demo").await.unwrap_err(),
+        app.account(&other, "demo").await.unwrap_err(),
         json!("SignInRequired")
     );
     sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
@@ -865,7 +854,7 @@ async fn users_see_and_revoke_their_own_sessions_only() {
         .await
         .unwrap();
 
-    let view = account(&app, &laptop, "demo").await.unwrap();
+    let view = app.account(&laptop, "demo").await.unwrap();
     let sessions = view["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
     let phone_session = sessions.iter().find(|s| s["current"] == false).unwrap()["id"]
@@ -898,10 +887,10 @@ async fn users_see_and_revoke_their_own_sessions_only() {
         .unwrap();
     assert_eq!(current, false);
     assert_eq!(
-        account(&app, &phone, "demo").await.unwrap_err(),
+        app.account(&phone, "demo").await.unwrap_err(),
         json!("SignInRequired")
     );
-    account(&app, &laptop, "demo").await.unwrap();
+    app.account(&laptop, "demo").await.unwrap();
     assert!(
         app.actions_with_details("demo")
             .await
@@ -1043,7 +1032,7 @@ async fn deactivating_oneself_needs_a_fresh_sign_in_and_the_typed_email() {
         oneauth::types::UserStatus::Deactivated
     );
     assert_eq!(
-        account(&app, &client, "demo").await.unwrap_err(),
+        app.account(&client, "demo").await.unwrap_err(),
         json!("SignInRequired")
     );
     let error = sign_in(&app, &browser(), "demo", "ada@example.com", PASSWORD)
@@ -1168,7 +1157,7 @@ async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
         .unwrap();
     assert_eq!(target, "/a/shop/account");
     assert_eq!(
-        account(&app, &client, "shop").await.unwrap()["email"],
+        app.account(&client, "shop").await.unwrap()["email"],
         "new@example.com"
     );
     let duplicate = app

@@ -291,16 +291,7 @@ async fn signing_a_user_out_everywhere_ends_every_session() {
         .unwrap();
     assert_eq!(ended, 2);
     assert_eq!(demo.detail(&demo.ada).await["sessions"], json!([]));
-    let account = demo
-        .app
-        .call_json(
-            &demo.ada_browser,
-            oneauth::api::account::LoadAccount {
-                app_id: "demo".into(),
-                enrolment: None,
-            },
-        )
-        .await;
+    let account = demo.app.account(&demo.ada_browser, "demo").await;
     assert!(account.is_err(), "signed out: {account:?}");
     demo.assert_recorded(&["user.signed_out_everywhere"]).await;
 }
@@ -327,17 +318,7 @@ async fn a_recovery_link_signs_in_once_and_asks_for_a_new_factor() {
     };
     let target = demo.app.call_json(&recovered, redeem()).await.unwrap();
     assert_eq!(target, "/a/demo/account");
-    let view = demo
-        .app
-        .call_json(
-            &recovered,
-            oneauth::api::account::LoadAccount {
-                app_id: "demo".into(),
-                enrolment: None,
-            },
-        )
-        .await
-        .unwrap();
+    let view = demo.app.account(&recovered, "demo").await.unwrap();
     assert_eq!(view["requires_enrolment"], true);
     assert!(
         demo.app.call_json(&browser(), redeem()).await.is_err(),
