@@ -129,6 +129,22 @@ pub async fn with_owner() -> (TestApp, Op) {
     (app, owner)
 }
 
+/// [`with_owner`], and the app `demo` the owner created in the console.
+pub async fn demo_with_owner() -> (TestApp, Op) {
+    let (app, owner) = with_owner().await;
+    owner
+        .call(
+            &app,
+            oneauth::api::console::apps::ConsoleCreateApp {
+                app_id: "demo".into(),
+                name: "Demo".into(),
+            },
+        )
+        .await
+        .unwrap();
+    (app, owner)
+}
+
 /// Another operator with `roles`, invited by `by` and signed in with a passkey.
 pub async fn operator(app: &TestApp, by: &Op, email: &str, roles: &str) -> Op {
     let created = by

@@ -8,7 +8,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::console::{Op, accept_invitation_with, operator, user_id, with_owner};
+use common::console::{Op, accept_invitation_with, demo_with_owner, operator, user_id, with_owner};
 use common::oauth::{Client, Pkce, claims, param};
 use common::passkey::Device;
 use common::refused;
@@ -306,17 +306,7 @@ async fn h2_a_phished_console_password_cannot_enrol_a_passkey() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() {
-    let (app, owner) = with_owner().await;
-    owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "demo".into(),
-                name: "Demo".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let (app, owner) = demo_with_owner().await;
     add_user(&app, "demo", "ada@example.com");
     passkey_role(&app, "demo", "admin", &[]);
     app.grant_role("demo", "ada@example.com", "admin");
@@ -402,17 +392,7 @@ async fn h2_a_passkey_role_gets_its_first_passkey_only_with_an_enrolment_link() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn h2_an_enrolment_link_is_for_its_own_user_only() {
-    let (app, owner) = with_owner().await;
-    owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "demo".into(),
-                name: "Demo".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let (app, owner) = demo_with_owner().await;
     add_user(&app, "demo", "ada@example.com");
     add_user(&app, "demo", "bob@example.com");
     passkey_role(&app, "demo", "admin", &[]);
@@ -457,21 +437,6 @@ async fn passkey_user(app: &TestApp, owner: &Op, email: &str) -> (reqwest::Clien
         op.device,
         created["user_id"].as_str().unwrap().to_owned(),
     )
-}
-
-async fn demo_with_owner() -> (TestApp, Op) {
-    let (app, owner) = with_owner().await;
-    owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "demo".into(),
-                name: "Demo".into(),
-            },
-        )
-        .await
-        .unwrap();
-    (app, owner)
 }
 
 #[tokio::test(flavor = "multi_thread")]

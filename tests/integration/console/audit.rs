@@ -5,23 +5,13 @@ use crate::common;
 
 use common::TestApp;
 use common::console::*;
-use oneauth::api::console::{apps::*, audit::*, roles::*, users::*};
+use oneauth::api::console::{audit::*, roles::*, users::*};
 use serde_json::Value;
 
 /// The console's owner and the app `demo` with `users` users
 /// (`u00@example.com`, ...), each created by the owner.
 async fn audited_demo(users: usize) -> (TestApp, Op) {
-    let (app, owner) = with_owner().await;
-    owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "demo".into(),
-                name: "Demo".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let (app, owner) = demo_with_owner().await;
     for i in 0..users {
         owner
             .call(

@@ -5,7 +5,7 @@ use crate::common;
 
 use common::console::*;
 use common::{ServerCall, refused};
-use oneauth::api::console::{apps::*, roles::*, users::*, *};
+use oneauth::api::console::{roles::*, users::*, *};
 use oneauth::entities::audit_event;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -87,17 +87,7 @@ async fn an_admin_cannot_remove_the_owner() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_apps_last_owner_stays_and_so_does_its_owner_role() {
-    let (app, owner) = with_owner().await;
-    owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "demo".into(),
-                name: "Demo".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let (app, owner) = demo_with_owner().await;
     owner
         .call(
             &app,

@@ -4,23 +4,13 @@ use crate::common;
 
 use common::console::*;
 use common::{TestApp, refused};
-use oneauth::api::console::{apps::*, roles::*, users::*};
+use oneauth::api::console::{roles::*, users::*};
 use serde_json::{Value, json};
 
 /// The console's owner, the app `demo` and its role `billing` (a passkey
 /// used within 15 minutes).
 async fn demo_with_billing_role() -> (TestApp, Op) {
-    let (app, owner) = with_owner().await;
-    owner
-        .call(
-            &app,
-            ConsoleCreateApp {
-                app_id: "demo".into(),
-                name: "Demo".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let (app, owner) = demo_with_owner().await;
     owner
         .call(&app, role("billing", Some("on"), Some("900")))
         .await
