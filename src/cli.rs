@@ -54,6 +54,9 @@ enum Command {
     /// Manage an app's signing keys
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Check the e-mail configuration
+    #[command(subcommand)]
+    Email(EmailCommand),
     /// Make the first console owner on a new install; prints a one-time
     /// setup link (valid 24 hours) where they enrol a passkey and may set a
     /// password. Until the owner has done so it may run again (a fresh link)
@@ -101,6 +104,19 @@ enum IdTokenAlg {
     Es256,
     #[value(name = "RS256")]
     Rs256,
+}
+
+#[derive(Subcommand)]
+enum EmailCommand {
+    /// Send one message through the configured SMTP server now and print
+    /// the server's answer (exits non-zero when it is not accepted)
+    Test {
+        #[arg(long)]
+        to: String,
+        /// The app whose name and colour the message carries
+        #[arg(long, default_value = "console")]
+        app: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,7 +254,12 @@ async fn execute(cli: Cli) -> CliResult {
             // Every other command works on the current schema, and may
             // record (or check) audit events under the deployment's key.
             db::migrate(&db).await?;
-            audit::install_chain_key(&db, &settings.vault()?).await?;
+            let vault = settings.vault()?;
+            audit::install_chain_key(&db, &vault).await?;
+            db.install_deployment(db::Deployment {
+                public_url: settings.public_url.clone(),
+                vault,
+            });
             match command {
                 Command::App(command) => app_command(&settings, &db, command).await,
                 Command::User(command) => user_command(&db, command).await,
@@ -246,6 +267,7 @@ async fn execute(cli: Cli) -> CliResult {
                 Command::Audit(command) => audit_command(&db, command).await,
                 Command::Key(command) => key_command(&settings, &db, command).await,
                 Command::Bootstrap { email } => bootstrap_command(&settings, &db, &email).await,
+                Command::Email(command) => email_command(&settings, &db, command).await,
                 Command::Serve | Command::Migrate => unreachable!("handled above"),
             }
         }
@@ -551,6 +573,36 @@ async fn key_command(settings: &Settings, db: &Db, command: KeyCommand) -> CliRe
             tx.commit().await?;
             print_json(json!({ "app_id": app_id.as_str(), "active_keys": created }));
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn email_command(settings: &Settings, db: &Db, command: EmailCommand) -> CliResult {
+    use crate::core::mail::{self, sender::Delivery, sender::Sender};
+    match command {
+        EmailCommand::Test { to, app } => {
+            let to = Email::parse(&to)?;
+            let app = AppId::parse(&app)?;
+            let Some(smtp) = &settings.smtp else {
+                return Err(CliError(
+                    "No SMTP server is configured: set ONEAUTH_SMTP_URL (or --smtp-host)."
+                        .to_owned(),
+                ));
+            };
+            let sender = Sender::new(db.clone(), smtp, settings.mail_policy)?;
+            match mail::send_test(db, &sender, &app, &to, Actor::cli()).await? {
+                Delivery::Sent(answer) => {
+                    println!(
+                        "Sent a test message to {to} through {}:{}: {answer}",
+                        smtp.host, smtp.port
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                Delivery::Retrying(error) | Delivery::Failed(error) => Err(CliError(format!(
+                    "The test message to {to} was not sent through {}:{}: {error}",
+                    smtp.host, smtp.port
+                ))),
+            }
         }
     }
 }

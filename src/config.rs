@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
+use crate::core::mail::sender::{Policy, Security, SmtpConfig};
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oneauth.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
@@ -64,6 +66,72 @@ pub struct SettingsArgs {
     /// sign-in beyond them is answered 503 with Retry-After at once
     #[arg(long, global = true, env = "ONEAUTH_PASSWORD_QUEUE", default_value_t = crate::core::passwords::DEFAULT_QUEUE)]
     pub password_queue: usize,
+
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+}
+
+/// Outgoing e-mail. Without a host (in `--smtp-url` or `--smtp-host`)
+/// nothing is sent: messages wait in the outbox, where the console shows
+/// them.
+#[derive(Args, Clone, Debug)]
+pub struct SmtpArgs {
+    /// SMTP server as a URL: smtp://[USER@]HOST[:PORT][?security=starttls|tls|none]
+    /// (smtps:// means tls); the flags below override its parts
+    #[arg(long, global = true, env = "ONEAUTH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// SMTP server host name
+    #[arg(long, global = true, env = "ONEAUTH_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+
+    /// SMTP server port (default: 587 for starttls, 465 for tls, 25 for none)
+    #[arg(long, global = true, env = "ONEAUTH_SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+
+    /// starttls (default), tls, or none (a relay on this host or a test server)
+    #[arg(long, global = true, env = "ONEAUTH_SMTP_SECURITY")]
+    pub smtp_security: Option<String>,
+
+    /// SMTP user name
+    #[arg(long, global = true, env = "ONEAUTH_SMTP_USER")]
+    pub smtp_user: Option<String>,
+
+    /// File holding the SMTP password (its first line)
+    #[arg(long, global = true, env = "ONEAUTH_SMTP_PASSWORD_FILE")]
+    pub smtp_password_file: Option<String>,
+
+    /// The address messages come from; default no-reply@ the public host
+    #[arg(long, global = true, env = "ONEAUTH_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+
+    /// Attempts before a message is given up on (audited as email.failed)
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_SMTP_MAX_ATTEMPTS",
+        default_value_t = 8
+    )]
+    pub smtp_max_attempts: i32,
+
+    /// Seconds before the second attempt; each later wait doubles (at most 6 hours)
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_SMTP_RETRY_SECS",
+        default_value_t = 30
+    )]
+    pub smtp_retry_secs: i64,
+
+    /// Milliseconds between looks at the outbox
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_SMTP_POLL_MS",
+        default_value_t = 2000,
+        hide = true
+    )]
+    pub smtp_poll_ms: u64,
 }
 
 #[derive(Clone)]
@@ -79,6 +147,10 @@ pub struct Settings {
     pub master_key_file: std::path::PathBuf,
     /// Password hashes allowed to wait for a core.
     pub password_queue: usize,
+    /// Where e-mail goes; `None`: it stays in the outbox.
+    pub smtp: Option<SmtpConfig>,
+    /// How hard the sender tries.
+    pub mail_policy: Policy,
 }
 
 impl std::fmt::Debug for Settings {
@@ -93,6 +165,8 @@ impl std::fmt::Debug for Settings {
             .field("master_key", &self.master_key.as_ref().map(|_| "***"))
             .field("master_key_file", &self.master_key_file)
             .field("password_queue", &self.password_queue)
+            .field("smtp", &self.smtp)
+            .field("mail_policy", &self.mail_policy)
             .finish()
     }
 }
@@ -109,6 +183,8 @@ pub enum SettingsError {
         "ONEAUTH_TRUSTED_PROXIES must list addresses or CIDRs such as 10.0.0.0/8, 192.0.2.7, not \"{0}\"."
     )]
     TrustedProxies(String),
+    #[error("{0}")]
+    Smtp(String),
     #[error(
         "ONEAUTH_TRUST_PROXY was replaced by ONEAUTH_TRUSTED_PROXIES: set it to your proxies' addresses (CIDRs), so a client cannot choose its own address."
     )]
@@ -131,7 +207,22 @@ impl Settings {
         if args.trust_proxy.is_some() {
             return Err(SettingsError::TrustProxyReplaced);
         }
+        let smtp = smtp_config(&args.smtp, &public_url)?;
+        if args.smtp.smtp_max_attempts < 1 || args.smtp.smtp_retry_secs < 1 {
+            return Err(SettingsError::Smtp(
+                "ONEAUTH_SMTP_MAX_ATTEMPTS and ONEAUTH_SMTP_RETRY_SECS must be at least 1."
+                    .to_owned(),
+            ));
+        }
+        let mail_policy = Policy {
+            max_attempts: args.smtp.smtp_max_attempts,
+            first_retry: chrono::Duration::seconds(args.smtp.smtp_retry_secs),
+            poll: std::time::Duration::from_millis(args.smtp.smtp_poll_ms.max(10)),
+            ..Policy::default()
+        };
         Ok(Self {
+            smtp,
+            mail_policy,
             database_url: args.database_url.clone(),
             bind,
             public_url,
@@ -187,6 +278,130 @@ fn parse_public_url(raw: &str) -> Result<String, SettingsError> {
     Ok(url.origin().ascii_serialization())
 }
 
+/// The SMTP server from the URL and the flags (which win), or `None` when
+/// no host is given.
+fn smtp_config(args: &SmtpArgs, public_url: &str) -> Result<Option<SmtpConfig>, SettingsError> {
+    let error = |message: String| SettingsError::Smtp(message);
+    let mut host = None;
+    let mut port = None;
+    let mut security = None;
+    let mut user = None;
+    let mut password = None;
+    if let Some(raw) = args
+        .smtp_url
+        .as_deref()
+        .filter(|raw| !raw.trim().is_empty())
+    {
+        let bad = || {
+            error(
+                "ONEAUTH_SMTP_URL must look like smtp://user@mail.example.com:587?security=starttls (or smtps://...)."
+                    .to_owned(),
+            )
+        };
+        let url = url::Url::parse(raw.trim()).map_err(|_| bad())?;
+        security = match url.scheme() {
+            "smtp" => None,
+            "smtps" => Some(Security::Tls),
+            _ => return Err(bad()),
+        };
+        host = Some(url.host_str().ok_or_else(bad)?.to_owned());
+        port = url.port();
+        if !url.username().is_empty() {
+            user = Some(percent_decode(url.username()));
+        }
+        password = url.password().map(percent_decode);
+        for (key, value) in url.query_pairs() {
+            match key.as_ref() {
+                "security" => {
+                    security = Some(Security::parse(&value).ok_or_else(|| {
+                        error(format!(
+                            "\"{value}\" is not an SMTP security: use starttls, tls or none."
+                        ))
+                    })?)
+                }
+                _ => return Err(bad()),
+            }
+        }
+    }
+    if let Some(flag) = args.smtp_host.as_deref().filter(|h| !h.trim().is_empty()) {
+        host = Some(flag.trim().to_owned());
+    }
+    let Some(host) = host else {
+        return Ok(None);
+    };
+    if let Some(raw) = args.smtp_security.as_deref() {
+        security = Some(Security::parse(raw).ok_or_else(|| {
+            error(format!(
+                "ONEAUTH_SMTP_SECURITY must be starttls, tls or none, not \"{raw}\"."
+            ))
+        })?);
+    }
+    let security = security.unwrap_or(Security::StartTls);
+    let port = args.smtp_port.or(port).unwrap_or(security.default_port());
+    if let Some(flag) = args.smtp_user.as_deref().filter(|u| !u.is_empty()) {
+        user = Some(flag.to_owned());
+    }
+    if let Some(file) = args.smtp_password_file.as_deref() {
+        let text = std::fs::read_to_string(file).map_err(|err| {
+            error(format!(
+                "Could not read the SMTP password file {file}: {err}."
+            ))
+        })?;
+        password = Some(text.lines().next().unwrap_or_default().to_owned());
+    }
+    let from = match args.smtp_from.as_deref() {
+        Some(raw) => raw.trim().parse::<lettre::Address>().map_err(|_| {
+            error(format!(
+                "ONEAUTH_SMTP_FROM must be an e-mail address such as no-reply@example.com, not \"{raw}\"."
+            ))
+        })?,
+        None => {
+            let domain = url::Url::parse(public_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "localhost".to_owned());
+            lettre::Address::new("no-reply", &domain).map_err(|_| {
+                error(format!(
+                    "Set ONEAUTH_SMTP_FROM: no-reply@{domain} is not an address."
+                ))
+            })?
+        }
+    };
+    Ok(Some(SmtpConfig {
+        host,
+        port,
+        security,
+        user,
+        password: password.map(secrecy::SecretString::from),
+        from,
+    }))
+}
+
+fn percent_decode(raw: &str) -> String {
+    url::form_urlencoded::parse(format!("x={raw}").as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
+}
+
+impl Default for SmtpArgs {
+    /// No SMTP server; the defaults of the flags.
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: None,
+            smtp_user: None,
+            smtp_password_file: None,
+            smtp_from: None,
+            smtp_max_attempts: 8,
+            smtp_retry_secs: 30,
+            smtp_poll_ms: 2000,
+        }
+    }
+}
+
 fn parse_trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, SettingsError> {
     raw.split(',')
         .map(str::trim)
@@ -215,7 +430,53 @@ mod tests {
             master_key: None,
             master_key_file: DEFAULT_MASTER_KEY_FILE.to_owned(),
             password_queue: crate::core::passwords::DEFAULT_QUEUE,
+            smtp: SmtpArgs::default(),
         }
+    }
+
+    #[test]
+    fn smtp_is_off_without_a_host_and_read_from_the_url_and_flags() {
+        assert!(Settings::from_args(&args(None)).unwrap().smtp.is_none());
+        let mut with_url = args(Some("https://auth.example.com"));
+        with_url.smtp.smtp_url = Some("smtp://mailer%40x@mail.example.com".to_owned());
+        let smtp = Settings::from_args(&with_url).unwrap().smtp.unwrap();
+        assert_eq!((smtp.host.as_str(), smtp.port), ("mail.example.com", 587));
+        assert_eq!(smtp.security, Security::StartTls);
+        assert_eq!(smtp.user.as_deref(), Some("mailer@x"));
+        assert_eq!(smtp.from.to_string(), "no-reply@auth.example.com");
+        with_url.smtp.smtp_url = Some("smtps://mail.example.com".to_owned());
+        let smtp = Settings::from_args(&with_url).unwrap().smtp.unwrap();
+        assert_eq!((smtp.security, smtp.port), (Security::Tls, 465));
+        with_url.smtp.smtp_security = Some("none".to_owned());
+        with_url.smtp.smtp_port = Some(2525);
+        let smtp = Settings::from_args(&with_url).unwrap().smtp.unwrap();
+        assert_eq!((smtp.security, smtp.port), (Security::None, 2525));
+        with_url.smtp.smtp_security = Some("plain".to_owned());
+        assert!(Settings::from_args(&with_url).is_err());
+        with_url.smtp.smtp_security = None;
+        with_url.smtp.smtp_url = Some("http://mail.example.com".to_owned());
+        assert!(Settings::from_args(&with_url).is_err());
+    }
+
+    #[test]
+    fn the_smtp_password_comes_from_a_file_and_is_never_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("smtp-password");
+        std::fs::write(&file, "s3cret-pass\n").unwrap();
+        let mut a = args(None);
+        a.smtp.smtp_host = Some("mail.example.com".to_owned());
+        a.smtp.smtp_user = Some("mailer".to_owned());
+        a.smtp.smtp_password_file = Some(file.display().to_string());
+        let settings = Settings::from_args(&a).unwrap();
+        let smtp = settings.smtp.as_ref().unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(
+            smtp.password.as_ref().unwrap().expose_secret(),
+            "s3cret-pass"
+        );
+        assert!(!format!("{settings:?}").contains("s3cret"));
+        a.smtp.smtp_password_file = Some(dir.path().join("missing").display().to_string());
+        assert!(Settings::from_args(&a).is_err());
     }
 
     #[test]

@@ -15,7 +15,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::app::{App, shell};
 use crate::config::Settings;
 use crate::core::db;
-use crate::core::db::Db;
+use crate::core::db::{Db, Deployment};
+use crate::core::mail::sender::Sender;
 use crate::core::vault::VaultError;
 use crate::http::origin_check::{canonical_host, require_same_origin};
 use crate::http::security_headers::{CspNonce, security_headers};
@@ -37,6 +38,8 @@ pub enum ServeError {
     Vault(#[from] VaultError),
     #[error(transparent)]
     Audit(#[from] crate::core::audit::AuditError),
+    #[error(transparent)]
+    Mail(#[from] crate::core::mail::MailError),
 }
 
 /// The app's routes, generated once per process. Generating them sets a
@@ -119,13 +122,32 @@ fn spawn_cleanup(db: Db) {
     });
 }
 
+/// Deliver the outbox, when an SMTP server is configured.
+fn spawn_mail_sender(settings: &Settings, db: &Db) -> Result<(), ServeError> {
+    match &settings.smtp {
+        Some(smtp) => {
+            tracing::info!(host = %smtp.host, port = smtp.port, "sending e-mail through SMTP");
+            Sender::new(db.clone(), smtp, settings.mail_policy)?.spawn();
+        }
+        None => tracing::info!(
+            "no SMTP server configured (ONEAUTH_SMTP_URL): e-mail waits in the outbox, which the console shows"
+        ),
+    }
+    Ok(())
+}
+
 /// Migrate, then serve until SIGINT or SIGTERM.
 pub async fn serve(settings: Settings, db: Db) -> Result<(), ServeError> {
     db::migrate(&db).await?;
     let addr = settings.bind;
     let vault = settings.vault()?;
     crate::core::audit::install_chain_key(&db, &vault).await?;
+    db.install_deployment(Deployment {
+        public_url: settings.public_url.clone(),
+        vault: vault.clone(),
+    });
     spawn_cleanup(db.clone());
+    spawn_mail_sender(&settings, &db)?;
     crate::core::passwords::warm_up();
     crate::http::assets::precompress_in_background(&settings.site_root);
     let state = AppState::new(db.clone(), settings, vault);

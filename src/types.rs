@@ -374,6 +374,61 @@ pub enum UserStatus {
 }
 closed_set!(UserStatus { Active => "active", Deactivated => "deactivated" }, "a user status");
 
+/// What an outgoing e-mail is (`email_outbox.kind`), for its template and
+/// the console's filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub enum MailKind {
+    /// Confirm that the address is the user's.
+    Verification,
+    /// A one-time recovery link (asked for by the user, or sent by an operator).
+    Recovery,
+    /// An operator's invitation to set up an account.
+    Invitation,
+    /// An operator's link to add a first passkey.
+    Enrolment,
+    /// Something changed on the account (a factor, the password, ...).
+    Notice,
+    /// `oneauth email test`: checks the SMTP configuration.
+    Test,
+}
+closed_set!(MailKind {
+    Verification => "verification",
+    Recovery => "recovery",
+    Invitation => "invitation",
+    Enrolment => "enrolment",
+    Notice => "notice",
+    Test => "test",
+}, "an e-mail kind");
+
+impl MailKind {
+    pub const ALL: [MailKind; 6] = [
+        MailKind::Verification,
+        MailKind::Recovery,
+        MailKind::Invitation,
+        MailKind::Enrolment,
+        MailKind::Notice,
+        MailKind::Test,
+    ];
+}
+
+/// Where an outgoing e-mail stands (`email_outbox.status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::DeriveValueType)]
+#[sea_orm(value_type = "String")]
+pub enum MailStatus {
+    /// Waiting for its (next) attempt.
+    Pending,
+    /// The SMTP server accepted it.
+    Sent,
+    /// Given up on after the last attempt.
+    Failed,
+}
+closed_set!(MailStatus { Pending => "pending", Sent => "sent", Failed => "failed" }, "an e-mail status");
+
+impl MailStatus {
+    pub const ALL: [MailStatus; 3] = [MailStatus::Pending, MailStatus::Sent, MailStatus::Failed];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

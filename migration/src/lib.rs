@@ -25,6 +25,7 @@ mod m20261125_000008_create_outbox_and_throttle;
 mod m20261125_000009_seed_console_app;
 mod m20261125_000010_index_audit_filters_by_id;
 mod m20261126_000011_security_hardening;
+mod m20261127_000012_email_delivery;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_seed_console_app::Migration),
             Box::new(m20261125_000010_index_audit_filters_by_id::Migration),
             Box::new(m20261126_000011_security_hardening::Migration),
+            Box::new(m20261127_000012_email_delivery::Migration),
         ]
     }
 }

@@ -20,6 +20,8 @@ use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCreden
 use super::audit::{self, Action, AuditError, Event, Target};
 use super::db::Db;
 use super::links::{self, Purpose};
+use super::mail::notices;
+use super::mail::templates::Notice;
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Password, PasswordCheck};
 use super::policy::PolicyError;
@@ -270,6 +272,15 @@ pub async fn add_passkey(
     };
     ensure_stepped_up(signin, &factors, FactorChange::AddPasskey, enrolment)?;
     let stored = passkeys::store(&tx, &signin.user, name, &key).await?;
+    notices::notify_in(
+        &tx,
+        app,
+        &signin.user,
+        Notice::PasskeyAdded {
+            name: stored.name.clone(),
+        },
+    )
+    .await?;
     if enrolment {
         audit::record(
             &tx,
@@ -427,6 +438,7 @@ pub async fn change_password(
         },
     )
     .await?;
+    notices::notify_in(&tx, app, &signin.user, Notice::PasswordChanged).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -85,6 +85,11 @@ impl Target {
         Self::new("user", id)
     }
 
+    /// A message in the e-mail outbox.
+    pub fn message(id: impl Into<String>) -> Self {
+        Self::new("email_message", id)
+    }
+
     /// An address that names no account (a failed sign-in's typed e-mail).
     pub fn email(address: impl Into<String>) -> Self {
         Self::new("email", address)
@@ -106,6 +111,11 @@ pub enum Action {
     ClientUpdated,
     ConsoleBootstrapped,
     ConsoleRefused,
+    EmailFailed,
+    EmailResent,
+    EmailTested,
+    EmailVerificationSent,
+    EmailVerified,
     EnrolmentLinkIssued,
     EnrolmentLinkUsed,
     InvitationAccepted,
@@ -158,6 +168,11 @@ impl Action {
             Action::ClientUpdated => "client.updated",
             Action::ConsoleBootstrapped => "console.bootstrapped",
             Action::ConsoleRefused => "console.refused",
+            Action::EmailFailed => "email.failed",
+            Action::EmailResent => "email.resent",
+            Action::EmailTested => "email.tested",
+            Action::EmailVerificationSent => "email.verification_sent",
+            Action::EmailVerified => "email.verified",
             Action::EnrolmentLinkIssued => "enrolment_link.issued",
             Action::EnrolmentLinkUsed => "enrolment_link.used",
             Action::InvitationAccepted => "invitation.accepted",

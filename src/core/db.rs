@@ -3,12 +3,13 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 
 use super::clock::Clock;
+use super::vault::Vault;
 use sea_orm::sea_query::{Alias, CommonTableExpression, SubQueryStatement, WithClause};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -46,6 +47,24 @@ pub struct Db {
     read_connections: u32,
     cached: Arc<Cached>,
     clock: Clock,
+    deployment: Arc<OnceLock<Deployment>>,
+}
+
+/// The deployment a database serves: its public URL (the links in e-mail)
+/// and the vault that seals what the outbox holds. `serve`, the CLI and the
+/// tests install it once, after connecting.
+pub struct Deployment {
+    /// Without a trailing slash.
+    pub public_url: String,
+    pub vault: Vault,
+}
+
+impl std::fmt::Debug for Deployment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deployment")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What this process keeps of the database in memory (apps, clients,
@@ -81,7 +100,19 @@ impl Db {
             read_connections,
             cached: Arc::default(),
             clock: Clock::default(),
+            deployment: Arc::default(),
         }
+    }
+
+    /// Say which deployment this database serves (once; a second call with
+    /// another is ignored, as one process serves one deployment).
+    pub fn install_deployment(&self, deployment: Deployment) {
+        let _ = self.deployment.set(deployment);
+    }
+
+    /// The deployment, once installed.
+    pub fn deployment(&self) -> Option<&Deployment> {
+        self.deployment.get()
     }
 
     /// The time now, by this database's clock (the one clock every rule

@@ -17,6 +17,7 @@ use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Action, AuditError, Event, Target};
 use super::db::Db;
+use super::mail::{self, templates::Content};
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Hashed, Password};
 use super::sessions::{self, ClientInfo, Factor};
@@ -24,7 +25,7 @@ use super::signin::{self, SignInError, SignedIn};
 use super::{policy, recovery_codes, secrets, throttle, users};
 use crate::core::write::Actor;
 use crate::entities::{action_token, app, app_user, password_credential};
-use crate::types::UserStatus;
+use crate::types::{Email, UserStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -36,6 +37,8 @@ pub enum Purpose {
     /// role requires one, the only way to get it (never from a password
     /// session alone).
     Enrol,
+    /// Confirm that the e-mail address is the user's.
+    Verify,
 }
 
 impl Purpose {
@@ -44,6 +47,7 @@ impl Purpose {
             Purpose::Invite => "invite",
             Purpose::Recovery => "recovery",
             Purpose::Enrol => "enrol",
+            Purpose::Verify => "verify",
         }
     }
 
@@ -53,6 +57,7 @@ impl Purpose {
             Purpose::Invite => Duration::days(7),
             Purpose::Recovery => Duration::hours(1),
             Purpose::Enrol => Duration::hours(24),
+            Purpose::Verify => Duration::hours(24),
         }
     }
 }
@@ -79,17 +84,34 @@ pub enum LinkError {
     Database(#[from] DbErr),
 }
 
-/// The page a link opens.
-pub fn url(public_url: &str, app_id: &str, purpose: Purpose, token: &str) -> String {
+/// The page a link opens, from the root of the public URL.
+fn path(app_id: &str, purpose: Purpose, token: &str) -> String {
     match purpose {
-        Purpose::Invite => format!("{public_url}/a/{app_id}/invite/{token}"),
-        Purpose::Recovery => format!("{public_url}/a/{app_id}/recover?token={token}"),
-        Purpose::Enrol => format!("{public_url}/a/{app_id}/account?enrol={token}"),
+        Purpose::Invite => format!("/a/{app_id}/invite/{token}"),
+        Purpose::Recovery => format!("/a/{app_id}/recover?token={token}"),
+        Purpose::Enrol => format!("/a/{app_id}/account?enrol={token}"),
+        Purpose::Verify => format!("/a/{app_id}/verify?token={token}"),
     }
 }
 
-/// Issue a link for `user`, voiding earlier unused ones of the same purpose.
-/// Records `invitation.issued` or `recovery_link.issued`. Returns the token.
+/// The page a link opens.
+pub fn url(public_url: &str, app_id: &str, purpose: Purpose, token: &str) -> String {
+    format!("{public_url}{}", path(app_id, purpose, token))
+}
+
+/// Who asked for a link to be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestedBy {
+    /// An operator (or the CLI): the link is also shown to them, once.
+    Operator,
+    /// The user themselves, on a hosted page: only the e-mail has it.
+    User,
+}
+
+/// Issue a link for `user`, voiding earlier unused ones of the same purpose,
+/// and e-mail it to them. Records `invitation.issued`,
+/// `recovery_link.issued`, `enrolment_link.issued` or
+/// `email.verification_sent`. Returns the token.
 pub async fn issue(
     tx: &Write,
     user: &app_user::Model,
@@ -105,6 +127,16 @@ pub async fn issue_for(
     user: &app_user::Model,
     purpose: Purpose,
     lifetime: Duration,
+) -> Result<String, LinkError> {
+    issue_and_send(tx, user, purpose, lifetime, RequestedBy::Operator).await
+}
+
+async fn issue_and_send(
+    tx: &Write,
+    user: &app_user::Model,
+    purpose: Purpose,
+    lifetime: Duration,
+    requested_by: RequestedBy,
 ) -> Result<String, LinkError> {
     let actor = &tx.actor;
     let now = tx.now;
@@ -132,13 +164,143 @@ pub async fn issue_for(
                 Purpose::Invite => Action::InvitationIssued,
                 Purpose::Recovery => Action::RecoveryLinkIssued,
                 Purpose::Enrol => Action::EnrolmentLinkIssued,
+                Purpose::Verify => Action::EmailVerificationSent,
             },
             target: Some(Target::user(user.id.as_str())),
-            details: json!({ "email": user.email, "expires_at": (now + lifetime).to_rfc3339() }),
+            details: json!({
+                "email": user.email,
+                "expires_at": (now + lifetime).to_rfc3339(),
+                "requested_by": match requested_by {
+                    RequestedBy::Operator => "operator",
+                    RequestedBy::User => "user",
+                },
+            }),
         },
     )
     .await?;
+    let link = mail::public_link(tx, &path(&user.app_id, purpose, &token))?;
+    let content = match purpose {
+        Purpose::Invite => Content::Invitation { link },
+        Purpose::Recovery => Content::Recovery {
+            link,
+            requested: requested_by == RequestedBy::User,
+        },
+        Purpose::Enrol => Content::Enrolment { link },
+        Purpose::Verify => Content::Verification { link },
+    };
+    let app = mail::app_of(tx, &user.app_id).await?;
+    mail::outbox::enqueue(tx, &app, &user.email, Some(&user.id), &content).await?;
     Ok(token)
+}
+
+/// The active user of `app` with address `email`, if any.
+async fn active_user_by_email(
+    tx: &Write,
+    app: &app::Model,
+    email: &Email,
+) -> Result<Option<app_user::Model>, DbErr> {
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::AppId.eq(app.id.clone()))
+        .filter(app_user::Column::Email.eq(email.as_str()))
+        .one(tx)
+        .await?
+        .filter(|user| user.status == UserStatus::Active))
+}
+
+/// The recovery page's "e-mail me a link": when `email` names an active
+/// account of `app`, a one-time recovery link goes to it. The answer is
+/// the same whether or not it does, and requests are throttled per address
+/// and per client whether or not it does, so neither tells who has an
+/// account (the caller shows one sentence either way).
+pub async fn request_recovery(
+    db: &Db,
+    app: &app::Model,
+    email: &Email,
+    client: &ClientInfo,
+) -> Result<(), LinkError> {
+    let mut tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
+    if !throttle::take_mail_request(&tx, &app.id, email.as_str(), client.address.as_deref()).await?
+    {
+        // Counted already; nothing is sent, and nothing says so.
+        tx.commit().await?;
+        return Ok(());
+    }
+    if let Some(user) = active_user_by_email(&tx, app, email).await? {
+        // From here on the request is the account owner's.
+        tx.actor = actor_for(&user, client);
+        issue_and_send(
+            &tx,
+            &user,
+            Purpose::Recovery,
+            Purpose::Recovery.lifetime(),
+            RequestedBy::User,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(());
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Send the signed-in `user` a link to confirm their address (after sign-up,
+/// or when they ask again), throttled like recovery requests. False when
+/// the throttle held it back.
+pub async fn send_verification(
+    db: &Db,
+    user: &app_user::Model,
+    client: &ClientInfo,
+) -> Result<bool, LinkError> {
+    let tx = write::begin(db, actor_for(user, client)).await?;
+    if !throttle::take_mail_request(&tx, &user.app_id, &user.email, client.address.as_deref())
+        .await?
+    {
+        tx.commit().await?;
+        return Ok(false);
+    }
+    issue_and_send(
+        &tx,
+        user,
+        Purpose::Verify,
+        Purpose::Verify.lifetime(),
+        RequestedBy::User,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Follow a verification link: the address is confirmed (`email.verified`).
+pub async fn verify_email(
+    db: &Db,
+    app: &app::Model,
+    token: &str,
+    client: &ClientInfo,
+) -> Result<app_user::Model, LinkError> {
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Verify)
+        .await?
+        .ok_or(LinkError::Invalid)?;
+    let tx = write::begin(db, actor_for(&user, client)).await?;
+    if !consume(&tx, &row).await? {
+        return Err(LinkError::Invalid);
+    }
+    let mut update: app_user::ActiveModel = user.clone().into();
+    update.email_verified = Set(true);
+    update.updated_at = Set(tx.now);
+    let user = update.update(&tx).await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &user.app_id,
+            actor: &tx.actor,
+            action: Action::EmailVerified,
+            target: Some(Target::user(user.id.as_str())),
+            details: json!({ "email": user.email }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(user)
 }
 
 /// Void the user's unused links of `purpose` (marked used, so they stop working).

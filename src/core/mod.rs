@@ -16,6 +16,7 @@ pub mod console;
 pub mod db;
 pub mod devices;
 pub mod links;
+pub mod mail;
 pub mod oidc;
 pub mod passkeys;
 pub mod passwords;

@@ -22,6 +22,8 @@ use webauthn_rs::prelude::{
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
 use super::audit::{self, Action, AuditError, Event, Target};
+use super::mail::notices;
+use super::mail::templates::Notice;
 use super::policy;
 use super::secrets;
 use crate::entities::{app, app_user, passkey};
@@ -319,6 +321,15 @@ pub async fn remove(
             action: Action::PasskeyRemoved,
             target: Some(Target::user(user.id.as_str())),
             details: json!({ "passkey_id": existing.id, "name": existing.name }),
+        },
+    )
+    .await?;
+    notices::notify_in(
+        tx,
+        app,
+        user,
+        Notice::PasskeyRemoved {
+            name: existing.name,
         },
     )
     .await?;

@@ -20,6 +20,8 @@ use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 use super::audit::{self, Action, AuditError, Event, Target};
 use super::db::Db;
 use super::db::write_together;
+use super::mail::notices;
+use super::mail::templates::Notice;
 use super::passkeys::{PasskeyError, RelyingParty};
 use super::passwords::{self, Password, PasswordCheck};
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
@@ -182,6 +184,20 @@ pub(crate) async fn succeed(
     keys: &throttle::Keys,
     client: &ClientInfo,
 ) -> Result<SignedIn, SignInError> {
+    if app.notify_new_device && is_new_device(tx, user, keys, client).await? {
+        let notice = Notice::NewDevice {
+            browser: client
+                .user_agent
+                .as_deref()
+                .map(|ua| ua.chars().take(160).collect())
+                .unwrap_or_else(|| "an unnamed browser".to_owned()),
+            address: client
+                .address
+                .clone()
+                .unwrap_or_else(|| "an unknown address".to_owned()),
+        };
+        notices::notify_in(tx, app, user, notice).await?;
+    }
     let session = sessions::opened(app, user, factor, client, tx.now);
     let mut user = user.clone();
     user.last_sign_in_at = Some(session.auth_time);
@@ -225,6 +241,29 @@ pub(crate) async fn succeed(
     )
     .await?;
     Ok(SignedIn { user, session })
+}
+
+/// Whether this sign-in comes from a browser the account has not used
+/// before: not its first sign-in, not a known device (the signed device
+/// cookie), and no earlier session of the account had this user agent.
+async fn is_new_device(
+    tx: &Write,
+    user: &app_user::Model,
+    keys: &throttle::Keys,
+    client: &ClientInfo,
+) -> Result<bool, DbErr> {
+    if user.last_sign_in_at.is_none() || keys.from_known_device() {
+        return Ok(false);
+    }
+    let seen = signin_session::Entity::find()
+        .filter(signin_session::Column::UserId.eq(user.id.as_str()))
+        .filter(match &client.user_agent {
+            Some(agent) => signin_session::Column::UserAgent.eq(agent.as_str()),
+            None => signin_session::Column::UserAgent.is_null(),
+        })
+        .one(tx)
+        .await?;
+    Ok(seen.is_none())
 }
 
 /// Sign in with e-mail and password. `device` is the id of a verified

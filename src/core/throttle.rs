@@ -53,6 +53,17 @@ pub const PER_ADDRESS: Limit = Limit {
     window: Duration::minutes(15),
 };
 
+/// E-mail anyone can make 1Auth send (a recovery link, a verification
+/// link): a few per recipient, some more per client address, per window.
+pub const MAIL_PER_RECIPIENT: Limit = Limit {
+    max_failures: 3,
+    window: Duration::minutes(15),
+};
+pub const MAIL_PER_CLIENT: Limit = Limit {
+    max_failures: 10,
+    window: Duration::minutes(15),
+};
+
 /// The first lock lasts this long; each lock in a row doubles it...
 const FIRST_LOCK: Duration = Duration::minutes(1);
 /// ...up to this.
@@ -130,6 +141,11 @@ impl Keys {
             account: Some(account),
             address: address.map(|a| format!("addr:{app_id}:{}", address_key(a))),
         }
+    }
+
+    /// Whether the browser carries a known-device mark for the account.
+    pub fn from_known_device(&self) -> bool {
+        matches!(self.account, Some((KeyKind::Device, _)))
     }
 
     /// Keys for an attempt with no account named (a passkey sign-in).
@@ -280,6 +296,40 @@ async fn lock_if_full(
         until,
         lockouts,
     }))
+}
+
+/// Count one request for e-mail to `recipient` (normalised) from the client
+/// at `address`; false when either has reached its limit, and then nothing
+/// may be sent. Counted whether or not the recipient has an account, so
+/// the limit tells nothing about who is registered.
+pub async fn take_mail_request(
+    tx: &Write,
+    app_id: &AppId,
+    recipient: &str,
+    address: Option<&str>,
+) -> Result<bool, DbErr> {
+    let now = tx.now;
+    let mut keys = vec![(
+        format!("mail:{app_id}:{}", secrets::sha256_hex(recipient)),
+        MAIL_PER_RECIPIENT,
+    )];
+    if let Some(address) = address {
+        keys.push((
+            format!("mailfrom:{app_id}:{}", address_key(address)),
+            MAIL_PER_CLIENT,
+        ));
+    }
+    let mut allowed = true;
+    for (key, limit) in keys {
+        let row = locked_row(tx, app_id, &key, now).await?;
+        let window_over = row.window_started_at + limit.window <= now;
+        if !window_over && row.failures >= limit.max_failures {
+            allowed = false;
+            continue;
+        }
+        bump_row(tx, row, limit, now).await?;
+    }
+    Ok(allowed)
 }
 
 /// Count one attempt against the account (or device) before its secret is

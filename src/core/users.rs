@@ -9,6 +9,8 @@ use sea_orm::{
 use serde_json::json;
 
 use super::audit::{self, Action, AuditError, Event, Target};
+use super::mail::notices;
+use super::mail::templates::Notice;
 use super::passwords::Hashed;
 use super::roles::{self, RoleError};
 use super::secrets;
@@ -271,6 +273,9 @@ pub async fn set_active(
         },
     )
     .await?;
+    if !active {
+        notices::notify(tx, &updated, Notice::Deactivated).await?;
+    }
     Ok(updated)
 }
 

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::clock::Clock;
-use super::db::{Db, begin_write};
+use super::db::{Db, Deployment, begin_write};
 
 /// Who did it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +129,7 @@ pub struct Write {
     /// The time of this write: every row it stamps gets this instant.
     pub now: DateTime<Utc>,
     clock: Clock,
+    db: Db,
 }
 
 /// A connection that knows the time: the database (its clock now) or a
@@ -158,6 +159,7 @@ pub async fn begin(db: &Db, actor: Actor) -> Result<Write, DbErr> {
         actor,
         now: db.now(),
         clock: db.clock().clone(),
+        db: db.clone(),
     })
 }
 
@@ -166,6 +168,12 @@ impl Write {
     /// the chain's head, so times follow the chain's order).
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The deployment the database serves (for the links and sealing of
+    /// the e-mail a write puts in the outbox).
+    pub fn deployment(&self) -> Option<&Deployment> {
+        self.db.deployment()
     }
 
     pub async fn commit(self) -> Result<(), DbErr> {

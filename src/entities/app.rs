@@ -26,6 +26,16 @@ pub struct Model {
     /// a JSON array of absolute URIs.
     #[sea_orm(column_type = "Text")]
     pub api_audiences: String,
+    /// The name its e-mail comes from (`"Name" <ONEAUTH_SMTP_FROM>`);
+    /// `None`: the app's name.
+    pub email_sender_name: Option<String>,
+    /// Where replies to its e-mail go; `None`: nowhere but the sender.
+    pub email_reply_to: Option<String>,
+    /// Tokens are only issued for a verified e-mail address.
+    pub require_verified_email: bool,
+    /// A sign-in from a browser the account has not used before sends the
+    /// user a notice.
+    pub notify_new_device: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -247,6 +247,7 @@ async fn issue_link(
         Purpose::Recovery => "recovery_link.issue",
         Purpose::Enrol => "enrolment_link.issue",
         Purpose::Invite => "invitation.issue",
+        Purpose::Verify => "email.verification_send",
     };
     let target = Some(Target::user(user_id));
     writable_app(db, operator, app_id, attempted, target).await?;

@@ -10,6 +10,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 
 use crate::core::audit::{self, Action, Event, Target};
+use crate::core::mail::notices;
+use crate::core::mail::templates::Notice;
 use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::rotation::{Rotated, Rotation};
 use crate::core::oidc::scope::Scope;
@@ -321,6 +323,19 @@ async fn reuse_detected(
         },
     )
     .await?;
+    if let Some(user) = app_user::Entity::find_by_id(family.user_id.as_str())
+        .one(&tx)
+        .await?
+    {
+        notices::notify(
+            &tx,
+            &user,
+            Notice::TokenReplayed {
+                client: client.name.clone(),
+            },
+        )
+        .await?;
+    }
     // The revocation and its record must stick even though the request fails.
     tx.commit().await?;
     Err(invalid_refresh())

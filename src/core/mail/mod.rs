@@ -1,0 +1,96 @@
+//! E-mail. A message is rendered from its template and written to the
+//! outbox in the transaction of the change that causes it (`outbox`); a
+//! sender in every server process delivers it over SMTP (`sender`). What
+//! users are told when their account changes is in `notices`.
+
+pub mod notices;
+pub mod outbox;
+pub mod sender;
+pub mod templates;
+
+use sea_orm::{DbErr, EntityTrait};
+
+use super::audit::AuditError;
+use super::vault::VaultError;
+use super::write::Write;
+use crate::entities::app;
+use crate::types::AppId;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("no deployment is installed on the database (its public URL and master key)")]
+    NoDeployment,
+    #[error("the SMTP settings are unusable: {0}")]
+    Config(String),
+    #[error("\"{0}\" is not an address a message can go to")]
+    Address(String),
+    #[error("the message could not be built: {0}")]
+    Build(String),
+    #[error("a stored message is not readable")]
+    Corrupt,
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// The absolute URL of `path` (starting with `/`) on this deployment.
+pub fn public_link(tx: &Write, path: &str) -> Result<String, DbErr> {
+    let deployment = tx
+        .deployment()
+        .ok_or_else(|| DbErr::Custom(MailError::NoDeployment.to_string()))?;
+    Ok(format!("{}{path}", deployment.public_url))
+}
+
+/// The app a user belongs to, read inside the write.
+pub(crate) async fn app_of(tx: &Write, app_id: &AppId) -> Result<app::Model, DbErr> {
+    app::Entity::find_by_id(app_id.clone())
+        .one(tx)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("app {app_id}")))
+}
+
+/// `oneauth email test`: write a test message for `to` (in `app`'s name)
+/// to the outbox, recording `email.tested`, and send it at once. A message
+/// the server did not take is given up on, not retried: the answer is
+/// what the person testing needs.
+pub async fn send_test(
+    db: &super::db::Db,
+    sender: &sender::Sender,
+    app_id: &AppId,
+    to: &crate::types::Email,
+    actor: super::write::Actor,
+) -> Result<sender::Delivery, MailError> {
+    use super::audit::{self, Action, Event, Target};
+    let tx = super::write::begin(db, actor).await?;
+    let app = app_of(&tx, app_id).await?;
+    let row = outbox::enqueue(&tx, &app, to.as_str(), None, &templates::Content::Test).await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id,
+            actor: &tx.actor,
+            action: Action::EmailTested,
+            target: Some(Target::message(row.id.as_str())),
+            details: serde_json::json!({ "to": to.as_str() }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    match sender.deliver_now(&row.id).await? {
+        Some(sender::Delivery::Retrying(error)) => {
+            let row = outbox::find(db, app_id, &row.id)
+                .await?
+                .ok_or(MailError::Corrupt)?;
+            outbox::give_up(db, &row, &error, row.smtp_response.as_deref()).await?;
+            Ok(sender::Delivery::Failed(error))
+        }
+        Some(delivery) => Ok(delivery),
+        // A server process took it first: it is on its way.
+        None => Ok(sender::Delivery::Sent(
+            "handed to a running server".to_owned(),
+        )),
+    }
+}

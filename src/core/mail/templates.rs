@@ -1,0 +1,333 @@
+//! What each kind of message says, as plain text and as HTML, in the app's
+//! name and colour. A message never carries a secret but its one-time link;
+//! the HTML is built from escaped text, so nothing a user or operator typed
+//! (an app name, a passkey's name) becomes markup.
+
+use crate::entities::app;
+use crate::types::{BrandColor, MailKind};
+
+/// A security notice: something changed on the account, so its owner can
+/// act if it was not them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    PasskeyAdded {
+        name: String,
+    },
+    PasskeyRemoved {
+        name: String,
+    },
+    PasswordChanged,
+    Deactivated,
+    /// A refresh token was used twice; its family was revoked
+    /// (`token.reuse_detected`).
+    TokenReplayed {
+        client: String,
+    },
+    /// A sign-in from a browser the account had not used before.
+    NewDevice {
+        browser: String,
+        address: String,
+    },
+}
+
+/// A message's content before rendering.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// Confirm the address (the link is single use).
+    Verification {
+        link: String,
+    },
+    /// Sign in once and set up a new factor. `requested`: the user asked
+    /// for it on the recovery page (else an operator sent it).
+    Recovery {
+        link: String,
+        requested: bool,
+    },
+    Invitation {
+        link: String,
+    },
+    Enrolment {
+        link: String,
+    },
+    Notice {
+        notice: Notice,
+        account_link: String,
+    },
+    Test,
+}
+
+impl Content {
+    pub fn kind(&self) -> MailKind {
+        match self {
+            Content::Verification { .. } => MailKind::Verification,
+            Content::Recovery { .. } => MailKind::Recovery,
+            Content::Invitation { .. } => MailKind::Invitation,
+            Content::Enrolment { .. } => MailKind::Enrolment,
+            Content::Notice { .. } => MailKind::Notice,
+            Content::Test => MailKind::Test,
+        }
+    }
+}
+
+/// A message ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The words of a message: paragraphs, an optional button (the link) and a
+/// closing line, rendered the same way as text and as HTML.
+struct Letter {
+    subject: String,
+    heading: String,
+    paragraphs: Vec<String>,
+    action: Option<(String, String)>,
+    footer: String,
+}
+
+const DEFAULT_COLOUR: &str = "#4f46e5";
+
+pub fn render(app: &app::Model, content: &Content) -> Rendered {
+    let letter = letter(&app.name, content);
+    // The colour was checked when it was saved; checked again because it
+    // goes into a style attribute.
+    let colour = BrandColor::parse(&app.brand_color)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|_| DEFAULT_COLOUR.to_owned());
+    Rendered {
+        subject: letter.subject.clone(),
+        text: as_text(&letter),
+        html: as_html(&app.name, &colour, &letter),
+    }
+}
+
+fn letter(app: &str, content: &Content) -> Letter {
+    let ignore = "If you did not ask for this, you can ignore this message.".to_owned();
+    match content {
+        Content::Verification { link } => Letter {
+            subject: format!("Confirm your e-mail address for {app}"),
+            heading: "Confirm your e-mail address".to_owned(),
+            paragraphs: vec![format!(
+                "Open the link below to confirm that this address is yours. It works once and for 24 hours."
+            )],
+            action: Some(("Confirm my address".to_owned(), link.clone())),
+            footer: ignore,
+        },
+        Content::Recovery { link, requested } => Letter {
+            subject: format!("Recover your {app} account"),
+            heading: "Recover your account".to_owned(),
+            paragraphs: vec![
+                if *requested {
+                    "Someone (we hope you) asked to recover this account.".to_owned()
+                } else {
+                    "An administrator sent you a recovery link.".to_owned()
+                },
+                "The link signs you in once, within one hour. You will then add a new passkey or set a new password, and every other session of the account will be signed out.".to_owned(),
+            ],
+            action: Some(("Recover my account".to_owned(), link.clone())),
+            footer: if *requested {
+                ignore
+            } else {
+                "If you did not expect this, tell your administrator.".to_owned()
+            },
+        },
+        Content::Invitation { link } => Letter {
+            subject: format!("You are invited to {app}"),
+            heading: format!("Set up your {app} account"),
+            paragraphs: vec![
+                "An administrator created an account for you. Open the link to choose how you will sign in. It works once, within 7 days.".to_owned(),
+            ],
+            action: Some(("Set up my account".to_owned(), link.clone())),
+            footer: "If you did not expect this, you can ignore this message.".to_owned(),
+        },
+        Content::Enrolment { link } => Letter {
+            subject: format!("Add a passkey to your {app} account"),
+            heading: "Add a passkey".to_owned(),
+            paragraphs: vec![
+                "Your account needs a passkey. Sign in with your password, then open this link to create one. It works once, within 24 hours.".to_owned(),
+            ],
+            action: Some(("Add a passkey".to_owned(), link.clone())),
+            footer: "If you did not expect this, tell your administrator.".to_owned(),
+        },
+        Content::Notice {
+            notice,
+            account_link,
+        } => {
+            let (subject, what) = match notice {
+                Notice::PasskeyAdded { name } => (
+                    "A passkey was added to your account".to_owned(),
+                    format!("A passkey named \u{201c}{name}\u{201d} was added to your {app} account."),
+                ),
+                Notice::PasskeyRemoved { name } => (
+                    "A passkey was removed from your account".to_owned(),
+                    format!("The passkey named \u{201c}{name}\u{201d} was removed from your {app} account."),
+                ),
+                Notice::PasswordChanged => (
+                    "Your password was changed".to_owned(),
+                    format!("The password of your {app} account was changed."),
+                ),
+                Notice::Deactivated => (
+                    "Your account was deactivated".to_owned(),
+                    format!("Your {app} account was deactivated: it can no longer sign in. Its sessions and tokens have ended."),
+                ),
+                Notice::TokenReplayed { client } => (
+                    "We signed an application out of your account".to_owned(),
+                    format!("A sign-in token of {client} was used twice, which can mean it was copied. As a precaution, that application was signed out of your {app} account."),
+                ),
+                Notice::NewDevice { browser, address } => (
+                    "New sign-in to your account".to_owned(),
+                    format!("Your {app} account was signed in to from a browser it had not used before ({browser}, from {address})."),
+                ),
+            };
+            Letter {
+                subject: format!("{app}: {subject}"),
+                heading: subject,
+                paragraphs: vec![
+                    what,
+                    "If this was you, there is nothing to do. If it was not, review your account now, and recover it if you cannot sign in.".to_owned(),
+                ],
+                action: Some(("Review my account".to_owned(), account_link.clone())),
+                footer: "You receive this message because something changed on your account.".to_owned(),
+            }
+        }
+        Content::Test => Letter {
+            subject: format!("{app}: test message"),
+            heading: "It works".to_owned(),
+            paragraphs: vec!["1Auth can send e-mail with this configuration.".to_owned()],
+            action: None,
+            footer: "Sent by `oneauth email test`.".to_owned(),
+        },
+    }
+}
+
+fn as_text(letter: &Letter) -> String {
+    let mut text = format!("{}\n\n", letter.heading);
+    for paragraph in &letter.paragraphs {
+        text.push_str(paragraph);
+        text.push_str("\n\n");
+    }
+    if let Some((label, link)) = &letter.action {
+        text.push_str(&format!("{label}:\n{link}\n\n"));
+    }
+    text.push_str(&letter.footer);
+    text.push('\n');
+    text
+}
+
+fn as_html(app: &str, colour: &str, letter: &Letter) -> String {
+    let mut body = String::new();
+    for paragraph in &letter.paragraphs {
+        body.push_str(&format!(
+            r#"<p style="margin:0 0 16px;font-size:15px;line-height:22px;color:#334155">{}</p>"#,
+            escape(paragraph)
+        ));
+    }
+    if let Some((label, link)) = &letter.action {
+        let link = escape(link);
+        body.push_str(&format!(
+            r#"<p style="margin:24px 0"><a href="{link}" style="display:inline-block;padding:10px 18px;border-radius:6px;background:{colour};color:#ffffff;font-weight:600;font-size:15px;text-decoration:none">{label}</a></p><p style="margin:0 0 16px;font-size:13px;line-height:20px;color:#64748b">Or paste this link into your browser:<br><a href="{link}" style="color:{colour};word-break:break-all">{link}</a></p>"#,
+            label = escape(label),
+        ));
+    }
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>{subject}</title></head><body style="margin:0;padding:0;background:#f1f5f9;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"><table role="presentation" width="100%" cellspacing="0" cellpadding="0" style="padding:32px 12px"><tr><td align="center"><table role="presentation" width="100%" cellspacing="0" cellpadding="0" style="max-width:520px;background:#ffffff;border-radius:10px;border-top:4px solid {colour}"><tr><td style="padding:28px 32px"><p style="margin:0 0 20px;font-size:13px;font-weight:600;letter-spacing:.02em;color:{colour}">{app}</p><h1 style="margin:0 0 16px;font-size:20px;line-height:28px;color:#0f172a">{heading}</h1>{body}<p style="margin:24px 0 0;font-size:12px;line-height:18px;color:#94a3b8">{footer}</p></td></tr></table></td></tr></table></body></html>"#,
+        subject = escape(&letter.subject),
+        app = escape(app),
+        heading = escape(&letter.heading),
+        footer = escape(&letter.footer),
+    )
+}
+
+/// HTML text and attribute escaping.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str, colour: &str) -> app::Model {
+        let now = chrono::Utc::now();
+        app::Model {
+            id: crate::types::AppId::parse("demo").unwrap(),
+            name: name.to_owned(),
+            brand_color: colour.to_owned(),
+            builtin: false,
+            self_registration: false,
+            password_enabled: true,
+            passkey_enabled: true,
+            disabled_at: None,
+            session_idle_secs: 0,
+            session_absolute_secs: 0,
+            access_token_ttl_secs: 0,
+            refresh_idle_secs: 0,
+            refresh_absolute_secs: 0,
+            refresh_grace_secs: 0,
+            require_pkce: true,
+            api_audiences: "[]".to_owned(),
+            email_sender_name: None,
+            email_reply_to: None,
+            require_verified_email: false,
+            notify_new_device: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn names_typed_by_people_are_escaped_in_html() {
+        let rendered = render(
+            &app("<script>alert(1)</script> & Co", "#0f766e"),
+            &Content::Notice {
+                notice: Notice::PasskeyAdded {
+                    name: "\"><img src=x>".to_owned(),
+                },
+                account_link: "https://auth.example.com/a/demo/account".to_owned(),
+            },
+        );
+        assert!(!rendered.html.contains("<script>"));
+        assert!(!rendered.html.contains("<img"));
+        assert!(rendered.html.contains("&lt;script&gt;"));
+        assert!(rendered.html.contains("#0f766e"));
+        assert!(
+            rendered.text.contains("\"><img src=x>"),
+            "plain text is plain"
+        );
+    }
+
+    #[test]
+    fn a_colour_that_is_not_one_falls_back() {
+        let rendered = render(&app("Demo", "red;background:url(x)"), &Content::Test);
+        assert!(!rendered.html.contains("url(x)"));
+        assert!(rendered.html.contains(DEFAULT_COLOUR));
+    }
+
+    #[test]
+    fn the_link_is_in_both_parts() {
+        let link = "https://auth.example.com/a/demo/recover?token=abc";
+        let rendered = render(
+            &app("Demo", "#4f46e5"),
+            &Content::Recovery {
+                link: link.to_owned(),
+                requested: true,
+            },
+        );
+        assert!(rendered.text.contains(link));
+        assert!(rendered.html.contains(link));
+        assert_eq!(rendered.subject, "Recover your Demo account");
+    }
+}
