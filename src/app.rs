@@ -19,6 +19,7 @@ use crate::ui::hosted::login::LoginPage;
 use crate::ui::hosted::logout::LogoutPage;
 use crate::ui::hosted::recover::RecoverPage;
 use crate::ui::hosted::register::RegisterPage;
+use crate::ui::hosted::verify::VerifyPage;
 use crate::ui::landing::Landing;
 use crate::ui::not_found::NotFound;
 
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/a/:app_id/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/a/:app_id/logout") view={Lazy::<LogoutRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/a/:app_id/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/verify") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("/console") view={Lazy::<ConsoleRoute>::new()} ssr=SsrMode::Async>
                     <Route path=path!("") view={Lazy::<AppsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
@@ -105,6 +107,7 @@ lazy_page!(InviteRoute, InvitePage);
 lazy_page!(LogoutRoute, LogoutPage);
 lazy_page!(RecoverRoute, RecoverPage);
 lazy_page!(RegisterRoute, RegisterPage);
+lazy_page!(VerifyRoute, VerifyPage);
 lazy_page!(ConsoleRoute, ConsoleShell);
 lazy_page!(AppsRoute, AppsPage);
 lazy_page!(AuditRoute, AuditPage);

@@ -32,6 +32,8 @@ pub struct HostedApp {
     /// That user has no passkey and a role of theirs requires one: their
     /// first passkey comes only with an enrolment link from an operator.
     pub signed_in_needs_enrolment_link: bool,
+    /// Whether that user's address is confirmed.
+    pub signed_in_verified: bool,
 }
 
 /// The app behind `/a/{app_id}`, or `None` when there is no such app (or it
@@ -63,6 +65,7 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
             }
             None => (false, false, false),
         };
+    let signed_in_verified = signin.as_ref().is_some_and(|s| s.user.email_verified);
     let signed_in_as = signin.map(|s| s.user.email);
     Ok(Some(HostedApp {
         id: app.id.to_string(),
@@ -75,6 +78,7 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         signed_in_has_passkey,
         signed_in_has_password,
         signed_in_needs_enrolment_link,
+        signed_in_verified,
     }))
 }
 
@@ -485,6 +489,63 @@ pub async fn redeem_recovery_link(app_id: String, token: String) -> Result<Strin
     let session = browser_session().await?;
     remember_signin(&session, &app.id, &signed_in.session.id).await?;
     let target = format!("/a/{}/account", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// The recovery page's "e-mail me a link". The answer is the same whether
+/// or not the address has an account (and whether or not the throttle
+/// held the message back): the page says a link is on its way if it does.
+#[server]
+pub async fn request_recovery_email(app_id: String, email: String) -> Result<String, ApiError> {
+    use crate::core::links;
+    use crate::types::Email;
+
+    let app = load_app(&app_id).await?;
+    let email = Email::parse(&email).map_err(invalid("email"))?;
+    links::request_recovery(&state().db, &app, &email, &client_info()).await?;
+    let target = format!("/a/{}/recover?sent=1", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// Follow the link of a verification e-mail (a form post, so a mail
+/// scanner that fetches links does not spend it).
+#[server]
+pub async fn confirm_email(app_id: String, token: String) -> Result<String, ApiError> {
+    use crate::core::links;
+
+    let app = load_app(&app_id).await?;
+    links::verify_email(&state().db, &app, &token, &client_info()).await?;
+    let target = format!("/a/{}/verify?verified=1", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// Send the signed-in user a new verification link.
+#[server]
+pub async fn resend_verification(
+    app_id: String,
+    return_to: Option<String>,
+) -> Result<String, ApiError> {
+    use crate::core::links;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let Some(signin) = current_signin(&session, &app).await? else {
+        return Err(ApiError::SignInRequired);
+    };
+    if !links::send_verification(&state().db, &signin.user, &client_info()).await? {
+        return Err(ApiError::Refused(
+            "Several links were sent a moment ago: wait a few minutes, and check your spam folder meanwhile.".to_owned(),
+        ));
+    }
+    let mut target = url::form_urlencoded::Serializer::new(String::new());
+    target.append_pair("sent", "1");
+    if let Some(back) = return_to.filter(|r| !r.is_empty()) {
+        target.append_pair("return_to", &safe_return_to(&app.id, Some(&back)));
+    }
+    let target = format!("/a/{}/verify?{}", app.id, target.finish());
     redirect_form_post(&target);
     Ok(target)
 }

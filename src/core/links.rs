@@ -270,6 +270,20 @@ pub async fn send_verification(
     Ok(true)
 }
 
+/// Send a new user a link to confirm their address, in the write that
+/// creates them.
+pub async fn send_verification_in(tx: &Write, user: &app_user::Model) -> Result<(), LinkError> {
+    issue_and_send(
+        tx,
+        user,
+        Purpose::Verify,
+        Purpose::Verify.lifetime(),
+        RequestedBy::User,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Follow a verification link: the address is confirmed (`email.verified`).
 pub async fn verify_email(
     db: &Db,

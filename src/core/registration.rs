@@ -14,7 +14,7 @@ use super::passwords::Password;
 use super::sessions::{ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
 use super::users::{self, NewUser, UserError};
-use super::{recovery_codes, secrets, throttle};
+use super::{links, recovery_codes, secrets, throttle};
 use crate::core::write::Actor;
 use crate::entities::app;
 use crate::types::Email;
@@ -37,6 +37,16 @@ pub enum RegistrationError {
     Audit(#[from] AuditError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+}
+
+impl From<links::LinkError> for RegistrationError {
+    fn from(err: links::LinkError) -> Self {
+        match err {
+            links::LinkError::Database(err) => RegistrationError::Database(err),
+            links::LinkError::Audit(err) => RegistrationError::Audit(err),
+            other => RegistrationError::Database(DbErr::Custom(other.to_string())),
+        }
+    }
 }
 
 impl From<UserError> for RegistrationError {
@@ -122,6 +132,9 @@ async fn create_user_and_sign_in(
         }
         None => None,
     };
+    // Whether the app requires it or not, the new address is asked to
+    // confirm itself (an app may turn the requirement on later).
+    links::send_verification_in(&tx, &user).await?;
     let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), None);
     let signed_in = signin::succeed(&tx, app, &user, factor, &keys, client).await?;
     tx.commit().await?;

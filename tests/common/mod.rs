@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod mail;
 pub mod oauth;
 pub mod passkey;
 
@@ -179,6 +180,20 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut SettingsArgs)) -> TestAp
     spawn_app_configured(database_url, dir, None, test_master_key(), configure).await
 }
 
+/// A server that delivers its e-mail to `smtp` (a sink's URL): it looks at
+/// the outbox every 50 ms, waits a second after a first failure (doubling)
+/// and gives up after three attempts.
+pub async fn spawn_app_with_smtp(smtp: &str) -> TestApp {
+    let smtp = smtp.to_owned();
+    spawn_app_with(move |args| {
+        args.smtp.smtp_url = Some(smtp);
+        args.smtp.smtp_poll_ms = 50;
+        args.smtp.smtp_retry_secs = 1;
+        args.smtp.smtp_max_attempts = 3;
+    })
+    .await
+}
+
 /// A server whose public URL is `public_url` (e.g. https, for cookie flags).
 pub async fn spawn_app_with_public_url(public_url: &str) -> TestApp {
     let (database_url, dir) = fresh_database().await;
@@ -238,6 +253,7 @@ async fn spawn_app_configured(
         master_key: Some(master_key.clone()),
         master_key_file: dir.path().join("unused.key").display().to_string(),
         password_queue: oneauth::core::passwords::DEFAULT_QUEUE,
+        smtp: Default::default(),
     };
     configure(&mut args);
     let settings = Settings::from_args(&args).expect("valid test settings");
@@ -245,6 +261,15 @@ async fn spawn_app_configured(
     oneauth::core::audit::install_chain_key(&db, &vault)
         .await
         .expect("the audit chain's key");
+    db.install_deployment(oneauth::core::db::Deployment {
+        public_url: settings.public_url.clone(),
+        vault: vault.clone(),
+    });
+    if let Some(smtp) = &settings.smtp {
+        oneauth::core::mail::sender::Sender::new(db.clone(), smtp, settings.mail_policy)
+            .expect("a usable SMTP configuration")
+            .spawn();
+    }
     let state = AppState::new(db.clone(), settings, vault);
     let grant_tally = std::sync::Arc::clone(&state.grant_tally);
     tokio::spawn(serve_connections(
@@ -536,6 +561,19 @@ impl TestApp {
             .into_iter()
             .map(|e| (e.action, serde_json::from_str(&e.details).unwrap()))
             .collect()
+    }
+
+    /// `app_id`'s outgoing e-mail, oldest first.
+    pub async fn outbox(&self, app_id: &str) -> Vec<oneauth::entities::email_outbox::Model> {
+        use oneauth::entities::email_outbox;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        email_outbox::Entity::find()
+            .filter(email_outbox::Column::AppId.eq(app_id))
+            .order_by_asc(email_outbox::Column::CreatedAt)
+            .order_by_asc(email_outbox::Column::Id)
+            .all(&self.db)
+            .await
+            .unwrap()
     }
 
     /// Run raw SQL (tests that tamper with rows, as an attacker with database access would).

@@ -15,6 +15,7 @@ mod console;
 mod enumeration;
 mod layers;
 mod load;
+mod mail;
 mod migrations;
 mod oidc;
 mod passkeys;

@@ -164,6 +164,9 @@ pub enum Outcome {
     },
     /// Signed in with a recovery code: a new factor comes first.
     Enrol,
+    /// The app requires a verified address and the user's is not yet:
+    /// the hosted page asks them to confirm it, then comes back here.
+    Verify,
 }
 
 /// Where an error goes back to the client, with `state` and `iss` (RFC 9207).
@@ -395,6 +398,16 @@ pub async fn decide(
             ))
         } else {
             Outcome::Enrol
+        });
+    }
+    if app.require_verified_email && !signin.user.email_verified {
+        return Ok(if request.prompt == Prompt::None {
+            fail(OAuthError::new(
+                ErrorCode::InteractionRequired,
+                "The user must confirm their e-mail address first.",
+            ))
+        } else {
+            Outcome::Verify
         });
     }
     let factors = signin.factors();

@@ -96,6 +96,12 @@ fn respond(
             &message,
         ),
         Outcome::Enrol => found(&format!("/a/{app_id}/account")),
+        Outcome::Verify => {
+            let back = format!("/a/{app_id}/oauth/authorize?{}", params.to_query(None));
+            let mut verify = url::form_urlencoded::Serializer::new(String::new());
+            verify.append_pair("return_to", &back);
+            found(&format!("/a/{app_id}/verify?{}", verify.finish()))
+        }
         Outcome::SignIn {
             reauth,
             passkey,

@@ -14,6 +14,7 @@ pub mod login;
 pub mod logout;
 pub mod recover;
 pub mod register;
+pub mod verify;
 
 /// Load the app of `/a/{app_id}/...` and render `content` in its frame, or
 /// the 404 page when there is no such app.

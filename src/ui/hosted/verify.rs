@@ -1,0 +1,148 @@
+//! `/a/{app_id}/verify`: confirm an e-mail address. Opened from the
+//! verification e-mail (`?token=`), or sent here by the authorization
+//! endpoint when the app requires a confirmed address (`?return_to=`).
+//! Works without JavaScript.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+use super::{CardLink, HostedPage, load_page, query_param};
+use crate::api::hosted::{ConfirmEmail, HostedApp, ResendVerification};
+use crate::ui::components::{
+    Card, FormError, Notice, SubmitButton, Tone, action_error, button_class,
+};
+
+#[component]
+pub fn VerifyPage() -> impl IntoView {
+    view! {
+        <HostedPage
+            title=|name| format!("Confirm your address for {name}")
+            content=|app| view! { <VerifyContent app /> }.into_any()
+        />
+    }
+}
+
+#[component]
+fn VerifyContent(app: HostedApp) -> impl IntoView {
+    let token = query_param("token");
+    let verified = query_param("verified");
+    move || {
+        if let Some(token) = token.get() {
+            view! { <ConfirmForm app=app.clone() token /> }.into_any()
+        } else if verified.get().is_some() || app.signed_in_verified {
+            view! { <Confirmed app=app.clone() /> }.into_any()
+        } else if app.signed_in_as.is_some() {
+            view! { <CheckInbox app=app.clone() /> }.into_any()
+        } else {
+            view! { <SignInFirst app=app.clone() /> }.into_any()
+        }
+    }
+}
+
+/// Where to go once the address is confirmed.
+fn continue_to(app: &HostedApp) -> String {
+    query_param("return_to")
+        .get_untracked()
+        .filter(|target| target.starts_with('/') && !target.starts_with("//"))
+        .unwrap_or_else(|| {
+            if app.id == "console" {
+                "/console".to_owned()
+            } else {
+                format!("/a/{}/account", app.id)
+            }
+        })
+}
+
+/// The link from the e-mail: one press confirms (a form, so a mail
+/// scanner that opens links does not use it up).
+#[component]
+fn ConfirmForm(app: HostedApp, token: String) -> impl IntoView {
+    let action = ServerAction::<ConfirmEmail>::new();
+    let error = action_error(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
+    let pending = action.pending();
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Confirm your e-mail address"</h1>
+            <p class="mt-1 mb-6 text-sm text-slate-500">
+                {format!("Confirm that this address is yours, to use it with {}.", app.name)}
+            </p>
+            <ActionForm action attr:class="space-y-4" attr:data-testid="confirm-email-form">
+                <input type="hidden" name="app_id" value=app.id.clone() />
+                <input type="hidden" name="token" value=token />
+                <FormError error />
+                <SubmitButton label="Confirm my address" pending_label="Confirming…" pending />
+            </ActionForm>
+        </Card>
+    }
+}
+
+#[component]
+fn Confirmed(app: HostedApp) -> impl IntoView {
+    let next = continue_to(&app);
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Your address is confirmed"</h1>
+            <p class="mt-1 mb-6 text-sm text-slate-500">"Thank you. You can go on where you were."</p>
+            <a href=next class=button_class(Tone::Primary) data-testid="verified-continue">"Continue"</a>
+        </Card>
+    }
+}
+
+/// Signed in, address not yet confirmed: the app needs it before it lets
+/// them in.
+#[component]
+fn CheckInbox(app: HostedApp) -> impl IntoView {
+    let action = ServerAction::<ResendVerification>::new();
+    let error = action_error(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
+    let pending = action.pending();
+    let sent = query_param("sent");
+    let return_to = query_param("return_to").get_untracked().unwrap_or_default();
+    let next = continue_to(&app);
+    let email = app.signed_in_as.clone().unwrap_or_default();
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Confirm your e-mail address"</h1>
+            <p class="mt-1 mb-6 text-sm text-slate-500">
+                {format!("{} needs to know that {email} is yours. Open the link we sent to it, then continue here.", app.name)}
+            </p>
+            <div class="space-y-4">
+                {move || sent.get().map(|_| view! {
+                    <Notice tone="success">"A new link is on its way. It works once, within 24 hours."</Notice>
+                })}
+                <a href=next.clone() class=button_class(Tone::Primary)>"I have confirmed it: continue"</a>
+                <ActionForm action attr:class="space-y-3" attr:data-testid="resend-verification-form">
+                    <input type="hidden" name="app_id" value=app.id.clone() />
+                    <input type="hidden" name="return_to" value=return_to />
+                    <FormError error />
+                    <SubmitButton label="Send me a new link" pending_label="Sending…" pending tone=Tone::Secondary />
+                </ActionForm>
+            </div>
+        </Card>
+    }
+}
+
+#[component]
+fn SignInFirst(app: HostedApp) -> impl IntoView {
+    let login = format!("/a/{}/login", app.id);
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Confirm your e-mail address"</h1>
+            <p class="mt-1 text-sm text-slate-500">
+                "Open the link from the e-mail we sent you. To get a new one, sign in first."
+            </p>
+        </Card>
+        <p class="mt-6 text-center text-sm text-slate-600">
+            <CardLink href=login>"Sign in"</CardLink>
+        </p>
+    }
+}

@@ -1,0 +1,378 @@
+//! E-mail through a real SMTP server on loopback (aiosmtpd): what is sent,
+//! how it survives a mail server that is down, and that nothing is sent
+//! twice or for a change that did not happen.
+
+use oneauth::api::account::ChangePassword;
+use oneauth::api::hosted::{RedeemRecoveryLink, RequestRecoveryEmail};
+use oneauth::core::mail::sender::{Policy, Security, Sender, SmtpConfig};
+use oneauth::core::mail::{outbox, templates::Content};
+use oneauth::core::write::{self, Actor};
+use oneauth::types::{MailKind, MailStatus};
+
+use crate::common::mail::SmtpSink;
+use crate::common::oauth::{Client, param};
+use crate::common::{
+    PASSWORD, TestApp, add_user, browser, sign_in, spawn_app_with_smtp, spawn_server_process_with,
+};
+
+async fn request_recovery(app: &TestApp, email: &str) -> serde_json::Value {
+    app.call_json(
+        &browser(),
+        RequestRecoveryEmail {
+            app_id: "demo".into(),
+            email: email.into(),
+        },
+    )
+    .await
+    .expect("the request is answered")
+}
+
+async fn demo_with_sink() -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with_smtp(&sink.url()).await;
+    app.create_app("demo", "Demo Panel");
+    add_user(&app, "demo", "ada@example.com");
+    (app, sink)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovery_link_is_delivered_with_the_right_headers_and_signs_in_once() {
+    let (app, sink) = demo_with_sink().await;
+    request_recovery(&app, "Ada@Example.com").await;
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+
+    assert_eq!(mail.header("from"), "Demo Panel <no-reply@localhost>");
+    assert_eq!(mail.header("to"), "ada@example.com");
+    assert_eq!(mail.subject(), "Recover your Demo Panel account");
+    assert_eq!(mail.header("auto-submitted"), "auto-generated");
+    let row = &wait_for_row(&app, |row| row.status == MailStatus::Sent).await;
+    assert_eq!(mail.header("message-id"), format!("<{}@localhost>", row.id));
+    assert!(
+        mail.header("content-type")
+            .starts_with("multipart/alternative")
+    );
+    let link = mail.link(&format!("{}/a/demo/recover?token=", app.address));
+    assert!(
+        mail.html
+            .as_deref()
+            .unwrap()
+            .contains(&link.replace('&', "&amp;"))
+    );
+    // The outbox says it went, with the server's answer; its bodies are
+    // sealed (the link is a secret until used).
+    assert_eq!(row.status, MailStatus::Sent);
+    assert_eq!(row.kind, MailKind::Recovery);
+    assert!(
+        row.smtp_response.as_deref().unwrap().starts_with("250"),
+        "{row:?}"
+    );
+    assert!(!row.body_text.contains("token="), "stored sealed");
+
+    // The link signs in once; the account must then enrol a new factor.
+    let token = param(&link, "token").unwrap();
+    let browser = browser();
+    let redeem = RedeemRecoveryLink {
+        app_id: "demo".into(),
+        token: token.clone(),
+    };
+    let target = app.call_json(&browser, redeem.clone()).await.unwrap();
+    assert_eq!(target, "/a/demo/account");
+    let account = app.account(&browser, "demo").await.unwrap();
+    assert_eq!(account["requires_enrolment"], true, "{account}");
+    let again = app
+        .call_json(&crate::common::browser(), redeem)
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("invalid"), "{again}");
+    let actions = app.actions("demo").await;
+    assert!(actions.contains(&"recovery_link.issued".to_owned()));
+    assert!(actions.contains(&"recovery_link.used".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_requests_answer_the_same_for_unknown_addresses_and_send_nothing() {
+    let (app, sink) = demo_with_sink().await;
+    let known = request_recovery(&app, "ada@example.com").await;
+    let unknown = request_recovery(&app, "nobody@example.com").await;
+    assert_eq!(known, unknown);
+    sink.wait_for(1).await;
+    let outbox = app.outbox("demo").await;
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].to_address, "ada@example.com");
+    // A deactivated account is not told apart either.
+    app.sql("UPDATE app_user SET status = 'deactivated' WHERE email = 'ada@example.com'")
+        .await;
+    assert_eq!(request_recovery(&app, "ada@example.com").await, known);
+    assert_eq!(app.outbox("demo").await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_requests_are_throttled_per_address_and_per_client() {
+    let (app, _sink) = demo_with_sink().await;
+    let first = request_recovery(&app, "ada@example.com").await;
+    for _ in 0..5 {
+        assert_eq!(request_recovery(&app, "ada@example.com").await, first);
+    }
+    assert_eq!(
+        app.outbox("demo").await.len(),
+        3,
+        "three per address a quarter hour"
+    );
+    // One client asking for many addresses is held back too (known or not).
+    for n in 0..10 {
+        request_recovery(&app, &format!("someone{n}@example.com")).await;
+    }
+    add_user(&app, "demo", "bob@example.com");
+    request_recovery(&app, "bob@example.com").await;
+    assert_eq!(
+        app.outbox("demo").await.len(),
+        3,
+        "the client used up its requests"
+    );
+    // A quarter of an hour later, both may ask again.
+    app.advance_clock(chrono::Duration::minutes(16));
+    request_recovery(&app, "bob@example.com").await;
+    assert_eq!(app.outbox("demo").await.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_waits_while_the_mail_server_is_down_and_goes_when_it_is_back() {
+    let mut sink = SmtpSink::stopped();
+    let app = spawn_app_with_smtp(&sink.url()).await;
+    app.create_app("demo", "Demo Panel");
+    add_user(&app, "demo", "ada@example.com");
+    request_recovery(&app, "ada@example.com").await;
+    // The first attempt fails and is scheduled again, with the reason.
+    let row = wait_for_row(&app, |row| row.attempts >= 1 && row.last_error.is_some()).await;
+    assert_eq!(row.status, MailStatus::Pending);
+    assert!(row.next_attempt_at > row.created_at);
+    sink.resume().await;
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+    assert_eq!(mail.subject(), "Recover your Demo Panel account");
+    let row = wait_for_row(&app, |row| row.status == MailStatus::Sent).await;
+    assert!(row.attempts >= 2, "{row:?}");
+    // Nothing more is sent.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_is_given_up_after_the_last_attempt_and_audited() {
+    let sink = SmtpSink::stopped();
+    let app = spawn_app_with_smtp(&sink.url()).await;
+    app.create_app("demo", "Demo Panel");
+    add_user(&app, "demo", "ada@example.com");
+    request_recovery(&app, "ada@example.com").await;
+    // Three attempts (1 s, then 2 s apart): the clock moves the waits along.
+    for _ in 0..20 {
+        if app.outbox("demo").await[0].status == MailStatus::Failed {
+            break;
+        }
+        app.advance_clock(chrono::Duration::seconds(5));
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    let row = &app.outbox("demo").await[0];
+    assert_eq!(row.status, MailStatus::Failed, "{row:?}");
+    assert_eq!(row.attempts, 3);
+    let failed: Vec<_> = app
+        .actions_with_details("demo")
+        .await
+        .into_iter()
+        .filter(|(action, _)| action == "email.failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].1["attempts"], 3);
+    assert_eq!(failed[0].1["to"], "ada@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rolled_back_change_sends_nothing() {
+    let (app, sink) = demo_with_sink().await;
+    let demo = oneauth::core::apps::find(&app.db, &oneauth::types::AppId::parse("demo").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let tx = write::begin(&app.db, Actor::system()).await.unwrap();
+    outbox::enqueue(&tx, &demo, "ada@example.com", None, &Content::Test)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    // A committed one goes, and only it.
+    let tx = write::begin(&app.db, Actor::system()).await.unwrap();
+    outbox::enqueue(&tx, &demo, "bob@example.com", None, &Content::Test)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mail = sink.wait_for_mail_to("bob@example.com").await;
+    assert_eq!(mail.subject(), "Demo Panel: test message");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(app.outbox("demo").await.len(), 1);
+}
+
+/// A sender of this test process, on `app`'s database.
+fn sender(app: &TestApp, sink: &SmtpSink) -> Sender {
+    let smtp = SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        security: Security::None,
+        user: None,
+        password: None,
+        from: "no-reply@localhost".parse().unwrap(),
+    };
+    Sender::new(app.db.clone(), &smtp, Policy::default()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_claimed_by_a_process_that_died_is_sent_by_another() {
+    // A server without SMTP: the message waits for the senders of this test.
+    let app = crate::common::spawn_app().await;
+    app.create_app("demo", "Demo Panel");
+    add_user(&app, "demo", "ada@example.com");
+    let sink = SmtpSink::start().await;
+    request_recovery(&app, "ada@example.com").await;
+    let id = app.outbox("demo").await[0].id.clone();
+    // Process A claims it and dies before sending.
+    let lease = Policy::default().lease;
+    assert!(outbox::claim(&app.db, &id, lease).await.unwrap().is_some());
+    // Process B leaves it alone while A's lease holds...
+    let other = sender(&app, &sink);
+    assert_eq!(other.deliver_due().await.unwrap(), 0);
+    // ...and sends it once the lease has run out.
+    app.advance_clock(lease + chrono::Duration::seconds(1));
+    assert_eq!(other.deliver_due().await.unwrap(), 1);
+    sink.wait_for(1).await;
+    let row = &app.outbox("demo").await[0];
+    assert_eq!((row.status, row.attempts), (MailStatus::Sent, 2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_server_processes_never_send_the_same_message_twice() {
+    let app = crate::common::spawn_app().await;
+    app.create_app("demo", "Demo Panel");
+    let sink = SmtpSink::start().await;
+    let demo = oneauth::core::apps::find(&app.db, &oneauth::types::AppId::parse("demo").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    const MESSAGES: usize = 40;
+    let tx = write::begin(&app.db, Actor::system()).await.unwrap();
+    for n in 0..MESSAGES {
+        outbox::enqueue(
+            &tx,
+            &demo,
+            &format!("user{n}@example.com"),
+            None,
+            &Content::Test,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let env = [
+        ("ONEAUTH_SMTP_URL", sink.url()),
+        ("ONEAUTH_SMTP_POLL_MS", "20".to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let first = spawn_server_process_with(&app, &env).await;
+    let second = spawn_server_process_with(&app, &env).await;
+    let messages = sink.wait_for(MESSAGES).await;
+    // Let any duplicate arrive before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let messages = if sink.messages().len() > messages.len() {
+        sink.messages()
+    } else {
+        messages
+    };
+    let mut ids: Vec<&str> = messages.iter().map(|m| m.header("message-id")).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), MESSAGES);
+    assert_eq!(messages.len(), MESSAGES, "no message twice");
+    assert!(
+        app.outbox("demo")
+            .await
+            .iter()
+            .all(|row| row.status == MailStatus::Sent && row.attempts == 1)
+    );
+    drop((first, second));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_change_tells_the_user() {
+    let (app, sink) = demo_with_sink().await;
+    let browser = browser();
+    sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
+    app.call_json(
+        &browser,
+        ChangePassword {
+            app_id: "demo".into(),
+            current: Some(PASSWORD.into()),
+            new: "a brand new passphrase".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+    assert_eq!(mail.subject(), "Demo Panel: Your password was changed");
+    assert!(
+        mail.text()
+            .contains("The password of your Demo Panel account was changed.")
+    );
+    mail.link(&format!("{}/a/demo/account", app.address));
+    assert!(!mail.text().contains("passphrase"), "no secret in a notice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_refresh_token_tells_the_user() {
+    let (app, sink) = demo_with_sink().await;
+    let client_json = app
+        .cli(&[
+            "app",
+            "create",
+            "shop",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ])
+        .expect_success()
+        .json();
+    add_user(&app, "shop", "ada@example.com");
+    let client = Client::from_created(&app, &client_json);
+    let browser = browser();
+    sign_in(&app, &browser, "shop", "ada@example.com", PASSWORD).await;
+    let tokens = client
+        .tokens(&browser, &[("scope", "openid offline_access")])
+        .await;
+    let first = tokens["refresh_token"].as_str().unwrap();
+    let (status, _) = client.refresh(first).await;
+    assert_eq!(status, 200);
+    let (status, _) = client.refresh(first).await;
+    assert_eq!(status, 400, "reuse");
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+    assert_eq!(
+        mail.subject(),
+        "Shop: We signed an application out of your account"
+    );
+    assert!(mail.text().contains("Shop"));
+}
+
+/// The app's only outbox row once `done` holds for it.
+async fn wait_for_row(
+    app: &TestApp,
+    done: impl Fn(&oneauth::entities::email_outbox::Model) -> bool,
+) -> oneauth::entities::email_outbox::Model {
+    for _ in 0..200 {
+        if let Some(row) = app.outbox("demo").await.into_iter().next()
+            && done(&row)
+        {
+            return row;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the outbox row never got there: {:?}",
+        app.outbox("demo").await
+    );
+}
