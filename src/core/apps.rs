@@ -10,7 +10,7 @@ use super::cache::TtlMap;
 use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::db::Db;
 use crate::entities::{app, oauth_client};
-use crate::types::{ApiAudience, AppId, BrandColor, DisplayName, InvalidValue};
+use crate::types::{ApiAudience, AppId, BrandColor, DisplayName, Email, InvalidValue};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -158,6 +158,14 @@ pub struct AppSettings {
     pub require_pkce: bool,
     /// Resource servers a client may ask tokens for (RFC 8707).
     pub api_audiences: Vec<ApiAudience>,
+    /// The name e-mail comes from (`None`: the app's name).
+    pub email_sender_name: Option<DisplayName>,
+    /// Where replies to its e-mail go.
+    pub email_reply_to: Option<Email>,
+    /// Tokens only for a confirmed address.
+    pub require_verified_email: bool,
+    /// Tell users of a sign-in from a browser new to their account.
+    pub notify_new_device: bool,
 }
 
 impl AppSettings {
@@ -225,6 +233,10 @@ impl AppSettings {
             "refresh_grace_secs": app.refresh_grace_secs,
             "require_pkce": app.require_pkce,
             "api_audiences": super::oidc::resource::audiences(app),
+            "email_sender_name": app.email_sender_name,
+            "email_reply_to": app.email_reply_to,
+            "require_verified_email": app.require_verified_email,
+            "notify_new_device": app.notify_new_device,
         })
     }
 }
@@ -260,6 +272,10 @@ pub async fn update(
     update.refresh_grace_secs = Set(settings.refresh_grace_secs);
     update.require_pkce = Set(settings.require_pkce);
     update.api_audiences = Set(audiences_json(&settings.api_audiences));
+    update.email_sender_name = Set(settings.email_sender_name.as_ref().map(|n| n.to_string()));
+    update.email_reply_to = Set(settings.email_reply_to.as_ref().map(|e| e.to_string()));
+    update.require_verified_email = Set(settings.require_verified_email);
+    update.notify_new_device = Set(settings.notify_new_device);
     update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
     audit::record(

@@ -985,6 +985,10 @@ async fn m5_only_owners_change_how_operators_sign_in() {
         refresh_absolute_secs: "1209600".into(),
         refresh_grace_secs: "0".into(),
         api_audiences: None,
+        email_sender_name: None,
+        email_reply_to: None,
+        require_verified_email: None,
+        notify_new_device: None,
     };
     let error = admin.call(&app, settings("on")).await.unwrap_err();
     assert!(refused(&error).contains("Only an owner"), "{error}");

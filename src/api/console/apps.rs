@@ -63,6 +63,10 @@ pub struct AppView {
     pub require_pkce: bool,
     /// Resource servers clients may ask tokens for (RFC 8707), one per line.
     pub api_audiences: Vec<String>,
+    pub email_sender_name: Option<String>,
+    pub email_reply_to: Option<String>,
+    pub require_verified_email: bool,
+    pub notify_new_device: bool,
     pub issuer: String,
     pub can_write: bool,
 }
@@ -92,9 +96,13 @@ pub async fn console_update_app(
     refresh_absolute_secs: String,
     refresh_grace_secs: String,
     api_audiences: Option<String>,
+    email_sender_name: Option<String>,
+    email_reply_to: Option<String>,
+    require_verified_email: Option<String>,
+    notify_new_device: Option<String>,
 ) -> Result<(), ApiError> {
     use crate::core::apps::AppSettings;
-    use crate::types::{ApiAudience, BrandColor, DisplayName};
+    use crate::types::{ApiAudience, BrandColor, DisplayName, Email};
     let operator = require_operator().await?;
     let api_audiences = api_audiences
         .unwrap_or_default()
@@ -118,6 +126,18 @@ pub async fn console_update_app(
         refresh_absolute_secs: number("refresh_absolute_secs", &refresh_absolute_secs)?,
         refresh_grace_secs: number("refresh_grace_secs", &refresh_grace_secs)?,
         api_audiences,
+        email_sender_name: email_sender_name
+            .filter(|name| !name.trim().is_empty())
+            .map(|name| DisplayName::parse(&name))
+            .transpose()
+            .map_err(invalid("email_sender_name"))?,
+        email_reply_to: email_reply_to
+            .filter(|address| !address.trim().is_empty())
+            .map(|address| Email::parse(&address))
+            .transpose()
+            .map_err(invalid("email_reply_to"))?,
+        require_verified_email: require_verified_email.is_some(),
+        notify_new_device: notify_new_device.is_some(),
     };
     crate::core::admin::apps::update(&state().db, &operator, &app_id, settings).await?;
     Ok(())
@@ -157,6 +177,10 @@ mod ssr {
             refresh_grace_secs: app.refresh_grace_secs,
             require_pkce: app.require_pkce,
             api_audiences,
+            email_sender_name: app.email_sender_name,
+            email_reply_to: app.email_reply_to,
+            require_verified_email: app.require_verified_email,
+            notify_new_device: app.notify_new_device,
             can_write,
         }
     }

@@ -165,6 +165,15 @@ fn Settings(view: AppView, reload: Reload, save: ServerAction<ConsoleUpdateApp>)
                         />
                     </div>
                 </div>
+                <div>
+                    <h2 class="text-base font-semibold text-slate-900">"E-mail"</h2>
+                    <div class="mt-4 grid gap-4 sm:grid-cols-2">
+                        <Field label="Sender name" name="email_sender_name" value=view.email_sender_name.clone().unwrap_or_default() placeholder=view.name.clone() hint="The name messages come from; empty: the display name." error />
+                        <Field label="Reply-to address" name="email_reply_to" kind="email" value=view.email_reply_to.clone().unwrap_or_default() hint="Where replies go, such as your support address; empty: none." error />
+                        <Checkbox label="Require a confirmed address" name="require_verified_email" checked=view.require_verified_email hint="Tokens are issued only once the user has opened the link we e-mail them." />
+                        <Checkbox label="Tell users of new-browser sign-ins" name="notify_new_device" checked=view.notify_new_device hint="An e-mail when an account signs in from a browser it has not used before." />
+                    </div>
+                </div>
                 <div class="sm:w-48">
                     <SubmitButton label="Save changes" pending_label="Saving…" pending=save.pending() />
                 </div>

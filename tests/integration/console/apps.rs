@@ -101,6 +101,10 @@ async fn app_settings_are_validated_and_saved() {
         refresh_absolute_secs: "604800".into(),
         refresh_grace_secs: "5".into(),
         api_audiences: None,
+        email_sender_name: None,
+        email_reply_to: None,
+        require_verified_email: None,
+        notify_new_device: None,
     };
     let error = owner.call(&app, settings("5")).await.unwrap_err();
     assert_eq!(error["Invalid"]["field"], "session_idle_secs");
