@@ -124,9 +124,14 @@ pub fn bootstrap_link(app: &TestApp, email: &str) -> String {
 /// A fresh install with its first owner signed in to the console.
 pub async fn with_owner() -> (TestApp, Op) {
     let app = spawn_app().await;
-    let link = bootstrap_link(&app, "owner@example.com");
-    let owner = accept_invitation(&app, &link).await;
+    let owner = first_owner(&app).await;
     (app, owner)
+}
+
+/// Bootstrap `app`'s console: its first owner, signed in.
+pub async fn first_owner(app: &TestApp) -> Op {
+    let link = bootstrap_link(app, "owner@example.com");
+    accept_invitation(app, &link).await
 }
 
 /// [`with_owner`], and the app `demo` the owner created in the console.

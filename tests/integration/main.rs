@@ -16,6 +16,7 @@ mod enumeration;
 mod layers;
 mod load;
 mod mail;
+mod mail_console;
 mod migrations;
 mod oidc;
 mod passkeys;
