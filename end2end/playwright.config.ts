@@ -6,6 +6,12 @@ import * as path from 'node:path';
 // localhost (not 127.0.0.1) is a secure context and a valid WebAuthn RP id.
 const port = Number(process.env.ONEAUTH_E2E_PORT ?? 3210);
 export const baseURL = `http://localhost:${port}`;
+// The mail catcher the server delivers to (maildev: SMTP, and a REST API the
+// tests read the received messages from).
+const smtpPort = Number(process.env.ONEAUTH_E2E_SMTP_PORT ?? 3225);
+const maildevPort = Number(process.env.ONEAUTH_E2E_MAILDEV_PORT ?? 3280);
+process.env.ONEAUTH_E2E_SMTP_PORT = String(smtpPort);
+process.env.ONEAUTH_E2E_MAILDEV_PORT = String(maildevPort);
 const artifacts = path.join(__dirname, '.artifacts');
 // The server and the tests' CLI calls share one database and master key.
 // scripts/test.sh runs the suite once on SQLite and once on PostgreSQL.
@@ -38,17 +44,26 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `bash ${path.join(__dirname, 'serve-for-tests.sh')}`,
-    url: `${baseURL}/readyz`,
-    timeout: 60_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    stderr: 'pipe',
-    env: {
-      ONEAUTH_E2E_PORT: String(port),
-      ONEAUTH_E2E_DATABASE_URL: process.env.ONEAUTH_E2E_DATABASE_URL,
-      ONEAUTH_MASTER_KEY_FILE: process.env.ONEAUTH_MASTER_KEY_FILE,
+  webServer: [
+    {
+      command: `${path.join(__dirname, '..', 'node_modules', '.bin', 'maildev')} --ip 127.0.0.1 --smtp ${smtpPort} --web ${maildevPort} --silent`,
+      url: `http://127.0.0.1:${maildevPort}/email`,
+      timeout: 30_000,
+      reuseExistingServer: false,
     },
-  },
+    {
+      command: `bash ${path.join(__dirname, 'serve-for-tests.sh')}`,
+      url: `${baseURL}/readyz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      env: {
+        ONEAUTH_E2E_PORT: String(port),
+        ONEAUTH_E2E_SMTP_PORT: String(smtpPort),
+        ONEAUTH_E2E_DATABASE_URL: process.env.ONEAUTH_E2E_DATABASE_URL,
+        ONEAUTH_MASTER_KEY_FILE: process.env.ONEAUTH_MASTER_KEY_FILE,
+      },
+    },
+  ],
 });

@@ -12,4 +12,7 @@ export ONEAUTH_MASTER_KEY_FILE="${ONEAUTH_MASTER_KEY_FILE:-$artifacts/db/master.
 export ONEAUTH_BIND="127.0.0.1:$port"
 export ONEAUTH_PUBLIC_URL="http://localhost:$port"
 export LEPTOS_SITE_ROOT="$root/target/site"
+# Mail goes to the maildev catcher Playwright starts beside the server.
+export ONEAUTH_SMTP_URL="smtp://127.0.0.1:${ONEAUTH_E2E_SMTP_PORT:-3225}?security=none"
+export ONEAUTH_SMTP_POLL_MS=200
 exec "${ONEAUTH_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/oneauth-target}/debug/oneauth}" serve

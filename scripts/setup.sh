@@ -61,6 +61,19 @@ if [ ! -f "$stamp" ] || [ "$ONEAUTH_ROOT/package-lock.json" -nt "$stamp" ]; then
     touch "$stamp"
 fi
 
+# Python's aiosmtpd for the integration tests' SMTP server, in a virtual
+# environment beside the target directory (PyPI only), so no system Python
+# package is touched.
+export ONEAUTH_TEST_PYTHON="${ONEAUTH_TEST_PYTHON:-$HOME/.cache/oneauth-venv/bin/python}"
+if ! "$ONEAUTH_TEST_PYTHON" -c 'import aiosmtpd' 2>/dev/null; then
+    say "installing aiosmtpd (the tests' SMTP server) into $(dirname "$(dirname "$ONEAUTH_TEST_PYTHON")")"
+    if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+    fi
+    python3 -m venv "$(dirname "$(dirname "$ONEAUTH_TEST_PYTHON")")"
+    "$ONEAUTH_TEST_PYTHON" -m pip install -q --disable-pip-version-check aiosmtpd==1.4.6
+fi
+
 # Debian's Chromium for the browser tests (never `npx playwright install`,
 # which downloads a browser from a CDN).
 if [ ! -x /usr/bin/chromium ]; then

@@ -9,7 +9,10 @@ import {
   ageSignIns,
   createUser,
   expectHydrated,
+  linkIn,
   oneauth,
+  publicUrl,
+  receivedMail,
   screenshotDir,
   watchCsp,
   watchErrors,
@@ -107,6 +110,34 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await grant.getByRole('button', { name: 'Grant' }).click();
     await expect(page.getByTestId('user-roles')).toContainText('approver');
     await shot(page, 'console-user');
+  });
+
+  await test.step('the invited clerk accepts from the e-mail they received', async () => {
+    const mail = await receivedMail('clerk@example.com', 'You are invited to Payroll Admin');
+    const link = linkIn(mail, `${publicUrl}/a/payroll/invite/`);
+    const clerk = await browser.newContext();
+    const clerkPage = await clerk.newPage();
+    const clerkErrors = watchErrors(clerkPage);
+    await addVirtualAuthenticator(clerkPage);
+    await withoutPasskeyAutofill(clerkPage);
+    await clerkPage.goto(link);
+    await expectHydrated(clerkPage);
+    await expect(clerkPage.getByTestId('invite-email')).toHaveText('clerk@example.com');
+    await clerkPage.getByTestId('invite-passkey').click();
+    await expect(clerkPage.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+    await clerkPage.getByRole('button', { name: 'I saved them, continue' }).click();
+    await expect(clerkPage).toHaveURL(/\/a\/payroll\/account$/);
+    await expect(clerkPage.getByTestId('account-email')).toHaveText('clerk@example.com');
+    expect(clerkErrors).toEqual([]);
+    await clerk.close();
+
+    // The console's e-mail page shows it went.
+    await page.goto('/console/apps/payroll/outbox');
+    await expectHydrated(page);
+    const row = page.getByTestId('outbox-row').filter({ hasText: 'clerk@example.com' }).first();
+    await expect(row).toContainText('You are invited to Payroll Admin');
+    await expect(row).toContainText('sent');
+    await shot(page, 'console-outbox');
   });
 
   await test.step('a passkey role gets its first passkey only through an enrolment link', async () => {

@@ -119,7 +119,7 @@ test('recovery-code sign-in asks for a new factor', async ({ page }) => {
   await signOut(page, app_id);
 
   // Later, without her passkey or password: a recovery code.
-  await page.getByRole('link', { name: 'Use a recovery code' }).click();
+  await page.getByRole('link', { name: 'Recover your account' }).click();
   await expect(page).toHaveURL(new RegExp(`/a/${app_id}/recover$`));
   const form = page.getByTestId('recovery-form');
   await form.getByLabel('E-mail address').fill('ada@example.com');

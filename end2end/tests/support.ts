@@ -45,6 +45,34 @@ export function databaseSql(statement: string) {
   }
 }
 
+const maildev = `http://127.0.0.1:${process.env.ONEAUTH_E2E_MAILDEV_PORT ?? 3280}`;
+
+/** A message as maildev received it. */
+export type ReceivedMail = { subject: string; text: string; html: string; to: { address: string }[]; headers: Record<string, string> };
+
+/** The newest message maildev received for `to` (optionally with a subject containing `subject`), once it arrived. */
+export async function receivedMail(to: string, subject = ''): Promise<ReceivedMail> {
+  let found: ReceivedMail | undefined;
+  await expect
+    .poll(
+      async () => {
+        const all: ReceivedMail[] = await (await fetch(`${maildev}/email`)).json();
+        found = all.filter((m) => m.to.some((r) => r.address === to) && m.subject.includes(subject)).pop();
+        return found !== undefined;
+      },
+      { timeout: 15_000, message: `a message to ${to}` },
+    )
+    .toBe(true);
+  return found!;
+}
+
+/** The first link of a message's plain text that starts with `prefix`. */
+export function linkIn(mail: ReceivedMail, prefix: string): string {
+  const link = mail.text.split(/\s+/).find((word) => word.startsWith(prefix));
+  if (!link) throw new Error(`no link starting ${prefix} in: ${mail.text}`);
+  return link;
+}
+
 /** A fresh app with a unique id, created through the CLI. */
 export function createApp(
   name: string,

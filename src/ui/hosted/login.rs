@@ -208,7 +208,7 @@ fn SignInCard(
             {passkey}
         </Card>
         <div class="mt-6 space-y-2 text-center text-sm text-slate-600">
-            <p>"Lost your passkey or password? " <CardLink href=recover>"Use a recovery code"</CardLink></p>
+            <p>"Lost your passkey or password? " <CardLink href=recover>"Recover your account"</CardLink></p>
             {register}
         </div>
     }
