@@ -27,8 +27,11 @@ pub fn Field(
     #[prop(default = true)] required: bool,
     #[prop(optional)] node_ref: Option<NodeRef<leptos::html::Input>>,
     #[prop(into, optional)] error: Signal<Option<ApiError>>,
+    /// The input's id, when two forms on one page have a field of one name.
+    #[prop(optional, into)]
+    id: Option<String>,
 ) -> impl IntoView {
-    let id = format!("field-{name}");
+    let id = id.unwrap_or_else(|| format!("field-{name}"));
     let field_error = {
         let name = name.clone();
         Signal::derive(move || error.get().and_then(|e| e.for_field(&name)))

@@ -73,7 +73,7 @@ fn EmailLinkForm(app: HostedApp) -> impl IntoView {
             <ActionForm action attr:class="space-y-5" attr:data-testid="recovery-email-form">
                 <input type="hidden" name="app_id" value=app.id.clone() />
                 <FormError error />
-                <Field label="E-mail address" name="email" kind="email" autocomplete="username" error />
+                <Field label="E-mail address" name="email" id="field-link-email" kind="email" autocomplete="username" error />
                 <SubmitButton label="E-mail me a link" pending_label="Sending…" pending />
             </ActionForm>
         </Card>
