@@ -566,3 +566,58 @@ async fn oneauth_email_test_sends_through_the_configured_server() {
     ])
     .expect_error("ONEAUTH_SMTP_URL");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refresh_tokens_stop_for_an_unconfirmed_address_once_the_app_requires_one() {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with_smtp(&sink.url()).await;
+    let created = app
+        .cli(&[
+            "app",
+            "create",
+            "demo",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ])
+        .expect_success()
+        .json();
+    add_user(&app, "demo", "ada@example.com");
+    let client = Client::from_created(&app, &created);
+    let browser = browser();
+    sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
+    let tokens = client
+        .tokens(&browser, &[("scope", "openid offline_access")])
+        .await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    app.sql("UPDATE app SET require_verified_email = true WHERE id = 'demo'")
+        .await;
+    let (status, body) = client.refresh(&refresh).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    assert!(body["error_description"].as_str().unwrap().contains("confirm"));
+    // Once confirmed, the same family goes on.
+    app.call_json(
+        &browser,
+        ResendVerification {
+            app_id: "demo".into(),
+            return_to: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+    let link = mail.link(&format!("{}/a/demo/verify?token=", app.address));
+    app.call_json(
+        &browser,
+        ConfirmEmail {
+            app_id: "demo".into(),
+            token: param(&link, "token").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let (status, body) = client.refresh(&refresh).await;
+    assert_eq!(status, 200, "{body}");
+}

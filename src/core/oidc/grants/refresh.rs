@@ -78,7 +78,9 @@ pub async fn refresh(
         return Err(invalid_refresh());
     }
     let live = |s: &signin_session::Model| is_live(s, now);
-    let user = user.filter(|u| u.id == family.user_id && u.status == UserStatus::Active);
+    let user = user.filter(|u| {
+        u.id == family.user_id && u.status == UserStatus::Active && confirmed_enough(app, u)
+    });
     let (Some(user), Some(session)) = (user, session.filter(live)) else {
         return careful().await;
     };
@@ -243,6 +245,15 @@ async fn refresh_locked(
         .one(&tx)
         .await?
         .filter(|u| u.status == UserStatus::Active);
+    if user.as_ref().is_some_and(|u| !confirmed_enough(app, u)) {
+        // The app came to require a confirmed address after this family
+        // was issued: no tokens until the user confirms it (the family
+        // stays, to go on once they have).
+        return Err(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "The user must confirm their e-mail address first.",
+        ));
+    }
     let session = match &family.signin_session_id {
         Some(id) => {
             signin_session::Entity::find_by_id(id.as_str())
@@ -303,6 +314,11 @@ async fn refresh_locked(
     let response = issuer.mint(&signing_keys, &grant, Some(next))?;
     tx.commit().await?;
     Ok(response)
+}
+
+/// An app that requires a confirmed address issues tokens only for one.
+fn confirmed_enough(app: &crate::entities::app::Model, user: &app_user::Model) -> bool {
+    !app.require_verified_email || user.email_verified
 }
 
 async fn reuse_detected(
