@@ -583,6 +583,9 @@ async fn email_command(settings: &Settings, db: &Db, command: EmailCommand) -> C
         EmailCommand::Test { to, app } => {
             let to = Email::parse(&to)?;
             let app = AppId::parse(&app)?;
+            if crate::core::apps::find(db, &app).await?.is_none() {
+                return Err(CliError(format!("There is no app \"{app}\".")));
+            }
             let Some(smtp) = &settings.smtp else {
                 return Err(CliError(
                     "No SMTP server is configured: set ONEAUTH_SMTP_URL (or --smtp-host)."

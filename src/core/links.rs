@@ -31,8 +31,13 @@ use crate::types::{Email, UserStatus};
 pub enum Purpose {
     /// Set up an invited account (and the console's first owner).
     Invite,
-    /// Sign in once, then enrol a new factor.
+    /// Sign in once, then enrol a new factor (an operator's link: it
+    /// vouches for a first passkey where a role demands one).
     Recovery,
+    /// The same, asked for by the user on the recovery page. Control of the
+    /// mailbox is all it proves, so it never vouches for a passkey a role
+    /// demands: e-mail is no way around a passkey.
+    RequestedRecovery,
     /// Signed in with their password, add a first passkey: for a user whose
     /// role requires one, the only way to get it (never from a password
     /// session alone).
@@ -46,6 +51,7 @@ impl Purpose {
         match self {
             Purpose::Invite => "invite",
             Purpose::Recovery => "recovery",
+            Purpose::RequestedRecovery => "recovery_requested",
             Purpose::Enrol => "enrol",
             Purpose::Verify => "verify",
         }
@@ -55,7 +61,7 @@ impl Purpose {
     pub fn lifetime(self) -> Duration {
         match self {
             Purpose::Invite => Duration::days(7),
-            Purpose::Recovery => Duration::hours(1),
+            Purpose::Recovery | Purpose::RequestedRecovery => Duration::hours(1),
             Purpose::Enrol => Duration::hours(24),
             Purpose::Verify => Duration::hours(24),
         }
@@ -88,7 +94,9 @@ pub enum LinkError {
 fn path(app_id: &str, purpose: Purpose, token: &str) -> String {
     match purpose {
         Purpose::Invite => format!("/a/{app_id}/invite/{token}"),
-        Purpose::Recovery => format!("/a/{app_id}/recover?token={token}"),
+        Purpose::Recovery | Purpose::RequestedRecovery => {
+            format!("/a/{app_id}/recover?token={token}")
+        }
         Purpose::Enrol => format!("/a/{app_id}/account?enrol={token}"),
         Purpose::Verify => format!("/a/{app_id}/verify?token={token}"),
     }
@@ -162,7 +170,7 @@ async fn issue_and_send(
             actor,
             action: match purpose {
                 Purpose::Invite => Action::InvitationIssued,
-                Purpose::Recovery => Action::RecoveryLinkIssued,
+                Purpose::Recovery | Purpose::RequestedRecovery => Action::RecoveryLinkIssued,
                 Purpose::Enrol => Action::EnrolmentLinkIssued,
                 Purpose::Verify => Action::EmailVerificationSent,
             },
@@ -181,7 +189,7 @@ async fn issue_and_send(
     let link = mail::public_link(tx, &path(&user.app_id, purpose, &token))?;
     let content = match purpose {
         Purpose::Invite => Content::Invitation { link },
-        Purpose::Recovery => Content::Recovery {
+        Purpose::Recovery | Purpose::RequestedRecovery => Content::Recovery {
             link,
             requested: requested_by == RequestedBy::User,
         },
@@ -231,8 +239,8 @@ pub async fn request_recovery(
         issue_and_send(
             &tx,
             &user,
-            Purpose::Recovery,
-            Purpose::Recovery.lifetime(),
+            Purpose::RequestedRecovery,
+            Purpose::RequestedRecovery.lifetime(),
             RequestedBy::User,
         )
         .await?;
@@ -545,18 +553,25 @@ pub async fn finish_with_passkey(
     Ok((signed_in, codes))
 }
 
-/// Sign in once with an operator's recovery link; the session must enrol
-/// a new factor first, and every other session (and token family) of the
-/// user ends. Records `recovery_link.used`.
+/// Sign in once with a recovery link (an operator's, or one the user asked
+/// for); the session must enrol a new factor first, and every other
+/// session (and token family) of the user ends. Records
+/// `recovery_link.used`.
 pub async fn redeem_recovery(
     db: &Db,
     app: &app::Model,
     token: &str,
     client: &ClientInfo,
 ) -> Result<SignedIn, LinkError> {
-    let (row, user) = find_valid(db, &app.id, token, Purpose::Recovery)
-        .await?
-        .ok_or(LinkError::Invalid)?;
+    let (row, user, by_operator) = match find_valid(db, &app.id, token, Purpose::Recovery).await? {
+        Some((row, user)) => (row, user, true),
+        None => {
+            let (row, user) = find_valid(db, &app.id, token, Purpose::RequestedRecovery)
+                .await?
+                .ok_or(LinkError::Invalid)?;
+            (row, user, false)
+        }
+    };
     let tx = write::begin(
         db,
         Actor::user(&user.id, &user.email, client.address.clone()),
@@ -572,13 +587,18 @@ pub async fn redeem_recovery(
             actor: &actor_for(&user, client),
             action: Action::RecoveryLinkUsed,
             target: Some(Target::user(user.id.as_str())),
-            details: json!({}),
+            details: json!({ "requested_by": if by_operator { "operator" } else { "user" } }),
         },
     )
     .await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
     let signed_in = signin::succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
-    let session = sessions::mark_opened_by_link(&tx, signed_in.session).await?;
+    // Only an operator's link vouches for a first passkey a role demands.
+    let session = if by_operator {
+        sessions::mark_opened_by_link(&tx, signed_in.session).await?
+    } else {
+        signed_in.session
+    };
     sessions::end_all_for_user(&tx, &user.id, "recovered", Some(&session.id)).await?;
     tx.commit().await?;
     Ok(SignedIn {

@@ -376,3 +376,54 @@ async fn wait_for_row(
         app.outbox("demo").await
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovery_link_the_user_asked_for_is_no_way_around_a_passkey_a_role_demands() {
+    let (app, _sink) = demo_with_sink().await;
+    app.cli(&[
+        "role",
+        "create",
+        "--app",
+        "demo",
+        "approver",
+        "--require-passkey",
+    ])
+    .expect_success();
+    app.grant_role("demo", "ada@example.com", "approver");
+    // Whoever reads Ada's mailbox gets in once, but a passkey for her
+    // role still needs an operator's link.
+    request_recovery(&app, "ada@example.com").await;
+    let row = &app.outbox("demo").await[0];
+    let deployment = app.db.deployment().unwrap();
+    let text = outbox::open(deployment, row).unwrap().text;
+    let link = text
+        .split_whitespace()
+        .find(|w| w.contains("/recover?token="))
+        .unwrap()
+        .to_owned();
+    let browser = browser();
+    app.call_json(
+        &browser,
+        RedeemRecoveryLink {
+            app_id: "demo".into(),
+            token: param(&link, "token").unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let account = app.account(&browser, "demo").await.unwrap();
+    assert_eq!(account["requires_enrolment"], true);
+    assert!(
+        account["passkey_blocked"]
+            .as_str()
+            .is_some_and(|why| why.contains("enrolment link")),
+        "{account}"
+    );
+    let used = app
+        .actions_with_details("demo")
+        .await
+        .into_iter()
+        .find(|(action, _)| action == "recovery_link.used")
+        .unwrap();
+    assert_eq!(used.1["requested_by"], "user");
+}

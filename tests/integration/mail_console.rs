@@ -596,7 +596,12 @@ async fn refresh_tokens_stop_for_an_unconfirmed_address_once_the_app_requires_on
     let (status, body) = client.refresh(&refresh).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_grant");
-    assert!(body["error_description"].as_str().unwrap().contains("confirm"));
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("confirm")
+    );
     // Once confirmed, the same family goes on.
     app.call_json(
         &browser,

@@ -244,7 +244,7 @@ async fn issue_link(
     purpose: Purpose,
 ) -> Result<String, AdminError> {
     let attempted = match purpose {
-        Purpose::Recovery => "recovery_link.issue",
+        Purpose::Recovery | Purpose::RequestedRecovery => "recovery_link.issue",
         Purpose::Enrol => "enrolment_link.issue",
         Purpose::Invite => "invitation.issue",
         Purpose::Verify => "email.verification_send",
