@@ -558,6 +558,17 @@ async fn oneauth_email_test_sends_through_the_configured_server() {
     .expect_error("e-mail");
     app.cli(&[
         "--smtp-url",
+        &url,
+        "email",
+        "test",
+        "--to",
+        "ops@example.com",
+        "--app",
+        "nope",
+    ])
+    .expect_error("There is no app \"nope\"");
+    app.cli(&[
+        "--smtp-url",
         "http://x",
         "email",
         "test",
