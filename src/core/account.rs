@@ -454,6 +454,7 @@ pub async fn regenerate_recovery_codes(
     let factors = factors_of(&tx, &signin.user).await?;
     ensure_stepped_up(signin, &factors, FactorChange::NewRecoveryCodes, false)?;
     let codes = recovery_codes::generate(&tx, &signin.user).await?;
+    notices::notify(&tx, &signin.user, Notice::RecoveryCodesReplaced).await?;
     tx.commit().await?;
     Ok(codes)
 }

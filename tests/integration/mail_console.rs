@@ -637,3 +637,41 @@ async fn refresh_tokens_stop_for_an_unconfirmed_address_once_the_app_requires_on
     let (status, body) = client.refresh(&refresh).await;
     assert_eq!(status, 200, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_enrolment_link_goes_by_e_mail_and_new_recovery_codes_tell_the_user() {
+    let (app, owner, sink) = console_with_sink().await;
+    add_user(&app, "demo", "ada@example.com");
+    let id = user_id(&app, "demo", "ada@example.com").await;
+    let shown = owner
+        .call(
+            &app,
+            oneauth::api::console::users::ConsoleEnrolmentLink {
+                app_id: "demo".into(),
+                user_id: id,
+            },
+        )
+        .await
+        .unwrap();
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+    assert_eq!(mail.subject(), "Add a passkey to your Demo account");
+    assert_eq!(
+        mail.link(&format!("{}/a/demo/account?enrol=", app.address)),
+        shown.as_str().unwrap()
+    );
+    let browser = browser();
+    sign_in(&app, &browser, "demo", "ada@example.com", PASSWORD).await;
+    app.call_json(
+        &browser,
+        oneauth::api::account::RegenerateRecoveryCodes {
+            app_id: "demo".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let messages = sink.wait_for(3).await;
+    assert_eq!(
+        messages.last().unwrap().subject(),
+        "Demo: New recovery codes were created"
+    );
+}

@@ -17,6 +17,8 @@ pub enum Notice {
         name: String,
     },
     PasswordChanged,
+    /// New recovery codes replaced the old ones (a new way in).
+    RecoveryCodesReplaced,
     Deactivated,
     /// A refresh token was used twice; its family was revoked
     /// (`token.reuse_detected`).
@@ -167,6 +169,10 @@ fn letter(app: &str, content: &Content) -> Letter {
                 Notice::PasswordChanged => (
                     "Your password was changed".to_owned(),
                     format!("The password of your {app} account was changed."),
+                ),
+                Notice::RecoveryCodesReplaced => (
+                    "New recovery codes were created".to_owned(),
+                    format!("New recovery codes were created for your {app} account; the old ones no longer work."),
                 ),
                 Notice::Deactivated => (
                     "Your account was deactivated".to_owned(),
