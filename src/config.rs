@@ -74,7 +74,7 @@ pub struct SettingsArgs {
 /// Outgoing e-mail. Without a host (in `--smtp-url` or `--smtp-host`)
 /// nothing is sent: messages wait in the outbox, where the console shows
 /// them.
-#[derive(Args, Clone, Debug)]
+#[derive(Args, Clone)]
 pub struct SmtpArgs {
     /// SMTP server as a URL: smtp://[USER@]HOST[:PORT][?security=starttls|tls|none]
     /// (smtps:// means tls); the flags below override its parts
@@ -208,9 +208,11 @@ impl Settings {
             return Err(SettingsError::TrustProxyReplaced);
         }
         let smtp = smtp_config(&args.smtp, &public_url)?;
-        if args.smtp.smtp_max_attempts < 1 || args.smtp.smtp_retry_secs < 1 {
+        if !(1..=100).contains(&args.smtp.smtp_max_attempts)
+            || !(1..=21_600).contains(&args.smtp.smtp_retry_secs)
+        {
             return Err(SettingsError::Smtp(
-                "ONEAUTH_SMTP_MAX_ATTEMPTS and ONEAUTH_SMTP_RETRY_SECS must be at least 1."
+                "ONEAUTH_SMTP_MAX_ATTEMPTS must be 1 to 100, and ONEAUTH_SMTP_RETRY_SECS 1 to 21600 (6 hours)."
                     .to_owned(),
             ));
         }
@@ -349,6 +351,17 @@ fn smtp_config(args: &SmtpArgs, public_url: &str) -> Result<Option<SmtpConfig>, 
         })?;
         password = Some(text.lines().next().unwrap_or_default().to_owned());
     }
+    // Credentials in the clear only to this machine (a local relay).
+    let loopback = host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if security == Security::None && user.is_some() && !loopback {
+        return Err(error(format!(
+            "The SMTP password would cross the network in the clear to {host}: use security=starttls or tls (none is for a relay on this machine)."
+        )));
+    }
     let from = match args.smtp_from.as_deref() {
         Some(raw) => raw.trim().parse::<lettre::Address>().map_err(|_| {
             error(format!(
@@ -377,11 +390,27 @@ fn smtp_config(args: &SmtpArgs, public_url: &str) -> Result<Option<SmtpConfig>, 
     }))
 }
 
+/// A user name or password from the URL, percent-decoded (a `+` stays a
+/// `+`: this is not a form).
 fn percent_decode(raw: &str) -> String {
-    url::form_urlencoded::parse(format!("x={raw}").as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+impl std::fmt::Debug for SmtpArgs {
+    // The URL may carry the password: never print it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpArgs")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_security", &self.smtp_security)
+            .field("smtp_user", &self.smtp_user)
+            .field("smtp_password_file", &self.smtp_password_file)
+            .field("smtp_from", &self.smtp_from)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for SmtpArgs {
@@ -451,6 +480,22 @@ mod tests {
         with_url.smtp.smtp_port = Some(2525);
         let smtp = Settings::from_args(&with_url).unwrap().smtp.unwrap();
         assert_eq!((smtp.security, smtp.port), (Security::None, 2525));
+        // A password in the clear to another machine is refused.
+        with_url.smtp.smtp_security = None;
+        with_url.smtp.smtp_port = None;
+        with_url.smtp.smtp_url = Some("smtps://mailer:p%2Bw+@mail.example.com".to_owned());
+        let smtp = Settings::from_args(&with_url).unwrap().smtp.unwrap();
+        use secrecy::ExposeSecret;
+        assert_eq!(smtp.password.unwrap().expose_secret(), "p+w+");
+        with_url.smtp.smtp_security = Some("none".to_owned());
+        assert!(Settings::from_args(&with_url).is_err());
+        with_url.smtp.smtp_host = Some("127.0.0.1".to_owned());
+        assert!(Settings::from_args(&with_url).is_ok());
+        with_url.smtp.smtp_host = None;
+        with_url.smtp.smtp_url = Some("smtps://mail.example.com".to_owned());
+        with_url.smtp.smtp_retry_secs = 1 << 40;
+        assert!(Settings::from_args(&with_url).is_err());
+        with_url.smtp.smtp_retry_secs = 30;
         with_url.smtp.smtp_security = Some("plain".to_owned());
         assert!(Settings::from_args(&with_url).is_err());
         with_url.smtp.smtp_security = None;

@@ -5,8 +5,10 @@
 //!   the message was written, the user it is about, and `lease_until`: a
 //!   sender process claims a message by setting it, so two processes never
 //!   send the same message at once, and a process killed mid-send leaves it
-//!   to another once the lease runs out; `smtp_response`, the server's
-//!   last answer (accepted or not).
+//!   to another once the lease runs out; `claimed_by`, the claim that
+//!   holds it (only its holder records how the attempt went);
+//!   `expires_at`, after which it is not worth sending (its link is dead);
+//!   `smtp_response`, the server's last answer (accepted or not).
 //! * `app`: the sender name and reply-to address of its messages, whether
 //!   tokens need a verified address, and whether a sign-in from a browser
 //!   the account has not used before sends a notice.
@@ -25,6 +27,8 @@ enum Added {
     SenderName,
     ReplyTo,
     LeaseUntil,
+    ClaimedBy,
+    ExpiresAt,
     SmtpResponse,
     EmailSenderName,
     EmailReplyTo,
@@ -43,6 +47,8 @@ fn columns() -> Vec<(DynIden, ColumnDef)> {
         (outbox(), string_null(Added::ReplyTo)),
         (outbox(), string_null(Col::UserId)),
         (outbox(), timestamp_with_time_zone_null(Added::LeaseUntil)),
+        (outbox(), string_null(Added::ClaimedBy)),
+        (outbox(), timestamp_with_time_zone_null(Added::ExpiresAt)),
         (outbox(), text_null(Added::SmtpResponse)),
         (app(), string_null(Added::EmailSenderName)),
         (app(), string_null(Added::EmailReplyTo)),

@@ -34,6 +34,9 @@ pub struct HostedApp {
     pub signed_in_needs_enrolment_link: bool,
     /// Whether that user's address is confirmed.
     pub signed_in_verified: bool,
+    /// Whether this server sends e-mail (else the recovery page offers no
+    /// link by e-mail).
+    pub sends_email: bool,
 }
 
 /// The app behind `/a/{app_id}`, or `None` when there is no such app (or it
@@ -79,6 +82,7 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         signed_in_has_password,
         signed_in_needs_enrolment_link,
         signed_in_verified,
+        sends_email: state().settings.smtp.is_some(),
     }))
 }
 

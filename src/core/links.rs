@@ -197,7 +197,15 @@ async fn issue_and_send(
         Purpose::Verify => Content::Verification { link },
     };
     let app = mail::app_of(tx, &user.app_id).await?;
-    mail::outbox::enqueue(tx, &app, &user.email, Some(&user.id), &content).await?;
+    mail::outbox::enqueue(
+        tx,
+        &app,
+        &user.email,
+        Some(&user.id),
+        &content,
+        now + lifetime,
+    )
+    .await?;
     Ok(token)
 }
 
@@ -226,6 +234,23 @@ pub async fn request_recovery(
     email: &Email,
     client: &ClientInfo,
 ) -> Result<(), LinkError> {
+    // Every answer takes the same time, whatever was done for it.
+    let answer_at = tokio::time::Instant::now() + RECOVERY_ANSWER_TIME;
+    let result = request_recovery_now(db, app, email, client).await;
+    tokio::time::sleep_until(answer_at).await;
+    result
+}
+
+/// How long a recovery request takes to answer, at least: longer than the
+/// work for an address with an account, so the time tells nothing.
+const RECOVERY_ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(400);
+
+async fn request_recovery_now(
+    db: &Db,
+    app: &app::Model,
+    email: &Email,
+    client: &ClientInfo,
+) -> Result<(), LinkError> {
     let mut tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
     if !throttle::take_mail_request(&tx, &app.id, email.as_str(), client.address.as_deref()).await?
     {
@@ -236,6 +261,26 @@ pub async fn request_recovery(
     if let Some(user) = active_user_by_email(&tx, app, email).await? {
         // From here on the request is the account owner's.
         tx.actor = actor_for(&user, client);
+        // A mailbox is weaker than a passkey: an account that has one, or
+        // whose role demands one, is not recovered by e-mail (its owner is
+        // told how it is, instead).
+        if !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
+            || needs_passkey(&tx, &user).await?
+        {
+            let app = mail::app_of(&tx, &user.app_id).await?;
+            let recover = mail::public_link(&tx, &format!("/a/{}/recover", app.id))?;
+            mail::outbox::enqueue(
+                &tx,
+                &app,
+                &user.email,
+                Some(&user.id),
+                &Content::RecoveryByEmailUnavailable { recover },
+                tx.now + Purpose::RequestedRecovery.lifetime(),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
         issue_and_send(
             &tx,
             &user,

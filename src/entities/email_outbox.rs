@@ -29,8 +29,12 @@ pub struct Model {
     /// mid-send still uses one up).
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
-    /// A sender process holds the message until then.
+    /// A sender process holds the message until then...
     pub lease_until: Option<DateTimeUtc>,
+    /// ...under this claim: only the holder records how the attempt went.
+    pub claimed_by: Option<String>,
+    /// Not sent after this (the link it carries has expired).
+    pub expires_at: Option<DateTimeUtc>,
     /// Why the last attempt failed (the server's answer, or why it could
     /// not be reached).
     #[sea_orm(column_type = "Text")]

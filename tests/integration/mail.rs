@@ -193,15 +193,29 @@ async fn a_rolled_back_change_sends_nothing() {
         .unwrap()
         .unwrap();
     let tx = write::begin(&app.db, Actor::system()).await.unwrap();
-    outbox::enqueue(&tx, &demo, "ada@example.com", None, &Content::Test)
-        .await
-        .unwrap();
+    outbox::enqueue(
+        &tx,
+        &demo,
+        "ada@example.com",
+        None,
+        &Content::Test,
+        tx.now + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
     tx.rollback().await.unwrap();
     // A committed one goes, and only it.
     let tx = write::begin(&app.db, Actor::system()).await.unwrap();
-    outbox::enqueue(&tx, &demo, "bob@example.com", None, &Content::Test)
-        .await
-        .unwrap();
+    outbox::enqueue(
+        &tx,
+        &demo,
+        "bob@example.com",
+        None,
+        &Content::Test,
+        tx.now + chrono::Duration::hours(1),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let mail = sink.wait_for_mail_to("bob@example.com").await;
     assert_eq!(mail.subject(), "Demo Panel: test message");
@@ -233,13 +247,20 @@ async fn a_message_claimed_by_a_process_that_died_is_sent_by_another() {
     request_recovery(&app, "ada@example.com").await;
     let id = app.outbox("demo").await[0].id.clone();
     // Process A claims it and dies before sending.
-    let lease = Policy::default().lease;
-    assert!(outbox::claim(&app.db, &id, lease).await.unwrap().is_some());
+    let Policy {
+        lease, first_retry, ..
+    } = Policy::default();
+    assert!(
+        outbox::claim(&app.db, &id, lease, first_retry)
+            .await
+            .unwrap()
+            .is_some()
+    );
     // Process B leaves it alone while A's lease holds...
     let other = sender(&app, &sink);
     assert_eq!(other.deliver_due().await.unwrap(), 0);
-    // ...and sends it once the lease has run out.
-    app.advance_clock(lease + chrono::Duration::seconds(1));
+    // ...and sends it once the lease (and the back-off after it) has run out.
+    app.advance_clock(lease + first_retry + chrono::Duration::seconds(1));
     assert_eq!(other.deliver_due().await.unwrap(), 1);
     sink.wait_for(1).await;
     let row = &app.outbox("demo").await[0];
@@ -264,6 +285,7 @@ async fn two_server_processes_never_send_the_same_message_twice() {
             &format!("user{n}@example.com"),
             None,
             &Content::Test,
+            tx.now + chrono::Duration::hours(1),
         )
         .await
         .unwrap();
@@ -378,8 +400,8 @@ async fn wait_for_row(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_recovery_link_the_user_asked_for_is_no_way_around_a_passkey_a_role_demands() {
-    let (app, _sink) = demo_with_sink().await;
+async fn e_mail_is_no_way_around_a_passkey_a_role_demands() {
+    let (app, sink) = demo_with_sink().await;
     app.cli(&[
         "role",
         "create",
@@ -390,17 +412,46 @@ async fn a_recovery_link_the_user_asked_for_is_no_way_around_a_passkey_a_role_de
     ])
     .expect_success();
     app.grant_role("demo", "ada@example.com", "approver");
-    // Whoever reads Ada's mailbox gets in once, but a passkey for her
-    // role still needs an operator's link.
+    let known = request_recovery(&app, "ada@example.com").await;
+    assert_eq!(known, request_recovery(&app, "nobody@example.com").await);
+    // Whoever reads Ada's mailbox learns how to recover, not a way in.
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+    assert_eq!(mail.subject(), "Recovering your Demo Panel account");
+    assert!(mail.text().contains("cannot be recovered by e-mail"));
+    assert!(!mail.text().contains("token="), "{}", mail.text());
+    assert!(
+        !app.actions("demo")
+            .await
+            .contains(&"recovery_link.issued".to_owned())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_recovery_link_the_user_asked_for_never_vouches_for_a_passkey_a_role_demands() {
+    // A user without a passkey asks for a link; later an operator gives
+    // them a role that demands one. The link's session does not vouch for
+    // that first passkey (only an operator's link or enrolment link does).
+    let (app, _sink) = demo_with_sink().await;
     request_recovery(&app, "ada@example.com").await;
     let row = &app.outbox("demo").await[0];
-    let deployment = app.db.deployment().unwrap();
-    let text = outbox::open(deployment, row).unwrap().text;
+    let text = outbox::open(app.db.deployment().unwrap(), row)
+        .unwrap()
+        .text;
     let link = text
         .split_whitespace()
         .find(|w| w.contains("/recover?token="))
         .unwrap()
         .to_owned();
+    app.cli(&[
+        "role",
+        "create",
+        "--app",
+        "demo",
+        "approver",
+        "--require-passkey",
+    ])
+    .expect_success();
+    app.grant_role("demo", "ada@example.com", "approver");
     let browser = browser();
     app.call_json(
         &browser,
@@ -426,4 +477,21 @@ async fn a_recovery_link_the_user_asked_for_is_no_way_around_a_passkey_a_role_de
         .find(|(action, _)| action == "recovery_link.used")
         .unwrap();
     assert_eq!(used.1["requested_by"], "user");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_message_whose_link_expired_before_it_could_go_is_not_sent() {
+    let mut sink = SmtpSink::stopped();
+    let app = spawn_app_with_smtp(&sink.url()).await;
+    app.create_app("demo", "Demo Panel");
+    add_user(&app, "demo", "ada@example.com");
+    request_recovery(&app, "ada@example.com").await;
+    wait_for_row(&app, |row| row.attempts >= 1).await;
+    // The mail server comes back after the hour the link lived.
+    app.advance_clock(chrono::Duration::minutes(61));
+    sink.resume().await;
+    let row = wait_for_row(&app, |row| row.status == MailStatus::Failed).await;
+    assert!(row.last_error.unwrap().contains("expired"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(sink.messages().is_empty(), "a dead link is not sent");
 }

@@ -169,9 +169,16 @@ async fn without_smtp_the_outbox_page_shows_the_message_to_copy_its_link_out() {
         id: id.clone(),
     };
     assert!(refusal(auditor.call(&app, resend.clone()).await).contains("read-only"));
+    // A message a sender holds right now is not sent a second time.
+    let policy = oneauth::core::mail::sender::Policy::default();
+    oneauth::core::mail::outbox::claim(&app.db, &id, policy.lease, policy.first_retry)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(refusal(owner.call(&app, resend.clone()).await).contains("being sent"));
     // A failed message goes back to the queue, from its first attempt.
     app.sql(&format!(
-        "UPDATE email_outbox SET status = 'failed', attempts = 8 WHERE id = '{id}'"
+        "UPDATE email_outbox SET status = 'failed', attempts = 8, lease_until = NULL, claimed_by = NULL WHERE id = '{id}'"
     ))
     .await;
     owner.call(&app, resend).await.unwrap();
@@ -674,4 +681,24 @@ async fn an_enrolment_link_goes_by_e_mail_and_new_recovery_codes_tell_the_user()
         messages.last().unwrap().subject(),
         "Demo: New recovery codes were created"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_account_with_a_passkey_is_not_recovered_by_e_mail() {
+    let (app, owner, sink) = console_with_sink().await;
+    let created = invite(&app, &owner, "ada@example.com").await;
+    accept_invitation(&app, created["invite_link"].as_str().unwrap()).await;
+    app.call_json(
+        &browser(),
+        oneauth::api::hosted::RequestRecoveryEmail {
+            app_id: "demo".into(),
+            email: "ada@example.com".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let mail = sink.wait_for(3).await.pop().unwrap();
+    assert_eq!(mail.rcpt_tos, ["ada@example.com"]);
+    assert_eq!(mail.subject(), "Recovering your Demo account");
+    assert!(!mail.text().contains("token="));
 }

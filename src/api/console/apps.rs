@@ -67,6 +67,8 @@ pub struct AppView {
     pub email_reply_to: Option<String>,
     pub require_verified_email: bool,
     pub notify_new_device: bool,
+    /// Whether this server sends e-mail (else it waits in the outbox).
+    pub smtp_configured: bool,
     pub issuer: String,
     pub can_write: bool,
 }
@@ -181,6 +183,7 @@ mod ssr {
             email_reply_to: app.email_reply_to,
             require_verified_email: app.require_verified_email,
             notify_new_device: app.notify_new_device,
+            smtp_configured: state().settings.smtp.is_some(),
             can_write,
         }
     }

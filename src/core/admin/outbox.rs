@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::core::audit::{self, Action, Event, Target};
 use crate::core::console::Operator;
 use crate::core::db::Db;
-use crate::core::mail::outbox::{self, Bodies, Filter};
+use crate::core::mail::outbox::{self, Bodies, Filter, Resend};
 use crate::entities::email_outbox;
 
 /// Messages shown at once (newest first).
@@ -83,8 +83,11 @@ pub async fn resend(
         attempted,
         target,
         async |tx| match outbox::resend(tx, &app.id, id).await {
-            Ok(true) => done(()),
-            Ok(false) => Err(no_such_message()),
+            Ok(Resend::Queued) => done(()),
+            Ok(Resend::NotFound) => Err(no_such_message()),
+            Ok(Resend::BeingSent) => Ok(Err(
+                "This message is being sent right now; look again in a minute.".to_owned(),
+            )),
             Err(err) => Err(AdminError::Internal(err.to_string())),
         },
     )

@@ -66,7 +66,20 @@ pub async fn send_test(
     use super::audit::{self, Action, Event, Target};
     let tx = super::write::begin(db, actor).await?;
     let app = app_of(&tx, app_id).await?;
-    let row = outbox::enqueue(&tx, &app, to.as_str(), None, &templates::Content::Test).await?;
+    let expires_at = tx.now + chrono::Duration::hours(1);
+    let row = outbox::enqueue(
+        &tx,
+        &app,
+        to.as_str(),
+        None,
+        &templates::Content::Test,
+        expires_at,
+    )
+    .await?;
+    // Claimed before it is committed, so a running server cannot take it:
+    // this process's configuration is what is being tested.
+    let policy = sender.policy();
+    let claimed = outbox::claim_in(&tx, &row, policy.lease, policy.first_retry).await?;
     audit::record(
         &tx,
         Event {
@@ -79,18 +92,16 @@ pub async fn send_test(
     )
     .await?;
     tx.commit().await?;
-    match sender.deliver_now(&row.id).await? {
-        Some(sender::Delivery::Retrying(error)) => {
-            let row = outbox::find(db, app_id, &row.id)
-                .await?
-                .ok_or(MailError::Corrupt)?;
-            outbox::give_up(db, &row, &error, row.smtp_response.as_deref()).await?;
+    match sender.deliver(&claimed).await? {
+        sender::Delivery::Retrying(error) => {
+            // Released for a retry: claim it again to close it as failed.
+            if let Some(again) =
+                outbox::claim(db, &row.id, policy.lease, policy.first_retry).await?
+            {
+                outbox::give_up(db, &again, &error, None).await?;
+            }
             Ok(sender::Delivery::Failed(error))
         }
-        Some(delivery) => Ok(delivery),
-        // A server process took it first: it is on its way.
-        None => Ok(sender::Delivery::Sent(
-            "handed to a running server".to_owned(),
-        )),
+        delivery => Ok(delivery),
     }
 }

@@ -11,6 +11,9 @@ use super::{app_of, outbox, public_link};
 use crate::core::write::Write;
 use crate::entities::{app, app_user};
 
+/// A notice is worth sending for a week; after that it is old news.
+const NOTICE_LIFETIME: chrono::Duration = chrono::Duration::days(7);
+
 /// Tell `user` about `notice`.
 pub async fn notify(tx: &Write, user: &app_user::Model, notice: Notice) -> Result<(), DbErr> {
     let app = app_of(tx, &user.app_id).await?;
@@ -24,7 +27,13 @@ pub async fn notify_in(
     user: &app_user::Model,
     notice: Notice,
 ) -> Result<(), DbErr> {
-    let account_link = public_link(tx, &format!("/a/{}/account", app.id))?;
+    let Ok(account_link) = public_link(tx, &format!("/a/{}/account", app.id)) else {
+        // A notice never breaks the change it reports (a token family's
+        // revocation must stick); without a deployment nothing can be
+        // written, and nothing has been.
+        tracing::error!("no deployment installed: a security notice was not written");
+        return Ok(());
+    };
     outbox::enqueue(
         tx,
         app,
@@ -34,6 +43,7 @@ pub async fn notify_in(
             notice,
             account_link,
         },
+        tx.now + NOTICE_LIFETIME,
     )
     .await?;
     Ok(())

@@ -23,13 +23,15 @@ use crate::core::write::{self, Actor, Write};
 use crate::entities::{app, email_outbox};
 use crate::types::{AppId, MailKind, MailStatus};
 
-/// Write `content`, rendered for `app`, to the outbox for `to`.
+/// Write `content`, rendered for `app`, to the outbox for `to`; it is not
+/// sent after `expires_at` (when the link it carries dies).
 pub async fn enqueue(
     tx: &Write,
     app: &app::Model,
     to: &str,
     user_id: Option<&str>,
     content: &Content,
+    expires_at: DateTime<Utc>,
 ) -> Result<email_outbox::Model, DbErr> {
     let deployment = tx
         .deployment()
@@ -55,6 +57,8 @@ pub async fn enqueue(
         attempts: Set(0),
         next_attempt_at: Set(tx.now),
         lease_until: Set(None),
+        claimed_by: Set(None),
+        expires_at: Set(Some(expires_at)),
         last_error: Set(None),
         smtp_response: Set(None),
         sent_at: Set(None),
@@ -72,10 +76,17 @@ fn seal(deployment: &Deployment, id: &str, part: &str, body: &str) -> String {
 }
 
 /// A message's bodies, opened.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Bodies {
     pub text: String,
     pub html: Option<String>,
+}
+
+impl std::fmt::Debug for Bodies {
+    // A body may carry a live one-time link: never in a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bodies(***)")
+    }
 }
 
 pub fn open(deployment: &Deployment, row: &email_outbox::Model) -> Result<Bodies, MailError> {
@@ -99,148 +110,204 @@ pub fn open(deployment: &Deployment, row: &email_outbox::Model) -> Result<Bodies
 /// first back-off, doubled each time, at most six hours.
 pub fn back_off(first: Duration, attempts: i32) -> Duration {
     let doublings = attempts.saturating_sub(1).clamp(0, 16) as u32;
-    let delay = first * 2i32.pow(doublings);
-    delay.min(Duration::hours(6))
+    first
+        .checked_mul(2i32.pow(doublings))
+        .unwrap_or(MAX_BACK_OFF)
+        .min(MAX_BACK_OFF)
 }
 
-fn claimable(now: DateTime<Utc>) -> Condition {
-    Condition::all()
-        .add(email_outbox::Column::Status.eq(MailStatus::Pending))
-        .add(email_outbox::Column::NextAttemptAt.lte(now))
-        .add(
-            Condition::any()
-                .add(email_outbox::Column::LeaseUntil.is_null())
-                .add(email_outbox::Column::LeaseUntil.lte(now)),
-        )
+/// The longest wait between two attempts.
+pub const MAX_BACK_OFF: Duration = Duration::hours(6);
+
+/// Not held by a live lease.
+fn unleased(now: DateTime<Utc>) -> Condition {
+    Condition::any()
+        .add(email_outbox::Column::LeaseUntil.is_null())
+        .add(email_outbox::Column::LeaseUntil.lte(now))
 }
 
-/// Claim up to `limit` due messages for `lease`; each claim counts as an
-/// attempt. Two processes may read the same candidates; the conditional
-/// update gives each message to one of them (on PostgreSQL the second
-/// update waits for the first and then finds the lease taken).
-pub async fn claim_due(
-    db: &Db,
-    lease: Duration,
-    limit: u64,
-) -> Result<Vec<email_outbox::Model>, DbErr> {
+/// The ids of up to `limit` due messages, oldest due first.
+pub async fn due(db: &Db, limit: u64) -> Result<Vec<String>, DbErr> {
     let now = db.now();
-    let candidates: Vec<String> = email_outbox::Entity::find()
+    email_outbox::Entity::find()
         .select_only()
         .column(email_outbox::Column::Id)
-        .filter(claimable(now))
+        .filter(email_outbox::Column::Status.eq(MailStatus::Pending))
+        .filter(email_outbox::Column::NextAttemptAt.lte(now))
+        .filter(unleased(now))
         .order_by_asc(email_outbox::Column::NextAttemptAt)
         .limit(limit)
         .into_tuple()
         .all(db)
-        .await?;
-    let mut claimed = Vec::new();
-    for id in candidates {
-        if let Some(row) = claim(db, &id, lease).await? {
-            claimed.push(row);
-        }
-    }
-    Ok(claimed)
+        .await
 }
 
-/// Claim one message (due or not: `oneauth email test` sends its message at
-/// once), unless another process holds it or it is done.
-pub async fn claim(
-    db: &Db,
-    id: &str,
+/// A message claimed for one attempt, and the claim that holds it.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub row: email_outbox::Model,
+    pub claim: String,
+}
+
+fn claim_update(
+    now: DateTime<Utc>,
     lease: Duration,
-) -> Result<Option<email_outbox::Model>, DbErr> {
-    let now = db.now();
-    let won = email_outbox::Entity::update_many()
+    first_retry: Duration,
+    claim: &str,
+) -> sea_orm::UpdateMany<email_outbox::Entity> {
+    // The claim counts as an attempt and already schedules the next one, so
+    // a message whose sender dies mid-send (every time) still backs off
+    // and runs out of attempts.
+    email_outbox::Entity::update_many()
         .col_expr(email_outbox::Column::LeaseUntil, Expr::value(now + lease))
+        .col_expr(email_outbox::Column::ClaimedBy, Expr::value(claim))
         .col_expr(
             email_outbox::Column::Attempts,
             Expr::col(email_outbox::Column::Attempts).add(1),
         )
+        .col_expr(
+            email_outbox::Column::NextAttemptAt,
+            Expr::value(now + lease + first_retry),
+        )
+}
+
+/// Claim message `id` for one attempt (due or not: `oneauth email test`
+/// sends at once), unless another claim holds it or it is done. Two
+/// processes may try at once; the conditional update gives it to one (on
+/// PostgreSQL the second update waits for the first, then finds the lease
+/// taken).
+pub async fn claim(
+    db: &Db,
+    id: &str,
+    lease: Duration,
+    first_retry: Duration,
+) -> Result<Option<Claimed>, DbErr> {
+    let now = db.now();
+    let claim = secrets::new_id();
+    let won = claim_update(now, lease, first_retry, &claim)
         .filter(email_outbox::Column::Id.eq(id))
         .filter(email_outbox::Column::Status.eq(MailStatus::Pending))
-        .filter(
-            Condition::any()
-                .add(email_outbox::Column::LeaseUntil.is_null())
-                .add(email_outbox::Column::LeaseUntil.lte(now)),
-        )
+        .filter(unleased(now))
         .exec(db.writer())
         .await?;
     if won.rows_affected != 1 {
         return Ok(None);
     }
-    email_outbox::Entity::find_by_id(id).one(db.writer()).await
+    Ok(email_outbox::Entity::find_by_id(id)
+        .one(db.writer())
+        .await?
+        .map(|row| Claimed { row, claim }))
+}
+
+/// Claim a message just written in `tx` (the CLI's test message), so no
+/// running server takes it first.
+pub async fn claim_in(
+    tx: &Write,
+    row: &email_outbox::Model,
+    lease: Duration,
+    first_retry: Duration,
+) -> Result<Claimed, DbErr> {
+    let claim = secrets::new_id();
+    claim_update(tx.now, lease, first_retry, &claim)
+        .filter(email_outbox::Column::Id.eq(row.id.as_str()))
+        .exec(tx)
+        .await?;
+    let row = email_outbox::Entity::find_by_id(row.id.as_str())
+        .one(tx)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(row.id.clone()))?;
+    Ok(Claimed { row, claim })
+}
+
+/// Only the claim's holder, while the message is pending, records how the
+/// attempt went: a sender whose lease ran out (another took over) changes
+/// nothing. True when the row was updated.
+fn held(claimed: &Claimed) -> Condition {
+    Condition::all()
+        .add(email_outbox::Column::Id.eq(claimed.row.id.as_str()))
+        .add(email_outbox::Column::Status.eq(MailStatus::Pending))
+        .add(email_outbox::Column::ClaimedBy.eq(claimed.claim.as_str()))
+}
+
+fn released() -> [(email_outbox::Column, Expr); 2] {
+    [
+        (
+            email_outbox::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        ),
+        (
+            email_outbox::Column::ClaimedBy,
+            Expr::value(Option::<String>::None),
+        ),
+    ]
 }
 
 /// The server accepted the message.
-pub async fn mark_sent(db: &Db, id: &str, response: &str) -> Result<(), DbErr> {
-    email_outbox::Entity::update_many()
+pub async fn mark_sent(db: &Db, claimed: &Claimed, response: &str) -> Result<bool, DbErr> {
+    let mut update = email_outbox::Entity::update_many()
         .col_expr(email_outbox::Column::Status, Expr::value(MailStatus::Sent))
         .col_expr(email_outbox::Column::SentAt, Expr::value(db.now()))
-        .col_expr(
-            email_outbox::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
-        .col_expr(email_outbox::Column::SmtpResponse, Expr::value(response))
-        .filter(email_outbox::Column::Id.eq(id))
-        .exec(db.writer())
-        .await?;
-    Ok(())
+        .col_expr(email_outbox::Column::SmtpResponse, Expr::value(response));
+    for (column, value) in released() {
+        update = update.col_expr(column, value);
+    }
+    let done = update.filter(held(claimed)).exec(db.writer()).await?;
+    Ok(done.rows_affected == 1)
 }
 
 /// The attempt failed; try again at `next_attempt_at`.
 pub async fn retry_later(
     db: &Db,
-    id: &str,
+    claimed: &Claimed,
     error: &str,
     response: Option<&str>,
     next_attempt_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    email_outbox::Entity::update_many()
+) -> Result<bool, DbErr> {
+    let mut update = email_outbox::Entity::update_many()
         .col_expr(
             email_outbox::Column::NextAttemptAt,
             Expr::value(next_attempt_at),
         )
-        .col_expr(
-            email_outbox::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
         .col_expr(email_outbox::Column::LastError, Expr::value(error))
         .col_expr(
             email_outbox::Column::SmtpResponse,
             Expr::value(response.map(str::to_owned)),
-        )
-        .filter(email_outbox::Column::Id.eq(id))
-        .exec(db.writer())
-        .await?;
-    Ok(())
+        );
+    for (column, value) in released() {
+        update = update.col_expr(column, value);
+    }
+    let done = update.filter(held(claimed)).exec(db.writer()).await?;
+    Ok(done.rows_affected == 1)
 }
 
-/// Give up on a message (its last attempt failed, or the server refused it
-/// for good), recording `email.failed` with it.
+/// Give up on a message (its last attempt failed, the server refused it
+/// for good, or its link expired first), recording `email.failed` with it.
 pub async fn give_up(
     db: &Db,
-    row: &email_outbox::Model,
+    claimed: &Claimed,
     error: &str,
     response: Option<&str>,
-) -> Result<(), MailError> {
+) -> Result<bool, MailError> {
+    let row = &claimed.row;
     let tx = write::begin(db, Actor::system()).await?;
-    email_outbox::Entity::update_many()
+    let mut update = email_outbox::Entity::update_many()
         .col_expr(
             email_outbox::Column::Status,
             Expr::value(MailStatus::Failed),
         )
-        .col_expr(
-            email_outbox::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
         .col_expr(email_outbox::Column::LastError, Expr::value(error))
         .col_expr(
             email_outbox::Column::SmtpResponse,
             Expr::value(response.map(str::to_owned)),
-        )
-        .filter(email_outbox::Column::Id.eq(row.id.as_str()))
-        .exec(&tx)
-        .await?;
+        );
+    for (column, value) in released() {
+        update = update.col_expr(column, value);
+    }
+    let done = update.filter(held(claimed)).exec(&tx).await?;
+    if done.rows_affected != 1 {
+        // Another sender took over; it decides.
+        return Ok(false);
+    }
     audit::record(
         &tx,
         Event {
@@ -258,7 +325,7 @@ pub async fn give_up(
     )
     .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// What the console's outbox page filters by.
@@ -308,22 +375,41 @@ pub async fn find(db: &Db, app_id: &AppId, id: &str) -> Result<Option<email_outb
         .await
 }
 
-/// Send a message again from the start (a failed one, or a sent one the
-/// user did not get), recording `email.resent`.
-pub async fn resend(tx: &Write, app_id: &AppId, id: &str) -> Result<bool, MailError> {
+/// Send a message again from its first attempt (a failed one, or a sent
+/// one the user did not get), recording `email.resent`. A message a sender
+/// holds right now is left alone (resending it would send it twice).
+pub async fn resend(tx: &Write, app_id: &AppId, id: &str) -> Result<Resend, MailError> {
     let Some(row) = email_outbox::Entity::find_by_id(id)
         .filter(email_outbox::Column::AppId.eq(app_id))
         .one(tx)
         .await?
     else {
-        return Ok(false);
+        return Ok(Resend::NotFound);
     };
-    let mut update: email_outbox::ActiveModel = row.clone().into();
-    update.status = Set(MailStatus::Pending);
-    update.attempts = Set(0);
-    update.next_attempt_at = Set(tx.now);
-    update.lease_until = Set(None);
-    update.update(tx).await?;
+    let mut update = email_outbox::Entity::update_many()
+        .col_expr(
+            email_outbox::Column::Status,
+            Expr::value(MailStatus::Pending),
+        )
+        .col_expr(email_outbox::Column::Attempts, Expr::value(0))
+        .col_expr(email_outbox::Column::NextAttemptAt, Expr::value(tx.now))
+        // A resent message gets a day more; its link may still be dead,
+        // which the page it opens says.
+        .col_expr(
+            email_outbox::Column::ExpiresAt,
+            Expr::value(Some(tx.now + Duration::days(1))),
+        );
+    for (column, value) in released() {
+        update = update.col_expr(column, value);
+    }
+    let done = update
+        .filter(email_outbox::Column::Id.eq(id))
+        .filter(unleased(tx.now))
+        .exec(tx)
+        .await?;
+    if done.rows_affected != 1 {
+        return Ok(Resend::BeingSent);
+    }
     audit::record(
         tx,
         Event {
@@ -339,5 +425,14 @@ pub async fn resend(tx: &Write, app_id: &AppId, id: &str) -> Result<bool, MailEr
         },
     )
     .await?;
-    Ok(true)
+    Ok(Resend::Queued)
+}
+
+/// What a resend did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resend {
+    Queued,
+    NotFound,
+    /// A sender holds it at this moment.
+    BeingSent,
 }

@@ -98,8 +98,10 @@ impl Default for Policy {
     }
 }
 
-/// One SMTP command may take this long (the lease is longer still).
-const COMMAND_TIMEOUT: StdDuration = StdDuration::from_secs(30);
+/// One SMTP command may take this long...
+const COMMAND_TIMEOUT: StdDuration = StdDuration::from_secs(20);
+/// ...and one whole attempt this long, well within the lease.
+const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(60);
 /// Messages claimed at a time.
 const BATCH: u64 = 20;
 
@@ -151,28 +153,68 @@ impl Sender {
         })
     }
 
-    /// Send every due message once; how many were handled.
+    /// Send the due messages, each claimed just before its attempt (so a
+    /// slow server cannot outlast the leases of messages still waiting);
+    /// how many were attempted. One message's trouble does not stop the rest.
     pub async fn deliver_due(&self) -> Result<usize, MailError> {
-        let claimed = outbox::claim_due(&self.db, self.policy.lease, BATCH).await?;
-        let count = claimed.len();
-        for row in claimed {
-            self.deliver(&row).await?;
+        let mut attempted = 0;
+        for id in outbox::due(&self.db, BATCH).await? {
+            match outbox::claim(&self.db, &id, self.policy.lease, self.policy.first_retry).await {
+                Ok(Some(claimed)) => {
+                    attempted += 1;
+                    if let Err(err) = self.deliver(&claimed).await {
+                        tracing::warn!(id = %id, %err, "recording an e-mail attempt failed");
+                    }
+                }
+                // Another sender took it.
+                Ok(None) => {}
+                Err(err) => tracing::warn!(id = %id, %err, "claiming an e-mail failed"),
+            }
         }
-        Ok(count)
+        Ok(attempted)
     }
 
     /// Claim message `id` now (due or not) and send it.
     pub async fn deliver_now(&self, id: &str) -> Result<Option<Delivery>, MailError> {
-        match outbox::claim(&self.db, id, self.policy.lease).await? {
-            Some(row) => Ok(Some(self.deliver(&row).await?)),
+        match outbox::claim(&self.db, id, self.policy.lease, self.policy.first_retry).await? {
+            Some(claimed) => Ok(Some(self.deliver(&claimed).await?)),
             None => Ok(None),
         }
     }
 
+    /// The lease and first back-off a claim takes under this policy.
+    pub fn policy(&self) -> Policy {
+        self.policy
+    }
+
     /// Send a claimed message and record how it went.
-    async fn deliver(&self, row: &email_outbox::Model) -> Result<Delivery, MailError> {
+    pub async fn deliver(&self, claimed: &outbox::Claimed) -> Result<Delivery, MailError> {
+        let row = &claimed.row;
+        if row.expires_at.is_some_and(|at| at <= self.db.now()) {
+            let reason = "Not sent: the link it carries expired before it could be delivered.";
+            outbox::give_up(&self.db, claimed, reason, None).await?;
+            return Ok(Delivery::Failed(reason.to_owned()));
+        }
+        if row.attempts > self.policy.max_attempts {
+            // Its earlier attempts never finished (the sender died each time).
+            let reason = format!("Given up after {} attempts.", self.policy.max_attempts);
+            outbox::give_up(&self.db, claimed, &reason, None).await?;
+            return Ok(Delivery::Failed(reason));
+        }
         let outcome = match self.message(row) {
-            Ok(message) => self.transport.send(message).await.map_err(Failure::from),
+            Ok(message) => {
+                match tokio::time::timeout(SEND_TIMEOUT, self.transport.send(message)).await {
+                    Ok(sent) => sent.map_err(Failure::from),
+                    Err(_) => Err(Failure {
+                        text: format!(
+                            "The SMTP server did not finish within {} s.",
+                            SEND_TIMEOUT.as_secs()
+                        ),
+                        response: None,
+                        permanent: false,
+                    }),
+                }
+            }
             Err(err) => Err(Failure {
                 text: err.to_string(),
                 response: None,
@@ -182,13 +224,21 @@ impl Sender {
         match outcome {
             Ok(response) => {
                 let answer = answer(&response);
-                outbox::mark_sent(&self.db, &row.id, &answer).await?;
+                if !outbox::mark_sent(&self.db, claimed, &answer).await? {
+                    tracing::warn!(id = %row.id, "e-mail sent after its lease ran out");
+                }
                 tracing::info!(id = %row.id, kind = %row.kind, "e-mail sent");
                 Ok(Delivery::Sent(answer))
             }
             Err(failure) if failure.permanent || row.attempts >= self.policy.max_attempts => {
                 tracing::warn!(id = %row.id, error = %failure.text, "e-mail given up on");
-                outbox::give_up(&self.db, row, &failure.text, failure.response.as_deref()).await?;
+                outbox::give_up(
+                    &self.db,
+                    claimed,
+                    &failure.text,
+                    failure.response.as_deref(),
+                )
+                .await?;
                 Ok(Delivery::Failed(failure.text))
             }
             Err(failure) => {
@@ -196,7 +246,7 @@ impl Sender {
                 tracing::info!(id = %row.id, error = %failure.text, %next, "e-mail will be retried");
                 outbox::retry_later(
                     &self.db,
-                    &row.id,
+                    claimed,
                     &failure.text,
                     failure.response.as_deref(),
                     next,

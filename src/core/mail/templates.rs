@@ -33,7 +33,7 @@ pub enum Notice {
 }
 
 /// A message's content before rendering.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Content {
     /// Confirm the address (the link is single use).
     Verification {
@@ -44,6 +44,11 @@ pub enum Content {
     Recovery {
         link: String,
         requested: bool,
+    },
+    /// The user asked for a recovery link, but their account has a passkey
+    /// (or a role that demands one): e-mail cannot recover it.
+    RecoveryByEmailUnavailable {
+        recover: String,
     },
     Invitation {
         link: String,
@@ -58,11 +63,20 @@ pub enum Content {
     Test,
 }
 
+impl std::fmt::Debug for Content {
+    // The links are live one-time links: never in a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Content({})", self.kind())
+    }
+}
+
 impl Content {
     pub fn kind(&self) -> MailKind {
         match self {
             Content::Verification { .. } => MailKind::Verification,
-            Content::Recovery { .. } => MailKind::Recovery,
+            Content::Recovery { .. } | Content::RecoveryByEmailUnavailable { .. } => {
+                MailKind::Recovery
+            }
             Content::Invitation { .. } => MailKind::Invitation,
             Content::Enrolment { .. } => MailKind::Enrolment,
             Content::Notice { .. } => MailKind::Notice,
@@ -72,11 +86,17 @@ impl Content {
 }
 
 /// A message ready for the outbox.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Rendered {
     pub subject: String,
     pub text: String,
     pub html: String,
+}
+
+impl std::fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Rendered({:?}, ***)", self.subject)
+    }
 }
 
 /// The words of a message: paragraphs, an optional button (the link) and a
@@ -134,6 +154,16 @@ fn letter(app: &str, content: &Content) -> Letter {
             } else {
                 "If you did not expect this, tell your administrator.".to_owned()
             },
+        },
+        Content::RecoveryByEmailUnavailable { recover } => Letter {
+            subject: format!("Recovering your {app} account"),
+            heading: "Your account cannot be recovered by e-mail".to_owned(),
+            paragraphs: vec![
+                "Someone (we hope you) asked to recover this account by e-mail. It is protected by a passkey, so a message like this one cannot open it: that would make the passkey pointless.".to_owned(),
+                "Sign in with your passkey or password if you still have one; else use one of your recovery codes, or ask your administrator for a recovery link.".to_owned(),
+            ],
+            action: Some(("Use a recovery code".to_owned(), recover.clone())),
+            footer: ignore,
         },
         Content::Invitation { link } => Letter {
             subject: format!("You are invited to {app}"),

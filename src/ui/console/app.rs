@@ -167,6 +167,13 @@ fn Settings(view: AppView, reload: Reload, save: ServerAction<ConsoleUpdateApp>)
                 </div>
                 <div>
                     <h2 class="text-base font-semibold text-slate-900">"E-mail"</h2>
+                    {(!view.smtp_configured).then(|| view! {
+                        <div class="mt-3" data-testid="no-smtp-settings">
+                            <Notice tone="info">
+                                "This server has no SMTP server (ONEAUTH_SMTP_URL): messages wait in the E-mail tab, and users do not receive confirmation links until one is configured."
+                            </Notice>
+                        </div>
+                    })}
                     <div class="mt-4 grid gap-4 sm:grid-cols-2">
                         <Field label="Sender name" name="email_sender_name" value=view.email_sender_name.clone().unwrap_or_default() placeholder=view.name.clone() hint="The name messages come from; empty: the display name." error />
                         <Field label="Reply-to address" name="email_reply_to" kind="email" value=view.email_reply_to.clone().unwrap_or_default() hint="Where replies go, such as your support address; empty: none." error />

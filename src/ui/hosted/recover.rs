@@ -35,9 +35,8 @@ fn RecoverContent(app: HostedApp) -> impl IntoView {
 fn RecoveryChoices(app: HostedApp) -> impl IntoView {
     let back = format!("/a/{}/login", app.id);
     view! {
-        <EmailLinkForm app=app.clone() />
-        <Divider />
-        <RecoveryCodeForm app />
+        {app.sends_email.then(|| view! { <EmailLinkForm app=app.clone() /> <Divider /> })}
+        <RecoveryCodeForm app=app.clone() alone=!app.sends_email />
         <p class="mt-6 text-center text-sm text-slate-600">
             "Remembered how to sign in? " <CardLink href=back>"Back to sign-in"</CardLink>
         </p>
@@ -108,7 +107,11 @@ fn RecoveryLink(app: HostedApp, token: String) -> impl IntoView {
 }
 
 #[component]
-fn RecoveryCodeForm(app: HostedApp) -> impl IntoView {
+fn RecoveryCodeForm(
+    app: HostedApp,
+    /// The only way offered (this server sends no e-mail).
+    alone: bool,
+) -> impl IntoView {
     let action = ServerAction::<SignInWithRecoveryCode>::new();
     let error = action_error(action);
     Effect::new(move |_| {
@@ -119,7 +122,11 @@ fn RecoveryCodeForm(app: HostedApp) -> impl IntoView {
     let pending = action.pending();
     view! {
         <Card>
-            <h2 class="text-lg font-semibold tracking-tight text-slate-900">"Use a recovery code"</h2>
+            {if alone {
+                view! { <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Use a recovery code"</h1> }.into_any()
+            } else {
+                view! { <h2 class="text-lg font-semibold tracking-tight text-slate-900">"Use a recovery code"</h2> }.into_any()
+            }}
             <p class="mt-1 mb-6 text-sm text-slate-500">
                 "Each code works once. After signing in you will add a new passkey or set a new password."
             </p>
@@ -134,7 +141,12 @@ fn RecoveryCodeForm(app: HostedApp) -> impl IntoView {
                     placeholder="XXXX-XXXX-XXXX-XXXX"
                     error
                 />
-                <SubmitButton label="Sign in with the code" pending_label="Checking…" pending tone=Tone::Secondary />
+                <SubmitButton
+                    label="Sign in with the code"
+                    pending_label="Checking…"
+                    pending
+                    tone=if alone { Tone::Primary } else { Tone::Secondary }
+                />
             </ActionForm>
         </Card>
     }

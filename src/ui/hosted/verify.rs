@@ -39,18 +39,9 @@ fn VerifyContent(app: HostedApp) -> impl IntoView {
     }
 }
 
-/// Where to go once the address is confirmed.
+/// Where to go once the address is confirmed: a page of this app only.
 fn continue_to(app: &HostedApp) -> String {
-    query_param("return_to")
-        .get_untracked()
-        .filter(|target| target.starts_with('/') && !target.starts_with("//"))
-        .unwrap_or_else(|| {
-            if app.id == "console" {
-                "/console".to_owned()
-            } else {
-                format!("/a/{}/account", app.id)
-            }
-        })
+    crate::return_to::safe_return_to(&app.id, query_param("return_to").get_untracked().as_deref())
 }
 
 /// The link from the e-mail: one press confirms (a form, so a mail
