@@ -348,18 +348,7 @@ async fn a_password_change_tells_the_user() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_replayed_refresh_token_tells_the_user() {
     let (app, sink) = demo_with_sink().await;
-    let client_json = app
-        .cli(&[
-            "app",
-            "create",
-            "shop",
-            "--name",
-            "Shop",
-            "--redirect-uri",
-            "http://localhost:5173/cb",
-        ])
-        .expect_success()
-        .json();
+    let client_json = app.create_app("shop", "Shop");
     add_user(&app, "shop", "ada@example.com");
     let client = Client::from_created(&app, &client_json);
     let browser = browser();

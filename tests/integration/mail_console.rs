@@ -358,9 +358,12 @@ async fn a_sign_in_from_a_new_browser_tells_the_user_when_the_app_asks() {
     );
 }
 
-/// An app `demo` open to sign-up that requires a confirmed address, and a
-/// client of it.
-async fn confirming_app(app: &TestApp) -> Value {
+/// A server sending to a sink; its app `demo`, open to sign-up and
+/// requiring a confirmed address (the CLI's JSON of it); and a browser that
+/// just signed up there as ada@example.com.
+async fn signed_up_where_addresses_are_confirmed() -> (TestApp, SmtpSink, Value, reqwest::Client) {
+    let sink = SmtpSink::start().await;
+    let app = spawn_app_with_smtp(&sink.url()).await;
     let created = app
         .cli(&[
             "app",
@@ -376,15 +379,6 @@ async fn confirming_app(app: &TestApp) -> Value {
         .json();
     app.sql("UPDATE app SET require_verified_email = true WHERE id = 'demo'")
         .await;
-    created
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_unconfirmed_address_is_sent_to_confirm_it_before_any_code() {
-    let sink = SmtpSink::start().await;
-    let app = spawn_app_with_smtp(&sink.url()).await;
-    let created = confirming_app(&app).await;
-    let client = Client::from_created(&app, &created);
     let browser = browser();
     app.call_json(
         &browser,
@@ -397,6 +391,13 @@ async fn an_unconfirmed_address_is_sent_to_confirm_it_before_any_code() {
     )
     .await
     .unwrap();
+    (app, sink, created, browser)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unconfirmed_address_is_sent_to_confirm_it_before_any_code() {
+    let (app, sink, created, browser) = signed_up_where_addresses_are_confirmed().await;
+    let client = Client::from_created(&app, &created);
     let mail = sink.wait_for_mail_to("ada@example.com").await;
     assert_eq!(mail.subject(), "Confirm your e-mail address for Demo");
     let link = mail.link(&format!("{}/a/demo/verify?token=", app.address));
@@ -471,21 +472,7 @@ async fn an_unconfirmed_address_is_sent_to_confirm_it_before_any_code() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verification_requests_are_throttled() {
-    let sink = SmtpSink::start().await;
-    let app = spawn_app_with_smtp(&sink.url()).await;
-    confirming_app(&app).await;
-    let browser = browser();
-    app.call_json(
-        &browser,
-        RegisterWithPassword {
-            app_id: "demo".into(),
-            email: "ada@example.com".into(),
-            password: PASSWORD.into(),
-            return_to: None,
-        },
-    )
-    .await
-    .unwrap();
+    let (app, _sink, _, browser) = signed_up_where_addresses_are_confirmed().await;
     let resend = || ResendVerification {
         app_id: "demo".into(),
         return_to: None,
@@ -589,18 +576,7 @@ async fn oneauth_email_test_sends_through_the_configured_server() {
 async fn refresh_tokens_stop_for_an_unconfirmed_address_once_the_app_requires_one() {
     let sink = SmtpSink::start().await;
     let app = spawn_app_with_smtp(&sink.url()).await;
-    let created = app
-        .cli(&[
-            "app",
-            "create",
-            "demo",
-            "--name",
-            "Demo",
-            "--redirect-uri",
-            "http://localhost:5173/cb",
-        ])
-        .expect_success()
-        .json();
+    let created = app.create_app("demo", "Demo");
     add_user(&app, "demo", "ada@example.com");
     let client = Client::from_created(&app, &created);
     let browser = browser();
