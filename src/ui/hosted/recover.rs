@@ -5,7 +5,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::{CardLink, Divider, HostedPage, load_page, query_param};
+use super::{CardLink, Divider, HostedPage, load_answered_page, query_param};
 use crate::api::hosted::{
     HostedApp, RedeemRecoveryLink, RequestRecoveryEmail, SignInWithRecoveryCode,
 };
@@ -49,11 +49,7 @@ fn RecoveryChoices(app: HostedApp) -> impl IntoView {
 fn EmailLinkForm(app: HostedApp) -> impl IntoView {
     let action = ServerAction::<RequestRecoveryEmail>::new();
     let error = action_error(action);
-    Effect::new(move |_| {
-        if let Some(Ok(target)) = action.value().get() {
-            load_page(&target);
-        }
-    });
+    load_answered_page(action);
     let pending = action.pending();
     let sent = query_param("sent");
     view! {
@@ -84,11 +80,7 @@ fn EmailLinkForm(app: HostedApp) -> impl IntoView {
 fn RecoveryLink(app: HostedApp, token: String) -> impl IntoView {
     let action = ServerAction::<RedeemRecoveryLink>::new();
     let error = action_error(action);
-    Effect::new(move |_| {
-        if let Some(Ok(target)) = action.value().get() {
-            load_page(&target);
-        }
-    });
+    load_answered_page(action);
     let pending = action.pending();
     view! {
         <Card>
@@ -114,11 +106,7 @@ fn RecoveryCodeForm(
 ) -> impl IntoView {
     let action = ServerAction::<SignInWithRecoveryCode>::new();
     let error = action_error(action);
-    Effect::new(move |_| {
-        if let Some(Ok(target)) = action.value().get() {
-            load_page(&target);
-        }
-    });
+    load_answered_page(action);
     let pending = action.pending();
     view! {
         <Card>
