@@ -238,33 +238,51 @@ fn sender(app: &TestApp, sink: &SmtpSink) -> Sender {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_message_claimed_by_a_process_that_died_is_sent_by_another() {
+async fn a_message_whose_sender_was_killed_mid_send_is_sent_by_another() {
     // A server without SMTP: the message waits for the senders of this test.
     let app = crate::common::spawn_app().await;
     app.create_app("demo", "Demo Panel");
     add_user(&app, "demo", "ada@example.com");
-    let sink = SmtpSink::start().await;
     request_recovery(&app, "ada@example.com").await;
-    let id = app.outbox("demo").await[0].id.clone();
-    // Process A claims it and dies before sending.
-    let Policy {
-        lease, first_retry, ..
-    } = Policy::default();
-    assert!(
-        outbox::claim(&app.db, &id, lease, first_retry)
-            .await
-            .unwrap()
-            .is_some()
-    );
-    // Process B leaves it alone while A's lease holds...
+    // An SMTP server that accepts the connection and never answers: the
+    // first process is caught mid-send...
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = hanging.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = hanging.accept().await {
+            open.push(socket);
+        }
+    });
+    let url = format!("smtp://127.0.0.1:{port}?security=none");
+    let first = spawn_server_process_with(
+        &app,
+        &[
+            ("ONEAUTH_SMTP_URL", url.as_str()),
+            ("ONEAUTH_SMTP_POLL_MS", "20"),
+        ],
+    )
+    .await;
+    let claimed = wait_for_row(&app, |row| row.claimed_by.is_some()).await;
+    assert_eq!((claimed.status, claimed.attempts), (MailStatus::Pending, 1));
+    // ...and killed there.
+    drop(first);
+    held.abort();
+    // Another process leaves it alone while the dead one's lease holds...
+    let sink = SmtpSink::start().await;
     let other = sender(&app, &sink);
     assert_eq!(other.deliver_due().await.unwrap(), 0);
     // ...and sends it once the lease (and the back-off after it) has run out.
+    let Policy {
+        lease, first_retry, ..
+    } = Policy::default();
     app.advance_clock(lease + first_retry + chrono::Duration::seconds(1));
     assert_eq!(other.deliver_due().await.unwrap(), 1);
-    sink.wait_for(1).await;
+    let mail = sink.wait_for_mail_to("ada@example.com").await;
+    assert_eq!(mail.subject(), "Recover your Demo Panel account");
     let row = &app.outbox("demo").await[0];
     assert_eq!((row.status, row.attempts), (MailStatus::Sent, 2));
+    assert!(row.claimed_by.is_none() && row.lease_until.is_none());
 }
 
 #[tokio::test(flavor = "multi_thread")]
