@@ -8,7 +8,7 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
 use super::register::RecoveryCodesList;
-use super::{HostedPage, PasskeyIcon, load_answered_page, load_page, query_param, use_hydrated};
+use super::{HostedPage, PasskeyIcon, load_page, query_param, use_hydrated};
 use crate::api::ApiError;
 use crate::api::account::{
     AccountView, ChangePassword, DeactivateAccount, PasskeyView, RegenerateRecoveryCodes,
@@ -604,7 +604,11 @@ fn DeactivateSection(app: HostedApp, email: String, fresh: bool) -> impl IntoVie
     let action = ServerAction::<DeactivateAccount>::new();
     let error = action_error(action);
     let confirming = RwSignal::new(false);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     // Deactivation needs a recent sign-in with any factor.
     let reauth = reauth_link(&app.id, false);
     let app_id = StoredValue::new(app.id.clone());

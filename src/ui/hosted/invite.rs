@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use super::register::RecoveryCodesList;
-use super::{Divider, HostedPage, PasskeyIcon, load_answered_page, load_page, use_hydrated};
+use super::{Divider, HostedPage, PasskeyIcon, load_page, use_hydrated};
 use crate::api::hosted::{
     AcceptInvitationWithPassword, HostedApp, InvitationView, NewCodes, finish_invitation_passkey,
     load_invitation, start_invitation_passkey,
@@ -136,7 +136,11 @@ fn SetUp(
     let password_form = (view.password_allowed && !view.needs_passkey).then(|| {
         let action = ServerAction::<AcceptInvitationWithPassword>::new();
         let form_error = action_error(action);
-        load_answered_page(action);
+        Effect::new(move |_| {
+            if let Some(Ok(target)) = action.value().get() {
+                load_page(&target);
+            }
+        });
         let divider = view.passkey_allowed.then(|| view! { <Divider /> });
         view! {
             {divider}

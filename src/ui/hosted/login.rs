@@ -5,10 +5,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{
-    CardLink, Divider, HostedPage, PasskeyIcon, load_answered_page, load_page, query_param,
-    use_hydrated,
-};
+use super::{CardLink, Divider, HostedPage, PasskeyIcon, load_page, query_param, use_hydrated};
 use crate::api::hosted::{
     HostedApp, ReauthenticateWithPassword, SignInWithPassword, finish_passkey_assertion,
     start_passkey_assertion,
@@ -162,7 +159,11 @@ fn SignInCard(
     let action = ServerAction::<SignInWithPassword>::new();
     let error = action_error(action);
     // With JavaScript the page navigates itself; without, the server redirects.
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     let password_form = app.password_enabled.then(|| {
         let app_id = app.id.clone();
@@ -250,7 +251,11 @@ fn ReauthCard(
     }
     let action = ServerAction::<ReauthenticateWithPassword>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     // A passkey-only user has no password to confirm with, and a change that
     // needs a passkey is not confirmed by a password.

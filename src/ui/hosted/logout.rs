@@ -4,7 +4,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::{HostedPage, load_answered_page};
+use super::{HostedPage, load_page};
 use crate::api::hosted::{HostedApp, SignOut};
 use crate::ui::components::{Card, FormError, SubmitButton, Tone, action_error, button_class};
 
@@ -22,7 +22,11 @@ pub fn LogoutPage() -> impl IntoView {
 fn LogoutContent(app: HostedApp) -> impl IntoView {
     let action = ServerAction::<SignOut>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     let who = app
         .signed_in_as

@@ -90,24 +90,6 @@ pub fn load_page(path: &str) {
     let _ = path;
 }
 
-/// When `action` (a form whose server function answers with the path to
-/// go on to) succeeds, load that page. Without JavaScript the server
-/// answers the plain form post with the same redirect.
-pub fn load_answered_page<S>(action: ServerAction<S>)
-where
-    S: leptos::server_fn::ServerFn<Output = String, Error = crate::api::ApiError>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-{
-    Effect::new(move |_| {
-        if let Some(Ok(target)) = action.value().get() {
-            load_page(&target);
-        }
-    });
-}
-
 /// Whether the page has hydrated (JavaScript runs): passkey buttons only
 /// appear then, since without JavaScript they could do nothing.
 pub fn use_hydrated() -> ReadSignal<bool> {

@@ -5,7 +5,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::{CardLink, Divider, HostedPage, load_answered_page, query_param};
+use super::{CardLink, Divider, HostedPage, load_page, query_param};
 use crate::api::hosted::{
     HostedApp, RedeemRecoveryLink, RequestRecoveryEmail, SignInWithRecoveryCode,
 };
@@ -49,7 +49,11 @@ fn RecoveryChoices(app: HostedApp) -> impl IntoView {
 fn EmailLinkForm(app: HostedApp) -> impl IntoView {
     let action = ServerAction::<RequestRecoveryEmail>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     let sent = query_param("sent");
     view! {
@@ -80,7 +84,11 @@ fn EmailLinkForm(app: HostedApp) -> impl IntoView {
 fn RecoveryLink(app: HostedApp, token: String) -> impl IntoView {
     let action = ServerAction::<RedeemRecoveryLink>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     view! {
         <Card>
@@ -106,7 +114,11 @@ fn RecoveryCodeForm(
 ) -> impl IntoView {
     let action = ServerAction::<SignInWithRecoveryCode>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     view! {
         <Card>

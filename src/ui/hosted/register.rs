@@ -5,10 +5,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{
-    CardLink, Divider, HostedPage, PasskeyIcon, load_answered_page, load_page, query_param,
-    use_hydrated,
-};
+use super::{CardLink, Divider, HostedPage, PasskeyIcon, load_page, query_param, use_hydrated};
 use crate::api::hosted::{
     HostedApp, NewCodes, RegisterWithPassword, finish_passkey_sign_up, start_passkey_sign_up,
 };
@@ -63,7 +60,11 @@ fn RegisterForms(app: HostedApp, codes: RwSignal<Option<NewCodes>>) -> impl Into
     let return_to = query_param("return_to");
     let action = ServerAction::<RegisterWithPassword>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     let hydrated = use_hydrated();
     let email_input = NodeRef::<leptos::html::Input>::new();

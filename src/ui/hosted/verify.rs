@@ -6,7 +6,7 @@
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
-use super::{CardLink, HostedPage, load_answered_page, query_param};
+use super::{CardLink, HostedPage, load_page, query_param};
 use crate::api::hosted::{ConfirmEmail, HostedApp, ResendVerification};
 use crate::ui::components::{
     Card, FormError, Notice, SubmitButton, Tone, action_error, button_class,
@@ -50,7 +50,11 @@ fn continue_to(app: &HostedApp) -> String {
 fn ConfirmForm(app: HostedApp, token: String) -> impl IntoView {
     let action = ServerAction::<ConfirmEmail>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     view! {
         <Card>
@@ -86,7 +90,11 @@ fn Confirmed(app: HostedApp) -> impl IntoView {
 fn CheckInbox(app: HostedApp) -> impl IntoView {
     let action = ServerAction::<ResendVerification>::new();
     let error = action_error(action);
-    load_answered_page(action);
+    Effect::new(move |_| {
+        if let Some(Ok(target)) = action.value().get() {
+            load_page(&target);
+        }
+    });
     let pending = action.pending();
     let sent = query_param("sent");
     let return_to = query_param("return_to").get_untracked().unwrap_or_default();
