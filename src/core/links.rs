@@ -209,20 +209,6 @@ async fn issue_and_send(
     Ok(token)
 }
 
-/// The active user of `app` with address `email`, if any.
-async fn active_user_by_email(
-    tx: &Write,
-    app: &app::Model,
-    email: &Email,
-) -> Result<Option<app_user::Model>, DbErr> {
-    Ok(app_user::Entity::find()
-        .filter(app_user::Column::AppId.eq(app.id.clone()))
-        .filter(app_user::Column::Email.eq(email.as_str()))
-        .one(tx)
-        .await?
-        .filter(|user| user.status == UserStatus::Active))
-}
-
 /// The recovery page's "e-mail me a link": when `email` names an active
 /// account of `app`, a one-time recovery link goes to it. The answer is
 /// the same whether or not it does, and requests are throttled per address
@@ -258,7 +244,10 @@ async fn request_recovery_now(
         tx.commit().await?;
         return Ok(());
     }
-    if let Some(user) = active_user_by_email(&tx, app, email).await? {
+    let user = users::find_by_email(&tx, &app.id, email)
+        .await?
+        .filter(|user| user.status == UserStatus::Active);
+    if let Some(user) = user {
         // From here on the request is the account owner's.
         tx.actor = actor_for(&user, client);
         // A mailbox is weaker than a passkey: an account that has one, or
@@ -267,11 +256,10 @@ async fn request_recovery_now(
         if !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
             || needs_passkey(&tx, &user).await?
         {
-            let app = mail::app_of(&tx, &user.app_id).await?;
             let recover = mail::public_link(&tx, &format!("/a/{}/recover", app.id))?;
             mail::outbox::enqueue(
                 &tx,
-                &app,
+                app,
                 &user.email,
                 Some(&user.id),
                 &Content::RecoveryByEmailUnavailable { recover },
@@ -311,14 +299,7 @@ pub async fn send_verification(
         tx.commit().await?;
         return Ok(false);
     }
-    issue_and_send(
-        &tx,
-        user,
-        Purpose::Verify,
-        Purpose::Verify.lifetime(),
-        RequestedBy::User,
-    )
-    .await?;
+    send_verification_in(&tx, user).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -343,8 +343,9 @@ async fn reuse_detected(
         .one(&tx)
         .await?
     {
-        notices::notify(
+        notices::notify_in(
             &tx,
+            issuer.app,
             &user,
             Notice::TokenReplayed {
                 client: client.name.clone(),
