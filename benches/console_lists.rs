@@ -57,6 +57,8 @@ fn operator() -> Operator {
         status: UserStatus::Active,
         deactivated_at: None,
         last_sign_in_at: None,
+        device_epoch: 0,
+        device_marks: 0,
         created_at: now,
         updated_at: now,
     };
@@ -100,11 +102,15 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = std::env::var("ONEAUTH_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()));
-    let db = db::connect(&url).await.expect("connect");
-    db::migrate(&db).await.expect("migrate");
-    oneauth::core::audit::install_chain_key(&db, &oneauth::core::vault::Vault::random())
-        .await
-        .expect("the audit chain's key");
+    let database = db::connect(&url).await.expect("connect");
+    db::migrate(&database).await.expect("migrate");
+    let db = oneauth::core::deployment::start(
+        database,
+        "http://localhost:3000",
+        oneauth::core::vault::Vault::random(),
+    )
+    .await
+    .expect("the deployment");
 
     let seeding = Instant::now();
     let tx = write::begin(&db, Actor::system()).await.unwrap();
@@ -134,6 +140,8 @@ async fn main() {
             status: Set(UserStatus::Active),
             deactivated_at: Set(None),
             last_sign_in_at: Set(None),
+            device_epoch: Set(0),
+            device_marks: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         });

@@ -218,6 +218,12 @@ type CliResult = Result<ExitCode, CliError>;
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    let args: Vec<String> = std::env::args().collect();
+    for flag in crate::config::secrets_on_command_line(&args) {
+        tracing::warn!(
+            "a secret was given on the command line, where every local user can read it: {flag}"
+        );
+    }
     match execute(cli).await {
         Ok(code) => code,
         Err(CliError(message)) => {
@@ -239,33 +245,27 @@ fn init_tracing() {
 
 async fn execute(cli: Cli) -> CliResult {
     let settings = Settings::from_args(&cli.settings)?;
-    let db = db::connect(&settings.database_url).await?;
     match cli.command {
         Command::Serve => {
-            crate::server::serve(settings, db).await?;
+            crate::server::serve(settings).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            db::migrate(&db).await?;
+            let database = db::connect(&settings.database_url).await?;
+            db::migrate(&database).await?;
             println!("The database schema is up to date.");
             Ok(ExitCode::SUCCESS)
         }
         command => {
             // Every other command works on the current schema, and may
             // record (or check) audit events under the deployment's key.
-            db::migrate(&db).await?;
-            let vault = settings.vault()?;
-            audit::install_chain_key(&db, &vault).await?;
-            db.install_deployment(db::Deployment {
-                public_url: settings.public_url.clone(),
-                vault,
-            });
+            let db = crate::server::open_database(&settings).await?;
             match command {
                 Command::App(command) => app_command(&settings, &db, command).await,
                 Command::User(command) => user_command(&db, command).await,
                 Command::Role(command) => role_command(&db, command).await,
                 Command::Audit(command) => audit_command(&db, command).await,
-                Command::Key(command) => key_command(&settings, &db, command).await,
+                Command::Key(command) => key_command(&db, command).await,
                 Command::Bootstrap { email } => bootstrap_command(&settings, &db, &email).await,
                 Command::Email(command) => email_command(&settings, &db, command).await,
                 Command::Serve | Command::Migrate => unreachable!("handled above"),
@@ -501,7 +501,13 @@ async fn audit_command(db: &Db, command: AuditCommand) -> CliResult {
             let mut reports = Vec::new();
             for head in audit::heads(&tx, app_id.as_ref()).await? {
                 reports.push(
-                    audit::verify_chain(&tx, &head.app_id, expected_for(&head.app_id)).await?,
+                    audit::verify_chain(
+                        &tx,
+                        db.deployment(),
+                        &head.app_id,
+                        expected_for(&head.app_id),
+                    )
+                    .await?,
                 );
             }
             tx.commit().await?;
@@ -558,18 +564,17 @@ fn read_heads(path: &std::path::Path) -> Result<Vec<audit::ChainHead>, CliError>
         .collect()
 }
 
-async fn key_command(settings: &Settings, db: &Db, command: KeyCommand) -> CliResult {
+async fn key_command(db: &Db, command: KeyCommand) -> CliResult {
     match command {
         KeyCommand::Rotate { app } => {
             let app_id = AppId::parse(&app)?;
             let app = apps::require(db, &app_id).await?;
-            let vault = settings.vault()?;
             // Keep retired keys published while tokens they signed may still be
             // presented: the token lifetime plus five minutes of clock skew.
             let keep =
                 chrono::Duration::seconds(app.access_token_ttl_secs) + chrono::Duration::minutes(5);
             let tx = crate::core::write::begin(db, Actor::cli()).await?;
-            let created = keys::rotate(&tx, &vault, &app_id, keep).await?;
+            let created = keys::rotate(&tx, &app_id, keep).await?;
             tx.commit().await?;
             print_json(json!({ "app_id": app_id.as_str(), "active_keys": created }));
             Ok(ExitCode::SUCCESS)

@@ -10,7 +10,55 @@ use crate::core::mail::sender::{Policy, Security, SmtpConfig};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/oneauth.db?mode=rwc";
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
 pub const DEFAULT_SITE_ROOT: &str = "target/site";
-pub const DEFAULT_MASTER_KEY_FILE: &str = "data/master.key";
+/// Where earlier versions kept the master key: beside the database, so a
+/// copy of `data/` carried both. Still read when it exists and the new
+/// default does not (with a warning), so an existing install keeps its key.
+pub const LEGACY_MASTER_KEY_FILE: &str = "data/master.key";
+
+/// Where the master key file lives when nothing says: outside the data
+/// directory (L18, N11), in the user's configuration directory
+/// (`$XDG_CONFIG_HOME/oneauth/master.key`, else
+/// `~/.config/oneauth/master.key`; `/etc/oneauth/master.key` without a
+/// home).
+pub fn default_master_key_file() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let set = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty());
+    let config = set("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".config")));
+    match config {
+        Some(dir) => dir.join("oneauth").join("master.key"),
+        None => PathBuf::from("/etc/oneauth/master.key"),
+    }
+}
+
+/// The flags that put a secret on the command line, where every local
+/// user sees it (`ps`, `/proc/*/cmdline`): the server warns when they are
+/// used (N11).
+pub fn secrets_on_command_line(args: &[String]) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    let mut words = args.iter().peekable();
+    while let Some(word) = words.next() {
+        let (flag, inline) = match word.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_owned())),
+            None => (word.as_str(), None),
+        };
+        let value = inline.or_else(|| words.peek().map(|v| v.to_string()));
+        let has_password = value
+            .and_then(|url| url::Url::parse(&url).ok())
+            .is_some_and(|url| url.password().is_some());
+        match flag {
+            "--master-key" => found.push("--master-key (use ONEAUTH_MASTER_KEY or a key file)"),
+            "--smtp-url" if has_password => found
+                .push("a password in --smtp-url (use --smtp-password-file or ONEAUTH_SMTP_URL)"),
+            "--database-url" if has_password => {
+                found.push("a password in --database-url (use ONEAUTH_DATABASE_URL)")
+            }
+            _ => {}
+        }
+    }
+    found
+}
 
 /// Flags shared by every subcommand.
 #[derive(Args, Clone)]
@@ -58,14 +106,27 @@ pub struct SettingsArgs {
     )]
     pub master_key: Option<String>,
 
-    /// Master key file, created with mode 0600 on first use
-    #[arg(long, global = true, env = "ONEAUTH_MASTER_KEY_FILE", default_value = DEFAULT_MASTER_KEY_FILE)]
-    pub master_key_file: String,
+    /// Master key file, created with mode 0600 on first use (default:
+    /// ~/.config/oneauth/master.key, outside the data directory)
+    #[arg(long, global = true, env = "ONEAUTH_MASTER_KEY_FILE")]
+    pub master_key_file: Option<String>,
 
     /// Password hashes that may wait for a core (one runs per core); a
     /// sign-in beyond them is answered 503 with Retry-After at once
     #[arg(long, global = true, env = "ONEAUTH_PASSWORD_QUEUE", default_value_t = crate::core::passwords::DEFAULT_QUEUE)]
     pub password_queue: usize,
+
+    /// Serve /metrics (to a client on this machine that no proxy
+    /// forwarded): on or off (default off, so a proxy on the same host
+    /// cannot publish it by accident)
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_METRICS",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value = "off"
+    )]
+    pub metrics: bool,
 
     #[command(flatten)]
     pub smtp: SmtpArgs,
@@ -151,6 +212,8 @@ pub struct Settings {
     pub smtp: Option<SmtpConfig>,
     /// How hard the sender tries.
     pub mail_policy: Policy,
+    /// Whether /metrics answers at all.
+    pub metrics: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -167,6 +230,7 @@ impl std::fmt::Debug for Settings {
             .field("password_queue", &self.password_queue)
             .field("smtp", &self.smtp)
             .field("mail_policy", &self.mail_policy)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -231,8 +295,24 @@ impl Settings {
             site_root: args.site_root.clone(),
             trusted_proxies: parse_trusted_proxies(&args.trusted_proxies)?,
             master_key: args.master_key.clone(),
-            master_key_file: args.master_key_file.clone().into(),
+            master_key_file: match &args.master_key_file {
+                Some(file) => file.into(),
+                None => {
+                    let default = default_master_key_file();
+                    let legacy = std::path::Path::new(LEGACY_MASTER_KEY_FILE);
+                    if !default.exists() && legacy.exists() {
+                        tracing::warn!(
+                            "using the master key in {LEGACY_MASTER_KEY_FILE}, beside the database: move it to {} (or set ONEAUTH_MASTER_KEY_FILE) so a copy of data/ does not carry it",
+                            default.display()
+                        );
+                        legacy.to_path_buf()
+                    } else {
+                        default
+                    }
+                }
+            },
             password_queue: args.password_queue,
+            metrics: args.metrics,
         })
     }
 
@@ -457,7 +537,8 @@ mod tests {
             trusted_proxies: String::new(),
             trust_proxy: None,
             master_key: None,
-            master_key_file: DEFAULT_MASTER_KEY_FILE.to_owned(),
+            master_key_file: None,
+            metrics: false,
             password_queue: crate::core::passwords::DEFAULT_QUEUE,
             smtp: SmtpArgs::default(),
         }

@@ -15,7 +15,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::app::{App, shell};
 use crate::config::Settings;
 use crate::core::db;
-use crate::core::db::{Db, Deployment};
+use crate::core::db::Db;
+use crate::core::deployment::{self, DeploymentError};
 use crate::core::mail::sender::Sender;
 use crate::core::vault::VaultError;
 use crate::http::origin_check::{canonical_host, require_same_origin};
@@ -36,6 +37,8 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Vault(#[from] VaultError),
+    #[error(transparent)]
+    Deployment(#[from] DeploymentError),
     #[error(transparent)]
     Audit(#[from] crate::core::audit::AuditError),
     #[error(transparent)]
@@ -105,7 +108,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Delete expired browser sessions and stale throttle counters every hour.
+/// Delete expired browser sessions, stale throttle counters and spent
+/// passkey ceremonies every hour.
 fn spawn_cleanup(db: Db) {
     tokio::spawn(async move {
         let store = DbSessionStore::new(db.clone());
@@ -117,6 +121,9 @@ fn spawn_cleanup(db: Db) {
             }
             if let Err(err) = crate::core::throttle::delete_stale(&db).await {
                 tracing::warn!(%err, "deleting stale throttle counters failed");
+            }
+            if let Err(err) = crate::core::ceremonies::delete_expired(&db).await {
+                tracing::warn!(%err, "deleting spent passkey ceremonies failed");
             }
         }
     });
@@ -136,21 +143,26 @@ fn spawn_mail_sender(settings: &Settings, db: &Db) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Migrate, then serve until SIGINT or SIGTERM.
-pub async fn serve(settings: Settings, db: Db) -> Result<(), ServeError> {
-    db::migrate(&db).await?;
-    let addr = settings.bind;
+/// Connect to the configured database, bring its schema up to date, and
+/// open this deployment on it (its master key checked against the one the
+/// database was first used with): the one start-up of `serve`, every CLI
+/// command that works on data, and the tests.
+pub async fn open_database(settings: &Settings) -> Result<Db, ServeError> {
+    let database = db::connect(&settings.database_url).await?;
+    db::migrate(&database).await?;
     let vault = settings.vault()?;
-    crate::core::audit::install_chain_key(&db, &vault).await?;
-    db.install_deployment(Deployment {
-        public_url: settings.public_url.clone(),
-        vault: vault.clone(),
-    });
+    Ok(deployment::start(database, &settings.public_url, vault).await?)
+}
+
+/// Migrate, then serve until SIGINT or SIGTERM.
+pub async fn serve(settings: Settings) -> Result<(), ServeError> {
+    let db = open_database(&settings).await?;
+    let addr = settings.bind;
     spawn_cleanup(db.clone());
     spawn_mail_sender(&settings, &db)?;
     crate::core::passwords::warm_up();
     crate::http::assets::precompress_in_background(&settings.site_root);
-    let state = AppState::new(db.clone(), settings, vault);
+    let state = AppState::new(db.clone(), settings);
     Arc::clone(&state.grant_tally).spawn_flusher(db.clone());
     let grant_tally = Arc::clone(&state.grant_tally);
     let public_url = state.settings.public_url.clone();

@@ -1,5 +1,6 @@
-//! What every handler and server function reaches: the database, the
-//! settings, the keys and the shared batching queues. It sits below `http/`
+//! What every handler and server function reaches: the database (with its
+//! deployment: public URL, vault and keys), the settings and the shared
+//! batching queues. It sits below `http/`
 //! and `api/` (both import it) and above `core/`, so the edges never import
 //! `server.rs`, which only assembles and serves.
 
@@ -14,7 +15,6 @@ use crate::core::oidc::grant_tally::GrantTally;
 use crate::core::oidc::refresh_reads::RefreshReads;
 use crate::core::oidc::rotation::Rotations;
 use crate::core::passkeys::RelyingParty;
-use crate::core::vault::{DerivedKey, Vault};
 
 /// The browser session cookie. It only points at server-side records; every
 /// app's sign-in has its own record with the app's own lifetimes.
@@ -29,34 +29,12 @@ pub struct AppState {
     /// The WebAuthn relying party; `None` when the public URL is an IP
     /// address (browsers refuse passkeys there).
     pub relying_party: Option<RelyingParty>,
-    /// Seals and opens secrets at rest (signing keys...).
-    pub vault: Vault,
-    /// Keys derived from the master key for what the server signs.
-    pub keys: Arc<ServerKeys>,
     /// Machine tokens issued and not yet summarised in the audit log.
     pub grant_tally: Arc<GrantTally>,
     /// Refresh-token reads, batched across the requests in flight.
     pub refresh_reads: RefreshReads,
     /// Refresh-token rotations, committed in groups.
     pub rotations: Rotations,
-}
-
-/// What the server signs, each with its own key derived from the master key.
-pub struct ServerKeys {
-    /// The `login_after` mark of an authorization request (prompt=login).
-    pub login_after: DerivedKey,
-    /// Known-device cookies (a device that signed in before is not locked
-    /// out by a stranger's failures).
-    pub device: DerivedKey,
-}
-
-impl ServerKeys {
-    pub fn derive(vault: &Vault) -> Self {
-        Self {
-            login_after: vault.derive("login-after"),
-            device: vault.derive("device-cookie"),
-        }
-    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -87,7 +65,7 @@ fn has_hash_file() -> bool {
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings, vault: Vault) -> Self {
+    pub fn new(db: Db, settings: Settings) -> Self {
         let leptos_options = leptos_options(&settings);
         // One hashing pool per process (it is sized to the machine's cores).
         crate::core::passwords::set_queue_limit(settings.password_queue);
@@ -105,8 +83,6 @@ impl AppState {
             settings: Arc::new(settings),
             leptos_options,
             relying_party,
-            keys: Arc::new(ServerKeys::derive(&vault)),
-            vault,
             grant_tally: Arc::default(),
         }
     }

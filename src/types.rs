@@ -163,7 +163,14 @@ impl Email {
             && domain
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-        if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
+        // N11: only what the SMTP sender will take (a dot-atom or a quoted
+        // local part, as lettre checks it), so no account exists that can
+        // never receive its recovery, verification or notice mail.
+        if local.is_empty()
+            || local.len() > 64
+            || !email_address::EmailAddress::is_valid_local_part(&local)
+            || !domain_ok
+        {
             return Err(error());
         }
         let value = format!("{local}@{domain}");

@@ -6,6 +6,7 @@ import {
   createApp,
   createUser,
   expectHydrated,
+  oneauth,
   screenshotDir,
   watchErrors,
   withoutPasskeyAutofill,
@@ -182,4 +183,37 @@ test('hosted pages at phone width', async ({ browser }) => {
   expect(overflow).toBeLessThanOrEqual(0);
   await page.screenshot({ path: path.join(screenshotDir, 'account-phone.png'), fullPage: true });
   await context.close();
+});
+
+test('a recovery-code session of a passkey-role user is told to ask for an enrolment link', async ({ page }) => {
+  const errors = watchErrors(page);
+  const { app_id } = createApp('Treasury Admin');
+  createUser(app_id, 'ada@example.com', PASSWORD);
+  await addVirtualAuthenticator(page);
+  await withoutPasskeyAutofill(page);
+  // Ada adds her passkey (her codes come with it), then her role starts
+  // to demand one.
+  await signInWithPassword(page, app_id, 'ada@example.com', PASSWORD);
+  await page.getByLabel('Name for a new passkey').fill('Work laptop');
+  await page.getByTestId('add-passkey').click();
+  await expect(page.getByTestId('passkey-name')).toHaveText('Work laptop');
+  const code = (await page.getByTestId('recovery-codes').locator('li').first().textContent())!.trim();
+  oneauth(['role', 'create', '--app', app_id, 'treasurer', '--require-passkey']);
+  oneauth(['role', 'grant', '--app', app_id, '--email', 'ada@example.com', 'treasurer']);
+  await signOut(page, app_id);
+
+  // Someone signs in with that one code (phished, say).
+  await page.goto(`/a/${app_id}/recover`);
+  await expectHydrated(page);
+  const form = page.getByTestId('recovery-form');
+  await form.getByLabel('E-mail address').fill('ada@example.com');
+  await form.getByLabel('Recovery code').fill(code);
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(new RegExp(`/a/${app_id}/account$`));
+  await expectHydrated(page);
+  // No way to add a passkey from here: an operator's enrolment link is asked for.
+  await expect(page.getByTestId('passkey-blocked')).toContainText('ask an operator for an enrolment link');
+  await expect(page.getByTestId('add-passkey')).toHaveCount(0);
+  await page.screenshot({ path: path.join(screenshotDir, 'account-recovery-needs-enrolment-link.png'), fullPage: true });
+  expect(errors).toEqual([]);
 });

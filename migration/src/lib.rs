@@ -26,6 +26,7 @@ mod m20261125_000009_seed_console_app;
 mod m20261125_000010_index_audit_filters_by_id;
 mod m20261126_000011_security_hardening;
 mod m20261127_000012_email_delivery;
+mod m20261206_000013_second_security_review;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000010_index_audit_filters_by_id::Migration),
             Box::new(m20261126_000011_security_hardening::Migration),
             Box::new(m20261127_000012_email_delivery::Migration),
+            Box::new(m20261206_000013_second_security_review::Migration),
         ]
     }
 }

@@ -135,7 +135,6 @@ pub async fn change_password(
     let current = current
         .filter(|c| !c.is_empty())
         .map(|c| Password::attempt(&c));
-    let device = known_device(&app.id, &signin.user.email);
     account::change_password(
         &state().db,
         &app,
@@ -143,7 +142,7 @@ pub async fn change_password(
         current.as_ref(),
         &new,
         &client_info(),
-        device.as_deref(),
+        device_cookie(&app.id).as_deref(),
     )
     .await?;
     Ok(())
@@ -209,7 +208,7 @@ pub async fn finish_add_passkey(
         serde_json::from_str(&credential).map_err(|_| {
             ApiError::Refused("The browser sent an unreadable passkey response.".into())
         })?;
-    let pending = take_registration(&app.id)?;
+    let (ceremony, pending) = take_registration(&app.id)?;
     let Some(registered_for) = pending.user_id.filter(|_| pending.signup.is_none()) else {
         return Err(ApiError::Refused(
             "That passkey request expired. Try again.".into(),
@@ -226,6 +225,7 @@ pub async fn finish_add_passkey(
         &app,
         &signin,
         &registered_for,
+        &ceremony,
         &pending.state,
         &credential,
         &name,

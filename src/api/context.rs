@@ -10,6 +10,7 @@ use webauthn_rs::prelude::{DiscoverableAuthentication, PasskeyRegistration};
 
 use super::ApiError;
 use crate::core::account::AccountError;
+pub use crate::core::ceremonies::{Ceremony, Taken};
 use crate::core::passkeys::{PasskeyError, RelyingParty};
 use crate::core::registration::{PendingSignup, RegistrationError};
 use crate::core::sessions::{ActiveSignin, ClientInfo};
@@ -132,9 +133,11 @@ pub struct PendingRegistration {
 /// A ceremony's state between its two steps, kept in the browser sealed
 /// with the master key (AES-GCM), not in a server-side row: an anonymous
 /// request must not be able to grow the database (L13). It lives five
-/// minutes and is spent by the second step.
+/// minutes; its random id is spent by the second step, in core, once the
+/// ceremony verified (N5: `core::ceremonies`).
 #[derive(Serialize, Deserialize)]
 struct SealedCeremony<T> {
+    id: String,
     expires_at: i64,
     pending: T,
 }
@@ -184,11 +187,16 @@ pub fn read_cookie(name: &str) -> Option<String> {
 
 fn store_ceremony<T: Serialize>(kind: &str, pending: T) -> Result<(), ApiError> {
     let sealed = SealedCeremony {
+        id: crate::core::secrets::random_token(16),
         expires_at: state().db.now().timestamp() + CEREMONY_LIFETIME_SECS,
         pending,
     };
     let json = serde_json::to_vec(&sealed).map_err(internal)?;
-    let value = state().vault.seal(&format!("ceremony:{kind}"), &json);
+    let value = state()
+        .db
+        .deployment()
+        .vault
+        .seal(&format!("ceremony:{kind}"), &json);
     set_cookie(cookie(
         &ceremony_cookie_name(kind),
         &value,
@@ -197,17 +205,27 @@ fn store_ceremony<T: Serialize>(kind: &str, pending: T) -> Result<(), ApiError> 
     Ok(())
 }
 
-/// Take (and clear: a challenge is single use) the ceremony state `kind`.
-fn take_ceremony<T: for<'de> Deserialize<'de>>(kind: &str) -> Option<T> {
+/// Take (and clear) the ceremony state `kind`, with the ceremony's identity
+/// for core to spend.
+fn take_ceremony<T: for<'de> Deserialize<'de>>(kind: &str) -> Option<(Ceremony, T)> {
     let name = ceremony_cookie_name(kind);
     let value = read_cookie(&name)?;
     set_cookie(cookie(&name, "", 0));
     let json = state()
+        .db
+        .deployment()
         .vault
         .open(&format!("ceremony:{kind}"), &value)
         .ok()?;
     let sealed: SealedCeremony<T> = serde_json::from_slice(&json).ok()?;
-    (sealed.expires_at > state().db.now().timestamp()).then_some(sealed.pending)
+    let expires_at = chrono::DateTime::from_timestamp(sealed.expires_at, 0)?;
+    (expires_at > state().db.now()).then_some((
+        Ceremony {
+            id: sealed.id,
+            expires_at,
+        },
+        sealed.pending,
+    ))
 }
 
 fn expired() -> ApiError {
@@ -219,10 +237,13 @@ pub fn store_assertion(pending: PendingAssertion) -> Result<(), ApiError> {
 }
 
 /// Take the pending assertion of `app_id`.
-pub fn take_assertion(app_id: &str) -> Result<DiscoverableAuthentication, ApiError> {
+pub fn take_assertion(app_id: &str) -> Result<Taken<DiscoverableAuthentication>, ApiError> {
     take_ceremony::<PendingAssertion>("passkey_auth")
-        .filter(|p| p.app_id == app_id)
-        .map(|p| p.state)
+        .filter(|(_, p)| p.app_id == app_id)
+        .map(|(ceremony, p)| Taken {
+            ceremony,
+            state: p.state,
+        })
         .ok_or_else(expired)
 }
 
@@ -230,38 +251,53 @@ pub fn store_registration(pending: PendingRegistration) -> Result<(), ApiError> 
     store_ceremony("passkey_reg", pending)
 }
 
-pub fn take_registration(app_id: &str) -> Result<PendingRegistration, ApiError> {
+pub fn take_registration(app_id: &str) -> Result<(Ceremony, PendingRegistration), ApiError> {
     take_ceremony::<PendingRegistration>("passkey_reg")
-        .filter(|p| p.app_id == app_id)
+        .filter(|(_, p)| p.app_id == app_id)
         .ok_or_else(expired)
 }
 
-/// The verified known-device id this browser holds for `email` in `app_id`.
-pub fn known_device(app_id: &str, email: &str) -> Option<String> {
-    let email = crate::types::Email::parse(email).ok()?;
-    let mark = read_cookie(&crate::core::devices::cookie_name(app_id))?;
-    crate::core::devices::verify(&state().keys.device, app_id, &email, &mark)
+/// The browser's known-device mark for `app_id`, as it sent it (core
+/// checks whether it is a live mark of the account signing in).
+pub fn device_cookie(app_id: &str) -> Option<String> {
+    read_cookie(&crate::core::devices::cookie_name(app_id))
 }
 
-/// Mark this browser as a known device of `email` in `app_id`, after a
-/// successful sign-in (unless it already is).
-pub fn remember_device(app_id: &str, email: &str) {
+/// Keep a completed sign-in in this browser: the app's sign-in in the
+/// browser session, and the known-device mark it issued, if any.
+pub async fn remember_signed_in(
+    session: &Session,
+    app_id: &str,
+    signed_in: &crate::core::signin::SignedIn,
+) -> Result<(), ApiError> {
     use crate::core::devices;
-    let Ok(email) = crate::types::Email::parse(email) else {
-        return;
-    };
-    if known_device(app_id, email.as_str()).is_some() {
-        return;
+    remember_signin(session, app_id, &signed_in.session.id).await?;
+    if let Some(mark) = &signed_in.device_mark {
+        set_cookie(cookie(
+            &devices::cookie_name(app_id),
+            mark,
+            devices::LIFETIME_DAYS * 86_400,
+        ));
     }
-    let mark = devices::issue(&state().keys.device, app_id, &email);
-    set_cookie(cookie(
-        &devices::cookie_name(app_id),
-        &mark,
-        devices::LIFETIME_DAYS * 86_400,
-    ));
+    Ok(())
 }
 
 pub use crate::return_to::safe_return_to;
+
+/// Where a browser that has just signed in (opening or proving the sign-in
+/// `session_id`) goes next: `return_to` when it is one of the app's pages,
+/// with an authorization request's `login_after` mark bound to that
+/// sign-in (N8: only the browser that signed in carries it on).
+pub fn after_sign_in(app_id: &str, session_id: &str, return_to: Option<&str>) -> String {
+    use crate::core::oidc::authorize::LoginClock;
+    let target = safe_return_to(app_id, return_to);
+    let state = state();
+    let clock = LoginClock {
+        key: &state.db.deployment().login_after_key,
+        app_id,
+    };
+    clock.rebind(&target, session_id, state.db.now())
+}
 
 /// Send a browser that posted a plain HTML form (no JavaScript) on to
 /// `target`; with JavaScript the page navigates itself to the returned path.

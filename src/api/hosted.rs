@@ -104,20 +104,18 @@ pub async fn sign_in_with_password(
     if password.is_empty() {
         return Err(ApiError::invalid("password", "Enter your password."));
     }
-    let device = known_device(&app.id, &email);
     let signed_in = signin::with_password(
         &state().db,
         &app,
         &email,
         &Password::attempt(&password),
         &client_info(),
-        device.as_deref(),
+        device_cookie(&app.id).as_deref(),
     )
     .await?;
     let session = browser_session().await?;
-    remember_signin(&session, &app.id, &signed_in.session.id).await?;
-    remember_device(&app.id, &signed_in.user.email);
-    let target = safe_return_to(&app.id, return_to.as_deref());
+    remember_signed_in(&session, &app.id, &signed_in).await?;
+    let target = after_sign_in(&app.id, &signed_in.session.id, return_to.as_deref());
     redirect_form_post(&target);
     Ok(target)
 }
@@ -145,7 +143,7 @@ pub async fn sign_in_with_recovery_code(
     let signed_in =
         signin::with_recovery_code(&state().db, &app, &email, &code, &client_info()).await?;
     let session = browser_session().await?;
-    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    remember_signed_in(&session, &app.id, &signed_in).await?;
     let target = format!("/a/{}/account", app.id);
     redirect_form_post(&target);
     Ok(target)
@@ -185,30 +183,40 @@ pub async fn finish_passkey_assertion(
         ApiError::Refused("The browser sent an unreadable passkey response.".into())
     })?;
     let session = browser_session().await?;
-    let pending = take_assertion(&app.id)?;
+    let assertion = take_assertion(&app.id)?;
     let rp = relying_party()?;
     let db = &state().db;
     let client = client_info();
-    match current_signin(&session, &app).await? {
+    let session_id = match current_signin(&session, &app).await? {
         Some(signin) => {
             signin::reauthenticate_with_passkey(
                 db,
                 &rp,
                 &app,
                 &signin,
-                pending,
+                assertion,
                 &credential,
                 &client,
             )
             .await?;
+            signin.session.id
         }
         None => {
-            let signed_in =
-                signin::with_passkey(db, &rp, &app, pending, &credential, &client).await?;
-            remember_signin(&session, &app.id, &signed_in.session.id).await?;
+            let signed_in = signin::with_passkey(
+                db,
+                &rp,
+                &app,
+                assertion,
+                &credential,
+                &client,
+                device_cookie(&app.id).as_deref(),
+            )
+            .await?;
+            remember_signed_in(&session, &app.id, &signed_in).await?;
+            signed_in.session.id
         }
-    }
-    Ok(safe_return_to(&app.id, return_to.as_deref()))
+    };
+    Ok(after_sign_in(&app.id, &session_id, return_to.as_deref()))
 }
 
 /// Confirm with the password that the signed-in user is present.
@@ -227,17 +235,16 @@ pub async fn reauthenticate_with_password(
     if password.is_empty() {
         return Err(ApiError::invalid("password", "Enter your password."));
     }
-    let device = known_device(&app.id, &signin.user.email);
     signin::reauthenticate_with_password(
         &state().db,
         &app,
         &signin,
         &Password::attempt(&password),
         &client_info(),
-        device.as_deref(),
+        device_cookie(&app.id).as_deref(),
     )
     .await?;
-    let target = safe_return_to(&app.id, return_to.as_deref());
+    let target = after_sign_in(&app.id, &signin.session.id, return_to.as_deref());
     redirect_form_post(&target);
     Ok(target)
 }
@@ -260,8 +267,8 @@ pub async fn register_with_password(
     let signed_in =
         registration::with_password(&state().db, &app, email, password, &client_info()).await?;
     let session = browser_session().await?;
-    remember_signin(&session, &app.id, &signed_in.session.id).await?;
-    let target = safe_return_to(&app.id, return_to.as_deref());
+    remember_signed_in(&session, &app.id, &signed_in).await?;
+    let target = after_sign_in(&app.id, &signed_in.session.id, return_to.as_deref());
     redirect_form_post(&target);
     Ok(target)
 }
@@ -309,7 +316,7 @@ pub async fn finish_passkey_sign_up(
             ApiError::Refused("The browser sent an unreadable passkey response.".into())
         })?;
     let session = browser_session().await?;
-    let pending = take_registration(&app.id)?;
+    let (ceremony, pending) = take_registration(&app.id)?;
     let Some(signup) = pending.signup else {
         return Err(ApiError::Refused(
             "That passkey request expired. Try again.".into(),
@@ -321,12 +328,15 @@ pub async fn finish_passkey_sign_up(
         &rp,
         &app,
         signup,
-        &pending.state,
+        Taken {
+            ceremony,
+            state: &pending.state,
+        },
         &credential,
         &client_info(),
     )
     .await?;
-    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    remember_signed_in(&session, &app.id, &signed_in).await?;
     Ok(NewCodes {
         codes,
         continue_to: format!("/a/{}/account", app.id),
@@ -405,7 +415,7 @@ pub async fn accept_invitation_with_password(
     let signed_in =
         links::accept_with_password(&state().db, &app, &token, &password, &client_info()).await?;
     let session = browser_session().await?;
-    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    remember_signed_in(&session, &app.id, &signed_in).await?;
     let target = format!("/a/{}/account", app.id);
     redirect_form_post(&target);
     Ok(target)
@@ -457,7 +467,7 @@ pub async fn finish_invitation_passkey(
             ApiError::Refused("The browser sent an unreadable passkey response.".into())
         })?;
     let session = browser_session().await?;
-    let pending = take_registration(&app.id)?;
+    let (ceremony, pending) = take_registration(&app.id)?;
     let Some(token) = pending.invitation else {
         return Err(ApiError::Refused(
             "That passkey request expired. Try again.".into(),
@@ -468,13 +478,14 @@ pub async fn finish_invitation_passkey(
         &relying_party()?,
         &app,
         &token,
+        &ceremony,
         &pending.state,
         &credential,
         password.as_ref(),
         &client_info(),
     )
     .await?;
-    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    remember_signed_in(&session, &app.id, &signed_in).await?;
     let continue_to = if app.id == crate::types::AppId::CONSOLE {
         "/console".to_owned()
     } else {
@@ -491,7 +502,7 @@ pub async fn redeem_recovery_link(app_id: String, token: String) -> Result<Strin
     let app = load_app(&app_id).await?;
     let signed_in = links::redeem_recovery(&state().db, &app, &token, &client_info()).await?;
     let session = browser_session().await?;
-    remember_signin(&session, &app.id, &signed_in.session.id).await?;
+    remember_signed_in(&session, &app.id, &signed_in).await?;
     let target = format!("/a/{}/account", app.id);
     redirect_form_post(&target);
     Ok(target)
@@ -513,15 +524,71 @@ pub async fn request_recovery_email(app_id: String, email: String) -> Result<Str
     Ok(target)
 }
 
+/// What the confirmation page shows of the account behind a verification
+/// link (N6): when and how it was made, and whether this browser is
+/// signed in to it (only then can it confirm).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationView {
+    pub email: String,
+    /// The day it was made, e.g. "2026-12-06".
+    pub created_on: String,
+    /// "by signing up with a password", "created by ops@example.com"...
+    pub how: String,
+    pub self_registered: bool,
+    /// This browser is signed in to that account.
+    pub signed_in_to_it: bool,
+}
+
+#[server]
+pub async fn load_confirmation(
+    app_id: String,
+    token: String,
+) -> Result<ConfirmationView, ApiError> {
+    use crate::core::links;
+
+    let app = load_app(&app_id).await?;
+    let found = links::confirmation(&state().db, &app, &token).await?;
+    let session = browser_session().await?;
+    let signed_in_to_it = current_signin(&session, &app)
+        .await?
+        .is_some_and(|s| s.user.id == found.user.id);
+    Ok(ConfirmationView {
+        email: found.user.email.clone(),
+        created_on: found.user.created_at.format("%Y-%m-%d").to_string(),
+        how: if found.self_registered {
+            format!("by signing up on this page with a {}", found.how)
+        } else {
+            format!("by {}", found.how)
+        },
+        self_registered: found.self_registered,
+        signed_in_to_it,
+    })
+}
+
 /// Follow the link of a verification e-mail (a form post, so a mail
-/// scanner that fetches links does not spend it).
+/// scanner that fetches links does not spend it), signed in to its account.
 #[server]
 pub async fn confirm_email(app_id: String, token: String) -> Result<String, ApiError> {
     use crate::core::links;
 
     let app = load_app(&app_id).await?;
-    links::verify_email(&state().db, &app, &token, &client_info()).await?;
+    let session = browser_session().await?;
+    let signin = current_signin(&session, &app).await?;
+    links::verify_email(&state().db, &app, &token, signin.as_ref(), &client_info()).await?;
     let target = format!("/a/{}/verify?verified=1", app.id);
+    redirect_form_post(&target);
+    Ok(target)
+}
+
+/// "This wasn't me": close the account an address was used for without
+/// its owner (N6).
+#[server]
+pub async fn disown_email(app_id: String, token: String) -> Result<String, ApiError> {
+    use crate::core::links;
+
+    let app = load_app(&app_id).await?;
+    links::disown(&state().db, &app, &token, &client_info()).await?;
+    let target = format!("/a/{}/verify?disowned=1", app.id);
     redirect_form_post(&target);
     Ok(target)
 }

@@ -8,8 +8,13 @@
 //! last five minutes with the strongest factor the user already has, a
 //! passkey if they have one. A user whose role demands a passkey and who has
 //! none gets their first one only through a one-time link an operator
-//! issued, never from a password session. The one exception is a session
-//! opened by a recovery code or link, which may enrol one first factor.
+//! issued, never from a password session. A session opened by a recovery
+//! code or link may enrol one new factor, with one exception (N2 of the
+//! second security review): for a user whose role demands a passkey, only an
+//! operator vouches for one. A recovery code is a typed secret (phishable)
+//! and a requested link proves only a mailbox, so such a session adds a
+//! passkey only with an operator's enrolment link, whether or not the user
+//! still has a passkey, and sets no password.
 
 use crate::core::write;
 use crate::core::write::Write;
@@ -18,6 +23,7 @@ use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Action, AuditError, Event, Target};
+use super::ceremonies::{self, Ceremony};
 use super::db::Db;
 use super::links::{self, Purpose};
 use super::mail::notices;
@@ -44,6 +50,10 @@ pub enum AccountError {
     )]
     EnrolmentLinkRequired,
     #[error(
+        "You signed in with a recovery code or a link you asked for, and your access needs a passkey: ask an operator for an enrolment link to add one."
+    )]
+    RecoveryNeedsEnrolmentLink,
+    #[error(
         "Recovery codes come with a passkey: your access needs one, so add a passkey first (with an enrolment link from your administrator)."
     )]
     RecoveryCodesNeedAPasskey,
@@ -66,6 +76,8 @@ pub enum AccountError {
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
     #[error(transparent)]
+    Ceremony(#[from] ceremonies::Spent),
+    #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
@@ -80,7 +92,11 @@ fn actor(signin: &ActiveSignin, client: &ClientInfo) -> Actor {
 pub enum FactorChange {
     AddPasskey,
     RemovePasskey,
+    /// A password where there was none.
     SetFirstPassword,
+    /// Replacing the password (the current one is checked by the caller,
+    /// except in a session opened by a recovery).
+    SetPassword,
     NewRecoveryCodes,
 }
 
@@ -113,6 +129,9 @@ fn ensure_stepped_up(
     enrolment: bool,
 ) -> Result<(), AccountError> {
     let recovering = signin.session.requires_enrolment;
+    // An operator's link (an enrolment link, or the recovery link an
+    // operator issued) is the only voucher for a passkey a role demands.
+    let vouched = enrolment || (recovering && signin.session.opened_by_link);
     let fresh_passkey = || {
         signin
             .is_fresh_with(Factor::Passkey)
@@ -128,18 +147,24 @@ fn ensure_stepped_up(
             .ok_or(AccountError::ReauthenticationRequired)
     };
     match change {
+        // N2: checked before "has a passkey already", so a phished recovery
+        // code never adds the attacker's passkey beside the victim's.
+        FactorChange::AddPasskey if factors.role_needs_passkey => {
+            if vouched {
+                Ok(())
+            } else if recovering {
+                Err(AccountError::RecoveryNeedsEnrolmentLink)
+            } else if factors.passkeys > 0 {
+                fresh_passkey()
+            } else {
+                Err(AccountError::EnrolmentLinkRequired)
+            }
+        }
         FactorChange::AddPasskey if factors.passkeys > 0 => {
             if recovering {
                 Ok(())
             } else {
                 fresh_passkey()
-            }
-        }
-        FactorChange::AddPasskey if factors.role_needs_passkey => {
-            if enrolment || (recovering && signin.session.opened_by_link) {
-                Ok(())
-            } else {
-                Err(AccountError::EnrolmentLinkRequired)
             }
         }
         FactorChange::AddPasskey => {
@@ -149,6 +174,15 @@ fn ensure_stepped_up(
                 fresh_any()
             }
         }
+        // N2: a recovery that no operator vouched for leaves a passkey-role
+        // user's password alone (a phished code would otherwise become a
+        // lasting password).
+        FactorChange::SetPassword | FactorChange::SetFirstPassword
+            if recovering && factors.role_needs_passkey && !signin.session.opened_by_link =>
+        {
+            Err(AccountError::RecoveryNeedsEnrolmentLink)
+        }
+        FactorChange::SetPassword => Ok(()),
         FactorChange::SetFirstPassword if factors.passkeys > 0 => {
             if recovering {
                 Ok(())
@@ -186,7 +220,10 @@ pub async fn passkey_enrolment_blocked(
     };
     Ok(
         match ensure_stepped_up(signin, &factors, FactorChange::AddPasskey, enrolment) {
-            Err(err @ AccountError::EnrolmentLinkRequired) => Some(err),
+            Err(
+                err @ (AccountError::EnrolmentLinkRequired
+                | AccountError::RecoveryNeedsEnrolmentLink),
+            ) => Some(err),
             _ => None,
         },
     )
@@ -244,6 +281,7 @@ pub async fn add_passkey(
     app: &app::Model,
     signin: &ActiveSignin,
     registered_for: &str,
+    ceremony: &Ceremony,
     state: &PasskeyRegistration,
     credential: &RegisterPublicKeyCredential,
     name: &str,
@@ -271,6 +309,7 @@ pub async fn add_passkey(
         None => false,
     };
     ensure_stepped_up(signin, &factors, FactorChange::AddPasskey, enrolment)?;
+    ceremonies::spend(&tx, ceremony).await??;
     let stored = passkeys::store(&tx, &signin.user, name, &key).await?;
     notices::notify_in(
         &tx,
@@ -346,7 +385,7 @@ pub async fn change_password(
     current: Option<&Password>,
     new: &Password,
     client: &ClientInfo,
-    device: Option<&str>,
+    device_cookie: Option<&str>,
 ) -> Result<(), AccountError> {
     let existing = password_credential::Entity::find_by_id(signin.user.id.as_str())
         .one(db)
@@ -355,8 +394,13 @@ pub async fn change_password(
         Some(credential) if !signin.session.requires_enrolment => {
             let email =
                 Email::parse(&signin.user.email).map_err(|_| AccountError::WrongPassword)?;
-            let keys =
-                throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
+            let mark = super::signin::live_mark(db.deployment(), &signin.user, device_cookie);
+            let keys = throttle::Keys::new(
+                &app.id,
+                email.as_str(),
+                client.address.as_deref(),
+                mark.as_ref().map(|m| m.device_id.as_str()),
+            );
             let reservation = throttle::reserve(db, &keys)
                 .await?
                 .map_err(|_| AccountError::Throttled)?;
@@ -397,9 +441,12 @@ pub async fn change_password(
     let tx = write::begin(db, actor(signin, client)).await?;
     users::lock(&tx, &signin.user.id).await?;
     let factors = factors_of(&tx, &signin.user).await?;
-    if !factors.password {
-        ensure_stepped_up(signin, &factors, FactorChange::SetFirstPassword, false)?;
-    }
+    let change = if factors.password {
+        FactorChange::SetPassword
+    } else {
+        FactorChange::SetFirstPassword
+    };
+    ensure_stepped_up(signin, &factors, change, false)?;
     match password_credential::Entity::find_by_id(signin.user.id.as_str())
         .one(&tx)
         .await?

@@ -2,7 +2,9 @@
 //! usually, its first OAuth client.
 
 use crate::core::write::Write;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect, Set,
+};
 use serde_json::json;
 
 use super::audit::{self, Action, AuditError, Event, Target};
@@ -124,6 +126,31 @@ pub async fn find_cached(db: &Db, id: &AppId) -> Result<Option<app::Model>, DbEr
         cache.0.put(app.id.to_string(), app.clone());
     }
     Ok(found)
+}
+
+#[derive(Default)]
+struct AppIdsCache(TtlMap<(), std::sync::Arc<std::collections::HashSet<String>>>);
+
+/// Whether an app called `id` exists, from this process's list of app ids
+/// (read again once a second): a request naming an app that does not
+/// exist costs no query, however many such names are tried.
+pub async fn exists_cached(db: &Db, id: &str) -> Result<bool, DbErr> {
+    let cache = db.cached::<AppIdsCache>();
+    let ids = match cache.0.get(&()) {
+        Some(ids) => ids,
+        None => {
+            let ids: Vec<AppId> = app::Entity::find()
+                .select_only()
+                .column(app::Column::Id)
+                .into_tuple()
+                .all(db)
+                .await?;
+            let ids = std::sync::Arc::new(ids.into_iter().map(|id| id.to_string()).collect());
+            cache.0.put((), std::sync::Arc::clone(&ids));
+            ids
+        }
+    };
+    Ok(ids.contains(id))
 }
 
 /// The app, or `NotFound` with a sentence naming it.

@@ -26,8 +26,9 @@ use sea_orm::{
 };
 use serde_json::{Value, json};
 
-use super::vault::{DerivedKey, Vault};
-use crate::entities::{audit_chain_head, audit_event, key_check};
+use super::deployment::Deployment;
+use super::vault::DerivedKey;
+use crate::entities::{audit_chain_head, audit_event};
 use crate::types::AppId;
 
 /// Hash that starts every chain (the `prev_hash` of event 1).
@@ -40,12 +41,6 @@ const PAGE: u64 = 1000;
 pub enum AuditError {
     #[error("The app \"{0}\" has no audit chain.")]
     NoChain(String),
-    #[error("The audit chain's key is not loaded (the master key was not read at start-up).")]
-    NoChainKey,
-    #[error(
-        "This process's master key is not the one this database's audit chain was sealed with: start it with the deployment's ONEAUTH_MASTER_KEY (or key file)."
-    )]
-    WrongMasterKey,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     #[error("could not write the export: {0}")]
@@ -111,6 +106,7 @@ pub enum Action {
     ClientUpdated,
     ConsoleBootstrapped,
     ConsoleRefused,
+    EmailDisowned,
     EmailFailed,
     EmailOpened,
     EmailResent,
@@ -143,6 +139,7 @@ pub enum Action {
     SigninReauthenticated,
     SigninSignedOut,
     SigninSucceeded,
+    SignupLocked,
     TokenCodeReuseDetected,
     TokenGranted,
     TokenReuseDetected,
@@ -169,6 +166,7 @@ impl Action {
             Action::ClientUpdated => "client.updated",
             Action::ConsoleBootstrapped => "console.bootstrapped",
             Action::ConsoleRefused => "console.refused",
+            Action::EmailDisowned => "email.disowned",
             Action::EmailFailed => "email.failed",
             Action::EmailOpened => "email.opened",
             Action::EmailResent => "email.resent",
@@ -201,6 +199,7 @@ impl Action {
             Action::SigninReauthenticated => "signin.reauthenticated",
             Action::SigninSignedOut => "signin.signed_out",
             Action::SigninSucceeded => "signin.succeeded",
+            Action::SignupLocked => "signup.locked",
             Action::TokenCodeReuseDetected => "token.code_reuse_detected",
             Action::TokenGranted => "token.granted",
             Action::TokenReuseDetected => "token.reuse_detected",
@@ -226,60 +225,10 @@ pub struct Event<'a> {
     pub details: Value,
 }
 
-/// What the chain's key is called among the keys derived from the master key.
-const CHAIN_KEY_PURPOSE: &str = "audit-chain";
-
-/// The chain's MAC key. It is process-wide, like the master key it comes
-/// from: one process serves one deployment. `serve` and every CLI command
-/// install it at start, before anything is recorded.
-static CHAIN_KEY: std::sync::OnceLock<DerivedKey> = std::sync::OnceLock::new();
-
-/// Derive the chain's key from the master key and make it this process's.
-/// The first process to run stores a check value of the key; any later one
-/// whose master key differs is refused here, before it writes anything.
-pub async fn install_chain_key(db: &super::db::Db, vault: &Vault) -> Result<(), AuditError> {
-    use sea_orm::sea_query::OnConflict;
-    let key = vault.derive(CHAIN_KEY_PURPOSE);
-    key_check::Entity::insert(key_check::ActiveModel {
-        purpose: Set(CHAIN_KEY_PURPOSE.to_owned()),
-        check_value: Set(key.check_value()),
-        created_at: Set(db.now()),
-    })
-    .on_conflict(
-        OnConflict::column(key_check::Column::Purpose)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(db.writer())
-    .await?;
-    let stored = key_check::Entity::find_by_id(CHAIN_KEY_PURPOSE)
-        .one(db)
-        .await?
-        .ok_or(AuditError::NoChainKey)?;
-    if !super::secrets::constant_time_eq(&stored.check_value, &key.check_value()) {
-        return Err(AuditError::WrongMasterKey);
-    }
-    match CHAIN_KEY.get() {
-        Some(installed) if *installed != key => Err(AuditError::WrongMasterKey),
-        Some(_) => Ok(()),
-        None => {
-            let _ = CHAIN_KEY.set(key.clone());
-            match CHAIN_KEY.get() {
-                Some(installed) if *installed == key => Ok(()),
-                _ => Err(AuditError::WrongMasterKey),
-            }
-        }
-    }
-}
-
-fn chain_key() -> Result<&'static DerivedKey, AuditError> {
-    CHAIN_KEY.get().ok_or(AuditError::NoChainKey)
-}
-
 /// Append an event to its app's chain, inside the caller's transaction, so
 /// the change and its record commit or roll back together.
 pub async fn record(tx: &Write, event: Event<'_>) -> Result<(), AuditError> {
-    let key = chain_key()?;
+    let key = &tx.deployment().chain_key;
     let app_id = event.app_id.as_str();
     // Claim the next sequence number and read the head in one statement: on
     // PostgreSQL it takes the head row's lock (held to the commit, so each
@@ -477,10 +426,11 @@ pub async fn heads<C: ConnectionTrait>(
 /// unchanged: a tail cut off together with the head row shows here.
 pub async fn verify_chain<C: ConnectionTrait>(
     db: &C,
+    deployment: &Deployment,
     app_id: &str,
     expected: Option<&ChainHead>,
 ) -> Result<ChainReport, AuditError> {
-    let key = chain_key()?;
+    let key = &deployment.chain_key;
     let head = audit_chain_head::Entity::find()
         .filter(audit_chain_head::Column::AppId.eq(app_id))
         .one(db)

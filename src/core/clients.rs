@@ -13,6 +13,7 @@ use super::audit::{self, Action, AuditError, Event, Target};
 use super::cache::TtlMap;
 use super::db::Db;
 use super::secrets;
+use super::token_families::{self, Families};
 use crate::entities::oauth_client;
 use crate::types::Alg;
 use crate::types::{AppId, ClientType, DisplayName, RedirectUri};
@@ -162,6 +163,26 @@ pub async fn find_cached(
     Ok(found)
 }
 
+#[derive(Default)]
+struct ClientListCache(TtlMap<String, std::sync::Arc<Vec<oauth_client::Model>>>);
+
+/// The app's clients, from this process's cache when they were read in the
+/// last second (every hosted page names their redirect URIs in its CSP).
+pub async fn list_cached(
+    db: &Db,
+    app_id: &str,
+) -> Result<std::sync::Arc<Vec<oauth_client::Model>>, DbErr> {
+    let cache = db.cached::<ClientListCache>();
+    if let Some(clients) = cache.0.get(&app_id.to_owned()) {
+        return Ok(clients);
+    }
+    let clients = std::sync::Arc::new(list(db, app_id).await?);
+    cache
+        .0
+        .put(app_id.to_owned(), std::sync::Arc::clone(&clients));
+    Ok(clients)
+}
+
 /// What an operator may change of a client.
 pub struct ClientChanges {
     pub name: DisplayName,
@@ -244,6 +265,18 @@ pub async fn set_disabled(
     update.disabled_at = Set(disabled.then_some(tx.now));
     update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
+    // N7: what a disabled client holds ends with it; enabling it again
+    // revives nothing.
+    let families_revoked = if disabled {
+        token_families::revoke(
+            tx,
+            Families::OfClient(&client.app_id, &client.id),
+            "client_disabled",
+        )
+        .await?
+    } else {
+        0
+    };
     audit::record(
         tx,
         Event {
@@ -255,7 +288,7 @@ pub async fn set_disabled(
                 Action::ClientEnabled
             },
             target: Some(Target::client(client.id.as_str())),
-            details: json!({}),
+            details: json!({ "token_families_revoked": families_revoked }),
         },
     )
     .await?;

@@ -3,17 +3,17 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 
 use super::clock::Clock;
-use super::vault::Vault;
+use super::vault::{DerivedKey, Vault};
 use sea_orm::sea_query::{Alias, CommonTableExpression, SubQueryStatement, WithClause};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    ConnectOptions, ConnectionTrait, Database as Connector, DatabaseBackend, DatabaseConnection,
     DatabaseTransaction, DbErr, ExecResult, QueryResult, SqliteTransactionMode, Statement,
     TransactionOptions, TransactionTrait,
 };
@@ -40,23 +40,78 @@ pub enum DbSetupError {
 /// and readers never wait for them (WAL). The read connections refuse to
 /// write (`query_only`), so a write that skips the queue fails loudly. On
 /// PostgreSQL both are one pool: row locks do the serialising there.
+///
+/// This is the database before its deployment is known (migrations run
+/// on it); everything else takes a [`Db`], which adds the deployment.
 #[derive(Clone, Debug)]
-pub struct Db {
+pub struct Database {
     read: DatabaseConnection,
     write: DatabaseConnection,
     read_connections: u32,
     cached: Arc<Cached>,
     clock: Clock,
-    deployment: Arc<OnceLock<Deployment>>,
 }
 
-/// The deployment a database serves: its public URL (the links in e-mail)
-/// and the vault that seals what the outbox holds. `serve`, the CLI and the
-/// tests install it once, after connecting.
+/// The database of one deployment ([`Deployment`]: its public URL, the
+/// vault and the keys derived from the master key), made by
+/// [`super::deployment::start`]. It derefs to the [`Database`].
+#[derive(Clone, Debug)]
+pub struct Db {
+    database: Database,
+    deployment: Arc<Deployment>,
+}
+
+impl Db {
+    pub(crate) fn new(database: Database, deployment: Arc<Deployment>) -> Self {
+        Self {
+            database,
+            deployment,
+        }
+    }
+
+    /// The deployment this database serves.
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
+    }
+
+    /// The same, to keep beside the database (a write holds one).
+    pub fn deployment_arc(&self) -> Arc<Deployment> {
+        Arc::clone(&self.deployment)
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.database.close().await
+    }
+}
+
+impl std::ops::Deref for Db {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        &self.database
+    }
+}
+
+/// What the audit chain's key is called among the keys derived from the
+/// master key (also the row of its check value in `key_check`).
+pub(crate) const CHAIN_KEY_PURPOSE: &str = "audit-chain";
+
+/// What one deployment has one of (see `core::deployment`, which opens
+/// it): its public URL, the vault holding the master key, and the keys
+/// derived from that key for what 1Auth signs.
 pub struct Deployment {
-    /// Without a trailing slash.
+    /// The one origin of issuers, links, cookies and passkeys, without a
+    /// trailing slash.
     pub public_url: String,
+    /// Seals and opens secrets at rest (signing keys, mail bodies,
+    /// ceremony cookies).
     pub vault: Vault,
+    /// The MAC key of every app's audit chain.
+    pub chain_key: DerivedKey,
+    /// Signs the known-device marks (`core::devices`).
+    pub device_key: DerivedKey,
+    /// Signs the `login_after` marks of `prompt=login`.
+    pub login_after_key: DerivedKey,
 }
 
 impl std::fmt::Debug for Deployment {
@@ -64,6 +119,20 @@ impl std::fmt::Debug for Deployment {
         f.debug_struct("Deployment")
             .field("public_url", &self.public_url)
             .finish_non_exhaustive()
+    }
+}
+
+impl Deployment {
+    /// The keys of `vault`, for a deployment at `public_url` (no database
+    /// check: see [`start`]).
+    pub fn new(public_url: &str, vault: Vault) -> Self {
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            chain_key: vault.derive(CHAIN_KEY_PURPOSE),
+            device_key: vault.derive("device-cookie"),
+            login_after_key: vault.derive("login-after"),
+            vault,
+        }
     }
 }
 
@@ -92,7 +161,7 @@ const POSTGRES_CONNECTIONS: u32 = 16;
 /// SQLite: readers beside the one writer (WAL lets them run at once).
 const SQLITE_READERS: u32 = 8;
 
-impl Db {
+impl Database {
     fn new(read: DatabaseConnection, write: DatabaseConnection, read_connections: u32) -> Self {
         Self {
             read,
@@ -100,19 +169,7 @@ impl Db {
             read_connections,
             cached: Arc::default(),
             clock: Clock::default(),
-            deployment: Arc::default(),
         }
-    }
-
-    /// Say which deployment this database serves (once; a second call with
-    /// another is ignored, as one process serves one deployment).
-    pub fn install_deployment(&self, deployment: Deployment) {
-        let _ = self.deployment.set(deployment);
-    }
-
-    /// The deployment, once installed.
-    pub fn deployment(&self) -> Option<&Deployment> {
-        self.deployment.get()
     }
 
     /// The time now, by this database's clock (the one clock every rule
@@ -191,28 +248,36 @@ impl Db {
     }
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for Db {
-    fn get_database_backend(&self) -> DatabaseBackend {
-        self.read.get_database_backend()
-    }
+/// Statements outside a transaction run on the read pool.
+macro_rules! reads_on_the_pool {
+    ($type:ty, $($pool:ident).+) => {
+        #[async_trait::async_trait]
+        impl ConnectionTrait for $type {
+            fn get_database_backend(&self) -> DatabaseBackend {
+                self.$($pool).+.get_database_backend()
+            }
 
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.read.execute_raw(stmt).await
-    }
+            async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+                self.$($pool).+.execute_raw(stmt).await
+            }
 
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.read.execute_unprepared(sql).await
-    }
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                self.$($pool).+.execute_unprepared(sql).await
+            }
 
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.read.query_one_raw(stmt).await
-    }
+            async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+                self.$($pool).+.query_one_raw(stmt).await
+            }
 
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.read.query_all_raw(stmt).await
-    }
+            async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+                self.$($pool).+.query_all_raw(stmt).await
+            }
+        }
+    };
 }
+
+reads_on_the_pool!(Database, read);
+reads_on_the_pool!(Db, database.read);
 
 /// Whether a database error means "busy, try again shortly" (no connection
 /// free in time, or SQLite's write lock held too long) rather than a fault.
@@ -230,7 +295,7 @@ pub fn is_busy_message(text: &str) -> bool {
 
 /// Connect with settings suited to each backend. For a SQLite file, its
 /// directory is created first so the default `data/oneauth.db` just works.
-pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
+pub async fn connect(url: &str) -> Result<Database, DbSetupError> {
     let is_sqlite = url.starts_with("sqlite:");
     if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
         return Err(DbSetupError::UnsupportedUrl(redact(url)));
@@ -245,10 +310,10 @@ pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
             // query outside a transaction; a connection idle for a while may
             // have been dropped by a proxy, so that one is tested.
             .test_before_acquire_if_idle_for(Duration::from_secs(30));
-        let pool = Database::connect(options)
+        let pool = Connector::connect(options)
             .await
             .map_err(DbSetupError::Connect)?;
-        return Ok(Db::new(pool.clone(), pool, POSTGRES_CONNECTIONS));
+        return Ok(Database::new(pool.clone(), pool, POSTGRES_CONNECTIONS));
     }
     ensure_sqlite_dir(url)?;
     let sqlite = |connections: u32, read_only: bool| {
@@ -278,17 +343,17 @@ pub async fn connect(url: &str) -> Result<Db, DbSetupError> {
         options
     };
     // The writer first: it creates the file (and the WAL) the readers open.
-    let write = Database::connect(sqlite(1, false))
+    let write = Connector::connect(sqlite(1, false))
         .await
         .map_err(DbSetupError::Connect)?;
-    let read = Database::connect(sqlite(SQLITE_READERS, true))
+    let read = Connector::connect(sqlite(SQLITE_READERS, true))
         .await
         .map_err(DbSetupError::Connect)?;
-    Ok(Db::new(read, write, SQLITE_READERS))
+    Ok(Database::new(read, write, SQLITE_READERS))
 }
 
 /// Bring the schema up to date (idempotent).
-pub async fn migrate(db: &Db) -> Result<(), DbSetupError> {
+pub async fn migrate(db: &Database) -> Result<(), DbSetupError> {
     Migrator::up(db.writer(), None)
         .await
         .map_err(DbSetupError::Migrate)
@@ -298,7 +363,7 @@ pub async fn migrate(db: &Db) -> Result<(), DbSetupError> {
 /// BEGIN (IMMEDIATE): a deferred transaction that reads, then writes, fails
 /// with SQLITE_BUSY when another process committed in between, whatever
 /// the busy timeout. On PostgreSQL row locks do this job.
-pub async fn begin_write(db: &Db) -> Result<DatabaseTransaction, DbErr> {
+pub async fn begin_write(db: &Database) -> Result<DatabaseTransaction, DbErr> {
     match db.backend() {
         DatabaseBackend::Sqlite => {
             db.write
@@ -357,7 +422,7 @@ async fn execute_write(tx: &impl ConnectionTrait, write: SubQueryStatement) -> R
 }
 
 /// Whether the database answers a trivial query (readiness).
-pub async fn ping(db: &Db) -> bool {
+pub async fn ping(db: &Database) -> bool {
     db.execute_unprepared("SELECT 1").await.is_ok()
 }
 

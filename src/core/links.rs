@@ -16,6 +16,7 @@ use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Action, AuditError, Event, Target};
+use super::ceremonies::{self, Ceremony};
 use super::db::Db;
 use super::mail::{self, templates::Content};
 use super::passkeys::{self, PasskeyError, RelyingParty};
@@ -78,10 +79,22 @@ pub enum LinkError {
     PasswordDisabled,
     #[error("This account is already set up: sign in, or ask for a recovery link if you cannot.")]
     AlreadySetUp,
+    #[error(
+        "This account is protected by a passkey, so an e-mail link cannot recover it: sign in with your passkey or a recovery code, or ask an operator for help."
+    )]
+    PasskeyAccount,
+    #[error(
+        "Sign in to this account first, then open the link again: confirming an address takes both the mailbox and a way into the account."
+    )]
+    SignInToConfirm,
+    #[error("This account cannot be closed this way: {0}")]
+    CannotDisown(String),
     #[error(transparent)]
     Busy(#[from] super::passwords::Busy),
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
+    #[error(transparent)]
+    Ceremony(#[from] ceremonies::Spent),
     #[error(transparent)]
     SignIn(#[from] SignInError),
     #[error(transparent)]
@@ -112,8 +125,12 @@ pub fn url(public_url: &str, app_id: &str, purpose: Purpose, token: &str) -> Str
 pub enum RequestedBy {
     /// An operator (or the CLI): the link is also shown to them, once.
     Operator,
-    /// The user themselves, on a hosted page: only the e-mail has it.
+    /// The user themselves, signed in on a hosted page: only the e-mail
+    /// has it.
     User,
+    /// Someone on the recovery page who typed the address (N11: anyone can,
+    /// so the audit log does not name the account's owner as the actor).
+    Anonymous,
 }
 
 /// Issue a link for `user`, voiding earlier unused ones of the same purpose,
@@ -181,17 +198,18 @@ async fn issue_and_send(
                 "requested_by": match requested_by {
                     RequestedBy::Operator => "operator",
                     RequestedBy::User => "user",
+                    RequestedBy::Anonymous => "anonymous",
                 },
             }),
         },
     )
     .await?;
-    let link = mail::public_link(tx, &path(&user.app_id, purpose, &token))?;
+    let link = mail::public_link(tx, &path(&user.app_id, purpose, &token));
     let content = match purpose {
         Purpose::Invite => Content::Invitation { link },
         Purpose::Recovery | Purpose::RequestedRecovery => Content::Recovery {
             link,
-            requested: requested_by == RequestedBy::User,
+            requested: requested_by != RequestedBy::Operator,
         },
         Purpose::Enrol => Content::Enrolment { link },
         Purpose::Verify => Content::Verification { link },
@@ -237,7 +255,7 @@ async fn request_recovery_now(
     email: &Email,
     client: &ClientInfo,
 ) -> Result<(), LinkError> {
-    let mut tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
+    let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
     if !throttle::take_mail_request(&tx, &app.id, email.as_str(), client.address.as_deref()).await?
     {
         // Counted already; nothing is sent, and nothing says so.
@@ -248,15 +266,13 @@ async fn request_recovery_now(
         .await?
         .filter(|user| user.status == UserStatus::Active);
     if let Some(user) = user {
-        // From here on the request is the account owner's.
-        tx.actor = actor_for(&user, client);
         // A mailbox is weaker than a passkey: an account that has one, or
         // whose role demands one, is not recovered by e-mail (its owner is
         // told how it is, instead).
         if !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
             || needs_passkey(&tx, &user).await?
         {
-            let recover = mail::public_link(&tx, &format!("/a/{}/recover", app.id))?;
+            let recover = mail::public_link(&tx, &format!("/a/{}/recover", app.id));
             mail::outbox::enqueue(
                 &tx,
                 app,
@@ -274,7 +290,7 @@ async fn request_recovery_now(
             &user,
             Purpose::RequestedRecovery,
             Purpose::RequestedRecovery.lifetime(),
-            RequestedBy::User,
+            RequestedBy::Anonymous,
         )
         .await?;
         tx.commit().await?;
@@ -318,14 +334,83 @@ pub async fn send_verification_in(tx: &Write, user: &app_user::Model) -> Result<
     Ok(())
 }
 
-/// Follow a verification link: the address is confirmed (`email.verified`).
+/// What the confirmation page says of the account an address is being
+/// confirmed for (N6 of the second security review): whoever opens the
+/// link learns when and how the account was made before confirming it.
+#[derive(Debug, Clone)]
+pub struct Confirmation {
+    pub user: app_user::Model,
+    /// Someone signed up for it on the app's page (anyone can type any
+    /// address there); else an operator or the CLI made it.
+    pub self_registered: bool,
+    /// How it was made: "password" or "passkey" for a sign-up, else who
+    /// made it.
+    pub how: String,
+}
+
+/// The account behind an unspent verification link, and how it was made.
+pub async fn confirmation(
+    db: &Db,
+    app: &app::Model,
+    token: &str,
+) -> Result<Confirmation, LinkError> {
+    let (_, user) = find_valid(db, &app.id, token, Purpose::Verify)
+        .await?
+        .ok_or(LinkError::Invalid)?;
+    let created = crate::entities::audit_event::Entity::find()
+        .filter(crate::entities::audit_event::Column::AppId.eq(app.id.as_str()))
+        .filter(crate::entities::audit_event::Column::TargetId.eq(user.id.as_str()))
+        .filter(crate::entities::audit_event::Column::Action.is_in([
+            Action::UserRegistered.as_str(),
+            Action::UserCreated.as_str(),
+        ]))
+        .all(db)
+        .await?;
+    let registered = created
+        .iter()
+        .find(|e| e.action == Action::UserRegistered.as_str());
+    let (self_registered, how) = match registered {
+        Some(event) => (
+            true,
+            serde_json::from_str::<serde_json::Value>(&event.details)
+                .ok()
+                .and_then(|d| d["method"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| "password".to_owned()),
+        ),
+        None => (
+            false,
+            created
+                .first()
+                .map(|e| e.actor_label.clone())
+                .unwrap_or_else(|| "an administrator".to_owned()),
+        ),
+    };
+    Ok(Confirmation {
+        user,
+        self_registered,
+        how,
+    })
+}
+
+/// Follow a verification link, signed in to its account in this browser:
+/// the address is confirmed (`email.verified`). N6: the link alone is not
+/// enough, since anyone may sign up with someone else's address and wait
+/// for its owner to press the button; confirming takes both the mailbox
+/// and a way into the account. For a self-registered account, the
+/// account's other sessions (and token families) end.
 pub async fn verify_email(
     db: &Db,
     app: &app::Model,
     token: &str,
+    signin: Option<&sessions::ActiveSignin>,
     client: &ClientInfo,
 ) -> Result<app_user::Model, LinkError> {
-    let (row, user) = find_valid(db, &app.id, token, Purpose::Verify)
+    let confirmation = confirmation(db, app, token).await?;
+    let user = confirmation.user;
+    let Some(signin) = signin.filter(|s| s.user.id == user.id) else {
+        return Err(LinkError::SignInToConfirm);
+    };
+    let (row, _) = find_valid(db, &app.id, token, Purpose::Verify)
         .await?
         .ok_or(LinkError::Invalid)?;
     let tx = write::begin(db, actor_for(&user, client)).await?;
@@ -336,6 +421,12 @@ pub async fn verify_email(
     update.email_verified = Set(true);
     update.updated_at = Set(tx.now);
     let user = update.update(&tx).await?;
+    let sessions_ended = if confirmation.self_registered {
+        sessions::end_all_for_user(&tx, &user.id, "address_confirmed", Some(&signin.session.id))
+            .await?
+    } else {
+        0
+    };
     audit::record(
         &tx,
         Event {
@@ -343,12 +434,62 @@ pub async fn verify_email(
             actor: &tx.actor,
             action: Action::EmailVerified,
             target: Some(Target::user(user.id.as_str())),
-            details: json!({ "email": user.email }),
+            details: json!({
+                "email": user.email,
+                "self_registered": confirmation.self_registered,
+                "other_sessions_ended": sessions_ended,
+            }),
         },
     )
     .await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// "This wasn't me" on the confirmation page (N6): whoever holds the
+/// mailbox says they did not make the account, which is deactivated (its
+/// sessions end) and recorded (`email.disowned`, `user.deactivated`); the
+/// address gets the deactivation notice. Only while the address is
+/// unconfirmed.
+pub async fn disown(
+    db: &Db,
+    app: &app::Model,
+    token: &str,
+    client: &ClientInfo,
+) -> Result<(), LinkError> {
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Verify)
+        .await?
+        .ok_or(LinkError::Invalid)?;
+    if user.email_verified {
+        return Err(LinkError::Invalid);
+    }
+    let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
+    let user = users::lock(&tx, &user.id)
+        .await?
+        .ok_or(LinkError::Invalid)?;
+    if !consume(&tx, &row).await? || user.email_verified {
+        return Err(LinkError::Invalid);
+    }
+    audit::record(
+        &tx,
+        Event {
+            app_id: &user.app_id,
+            actor: &tx.actor,
+            action: Action::EmailDisowned,
+            target: Some(Target::user(user.id.as_str())),
+            details: json!({ "email": user.email }),
+        },
+    )
+    .await?;
+    users::set_active(&tx, &user, false)
+        .await
+        .map_err(|err| match err {
+            users::UserError::Database(err) => LinkError::Database(err),
+            users::UserError::Audit(err) => LinkError::Audit(err),
+            other => LinkError::CannotDisown(other.to_string()),
+        })?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Void the user's unused links of `purpose` (marked used, so they stop working).
@@ -511,7 +652,16 @@ pub async fn accept_with_password(
     set_password(&tx, &user, &password).await?;
     let user = accepted(&tx, &user, "password", client).await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
-    let signed_in = signin::succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
+    let signed_in = signin::succeed(
+        &tx,
+        app,
+        &user,
+        Factor::Password,
+        &keys,
+        client,
+        signin::Browser::New,
+    )
+    .await?;
     tx.commit().await?;
     Ok(signed_in)
 }
@@ -542,6 +692,7 @@ pub async fn finish_with_passkey(
     rp: &RelyingParty,
     app: &app::Model,
     token: &str,
+    ceremony: &Ceremony,
     state: &PasskeyRegistration,
     credential: &RegisterPublicKeyCredential,
     password: Option<&Password>,
@@ -563,6 +714,7 @@ pub async fn finish_with_passkey(
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
+    ceremonies::spend(&tx, ceremony).await??;
     passkeys::store(&tx, &user, "Passkey", &key).await?;
     let codes = recovery_codes::generate(&tx, &user).await?;
     let method = match &password {
@@ -574,7 +726,16 @@ pub async fn finish_with_passkey(
     };
     let user = accepted(&tx, &user, method, client).await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
-    let signed_in = signin::succeed(&tx, app, &user, Factor::Passkey, &keys, client).await?;
+    let signed_in = signin::succeed(
+        &tx,
+        app,
+        &user,
+        Factor::Passkey,
+        &keys,
+        client,
+        signin::Browser::New,
+    )
+    .await?;
     tx.commit().await?;
     Ok((signed_in, codes))
 }
@@ -603,6 +764,16 @@ pub async fn redeem_recovery(
         Actor::user(&user.id, &user.email, client.address.clone()),
     )
     .await?;
+    // N2: what made a requested link acceptable when it was asked for must
+    // still hold now (no passkey since, and no role that demands one).
+    if !by_operator {
+        users::lock(&tx, &user.id).await?;
+        if !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
+            || needs_passkey(&tx, &user).await?
+        {
+            return Err(LinkError::PasskeyAccount);
+        }
+    }
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
@@ -617,18 +788,32 @@ pub async fn redeem_recovery(
         },
     )
     .await?;
+    // Every other session ends (and every known-device mark dies) before
+    // the new one opens.
+    sessions::end_all_for_user(&tx, &user.id, "recovered", None).await?;
+    let user = users::find(&tx, &app.id, &user.id)
+        .await?
+        .ok_or(LinkError::Invalid)?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
-    let signed_in = signin::succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
+    let signed_in = signin::succeed(
+        &tx,
+        app,
+        &user,
+        Factor::RecoveryCode,
+        &keys,
+        client,
+        signin::Browser::New,
+    )
+    .await?;
     // Only an operator's link vouches for a first passkey a role demands.
     let session = if by_operator {
         sessions::mark_opened_by_link(&tx, signed_in.session).await?
     } else {
         signed_in.session
     };
-    sessions::end_all_for_user(&tx, &user.id, "recovered", Some(&session.id)).await?;
     tx.commit().await?;
     Ok(SignedIn {
         session,
-        user: signed_in.user,
+        ..signed_in
     })
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
 use super::audit::{self, Action, AuditError, Event, Target};
+use super::ceremonies::{self, Ceremony, Taken};
 use super::db::Db;
 use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::Password;
@@ -31,6 +32,8 @@ pub enum RegistrationError {
     Busy(#[from] super::passwords::Busy),
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
+    #[error(transparent)]
+    Ceremony(#[from] ceremonies::Spent),
     #[error(transparent)]
     SignIn(#[from] SignInError),
     #[error(transparent)]
@@ -78,7 +81,11 @@ async fn ensure_open(
         return Err(RegistrationError::Closed);
     }
     let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
-    if let Some(until) = throttle::locked_until(db, &keys).await? {
+    let locked = [
+        throttle::locked_until(db, &keys).await?,
+        throttle::signup_locked_until(db, &app.id, client.address.as_deref()).await?,
+    ];
+    if let Some(until) = locked.into_iter().flatten().max() {
         return Err(RegistrationError::Throttled { until });
     }
     if users::find_by_email(db, &app.id, email).await?.is_some() {
@@ -98,13 +105,37 @@ async fn create_user_and_sign_in(
     new: NewUser,
     factor: Factor,
     client: &ClientInfo,
-    passkey: Option<(&webauthn_rs::prelude::Passkey, &str)>,
+    passkey: Option<(&webauthn_rs::prelude::Passkey, &str, &Ceremony)>,
 ) -> Result<(SignedIn, Option<Vec<String>>), RegistrationError> {
     let email = new.email.clone();
     let user_id = new.id.clone().unwrap_or_else(secrets::new_id);
     let actor = Actor::user(&user_id, email.as_str(), client.address.clone());
     let app_id = app.id.clone();
     let tx = crate::core::write::begin(db, actor.clone()).await?;
+    // N4: every sign-up counts against the client's address.
+    match throttle::take_signup(&tx, &app_id, client.address.as_deref()).await? {
+        throttle::Signup::Refused { until } => {
+            tx.rollback().await?;
+            return Err(RegistrationError::Throttled { until });
+        }
+        throttle::Signup::Allowed { locked: Some(lock) } => {
+            audit::record(
+                &tx,
+                Event {
+                    app_id: &app_id,
+                    actor: &Actor::anonymous(client.address.clone()),
+                    action: Action::SignupLocked,
+                    target: None,
+                    details: json!({
+                        "until": lock.until.to_rfc3339(),
+                        "lockouts_in_a_row": lock.lockouts,
+                    }),
+                },
+            )
+            .await?;
+        }
+        throttle::Signup::Allowed { locked: None } => {}
+    }
     let user = users::create(
         &tx,
         &app_id,
@@ -126,17 +157,28 @@ async fn create_user_and_sign_in(
     )
     .await?;
     let codes = match passkey {
-        Some((key, name)) => {
+        Some((key, name, ceremony)) => {
+            if let Err(spent) = ceremonies::spend(&tx, ceremony).await? {
+                tx.rollback().await?;
+                return Err(spent.into());
+            }
             passkeys::store(&tx, &user, name, key).await?;
             Some(recovery_codes::generate(&tx, &user).await?)
         }
         None => None,
     };
     // Whether the app requires it or not, the new address is asked to
-    // confirm itself (an app may turn the requirement on later).
-    links::send_verification_in(&tx, &user).await?;
+    // confirm itself (an app may turn the requirement on later), within the
+    // mail throttle like any mail a stranger can cause (N4); held back, the
+    // user asks again from the verification page.
+    if throttle::take_mail_request(&tx, &app_id, user.email.as_str(), client.address.as_deref())
+        .await?
+    {
+        links::send_verification_in(&tx, &user).await?;
+    }
     let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), None);
-    let signed_in = signin::succeed(&tx, app, &user, factor, &keys, client).await?;
+    let signed_in =
+        signin::succeed(&tx, app, &user, factor, &keys, client, signin::Browser::New).await?;
     tx.commit().await?;
     Ok((signed_in, codes))
 }
@@ -186,13 +228,14 @@ pub async fn finish_with_passkey(
     rp: &RelyingParty,
     app: &app::Model,
     pending: PendingSignup,
-    state: &PasskeyRegistration,
+    registration: Taken<&PasskeyRegistration>,
     credential: &RegisterPublicKeyCredential,
     client: &ClientInfo,
 ) -> Result<(SignedIn, Vec<String>), RegistrationError> {
     let email = Email::parse(&pending.email)
         .map_err(|e| RegistrationError::Database(DbErr::Custom(e.0)))?;
     ensure_open(db, app, &email, client).await?;
+    let Taken { ceremony, state } = registration;
     let key = rp.finish_registration(&app.name, credential, state)?;
     let new = NewUser {
         id: Some(pending.user_id),
@@ -206,7 +249,7 @@ pub async fn finish_with_passkey(
         new,
         Factor::Passkey,
         client,
-        Some((&key, "Passkey")),
+        Some((&key, "Passkey", &ceremony)),
     )
     .await?;
     Ok((signed_in, codes.unwrap_or_default()))

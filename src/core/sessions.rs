@@ -15,6 +15,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 
 use super::db::Db;
+use super::token_families::Families;
 use super::{secrets, token_families};
 use crate::entities::{app, app_user, signin_session};
 use crate::types::UserStatus;
@@ -351,7 +352,7 @@ pub async fn end(tx: &Write, session_id: &str, reason: &str) -> Result<bool, DbE
         .filter(signin_session::Column::EndedAt.is_null())
         .exec(tx)
         .await?;
-    token_families::revoke_families_of_session(tx, session_id, reason).await?;
+    token_families::revoke(tx, Families::OfSession(session_id), reason).await?;
     Ok(ended.rows_affected > 0)
 }
 
@@ -363,6 +364,10 @@ pub async fn end_all_for_user(
     reason: &str,
     keep: Option<&str>,
 ) -> Result<u64, DbErr> {
+    // N3: whatever ends every other session (a password change, a
+    // recovery, a deactivation, a sign-out everywhere) also ends every
+    // browser's standing as a known device.
+    super::devices::forget_all(tx, user_id).await?;
     let mut query = signin_session::Entity::update_many()
         .col_expr(signin_session::Column::EndedAt, Expr::value(tx.now))
         .col_expr(signin_session::Column::EndReason, Expr::value(reason))
@@ -376,10 +381,10 @@ pub async fn end_all_for_user(
             .all(tx)
             .await?;
         for other in others {
-            token_families::revoke_families_of_session(tx, &other.id, reason).await?;
+            token_families::revoke(tx, Families::OfSession(&other.id), reason).await?;
         }
     } else {
-        token_families::revoke_families_of_user(tx, user_id, reason).await?;
+        token_families::revoke(tx, Families::OfUser(user_id), reason).await?;
     }
     Ok(query.exec(tx).await?.rows_affected)
 }

@@ -9,7 +9,7 @@
 use crate::core::write;
 use crate::core::write::Write;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
     Set,
@@ -18,6 +18,7 @@ use serde_json::json;
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::audit::{self, Action, AuditError, Event, Target};
+use super::ceremonies::{self, Taken};
 use super::db::Db;
 use super::db::write_together;
 use super::mail::notices;
@@ -25,7 +26,7 @@ use super::mail::templates::Notice;
 use super::passkeys::{PasskeyError, RelyingParty};
 use super::passwords::{self, Password, PasswordCheck};
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
-use super::{recovery_codes, throttle, users};
+use super::{devices, recovery_codes, throttle, users};
 use crate::core::write::Actor;
 use crate::entities::{app, app_user, password_credential, signin_session};
 use crate::types::Email;
@@ -50,6 +51,8 @@ pub enum SignInError {
     #[error(transparent)]
     Passkey(PasskeyError),
     #[error(transparent)]
+    Ceremony(#[from] ceremonies::Spent),
+    #[error(transparent)]
     Audit(#[from] AuditError),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
@@ -60,6 +63,28 @@ pub enum SignInError {
 pub struct SignedIn {
     pub user: app_user::Model,
     pub session: signin_session::Model,
+    /// A new known-device mark for this browser, when it had no live one
+    /// for the account (see `core::devices`).
+    pub device_mark: Option<String>,
+}
+
+/// Whether the browser signing in already carries a live known-device
+/// mark of the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Browser {
+    Known,
+    New,
+}
+
+/// The live known-device mark in `cookie` for `user`, if there is one.
+pub(crate) fn live_mark(
+    deployment: &super::deployment::Deployment,
+    user: &app_user::Model,
+    cookie: Option<&str>,
+) -> Option<devices::Mark> {
+    let email = Email::parse(&user.email).ok()?;
+    devices::read(&deployment.device_key, &user.app_id, &email, cookie?)
+        .filter(|mark| mark.is_live_for(user))
 }
 
 /// What was typed as an e-mail, parsed before it reaches the database or
@@ -76,6 +101,8 @@ enum FailureReason {
     WrongSecret,
     Deactivated,
     NoSuchCredential,
+    /// A passkey ceremony presented again (N5).
+    ReplayedCeremony,
 }
 
 impl FailureReason {
@@ -85,6 +112,7 @@ impl FailureReason {
             FailureReason::WrongSecret => "wrong_secret",
             FailureReason::Deactivated => "deactivated",
             FailureReason::NoSuchCredential => "no_such_credential",
+            FailureReason::ReplayedCeremony => "replayed_ceremony",
         }
     }
 }
@@ -175,7 +203,9 @@ async fn reserve(db: &Db, keys: &throttle::Keys) -> Result<throttle::Reservation
 }
 
 /// Open the session and record the success (in `tx`); also used right after
-/// a sign-up and when a link is redeemed.
+/// a sign-up and when a link is redeemed. A browser that is new to the
+/// account gets a known-device mark (and, if the app asks, the user a
+/// notice).
 pub(crate) async fn succeed(
     tx: &Write,
     app: &app::Model,
@@ -183,8 +213,11 @@ pub(crate) async fn succeed(
     factor: Factor,
     keys: &throttle::Keys,
     client: &ClientInfo,
+    browser: Browser,
 ) -> Result<SignedIn, SignInError> {
-    if app.notify_new_device && is_new_device(tx, user, keys, client).await? {
+    // N10: "new" is the absence of our mark, which cannot be copied the
+    // way a user agent can; a first sign-in is no news.
+    if app.notify_new_device && browser == Browser::New && user.last_sign_in_at.is_some() {
         let notice = Notice::NewDevice {
             browser: client
                 .user_agent
@@ -199,19 +232,32 @@ pub(crate) async fn succeed(
         notices::notify_in(tx, app, user, notice).await?;
     }
     let session = sessions::opened(app, user, factor, client, tx.now);
+    let device_mark = match (browser, Email::parse(&user.email)) {
+        (Browser::New, Ok(email)) => {
+            Some(devices::issue(&tx.deployment().device_key, user, &email))
+        }
+        _ => None,
+    };
     let mut user = user.clone();
     user.last_sign_in_at = Some(session.auth_time);
+    let mut user_update = app_user::Entity::update_many().col_expr(
+        app_user::Column::LastSignInAt,
+        Expr::value(user.last_sign_in_at),
+    );
+    if device_mark.is_some() {
+        user.device_marks += 1;
+        user_update = user_update.col_expr(
+            app_user::Column::DeviceMarks,
+            Expr::col(app_user::Column::DeviceMarks).add(1),
+        );
+    }
     // The counter's clear, the user's sign-in time and the new session in
     // one round trip on PostgreSQL (other sign-ins of the app wait on the
     // audit head's lock this transaction takes next).
     let writes = [
         throttle::clearing_account(keys).map(Into::into),
         Some(
-            app_user::Entity::update_many()
-                .col_expr(
-                    app_user::Column::LastSignInAt,
-                    Expr::value(user.last_sign_in_at),
-                )
+            user_update
                 .filter(app_user::Column::Id.eq(user.id.as_str()))
                 .into_query()
                 .into(),
@@ -240,50 +286,41 @@ pub(crate) async fn succeed(
         },
     )
     .await?;
-    Ok(SignedIn { user, session })
+    Ok(SignedIn {
+        user,
+        session,
+        device_mark,
+    })
 }
 
-/// Whether this sign-in comes from a browser the account has not used
-/// before: not its first sign-in, not a known device (the signed device
-/// cookie), and no earlier session of the account had this user agent.
-async fn is_new_device(
-    tx: &Write,
-    user: &app_user::Model,
-    keys: &throttle::Keys,
-    client: &ClientInfo,
-) -> Result<bool, DbErr> {
-    if user.last_sign_in_at.is_none() || keys.from_known_device() {
-        return Ok(false);
-    }
-    let seen = signin_session::Entity::find()
-        .filter(signin_session::Column::UserId.eq(user.id.as_str()))
-        .filter(match &client.user_agent {
-            Some(agent) => signin_session::Column::UserAgent.eq(agent.as_str()),
-            None => signin_session::Column::UserAgent.is_null(),
-        })
-        .one(tx)
-        .await?;
-    Ok(seen.is_none())
-}
-
-/// Sign in with e-mail and password. `device` is the id of a verified
-/// known-device cookie for this e-mail, if the browser has one.
+/// Sign in with e-mail and password. `device_cookie` is the browser's
+/// known-device mark for this app, if it has one: a live mark of this
+/// account counts the attempt on the device's own key (N3).
 pub async fn with_password(
     db: &Db,
     app: &app::Model,
     raw_email: &str,
     password: &Password,
     client: &ClientInfo,
-    device: Option<&str>,
+    device_cookie: Option<&str>,
 ) -> Result<SignedIn, SignInError> {
     if !app.password_enabled {
         return Err(SignInError::MethodDisabled("Password"));
     }
     let email = typed_email(raw_email)?;
-    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
+    // The account first: whether a mark is live depends on its epoch.
+    let (user, credential) = users::find_with_password_by_email(db, &app.id, &email).await?;
+    let mark = user
+        .as_ref()
+        .and_then(|user| live_mark(db.deployment(), user, device_cookie));
+    let keys = throttle::Keys::new(
+        &app.id,
+        email.as_str(),
+        client.address.as_deref(),
+        mark.as_ref().map(|m| m.device_id.as_str()),
+    );
     let reservation = reserve(db, &keys).await?;
 
-    let (user, credential) = users::find_with_password_by_email(db, &app.id, &email).await?;
     // Exactly one argon2 verification on every path.
     let check = match &credential {
         Some(credential) => password.check(&credential.phc).await,
@@ -338,7 +375,12 @@ pub async fn with_password(
         update.update(&tx).await?;
     }
     reservation.cleared_with_account();
-    let signed_in = succeed(&tx, app, &user, Factor::Password, &keys, client).await?;
+    let browser = if mark.is_some() {
+        Browser::Known
+    } else {
+        Browser::New
+    };
+    let signed_in = succeed(&tx, app, &user, Factor::Password, &keys, client, browser).await?;
     tx.commit().await?;
     Ok(signed_in)
 }
@@ -400,8 +442,22 @@ pub async fn with_recovery_code(
     )
     .await?;
     reservation.cleared_with_account();
-    let signed_in = succeed(&tx, app, &user, Factor::RecoveryCode, &keys, client).await?;
-    sessions::end_all_for_user(&tx, &user.id, "recovered", Some(&signed_in.session.id)).await?;
+    // Every other session ends (and every known-device mark dies) before
+    // the new one opens.
+    sessions::end_all_for_user(&tx, &user.id, "recovered", None).await?;
+    let user = users::find(&tx, &app.id, &user.id)
+        .await?
+        .ok_or(SignInError::Failed)?;
+    let signed_in = succeed(
+        &tx,
+        app,
+        &user,
+        Factor::RecoveryCode,
+        &keys,
+        client,
+        Browser::New,
+    )
+    .await?;
     tx.commit().await?;
     Ok(signed_in)
 }
@@ -415,50 +471,85 @@ async fn verify_passkey(
     db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
-    state: DiscoverableAuthentication,
+    assertion: Taken<DiscoverableAuthentication>,
     credential: &PublicKeyCredential,
     client: &ClientInfo,
 ) -> Result<(Write, app_user::Model), SignInError> {
+    let Taken { ceremony, state } = assertion;
     let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
-    match rp
+    let verified = match rp
         .finish_authentication(&tx, &app.name, &app.id, credential, state)
         .await
     {
-        Ok((user, _)) if user.status == UserStatus::Active => Ok((tx, user)),
-        outcome => {
-            tx.rollback().await?;
-            let (reason, user) = match &outcome {
-                Ok((user, _)) => (FailureReason::Deactivated, Some(user)),
-                Err(PasskeyError::UnknownCredential) => (FailureReason::NoSuchCredential, None),
-                Err(_) => (FailureReason::WrongSecret, None),
-            };
-            let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
-            if throttle::locked_until(db, &keys).await?.is_none() {
-                let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
-                throttle::count_failure(&tx, &keys).await?;
-                audit::record(
-                    &tx,
-                    Event {
-                        app_id: &app.id,
-                        actor: &Actor::anonymous(client.address.clone()),
-                        action: Action::SigninFailed,
-                        target: user.map(|u| Target::user(u.id.as_str())),
-                        details: json!({
-                            "method": Factor::Passkey.method(),
-                            "reason": reason.as_str(),
-                            "user_agent": client.user_agent,
-                        }),
-                    },
-                )
-                .await?;
-                tx.commit().await?;
+        Ok((user, _)) if user.status == UserStatus::Active => Ok(user),
+        Ok((user, _)) => Err((FailureReason::Deactivated, Some(user), SignInError::Failed)),
+        Err(err @ PasskeyError::UnknownCredential) => Err((
+            FailureReason::NoSuchCredential,
+            None,
+            SignInError::Passkey(err),
+        )),
+        Err(_) => Err((FailureReason::WrongSecret, None, SignInError::Failed)),
+    };
+    let (reason, user, error) = match verified {
+        // N5: a verified assertion spends its ceremony in the write that
+        // signs in; the same cookie and assertion presented again are
+        // refused (a synced passkey's counter stays 0, so webauthn-rs alone
+        // would accept it).
+        Ok(user) => {
+            if ceremonies::spend_once(&tx, &ceremony).await? {
+                return Ok((tx, user));
             }
-            Err(match outcome {
-                Err(err @ PasskeyError::UnknownCredential) => SignInError::Passkey(err),
-                _ => SignInError::Failed,
-            })
+            (
+                FailureReason::ReplayedCeremony,
+                Some(user),
+                SignInError::Ceremony(ceremonies::Spent),
+            )
         }
+        Err(refused) => refused,
+    };
+    tx.rollback().await?;
+    let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
+    if throttle::locked_until(db, &keys).await?.is_none() {
+        let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
+        let locks = throttle::count_failure(&tx, &keys).await?;
+        audit::record(
+            &tx,
+            Event {
+                app_id: &app.id,
+                actor: &Actor::anonymous(client.address.clone()),
+                action: Action::SigninFailed,
+                target: user.map(|u| Target::user(u.id.as_str())),
+                details: json!({
+                    "method": Factor::Passkey.method(),
+                    "reason": reason.as_str(),
+                    "user_agent": client.user_agent,
+                }),
+            },
+        )
+        .await?;
+        // M2 (residue): from here on this address's failed assertions are
+        // neither checked against the throttle's counters nor recorded,
+        // until the lock ends; the lock itself is recorded once.
+        for lock in locks {
+            audit::record(
+                &tx,
+                Event {
+                    app_id: &app.id,
+                    actor: &Actor::anonymous(client.address.clone()),
+                    action: Action::SigninLocked,
+                    target: None,
+                    details: json!({
+                        "key": lock.kind.as_str(),
+                        "until": lock.until.to_rfc3339(),
+                        "lockouts_in_a_row": lock.lockouts,
+                    }),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
     }
+    Err(error)
 }
 
 /// Sign in with a passkey (no e-mail needed: the credential is discoverable).
@@ -466,16 +557,21 @@ pub async fn with_passkey(
     db: &Db,
     rp: &RelyingParty,
     app: &app::Model,
-    state: DiscoverableAuthentication,
+    assertion: Taken<DiscoverableAuthentication>,
     credential: &PublicKeyCredential,
     client: &ClientInfo,
+    device_cookie: Option<&str>,
 ) -> Result<SignedIn, SignInError> {
     if !app.passkey_enabled {
         return Err(SignInError::MethodDisabled("Passkey"));
     }
-    let (tx, user) = verify_passkey(db, rp, app, state, credential, client).await?;
+    let (tx, user) = verify_passkey(db, rp, app, assertion, credential, client).await?;
     let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
-    let signed_in = succeed(&tx, app, &user, Factor::Passkey, &keys, client).await?;
+    let browser = match live_mark(db.deployment(), &user, device_cookie) {
+        Some(_) => Browser::Known,
+        None => Browser::New,
+    };
+    let signed_in = succeed(&tx, app, &user, Factor::Passkey, &keys, client, browser).await?;
     tx.commit().await?;
     Ok(signed_in)
 }
@@ -514,10 +610,16 @@ pub async fn reauthenticate_with_password(
     signin: &ActiveSignin,
     password: &Password,
     client: &ClientInfo,
-    device: Option<&str>,
+    device_cookie: Option<&str>,
 ) -> Result<signin_session::Model, SignInError> {
     let email = Email::parse(&signin.user.email).map_err(|_| SignInError::Failed)?;
-    let keys = throttle::Keys::new(&app.id, email.as_str(), client.address.as_deref(), device);
+    let mark = live_mark(db.deployment(), &signin.user, device_cookie);
+    let keys = throttle::Keys::new(
+        &app.id,
+        email.as_str(),
+        client.address.as_deref(),
+        mark.as_ref().map(|m| m.device_id.as_str()),
+    );
     let reservation = reserve(db, &keys).await?;
     let credential = password_credential::Entity::find_by_id(signin.user.id.as_str())
         .one(db)
@@ -559,11 +661,11 @@ pub async fn reauthenticate_with_passkey(
     rp: &RelyingParty,
     app: &app::Model,
     signin: &ActiveSignin,
-    state: DiscoverableAuthentication,
+    assertion: Taken<DiscoverableAuthentication>,
     credential: &PublicKeyCredential,
     client: &ClientInfo,
 ) -> Result<signin_session::Model, SignInError> {
-    let (tx, user) = verify_passkey(db, rp, app, state, credential, client).await?;
+    let (tx, user) = verify_passkey(db, rp, app, assertion, credential, client).await?;
     if user.id != signin.user.id {
         tx.rollback().await?;
         return Err(SignInError::WrongUser);

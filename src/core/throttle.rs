@@ -52,6 +52,14 @@ pub const PER_ADDRESS: Limit = Limit {
     max_failures: 30,
     window: Duration::minutes(15),
 };
+/// Failures under known-device marks of one account, all marks together
+/// (N3): each mark has the account's own budget, and together they have
+/// this one, so a person's browsers keep a way in while a stranger locks
+/// the account, but marks never multiply the guesses an account allows.
+pub const PER_MARKED_ACCOUNT: Limit = Limit {
+    max_failures: 10,
+    window: Duration::minutes(15),
+};
 
 /// E-mail anyone can make 1Auth send (a recovery link, a verification
 /// link): a few per recipient, some more per client address, per window.
@@ -60,6 +68,15 @@ pub const MAIL_PER_RECIPIENT: Limit = Limit {
     window: Duration::minutes(15),
 };
 pub const MAIL_PER_CLIENT: Limit = Limit {
+    max_failures: 10,
+    window: Duration::minutes(15),
+};
+
+/// Sign-ups from one client address (N4 of the second security review):
+/// self-registration is open to anyone, and each sign-up creates an
+/// account and mails an address of the signer's choosing. A client that
+/// reaches the limit is locked (with the usual back-off).
+pub const SIGNUPS_PER_CLIENT: Limit = Limit {
     max_failures: 10,
     window: Duration::minutes(15),
 };
@@ -83,6 +100,8 @@ pub fn lock_duration(lockouts: i32) -> Duration {
 pub enum KeyKind {
     Account,
     Device,
+    /// All known devices of one account together.
+    MarkedAccount,
     Address,
 }
 
@@ -91,6 +110,7 @@ impl KeyKind {
         match self {
             KeyKind::Account => "account",
             KeyKind::Device => "device",
+            KeyKind::MarkedAccount => "marked_account",
             KeyKind::Address => "address",
         }
     }
@@ -101,6 +121,8 @@ impl KeyKind {
 pub struct Keys {
     app_id: AppId,
     account: Option<(KeyKind, String)>,
+    /// With a device key: the account's key shared by all its devices.
+    marked: Option<String>,
     address: Option<String>,
 }
 
@@ -122,23 +144,28 @@ pub fn address_key(address: &str) -> String {
 
 impl Keys {
     /// `account` is the identifier typed (an e-mail), normalised by the
-    /// caller. With `device` (the id of a verified known-device cookie for
-    /// this account), failures count on that device's own key instead of
-    /// the account's, so a stranger's failures do not lock it out.
+    /// caller. With `device` (the id of a live known-device mark for this
+    /// account), failures count on that device's own key instead of the
+    /// account's, so a stranger's failures do not lock it out, and on the
+    /// key all the account's devices share (N3).
     pub fn new(app_id: &AppId, account: &str, address: Option<&str>, device: Option<&str>) -> Self {
         // Keys are bounded whatever was typed (an e-mail is at most 254
         // bytes, but the key must not depend on callers checking that).
         let account = secrets::sha256_hex(account);
-        let account = match device {
+        let (own, marked) = match device {
             Some(device) => (
-                KeyKind::Device,
-                format!("dev:{app_id}:{account}:{}", secrets::sha256_hex(device)),
+                (
+                    KeyKind::Device,
+                    format!("dev:{app_id}:{account}:{}", secrets::sha256_hex(device)),
+                ),
+                Some(format!("marked:{app_id}:{account}")),
             ),
-            None => (KeyKind::Account, format!("acct:{app_id}:{account}")),
+            None => ((KeyKind::Account, format!("acct:{app_id}:{account}")), None),
         };
         Self {
             app_id: app_id.clone(),
-            account: Some(account),
+            account: Some(own),
+            marked,
             address: address.map(|a| format!("addr:{app_id}:{}", address_key(a))),
         }
     }
@@ -153,6 +180,7 @@ impl Keys {
         Self {
             app_id: app_id.clone(),
             account: None,
+            marked: None,
             address: address.map(|a| format!("addr:{app_id}:{}", address_key(a))),
         }
     }
@@ -161,6 +189,16 @@ impl Keys {
         self.account
             .iter()
             .map(|(kind, key)| (key.as_str(), *kind, PER_ACCOUNT))
+            .chain(self.shared())
+    }
+
+    /// The keys beside the account's own that a failure counts on, and
+    /// whose lock refuses an attempt: all the account's devices together,
+    /// and the client address.
+    fn shared(&self) -> impl Iterator<Item = (&str, KeyKind, Limit)> {
+        self.marked
+            .iter()
+            .map(|m| (m.as_str(), KeyKind::MarkedAccount, PER_MARKED_ACCOUNT))
             .chain(
                 self.address
                     .iter()
@@ -332,6 +370,58 @@ pub async fn take_mail_request(
     Ok(allowed)
 }
 
+fn signup_key(app_id: &AppId, address: &str) -> String {
+    format!("signup:{app_id}:{}", address_key(address))
+}
+
+/// Until when the client at `address` may not sign up (a lock from too
+/// many sign-ups), checked before any work is done for a sign-up.
+pub async fn signup_locked_until<C: Clocked>(
+    db: &C,
+    app_id: &AppId,
+    address: Option<&str>,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let now = db.now();
+    Ok(
+        auth_throttle::Entity::find_by_id(signup_key(app_id, address))
+            .one(db)
+            .await?
+            .and_then(|row| row.locked_until)
+            .filter(|until| *until > now),
+    )
+}
+
+/// A sign-up the throttle let through, and whether it locked the client.
+pub enum Signup {
+    Allowed { locked: Option<Lock> },
+    Refused { until: DateTime<Utc> },
+}
+
+/// Count one sign-up from the client at `address`, in the write that
+/// creates the account: refused while the client is locked; the sign-up
+/// that reaches the limit goes through and locks the client.
+pub async fn take_signup(
+    tx: &Write,
+    app_id: &AppId,
+    address: Option<&str>,
+) -> Result<Signup, DbErr> {
+    let Some(address) = address else {
+        return Ok(Signup::Allowed { locked: None });
+    };
+    let now = tx.now;
+    let key = signup_key(app_id, address);
+    let row = locked_row(tx, app_id, &key, now).await?;
+    if let Some(until) = row.locked_until.filter(|until| *until > now) {
+        return Ok(Signup::Refused { until });
+    }
+    bump_row(tx, row, SIGNUPS_PER_CLIENT, now).await?;
+    let locked = lock_if_full(tx, app_id, &key, KeyKind::Address, SIGNUPS_PER_CLIENT, now).await?;
+    Ok(Signup::Allowed { locked })
+}
+
 /// Count one attempt against the account (or device) before its secret is
 /// checked, or refuse it (with the time it may be tried again) when a key is
 /// locked or the account's failures and attempts in flight already reach
@@ -355,14 +445,10 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTim
     // transaction around it): the upsert counts the attempt only where no
     // key is locked and the account's row is not full, and returns the key
     // when it did. A refused attempt writes nothing, however many arrive.
+    let blocking: Vec<&str> = keys.shared().map(|(key, _, _)| key).collect();
     let counted = db
         .writer()
-        .query_one(&count_attempt(
-            &keys.app_id,
-            key,
-            keys.address.as_deref(),
-            now,
-        ))
+        .query_one(&count_attempt(&keys.app_id, key, &blocking, now))
         .await?
         .is_some();
     if counted {
@@ -376,14 +462,15 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTim
 
 /// `INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT DO UPDATE ...
 /// WHERE ... RETURNING`: count one attempt on the account's `key` (a first
-/// one on a new row), unless the client's `address` key is locked, or the
-/// account's row is locked or its failures and attempts in flight already
-/// reach the limit within the window; then nothing is written and nothing
-/// returned. The same window and back-off rules as [`bump_row`].
+/// one on a new row), unless one of the `blocking` keys (the client's
+/// address, the account's devices together) is locked, or the account's
+/// row is locked or its failures and attempts in flight already reach the
+/// limit within the window; then nothing is written and nothing returned.
+/// The same window and back-off rules as [`bump_row`].
 fn count_attempt(
     app_id: &str,
     key: &str,
-    address: Option<&str>,
+    blocking: &[&str],
     now: DateTime<Utc>,
 ) -> InsertStatement {
     use auth_throttle::Column;
@@ -396,20 +483,21 @@ fn count_attempt(
     let room = window_over
         .clone()
         .or(stored(Column::Failures).lt(PER_ACCOUNT.max_failures));
-    // The new row, selected only while the address is not locked (no row
-    // at all when it is, so neither the insert nor the update happens).
+    // The new row, selected only while no blocking key is locked (no row
+    // at all when one is, so neither the insert nor the update happens).
     // SQLite wants a WHERE here in any case, to read ON as the upsert's.
-    let address_free = match address {
-        Some(address) => Expr::exists(
+    let address_free = if blocking.is_empty() {
+        Expr::val(true)
+    } else {
+        Expr::exists(
             Query::select()
                 .expr(Expr::val(1))
                 .from(auth_throttle::Entity)
-                .and_where(Expr::col(Column::Key).eq(address))
+                .and_where(Expr::col(Column::Key).is_in(blocking.iter().copied()))
                 .and_where(Expr::col(Column::LockedUntil).gt(now))
                 .to_owned(),
         )
-        .not(),
-        None => Expr::val(true),
+        .not()
     };
     let attempt = Query::select()
         .exprs([
@@ -472,8 +560,8 @@ fn count_attempt(
 pub async fn fail(tx: &Write, reservation: Reservation) -> Result<Vec<Lock>, DbErr> {
     let now = tx.now;
     let keys = reservation.keys;
-    if let Some(address) = &keys.address {
-        bump(tx, &keys.app_id, address, PER_ADDRESS, now).await?;
+    for (key, _, limit) in keys.shared() {
+        bump(tx, &keys.app_id, key, limit, now).await?;
     }
     let mut locks = Vec::new();
     for (key, kind, limit) in keys.all() {

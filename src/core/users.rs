@@ -67,6 +67,8 @@ pub async fn create(
         status: Set(UserStatus::Active),
         deactivated_at: Set(None),
         last_sign_in_at: Set(None),
+        device_epoch: Set(0),
+        device_marks: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -11,6 +11,8 @@ use sea_orm::{
 };
 
 use super::clock::Clock;
+use std::sync::Arc;
+
 use super::db::{Db, Deployment, begin_write};
 
 /// Who did it.
@@ -129,7 +131,7 @@ pub struct Write {
     /// The time of this write: every row it stamps gets this instant.
     pub now: DateTime<Utc>,
     clock: Clock,
-    db: Db,
+    deployment: Arc<Deployment>,
 }
 
 /// A connection that knows the time: the database (its clock now) or a
@@ -141,7 +143,7 @@ pub trait Clocked: ConnectionTrait {
 
 impl Clocked for Db {
     fn now(&self) -> DateTime<Utc> {
-        Db::now(self)
+        super::db::Database::now(self)
     }
 }
 
@@ -159,7 +161,7 @@ pub async fn begin(db: &Db, actor: Actor) -> Result<Write, DbErr> {
         actor,
         now: db.now(),
         clock: db.clock().clone(),
-        db: db.clone(),
+        deployment: db.deployment_arc(),
     })
 }
 
@@ -170,10 +172,10 @@ impl Write {
         &self.clock
     }
 
-    /// The deployment the database serves (for the links and sealing of
-    /// the e-mail a write puts in the outbox).
-    pub fn deployment(&self) -> Option<&Deployment> {
-        self.db.deployment()
+    /// The deployment the database serves (its public URL for links, the
+    /// vault that seals the outbox, the audit chain's key).
+    pub fn deployment(&self) -> &Deployment {
+        &self.deployment
     }
 
     pub async fn commit(self) -> Result<(), DbErr> {

@@ -17,6 +17,11 @@ pub struct Model {
     pub status: UserStatus,
     pub deactivated_at: Option<DateTimeUtc>,
     pub last_sign_in_at: Option<DateTimeUtc>,
+    /// Known-device marks of an earlier epoch are dead (N3); a password
+    /// change, recovery, deactivation or sign-out everywhere moves it on.
+    pub device_epoch: i64,
+    /// Marks issued in this epoch; only the newest few are live.
+    pub device_marks: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

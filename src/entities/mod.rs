@@ -26,6 +26,7 @@ pub mod role;
 pub mod role_assignment;
 pub mod signin_session;
 pub mod signing_key;
+pub mod spent_ceremony;
 pub mod team;
 pub mod team_member;
 pub mod token_family;

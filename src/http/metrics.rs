@@ -1,6 +1,7 @@
 //! `/metrics`: what an operator watches under load, in Prometheus' text
-//! format. Served only to a client on this machine that no proxy forwarded
-//! (a scraper beside the process), never to the internet through a proxy.
+//! format. Off unless `ONEAUTH_METRICS` turns it on, and then served only
+//! to a client on this machine that no proxy forwarded (a scraper beside
+//! the process), never to the internet through a proxy.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +45,9 @@ pub async fn metrics(
     headers: HeaderMap,
 ) -> Response {
     let forwarded = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
-    if !peer.ip().to_canonical().is_loopback() || forwarded {
+    // N11: off unless turned on (ONEAUTH_METRICS), and then only for a
+    // scraper on this machine that no proxy forwarded.
+    if !state.settings.metrics || !peer.ip().to_canonical().is_loopback() || forwarded {
         return StatusCode::NOT_FOUND.into_response();
     }
     let body = format!(

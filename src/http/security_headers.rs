@@ -8,7 +8,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::core::{clients, secrets};
+use crate::core::{apps, clients, secrets};
 use crate::state::AppState;
 
 /// The nonce of this response's inline scripts; the Leptos renderer reads it
@@ -28,7 +28,19 @@ async fn form_targets(state: &AppState, path: &str) -> Vec<String> {
     else {
         return Vec::new();
     };
-    let clients = match clients::list(&state.db, app_id).await {
+    // N11: from this process's caches (read again once a second): an app
+    // that does not exist costs no query, one that does one per second.
+    let known = match apps::exists_cached(&state.db, app_id).await {
+        Ok(known) => known,
+        Err(err) => {
+            tracing::warn!(%err, "loading the app ids for the page's policy failed");
+            return Vec::new();
+        }
+    };
+    if !known {
+        return Vec::new();
+    }
+    let clients = match clients::list_cached(&state.db, app_id).await {
         Ok(clients) => clients,
         Err(err) => {
             tracing::warn!(%err, "loading the redirect URIs for the page's policy failed");

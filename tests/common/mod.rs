@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod factors;
 pub mod mail;
 pub mod oauth;
 pub mod passkey;
@@ -19,9 +20,8 @@ use std::process::{Command, Output, Stdio};
 
 use leptos::server_fn::ServerFn;
 use oneauth::config::{Settings, SettingsArgs};
-use oneauth::core::db;
 use oneauth::core::vault::Vault;
-use oneauth::server::{router, serve_connections};
+use oneauth::server::{open_database, router, serve_connections};
 use oneauth::state::AppState;
 use sea_orm::ConnectionTrait;
 
@@ -148,12 +148,11 @@ pub async fn fresh_database() -> (String, tempfile::TempDir) {
     (url, dir)
 }
 
-/// The master key of every server this test process starts: the audit
-/// chain's key is process-wide, as in a real deployment.
+/// A master key of its own for each test deployment (the keys derived
+/// from it travel with its database handle, so deployments with different
+/// keys live side by side in this process).
 pub fn test_master_key() -> String {
-    static KEY: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| Vault::random().export_key());
-    KEY.clone()
+    Vault::random().export_key()
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -231,11 +230,6 @@ async fn spawn_app_configured(
     master_key: String,
     configure: impl FnOnce(&mut SettingsArgs),
 ) -> TestApp {
-    let db = db::connect(&database_url)
-        .await
-        .expect("connect to the test database");
-    db::migrate(&db).await.expect("migrate the test database");
-
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a random port");
@@ -251,26 +245,22 @@ async fn spawn_app_configured(
         trusted_proxies: String::new(),
         trust_proxy: None,
         master_key: Some(master_key.clone()),
-        master_key_file: dir.path().join("unused.key").display().to_string(),
+        master_key_file: Some(dir.path().join("unused.key").display().to_string()),
         password_queue: oneauth::core::passwords::DEFAULT_QUEUE,
+        metrics: true,
         smtp: Default::default(),
     };
     configure(&mut args);
     let settings = Settings::from_args(&args).expect("valid test settings");
-    let vault = settings.vault().expect("a valid master key");
-    oneauth::core::audit::install_chain_key(&db, &vault)
+    let db = open_database(&settings)
         .await
-        .expect("the audit chain's key");
-    db.install_deployment(oneauth::core::db::Deployment {
-        public_url: settings.public_url.clone(),
-        vault: vault.clone(),
-    });
+        .expect("open the test database");
     if let Some(smtp) = &settings.smtp {
         oneauth::core::mail::sender::Sender::new(db.clone(), smtp, settings.mail_policy)
             .expect("a usable SMTP configuration")
             .spawn();
     }
-    let state = AppState::new(db.clone(), settings, vault);
+    let state = AppState::new(db.clone(), settings);
     let grant_tally = std::sync::Arc::clone(&state.grant_tally);
     tokio::spawn(serve_connections(
         listener,
@@ -618,6 +608,25 @@ pub struct ServerProcess {
     pub address: String,
 }
 
+impl ServerProcess {
+    /// `oneauth_password_hashes_total` from its /metrics: the argon2
+    /// verifications this process made (the tests running beside it in
+    /// the test binary do not count here).
+    pub async fn password_hashes(&self) -> u64 {
+        let metrics = reqwest::get(format!("{}/metrics", self.address))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("oneauth_password_hashes_total "))
+            .and_then(|value| value.trim().parse().ok())
+            .expect("the metric is exported")
+    }
+}
+
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -643,6 +652,7 @@ pub async fn spawn_server_process_with(app: &TestApp, env: &[(&str, &str)]) -> S
         .env("ONEAUTH_BIND", format!("127.0.0.1:{port}"))
         .env("ONEAUTH_PUBLIC_URL", &app.address)
         .env("ONEAUTH_LOG", "warn")
+        .env("ONEAUTH_METRICS", "on")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

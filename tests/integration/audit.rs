@@ -293,7 +293,9 @@ async fn concurrent_appends_to_one_app_form_one_chain() {
     for task in tasks {
         task.await.unwrap();
     }
-    let report = audit::verify_chain(&app.db, "busy", None).await.unwrap();
+    let report = audit::verify_chain(&app.db, app.db.deployment(), "busy", None)
+        .await
+        .unwrap();
     assert!(report.is_intact(), "{report:?}");
     assert_eq!(report.events_checked, 22);
 }
@@ -344,7 +346,7 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
     assert!(same.is_err(), "two appends to alpha ran at once");
     held.commit().await.unwrap();
     assert!(
-        audit::verify_chain(&app.db, "alpha", None)
+        audit::verify_chain(&app.db, app.db.deployment(), "alpha", None)
             .await
             .unwrap()
             .is_intact()

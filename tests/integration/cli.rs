@@ -473,3 +473,130 @@ async fn cli_changes_name_the_os_account_behind_them() {
     assert_eq!(actor_of("beta").await, format!("cli:{account}"));
     assert_ne!(account, "unknown");
 }
+
+// ---------------------------------------------------------------------------
+// N11 (second security review): the master key lives outside the data
+// directory by default; secrets on the command line are warned about; an
+// address is accepted only if mail can go to it.
+
+#[tokio::test(flavor = "multi_thread")]
+async fn n11_the_default_master_key_lives_outside_the_data_directory() {
+    if common::backend() != common::Backend::Sqlite {
+        return; // a property of the defaults; covered in the SQLite run
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_oneauth"))
+        .args([
+            "app",
+            "create",
+            "demo",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ])
+        .current_dir(dir.path())
+        .env_remove("ONEAUTH_DATABASE_URL")
+        .env_remove("ONEAUTH_MASTER_KEY")
+        .env_remove("ONEAUTH_MASTER_KEY_FILE")
+        .env_remove("XDG_CONFIG_HOME")
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("data/oneauth.db").exists());
+    assert!(!dir.path().join("data/master.key").exists());
+    let key = home.path().join(".config/oneauth/master.key");
+    assert!(key.exists());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn n11_secrets_on_the_command_line_are_warned_about() {
+    let app = spawn_app().await;
+    let key = app.master_key.clone();
+    let run = common::oneauth(
+        &app.database_url,
+        &[
+            "--master-key",
+            &key,
+            "--public-url",
+            &app.address,
+            "app",
+            "create",
+            "demo",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ],
+        None,
+    )
+    .expect_success();
+    assert!(
+        run.stderr
+            .contains("a secret was given on the command line")
+            && run.stderr.contains("--master-key"),
+        "{}",
+        run.stderr
+    );
+    // Through the environment: no warning.
+    let run = app
+        .cli(&[
+            "app",
+            "create",
+            "shop",
+            "--name",
+            "Shop",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+        ])
+        .expect_success();
+    assert!(!run.stderr.contains("command line"), "{}", run.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn n11_an_address_mail_cannot_go_to_is_refused_at_every_entry_point() {
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    for address in [
+        "a<b>@example.com",
+        "x(comment)@example.com",
+        "two..dots@example.com",
+    ] {
+        app.cli(&["user", "create", "--app", "demo", "--email", address])
+            .expect_error("is not a valid e-mail address");
+        let error = app
+            .call_json(
+                &common::browser(),
+                oneauth::api::hosted::SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: address.into(),
+                    password: "whatever it is".into(),
+                    return_to: None,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("valid e-mail"), "{error}");
+    }
+    // A quoted local part is an address lettre sends to.
+    app.cli(&[
+        "user",
+        "create",
+        "--app",
+        "demo",
+        "--email",
+        "\"john..smith\"@example.com",
+    ])
+    .expect_success();
+}

@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::{ServerCall, ServerProcess, browser, spawn_app, spawn_server_process};
+use common::{ServerCall, browser, spawn_app, spawn_server_process};
 use oneauth::api::hosted::SignInWithPassword;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -28,7 +28,7 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
     let server = spawn_server_process(&app).await;
     let mut answers = Vec::new();
     for email in ["ada@example.com", "nobody@example.com"] {
-        let before = verifications(&server).await;
+        let before = server.password_hashes().await;
         let response = ServerCall::of(SignInWithPassword {
             app_id: "demo".into(),
             email: email.to_string(),
@@ -42,7 +42,7 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
         // Exactly one argon2 verification on every path (a dummy one when
         // there is no such user): the expensive part costs the same.
         assert_eq!(
-            verifications(&server).await - before,
+            server.password_hashes().await - before,
             1,
             "verifications for {email}"
         );
@@ -59,7 +59,7 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
     // What is not an e-mail address at all is a form error, answered before
     // any work (M2: it reaches neither the database nor the audit log); its
     // shape is public, so this tells nobody who is registered.
-    let before = verifications(&server).await;
+    let before = server.password_hashes().await;
     let response = ServerCall::of(SignInWithPassword {
         app_id: "demo".into(),
         email: "not even an address".into(),
@@ -70,22 +70,7 @@ async fn unknown_email_and_wrong_password_look_and_cost_the_same() {
     .send()
     .await
     .unwrap();
-    assert_eq!(verifications(&server).await - before, 0);
+    assert_eq!(server.password_hashes().await - before, 0);
     assert_eq!(response.status(), 422);
     assert!(response.text().await.unwrap().contains("valid e-mail"));
-}
-
-/// `oneauth_password_hashes_total` from the server's /metrics.
-async fn verifications(server: &ServerProcess) -> u64 {
-    let metrics = reqwest::get(format!("{}/metrics", server.address))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("oneauth_password_hashes_total "))
-        .and_then(|value| value.trim().parse().ok())
-        .expect("the metric is exported")
 }

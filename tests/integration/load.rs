@@ -439,15 +439,9 @@ async fn a_signing_key_is_unsealed_and_parsed_once_per_process() {
     use oneauth::types::Alg;
     let app = spawn_app().await;
     app.create_app("demo", "Demo");
-    let vault = oneauth::core::vault::Vault::load(Some(&app.master_key), std::path::Path::new("/"))
+    let first = keys::active(&app.db, &oneauth::types::AppId::parse("demo").unwrap())
+        .await
         .unwrap();
-    let first = keys::active(
-        &app.db,
-        &vault,
-        &oneauth::types::AppId::parse("demo").unwrap(),
-    )
-    .await
-    .unwrap();
     let kid = first.get(Alg::Rs256).unwrap().kid.clone();
     let published = keys::verifier(
         &app.db,
@@ -460,13 +454,9 @@ async fn a_signing_key_is_unsealed_and_parsed_once_per_process() {
     tokio::time::sleep(oneauth::core::cache::FRESH_FOR + std::time::Duration::from_millis(100))
         .await;
 
-    let second = keys::active(
-        &app.db,
-        &vault,
-        &oneauth::types::AppId::parse("demo").unwrap(),
-    )
-    .await
-    .unwrap();
+    let second = keys::active(&app.db, &oneauth::types::AppId::parse("demo").unwrap())
+        .await
+        .unwrap();
     assert!(
         !std::sync::Arc::ptr_eq(&first, &second),
         "the active set is read again once stale"

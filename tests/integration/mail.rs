@@ -436,14 +436,13 @@ async fn e_mail_is_no_way_around_a_passkey_a_role_demands() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_recovery_link_the_user_asked_for_never_vouches_for_a_passkey_a_role_demands() {
     // A user without a passkey asks for a link; later an operator gives
-    // them a role that demands one. The link's session does not vouch for
-    // that first passkey (only an operator's link or enrolment link does).
+    // them a role that demands one. The link no longer opens the account
+    // (N2: what made it acceptable is checked again when it is used): only
+    // an operator's link or enrolment link vouches for that first passkey.
     let (app, _sink) = demo_with_sink().await;
     request_recovery(&app, "ada@example.com").await;
     let row = &app.outbox("demo").await[0];
-    let text = outbox::open(app.db.deployment().unwrap(), row)
-        .unwrap()
-        .text;
+    let text = outbox::open(app.db.deployment(), row).unwrap().text;
     let link = text
         .split_whitespace()
         .find(|w| w.contains("/recover?token="))
@@ -460,30 +459,26 @@ async fn a_recovery_link_the_user_asked_for_never_vouches_for_a_passkey_a_role_d
     .expect_success();
     app.grant_role("demo", "ada@example.com", "approver");
     let browser = browser();
-    app.call_json(
-        &browser,
-        RedeemRecoveryLink {
-            app_id: "demo".into(),
-            token: param(&link, "token").unwrap(),
-        },
-    )
-    .await
-    .unwrap();
-    let account = app.account(&browser, "demo").await.unwrap();
-    assert_eq!(account["requires_enrolment"], true);
-    assert!(
-        account["passkey_blocked"]
-            .as_str()
-            .is_some_and(|why| why.contains("enrolment link")),
-        "{account}"
-    );
-    let used = app
-        .actions_with_details("demo")
+    let error = app
+        .call_json(
+            &browser,
+            RedeemRecoveryLink {
+                app_id: "demo".into(),
+                token: param(&link, "token").unwrap(),
+            },
+        )
         .await
-        .into_iter()
-        .find(|(action, _)| action == "recovery_link.used")
-        .unwrap();
-    assert_eq!(used.1["requested_by"], "user");
+        .unwrap_err();
+    assert!(
+        crate::common::refused(&error).contains("protected by a passkey"),
+        "{error}"
+    );
+    assert!(app.account(&browser, "demo").await.is_err());
+    assert!(
+        !app.actions("demo")
+            .await
+            .contains(&"recovery_link.used".to_owned())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -501,4 +496,333 @@ async fn a_message_whose_link_expired_before_it_could_go_is_not_sent() {
     assert!(row.last_error.unwrap().contains("expired"));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(sink.messages().is_empty(), "a dead link is not sent");
+}
+
+// ---------------------------------------------------------------------------
+// N4 (second security review): sign-ups and every mail they cause are
+// throttled, and one app's backlog never holds another app's security mail.
+
+mod n4 {
+    use super::*;
+    use oneauth::api::hosted::RegisterWithPassword;
+    use oneauth::types::AppId;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n4_fifty_sign_ups_from_one_client_leave_at_most_the_limit_in_the_outbox() {
+        let (app, _) = crate::common::factors::demo(&["--self-registration"]).await;
+        let mut refused = Vec::new();
+        for n in 0..50 {
+            let answer = app
+                .call_json(
+                    &browser(),
+                    RegisterWithPassword {
+                        app_id: "demo".into(),
+                        email: format!("stranger{n}@example.org"),
+                        password: "a long enough passphrase".into(),
+                        return_to: None,
+                    },
+                )
+                .await;
+            if let Err(error) = answer {
+                refused.push(crate::common::refused(&error).to_owned());
+            }
+        }
+        let limit = oneauth::core::throttle::SIGNUPS_PER_CLIENT.max_failures as usize;
+        let mail_limit = oneauth::core::throttle::MAIL_PER_CLIENT.max_failures as usize;
+        let outbox = app.outbox("demo").await;
+        assert!(
+            outbox.len() <= mail_limit.min(limit),
+            "{} messages",
+            outbox.len()
+        );
+        assert_eq!(refused.len(), 50 - limit, "{refused:?}");
+        assert!(
+            refused.iter().all(|r| r.contains("Too many attempts")),
+            "{refused:?}"
+        );
+        let actions = app.actions("demo").await;
+        assert_eq!(
+            actions.iter().filter(|a| *a == "user.registered").count(),
+            limit
+        );
+        assert_eq!(actions.iter().filter(|a| *a == "signup.locked").count(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n4_a_recovery_link_goes_before_another_apps_thousand_verification_messages() {
+        // A server without a sender of its own: this test's sender works
+        // the queue, one batch at a time.
+        let app = crate::common::spawn_app().await;
+        app.create_app("demo", "Demo Panel");
+        app.create_app("spam", "Open Sign-up");
+        add_user(&app, "demo", "ada@example.com");
+        let spam = oneauth::core::apps::find(&app.db, &AppId::parse("spam").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let tx = write::begin(&app.db, Actor::system()).await.unwrap();
+        for n in 0..1000 {
+            outbox::enqueue(
+                &tx,
+                &spam,
+                &format!("stranger{n}@example.org"),
+                None,
+                &Content::Verification {
+                    link: format!("{}/a/spam/verify?token=t{n}", app.address),
+                },
+                tx.now + chrono::Duration::hours(24),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        // The backlog was there first; Ada's recovery link comes after.
+        app.advance_clock(chrono::Duration::seconds(1));
+        request_recovery(&app, "ada@example.com").await;
+        let sink = SmtpSink::start().await;
+        sender(&app, &sink).deliver_due().await.unwrap();
+        let mail = sink.wait_for_mail_to("ada@example.com").await;
+        assert_eq!(mail.subject(), "Recover your Demo Panel account");
+        assert_eq!(
+            sink.messages()[0].subject(),
+            "Recover your Demo Panel account",
+            "sent first"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n4_apps_take_turns_in_the_queue() {
+        let app = crate::common::spawn_app().await;
+        app.create_app("demo", "Demo Panel");
+        app.create_app("busy", "Busy");
+        let busy = oneauth::core::apps::find(&app.db, &AppId::parse("busy").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let demo = oneauth::core::apps::find(&app.db, &AppId::parse("demo").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let tx = write::begin(&app.db, Actor::system()).await.unwrap();
+        for n in 0..100 {
+            outbox::enqueue(
+                &tx,
+                &busy,
+                &format!("user{n}@example.org"),
+                None,
+                &Content::Test,
+                tx.now + chrono::Duration::hours(1),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        app.advance_clock(chrono::Duration::seconds(1));
+        let tx = write::begin(&app.db, Actor::system()).await.unwrap();
+        let late = outbox::enqueue(
+            &tx,
+            &demo,
+            "ada@example.com",
+            None,
+            &Content::Test,
+            tx.now + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let due = outbox::due(&app.db, 20).await.unwrap();
+        assert_eq!(due.len(), 20);
+        assert!(due[..2].contains(&late.id), "{due:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// N6 (second security review): confirming an address is no gift to whoever
+// registered it.
+
+mod n6 {
+    use super::*;
+    use crate::common::refused;
+    use oneauth::api::hosted::{ConfirmEmail, DisownEmail, LoadConfirmation, RegisterWithPassword};
+
+    async fn register(app: &TestApp, browser: &reqwest::Client, email: &str) {
+        app.call_json(
+            browser,
+            RegisterWithPassword {
+                app_id: "demo".into(),
+                email: email.into(),
+                password: "a long enough passphrase".into(),
+                return_to: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+
+    /// The token of the newest verification link mailed to `to`.
+    async fn verification_token(app: &TestApp, to: &str) -> String {
+        let row = app
+            .outbox("demo")
+            .await
+            .into_iter()
+            .rfind(|row| row.to_address == to && row.kind == MailKind::Verification)
+            .expect("a verification message");
+        let text = outbox::open(app.db.deployment(), &row).unwrap().text;
+        text.split("verify?token=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn verified(app: &TestApp, email: &str) -> bool {
+        let id = crate::common::console::user_id(app, "demo", email).await;
+        oneauth::core::users::find(&app.db, "demo", &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .email_verified
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n6_a_pre_registered_address_is_not_confirmed_by_its_owner_and_can_be_disowned() {
+        let (app, _) = crate::common::factors::demo(&["--self-registration"]).await;
+        // An attacker signs up with the victim's address and waits.
+        let attacker = browser();
+        register(&app, &attacker, "victim@corp.example").await;
+        let token = verification_token(&app, "victim@corp.example").await;
+        // The victim opens the link: the page says what it is about.
+        let victim = browser();
+        let shown = app
+            .call_json(
+                &victim,
+                LoadConfirmation {
+                    app_id: "demo".into(),
+                    token: token.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown["email"], "victim@corp.example");
+        assert_eq!(shown["self_registered"], true);
+        assert_eq!(shown["signed_in_to_it"], false);
+        assert!(
+            shown["how"].as_str().unwrap().contains("signing up"),
+            "{shown}"
+        );
+        // Pressing "confirm" without the account's sign-in confirms nothing.
+        let error = app
+            .call_json(
+                &victim,
+                ConfirmEmail {
+                    app_id: "demo".into(),
+                    token: token.clone(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            refused(&error).contains("Sign in to this account"),
+            "{error}"
+        );
+        assert!(!verified(&app, "victim@corp.example").await);
+        // "This wasn't me" closes the account, ends the attacker's session,
+        // and is recorded.
+        app.call_json(
+            &victim,
+            DisownEmail {
+                app_id: "demo".into(),
+                token: token.clone(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(app.account(&attacker, "demo").await.is_err());
+        let actions = app.actions("demo").await;
+        for action in ["email.disowned", "user.deactivated"] {
+            assert!(
+                actions.contains(&action.to_owned()),
+                "{action} in {actions:?}"
+            );
+        }
+        assert!(
+            app.outbox("demo")
+                .await
+                .iter()
+                .any(|row| row.to_address == "victim@corp.example" && row.kind == MailKind::Notice)
+        );
+        // The link is spent.
+        assert!(
+            app.call_json(
+                &victim,
+                LoadConfirmation {
+                    app_id: "demo".into(),
+                    token,
+                },
+            )
+            .await
+            .is_err()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n6_confirming_a_self_registered_address_ends_the_accounts_other_sessions() {
+        let (app, _) = crate::common::factors::demo(&["--self-registration"]).await;
+        let own = browser();
+        register(&app, &own, "pat@example.com").await;
+        let token = verification_token(&app, "pat@example.com").await;
+        let elsewhere = browser();
+        sign_in(
+            &app,
+            &elsewhere,
+            "demo",
+            "pat@example.com",
+            "a long enough passphrase",
+        )
+        .await;
+        let shown = app
+            .call_json(
+                &own,
+                LoadConfirmation {
+                    app_id: "demo".into(),
+                    token: token.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(shown["signed_in_to_it"], true);
+        app.call_json(
+            &own,
+            ConfirmEmail {
+                app_id: "demo".into(),
+                token,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(verified(&app, "pat@example.com").await);
+        assert!(app.account(&own, "demo").await.is_ok());
+        assert!(app.account(&elsewhere, "demo").await.is_err());
+    }
+}
+
+/// N11 (second security review): anyone can type an address on the
+/// recovery page, so the request is recorded as an anonymous one from the
+/// client's address, not as the account owner's own action.
+#[tokio::test(flavor = "multi_thread")]
+async fn n11_a_recovery_request_is_recorded_as_anonymous() {
+    let (app, _sink) = demo_with_sink().await;
+    request_recovery(&app, "ada@example.com").await;
+    let issued = app
+        .events("demo")
+        .await
+        .into_iter()
+        .find(|event| event.action == "recovery_link.issued")
+        .expect("the link was issued");
+    assert_eq!(issued.actor_type, "anonymous");
+    assert_eq!(issued.actor_id, None);
+    let details: serde_json::Value = serde_json::from_str(&issued.details).unwrap();
+    assert_eq!(details["requested_by"], "anonymous");
 }

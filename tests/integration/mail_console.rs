@@ -5,7 +5,8 @@
 use oneauth::api::console::apps::{ConsoleApp, ConsoleCreateApp, ConsoleUpdateApp};
 use oneauth::api::console::outbox::{ConsoleOpenEmail, ConsoleOutbox, ConsoleResendEmail};
 use oneauth::api::console::users::{
-    ConsoleCreateUser, ConsoleRecoveryLink, ConsoleRemoveUserPasskey, ConsoleSetUserActive,
+    ConsoleCreateUser, ConsoleInviteUser, ConsoleRecoveryLink, ConsoleRemoveUserPasskey,
+    ConsoleSetUserActive,
 };
 use oneauth::api::hosted::{ConfirmEmail, RegisterWithPassword, ResendVerification};
 use oneauth::types::MailStatus;
@@ -104,7 +105,7 @@ async fn an_operator_recovery_link_goes_by_e_mail_as_well() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn without_smtp_the_outbox_page_shows_the_message_to_copy_its_link_out() {
+async fn without_smtp_the_outbox_page_shows_the_message_with_its_link_withheld() {
     let app = spawn_app().await;
     let owner = first_owner(&app).await;
     create_demo(&app, &owner).await;
@@ -140,7 +141,8 @@ async fn without_smtp_the_outbox_page_shows_the_message_to_copy_its_link_out() {
         bad.to_string().contains("pending or sent or failed"),
         "{bad}"
     );
-    // Opened, it holds the link the console showed, which works.
+    // Opened, it says what it says, but never with its live link (N1): an
+    // operator who needs one issues a fresh link, which voids this one.
     let id = rows[0]["id"].as_str().unwrap().to_owned();
     let message = owner
         .call(
@@ -153,8 +155,34 @@ async fn without_smtp_the_outbox_page_shows_the_message_to_copy_its_link_out() {
         .await
         .unwrap();
     let link = created["invite_link"].as_str().unwrap();
-    assert!(message["text"].as_str().unwrap().contains(link));
-    accept_invitation(&app, link).await;
+    let text = message["text"].as_str().unwrap();
+    assert!(!text.contains(link), "{text}");
+    assert!(text.contains("[one-time link withheld]"), "{text}");
+    assert_eq!(message["link_withheld"], true);
+    assert_eq!(message["user_id"], created["user_id"]);
+    let fresh = owner
+        .call(
+            &app,
+            ConsoleInviteUser {
+                app_id: "demo".into(),
+                user_id: created["user_id"].as_str().unwrap().to_owned(),
+            },
+        )
+        .await
+        .unwrap();
+    let fresh = fresh.as_str().unwrap();
+    assert_ne!(fresh, link);
+    let old = app
+        .call_json(
+            &browser(),
+            oneauth::api::hosted::LoadInvitation {
+                app_id: "demo".into(),
+                token: link.rsplit('/').next().unwrap().to_owned(),
+            },
+        )
+        .await;
+    assert!(old.is_err(), "the old link is void: {old:?}");
+    accept_invitation(&app, fresh).await;
     // An auditor sees the list but cannot open a message (it may hold a
     // live link) nor resend one.
     let auditor = operator(&app, &owner, "audrey@example.com", "auditor").await;
@@ -327,29 +355,44 @@ async fn removing_a_passkey_and_deactivating_an_account_tell_the_user() {
 async fn a_sign_in_from_a_new_browser_tells_the_user_when_the_app_asks() {
     let (app, _owner, sink) = console_with_sink().await;
     add_user(&app, "demo", "ada@example.com");
-    let sign_in_with = |agent: &'static str| {
-        let app = &app;
-        async move {
-            let browser = reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .cookie_store(true)
-                .user_agent(agent)
-                .build()
-                .unwrap();
-            sign_in(app, &browser, "demo", "ada@example.com", PASSWORD).await;
-        }
+    let browser_of = |agent: &str| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .user_agent(agent)
+            .build()
+            .unwrap()
     };
+    let firefox = browser_of("Firefox/1");
     // Off by default.
-    sign_in_with("Firefox/1").await;
-    sign_in_with("Chrome/2").await;
+    sign_in(&app, &firefox, "demo", "ada@example.com", PASSWORD).await;
+    sign_in(
+        &app,
+        &browser_of("Chrome/2"),
+        "demo",
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await;
     app.sql("UPDATE app SET notify_new_device = true WHERE id = 'demo'")
         .await;
-    // The same browser again: nothing; another one: a notice.
-    sign_in_with("Firefox/1").await;
-    sign_in_with("Safari/3").await;
+    // The same browser again: nothing.
+    sign_in(&app, &firefox, "demo", "ada@example.com", PASSWORD).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.messages().len(), 1, "only the bootstrap invitation");
+    // N10: another browser that copies Firefox's user agent is still new
+    // (what marks a browser is our signed cookie, not what it says of
+    // itself), and what it says is quoted as its words, cut short.
+    let copycat = browser_of("Firefox/1 Call +1 555 0100 now, or visit https://evil.example/help");
+    sign_in(&app, &copycat, "demo", "ada@example.com", PASSWORD).await;
     let mail = sink.wait_for_mail_to("ada@example.com").await;
     assert_eq!(mail.subject(), "Demo: New sign-in to your account");
-    assert!(mail.text().contains("Safari/3"), "{}", mail.text());
+    let text = mail.text();
+    assert!(
+        text.contains("described itself (unverified) as: \u{201c}Firefox/1 Call +1 555"),
+        "{text}"
+    );
+    assert!(!text.contains("https://evil.example"), "{text}");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
         sink.messages().len(),
@@ -444,21 +487,23 @@ async fn an_unconfirmed_address_is_sent_to_confirm_it_before_any_code() {
             .is_err()
     );
 
-    // The link works from any browser (the mail app's), once.
+    // The link confirms in a browser signed in to the account (N6: not in
+    // any browser that holds the link), once.
     let confirm = ConfirmEmail {
         app_id: "demo".into(),
         token: param(&fresh, "token").unwrap(),
     };
-    let target = app
+    let elsewhere = app
         .call_json(&crate::common::browser(), confirm.clone())
         .await
-        .unwrap();
-    assert_eq!(target, "/a/demo/verify?verified=1");
+        .unwrap_err();
     assert!(
-        app.call_json(&crate::common::browser(), confirm)
-            .await
-            .is_err()
+        crate::common::refused(&elsewhere).contains("Sign in to this account"),
+        "{elsewhere}"
     );
+    let target = app.call_json(&browser, confirm.clone()).await.unwrap();
+    assert_eq!(target, "/a/demo/verify?verified=1");
+    assert!(app.call_json(&browser, confirm).await.is_err());
     assert!(
         app.actions("demo")
             .await
@@ -477,8 +522,8 @@ async fn verification_requests_are_throttled() {
         app_id: "demo".into(),
         return_to: None,
     };
-    // The sign-up's message was not a request; three more go.
-    for _ in 0..3 {
+    // The sign-up's message counts like a request (N4); two more go.
+    for _ in 0..2 {
         app.call_json(&browser, resend()).await.unwrap();
     }
     let error = app.call_json(&browser, resend()).await.unwrap_err();
@@ -486,7 +531,7 @@ async fn verification_requests_are_throttled() {
         crate::common::refused(&error).contains("wait a few minutes"),
         "{error}"
     );
-    assert_eq!(app.outbox("demo").await.len(), 4);
+    assert_eq!(app.outbox("demo").await.len(), 3);
     // Signed out, there is nothing to ask for.
     let error = app
         .call_json(&crate::common::browser(), resend())
@@ -538,6 +583,15 @@ async fn oneauth_email_test_sends_through_the_configured_server() {
         "ops@example.com",
     ])
     .expect_error("was not sent through 127.0.0.1");
+    // N11: that one attempt is recorded as one.
+    let failed: Vec<_> = app
+        .outbox("console")
+        .await
+        .into_iter()
+        .filter(|row| row.status == MailStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].attempts, 1);
     // Without SMTP, or with a bad address.
     app.cli(&["email", "test", "--to", "ops@example.com"])
         .expect_error("No SMTP server is configured");
@@ -677,4 +731,97 @@ async fn an_account_with_a_passkey_is_not_recovered_by_e_mail() {
     assert_eq!(mail.rcpt_tos, ["ada@example.com"]);
     assert_eq!(mail.subject(), "Recovering your Demo account");
     assert!(!mail.text().contains("token="));
+}
+
+/// N1 (second security review): the outbox is no way above one's own
+/// level. A global admin sees that a second owner was invited, and that an
+/// owner was sent a recovery link, but can neither open nor resend either
+/// message, so never holds a link that would make them an owner.
+#[tokio::test(flavor = "multi_thread")]
+async fn n1_an_admin_cannot_open_or_resend_an_owners_invitation_or_recovery_link() {
+    let app = spawn_app().await;
+    let owner = first_owner(&app).await;
+    let admin = operator(&app, &owner, "admin@example.com", "admin").await;
+    let created = owner
+        .call(
+            &app,
+            ConsoleCreateUser {
+                app_id: "console".into(),
+                email: "second-owner@example.com".into(),
+                roles: Some("owner".into()),
+                invite: Some("on".into()),
+            },
+        )
+        .await
+        .unwrap();
+    let invitation = created["invite_link"].as_str().unwrap().to_owned();
+    let message_to = |to: &str, kind: &str| ConsoleOutbox {
+        app_id: "console".into(),
+        status: None,
+        kind: Some(kind.into()),
+        to: Some(to.into()),
+    };
+    let page = admin
+        .call(&app, message_to("second-owner", "invitation"))
+        .await
+        .unwrap();
+    let id = page["rows"][0]["id"].as_str().unwrap().to_owned();
+    let open = ConsoleOpenEmail {
+        app_id: "console".into(),
+        id: id.clone(),
+    };
+    let resend = ConsoleResendEmail {
+        app_id: "console".into(),
+        id: id.clone(),
+    };
+    assert!(refusal(admin.call(&app, open.clone()).await).contains("above your own"));
+    assert!(refusal(admin.call(&app, resend.clone()).await).contains("above your own"));
+
+    // The second owner sets up their account; later an owner sends them a
+    // recovery link. The admin cannot open that one either.
+    let second = accept_invitation(&app, &invitation).await;
+    let second_id = user_id(&app, "console", "second-owner@example.com").await;
+    let recovery = owner
+        .call(
+            &app,
+            ConsoleRecoveryLink {
+                app_id: "console".into(),
+                user_id: second_id,
+            },
+        )
+        .await
+        .unwrap();
+    let page = admin
+        .call(&app, message_to("second-owner", "recovery"))
+        .await
+        .unwrap();
+    let recovery_id = page["rows"][0]["id"].as_str().unwrap().to_owned();
+    let open_recovery = ConsoleOpenEmail {
+        app_id: "console".into(),
+        id: recovery_id,
+    };
+    assert!(refusal(admin.call(&app, open_recovery.clone()).await).contains("above your own"));
+
+    // Nothing the admin was answered holds either link, and they are still
+    // an admin; an owner opening the same messages sees no link either.
+    let me = admin
+        .call(&app, oneauth::api::console::ConsoleMe {})
+        .await
+        .unwrap();
+    assert_eq!(me["access"], "admin");
+    let opened = owner.call(&app, open_recovery).await.unwrap();
+    let text = opened["text"].as_str().unwrap();
+    assert!(!text.contains(recovery.as_str().unwrap()), "{text}");
+    assert!(!text.contains(&invitation));
+    drop(second);
+    let refusals: Vec<String> = crate::common::console::refusals(&app)
+        .await
+        .into_iter()
+        .map(|r| r["attempted"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(refusals.contains(&"email.open".to_owned()), "{refusals:?}");
+    assert!(
+        refusals.contains(&"email.resend".to_owned()),
+        "{refusals:?}"
+    );
 }

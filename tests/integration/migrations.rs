@@ -7,11 +7,11 @@ use crate::common;
 use common::{Backend, backend, fresh_database};
 use migration::{Migrator, MigratorTrait};
 use oneauth::core::db;
-use oneauth::core::db::Db;
+use oneauth::core::db::Database;
 use sea_orm::{ConnectionTrait, Statement};
 
 /// The definition of index `name`, or `None` when there is none.
-async fn index_definition(db: &Db, name: &str) -> Option<String> {
+async fn index_definition(db: &Database, name: &str) -> Option<String> {
     let (sql, column) = match backend() {
         Backend::Sqlite => (
             "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1",

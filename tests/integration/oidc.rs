@@ -7,7 +7,7 @@ use crate::common;
 
 use common::oauth::{Client, Pkce, assert_exactly_one_won, claims, header, param};
 use common::passkey::Device;
-use common::{PASSWORD, TestApp, add_user, browser, sign_in, spawn_app, spawn_second_server};
+use common::{PASSWORD, TestApp, browser, sign_in, spawn_app, spawn_second_server};
 use oneauth::api::account::{ChangePassword, FinishAddPasskey, StartAddPasskey};
 use oneauth::api::hosted::{FinishPasskeyAssertion, SignOut, StartPasskeyAssertion};
 use oneauth::entities::{refresh_token, signing_key, token_family};
@@ -31,21 +31,7 @@ async fn setup() -> Setup {
 }
 
 async fn setup_with(flags: &[&str]) -> Setup {
-    let app = spawn_app().await;
-    let mut args = vec![
-        "app",
-        "create",
-        "demo",
-        "--name",
-        "Demo",
-        "--redirect-uri",
-        "http://localhost:5173/cb",
-        "--post-logout-redirect-uri",
-        "http://localhost:5173/bye",
-    ];
-    args.extend_from_slice(flags);
-    let created = app.cli(&args).expect_success().json();
-    add_user(&app, "demo", "ada@example.com");
+    let (app, created) = common::factors::demo(flags).await;
     Setup { app, created }
 }
 
@@ -1444,4 +1430,210 @@ async fn rp_initiated_logout_ends_the_session_and_returns_to_a_registered_uri() 
             .starts_with("/a/demo/login?"),
         "signed out"
     );
+}
+
+// ---------------------------------------------------------------------------
+// N7, N8, N9 and the code-reuse item of N11 (second security review).
+
+mod second_review {
+    use super::*;
+    use crate::common::console::first_owner;
+    use oneauth::api::console::clients::{ConsoleCreateClient, ConsoleSetClientDisabled};
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n7_disabling_a_client_ends_its_access_tokens_and_families() {
+        let setup = setup().await;
+        let owner = first_owner(&setup.app).await;
+        let client = setup.client();
+        let ada = signed_in_browser(&setup).await;
+        let tokens = client.tokens(&ada, &[]).await;
+        let access = tokens["access_token"].as_str().unwrap().to_owned();
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+        // A resource server: a confidential client that introspects.
+        let created = owner
+            .call(
+                &setup.app,
+                ConsoleCreateClient {
+                    app_id: "demo".into(),
+                    name: "API".into(),
+                    client_type: "confidential".into(),
+                    redirect_uris: "https://api.example.com/cb".into(),
+                    post_logout_redirect_uris: String::new(),
+                    id_token_alg: "ES256".into(),
+                },
+            )
+            .await
+            .unwrap();
+        let api = Client {
+            client_id: created["client_id"].as_str().unwrap().to_owned(),
+            secret: created["client_secret"].as_str().map(str::to_owned),
+            ..setup.client()
+        };
+        let (_, info) = api.post("introspect", &[("token", &access)]).await;
+        assert_eq!(info["active"], true);
+
+        let disabled = |disabled| ConsoleSetClientDisabled {
+            app_id: "demo".into(),
+            client_id: client.client_id.clone(),
+            disabled,
+        };
+        owner.call(&setup.app, disabled(true)).await.unwrap();
+        let (_, info) = api.post("introspect", &[("token", &access)]).await;
+        assert_eq!(info, json!({ "active": false }));
+        assert_eq!(client.userinfo(&access).await.status(), 401);
+        // Enabled again (its secret rotated, say), it gets nothing back.
+        owner.call(&setup.app, disabled(false)).await.unwrap();
+        let (status, body) = client.refresh(&refresh).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error"], "invalid_grant");
+        let (_, info) = api.post("introspect", &[("token", &access)]).await;
+        assert_eq!(info, json!({ "active": false }));
+        let revoked = token_family::Entity::find()
+            .all(&setup.app.db)
+            .await
+            .unwrap();
+        assert!(
+            revoked
+                .iter()
+                .all(|f| f.revoked_reason.as_deref() == Some("client_disabled")),
+            "{revoked:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n8_a_login_after_mark_from_before_the_sign_in_never_satisfies_prompt_login() {
+        let setup = setup().await;
+        let client = setup.client();
+        // Anyone (not signed in) asks for prompt=login and keeps the mark
+        // the sign-in page was sent with.
+        let anonymous = browser();
+        let response = client
+            .authorize(&anonymous, &Pkce::new(), &[("prompt", "login")])
+            .await;
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let back = param(&location, "return_to").unwrap();
+        let mark = param(&back, "login_after").expect("a mark");
+        // Ada signs in later, in her own browser.
+        setup.app.advance_clock(chrono::Duration::seconds(5));
+        let ada = signed_in_browser(&setup).await;
+        // With Ada's cookie (a thief's copy), the old mark does not skip the
+        // re-authentication prompt=login asks for.
+        let response = client
+            .authorize(
+                &ada,
+                &Pkce::new(),
+                &[("prompt", "login"), ("login_after", mark.as_str())],
+            )
+            .await;
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.starts_with("/a/demo/login?"), "{location}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n8_a_login_after_mark_is_bound_to_the_browser_that_signs_in_and_expires() {
+        let setup = setup().await;
+        let client = setup.client();
+        let pkce = Pkce::new();
+        let browser = browser();
+        let response = client
+            .authorize(&browser, &pkce, &[("prompt", "login")])
+            .await;
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let back = param(&location, "return_to").unwrap();
+        // The sign-in in this browser carries the request on...
+        let next = setup
+            .app
+            .call_json(
+                &browser,
+                oneauth::api::hosted::SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "ada@example.com".into(),
+                    password: PASSWORD.into(),
+                    return_to: Some(back.clone()),
+                },
+            )
+            .await
+            .unwrap();
+        let next = next.as_str().unwrap().to_owned();
+        assert_ne!(next, back, "the mark is bound to the new sign-in");
+        // ...and gets its code,
+        let response = browser
+            .get(format!("{}{next}", setup.app.address))
+            .send()
+            .await
+            .unwrap();
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(param(location, "code").is_some(), "{location}");
+        // but not twenty minutes later.
+        setup.app.advance_clock(chrono::Duration::minutes(20));
+        let response = browser
+            .get(format!("{}{next}", setup.app.address))
+            .send()
+            .await
+            .unwrap();
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.starts_with("/a/demo/login?"), "{location}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n9_a_committed_rotation_is_delivered_when_the_step_after_it_fails() {
+        let setup = setup().await;
+        let client = setup.client();
+        let ada = signed_in_browser(&setup).await;
+        let tokens = client.tokens(&ada, &[]).await;
+        // The session is old enough to be extended by the refresh...
+        setup.app.advance_clock(chrono::Duration::minutes(2));
+        // ...and extending it fails (a database error after the rotation
+        // committed), as a trigger makes every session update fail.
+        let fail_session_updates = match crate::common::backend() {
+            crate::common::Backend::Sqlite => vec![
+                "CREATE TRIGGER fail_session_updates BEFORE UPDATE ON signin_session \
+                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+                    .to_owned(),
+            ],
+            crate::common::Backend::Postgres => vec![
+                "CREATE FUNCTION fail_session_updates() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql"
+                    .to_owned(),
+                "CREATE TRIGGER fail_session_updates BEFORE UPDATE ON signin_session \
+                 FOR EACH ROW EXECUTE FUNCTION fail_session_updates()"
+                    .to_owned(),
+            ],
+        };
+        for statement in &fail_session_updates {
+            setup.app.sql(statement).await;
+        }
+        let (status, body) = client
+            .refresh(tokens["refresh_token"].as_str().unwrap())
+            .await;
+        assert_eq!(status, 200, "{body}");
+        // The successor works: no reuse, no revoked family, no alarm.
+        let (status, body) = client
+            .refresh(body["refresh_token"].as_str().unwrap())
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let actions = setup.app.actions("demo").await;
+        assert!(!actions.contains(&"token.reuse_detected".to_owned()));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n11_two_exchanges_of_one_code_at_once_revoke_what_the_first_got() {
+        let setup = setup().await;
+        let client = setup.client();
+        let ada = signed_in_browser(&setup).await;
+        for _ in 0..5 {
+            let pkce = Pkce::new();
+            let code = client.code(&ada, &pkce, &[]).await;
+            let (first, second) =
+                tokio::join!(client.exchange(&code, &pkce), client.exchange(&code, &pkce));
+            let answers = [first, second];
+            assert_exactly_one_won(&answers);
+            let winner = answers.iter().find(|(status, _)| *status == 200).unwrap();
+            // RFC 6749 §4.1.2: the second use revokes what the first got.
+            let (status, body) = client
+                .refresh(winner.1["refresh_token"].as_str().unwrap())
+                .await;
+            assert_eq!(status, 400, "{body}");
+        }
+    }
 }

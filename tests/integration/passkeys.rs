@@ -445,3 +445,387 @@ async fn passkey_sign_up_respects_the_app_setting() {
             .contains("invitation only")
     );
 }
+
+// ---------------------------------------------------------------------------
+// N2 (second security review): a recovery code is a typed secret, and a
+// requested recovery link proves a mailbox; neither vouches for a passkey a
+// role demands, whether or not the user still has one.
+
+mod n2 {
+    use crate::common::console::{accept_invitation_with, first_owner, user_id};
+    use crate::common::factors::{add_passkey, demo, passkey_role};
+    use crate::common::oauth::{Client, Pkce, claims, param};
+    use crate::common::passkey::Device;
+    use crate::common::{TestApp, browser, refused};
+    use oneauth::api::account::{ChangePassword, RegenerateRecoveryCodes};
+    use oneauth::api::console::users::{ConsoleCreateUser, ConsoleEnrolmentLink};
+    use oneauth::api::hosted::SignInWithRecoveryCode;
+    use serde_json::Value;
+
+    /// One of the user's ten fresh codes, from their own (fresh passkey)
+    /// session.
+    async fn a_code(app: &TestApp, browser: &reqwest::Client, app_id: &str) -> String {
+        let codes = app
+            .call_json(
+                browser,
+                RegenerateRecoveryCodes {
+                    app_id: app_id.into(),
+                },
+            )
+            .await
+            .unwrap();
+        codes[0].as_str().unwrap().to_owned()
+    }
+
+    async fn sign_in_with_code(
+        app: &TestApp,
+        app_id: &str,
+        email: &str,
+        code: &str,
+    ) -> reqwest::Client {
+        let evil = browser();
+        app.call_json(
+            &evil,
+            SignInWithRecoveryCode {
+                app_id: app_id.into(),
+                email: email.into(),
+                code: code.into(),
+            },
+        )
+        .await
+        .unwrap();
+        evil
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n2_one_phished_recovery_code_gives_no_token_with_a_passkey_only_role() {
+        let (app, created) = demo(&[]).await;
+        let owner = first_owner(&app).await;
+        passkey_role(&app, "demo", "secadmin", &[]);
+        // The victim set up their account with a passkey, holds the role,
+        // and keeps ten recovery codes.
+        let invited = owner
+            .call(
+                &app,
+                ConsoleCreateUser {
+                    app_id: "demo".into(),
+                    email: "victim@example.com".into(),
+                    roles: Some("secadmin".into()),
+                    invite: Some("on".into()),
+                },
+            )
+            .await
+            .unwrap();
+        let victim =
+            accept_invitation_with(&app, invited["invite_link"].as_str().unwrap(), None).await;
+        let code = a_code(&app, &victim.browser, "demo").await;
+        let client = Client::from_created(&app, &created);
+        let own = client.tokens(&victim.browser, &[]).await;
+        assert_eq!(claims(own["access_token"].as_str().unwrap())["acr"], "phr");
+
+        // An attacker with that one code, and nothing else.
+        let evil = sign_in_with_code(&app, "demo", "victim@example.com", &code).await;
+        let error = add_passkey(&app, &evil, "demo", &mut Device::new(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            refused(&error).contains("ask an operator for an enrolment link"),
+            "{error}"
+        );
+        let view = app.account(&evil, "demo").await.unwrap();
+        assert!(
+            view["passkey_blocked"]
+                .as_str()
+                .unwrap()
+                .contains("ask an operator for an enrolment link"),
+            "{view}"
+        );
+        // Nor does it turn into a lasting password.
+        let error = app
+            .call_json(
+                &evil,
+                ChangePassword {
+                    app_id: "demo".into(),
+                    current: None,
+                    new: "the attacker's own passphrase".into(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(refused(&error).contains("enrolment link"), "{error}");
+        // And the code session gets no code for a client.
+        let response = client.authorize(&evil, &Pkce::new(), &[]).await;
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(param(location, "code").is_none(), "{location}");
+        assert_eq!(location, "/a/demo/account");
+
+        // The owner of the account, who lost the passkey, gets back in
+        // the way an operator vouches for: an enrolment link.
+        let link = owner
+            .call(
+                &app,
+                ConsoleEnrolmentLink {
+                    app_id: "demo".into(),
+                    user_id: user_id(&app, "demo", "victim@example.com").await,
+                },
+            )
+            .await
+            .unwrap();
+        let token = param(link.as_str().unwrap(), "enrol").unwrap();
+        add_passkey(&app, &evil, "demo", &mut Device::new(), Some(&token))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n2_one_phished_recovery_code_opens_no_console_session() {
+        let app = crate::common::spawn_app().await;
+        let owner = first_owner(&app).await;
+        let code = a_code(&app, &owner.browser, "console").await;
+        let evil = sign_in_with_code(&app, "console", "owner@example.com", &code).await;
+        let error = add_passkey(&app, &evil, "console", &mut Device::new(), None)
+            .await
+            .unwrap_err();
+        assert!(refused(&error).contains("enrolment link"), "{error}");
+        let me = app
+            .call_json(&evil, oneauth::api::console::ConsoleMe {})
+            .await;
+        assert!(me.is_err(), "{me:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n2_a_requested_recovery_link_is_checked_again_when_it_is_used() {
+        let (app, _) = demo(&[]).await;
+        app.call_json(
+            &browser(),
+            oneauth::api::hosted::RequestRecoveryEmail {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let message = app.outbox("demo").await.pop().unwrap();
+        let text = oneauth::core::mail::outbox::open(app.db.deployment(), &message)
+            .unwrap()
+            .text;
+        let token = text
+            .split("recover?token=")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned();
+        // Meanwhile the account got a passkey: a mailbox is no way around it.
+        let ada = crate::common::factors::signed_in(&app, "demo", "ada@example.com").await;
+        add_passkey(&app, &ada, "demo", &mut Device::new(), None)
+            .await
+            .unwrap();
+        let error = app
+            .call_json(
+                &browser(),
+                oneauth::api::hosted::RedeemRecoveryLink {
+                    app_id: "demo".into(),
+                    token,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            refused(&error).contains("protected by a passkey"),
+            "{error}"
+        );
+        let _: Value = app.account(&ada, "demo").await.unwrap();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// N5 (second security review): a passkey ceremony is single use on the
+// server, even for a synced passkey whose signature counter stays 0.
+
+mod n5 {
+    use crate::common::factors::{add_passkey, demo, signed_in};
+    use crate::common::passkey::Device;
+    use crate::common::{ServerCall, TestApp, browser, refused};
+    use oneauth::api::hosted::{FinishPasskeyAssertion, SignOut, StartPasskeyAssertion};
+    use oneauth::entities::passkey;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use serde_json::Value;
+
+    /// Synced passkeys (iCloud Keychain, Google Password Manager) always
+    /// report a signature counter of 0, so the counter never shows a
+    /// replay. The software authenticator counts; forgetting what the
+    /// server stored of its counter puts the server where it is with a
+    /// synced passkey.
+    async fn forget_signature_counters(app: &TestApp) {
+        fn zero(value: &mut Value) {
+            match value {
+                Value::Object(map) => {
+                    for (key, inner) in map.iter_mut() {
+                        if key == "counter" {
+                            *inner = Value::from(0);
+                        } else {
+                            zero(inner);
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter_mut().for_each(zero),
+                _ => {}
+            }
+        }
+        for row in passkey::Entity::find().all(&app.db).await.unwrap() {
+            let mut json: Value = serde_json::from_str(&row.passkey_json).unwrap();
+            zero(&mut json);
+            let mut update: passkey::ActiveModel = row.into();
+            update.passkey_json = Set(json.to_string());
+            update.update(app.db.writer()).await.unwrap();
+        }
+    }
+
+    /// The ceremony cookie a start answered with.
+    fn ceremony_cookie(response: &reqwest::Response) -> String {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("oneauth_passkey_auth="))
+            .and_then(|v| v.split(';').next())
+            .expect("a ceremony cookie")
+            .to_owned()
+    }
+
+    /// A finish sent by a fresh client with exactly `cookie` and `credential`.
+    async fn finish(app: &TestApp, cookie: &str, credential: &str) -> reqwest::Response {
+        ServerCall::of(FinishPasskeyAssertion {
+            app_id: "demo".into(),
+            credential: credential.to_owned(),
+            return_to: None,
+        })
+        .request(&browser(), &app.address)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n5_a_replayed_assertion_and_its_cookie_are_refused_even_after_sign_out() {
+        let (app, _) = demo(&[]).await;
+        let ada = signed_in(&app, "demo", "ada@example.com").await;
+        let mut device = Device::new();
+        add_passkey(&app, &ada, "demo", &mut device, None)
+            .await
+            .unwrap();
+        // Ada signs in with her passkey; someone records the request (a
+        // proxy's log, a HAR file): its body and the ceremony cookie.
+        let start = ServerCall::of(StartPasskeyAssertion {
+            app_id: "demo".into(),
+        })
+        .request(&browser(), &app.address)
+        .send()
+        .await
+        .unwrap();
+        let cookie = ceremony_cookie(&start);
+        let options: Value = start.json().await.unwrap();
+        let assertion = device.get(&app.address, options.as_str().unwrap());
+        let signed_in = finish(&app, &cookie, &assertion).await;
+        assert_eq!(signed_in.status(), 200);
+        forget_signature_counters(&app).await;
+
+        // The recording, played again from elsewhere: refused.
+        let replayed = finish(&app, &cookie, &assertion).await;
+        assert_eq!(replayed.status(), 403);
+        let error: Value = replayed.json().await.unwrap();
+        assert!(refused(&error).contains("already used"), "{error}");
+        // Also once Ada has signed out.
+        app.call_json(
+            &ada,
+            SignOut {
+                app_id: "demo".into(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(finish(&app, &cookie, &assertion).await.status(), 403);
+        let failures: Vec<_> = app
+            .actions_with_details("demo")
+            .await
+            .into_iter()
+            .filter(|(action, _)| action == "signin.failed")
+            .map(|(_, details)| details["reason"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert!(
+            failures
+                .iter()
+                .filter(|r| *r == "replayed_ceremony")
+                .count()
+                == 2,
+            "{failures:?}"
+        );
+        // A new ceremony signs in as usual.
+        let fresh = browser();
+        crate::common::factors::assert_passkey(&app, &fresh, "demo", &mut device)
+            .await
+            .unwrap();
+    }
+}
+
+/// M2 (residue, second security review). Decision: a failed passkey
+/// assertion is worth recording (it is someone presenting a credential this
+/// app does not accept), and each needs a ceremony of its own; they count
+/// against the client address, and once it locks (30 in 15 minutes) they
+/// are neither counted nor recorded until the lock ends: the lock is
+/// recorded once. So one client writes at most 31 rows per window.
+#[tokio::test(flavor = "multi_thread")]
+async fn m2_residue_failed_passkey_assertions_stop_being_recorded_at_the_address_lock() {
+    let app = open_app().await;
+    app.create_app("elsewhere", "Elsewhere");
+    app.sql("UPDATE app SET self_registration = true WHERE id = 'elsewhere'")
+        .await;
+    // A passkey of another app: presented here, it is no credential of this app.
+    let mut stranger = Device::new();
+    let client = browser();
+    let options = json(
+        &app,
+        &client,
+        StartPasskeySignUp {
+            app_id: "elsewhere".into(),
+            email: "mallory@example.com".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let credential = stranger.create(&app.address, options.as_str().unwrap());
+    json(
+        &app,
+        &client,
+        FinishPasskeySignUp {
+            app_id: "elsewhere".into(),
+            credential: credential.to_string(),
+        },
+    )
+    .await
+    .unwrap();
+    let before = app.actions("demo").await.len();
+    for _ in 0..40 {
+        let error = passkey_sign_in(&app, &browser(), &mut stranger, "demo")
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("passkey"), "{error}");
+    }
+    let recorded: Vec<String> = app.actions("demo").await.split_off(before);
+    let limit = oneauth::core::throttle::PER_ADDRESS.max_failures as usize;
+    assert_eq!(
+        recorded.iter().filter(|a| *a == "signin.failed").count(),
+        limit,
+        "{recorded:?}"
+    );
+    assert_eq!(
+        recorded.iter().filter(|a| *a == "signin.locked").count(),
+        1,
+        "{recorded:?}"
+    );
+    assert_eq!(recorded.len(), limit + 1);
+}

@@ -9,6 +9,9 @@ use crate::common;
 use std::time::Duration;
 
 use common::console::{Op, accept_invitation_with, demo_with_owner, operator, user_id, with_owner};
+use common::factors::{
+    add_passkey, assert_passkey, demo, live_families, live_sessions, passkey_role, signed_in,
+};
 use common::oauth::{Client, Pkce, claims, param};
 use common::passkey::Device;
 use common::refused;
@@ -19,128 +22,17 @@ use oneauth::api::account::{
 };
 use oneauth::api::console::{apps::*, audit::*, clients::*, roles::*, users::*, *};
 use oneauth::api::hosted::{
-    FinishPasskeyAssertion, RedeemRecoveryLink, SignInWithPassword, SignInWithRecoveryCode,
-    StartPasskeyAssertion,
+    RedeemRecoveryLink, SignInWithPassword, SignInWithRecoveryCode, StartPasskeyAssertion,
 };
-use oneauth::entities::{audit_event, signin_session, token_family};
+use oneauth::entities::{audit_event, signin_session};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------
 // Helpers
 
-/// App `demo` (a public client, a post-logout URI) with ada@example.com.
-async fn demo(extra: &[&str]) -> (TestApp, Value) {
-    let app = spawn_app().await;
-    let mut args = vec![
-        "app",
-        "create",
-        "demo",
-        "--name",
-        "Demo",
-        "--redirect-uri",
-        "http://localhost:5173/cb",
-        "--post-logout-redirect-uri",
-        "http://localhost:5173/bye",
-    ];
-    args.extend_from_slice(extra);
-    let created = app.cli(&args).expect_success().json();
-    add_user(&app, "demo", "ada@example.com");
-    (app, created)
-}
-
-fn passkey_role(app: &TestApp, app_id: &str, role: &str, extra: &[&str]) {
-    let mut args = vec!["role", "create", "--app", app_id, role, "--require-passkey"];
-    args.extend_from_slice(extra);
-    app.cli(&args).expect_success();
-}
-
-async fn signed_in(app: &TestApp, app_id: &str, email: &str) -> reqwest::Client {
-    let browser = browser();
-    sign_in(app, &browser, app_id, email, PASSWORD).await;
-    browser
-}
-
-/// Add a passkey from the account page (`enrolment`: an enrolment link's
-/// token); the error of whichever step refused.
-async fn add_passkey(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    app_id: &str,
-    device: &mut Device,
-    enrolment: Option<&str>,
-) -> Result<Value, Value> {
-    let enrolment = enrolment.unwrap_or_default();
-    let options = app
-        .call_json(
-            browser,
-            StartAddPasskey {
-                app_id: app_id.to_string(),
-                enrolment: Some(enrolment.to_string()),
-            },
-        )
-        .await?;
-    let credential = device.create(&app.address, options.as_str().unwrap());
-    app.call_json(
-        browser,
-        FinishAddPasskey {
-            app_id: app_id.to_string(),
-            credential: credential.to_string(),
-            name: "Key".into(),
-            enrolment: Some(enrolment.to_string()),
-        },
-    )
-    .await
-}
-
-/// A passkey assertion in `browser`: a sign-in, or a step-up of the
-/// signed-in user.
-async fn assert_passkey(
-    app: &TestApp,
-    browser: &reqwest::Client,
-    app_id: &str,
-    device: &mut Device,
-) -> Result<Value, Value> {
-    let options = app
-        .call_json(
-            browser,
-            StartPasskeyAssertion {
-                app_id: app_id.to_string(),
-            },
-        )
-        .await?;
-    let assertion = device.get(&app.address, options.as_str().unwrap());
-    app.call_json(
-        browser,
-        FinishPasskeyAssertion {
-            app_id: app_id.to_string(),
-            credential: assertion.to_string(),
-            return_to: None,
-        },
-    )
-    .await
-}
-
 async fn audit_rows(app: &TestApp) -> u64 {
     audit_event::Entity::find().count(&app.db).await.unwrap()
-}
-
-async fn live_sessions(app: &TestApp, user: &str) -> u64 {
-    signin_session::Entity::find()
-        .filter(signin_session::Column::UserId.eq(user))
-        .filter(signin_session::Column::EndedAt.is_null())
-        .count(&app.db)
-        .await
-        .unwrap()
-}
-
-async fn live_families(app: &TestApp, user: &str) -> u64 {
-    token_family::Entity::find()
-        .filter(token_family::Column::UserId.eq(user))
-        .filter(token_family::Column::RevokedAt.is_null())
-        .count(&app.db)
-        .await
-        .unwrap()
 }
 
 // ---------------------------------------------------------------------------

@@ -258,3 +258,22 @@ async fn pages_render_while_other_servers_start() {
     let ((), rendered) = tokio::join!(start_servers, render_pages);
     assert!(rendered > 0);
 }
+
+/// N11 (second security review): /metrics is off unless it is turned on,
+/// so a proxy on the same host cannot publish it by accident; when on, it
+/// answers only a client on this machine that no proxy forwarded.
+#[tokio::test(flavor = "multi_thread")]
+async fn n11_metrics_are_off_unless_turned_on() {
+    let off = common::spawn_app_with(|args| args.metrics = false).await;
+    assert_eq!(off.get("/metrics").await.status(), 404);
+    let on = spawn_app().await;
+    assert_eq!(on.get("/metrics").await.status(), 200);
+    let forwarded = on
+        .http
+        .get(format!("{}/metrics", on.address))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forwarded.status(), 404);
+}

@@ -1174,3 +1174,190 @@ async fn sign_up_is_off_by_default_and_checks_passwords_when_on() {
     assert!(recorded.contains(&"user.registered".to_owned()));
     assert!(recorded.contains(&"signin.succeeded".to_owned()));
 }
+
+// ---------------------------------------------------------------------------
+// N3 (second security review): a known-device mark never multiplies the
+// guess budget. Marks die with a password change, only a few per account
+// are live, and their failures also count on one key of the account.
+
+mod n3 {
+    use crate::common::factors::demo;
+    use crate::common::{
+        PASSWORD, ServerCall, ServerProcess, TestApp, browser, spawn_server_process,
+    };
+    use oneauth::api::account::ChangePassword;
+    use oneauth::api::hosted::SignInWithPassword;
+
+    const NEW_PASSWORD: &str = "a brand new passphrase 42";
+
+    /// A password sign-in from `client` to `server`: its status.
+    async fn attempt(server: &ServerProcess, client: &reqwest::Client, password: &str) -> u16 {
+        ServerCall::of(SignInWithPassword {
+            app_id: "demo".into(),
+            email: "ada@example.com".into(),
+            password: password.into(),
+            return_to: None,
+        })
+        .request(client, &server.address)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+    }
+
+    /// `n` browsers that signed in as ada, each holding its mark.
+    async fn marked_browsers(server: &ServerProcess, n: usize) -> Vec<reqwest::Client> {
+        let mut browsers = Vec::new();
+        for _ in 0..n {
+            let client = browser();
+            assert_eq!(attempt(server, &client, PASSWORD).await, 200);
+            browsers.push(client);
+        }
+        browsers
+    }
+
+    async fn lock_out_strangers(server: &ServerProcess) {
+        for _ in 0..5 {
+            attempt(server, &browser(), "a stranger's guess").await;
+        }
+        assert_eq!(attempt(server, &browser(), PASSWORD).await, 403);
+    }
+
+    async fn with_server(app: &TestApp) -> ServerProcess {
+        spawn_server_process(app).await
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n3_after_a_password_change_old_marks_get_no_guess_checked() {
+        let (app, _) = demo(&[]).await;
+        let server = with_server(&app).await;
+        let browsers = marked_browsers(&server, 4).await;
+        // Ada changes her password in the first browser.
+        let answer = ServerCall::of(ChangePassword {
+            app_id: "demo".into(),
+            current: Some(PASSWORD.into()),
+            new: NEW_PASSWORD.into(),
+        })
+        .request(&browsers[0], &server.address)
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+        lock_out_strangers(&server).await;
+        // Whoever holds the three other browsers (they once had the old
+        // password) is a stranger now: not one guess is checked...
+        let before = server.password_hashes().await;
+        for old in &browsers[1..] {
+            for _ in 0..5 {
+                assert_eq!(attempt(&server, old, "a guess at the new one").await, 403);
+            }
+        }
+        assert_eq!(server.password_hashes().await - before, 0);
+        // ...nor does the right password get in from there while locked.
+        assert_eq!(attempt(&server, &browsers[1], NEW_PASSWORD).await, 403);
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n3_many_marks_together_get_no_more_than_the_accounts_budget() {
+        let (app, _) = demo(&[]).await;
+        let server = with_server(&app).await;
+        // Seven browsers signed in: more than the live marks an account keeps.
+        let browsers = marked_browsers(&server, 7).await;
+        lock_out_strangers(&server).await;
+        let before = server.password_hashes().await;
+        for marked in &browsers {
+            for _ in 0..5 {
+                attempt(&server, marked, "a guess").await;
+            }
+        }
+        let checked = server.password_hashes().await - before;
+        // Before: 35 (five per mark). Now the marks together have one
+        // budget beside the account's own (which strangers used up).
+        let budget = oneauth::core::throttle::PER_MARKED_ACCOUNT.max_failures as u64;
+        assert!(checked <= budget, "{checked} guesses were checked");
+        assert!(checked > 0, "the newest marks still get their own tries");
+    }
+}
+
+/// L1 (residue, second security review). Decision: the account lock stays
+/// (it is what stops guessing), and a stranger cannot shut its owner out:
+/// the owner's known browsers and passkeys are never locked, and on a new
+/// browser the owner gets in with an e-mail recovery link, which no
+/// sign-in lock stops (it signs in once and asks for a new password).
+#[tokio::test(flavor = "multi_thread")]
+async fn l1_residue_a_locked_out_owner_on_a_new_browser_gets_in_by_an_e_mail_link() {
+    let (app, _) = crate::common::factors::demo(&[]).await;
+    for _ in 0..5 {
+        let _ = app
+            .call_json(
+                &browser(),
+                SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "ada@example.com".into(),
+                    password: "a stranger's guess".into(),
+                    return_to: None,
+                },
+            )
+            .await;
+    }
+    let new_browser = browser();
+    let refused = app
+        .call_json(
+            &new_browser,
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.into(),
+                return_to: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        common::refused(&refused).contains("Too many failed attempts"),
+        "{refused}"
+    );
+    app.call_json(
+        &new_browser,
+        oneauth::api::hosted::RequestRecoveryEmail {
+            app_id: "demo".into(),
+            email: "ada@example.com".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let message = app.outbox("demo").await.pop().unwrap();
+    let text = oneauth::core::mail::outbox::open(app.db.deployment(), &message)
+        .unwrap()
+        .text;
+    let token = text
+        .split("recover?token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    app.call_json(
+        &new_browser,
+        oneauth::api::hosted::RedeemRecoveryLink {
+            app_id: "demo".into(),
+            token,
+        },
+    )
+    .await
+    .unwrap();
+    let account = app.account(&new_browser, "demo").await.unwrap();
+    assert_eq!(account["requires_enrolment"], true);
+    app.call_json(
+        &new_browser,
+        ChangePassword {
+            app_id: "demo".into(),
+            current: None,
+            new: "a new passphrase of hers".into(),
+        },
+    )
+    .await
+    .unwrap();
+}

@@ -68,25 +68,30 @@ pub async fn console_outbox(
     })
 }
 
-/// One message as it was (or will be) sent.
+/// One message as it was (or will be) sent, its one-time link withheld.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageView {
     pub id: String,
     pub to: String,
     pub subject: String,
     pub text: String,
+    /// The message carries a one-time link, not shown here.
+    pub link_withheld: bool,
+    /// The recipient's account, where a fresh link is issued.
+    pub user_id: Option<String>,
 }
 
 #[server]
 pub async fn console_open_email(app_id: String, id: String) -> Result<MessageView, ApiError> {
     let operator = require_operator().await?;
-    let (row, bodies) =
-        crate::core::admin::outbox::open(&state().db, &operator, &app_id, &id).await?;
+    let opened = crate::core::admin::outbox::open(&state().db, &operator, &app_id, &id).await?;
     Ok(MessageView {
-        id: row.id,
-        to: row.to_address,
-        subject: row.subject,
-        text: bodies.text,
+        id: opened.row.id,
+        to: opened.row.to_address,
+        subject: opened.row.subject,
+        text: opened.text,
+        link_withheld: opened.link_withheld,
+        user_id: opened.row.user_id,
     })
 }
 

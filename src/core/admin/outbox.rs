@@ -1,14 +1,15 @@
 //! The outbox as operators see it: an app's messages with their delivery
-//! state, one message opened (to copy a link out when no SMTP server is
-//! configured), and a resend.
+//! state, one message opened (its one-time link withheld), and a resend.
 
-use super::{AdminError, change, done, readable_app, writable_app};
+use super::{AdminError, Outcome, act_on_user, change, done, readable_app, writable_app};
 use serde_json::json;
 
 use crate::core::audit::{self, Action, Event, Target};
 use crate::core::console::Operator;
 use crate::core::db::Db;
-use crate::core::mail::outbox::{self, Bodies, Filter, Resend};
+use crate::core::mail::outbox::{self, Filter, Resend};
+use crate::core::users;
+use crate::core::write::Write;
 use crate::entities::email_outbox;
 
 /// Messages shown at once (newest first).
@@ -28,22 +29,61 @@ fn no_such_message() -> AdminError {
     AdminError::NotFound("There is no such message in this app.".into())
 }
 
-/// One message with its bodies. A message may hold a live one-time link
-/// (a recovery link is a way into the account), so only operators who may
-/// change the app, and could issue such a link themselves, open one
-/// (auditors see the list), and each opening is recorded (`email.opened`).
+/// A message opened by an operator: what it says, with every one-time
+/// link withheld.
+#[derive(Debug)]
+pub struct Opened {
+    pub row: email_outbox::Model,
+    pub text: String,
+    /// The message carried a one-time link, withheld here: an operator who
+    /// needs one issues a fresh link from the recipient's page (which voids
+    /// this one).
+    pub link_withheld: bool,
+}
+
+/// Run `change` on `row`'s behalf: when the message is about a user, only
+/// for an operator who may act on that user, checked under the user's row
+/// lock like every other action on them (N1 of the second security review:
+/// a message is as sensitive as its recipient's account).
+async fn as_recipient_allows<T>(
+    db: &Db,
+    operator: &Operator,
+    app_id: &str,
+    row: &email_outbox::Model,
+    attempted: &str,
+    change_it: impl AsyncFnOnce(&Write) -> Outcome<T>,
+) -> Result<T, AdminError> {
+    match row.user_id.as_deref() {
+        Some(user_id) if users::find(db, app_id, user_id).await?.is_some() => {
+            act_on_user(db, operator, app_id, user_id, attempted, async |tx, _| {
+                change_it(tx).await
+            })
+            .await
+        }
+        // A test message, or one about an account deleted since.
+        _ => {
+            let target = Some(Target::message(row.id.as_str()));
+            change(db, operator, app_id, attempted, target, change_it).await
+        }
+    }
+}
+
+/// One message as it was (or will be) sent, for operators who may change
+/// the app and act on its recipient (auditors see the list), each opening
+/// recorded (`email.opened`). Its one-time link is never shown: whoever
+/// reads the outbox must not hold a way into someone's account.
 pub async fn open(
     db: &Db,
     operator: &Operator,
     app_id: &str,
     id: &str,
-) -> Result<(email_outbox::Model, Bodies), AdminError> {
+) -> Result<Opened, AdminError> {
     let target = Some(Target::message(id));
-    let app = writable_app(db, operator, app_id, "email.open", target.clone()).await?;
+    let app = writable_app(db, operator, app_id, "email.open", target).await?;
     let row = outbox::find(db, &app.id, id)
         .await?
         .ok_or_else(no_such_message)?;
-    change(db, operator, app_id, "email.open", target, async |tx| {
+    as_recipient_allows(db, operator, app_id, &row, "email.open", async |tx| {
         audit::record(
             tx,
             Event {
@@ -58,15 +98,19 @@ pub async fn open(
         done(())
     })
     .await?;
-    let deployment = db
-        .deployment()
-        .ok_or_else(|| AdminError::Internal("no deployment installed".into()))?;
     let bodies =
-        outbox::open(deployment, &row).map_err(|err| AdminError::Internal(err.to_string()))?;
-    Ok((row, bodies))
+        outbox::open(db.deployment(), &row).map_err(|err| AdminError::Internal(err.to_string()))?;
+    let (text, link_withheld) = withhold_links(&bodies.text, &db.deployment().public_url);
+    Ok(Opened {
+        row,
+        text,
+        link_withheld,
+    })
 }
 
-/// Send a message again from its first attempt (`email.resent`).
+/// Send a message again from its first attempt (`email.resent`), to its
+/// recipient only; refused like [`open`] for a recipient above the
+/// operator's level.
 pub async fn resend(
     db: &Db,
     operator: &Operator,
@@ -75,13 +119,16 @@ pub async fn resend(
 ) -> Result<(), AdminError> {
     let attempted = "email.resend";
     let target = Some(Target::message(id));
-    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    change(
+    let app = writable_app(db, operator, app_id, attempted, target).await?;
+    let row = outbox::find(db, &app.id, id)
+        .await?
+        .ok_or_else(no_such_message)?;
+    as_recipient_allows(
         db,
         operator,
         app_id,
+        &row,
         attempted,
-        target,
         async |tx| match outbox::resend(tx, &app.id, id).await {
             Ok(Resend::Queued) => done(()),
             Ok(Resend::NotFound) => Err(no_such_message()),
@@ -92,4 +139,65 @@ pub async fn resend(
         },
     )
     .await
+}
+
+/// What stands in for a one-time link in an opened message.
+pub const WITHHELD: &str = "[one-time link withheld]";
+
+/// `text` with every link to this deployment that carries a one-time token
+/// (an invitation, a recovery, enrolment or verification link) replaced by
+/// [`WITHHELD`]; and whether there was one.
+fn withhold_links(text: &str, public_url: &str) -> (String, bool) {
+    let mut out = String::with_capacity(text.len());
+    let mut withheld = false;
+    let mut rest = text;
+    while let Some(at) = rest.find(public_url) {
+        out.push_str(&rest[..at]);
+        let url_len = rest[at..]
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+            .unwrap_or(rest.len() - at);
+        let url = &rest[at..at + url_len];
+        if carries_token(&url[public_url.len()..]) {
+            out.push_str(WITHHELD);
+            withheld = true;
+        } else {
+            out.push_str(url);
+        }
+        rest = &rest[at + url_len..];
+    }
+    out.push_str(rest);
+    (out, withheld)
+}
+
+/// Whether a path of ours is a one-time link (see `links::path`).
+fn carries_token(path: &str) -> bool {
+    path.starts_with("/a/")
+        && (path.contains("/invite/") || path.contains("token=") || path.contains("enrol="))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_time_links_are_withheld_and_other_links_kept() {
+        let base = "https://id.example";
+        let text = "Accept: https://id.example/a/console/invite/abc123\n\
+                    Recover: https://id.example/a/demo/recover?token=xyz.\n\
+                    Your account: https://id.example/a/demo/account\n\
+                    Elsewhere: https://evil.example/a/demo/invite/zzz";
+        let (shown, withheld) = withhold_links(text, base);
+        assert!(withheld);
+        assert!(
+            !shown.contains("abc123") && !shown.contains("xyz"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("https://id.example/a/demo/account"),
+            "{shown}"
+        );
+        assert!(shown.contains("evil.example/a/demo/invite/zzz"), "{shown}");
+        let (_, none) = withhold_links("Your account: https://id.example/a/demo/account", base);
+        assert!(!none);
+    }
 }

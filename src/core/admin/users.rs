@@ -258,10 +258,18 @@ async fn issue_link(
         user_id,
         attempted,
         async |tx, user| {
-            if purpose == Purpose::Enrol && !passkeys::list_for_user(tx, &user.id).await?.is_empty()
+            // A user who has a passkey adds more with it, except after a
+            // recovery code (they lost it): N2 leaves that session only an
+            // operator's enrolment link for a passkey a role demands.
+            if purpose == Purpose::Enrol
+                && !passkeys::list_for_user(tx, &user.id).await?.is_empty()
+                && !sessions::list_live_for_user(tx, &user.id)
+                    .await?
+                    .iter()
+                    .any(|s| s.requires_enrolment)
             {
                 return Ok(Err(
-                    "This user has a passkey already: they add more from their account page."
+                    "This user has a passkey already: they add more from their account page (after signing in with a recovery code, issue the link then)."
                         .into(),
                 ));
             }

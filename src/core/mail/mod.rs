@@ -18,8 +18,6 @@ use crate::types::AppId;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("no deployment is installed on the database (its public URL and master key)")]
-    NoDeployment,
     #[error("the SMTP settings are unusable: {0}")]
     Config(String),
     #[error("\"{0}\" is not an address a message can go to")]
@@ -37,11 +35,8 @@ pub enum MailError {
 }
 
 /// The absolute URL of `path` (starting with `/`) on this deployment.
-pub fn public_link(tx: &Write, path: &str) -> Result<String, DbErr> {
-    let deployment = tx
-        .deployment()
-        .ok_or_else(|| DbErr::Custom(MailError::NoDeployment.to_string()))?;
-    Ok(format!("{}{path}", deployment.public_url))
+pub fn public_link(tx: &Write, path: &str) -> String {
+    format!("{}{path}", tx.deployment().public_url)
 }
 
 /// The app a user belongs to, read inside the write.
@@ -92,16 +87,5 @@ pub async fn send_test(
     )
     .await?;
     tx.commit().await?;
-    match sender.deliver(&claimed).await? {
-        sender::Delivery::Retrying(error) => {
-            // Released for a retry: claim it again to close it as failed.
-            if let Some(again) =
-                outbox::claim(db, &row.id, policy.lease, policy.first_retry).await?
-            {
-                outbox::give_up(db, &again, &error, None).await?;
-            }
-            Ok(sender::Delivery::Failed(error))
-        }
-        delivery => Ok(delivery),
-    }
+    sender.deliver_once(&claimed).await
 }

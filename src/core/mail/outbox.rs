@@ -33,9 +33,7 @@ pub async fn enqueue(
     content: &Content,
     expires_at: DateTime<Utc>,
 ) -> Result<email_outbox::Model, DbErr> {
-    let deployment = tx
-        .deployment()
-        .ok_or_else(|| DbErr::Custom(MailError::NoDeployment.to_string()))?;
+    let deployment = tx.deployment();
     let rendered = templates::render(app, content);
     let id = secrets::new_id();
     let row = email_outbox::ActiveModel {
@@ -126,20 +124,48 @@ fn unleased(now: DateTime<Utc>) -> Condition {
         .add(email_outbox::Column::LeaseUntil.lte(now))
 }
 
-/// The ids of up to `limit` due messages, oldest due first.
+/// The ids of up to `limit` due messages, in the order they should go
+/// (N4 of the second security review): security mail (recovery links,
+/// invitations, enrolment links, notices) before address verification,
+/// which anyone can cause by signing up; and within each class the apps
+/// take turns (each app's oldest due message, then each app's second...),
+/// so one app's backlog cannot hold another app's links until they expire.
 pub async fn due(db: &Db, limit: u64) -> Result<Vec<String>, DbErr> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
     let now = db.now();
-    email_outbox::Entity::find()
-        .select_only()
-        .column(email_outbox::Column::Id)
-        .filter(email_outbox::Column::Status.eq(MailStatus::Pending))
-        .filter(email_outbox::Column::NextAttemptAt.lte(now))
-        .filter(unleased(now))
-        .order_by_asc(email_outbox::Column::NextAttemptAt)
-        .limit(limit)
-        .into_tuple()
-        .all(db)
-        .await
+    let backend = db.get_database_backend();
+    let placeholder = |n: u8| match backend {
+        DatabaseBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let class = format!(
+        "CASE WHEN kind = '{}' THEN 1 ELSE 0 END",
+        MailKind::Verification
+    );
+    let sql = format!(
+        "SELECT id FROM (\
+           SELECT id, next_attempt_at, {class} AS class, \
+             ROW_NUMBER() OVER (PARTITION BY app_id, {class} ORDER BY next_attempt_at, id) AS turn \
+           FROM email_outbox \
+           WHERE status = '{pending}' AND next_attempt_at <= {now} \
+             AND (lease_until IS NULL OR lease_until <= {lease_now})\
+         ) due \
+         ORDER BY class, turn, next_attempt_at, id \
+         LIMIT {limit}",
+        pending = MailStatus::Pending,
+        now = placeholder(1),
+        lease_now = placeholder(2),
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [now.into(), now.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get::<String>("", "id"))
+        .collect()
 }
 
 /// A message claimed for one attempt, and the claim that holds it.

@@ -187,8 +187,20 @@ impl Sender {
         self.policy
     }
 
-    /// Send a claimed message and record how it went.
+    /// Send a claimed message and record how it went (a failure is retried
+    /// later, until the last attempt).
     pub async fn deliver(&self, claimed: &outbox::Claimed) -> Result<Delivery, MailError> {
+        self.attempt(claimed, true).await
+    }
+
+    /// Send a claimed message once: a failure gives it up at once (the
+    /// person running `oneauth email test` wants this attempt's answer, and
+    /// one attempt is recorded as one).
+    pub async fn deliver_once(&self, claimed: &outbox::Claimed) -> Result<Delivery, MailError> {
+        self.attempt(claimed, false).await
+    }
+
+    async fn attempt(&self, claimed: &outbox::Claimed, retry: bool) -> Result<Delivery, MailError> {
         let row = &claimed.row;
         if row.expires_at.is_some_and(|at| at <= self.db.now()) {
             let reason = "Not sent: the link it carries expired before it could be delivered.";
@@ -230,7 +242,9 @@ impl Sender {
                 tracing::info!(id = %row.id, kind = %row.kind, "e-mail sent");
                 Ok(Delivery::Sent(answer))
             }
-            Err(failure) if failure.permanent || row.attempts >= self.policy.max_attempts => {
+            Err(failure)
+                if !retry || failure.permanent || row.attempts >= self.policy.max_attempts =>
+            {
                 tracing::warn!(id = %row.id, error = %failure.text, "e-mail given up on");
                 outbox::give_up(
                     &self.db,
@@ -258,8 +272,7 @@ impl Sender {
     }
 
     fn message(&self, row: &email_outbox::Model) -> Result<Message, MailError> {
-        let deployment = self.db.deployment().ok_or(MailError::NoDeployment)?;
-        let bodies = outbox::open(deployment, row)?;
+        let bodies = outbox::open(self.db.deployment(), row)?;
         let to: Mailbox = row
             .to_address
             .parse()

@@ -188,13 +188,22 @@ fn letter(app: &str, content: &Content) -> Letter {
             account_link,
         } => {
             let (subject, what) = match notice {
+                // N10: what a user (or an attacker) typed is quoted as
+                // data, cut short, after our own sentence, never as words
+                // of ours.
                 Notice::PasskeyAdded { name } => (
                     "A passkey was added to your account".to_owned(),
-                    format!("A passkey named \u{201c}{name}\u{201d} was added to your {app} account."),
+                    format!(
+                        "A passkey was added to your {app} account. Name given to it when it was added: {}",
+                        untrusted(name, 40)
+                    ),
                 ),
                 Notice::PasskeyRemoved { name } => (
                     "A passkey was removed from your account".to_owned(),
-                    format!("The passkey named \u{201c}{name}\u{201d} was removed from your {app} account."),
+                    format!(
+                        "A passkey was removed from your {app} account. Its name: {}",
+                        untrusted(name, 40)
+                    ),
                 ),
                 Notice::PasswordChanged => (
                     "Your password was changed".to_owned(),
@@ -214,7 +223,11 @@ fn letter(app: &str, content: &Content) -> Letter {
                 ),
                 Notice::NewDevice { browser, address } => (
                     "New sign-in to your account".to_owned(),
-                    format!("Your {app} account was signed in to from a browser it had not used before ({browser}, from {address})."),
+                    format!(
+                        "Your {app} account was signed in to from a browser it had not used before, from the address {}. The browser described itself (unverified) as: {}",
+                        untrusted(address, 45),
+                        untrusted(browser, 80)
+                    ),
                 ),
             };
             Letter {
@@ -274,6 +287,31 @@ fn as_html(app: &str, colour: &str, letter: &Letter) -> String {
         heading = escape(&letter.heading),
         footer = escape(&letter.footer),
     )
+}
+
+/// Text someone else chose (a passkey's name, a browser's user agent), as
+/// it may appear in a message from us (N10): in quotes, on one line, at
+/// most `max` characters, with nothing a mail reader would turn into a
+/// link or a line of its own.
+fn untrusted(text: &str, max: usize) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(['\u{201c}', '\u{201d}', '"'], "'")
+        // "://" and "www." are what mail readers turn into links.
+        .replace("://", ":/\u{2060}/")
+        .replace("www.", "www\u{2060}.");
+    let shown: String = cleaned.chars().take(max).collect();
+    let cut = if cleaned.chars().count() > max {
+        "\u{2026}"
+    } else {
+        ""
+    };
+    format!("\u{201c}{shown}{cut}\u{201d}")
 }
 
 /// HTML text and attribute escaping.

@@ -43,39 +43,104 @@ pub struct AuthorizeParams {
     pub resource: Option<String>,
     /// Ours, not OAuth's: the request came back from a sign-in that started
     /// at this time, so `prompt=login` is satisfied by any authentication
-    /// since. Signed by us (`{unix millis}.{mac}`): the user agent cannot
-    /// set it to the past.
+    /// since. Signed by us, bound to one sign-in session and short-lived
+    /// (see [`LoginClock`]).
     pub login_after: Option<String>,
 }
 
+/// How long a `login_after` mark is good for: the sign-in it asks for
+/// happens now, not tomorrow.
+pub const LOGIN_AFTER_LIFETIME: Duration = Duration::minutes(15);
+
+/// What a mark is bound to before anyone in the browser has signed in: it
+/// is never accepted at the authorization endpoint, only turned into a
+/// mark of the session the sign-in opens ([`LoginClock::rebind`]).
+const NO_SESSION: &str = "-";
+
 /// Signs and checks the `login_after` mark of a request that went through
-/// a sign-in for `prompt=login` (bound to the app and client).
+/// a sign-in for `prompt=login`: `{unix millis}.{sign-in session}.{mac}`,
+/// bound to the app, the client and one sign-in session (N8 of the second
+/// security review: a mark minted before, or for another session, never
+/// satisfies prompt=login), and good for [`LOGIN_AFTER_LIFETIME`].
 pub struct LoginClock<'a> {
     pub key: &'a DerivedKey,
     pub app_id: &'a str,
 }
 
 impl LoginClock<'_> {
-    fn message(&self, client_id: &str, millis: i64) -> String {
-        format!("login_after:{}:{client_id}:{millis}", self.app_id)
+    fn message(&self, client_id: &str, millis: i64, session: &str) -> String {
+        format!("login_after:{}:{client_id}:{millis}:{session}", self.app_id)
     }
 
-    /// A mark for "now", for the request to carry through the sign-in.
-    pub fn mark(&self, client_id: &str, now: DateTime<Utc>) -> String {
-        let millis = now.timestamp_millis();
-        format!(
-            "{millis}.{}",
-            self.key.sign(&self.message(client_id, millis))
+    fn sign(&self, client_id: &str, millis: i64, session: &str) -> String {
+        let signature = self.key.sign(&self.message(client_id, millis, session));
+        format!("{millis}.{session}.{signature}")
+    }
+
+    /// A mark for "now", for the request to carry through the sign-in of
+    /// `session` (the browser's current sign-in, if any).
+    pub fn mark(&self, client_id: &str, session: Option<&str>, now: DateTime<Utc>) -> String {
+        self.sign(
+            client_id,
+            now.timestamp_millis(),
+            session.unwrap_or(NO_SESSION),
         )
     }
 
-    /// The time of a mark this server issued for this client, if it is one.
-    fn read(&self, client_id: &str, mark: &str) -> Option<i64> {
-        let (millis, signature) = mark.split_once('.')?;
+    /// A mark this server issued for this client that is still fresh: its
+    /// time and the session it is bound to.
+    fn open<'m>(
+        &self,
+        client_id: &str,
+        mark: &'m str,
+        now: DateTime<Utc>,
+    ) -> Option<(i64, &'m str)> {
+        let (millis, rest) = mark.split_once('.')?;
+        let (session, signature) = rest.split_once('.')?;
         let millis: i64 = millis.parse().ok()?;
-        self.key
-            .verify(&self.message(client_id, millis), signature)
-            .then_some(millis)
+        let fresh = now.timestamp_millis() - millis <= LOGIN_AFTER_LIFETIME.num_milliseconds();
+        (fresh
+            && self
+                .key
+                .verify(&self.message(client_id, millis, session), signature))
+        .then_some((millis, session))
+    }
+
+    /// The time of a fresh mark of this client bound to `session`.
+    fn read(&self, client_id: &str, mark: &str, session: &str, now: DateTime<Utc>) -> Option<i64> {
+        self.open(client_id, mark, now)
+            .filter(|(_, bound)| *bound == session && *bound != NO_SESSION)
+            .map(|(millis, _)| millis)
+    }
+
+    /// `return_to` with its `login_after` mark bound to `session`, which a
+    /// sign-in in this browser has just opened (the one request in which
+    /// the browser that carried the mark is known to hold that session).
+    /// Anything else is given back as it was.
+    pub fn rebind(&self, return_to: &str, session: &str, now: DateTime<Utc>) -> String {
+        let authorize = format!("/a/{}/oauth/authorize?", self.app_id);
+        let Some(query) = return_to.strip_prefix(&authorize) else {
+            return return_to.to_owned();
+        };
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        let client_id = pairs
+            .iter()
+            .find(|(name, _)| name == "client_id")
+            .map(|(_, value)| value.clone())
+            .unwrap_or_default();
+        let mut rebound = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &pairs {
+            if name == "login_after" {
+                if let Some((millis, _)) = self.open(&client_id, value, now) {
+                    rebound.append_pair(name, &self.sign(&client_id, millis, session));
+                }
+            } else {
+                rebound.append_pair(name, value);
+            }
+        }
+        format!("{authorize}{}", rebound.finish())
     }
 }
 
@@ -137,8 +202,9 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// acr_values asked for "phr" (a phishing-resistant factor: a passkey).
     pub wants_passkey: bool,
-    /// Unix millis from a verified `login_after` mark.
-    pub login_after: Option<i64>,
+    /// The `login_after` mark it carries (checked against the browser's
+    /// sign-in by [`decide`]).
+    pub login_after: Option<String>,
     /// RFC 8707: one of the app's API audiences.
     pub resource: Option<String>,
 }
@@ -195,7 +261,6 @@ pub async fn validate(
     db: &Db,
     app: &app::Model,
     issuer: &str,
-    login_clock: &LoginClock<'_>,
     params: AuthorizeParams,
 ) -> Result<AuthorizationRequest, Outcome> {
     let Some(client_id) = params.client_id.as_deref().filter(|c| !c.is_empty()) else {
@@ -317,10 +382,7 @@ pub async fn validate(
         .as_deref()
         .is_some_and(|v| v.split(' ').any(|a| a == "phr"));
     let resource = super::resource::requested(app, params.resource.as_deref()).map_err(fail)?;
-    let login_after = params
-        .login_after
-        .as_deref()
-        .and_then(|mark| login_clock.read(&client.id, mark));
+    let login_after = params.login_after;
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
@@ -350,6 +412,7 @@ pub async fn decide(
     db: &Db,
     app: &app::Model,
     issuer: &str,
+    login_clock: &LoginClock<'_>,
     request: &AuthorizationRequest,
     signin: Option<&ActiveSignin>,
 ) -> Result<Outcome, OAuthError> {
@@ -412,12 +475,15 @@ pub async fn decide(
     }
     let factors = signin.factors();
     let now = db.now();
-    // prompt=login: an authentication after this request started.
+    // prompt=login: an authentication after this request started, in this
+    // browser's sign-in (the mark is bound to it).
+    let login_after = request
+        .login_after
+        .as_deref()
+        .and_then(|mark| login_clock.read(&request.client.id, mark, &signin.session.id, now));
     let after_login = |e: &AuthEvent| {
         request.prompt != Prompt::Login
-            || request
-                .login_after
-                .is_some_and(|after| e.at.timestamp_millis() >= after)
+            || login_after.is_some_and(|after| e.at.timestamp_millis() >= after)
     };
     if factors.newest().is_none_or(|e| !after_login(&e)) {
         return Ok(interaction(true, request.wants_passkey, true));

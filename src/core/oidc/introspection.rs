@@ -52,7 +52,12 @@ pub async fn revoke(
         return Ok(());
     }
     let tx = write::begin(db, Actor::client(&client.id, &client.name)).await?;
-    crate::core::token_families::revoke_family(&tx, &family.id, "revoked").await?;
+    crate::core::token_families::revoke(
+        &tx,
+        crate::core::token_families::Families::One(&family.id),
+        "revoked",
+    )
+    .await?;
     audit::record(
         &tx,
         Event {
@@ -137,9 +142,9 @@ pub async fn introspect(
 }
 
 /// Whether what an access token stands on still stands: for a user's token,
-/// the user is active, the sign-in session (`sid`) is live and the token
-/// family (`fid`) not revoked; for a client's own token, the client is
-/// enabled.
+/// the user is active, the sign-in session (`sid`) is live, the token
+/// family (`fid`) not revoked and the client it was issued to enabled (N7);
+/// for a client's own token, the client is enabled.
 pub async fn access_token_live(
     db: &Db,
     app: &app::Model,
@@ -158,11 +163,18 @@ pub async fn access_token_live(
     let Some(sid) = verified.str("sid") else {
         return Ok(false);
     };
-    let Some(standing) =
-        user_token_standing(db, &app.id, sid, verified.str(minting::FAMILY_CLAIM)).await?
+    let Some(standing) = user_token_standing(
+        db,
+        &app.id,
+        sid,
+        client_id,
+        verified.str(minting::FAMILY_CLAIM),
+    )
+    .await?
     else {
         return Ok(false);
     };
+    let client_enabled = standing.client_id.is_some() && standing.client_disabled_at.is_none();
     let now = db.now();
     let session_live = standing.session_user_id == subject
         && standing.session_ended_at.is_none()
@@ -175,7 +187,7 @@ pub async fn access_token_live(
         }
         None => true,
     };
-    Ok(session_live && family_live && standing.user_status == UserStatus::Active)
+    Ok(session_live && family_live && client_enabled && standing.user_status == UserStatus::Active)
 }
 
 /// What a user's access token stands on, read in one round trip (this runs
@@ -190,16 +202,24 @@ struct Standing {
     user_status: UserStatus,
     family_app_id: Option<String>,
     family_revoked_at: Option<DateTime<Utc>>,
+    client_id: Option<String>,
+    client_disabled_at: Option<DateTime<Utc>>,
 }
 
 async fn user_token_standing(
     db: &Db,
     app_id: &str,
     sid: &str,
+    client_id: &str,
     family_id: Option<&str>,
 ) -> Result<Option<Standing>, OAuthError> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Query};
-    let (s, u, f) = (Alias::new("s"), Alias::new("u"), Alias::new("f"));
+    let (s, u, f, c) = (
+        Alias::new("s"),
+        Alias::new("u"),
+        Alias::new("f"),
+        Alias::new("c"),
+    );
     let query = Query::select()
         .expr_as(
             Expr::col((s.clone(), signin_session::Column::UserId)),
@@ -229,6 +249,14 @@ async fn user_token_standing(
             Expr::col((f.clone(), token_family::Column::RevokedAt)),
             Alias::new("family_revoked_at"),
         )
+        .expr_as(
+            Expr::col((c.clone(), oauth_client::Column::Id)),
+            Alias::new("client_id"),
+        )
+        .expr_as(
+            Expr::col((c.clone(), oauth_client::Column::DisabledAt)),
+            Alias::new("client_disabled_at"),
+        )
         .from_as(signin_session::Entity, s.clone())
         .join_as(
             JoinType::InnerJoin,
@@ -242,6 +270,14 @@ async fn user_token_standing(
             token_family::Entity,
             f.clone(),
             Expr::col((f.clone(), token_family::Column::Id)).eq(family_id.unwrap_or_default()),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            oauth_client::Entity,
+            c.clone(),
+            Expr::col((c.clone(), oauth_client::Column::Id))
+                .eq(client_id)
+                .and(Expr::col((c.clone(), oauth_client::Column::AppId)).eq(app_id)),
         )
         .and_where(Expr::col((s.clone(), signin_session::Column::Id)).eq(sid))
         .and_where(Expr::col((s, signin_session::Column::AppId)).eq(app_id))

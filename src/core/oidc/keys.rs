@@ -34,7 +34,6 @@ use serde_json::{Value, json};
 use super::super::audit::{self, Action, Event, Target};
 use super::super::cache::{KeptMap, TtlMap};
 use super::super::secrets;
-use super::super::vault::Vault;
 use super::OAuthError;
 use crate::core::db::Db;
 use crate::core::write::Actor;
@@ -130,13 +129,15 @@ fn generate(alg: Alg, kid: &str) -> Result<(Jwk, Jwk), OAuthError> {
 
 async fn insert_key(
     tx: &Write,
-    vault: &Vault,
     app_id: &AppId,
     alg: Alg,
 ) -> Result<signing_key::Model, OAuthError> {
     let kid = secrets::random_token(12);
     let (private, public) = generate(alg, &kid)?;
-    let sealed = vault.seal(&context(&kid), private.to_string().as_bytes());
+    let sealed = tx
+        .deployment()
+        .vault
+        .seal(&context(&kid), private.to_string().as_bytes());
     Ok(signing_key::ActiveModel {
         id: Set(kid),
         app_id: Set(app_id.clone()),
@@ -166,11 +167,7 @@ async fn active_rows<C: ConnectionTrait>(
 /// Make sure the app has an active key of every algorithm (created on first
 /// use, so apps made before keys existed, and the console, get theirs).
 /// Returns the active key rows, newest first.
-pub async fn ensure(
-    db: &Db,
-    vault: &Vault,
-    app_id: &AppId,
-) -> Result<Vec<signing_key::Model>, OAuthError> {
+pub async fn ensure(db: &Db, app_id: &AppId) -> Result<Vec<signing_key::Model>, OAuthError> {
     let have = active_rows(db, app_id).await?;
     if Alg::ALL
         .iter()
@@ -187,7 +184,7 @@ pub async fn ensure(
     let have = active_rows(&tx, app_id).await?;
     for alg in Alg::ALL {
         if !have.iter().any(|k| k.alg == alg) {
-            insert_key(&tx, vault, app_id, alg).await?;
+            insert_key(&tx, app_id, alg).await?;
         }
     }
     tx.commit().await?;
@@ -195,21 +192,24 @@ pub async fn ensure(
 }
 
 /// The app's active keys, unsealed and parsed (created on first use).
-pub async fn active(db: &Db, vault: &Vault, app_id: &AppId) -> Result<Arc<ActiveKeys>, OAuthError> {
+pub async fn active(db: &Db, app_id: &AppId) -> Result<Arc<ActiveKeys>, OAuthError> {
     let cache = db.cached::<ActiveCache>();
     if let Some(keys) = cache.0.get(app_id) {
         return Ok(keys);
     }
     let parsed = db.cached::<ParsedSigners>();
     let mut keys = Vec::new();
-    for row in ensure(db, vault, app_id).await? {
+    for row in ensure(db, app_id).await? {
         let alg = row.alg;
         // The newest of each algorithm (rows come newest first).
         if keys.iter().any(|k: &SigningKey| k.alg == alg) {
             continue;
         }
         let signer = parsed.0.get_or_make(&row.id, || -> Result<_, OAuthError> {
-            let private = vault.open(&context(&row.id), &row.private_key_encrypted)?;
+            let private = db
+                .deployment()
+                .vault
+                .open(&context(&row.id), &row.private_key_encrypted)?;
             let jwk = Jwk::from_bytes(&private)?;
             let signer: Arc<dyn JwsSigner> = match alg {
                 Alg::Es256 => Arc::new(ES256.signer_from_jwk(&jwk)?),
@@ -279,15 +279,11 @@ async fn load_published(db: &Db, app_id: &AppId) -> Result<Arc<PublishedKeys>, O
 }
 
 /// The app's published keys and JWK Set (RFC 7517 §5, public halves only).
-pub async fn published(
-    db: &Db,
-    vault: &Vault,
-    app_id: &AppId,
-) -> Result<Arc<PublishedKeys>, OAuthError> {
+pub async fn published(db: &Db, app_id: &AppId) -> Result<Arc<PublishedKeys>, OAuthError> {
     if let Some(published) = db.cached::<PublishedCache>().0.get(app_id) {
         return Ok(published);
     }
-    ensure(db, vault, app_id).await?;
+    ensure(db, app_id).await?;
     load_published(db, app_id).await
 }
 
@@ -311,7 +307,6 @@ pub async fn verifier(
 /// Records `key.rotated`.
 pub async fn rotate(
     tx: &Write,
-    vault: &Vault,
     app_id: &AppId,
     keep_published: Duration,
 ) -> Result<Vec<String>, OAuthError> {
@@ -333,7 +328,7 @@ pub async fn rotate(
         .await?;
     let mut created = Vec::new();
     for alg in Alg::ALL {
-        created.push(insert_key(tx, vault, app_id, alg).await?.id);
+        created.push(insert_key(tx, app_id, alg).await?.id);
     }
     audit::record(
         tx,

@@ -49,14 +49,13 @@ async fn handle(
     };
     let issuer = state.settings.issuer(&app.id);
     let login_clock = LoginClock {
-        key: &state.keys.login_after,
+        key: &state.db.deployment().login_after_key,
         app_id: &app.id,
     };
-    let request =
-        match authorize::validate(&state.db, &app, &issuer, &login_clock, params.clone()).await {
-            Ok(request) => request,
-            Err(outcome) => return respond(&login_clock, &params, outcome, state.db.now()),
-        };
+    let request = match authorize::validate(&state.db, &app, &issuer, params.clone()).await {
+        Ok(request) => request,
+        Err(outcome) => return respond(&login_clock, &params, outcome, None, state.db.now()),
+    };
     let signin = match signins::current(&state.db, &session, &app).await {
         Ok(signin) => signin,
         Err(err) => {
@@ -68,8 +67,20 @@ async fn handle(
             );
         }
     };
-    match authorize::decide(&state.db, &app, &issuer, &request, signin.as_ref()).await {
-        Ok(outcome) => respond(&login_clock, &params, outcome, state.db.now()),
+    match authorize::decide(
+        &state.db,
+        &app,
+        &issuer,
+        &login_clock,
+        &request,
+        signin.as_ref(),
+    )
+    .await
+    {
+        Ok(outcome) => {
+            let session = signin.as_ref().map(|s| s.session.id.as_str());
+            respond(&login_clock, &params, outcome, session, state.db.now())
+        }
         Err(err) => {
             tracing::error!(%err, "authorization failed");
             error_page(
@@ -85,6 +96,7 @@ fn respond(
     login_clock: &LoginClock<'_>,
     params: &AuthorizeParams,
     outcome: Outcome,
+    session: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Response {
     let app_id = login_clock.app_id;
@@ -108,8 +120,8 @@ fn respond(
             login_hint,
             restart_login,
         } => {
-            let restart = restart_login
-                .then(|| login_clock.mark(params.client_id.as_deref().unwrap_or_default(), now));
+            let client_id = params.client_id.as_deref().unwrap_or_default();
+            let restart = restart_login.then(|| login_clock.mark(client_id, session, now));
             let back = format!("/a/{app_id}/oauth/authorize?{}", params.to_query(restart));
             let mut login = url::form_urlencoded::Serializer::new(String::new());
             login.append_pair("return_to", &back);

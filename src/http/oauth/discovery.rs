@@ -95,7 +95,7 @@ pub async fn jwks(State(state): State<AppState>, Path(app_id): Path<String>) -> 
         Ok(app) => app,
         Err(response) => return response,
     };
-    match keys::published(&state.db, &state.vault, &app.id).await {
+    match keys::published(&state.db, &app.id).await {
         // Short: verifiers must see a rotation soon.
         Ok(published) => json_bytes(Arc::clone(&published.jwks), "public, max-age=60"),
         Err(err) => oauth_error(&err, false),

@@ -109,7 +109,6 @@ pub async fn token(
     let issuer_url = state.settings.issuer(&app.id);
     let issuer = Issuer {
         db: &state.db,
-        vault: &state.vault,
         issuer: &issuer_url,
         app: &app,
         tally: &state.grant_tally,

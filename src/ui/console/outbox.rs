@@ -1,6 +1,6 @@
 //! `/console/apps/{app_id}/outbox`: the app's e-mail, newest first, with
-//! its delivery state; filters; open a message (to copy its link when no
-//! SMTP server is configured) and resend one.
+//! its delivery state; filters; open a message (its one-time link
+//! withheld) and resend one.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -93,7 +93,7 @@ fn Outbox(
         {(!view.smtp_configured).then(|| view! {
             <div class="mb-4" data-testid="no-smtp">
                 <Notice tone="info">
-                    "No SMTP server is configured (ONEAUTH_SMTP_URL), so messages wait here. Open one to copy its link out: it works once."
+                    "No SMTP server is configured (ONEAUTH_SMTP_URL), so messages wait here. One-time links are never shown here: issue a fresh one from the user's page, which shows it to you once."
                 </Notice>
             </div>
         })}
@@ -129,6 +129,24 @@ fn Outbox(
                     </div>
                     <button type="button" class=SMALL_BUTTON on:click=move |_| open.value().set(None)>"Close"</button>
                 </div>
+                {message.link_withheld.then(|| {
+                    let user_page = message
+                        .user_id
+                        .clone()
+                        .map(|user| format!("/console/apps/{}/users/{user}", app_id.get_value()));
+                    view! {
+                        <div class="mt-4" data-testid="link-withheld">
+                            <Notice tone="info">
+                                "Its one-time link is not shown: a link in the outbox would be a way into someone's account. To hand one over, issue a fresh link from "
+                                {match user_page {
+                                    Some(href) => view! { <a href=href class="font-medium underline">"the recipient's page"</a> }.into_any(),
+                                    None => view! { <span>"the recipient's page"</span> }.into_any(),
+                                }}
+                                " (it voids this one)."
+                            </Notice>
+                        </div>
+                    }
+                })}
                 <pre class="mt-4 whitespace-pre-wrap break-words rounded-lg bg-slate-50 p-4 font-mono text-xs leading-5 text-slate-800 ring-1 ring-slate-200" data-testid="message-text">{message.text.clone()}</pre>
             </section>
         })}

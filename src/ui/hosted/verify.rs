@@ -7,7 +7,9 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::{CardLink, HostedPage, load_page, query_param};
-use crate::api::hosted::{ConfirmEmail, HostedApp, ResendVerification};
+use crate::api::hosted::{
+    ConfirmEmail, ConfirmationView, DisownEmail, HostedApp, ResendVerification, load_confirmation,
+};
 use crate::ui::components::{
     Card, FormError, Notice, SubmitButton, Tone, action_error, button_class,
 };
@@ -26,8 +28,11 @@ pub fn VerifyPage() -> impl IntoView {
 fn VerifyContent(app: HostedApp) -> impl IntoView {
     let token = query_param("token");
     let verified = query_param("verified");
+    let disowned = query_param("disowned");
     move || {
-        if let Some(token) = token.get() {
+        if disowned.get().is_some() {
+            view! { <Disowned /> }.into_any()
+        } else if let Some(token) = token.get() {
             view! { <ConfirmForm app=app.clone() token /> }.into_any()
         } else if verified.get().is_some() || app.signed_in_verified {
             view! { <Confirmed app=app.clone() /> }.into_any()
@@ -44,30 +49,103 @@ fn continue_to(app: &HostedApp) -> String {
     crate::return_to::safe_return_to(&app.id, query_param("return_to").get_untracked().as_deref())
 }
 
-/// The link from the e-mail: one press confirms (a form, so a mail
-/// scanner that opens links does not use it up).
+/// The link from the e-mail. The page says for which account it is, when
+/// and how that account was made (N6: anyone can sign up with someone
+/// else's address); signed in to it, one press confirms (a form, so a mail
+/// scanner that opens links does not use it up); otherwise the reader
+/// signs in first, or says the account is not theirs.
 #[component]
 fn ConfirmForm(app: HostedApp, token: String) -> impl IntoView {
-    let action = ServerAction::<ConfirmEmail>::new();
-    let error = action_error(action);
-    Effect::new(move |_| {
-        if let Some(Ok(target)) = action.value().get() {
-            load_page(&target);
-        }
-    });
-    let pending = action.pending();
+    let found = Resource::new(
+        {
+            let (app_id, token) = (app.id.clone(), token.clone());
+            move || (app_id.clone(), token.clone())
+        },
+        |(app_id, token)| load_confirmation(app_id, token),
+    );
     view! {
         <Card>
             <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Confirm your e-mail address"</h1>
-            <p class="mt-1 mb-6 text-sm text-slate-500">
-                {format!("Confirm that this address is yours, to use it with {}.", app.name)}
-            </p>
-            <ActionForm action attr:class="space-y-4" attr:data-testid="confirm-email-form">
+            <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+                {move || found.get().map(|found| match found {
+                    Ok(found) => view! { <ConfirmChoices app=app.clone() token=token.clone() found /> }.into_any(),
+                    Err(error) => view! {
+                        <div class="mt-4" data-testid="confirm-invalid"><Notice tone="error">{error.to_string()}</Notice></div>
+                    }.into_any(),
+                })}
+            </Transition>
+        </Card>
+    }
+}
+
+#[component]
+fn ConfirmChoices(app: HostedApp, token: String, found: ConfirmationView) -> impl IntoView {
+    let confirm = ServerAction::<ConfirmEmail>::new();
+    let disown = ServerAction::<DisownEmail>::new();
+    let confirm_error = action_error(confirm);
+    let disown_error = action_error(disown);
+    for action in [confirm.value(), disown.value()] {
+        Effect::new(move |_| {
+            if let Some(Ok(target)) = action.get() {
+                load_page(&target);
+            }
+        });
+    }
+    let here = format!("/a/{}/verify?token={}", app.id, token);
+    let mut login = form_urlencoded::Serializer::new(String::new());
+    login.append_pair("return_to", &here);
+    let login = format!("/a/{}/login?{}", app.id, login.finish());
+    let origin = format!(
+        "An account for {} was created on {}, {}.",
+        found.email, found.created_on, found.how
+    );
+    let choices = if found.signed_in_to_it {
+        view! {
+            <ActionForm action=confirm attr:class="space-y-4" attr:data-testid="confirm-email-form">
                 <input type="hidden" name="app_id" value=app.id.clone() />
-                <input type="hidden" name="token" value=token />
-                <FormError error />
-                <SubmitButton label="Confirm my address" pending_label="Confirming…" pending />
+                <input type="hidden" name="token" value=token.clone() />
+                <FormError error=confirm_error />
+                <SubmitButton label="Confirm my address" pending_label="Confirming…" pending=confirm.pending() />
             </ActionForm>
+        }
+        .into_any()
+    } else {
+        view! {
+            <div class="space-y-4">
+                <p class="text-sm text-slate-600">
+                    "If you made it, sign in to it here, and this link will confirm the address."
+                </p>
+                <a href=login class=button_class(Tone::Primary) data-testid="sign-in-to-confirm">"Sign in to confirm"</a>
+                <div class="border-t border-slate-200 pt-4">
+                    <p class="mb-3 text-sm text-slate-600">
+                        "If you did not make it, someone used your address. Close that account: nobody will be able to sign in to it."
+                    </p>
+                    <ActionForm action=disown attr:class="space-y-3" attr:data-testid="disown-email-form">
+                        <input type="hidden" name="app_id" value=app.id.clone() />
+                        <input type="hidden" name="token" value=token.clone() />
+                        <FormError error=disown_error />
+                        <SubmitButton label="This wasn't me" pending_label="Closing…" pending=disown.pending() tone=Tone::Danger />
+                    </ActionForm>
+                </div>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <p class="mt-1 mb-6 text-sm text-slate-500" data-testid="account-origin">{origin}</p>
+        {choices}
+    }
+}
+
+/// After "This wasn't me".
+#[component]
+fn Disowned() -> impl IntoView {
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">"That account is closed"</h1>
+            <p class="mt-1 text-sm text-slate-500" data-testid="disowned">
+                "Thank you for telling us. Nobody can sign in to the account made with your address any more, and we sent a note to the address."
+            </p>
         </Card>
     }
 }

@@ -18,7 +18,7 @@ use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::scope::Scope;
 use crate::core::secrets;
 use crate::core::sessions::decode_amr;
-use crate::core::write::Actor;
+use crate::core::write::{Actor, Write};
 use crate::entities::{
     app_user, authorization_code, oauth_client, refresh_token, signin_session, token_family,
 };
@@ -34,6 +34,32 @@ fn pkce_matches(verifier: &str, challenge: &str) -> bool {
 
 fn invalid_code() -> OAuthError {
     OAuthError::invalid_grant("The authorization code is invalid, expired or already used.")
+}
+
+/// RFC 6749 §4.1.2: a code used twice revokes what it already gave, and
+/// the reuse is recorded (`token.code_reuse_detected`).
+async fn code_reused(
+    tx: Write,
+    issuer: &Issuer<'_>,
+    client: &oauth_client::Model,
+    stored: &authorization_code::Model,
+) -> Result<TokenResponse, OAuthError> {
+    if let Some(family) = &stored.token_family_id {
+        revoke_family(&tx, family, "code_reuse").await?;
+    }
+    audit::record(
+        &tx,
+        Event {
+            app_id: &issuer.app_id(),
+            actor: &Actor::anonymous(None),
+            action: Action::TokenCodeReuseDetected,
+            target: Some(Target::user(stored.user_id.as_str())),
+            details: json!({ "client_id": client.id, "family_id": stored.token_family_id }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Err(invalid_code())
 }
 
 /// grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5).
@@ -64,23 +90,7 @@ pub async fn exchange_code(
         return Err(invalid_code());
     }
     if stored.used_at.is_some() {
-        // RFC 6749 §4.1.2: a code used twice revokes what it already gave.
-        if let Some(family) = &stored.token_family_id {
-            revoke_family(&tx, family, "code_reuse").await?;
-        }
-        audit::record(
-            &tx,
-            Event {
-                app_id: &issuer.app_id(),
-                actor: &Actor::anonymous(None),
-                action: Action::TokenCodeReuseDetected,
-                target: Some(Target::user(stored.user_id.as_str())),
-                details: json!({ "client_id": client.id, "family_id": stored.token_family_id }),
-            },
-        )
-        .await?;
-        tx.commit().await?;
-        return Err(invalid_code());
+        return code_reused(tx, issuer, client, &stored).await;
     }
     if stored.expires_at <= tx.now {
         return Err(invalid_code());
@@ -150,7 +160,16 @@ pub async fn exchange_code(
     )
     .await?;
     if spent != 1 {
-        return Err(invalid_code());
+        // Another exchange of this code won the race (PostgreSQL lets both
+        // read it unused): it is a second use all the same (N11), so what
+        // the first one got is revoked, now that it has committed.
+        tx.rollback().await?;
+        let tx = write::begin(db, Actor::client(&client.id, &client.name)).await?;
+        let stored = authorization_code::Entity::find_by_id(stored.code_hash.as_str())
+            .one(&tx)
+            .await?
+            .ok_or_else(invalid_code)?;
+        return code_reused(tx, issuer, client, &stored).await;
     }
 
     let scope = Scope::parse(&stored.scope)?;

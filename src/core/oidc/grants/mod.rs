@@ -26,7 +26,6 @@ use super::rotation::Rotations;
 use crate::core::clients::secret_matches;
 use crate::core::db::Db;
 use crate::core::secrets;
-use crate::core::vault::Vault;
 use crate::entities::{app, oauth_client, refresh_token};
 use crate::types::{AppId, ClientType};
 
@@ -103,7 +102,6 @@ pub struct TokenResponse {
 /// Where tokens are minted from.
 pub struct Issuer<'a> {
     pub db: &'a Db,
-    pub vault: &'a Vault,
     pub issuer: &'a str,
     pub app: &'a app::Model,
     /// Where machine tokens are counted (see [`super::grant_tally`]).
@@ -123,7 +121,7 @@ impl Issuer<'_> {
     /// database) before any write transaction opens, so minting never needs
     /// a second connection while the transaction holds one.
     async fn signing_keys(&self) -> Result<Arc<ActiveKeys>, OAuthError> {
-        keys::active(self.db, self.vault, &self.app.id).await
+        keys::active(self.db, &self.app.id).await
     }
 
     fn mint(
@@ -182,5 +180,7 @@ fn new_refresh_token(
 }
 
 async fn revoke_family(tx: &Write, family_id: &str, reason: &str) -> Result<(), OAuthError> {
-    Ok(crate::core::token_families::revoke_family(tx, family_id, reason).await?)
+    use crate::core::token_families::{self, Families};
+    token_families::revoke(tx, Families::One(family_id), reason).await?;
+    Ok(())
 }

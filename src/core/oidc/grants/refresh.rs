@@ -130,8 +130,13 @@ pub async fn refresh(
         }
     }
     // Using the tokens keeps the sign-in session alive, as activity on the
-    // hosted pages does.
-    crate::core::sessions::keep_alive(db, app, session).await?;
+    // hosted pages does. N9: the rotation is committed, so this is best
+    // effort: failing the request now would leave the client without its
+    // new token, and its retry with the spent one would look like reuse
+    // (a revoked family and a false alarm).
+    if let Err(err) = crate::core::sessions::keep_alive(db, app, session).await {
+        tracing::warn!(%err, "extending a sign-in session after a refresh failed");
+    }
     Ok(response)
 }
 
