@@ -186,7 +186,7 @@ pub async fn start_add_passkey(
         invitation: None,
         user_id: Some(signin.user.id),
     })?;
-    serde_json::to_string(&options).map_err(internal)
+    serde_json::to_string(&options).map_err(broken)
 }
 
 /// Second step: store the passkey; answers the first recovery codes when

@@ -11,6 +11,7 @@ use webauthn_rs::prelude::{DiscoverableAuthentication, PasskeyRegistration};
 use super::ApiError;
 use crate::core::account::AccountError;
 pub use crate::core::ceremonies::{Ceremony, Taken};
+use crate::core::fault::Fault;
 use crate::core::passkeys::{PasskeyError, RelyingParty};
 use crate::core::registration::{PendingSignup, RegistrationError};
 use crate::core::sessions::{ActiveSignin, ClientInfo};
@@ -24,19 +25,46 @@ pub fn state() -> AppState {
     expect_context::<AppState>()
 }
 
-/// Log an unexpected failure and tell the user something calm: "busy, try
-/// again" when the database did not answer in time, else "something went
-/// wrong".
+/// Log a fault and tell the user something calm: "busy, try again" when
+/// the database did not answer in time (known by the fault's type), else
+/// "something went wrong".
 #[track_caller]
-pub fn internal(err: impl std::fmt::Display) -> ApiError {
+pub fn internal(fault: impl Into<Fault>) -> ApiError {
     let at = std::panic::Location::caller();
-    let text = err.to_string();
-    if crate::core::db::is_busy_message(&text) {
-        tracing::warn!(error = %text, %at, "database busy");
+    let fault = fault.into();
+    if fault.is_busy() {
+        tracing::warn!(error = %fault, %at, "database busy");
         return ApiError::Unavailable;
     }
-    tracing::error!(error = %text, %at, "server function failed");
+    tracing::error!(error = %fault, source = ?std::error::Error::source(&fault), %at, "server function failed");
     ApiError::Internal
+}
+
+/// Log a failure that is never "busy" (encoding a value, reading the
+/// request) and tell the user "something went wrong".
+#[track_caller]
+pub fn broken(err: impl std::error::Error + Send + Sync + 'static) -> ApiError {
+    internal(Fault::unexpected(err))
+}
+
+/// The browser session could not be read or written: busy, or broken.
+#[track_caller]
+pub fn signins_failed(err: signins::SigninLookupError) -> ApiError {
+    if err.is_busy() {
+        tracing::warn!(error = %err, "browser session store busy");
+        return ApiError::Unavailable;
+    }
+    match err {
+        signins::SigninLookupError::Fault(fault) => internal(fault),
+        other => broken(other),
+    }
+}
+
+impl From<Fault> for ApiError {
+    #[track_caller]
+    fn from(fault: Fault) -> Self {
+        internal(fault)
+    }
 }
 
 pub fn invalid(field: &str) -> impl FnOnce(InvalidValue) -> ApiError + '_ {
@@ -76,7 +104,7 @@ pub async fn load_app(app_id: &str) -> Result<app::Model, ApiError> {
 }
 
 pub async fn browser_session() -> Result<Session, ApiError> {
-    leptos_axum::extract::<Session>().await.map_err(internal)
+    leptos_axum::extract::<Session>().await.map_err(broken)
 }
 
 /// The live sign-in to `app` in this browser, if any.
@@ -86,7 +114,7 @@ pub async fn current_signin(
 ) -> Result<Option<ActiveSignin>, ApiError> {
     signins::current(&state().db, session, app)
         .await
-        .map_err(internal)
+        .map_err(signins_failed)
 }
 
 pub async fn require_signin(session: &Session, app: &app::Model) -> Result<ActiveSignin, ApiError> {
@@ -102,11 +130,13 @@ pub async fn remember_signin(
 ) -> Result<(), ApiError> {
     signins::remember(session, app_id, signin_session_id)
         .await
-        .map_err(internal)
+        .map_err(signins_failed)
 }
 
 pub async fn forget_signin(session: &Session, app_id: &str) -> Result<(), ApiError> {
-    signins::forget(session, app_id).await.map_err(internal)
+    signins::forget(session, app_id)
+        .await
+        .map_err(signins_failed)
 }
 
 /// A passkey assertion between its two steps.
@@ -191,7 +221,7 @@ fn store_ceremony<T: Serialize>(kind: &str, pending: T) -> Result<(), ApiError> 
         expires_at: state().db.now().timestamp() + CEREMONY_LIFETIME_SECS,
         pending,
     };
-    let json = serde_json::to_vec(&sealed).map_err(internal)?;
+    let json = serde_json::to_vec(&sealed).map_err(broken)?;
     let value = state()
         .db
         .deployment()
@@ -314,10 +344,9 @@ pub fn redirect_form_post(target: &str) {
 impl From<SignInError> for ApiError {
     fn from(err: SignInError) -> Self {
         match err {
-            SignInError::Database(err) => internal(err),
+            SignInError::Fault(fault) => internal(fault),
             SignInError::Busy(_) => ApiError::Unavailable,
-            SignInError::Audit(err) => internal(err),
-            SignInError::Passkey(PasskeyError::Database(err)) => internal(err),
+            SignInError::Passkey(PasskeyError::Fault(fault)) => internal(fault),
             SignInError::InvalidEmail => ApiError::invalid("email", err.to_string()),
             other => ApiError::Refused(other.to_string()),
         }
@@ -327,8 +356,7 @@ impl From<SignInError> for ApiError {
 impl From<PasskeyError> for ApiError {
     fn from(err: PasskeyError) -> Self {
         match err {
-            PasskeyError::Database(err) => internal(err),
-            PasskeyError::Audit(err) => internal(err),
+            PasskeyError::Fault(fault) => internal(fault),
             PasskeyError::InvalidName => ApiError::invalid("name", err.to_string()),
             PasskeyError::Ceremony(detail) => {
                 tracing::info!(%detail, "passkey ceremony failed");
@@ -342,9 +370,8 @@ impl From<PasskeyError> for ApiError {
 impl From<AccountError> for ApiError {
     fn from(err: AccountError) -> Self {
         match err {
-            AccountError::Database(err) => internal(err),
+            AccountError::Fault(fault) => internal(fault),
             AccountError::Busy(_) => ApiError::Unavailable,
-            AccountError::Audit(err) => internal(err),
             AccountError::Passkey(err) => err.into(),
             AccountError::ReauthenticationRequired
             | AccountError::PasskeyReauthenticationRequired => {
@@ -362,9 +389,8 @@ impl From<AccountError> for ApiError {
 impl From<RegistrationError> for ApiError {
     fn from(err: RegistrationError) -> Self {
         match err {
-            RegistrationError::Database(err) => internal(err),
+            RegistrationError::Fault(fault) => internal(fault),
             RegistrationError::Busy(_) => ApiError::Unavailable,
-            RegistrationError::Audit(err) => internal(err),
             RegistrationError::Passkey(err) => err.into(),
             RegistrationError::SignIn(err) => err.into(),
             RegistrationError::EmailTaken => ApiError::invalid("email", err.to_string()),
@@ -402,7 +428,7 @@ impl From<crate::core::admin::AdminError> for ApiError {
             AdminError::ReauthRequired(reason) => ApiError::ReauthRequired(reason),
             AdminError::Invalid { field, message } => ApiError::invalid(field, message),
             AdminError::NotFound(message) => ApiError::NotFound(message),
-            AdminError::Internal(detail) => internal(detail),
+            AdminError::Fault(fault) => internal(fault),
         }
     }
 }
@@ -411,9 +437,8 @@ impl From<crate::core::links::LinkError> for ApiError {
     fn from(err: crate::core::links::LinkError) -> Self {
         use crate::core::links::LinkError;
         match err {
-            LinkError::Database(err) => internal(err),
+            LinkError::Fault(fault) => internal(fault),
             LinkError::Busy(_) => ApiError::Unavailable,
-            LinkError::Audit(err) => internal(err),
             LinkError::Passkey(err) => err.into(),
             LinkError::SignIn(err) => err.into(),
             other => ApiError::Refused(other.to_string()),

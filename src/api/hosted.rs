@@ -164,7 +164,7 @@ pub async fn start_passkey_assertion(app_id: String) -> Result<String, ApiError>
         app_id: app.id.to_string(),
         state,
     })?;
-    serde_json::to_string(&options).map_err(internal)
+    serde_json::to_string(&options).map_err(broken)
 }
 
 /// Second step of a passkey sign-in. When someone is already signed in to
@@ -291,7 +291,7 @@ pub async fn start_passkey_sign_up(app_id: String, email: String) -> Result<Stri
         invitation: None,
         user_id: None,
     })?;
-    serde_json::to_string(&options).map_err(internal)
+    serde_json::to_string(&options).map_err(broken)
 }
 
 /// Recovery codes shown once, and where to go after reading them.
@@ -447,7 +447,7 @@ pub async fn start_invitation_passkey(
         invitation: Some(token),
         user_id: None,
     })?;
-    serde_json::to_string(&options).map_err(internal)
+    serde_json::to_string(&options).map_err(broken)
 }
 
 /// Second step: the account is set up and signed in; recovery codes follow.

@@ -16,13 +16,14 @@
 //! passkey only with an operator's enrolment link, whether or not the user
 //! still has a passkey, and sets no password.
 
+use crate::core::fault::Fault;
 use crate::core::write;
 use crate::core::write::Write;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::json;
 use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::ceremonies::{self, Ceremony};
 use super::db::Db;
 use super::links::{self, Purpose};
@@ -78,10 +79,10 @@ pub enum AccountError {
     #[error(transparent)]
     Ceremony(#[from] ceremonies::Spent),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(AccountError);
 
 fn actor(signin: &ActiveSignin, client: &ClientInfo) -> Actor {
     Actor::user(&signin.user.id, &signin.user.email, client.address.clone())
@@ -562,9 +563,8 @@ pub async fn deactivate_self(
         .await
         .map_err(|err| match err {
             users::UserError::Policy(err) => AccountError::Policy(err),
-            users::UserError::Audit(err) => AccountError::Audit(err),
-            users::UserError::Database(err) => AccountError::Database(err),
-            other => AccountError::Database(DbErr::Custom(other.to_string())),
+            users::UserError::Fault(fault) => AccountError::Fault(fault),
+            other => AccountError::Fault(Fault::unexpected(other)),
         })?;
     tx.commit().await?;
     Ok(())

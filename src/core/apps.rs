@@ -1,13 +1,14 @@
 //! Apps: the security boundary. Creating one starts its audit chain and,
 //! usually, its first OAuth client.
 
+use crate::core::fault::Fault;
 use crate::core::write::Write;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::cache::TtlMap;
 use super::clients::{self, ClientError, ClientSecret, NewClient};
 use super::db::Db;
@@ -23,10 +24,10 @@ pub enum AppError {
     #[error(transparent)]
     Client(#[from] ClientError),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(AppError);
 
 pub struct NewApp {
     pub id: AppId,
@@ -72,7 +73,7 @@ pub async fn create(tx: &Write, new: NewApp) -> Result<CreatedApp, AppError> {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
             AppError::AlreadyExists(new.id.to_string())
         }
-        _ => AppError::Database(err),
+        _ => AppError::Fault(err.into()),
     })?;
     audit::start_chain(tx, &new.id).await?;
     super::console::create_scoped_roles(tx, &new.id).await?;

@@ -1,6 +1,7 @@
 //! OAuth clients of an app. A confidential client's secret is generated here,
 //! returned once and stored only as its SHA-256.
 
+use crate::core::fault::Fault;
 use crate::core::write::Write;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
@@ -9,7 +10,7 @@ use sea_orm::{
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::cache::TtlMap;
 use super::db::Db;
 use super::secrets;
@@ -21,10 +22,10 @@ use crate::types::{AppId, ClientType, DisplayName, RedirectUri};
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(ClientError);
 
 pub struct NewClient {
     pub name: DisplayName,

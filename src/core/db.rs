@@ -279,19 +279,35 @@ macro_rules! reads_on_the_pool {
 reads_on_the_pool!(Database, read);
 reads_on_the_pool!(Db, database.read);
 
-/// Whether a database error means "busy, try again shortly" (no connection
-/// free in time, or SQLite's write lock held too long) rather than a fault.
-pub fn is_unavailable(err: &DbErr) -> bool {
-    matches!(err, DbErr::ConnectionAcquire(_)) || is_busy_message(&err.to_string())
+/// Whether a database error means "busy, try again shortly" (no
+/// connection free in time, or SQLite's write lock held too long: its
+/// SQLITE_BUSY and SQLITE_LOCKED result codes) rather than a fault.
+pub fn is_busy(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let sqlx_busy = |err: &sqlx::Error| match err {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
+        {
+            db.code()
+                .and_then(|code| code.parse::<i32>().ok())
+                // The extended code's low byte is the primary one.
+                .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
+        }
+        _ => false,
+    };
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(err))
+        | DbErr::Exec(RuntimeErr::SqlxError(err))
+        | DbErr::Query(RuntimeErr::SqlxError(err)) => sqlx_busy(err),
+        _ => false,
+    }
 }
 
-/// The same, for an error already turned into text (wrapped by a domain
-/// error): a pool time-out or SQLite's "database is locked".
-pub fn is_busy_message(text: &str) -> bool {
-    text.contains("database is locked")
-        || text.contains("pool timed out")
-        || text.contains("Failed to acquire connection")
-}
+/// SQLite's primary result codes for "the database is locked".
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
 
 /// Connect with settings suited to each backend. For a SQLite file, its
 /// directory is created first so the default `data/oneauth.db` just works.

@@ -4,6 +4,7 @@
 //! Only the SHA-256 of a link's token is stored; a link works once, until
 //! it expires, and issuing a new one voids the previous one.
 
+use crate::core::fault::Fault;
 use crate::core::write;
 use crate::core::write::Clocked;
 use crate::core::write::Write;
@@ -15,7 +16,7 @@ use sea_orm::{
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::ceremonies::{self, Ceremony};
 use super::db::Db;
 use super::mail::{self, templates::Content};
@@ -98,10 +99,10 @@ pub enum LinkError {
     #[error(transparent)]
     SignIn(#[from] SignInError),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(LinkError);
 
 /// The page a link opens, from the root of the public URL.
 fn path(app_id: &str, purpose: Purpose, token: &str) -> String {
@@ -484,8 +485,7 @@ pub async fn disown(
     users::set_active(&tx, &user, false)
         .await
         .map_err(|err| match err {
-            users::UserError::Database(err) => LinkError::Database(err),
-            users::UserError::Audit(err) => LinkError::Audit(err),
+            users::UserError::Fault(fault) => LinkError::Fault(fault),
             other => LinkError::CannotDisown(other.to_string()),
         })?;
     tx.commit().await?;

@@ -25,6 +25,7 @@ pub mod console;
 pub mod db;
 pub mod deployment;
 pub mod devices;
+pub mod fault;
 pub mod links;
 pub mod mail;
 pub mod oidc;

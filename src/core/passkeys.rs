@@ -5,6 +5,7 @@
 //! and the app boundary is kept by our own lookup (a credential registered in
 //! app A is unknown to app B).
 
+use crate::core::fault::Fault;
 use crate::core::write::Write;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,7 +22,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::mail::notices;
 use super::mail::templates::Notice;
 use super::policy;
@@ -44,10 +45,10 @@ pub enum PasskeyError {
     #[error(transparent)]
     Policy(#[from] super::policy::PolicyError),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(PasskeyError);
 
 fn ceremony(err: impl std::fmt::Display) -> PasskeyError {
     PasskeyError::Ceremony(err.to_string())
@@ -222,7 +223,7 @@ pub async fn store(
     .await
     .map_err(|err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => PasskeyError::AlreadyRegistered,
-        _ => PasskeyError::Database(err),
+        _ => PasskeyError::Fault(err.into()),
     })?;
     let app_id = user.app_id.clone();
     audit::record(

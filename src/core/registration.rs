@@ -1,13 +1,13 @@
 //! Self-registration on an app's hosted pages, when the app allows it (off
 //! by default: admin apps are invite-only).
 
+use crate::core::fault::Fault;
 use crate::core::write;
 use chrono::{DateTime, Utc};
-use sea_orm::DbErr;
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::ceremonies::{self, Ceremony, Taken};
 use super::db::Db;
 use super::passkeys::{self, PasskeyError, RelyingParty};
@@ -37,17 +37,17 @@ pub enum RegistrationError {
     #[error(transparent)]
     SignIn(#[from] SignInError),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(RegistrationError);
 
 impl From<links::LinkError> for RegistrationError {
     fn from(err: links::LinkError) -> Self {
         match err {
-            links::LinkError::Database(err) => RegistrationError::Database(err),
-            links::LinkError::Audit(err) => RegistrationError::Audit(err),
-            other => RegistrationError::Database(DbErr::Custom(other.to_string())),
+            links::LinkError::Fault(fault) => RegistrationError::Fault(fault),
+            // Sending the first verification link refuses nothing else.
+            other => RegistrationError::Fault(Fault::unexpected(other)),
         }
     }
 }
@@ -56,9 +56,9 @@ impl From<UserError> for RegistrationError {
     fn from(err: UserError) -> Self {
         match err {
             UserError::EmailTaken { .. } => RegistrationError::EmailTaken,
-            UserError::Database(err) => RegistrationError::Database(err),
-            UserError::Audit(err) => RegistrationError::Audit(err),
-            other => RegistrationError::Database(DbErr::Custom(other.to_string())),
+            UserError::Fault(fault) => RegistrationError::Fault(fault),
+            // A sign-up grants no role and names no other user.
+            other => RegistrationError::Fault(Fault::unexpected(other)),
         }
     }
 }
@@ -233,7 +233,8 @@ pub async fn finish_with_passkey(
     client: &ClientInfo,
 ) -> Result<(SignedIn, Vec<String>), RegistrationError> {
     let email = Email::parse(&pending.email)
-        .map_err(|e| RegistrationError::Database(DbErr::Custom(e.0)))?;
+        // The address was checked before the sealed ceremony was made.
+        .map_err(|e| RegistrationError::Fault(Fault::unexpected(e)))?;
     ensure_open(db, app, &email, client).await?;
     let Taken { ceremony, state } = registration;
     let key = rp.finish_registration(&app.name, credential, state)?;

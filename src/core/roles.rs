@@ -1,5 +1,6 @@
 //! Roles of an app, with their factor policy, and their assignment to users.
 
+use crate::core::fault::Fault;
 use crate::core::write::Write;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
@@ -7,7 +8,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::secrets;
 use crate::entities::{app_user, role, role_assignment};
 use crate::types::{AppId, RoleName};
@@ -25,10 +26,10 @@ pub enum RoleError {
     #[error("The owner role still has holders; it cannot be deleted.")]
     OwnerRoleHeld,
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(RoleError);
 
 /// What a role demands of the session of anyone who uses it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

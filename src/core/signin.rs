@@ -6,18 +6,18 @@
 //! generic error: an unknown e-mail, a wrong password and a deactivated
 //! account look the same, and take the same time (one argon2 verification).
 
+use crate::core::fault::Fault;
 use crate::core::write;
 use crate::core::write::Write;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait,
-    Set,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryTrait, Set,
 };
 use serde_json::json;
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::ceremonies::{self, Taken};
 use super::db::Db;
 use super::db::write_together;
@@ -53,10 +53,10 @@ pub enum SignInError {
     #[error(transparent)]
     Ceremony(#[from] ceremonies::Spent),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(SignInError);
 
 /// A completed sign-in.
 #[derive(Debug, Clone)]
@@ -191,7 +191,7 @@ async fn give_back(
 ) -> SignInError {
     match throttle::give_back(db, reservation).await {
         Ok(()) => SignInError::Busy(busy),
-        Err(err) => SignInError::Database(err),
+        Err(err) => SignInError::Fault(err.into()),
     }
 }
 

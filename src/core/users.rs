@@ -1,5 +1,6 @@
 //! Users of an app. The same e-mail in two apps is two unrelated users.
 
+use crate::core::fault::Fault;
 use crate::core::write::Write;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -8,7 +9,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::audit::{self, Action, AuditError, Event, Target};
+use super::audit::{self, Action, Event, Target};
 use super::mail::notices;
 use super::mail::templates::Notice;
 use super::passwords::Hashed;
@@ -29,10 +30,10 @@ pub enum UserError {
     #[error(transparent)]
     Policy(#[from] super::policy::PolicyError),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(UserError);
 
 pub struct NewUser {
     /// A pre-chosen id (a passkey sign-up needs it before the user exists).
@@ -76,7 +77,7 @@ pub async fn create(
     .await
     .map_err(|err| match err.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => email_taken(&new.email, app_id),
-        _ => UserError::Database(err),
+        _ => UserError::Fault(err.into()),
     })?;
     if let Some(password) = &new.password {
         password_credential::ActiveModel {

@@ -47,8 +47,18 @@ fn key(id: &Id) -> String {
     secrets::sha256_hex(&id.to_string())
 }
 
-fn backend(err: impl std::fmt::Display) -> session_store::Error {
-    session_store::Error::Backend(err.to_string())
+/// What the store answers when the database was busy (tower-sessions
+/// carries a store's failure as text; this one is ours, so the edge tells
+/// busy from broken without reading a driver's wording).
+pub const BUSY: &str = "the session store's database is busy";
+
+fn backend(err: sea_orm::DbErr) -> session_store::Error {
+    if crate::core::db::is_busy(&err) {
+        tracing::warn!(%err, "session store: database busy");
+        session_store::Error::Backend(BUSY.to_owned())
+    } else {
+        session_store::Error::Backend(err.to_string())
+    }
 }
 
 fn to_chrono(at: OffsetDateTime) -> chrono::DateTime<chrono::Utc> {

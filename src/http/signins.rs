@@ -17,8 +17,27 @@ const SIGNINS: &str = "signins";
 pub enum SigninLookupError {
     #[error("browser session store: {0}")]
     Store(#[from] tower_sessions::session::Error),
-    #[error("database: {0}")]
-    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Fault(#[from] crate::core::fault::Fault),
+}
+
+impl From<sea_orm::DbErr> for SigninLookupError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Fault(err.into())
+    }
+}
+
+impl SigninLookupError {
+    /// Whether the store or the database was busy rather than broken.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            Self::Fault(fault) => fault.is_busy(),
+            Self::Store(tower_sessions::session::Error::Store(
+                tower_sessions::session_store::Error::Backend(message),
+            )) => message == super::session_store::BUSY,
+            Self::Store(_) => false,
+        }
+    }
 }
 
 async fn map(session: &Session) -> Result<HashMap<String, String>, SigninLookupError> {

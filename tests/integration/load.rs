@@ -482,3 +482,26 @@ async fn a_signing_key_is_unsealed_and_parsed_once_per_process() {
         "the verifier was parsed again"
     );
 }
+
+/// Busy is known by its type at the server functions too (the architecture
+/// review's `Fault`): a database that does not answer in time is answered
+/// "busy, try again" (503 with Retry-After), not "something went wrong".
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_function_answers_busy_when_the_database_cannot_answer() {
+    let app = spawn_app().await;
+    app_with_client(&app).await;
+    let held = hold_every_read_connection(&app).await;
+    let response = app
+        .call(
+            &common::browser(),
+            oneauth::api::hosted::LoadHostedApp {
+                app_id: "demo".into(),
+            },
+        )
+        .await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let body = response.text().await.unwrap();
+    assert!(body.contains("Unavailable"), "{body}");
+    drop(held);
+}

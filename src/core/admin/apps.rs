@@ -6,6 +6,7 @@ use crate::core::audit::Target;
 use crate::core::clients::{self, ClientChanges, ClientError, ClientSecret, NewClient};
 use crate::core::console::Operator;
 use crate::core::db::Db;
+use crate::core::fault::Fault;
 use crate::entities::{app, oauth_client};
 use crate::types::ClientType;
 use crate::types::{AppId, DisplayName};
@@ -17,12 +18,15 @@ fn app_error(err: AppError) -> AdminError {
             message: err.to_string(),
         },
         AppError::NotFound(_) => AdminError::NotFound(err.to_string()),
-        other => AdminError::Internal(other.to_string()),
+        AppError::Fault(fault) => AdminError::Fault(fault),
+        other => AdminError::Fault(Fault::unexpected(other)),
     }
 }
 
 fn client_error(err: ClientError) -> AdminError {
-    AdminError::Internal(err.to_string())
+    match err {
+        ClientError::Fault(fault) => AdminError::Fault(fault),
+    }
 }
 
 /// The apps the operator may see, by id.

@@ -163,7 +163,5 @@ pub async fn event(
 /// Check one app's chain.
 pub async fn verify(db: &Db, operator: &Operator, app_id: &str) -> Result<ChainReport, AdminError> {
     readable_app(db, operator, app_id, "audit.verify").await?;
-    audit::verify_chain(db, db.deployment(), app_id, None)
-        .await
-        .map_err(|e| AdminError::Internal(e.to_string()))
+    Ok(audit::verify_chain(db, db.deployment(), app_id, None).await?)
 }

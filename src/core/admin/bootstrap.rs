@@ -1,10 +1,11 @@
 //! The console's first owner, on an install that has none (`oneauth
 //! bootstrap`): the one use-case that runs before any operator exists.
 
+use crate::core::fault::Fault;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use crate::core::audit::{self, Action, AuditError, Event, Target};
+use crate::core::audit::{self, Action, Event, Target};
 use crate::core::db::Db;
 use crate::core::write::Actor;
 use crate::core::{links, policy, roles, users};
@@ -25,10 +26,10 @@ pub enum BootstrapError {
     #[error(transparent)]
     Role(#[from] roles::RoleError),
     #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
 }
+
+crate::core::fault::faults_into!(BootstrapError);
 
 /// How long the first owner's setup link works.
 pub const SETUP_LINK_LIFETIME: chrono::Duration = chrono::Duration::hours(24);

@@ -13,13 +13,13 @@ pub mod users;
 
 use crate::core::write;
 use crate::core::write::Write;
-use sea_orm::DbErr;
 
 use serde_json::json;
 
 use super::audit::{self, Action, AuditError, Event, Target};
 use super::console::{self, Operator};
 use super::db::Db;
+use super::fault::Fault;
 use crate::entities::{app, app_user};
 use crate::types::{AppId, InvalidValue};
 
@@ -38,19 +38,41 @@ pub enum AdminError {
     },
     #[error("{0}")]
     NotFound(String),
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error(transparent)]
+    Fault(#[from] Fault),
 }
 
-impl From<DbErr> for AdminError {
-    fn from(err: DbErr) -> Self {
-        AdminError::Internal(err.to_string())
+crate::core::fault::faults_into!(AdminError);
+
+/// What a core error that only a fault can cause here becomes: its fault,
+/// or the unexpected error itself (kept with its type, for the log).
+fn only_faults<E>(err: E, fault: impl FnOnce(E) -> Result<Fault, E>) -> AdminError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match fault(err) {
+        Ok(fault) => AdminError::Fault(fault),
+        Err(other) => AdminError::Fault(Fault::unexpected(other)),
     }
 }
 
-impl From<AuditError> for AdminError {
-    fn from(err: AuditError) -> Self {
-        AdminError::Internal(err.to_string())
+impl From<crate::core::links::LinkError> for AdminError {
+    fn from(err: crate::core::links::LinkError) -> Self {
+        use crate::core::links::LinkError;
+        only_faults(err, |err| match err {
+            LinkError::Fault(fault) => Ok(fault),
+            other => Err(other),
+        })
+    }
+}
+
+impl From<crate::core::mail::MailError> for AdminError {
+    fn from(err: crate::core::mail::MailError) -> Self {
+        use crate::core::mail::MailError;
+        only_faults(err, |err| match err {
+            MailError::Fault(fault) => Ok(fault),
+            other => Err(other),
+        })
     }
 }
 
@@ -78,7 +100,7 @@ pub(crate) async fn refused(
         Ok(id) if operator.can_read(app_id) => match crate::core::apps::find(db, &id).await {
             Ok(Some(_)) => id,
             Ok(None) => AppId::console(),
-            Err(err) => return AdminError::Internal(err.to_string()),
+            Err(err) => return AdminError::Fault(err.into()),
         },
         _ => AppId::console(),
     };
@@ -100,7 +122,16 @@ pub(crate) async fn refused(
     };
     match recorded.await {
         Ok(()) => AdminError::Refused(reason.to_owned()),
-        Err(err) => AdminError::Internal(err.to_string()),
+        Err(err) => AdminError::Fault(err.into()),
+    }
+}
+
+/// `answer` for a refusal that [`refused`] recorded; the failure to record
+/// it otherwise (a refusal nobody can see later is not answered as one).
+fn instead_of_refusal(recorded: AdminError, answer: AdminError) -> AdminError {
+    match recorded {
+        AdminError::Refused(_) => answer,
+        failed => failed,
     }
 }
 
@@ -117,7 +148,7 @@ pub(crate) async fn readable_app(
     attempted: &str,
 ) -> Result<app::Model, AdminError> {
     if !operator.can_read(app_id) {
-        refused(
+        let recorded = refused(
             db,
             operator,
             app_id,
@@ -126,7 +157,7 @@ pub(crate) async fn readable_app(
             "no access to this app",
         )
         .await;
-        return Err(no_such_app(app_id));
+        return Err(instead_of_refusal(recorded, no_such_app(app_id)));
     }
     let id = AppId::parse(app_id).map_err(|_| no_such_app(app_id))?;
     super::apps::find(db, &id)
@@ -287,12 +318,15 @@ pub(crate) async fn check_self_change(
     };
     if !fresh {
         let reason = "Changing your own access needs a recent sign-in: confirm it's you first.";
-        refused(db, operator, AppId::CONSOLE, attempted, target, reason).await;
-        return Err(AdminError::ReauthRequired(reason.into()));
+        let recorded = refused(db, operator, AppId::CONSOLE, attempted, target, reason).await;
+        return Err(instead_of_refusal(
+            recorded,
+            AdminError::ReauthRequired(reason.into()),
+        ));
     }
     let typed = confirmation.map(|c| c.trim().to_lowercase());
     if typed.as_deref() != Some(operator.user().email.as_str()) {
-        refused(
+        let recorded = refused(
             db,
             operator,
             AppId::CONSOLE,
@@ -301,11 +335,15 @@ pub(crate) async fn check_self_change(
             "the typed confirmation did not match",
         )
         .await;
-        return Err(AdminError::Invalid {
-            field: "confirmation",
-            message: "Type your own e-mail address exactly to confirm a change to your own access."
-                .into(),
-        });
+        return Err(instead_of_refusal(
+            recorded,
+            AdminError::Invalid {
+                field: "confirmation",
+                message:
+                    "Type your own e-mail address exactly to confirm a change to your own access."
+                        .into(),
+            },
+        ));
     }
     Ok(())
 }

@@ -98,8 +98,7 @@ pub async fn open(
         done(())
     })
     .await?;
-    let bodies =
-        outbox::open(db.deployment(), &row).map_err(|err| AdminError::Internal(err.to_string()))?;
+    let bodies = outbox::open(db.deployment(), &row)?;
     let (text, link_withheld) = withhold_links(&bodies.text, &db.deployment().public_url);
     Ok(Opened {
         row,
@@ -135,7 +134,7 @@ pub async fn resend(
             Ok(Resend::BeingSent) => Ok(Err(
                 "This message is being sent right now; look again in a minute.".to_owned(),
             )),
-            Err(err) => Err(AdminError::Internal(err.to_string())),
+            Err(err) => Err(err.into()),
         },
     )
     .await

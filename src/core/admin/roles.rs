@@ -25,7 +25,7 @@ fn role_error(err: RoleError) -> AdminError {
         },
         RoleError::NotFound { .. } => AdminError::NotFound(err.to_string()),
         RoleError::OwnerRoleHeld | RoleError::Policy(_) => AdminError::Refused(err.to_string()),
-        other => AdminError::Internal(other.to_string()),
+        RoleError::Fault(fault) => AdminError::Fault(fault),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Users of an app, as operators manage them.
 
+use crate::core::fault::Fault;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{
@@ -30,7 +31,8 @@ fn user_error(err: UserError) -> AdminError {
             field: "roles",
             message: role.to_string(),
         },
-        other => AdminError::Internal(other.to_string()),
+        UserError::Fault(fault) => AdminError::Fault(fault),
+        other => AdminError::Fault(Fault::unexpected(other)),
     }
 }
 
@@ -132,9 +134,7 @@ pub async fn create(
     change(db, operator, &app_id, "user.create", None, async |tx| {
         let user = users::create(tx, &app_id, new).await.map_err(user_error)?;
         let link = if invite {
-            let token = links::issue(tx, &user, Purpose::Invite)
-                .await
-                .map_err(|e| AdminError::Internal(e.to_string()))?;
+            let token = links::issue(tx, &user, Purpose::Invite).await?;
             Some(links::url(public_url, &app_id, Purpose::Invite, &token))
         } else {
             None
@@ -174,7 +174,7 @@ pub async fn invite(
         }
         let token = links::issue(tx, &user, Purpose::Invite)
             .await
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
+            ?;
         Ok(Ok(links::url(public_url, app_id, Purpose::Invite, &token)))
     })
     .await
@@ -275,7 +275,7 @@ async fn issue_link(
             }
             let token = links::issue(tx, &user, purpose)
                 .await
-                .map_err(|e| AdminError::Internal(e.to_string()))?;
+                ?;
             Ok(Ok(links::url(public_url, app_id, purpose, &token)))
         },
     )
@@ -332,7 +332,8 @@ pub async fn remove_passkey(
                 Err(err @ passkeys::PasskeyError::NotFound) => {
                     return Err(AdminError::NotFound(err.to_string()));
                 }
-                Err(other) => return Err(AdminError::Internal(other.to_string())),
+                Err(passkeys::PasskeyError::Fault(fault)) => return Err(fault.into()),
+                Err(other) => return Err(Fault::unexpected(other).into()),
             }
             sessions::end_all_for_user(tx, &user.id, "factor_removed", None).await?;
             Ok(Ok(()))

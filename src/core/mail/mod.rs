@@ -8,9 +8,9 @@ pub mod outbox;
 pub mod sender;
 pub mod templates;
 
+use crate::core::fault::Fault;
 use sea_orm::{DbErr, EntityTrait};
 
-use super::audit::AuditError;
 use super::vault::VaultError;
 use super::write::Write;
 use crate::entities::app;
@@ -27,11 +27,15 @@ pub enum MailError {
     #[error("a stored message is not readable")]
     Corrupt,
     #[error(transparent)]
-    Vault(#[from] VaultError),
-    #[error(transparent)]
-    Audit(#[from] AuditError),
-    #[error("database error: {0}")]
-    Database(#[from] DbErr),
+    Fault(#[from] Fault),
+}
+
+crate::core::fault::faults_into!(MailError);
+
+impl From<VaultError> for MailError {
+    fn from(err: VaultError) -> Self {
+        Self::Fault(err.into())
+    }
 }
 
 /// The absolute URL of `path` (starting with `/`) on this deployment.

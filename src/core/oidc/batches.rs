@@ -9,6 +9,8 @@ use std::sync::Arc;
 use sea_orm::DbErr;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
+use crate::core::fault::Fault;
+
 /// Where a batch answers one caller.
 pub(super) type Reply<R> = oneshot::Sender<Result<R, DbErr>>;
 
@@ -17,12 +19,13 @@ pub(super) type Reply<R> = oneshot::Sender<Result<R, DbErr>>;
 pub(super) async fn ask<T, R>(
     queue: &mpsc::UnboundedSender<(T, Reply<R>)>,
     item: T,
-    task: &str,
-) -> Result<R, DbErr> {
+    task: &'static str,
+) -> Result<R, Fault> {
     let (reply, answer) = oneshot::channel();
-    let gone = || DbErr::Custom(format!("the {task} task has stopped"));
-    queue.send((item, reply)).map_err(|_| gone())?;
-    answer.await.map_err(|_| gone())?
+    queue
+        .send((item, reply))
+        .map_err(|_| Fault::TaskStopped(task))?;
+    Ok(answer.await.map_err(|_| Fault::TaskStopped(task))??)
 }
 
 /// Run `handle` on batches of what arrives on `waiting` (at most `max` items

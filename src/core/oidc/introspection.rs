@@ -124,11 +124,12 @@ pub async fn introspect(
             "iat": row.created_at.timestamp(),
         }));
     }
-    let Ok(verified) =
-        minting::verify(db, &app.id, issuer, token, Some(ACCESS_TOKEN_TYP), false).await
-    else {
-        return Ok(inactive());
-    };
+    let verified =
+        match minting::verify(db, &app.id, issuer, token, Some(ACCESS_TOKEN_TYP), false).await {
+            Ok(verified) => verified,
+            Err(minting::TokenError::Unchecked(failed)) => return Err(failed),
+            Err(_) => return Ok(inactive()),
+        };
     // RFC 7662 §2.2: a token whose grant ended (sign-out, revocation,
     // "sign out everywhere", deactivation) is inactive, although its
     // signature and expiry are still good.

@@ -194,8 +194,10 @@ pub enum TokenError {
     WrongIssuer,
     #[error("the token has expired")]
     Expired,
-    #[error("database error")]
-    Database,
+    /// The token could not be checked (the database did not answer): no
+    /// verdict on the token, so the caller answers busy or broken.
+    #[error("the token could not be checked: {0}")]
+    Unchecked(super::OAuthError),
 }
 
 /// A verified JWT's claims.
@@ -294,7 +296,7 @@ async fn verify_signature(
         .to_owned();
     let verifier = keys::verifier(db, app_id, &kid)
         .await
-        .map_err(|_| TokenError::Database)?
+        .map_err(TokenError::Unchecked)?
         .ok_or(TokenError::UnknownKey)?;
     let (payload, header) = jwt::decode_with_verifier(token, verifier.as_ref())
         .map_err(|_| TokenError::BadSignature)?;

@@ -21,6 +21,7 @@ pub mod rotation;
 pub mod scope;
 pub mod userinfo;
 
+use crate::core::fault::Fault;
 use sea_orm::DbErr;
 
 use super::audit::AuditError;
@@ -117,39 +118,38 @@ fn internal(err: impl std::fmt::Display) -> OAuthError {
     OAuthError::server_error()
 }
 
-/// A database failure as an OAuth error: "busy, try again"
-/// (`temporarily_unavailable`, answered 503 with Retry-After) when no
-/// connection or lock was free in time, else `server_error`.
-pub fn db_error(err: &DbErr) -> OAuthError {
-    if super::db::is_unavailable(err) {
-        tracing::warn!(error = %err, "database busy");
-        OAuthError::new(
-            ErrorCode::TemporarilyUnavailable,
-            "The server is busy. Try again in a moment.",
-        )
-    } else {
-        internal(err)
+/// A fault as an OAuth error: "busy, try again" (`temporarily_unavailable`,
+/// answered 503 with Retry-After) when no connection or lock was free in
+/// time, else `server_error`; either way logged with its source.
+impl From<Fault> for OAuthError {
+    fn from(fault: Fault) -> Self {
+        if fault.is_busy() {
+            tracing::warn!(error = %fault, "database busy");
+            OAuthError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "The server is busy. Try again in a moment.",
+            )
+        } else {
+            internal(fault)
+        }
     }
 }
 
 impl From<DbErr> for OAuthError {
     fn from(err: DbErr) -> Self {
-        db_error(&err)
+        Fault::from(err).into()
     }
 }
 
 impl From<AuditError> for OAuthError {
     fn from(err: AuditError) -> Self {
-        match err {
-            AuditError::Database(err) => db_error(&err),
-            other => internal(other),
-        }
+        Fault::from(err).into()
     }
 }
 
 impl From<VaultError> for OAuthError {
     fn from(err: VaultError) -> Self {
-        internal(err)
+        Fault::from(err).into()
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sea_orm::{ColumnTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseBackend, EntityTrait, QueryFilter};
 use tokio::sync::mpsc;
 
 use super::batches::{self, ask, padded, run_in_batches};
@@ -74,7 +74,10 @@ impl RefreshReads {
 
     /// The rows of the token whose hash is `token_hash` (none if there is
     /// no such token), read with whatever other reads are waiting.
-    pub async fn read(&self, token_hash: String) -> Result<Vec<TokenRow>, DbErr> {
+    pub async fn read(
+        &self,
+        token_hash: String,
+    ) -> Result<Vec<TokenRow>, crate::core::fault::Fault> {
         ask(&self.queue, token_hash, "refresh read").await
     }
 }

@@ -82,7 +82,7 @@ impl Rotations {
 
     /// Spend the token and store its successor, with whatever other
     /// rotations are waiting; returns once committed.
-    pub async fn rotate(&self, rotation: Rotation) -> Result<Rotated, DbErr> {
+    pub async fn rotate(&self, rotation: Rotation) -> Result<Rotated, crate::core::fault::Fault> {
         ask(&self.queue, rotation, "rotation").await
     }
 }

@@ -5,6 +5,7 @@
 use sea_orm::EntityTrait;
 use serde_json::{Map, Value};
 
+use super::OAuthError;
 use super::introspection;
 use super::minting::{self, ACCESS_TOKEN_TYP};
 use super::scope::Scope;
@@ -21,8 +22,9 @@ pub enum UserinfoError {
     /// `insufficient_scope`: the token was not granted `openid`.
     #[error("the token was not granted the openid scope")]
     InsufficientScope,
+    /// Busy (`temporarily_unavailable`) or broken (`server_error`).
     #[error("userinfo failed: {0}")]
-    Internal(String),
+    Failed(OAuthError),
 }
 
 /// The user's claims for a presented access token.
@@ -34,10 +36,13 @@ pub async fn claims(
 ) -> Result<Map<String, Value>, UserinfoError> {
     let verified = minting::verify(db, &app.id, issuer, token, Some(ACCESS_TOKEN_TYP), false)
         .await
-        .map_err(|err| UserinfoError::InvalidToken(err.to_string()))?;
+        .map_err(|err| match err {
+            minting::TokenError::Unchecked(failed) => UserinfoError::Failed(failed),
+            invalid => UserinfoError::InvalidToken(invalid.to_string()),
+        })?;
     let live = introspection::access_token_live(db, app, &verified)
         .await
-        .map_err(|err| UserinfoError::Internal(err.to_string()))?;
+        .map_err(UserinfoError::Failed)?;
     if !live {
         return Err(UserinfoError::InvalidToken(
             "the sign-in behind the token has ended".into(),
@@ -46,7 +51,7 @@ pub async fn claims(
     let user = app_user::Entity::find_by_id(verified.str("sub").unwrap_or_default())
         .one(db)
         .await
-        .map_err(|err| UserinfoError::Internal(err.to_string()))?
+        .map_err(|err| UserinfoError::Failed(err.into()))?
         .filter(|user| user.app_id == app.id && user.status == UserStatus::Active)
         .ok_or_else(|| {
             UserinfoError::InvalidToken("the token's user is not active in this app".into())

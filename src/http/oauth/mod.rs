@@ -72,7 +72,7 @@ async fn json_app(
 ) -> Result<crate::entities::app::Model, axum::response::Response> {
     find_app(state, app_id)
         .await
-        .map_err(|err| responses::unavailable(&err))?
+        .map_err(responses::unavailable)?
         .ok_or_else(unknown_app_json)
 }
 

@@ -10,8 +10,8 @@ use crate::core::oidc::{ErrorCode, OAuthError};
 
 /// 503 with `Retry-After` for a database that did not answer in time (or
 /// 500 for any other database failure), as an OAuth error body.
-pub fn unavailable(err: &sea_orm::DbErr) -> Response {
-    oauth_error(&crate::core::oidc::db_error(err), false)
+pub fn unavailable(err: sea_orm::DbErr) -> Response {
+    oauth_error(&OAuthError::from(err), false)
 }
 
 /// A JSON answer that no cache may keep (tokens, introspection).

@@ -78,9 +78,6 @@ pub async fn userinfo(
             );
             response
         }
-        Err(err @ UserinfoError::Internal(_)) => {
-            tracing::error!(%err, "userinfo failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+        Err(UserinfoError::Failed(failed)) => super::responses::oauth_error(&failed, false),
     }
 }
