@@ -12,7 +12,10 @@ use crate::core::write::Clocked;
 use crate::core::write::Write;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
 
 use super::db::Db;
 use super::token_families::Families;
@@ -273,7 +276,17 @@ pub async fn keep_alive(
     app: &app::Model,
     session: signin_session::Model,
 ) -> Result<signin_session::Model, DbErr> {
-    let now = db.now();
+    extend(db.writer(), db.now(), app, session).await
+}
+
+/// [`keep_alive`] on `conn` (a write that extends the session together
+/// with other changes, such as the refresh grant's careful path) at `now`.
+pub async fn extend<C: ConnectionTrait>(
+    conn: &C,
+    now: DateTime<Utc>,
+    app: &app::Model,
+    session: signin_session::Model,
+) -> Result<signin_session::Model, DbErr> {
     if now - session.last_seen_at < TOUCH_INTERVAL {
         return Ok(session);
     }
@@ -283,7 +296,7 @@ pub async fn keep_alive(
         .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
         .filter(signin_session::Column::Id.eq(session.id.as_str()))
         .filter(signin_session::Column::EndedAt.is_null())
-        .exec(db.writer())
+        .exec(conn)
         .await?;
     Ok(signin_session::Model {
         last_seen_at: now,

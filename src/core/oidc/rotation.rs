@@ -23,17 +23,17 @@ use crate::core::write::Actor;
 use std::collections::HashSet;
 
 use chrono::Duration;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Set, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Statement,
 };
 use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::batches::{self, ask, padded, run_in_batches};
 use crate::core::db::Db;
-use crate::core::secrets;
-use crate::entities::{refresh_token, signin_session, token_family};
+use crate::core::{secrets, token_families};
+use crate::entities::refresh_token;
 use crate::types::AppId;
 
 /// Rotations committed together, at most.
@@ -212,7 +212,7 @@ async fn commit_in_a_transaction(
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::Id.is_in(ids))
         .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(family_and_session_live())
+        .filter(token_families::live_for_refresh_token())
         .exec_with_returning(&tx)
         .await?
         .into_iter()
@@ -224,15 +224,7 @@ async fn commit_in_a_transaction(
         // The first rotation of each spent token (a token presented twice
         // in one group has one successor).
         .filter(|r| spent.contains(&r.token_id) && replaced.insert(r.token_id.as_str()))
-        .map(|r| refresh_token::ActiveModel {
-            id: Set(secrets::new_id()),
-            app_id: Set(r.app_id.clone()),
-            family_id: Set(r.family_id.clone()),
-            token_hash: Set(secrets::sha256_hex(&r.successor)),
-            expires_at: Set(now + r.idle),
-            used_at: Set(None),
-            created_at: Set(now),
-        })
+        .map(|r| token_families::token_row(&r.app_id, &r.family_id, &r.successor, r.idle, now))
         .collect();
     if !successors.is_empty() {
         refresh_token::Entity::insert_many(successors)
@@ -241,36 +233,4 @@ async fn commit_in_a_transaction(
     }
     tx.commit().await?;
     Ok(spent)
-}
-
-/// The token's family is not revoked and its sign-in session has not ended
-/// (checked in the statement that spends, so a sign-out or revocation that
-/// committed first always wins).
-///
-/// A scalar subquery, not `EXISTS`: PostgreSQL turns an `EXISTS` into a
-/// semi-join and, on young statistics, drives it from every live family
-/// through each family's whole token history (0.15 ms per token, growing
-/// with the chains). A scalar subquery is evaluated per spent row: two
-/// primary-key probes.
-fn family_and_session_live() -> Expr {
-    let family = token_family::Entity;
-    let session = signin_session::Entity;
-    Expr::from(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(family)
-            .inner_join(
-                session,
-                Expr::col((session, signin_session::Column::Id))
-                    .equals((family, token_family::Column::SigninSessionId)),
-            )
-            .and_where(
-                Expr::col((family, token_family::Column::Id))
-                    .equals((refresh_token::Entity, refresh_token::Column::FamilyId)),
-            )
-            .and_where(Expr::col((family, token_family::Column::RevokedAt)).is_null())
-            .and_where(Expr::col((session, signin_session::Column::EndedAt)).is_null())
-            .to_owned(),
-    )
-    .eq(1)
 }

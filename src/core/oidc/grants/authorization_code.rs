@@ -2,12 +2,12 @@
 //! to its client, redirect URI and PKCE challenge (RFC 7636 §4.6); a code
 //! presented twice revokes the family it started.
 
+use crate::core::token_families;
 use crate::core::write;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Duration;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryTrait};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -24,7 +24,7 @@ use crate::entities::{
 };
 use crate::types::UserStatus;
 
-use super::{Issuer, TokenResponse, new_refresh_token, revoke_family};
+use super::{Issuer, TokenResponse, revoke_family};
 
 /// RFC 7636 §4.6: BASE64URL(SHA256(code_verifier)) == code_challenge.
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
@@ -119,23 +119,20 @@ pub async fn exchange_code(
     }
 
     let now = tx.now;
-    let family_id = secrets::new_id();
-    let absolute =
-        (now + Duration::seconds(app.refresh_absolute_secs)).min(session.absolute_expires_at);
-    let family = token_family::ActiveModel {
-        id: Set(family_id.clone()),
-        app_id: Set(app.id.clone()),
-        client_id: Set(client.id.clone()),
-        user_id: Set(user.id.clone()),
-        signin_session_id: Set(Some(session.id.clone())),
-        scope: Set(stored.scope.clone()),
-        resource: Set(stored.resource.clone()),
-        absolute_expires_at: Set(absolute),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        created_at: Set(now),
-    };
-    let (refresh, refresh_row) = new_refresh_token(app, &family_id, now);
+    let token_families::Opened {
+        family,
+        family_id,
+        first_token: refresh,
+        first_row: refresh_row,
+    } = token_families::open(
+        app,
+        &client.id,
+        &user.id,
+        &session,
+        &stored.scope,
+        stored.resource.as_deref(),
+        now,
+    );
     // The family and its first token are stored, and the code spent only if
     // still unused, together (one statement on PostgreSQL): of two
     // exchanges of one code at once, the second finds it used and rolls

@@ -11,11 +11,12 @@ pub use authorization_code::exchange_code;
 pub use client_credentials::client_credentials;
 pub use refresh::refresh;
 
+use crate::core::token_families;
 use crate::core::write::Write;
 use std::sync::Arc;
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, Set};
+use sea_orm::ActiveModelTrait;
 use serde::Serialize;
 
 use super::OAuthError;
@@ -26,7 +27,7 @@ use super::rotation::Rotations;
 use crate::core::clients::secret_matches;
 use crate::core::db::Db;
 use crate::core::secrets;
-use crate::entities::{app, oauth_client, refresh_token};
+use crate::entities::{app, oauth_client};
 use crate::types::{AppId, ClientType};
 
 /// How the client presented itself (RFC 6749 §2.3).
@@ -147,40 +148,23 @@ impl Issuer<'_> {
     }
 }
 
-/// A new refresh token in `family`, returned in clear once.
+/// A successor in `family`, stored now (its predecessor spent at the same
+/// instant), returned in clear once.
 async fn issue_refresh_token(
     tx: &Write,
     app: &app::Model,
     family_id: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, OAuthError> {
-    let (token, row) = new_refresh_token(app, family_id, now);
-    row.insert(tx).await?;
+    let token = secrets::random_token(32);
+    let idle = Duration::seconds(app.refresh_idle_secs);
+    token_families::token_row(&app.id, family_id, &token, idle, now)
+        .insert(tx)
+        .await?;
     Ok(token)
 }
 
-/// A new refresh token in `family`: the token in clear, and its row (which
-/// holds only its hash) for the caller to store.
-fn new_refresh_token(
-    app: &app::Model,
-    family_id: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> (String, refresh_token::ActiveModel) {
-    let token = secrets::random_token(32);
-    let row = refresh_token::ActiveModel {
-        id: Set(secrets::new_id()),
-        app_id: Set(app.id.clone()),
-        family_id: Set(family_id.to_owned()),
-        token_hash: Set(secrets::sha256_hex(&token)),
-        expires_at: Set(now + Duration::seconds(app.refresh_idle_secs)),
-        used_at: Set(None),
-        created_at: Set(now),
-    };
-    (token, row)
-}
-
 async fn revoke_family(tx: &Write, family_id: &str, reason: &str) -> Result<(), OAuthError> {
-    use crate::core::token_families::{self, Families};
-    token_families::revoke(tx, Families::One(family_id), reason).await?;
+    token_families::revoke(tx, token_families::Families::One(family_id), reason).await?;
     Ok(())
 }

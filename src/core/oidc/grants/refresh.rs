@@ -16,7 +16,7 @@ use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::rotation::{Rotated, Rotation};
 use crate::core::oidc::scope::Scope;
 use crate::core::oidc::{ErrorCode, OAuthError};
-use crate::core::sessions::{FactorTimes, is_live};
+use crate::core::sessions::{self, FactorTimes, is_live};
 use crate::core::write::{Actor, Write};
 use crate::core::{policy, secrets};
 use crate::entities::{app_user, oauth_client, refresh_token, role, signin_session, token_family};
@@ -67,51 +67,39 @@ pub async fn refresh(
         return Err(invalid_refresh());
     }
     let now = issuer.db.now();
-    if family.client_id != client.id || family.revoked_at.is_some() {
-        return Err(invalid_refresh());
-    }
-    let careful = || refresh_locked(issuer, client, presented, requested_scope, resource);
     if token.used_at.is_some() {
-        return careful().await;
+        return refresh_locked(issuer, client, presented, requested_scope, resource).await;
     }
-    if token.expires_at <= now || family.absolute_expires_at <= now {
-        return Err(invalid_refresh());
-    }
-    let live = |s: &signin_session::Model| is_live(s, now);
-    let user = user.filter(|u| {
-        u.id == family.user_id && u.status == UserStatus::Active && confirmed_enough(app, u)
-    });
-    let (Some(user), Some(session)) = (user, session.filter(live)) else {
-        return careful().await;
+    let basis = Basis {
+        token: &token,
+        family: &family,
+        session: session.as_ref(),
+        user: user.as_ref(),
+        roles: &held_roles,
     };
-    crate::core::oidc::resource::within_grant(family.resource.as_deref(), resource)?;
-    let scope = narrowed_scope(&family.scope, requested_scope)?;
-    let factors = FactorTimes::of(&session);
-    let roles = policy::token_roles(&held_roles, &factors, now);
-    let Some(event) = factors.describe(|_| true) else {
-        return careful().await;
-    };
-    let next = secrets::random_token(32);
-    let authentication = Authentication {
-        sid: session.id.clone(),
-        auth_time: event.at,
-        amr: event.amr(),
-        acr: event.factor.acr().to_owned(),
-    };
-    let grant = Grant {
-        issuer: issuer.issuer,
+    let minting = match judge(
         app,
         client,
-        user: Some(&user),
-        authentication: Some(&authentication),
-        scope: &scope,
-        roles: &roles,
-        nonce: None,
-        resource: family.resource.as_deref(),
-        family_id: Some(&family.id),
-        issued_at: now,
+        &basis,
+        requested_scope,
+        resource,
+        now,
+        Path::Fast,
+    ) {
+        Verdict::Mint(minting) => minting,
+        Verdict::Refuse(error) => return Err(error),
+        Verdict::Careful | Verdict::EndFamily => {
+            return refresh_locked(issuer, client, presented, requested_scope, resource).await;
+        }
     };
-    let response = issuer.mint(&signing_keys, &grant, Some(next.clone()))?;
+    let careful = || refresh_locked(issuer, client, presented, requested_scope, resource);
+    let next = secrets::random_token(32);
+    let response = issuer.mint(
+        &signing_keys,
+        &minting.grant(issuer, client, &family, now),
+        Some(next.clone()),
+    )?;
+    let session = minting.session.clone();
 
     let rotation = Rotation {
         app_id: app.id.clone(),
@@ -243,22 +231,9 @@ async fn refresh_locked(
             return reuse_detected(tx, issuer, &family, client).await;
         }
     }
-    if token.expires_at <= now || family.absolute_expires_at <= now {
-        return Err(invalid_refresh());
-    }
     let user = app_user::Entity::find_by_id(family.user_id.as_str())
         .one(&tx)
-        .await?
-        .filter(|u| u.status == UserStatus::Active);
-    if user.as_ref().is_some_and(|u| !confirmed_enough(app, u)) {
-        // The app came to require a confirmed address after this family
-        // was issued: no tokens until the user confirms it (the family
-        // stays, to go on once they have).
-        return Err(OAuthError::new(
-            ErrorCode::InvalidGrant,
-            "The user must confirm their e-mail address first.",
-        ));
-    }
+        .await?;
     let session = match &family.signin_session_id {
         Some(id) => {
             signin_session::Entity::find_by_id(id.as_str())
@@ -267,58 +242,184 @@ async fn refresh_locked(
         }
         None => None,
     };
-    let live = |s: &signin_session::Model| is_live(s, now);
-    let (Some(user), Some(session)) = (user, session.filter(live)) else {
-        revoke_family(&tx, &family.id, "session_ended").await?;
-        tx.commit().await?;
-        return Err(invalid_refresh());
+    let roles = match &user {
+        Some(user) => policy::roles_of_user(&tx, &user.id).await?,
+        None => Vec::new(),
     };
-    crate::core::oidc::resource::within_grant(family.resource.as_deref(), resource)?;
-    let scope = narrowed_scope(&family.scope, requested_scope)?;
+    let basis = Basis {
+        token: &token,
+        family: &family,
+        session: session.as_ref(),
+        user: user.as_ref(),
+        roles: &roles,
+    };
+    let minting = match judge(
+        app,
+        client,
+        &basis,
+        requested_scope,
+        resource,
+        now,
+        Path::Locked,
+    ) {
+        Verdict::Mint(minting) => minting,
+        // Rolled back: the presented token stays as it was (a family held
+        // back until its user confirms the address goes on afterwards).
+        Verdict::Refuse(error) => return Err(error),
+        Verdict::EndFamily | Verdict::Careful => {
+            revoke_family(&tx, &family.id, "session_ended").await?;
+            tx.commit().await?;
+            return Err(invalid_refresh());
+        }
+    };
     // Using the tokens keeps the sign-in session alive, as activity on the
-    // hosted pages would.
-    let idle = (now + Duration::seconds(app.session_idle_secs)).min(session.absolute_expires_at);
-    signin_session::Entity::update_many()
-        .col_expr(signin_session::Column::LastSeenAt, Expr::value(now))
-        .col_expr(signin_session::Column::IdleExpiresAt, Expr::value(idle))
-        .filter(signin_session::Column::Id.eq(session.id.as_str()))
-        .exec(&tx)
-        .await?;
-
-    // Roles are re-evaluated: a role whose max auth age has passed since
-    // the sign-in drops out of the token.
-    let factors = FactorTimes::of(&session);
-    let roles = policy::token_roles(&policy::roles_of_user(&tx, &user.id).await?, &factors, now);
-    let Some(event) = factors.describe(|_| true) else {
-        revoke_family(&tx, &family.id, "session_ended").await?;
-        tx.commit().await?;
-        return Err(invalid_refresh());
-    };
+    // hosted pages would (the same rule as the fast path's).
+    sessions::extend(&tx, now, app, minting.session.clone()).await?;
     // Created at the instant its predecessor was used: that is how the grace
     // window recognises the immediate successor.
     let next = issue_refresh_token(&tx, app, &family.id, now).await?;
-    let authentication = Authentication {
-        sid: session.id.clone(),
-        auth_time: event.at,
-        amr: event.amr(),
-        acr: event.factor.acr().to_owned(),
-    };
-    let grant = Grant {
-        issuer: issuer.issuer,
-        app,
-        client,
-        user: Some(&user),
-        authentication: Some(&authentication),
-        scope: &scope,
-        roles: &roles,
-        nonce: None,
-        resource: family.resource.as_deref(),
-        family_id: Some(&family.id),
-        issued_at: now,
-    };
-    let response = issuer.mint(&signing_keys, &grant, Some(next))?;
+    let response = issuer.mint(
+        &signing_keys,
+        &minting.grant(issuer, client, &family, now),
+        Some(next),
+    )?;
     tx.commit().await?;
     Ok(response)
+}
+
+/// What a refresh stands on, read by either path: the presented token, its
+/// family, the family's sign-in session, that session's user and the
+/// user's roles.
+struct Basis<'a> {
+    token: &'a refresh_token::Model,
+    family: &'a token_family::Model,
+    session: Option<&'a signin_session::Model>,
+    user: Option<&'a app_user::Model>,
+    roles: &'a [role::Model],
+}
+
+/// Which path asks: the optimistic one (no lock; anything in doubt goes to
+/// the careful path) or the careful one (under the family's lock, after
+/// the presented token was spent; it decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Fast,
+    Locked,
+}
+
+/// What the refresh comes to.
+enum Verdict<'a> {
+    /// New tokens, made of this.
+    Mint(Box<Minting<'a>>),
+    /// Not decidable without the family's lock (the fast path only).
+    Careful,
+    /// What the family stood on is gone (the user, the session, any
+    /// factor): it ends (the careful path only).
+    EndFamily,
+    /// Refused as `error`.
+    Refuse(OAuthError),
+}
+
+/// What new tokens are made of.
+struct Minting<'a> {
+    user: &'a app_user::Model,
+    session: signin_session::Model,
+    scope: Scope,
+    roles: Vec<String>,
+    authentication: Authentication,
+}
+
+impl Minting<'_> {
+    fn grant<'g>(
+        &'g self,
+        issuer: &'g Issuer<'_>,
+        client: &'g oauth_client::Model,
+        family: &'g token_family::Model,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Grant<'g> {
+        Grant {
+            issuer: issuer.issuer,
+            app: issuer.app,
+            client,
+            user: Some(self.user),
+            authentication: Some(&self.authentication),
+            scope: &self.scope,
+            roles: &self.roles,
+            nonce: None,
+            resource: family.resource.as_deref(),
+            family_id: Some(&family.id),
+            issued_at: now,
+        }
+    }
+}
+
+/// The one refresh decision, for both paths (so a rule added to one is a
+/// rule of both): the client's own live family, an unexpired token, an
+/// active user (with a confirmed address where the app requires one) and a
+/// live session, the resource and scope within the grant; roles are
+/// re-evaluated (a role whose max auth age has passed since the sign-in
+/// drops out of the token).
+fn judge<'a>(
+    app: &crate::entities::app::Model,
+    client: &oauth_client::Model,
+    basis: &Basis<'a>,
+    requested_scope: Option<&str>,
+    resource: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+    path: Path,
+) -> Verdict<'a> {
+    // What only the careful path may conclude.
+    let in_doubt = |verdict: Verdict<'a>| match path {
+        Path::Fast => Verdict::Careful,
+        Path::Locked => verdict,
+    };
+    let (token, family) = (basis.token, basis.family);
+    if family.client_id != client.id || family.revoked_at.is_some() {
+        return Verdict::Refuse(invalid_refresh());
+    }
+    if token.expires_at <= now || family.absolute_expires_at <= now {
+        return Verdict::Refuse(invalid_refresh());
+    }
+    let user = basis
+        .user
+        .filter(|u| u.id == family.user_id && u.status == UserStatus::Active);
+    if user.is_some_and(|u| !confirmed_enough(app, u)) {
+        // The app came to require a confirmed address after this family
+        // was issued: no tokens until the user confirms it (the family
+        // stays, to go on once they have).
+        return in_doubt(Verdict::Refuse(OAuthError::new(
+            ErrorCode::InvalidGrant,
+            "The user must confirm their e-mail address first.",
+        )));
+    }
+    let (Some(user), Some(session)) = (user, basis.session.filter(|s| is_live(s, now))) else {
+        return in_doubt(Verdict::EndFamily);
+    };
+    if let Err(error) =
+        crate::core::oidc::resource::within_grant(family.resource.as_deref(), resource)
+    {
+        return Verdict::Refuse(error);
+    }
+    let scope = match narrowed_scope(&family.scope, requested_scope) {
+        Ok(scope) => scope,
+        Err(error) => return Verdict::Refuse(error),
+    };
+    let factors = FactorTimes::of(session);
+    let Some(event) = factors.describe(|_| true) else {
+        return in_doubt(Verdict::EndFamily);
+    };
+    Verdict::Mint(Box::new(Minting {
+        user,
+        session: session.clone(),
+        roles: policy::token_roles(basis.roles, &factors, now),
+        scope,
+        authentication: Authentication {
+            sid: session.id.clone(),
+            auth_time: event.at,
+            amr: event.amr(),
+            acr: event.factor.acr().to_owned(),
+        },
+    }))
 }
 
 /// An app that requires a confirmed address issues tokens only for one.
