@@ -223,7 +223,7 @@ async fn main() {
     .await;
 
     let all = Filter {
-        app_id: Some("bench".into()),
+        app_id: Some(AppId::parse("bench").unwrap()),
         ..Default::default()
     };
     time("audit: newest page of the app", || async {

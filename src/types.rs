@@ -128,6 +128,11 @@ impl AppId {
     pub fn console() -> Self {
         Self(Self::CONSOLE.to_owned())
     }
+
+    /// The console's own app (its operators are its users).
+    pub fn is_console(&self) -> bool {
+        self.0 == Self::CONSOLE
+    }
 }
 
 /// An e-mail address, normalised so that one address is one identity per

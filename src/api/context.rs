@@ -92,6 +92,12 @@ pub fn relying_party() -> Result<RelyingParty, ApiError> {
     })
 }
 
+/// An app id from a console page, parsed once here (core takes the typed
+/// value): what is not one names no app.
+pub fn app_id_of(raw: &str) -> Result<AppId, ApiError> {
+    AppId::parse(raw).map_err(|_| ApiError::NotFound(format!("There is no app called \"{raw}\".")))
+}
+
 /// An enabled app, or a sentence saying there is none.
 pub async fn load_app(app_id: &str) -> Result<app::Model, ApiError> {
     let not_found = || ApiError::NotFound(format!("There is no app called \"{app_id}\"."));

@@ -44,7 +44,7 @@ impl Level {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     All,
-    App(String),
+    App(AppId),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl Grant {
     /// The grant a console role name stands for, if it is one.
     pub fn from_role_name(name: &str) -> Option<Self> {
         let (level, scope) = match name.split_once(':') {
-            Some((level, app)) => (level, Scope::App(app.to_owned())),
+            Some((level, app)) => (level, Scope::App(AppId::parse(app).ok()?)),
             None => (name, Scope::All),
         };
         let level = match level {
@@ -69,7 +69,7 @@ impl Grant {
         Some(Self { level, scope })
     }
 
-    fn covers(&self, app_id: &str) -> bool {
+    fn covers(&self, app_id: &AppId) -> bool {
         match &self.scope {
             Scope::All => true,
             Scope::App(scoped) => scoped == app_id,
@@ -173,7 +173,7 @@ impl Operator {
     }
 
     /// The highest level this operator has over `app_id`.
-    pub fn level_for(&self, app_id: &str) -> Option<Level> {
+    pub fn level_for(&self, app_id: &AppId) -> Option<Level> {
         self.grants
             .iter()
             .filter(|g| g.covers(app_id))
@@ -190,14 +190,14 @@ impl Operator {
             .max()
     }
 
-    pub fn can_read(&self, app_id: &str) -> bool {
+    pub fn can_read(&self, app_id: &AppId) -> bool {
         self.level_for(app_id).is_some()
     }
 
     /// Changing the console app (its operators and their roles) needs a
     /// global grant; other apps accept scoped admins.
-    pub fn can_write(&self, app_id: &str) -> bool {
-        let level = if app_id == AppId::CONSOLE {
+    pub fn can_write(&self, app_id: &AppId) -> bool {
+        let level = if app_id.is_console() {
             self.global_level()
         } else {
             self.level_for(app_id)
@@ -218,7 +218,7 @@ impl Operator {
         self.grants
             .iter()
             .filter_map(|g| match &g.scope {
-                Scope::App(app) => Some(app.clone()),
+                Scope::App(app) => Some(app.to_string()),
                 Scope::All => None,
             })
             .collect()
@@ -227,11 +227,11 @@ impl Operator {
     /// "An operator cannot grant a role they do not hold": for console roles,
     /// the operator's level over the role's scope must be at least the
     /// role's level. Roles of other apps are governed by write access.
-    pub fn may_assign(&self, app_id: &str, role_name: &str) -> bool {
+    pub fn may_assign(&self, app_id: &AppId, role_name: &str) -> bool {
         if !self.can_write(app_id) {
             return false;
         }
-        if app_id != AppId::CONSOLE {
+        if !app_id.is_console() {
             return true;
         }
         match Grant::from_role_name(role_name) {
@@ -252,8 +252,8 @@ impl Operator {
     /// own level is at least the target's highest console level: an admin
     /// never takes over, locks out or strips an owner. Users of other apps
     /// hold no console levels.
-    pub fn may_act_on(&self, app_id: &str, target_role_names: &[String]) -> bool {
-        if app_id != AppId::CONSOLE {
+    pub fn may_act_on(&self, app_id: &AppId, target_role_names: &[String]) -> bool {
+        if !app_id.is_console() {
             return true;
         }
         let target = target_role_names
@@ -270,16 +270,16 @@ impl Operator {
     /// M5: the console app's own settings and OAuth clients (how operators
     /// sign in, and who may ask for their identity) are the owners' alone;
     /// other apps follow write access.
-    pub fn can_configure(&self, app_id: &str) -> bool {
-        if app_id == AppId::CONSOLE {
+    pub fn can_configure(&self, app_id: &AppId) -> bool {
+        if app_id.is_console() {
             self.global_level() == Some(Level::Owner)
         } else {
             self.can_write(app_id)
         }
     }
 
-    pub fn is_self(&self, app_id: &str, user_id: &str) -> bool {
-        app_id == AppId::CONSOLE && user_id == self.signin.user.id
+    pub fn is_self(&self, app_id: &AppId, user_id: &str) -> bool {
+        app_id.is_console() && user_id == self.signin.user.id
     }
 }
 
@@ -300,7 +300,7 @@ mod tests {
             Grant::from_role_name("admin:demo"),
             Some(Grant {
                 level: Level::Admin,
-                scope: Scope::App("demo".into())
+                scope: Scope::App(AppId::parse("demo").unwrap())
             })
         );
         assert_eq!(

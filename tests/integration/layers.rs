@@ -14,16 +14,20 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     (
         "types",
         &[
-            "entities", "core", "state", "http", "api", "ui", "app", "server", "cli",
+            "entities", "core", "config", "state", "http", "api", "ui", "app", "server", "cli",
         ],
     ),
     (
         "entities",
-        &["core", "state", "http", "api", "ui", "app", "server", "cli"],
+        &[
+            "core", "config", "state", "http", "api", "ui", "app", "server", "cli",
+        ],
     ),
     (
         "core",
-        &["state", "http", "api", "ui", "app", "server", "cli"],
+        &[
+            "config", "state", "http", "api", "ui", "app", "server", "cli",
+        ],
     ),
     ("state", &["http", "api", "ui", "app", "server", "cli"]),
     ("http", &["api", "ui", "app", "server", "cli"]),

@@ -38,8 +38,8 @@ pub async fn console_apps() -> Result<Vec<AppSummary>, ApiError> {
 #[server]
 pub async fn console_create_app(app_id: String, name: String) -> Result<String, ApiError> {
     let operator = require_operator().await?;
-    let app =
-        crate::core::admin::apps::create(&state().db, &operator, app_id.trim(), &name).await?;
+    let app_id = crate::types::AppId::parse(app_id.trim()).map_err(invalid("app_id"))?;
+    let app = crate::core::admin::apps::create(&state().db, &operator, &app_id, &name).await?;
     Ok(app.id.to_string())
 }
 
@@ -76,6 +76,7 @@ pub struct AppView {
 #[server]
 pub async fn console_app(app_id: String) -> Result<AppView, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let app = crate::core::admin::apps::get(&state().db, &operator, &app_id).await?;
     Ok(app_view(app, operator.can_configure(&app_id)))
 }
@@ -103,6 +104,7 @@ pub async fn console_update_app(
     require_verified_email: Option<String>,
     notify_new_device: Option<String>,
 ) -> Result<(), ApiError> {
+    let app_id = app_id_of(&app_id)?;
     use crate::core::apps::AppSettings;
     use crate::types::{ApiAudience, BrandColor, DisplayName, Email};
     let operator = require_operator().await?;
@@ -148,6 +150,7 @@ pub async fn console_update_app(
 #[server]
 pub async fn console_set_app_disabled(app_id: String, disabled: bool) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     crate::core::admin::apps::set_disabled(&state().db, &operator, &app_id, disabled).await?;
     Ok(())
 }

@@ -125,6 +125,7 @@ pub struct ChainView {
 #[server]
 pub async fn console_verify_chain(app_id: String) -> Result<ChainView, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let report = crate::core::admin::audit_log::verify(&state().db, &operator, &app_id).await?;
     Ok(ChainView {
         app_id: report.app_id,
@@ -211,7 +212,9 @@ pub mod ssr {
                 .map(str::to_owned)
         };
         Ok(crate::core::admin::audit_log::Filter {
-            app_id: clean(&query.app_id),
+            app_id: clean(&query.app_id)
+                .map(|app_id| app_id_of(&app_id))
+                .transpose()?,
             actor: clean(&query.actor),
             action: clean(&query.action),
             target: clean(&query.target),

@@ -22,6 +22,7 @@ pub struct ClientView {
 
 #[server]
 pub async fn console_clients(app_id: String) -> Result<Vec<ClientView>, ApiError> {
+    let app_id = app_id_of(&app_id)?;
     use crate::core::clients::{post_logout_redirect_uris, redirect_uris};
     let operator = require_operator().await?;
     Ok(
@@ -58,6 +59,7 @@ pub async fn console_create_client(
     post_logout_redirect_uris: String,
     id_token_alg: String,
 ) -> Result<NewClientView, ApiError> {
+    let app_id = app_id_of(&app_id)?;
     use crate::core::clients::NewClient;
     use crate::types::{ClientType, DisplayName};
     let operator = require_operator().await?;
@@ -92,6 +94,7 @@ pub async fn console_update_client(
     post_logout_redirect_uris: String,
     id_token_alg: String,
 ) -> Result<(), ApiError> {
+    let app_id = app_id_of(&app_id)?;
     use crate::core::clients::ClientChanges;
     use crate::types::DisplayName;
     let operator = require_operator().await?;
@@ -119,6 +122,7 @@ pub async fn console_rotate_client_secret(
     client_id: String,
 ) -> Result<String, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let secret =
         crate::core::admin::apps::rotate_secret(&state().db, &operator, &app_id, &client_id)
             .await?;
@@ -132,6 +136,7 @@ pub async fn console_set_client_disabled(
     disabled: bool,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     crate::core::admin::apps::set_client_disabled(
         &state().db,
         &operator,

@@ -42,6 +42,7 @@ pub async fn console_outbox(
     kind: Option<String>,
     to: Option<String>,
 ) -> Result<OutboxView, ApiError> {
+    let app_id = app_id_of(&app_id)?;
     use crate::core::mail::outbox::Filter;
     use crate::types::{MailKind, MailStatus};
     let operator = require_operator().await?;
@@ -84,6 +85,7 @@ pub struct MessageView {
 #[server]
 pub async fn console_open_email(app_id: String, id: String) -> Result<MessageView, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let opened = crate::core::admin::outbox::open(&state().db, &operator, &app_id, &id).await?;
     Ok(MessageView {
         id: opened.row.id,
@@ -98,6 +100,7 @@ pub async fn console_open_email(app_id: String, id: String) -> Result<MessageVie
 #[server]
 pub async fn console_resend_email(app_id: String, id: String) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     crate::core::admin::outbox::resend(&state().db, &operator, &app_id, &id).await?;
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! An app's roles in the console: their policies, and granting and revoking
 //! them.
 
+#[cfg(feature = "ssr")]
+use crate::types::RoleName;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,7 @@ pub struct RoleView {
 #[server]
 pub async fn console_roles(app_id: String) -> Result<Vec<RoleView>, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     Ok(
         crate::core::admin::roles::list(&state().db, &operator, &app_id)
             .await?
@@ -46,12 +49,13 @@ pub async fn console_create_role(
     max_auth_age_secs: Option<String>,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let policy = policy(require_passkey, max_auth_age_secs)?;
     crate::core::admin::roles::create(
         &state().db,
         &operator,
         &app_id,
-        &name,
+        &RoleName::parse(&name).map_err(invalid("name"))?,
         description.unwrap_or_default(),
         policy,
     )
@@ -68,12 +72,13 @@ pub async fn console_update_role(
     max_auth_age_secs: Option<String>,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let policy = policy(require_passkey, max_auth_age_secs)?;
     crate::core::admin::roles::update(
         &state().db,
         &operator,
         &app_id,
-        &name,
+        &RoleName::parse(&name).map_err(invalid("name"))?,
         description.unwrap_or_default(),
         policy,
     )
@@ -84,6 +89,8 @@ pub async fn console_update_role(
 #[server]
 pub async fn console_delete_role(app_id: String, name: String) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let name = RoleName::parse(&name).map_err(invalid("name"))?;
     crate::core::admin::roles::delete(&state().db, &operator, &app_id, &name).await?;
     Ok(())
 }
@@ -95,6 +102,8 @@ pub async fn console_grant_role(
     role: String,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let role = RoleName::parse(&role).map_err(invalid("role"))?;
     crate::core::admin::roles::grant(&state().db, &operator, &app_id, &user_id, &role).await?;
     Ok(())
 }
@@ -107,6 +116,8 @@ pub async fn console_revoke_role(
     confirmation: Option<String>,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let role = RoleName::parse(&role).map_err(invalid("role"))?;
     crate::core::admin::roles::revoke(
         &state().db,
         &operator,

@@ -36,6 +36,7 @@ pub async fn console_users(
     query: Option<String>,
     after: Option<String>,
 ) -> Result<UsersPage, ApiError> {
+    let app_id = app_id_of(&app_id)?;
     use crate::core::admin::users::PAGE;
     let operator = require_operator().await?;
     let after = after.filter(|a| !a.is_empty());
@@ -105,6 +106,7 @@ pub struct UserDetailView {
 #[server]
 pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailView, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let db = &state().db;
     let detail = crate::core::admin::users::detail(db, &operator, &app_id, &user_id).await?;
     let roles_held = detail.roles.clone();
@@ -163,12 +165,14 @@ pub async fn console_create_user(
     invite: Option<String>,
 ) -> Result<CreatedUser, ApiError> {
     let operator = require_operator().await?;
-    let roles: Vec<String> = roles
+    let app_id = app_id_of(&app_id)?;
+    let roles = roles
         .unwrap_or_default()
         .split([',', ' '])
         .filter(|r| !r.is_empty())
-        .map(str::to_owned)
-        .collect();
+        .map(crate::types::RoleName::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid("roles"))?;
     let public_url = state().settings.public_url.clone();
     let (user, link) = crate::core::admin::users::create(
         &state().db,
@@ -189,6 +193,7 @@ pub async fn console_create_user(
 #[server]
 pub async fn console_invite_user(app_id: String, user_id: String) -> Result<String, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let public_url = state().settings.public_url.clone();
     Ok(
         crate::core::admin::users::invite(&state().db, &operator, &app_id, &user_id, &public_url)
@@ -204,6 +209,7 @@ pub async fn console_set_user_active(
     confirmation: Option<String>,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     crate::core::admin::users::set_active(
         &state().db,
         &operator,
@@ -219,6 +225,7 @@ pub async fn console_set_user_active(
 #[server]
 pub async fn console_sign_out_user(app_id: String, user_id: String) -> Result<u64, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     Ok(
         crate::core::admin::users::sign_out_everywhere(&state().db, &operator, &app_id, &user_id)
             .await?,
@@ -228,6 +235,7 @@ pub async fn console_sign_out_user(app_id: String, user_id: String) -> Result<u6
 #[server]
 pub async fn console_recovery_link(app_id: String, user_id: String) -> Result<String, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let public_url = state().settings.public_url.clone();
     Ok(crate::core::admin::users::recovery_link(
         &state().db,
@@ -244,6 +252,7 @@ pub async fn console_recovery_link(app_id: String, user_id: String) -> Result<St
 #[server]
 pub async fn console_enrolment_link(app_id: String, user_id: String) -> Result<String, ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     let public_url = state().settings.public_url.clone();
     Ok(crate::core::admin::users::enrolment_link(
         &state().db,
@@ -262,6 +271,7 @@ pub async fn console_remove_user_passkey(
     passkey_id: String,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     crate::core::admin::users::remove_passkey(
         &state().db,
         &operator,
@@ -280,6 +290,7 @@ pub async fn console_delete_user(
     confirmation: Option<String>,
 ) -> Result<(), ApiError> {
     let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
     crate::core::admin::users::delete(
         &state().db,
         &operator,

@@ -38,7 +38,7 @@ pub async fn list(db: &Db, operator: &Operator) -> Result<Vec<app::Model>, Admin
         .collect())
 }
 
-pub async fn get(db: &Db, operator: &Operator, app_id: &str) -> Result<app::Model, AdminError> {
+pub async fn get(db: &Db, operator: &Operator, app_id: &AppId) -> Result<app::Model, AdminError> {
     readable_app(db, operator, app_id, "app.view").await
 }
 
@@ -46,21 +46,21 @@ pub async fn get(db: &Db, operator: &Operator, app_id: &str) -> Result<app::Mode
 pub async fn create(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     name: &str,
 ) -> Result<app::Model, AdminError> {
     if !operator.can_create_apps() {
         return Err(refused(
             db,
             operator,
-            AppId::CONSOLE,
+            &AppId::console(),
             "app.create",
             None,
             "Only global admins and owners may create apps.",
         )
         .await);
     }
-    let id = AppId::parse(app_id).map_err(invalid("app_id"))?;
+    let id = app_id.clone();
     let name = DisplayName::parse(name).map_err(invalid("name"))?;
     let new = NewApp {
         id,
@@ -72,7 +72,7 @@ pub async fn create(
     change(
         db,
         operator,
-        AppId::CONSOLE,
+        &AppId::console(),
         "app.create",
         None,
         async |tx| done(apps::create(tx, new).await.map_err(app_error)?.app),
@@ -85,7 +85,7 @@ pub async fn create(
 async fn configurable_app(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     attempted: &str,
     target: Option<Target>,
 ) -> Result<app::Model, AdminError> {
@@ -126,11 +126,11 @@ async fn console_lockout<C: sea_orm::ConnectionTrait>(
 pub async fn update(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     settings: AppSettings,
 ) -> Result<app::Model, AdminError> {
     let attempted = "app.update";
-    let target = Some(Target::app(app_id));
+    let target = Some(Target::app(app_id.as_str()));
     configurable_app(db, operator, app_id, attempted, target.clone()).await?;
     settings
         .validate()
@@ -141,9 +141,7 @@ pub async fn update(
     change(db, operator, app_id, attempted, target, async |tx| {
         // Read again in the transaction: the lockout check and the change
         // see the same roles and settings.
-        let app = apps::require(tx, &AppId::parse(app_id).map_err(invalid("app_id"))?)
-            .await
-            .map_err(app_error)?;
+        let app = apps::require(tx, app_id).await.map_err(app_error)?;
         if let Some(reason) = console_lockout(tx, &app, &settings).await? {
             return Ok(Err(reason.to_owned()));
         }
@@ -156,7 +154,7 @@ pub async fn update(
 pub async fn set_disabled(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     disabled: bool,
 ) -> Result<app::Model, AdminError> {
     let app = writable_app(
@@ -164,7 +162,7 @@ pub async fn set_disabled(
         operator,
         app_id,
         "app.disable",
-        Some(Target::app(app_id)),
+        Some(Target::app(app_id.as_str())),
     )
     .await?;
     if app.builtin && disabled {
@@ -173,12 +171,12 @@ pub async fn set_disabled(
             operator,
             app_id,
             "app.disable",
-            Some(Target::app(app_id)),
+            Some(Target::app(app_id.as_str())),
             "The console cannot be disabled.",
         )
         .await);
     }
-    let target = Some(Target::app(app_id));
+    let target = Some(Target::app(app_id.as_str()));
     change(db, operator, app_id, "app.disable", target, async |tx| {
         done(
             apps::set_disabled(tx, &app, disabled)
@@ -192,7 +190,7 @@ pub async fn set_disabled(
 pub async fn clients(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Vec<oauth_client::Model>, AdminError> {
     readable_app(db, operator, app_id, "client.list").await?;
     Ok(clients::list(db, app_id).await?)
@@ -202,7 +200,7 @@ pub async fn clients(
 pub async fn create_client(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     new: NewClient,
 ) -> Result<(oauth_client::Model, Option<ClientSecret>), AdminError> {
     let app = configurable_app(db, operator, app_id, "client.create", None).await?;
@@ -219,7 +217,7 @@ pub async fn create_client(
 
 async fn client_of(
     db: &Db,
-    app_id: &str,
+    app_id: &AppId,
     client_id: &str,
 ) -> Result<oauth_client::Model, AdminError> {
     clients::find(db, app_id, client_id)
@@ -230,7 +228,7 @@ async fn client_of(
 pub async fn update_client(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     client_id: &str,
     changes: ClientChanges,
 ) -> Result<oauth_client::Model, AdminError> {
@@ -258,7 +256,7 @@ pub async fn update_client(
 pub async fn rotate_secret(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     client_id: &str,
 ) -> Result<ClientSecret, AdminError> {
     let target = Some(Target::client(client_id));
@@ -290,7 +288,7 @@ pub async fn rotate_secret(
 pub async fn set_client_disabled(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     client_id: &str,
     disabled: bool,
 ) -> Result<oauth_client::Model, AdminError> {

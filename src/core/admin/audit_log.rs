@@ -2,6 +2,7 @@
 //! event id (an index walk, whatever the table's size), exported, and
 //! checked.
 
+use crate::types::AppId;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -18,7 +19,7 @@ pub const PAGE: u64 = 50;
 /// What the operator filters by; empty fields do not filter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    pub app_id: Option<String>,
+    pub app_id: Option<AppId>,
     /// The actor's label (an e-mail, `cli:alice`), exactly.
     pub actor: Option<String>,
     /// An action (`user.created`) or a prefix ending in a dot (`signin.`).
@@ -161,7 +162,11 @@ pub async fn event(
 }
 
 /// Check one app's chain.
-pub async fn verify(db: &Db, operator: &Operator, app_id: &str) -> Result<ChainReport, AdminError> {
+pub async fn verify(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+) -> Result<ChainReport, AdminError> {
     readable_app(db, operator, app_id, "audit.verify").await?;
     Ok(audit::verify_chain(db, db.deployment(), app_id, None).await?)
 }

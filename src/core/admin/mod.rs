@@ -89,20 +89,21 @@ pub(crate) fn invalid(field: &'static str) -> impl FnOnce(InvalidValue) -> Admin
 pub(crate) async fn refused(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     attempted: &str,
     target: Option<Target>,
     reason: &str,
 ) -> AdminError {
     // Refusals about an app the operator cannot see are recorded in the
     // console's chain, so nothing of that app (not even its existence) leaks.
-    let chain = match AppId::parse(app_id) {
-        Ok(id) if operator.can_read(app_id) => match crate::core::apps::find(db, &id).await {
-            Ok(Some(_)) => id,
+    let chain = if operator.can_read(app_id) {
+        match crate::core::apps::find(db, app_id).await {
+            Ok(Some(_)) => app_id.clone(),
             Ok(None) => AppId::console(),
             Err(err) => return AdminError::Fault(err.into()),
-        },
-        _ => AppId::console(),
+        }
+    } else {
+        AppId::console()
     };
     let recorded = async {
         let tx = write::begin(db, operator.actor()).await?;
@@ -135,7 +136,7 @@ fn instead_of_refusal(recorded: AdminError, answer: AdminError) -> AdminError {
     }
 }
 
-fn no_such_app(app_id: &str) -> AdminError {
+fn no_such_app(app_id: &AppId) -> AdminError {
     AdminError::NotFound(format!("There is no app called \"{app_id}\"."))
 }
 
@@ -144,7 +145,7 @@ fn no_such_app(app_id: &str) -> AdminError {
 pub(crate) async fn readable_app(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     attempted: &str,
 ) -> Result<app::Model, AdminError> {
     if !operator.can_read(app_id) {
@@ -159,8 +160,7 @@ pub(crate) async fn readable_app(
         .await;
         return Err(instead_of_refusal(recorded, no_such_app(app_id)));
     }
-    let id = AppId::parse(app_id).map_err(|_| no_such_app(app_id))?;
-    super::apps::find(db, &id)
+    super::apps::find(db, app_id)
         .await?
         .ok_or_else(|| no_such_app(app_id))
 }
@@ -169,7 +169,7 @@ pub(crate) async fn readable_app(
 pub(crate) async fn writable_app(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     attempted: &str,
     target: Option<Target>,
 ) -> Result<app::Model, AdminError> {
@@ -202,7 +202,7 @@ pub(crate) fn done<T>(value: T) -> Outcome<T> {
 pub(crate) async fn change<T>(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     attempted: &str,
     target: Option<Target>,
     change: impl AsyncFnOnce(&Write) -> Outcome<T>,
@@ -217,7 +217,7 @@ pub(crate) async fn change<T>(
 pub(crate) async fn act_on_user<T>(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     attempted: &str,
     on_user: impl AsyncFnOnce(&Write, app_user::Model) -> Outcome<T>,
@@ -243,12 +243,12 @@ pub(crate) async fn act_on_user<T>(
 async fn locked_target(
     tx: &Write,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
 ) -> Outcome<app_user::Model> {
     let user = super::users::lock(tx, user_id)
         .await?
-        .filter(|u| u.app_id == app_id)
+        .filter(|u| &u.app_id == app_id)
         .ok_or_else(no_such_user)?;
     if !operator.is_self(app_id, user_id) {
         let held = crate::core::roles::names_held(tx, &user.id).await?;
@@ -266,7 +266,7 @@ async fn locked_target(
 async fn settle<T>(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     attempted: &str,
     target: Option<Target>,
     tx: Write,
@@ -318,7 +318,7 @@ pub(crate) async fn check_self_change(
     };
     if !fresh {
         let reason = "Changing your own access needs a recent sign-in: confirm it's you first.";
-        let recorded = refused(db, operator, AppId::CONSOLE, attempted, target, reason).await;
+        let recorded = refused(db, operator, &AppId::console(), attempted, target, reason).await;
         return Err(instead_of_refusal(
             recorded,
             AdminError::ReauthRequired(reason.into()),
@@ -329,7 +329,7 @@ pub(crate) async fn check_self_change(
         let recorded = refused(
             db,
             operator,
-            AppId::CONSOLE,
+            &AppId::console(),
             attempted,
             target,
             "the typed confirmation did not match",

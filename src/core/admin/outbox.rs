@@ -2,6 +2,7 @@
 //! state, one message opened (its one-time link withheld), and a resend.
 
 use super::{AdminError, Outcome, act_on_user, change, done, readable_app, writable_app};
+use crate::types::AppId;
 use serde_json::json;
 
 use crate::core::audit::{self, Action, Event, Target};
@@ -18,7 +19,7 @@ pub const PAGE: u64 = 100;
 pub async fn list(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     filter: &Filter,
 ) -> Result<Vec<email_outbox::Model>, AdminError> {
     let app = readable_app(db, operator, app_id, "email.view").await?;
@@ -48,7 +49,7 @@ pub struct Opened {
 async fn as_recipient_allows<T>(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     row: &email_outbox::Model,
     attempted: &str,
     change_it: impl AsyncFnOnce(&Write) -> Outcome<T>,
@@ -75,7 +76,7 @@ async fn as_recipient_allows<T>(
 pub async fn open(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     id: &str,
 ) -> Result<Opened, AdminError> {
     let target = Some(Target::message(id));
@@ -113,7 +114,7 @@ pub async fn open(
 pub async fn resend(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     id: &str,
 ) -> Result<(), AdminError> {
     let attempted = "email.resend";

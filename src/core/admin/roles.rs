@@ -3,8 +3,7 @@
 use crate::core::write::Write;
 
 use super::{
-    AdminError, act_on_user, change, check_self_change, done, invalid, readable_app, refused,
-    writable_app,
+    AdminError, act_on_user, change, check_self_change, done, readable_app, refused, writable_app,
 };
 use crate::core::audit::Target;
 use crate::core::console::Operator;
@@ -33,7 +32,7 @@ fn role_error(err: RoleError) -> AdminError {
 pub async fn list(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
 ) -> Result<Vec<(role::Model, u64)>, AdminError> {
     readable_app(db, operator, app_id, "role.list").await?;
     let mut out = Vec::new();
@@ -47,8 +46,8 @@ pub async fn list(
 pub async fn create(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
-    name: &str,
+    app_id: &AppId,
+    name: &RoleName,
     description: String,
     policy: RolePolicy,
 ) -> Result<role::Model, AdminError> {
@@ -64,24 +63,19 @@ pub async fn create(
         )
         .await);
     }
-    let name = RoleName::parse(name).map_err(invalid("name"))?;
-    let app_id = AppId::parse(app_id).map_err(invalid("app_id"))?;
     let new = NewRole {
-        name,
+        name: name.clone(),
         description,
         policy,
     };
-    change(db, operator, &app_id, "role.create", None, async |tx| {
-        done(roles::create(tx, &app_id, new).await.map_err(role_error)?)
+    change(db, operator, app_id, "role.create", None, async |tx| {
+        done(roles::create(tx, app_id, new).await.map_err(role_error)?)
     })
     .await
 }
 
-async fn role_of(db: &Db, app_id: &str, name: &str) -> Result<role::Model, AdminError> {
-    let name = RoleName::parse(name).map_err(invalid("name"))?;
-    roles::require(db, &AppId::parse(app_id).map_err(invalid("app_id"))?, &name)
-        .await
-        .map_err(role_error)
+async fn role_of(db: &Db, app_id: &AppId, name: &RoleName) -> Result<role::Model, AdminError> {
+    roles::require(db, app_id, name).await.map_err(role_error)
 }
 
 /// Change a role's description and policy. The console's roles may be
@@ -89,12 +83,12 @@ async fn role_of(db: &Db, app_id: &str, name: &str) -> Result<role::Model, Admin
 pub async fn update(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
-    name: &str,
+    app_id: &AppId,
+    name: &RoleName,
     description: String,
     policy: RolePolicy,
 ) -> Result<role::Model, AdminError> {
-    let target = Some(Target::role(name));
+    let target = Some(Target::role(name.as_str()));
     writable_app(db, operator, app_id, "role.update", target.clone()).await?;
     if app_id == AppId::CONSOLE
         && operator.global_level() != Some(crate::core::console::Level::Owner)
@@ -125,11 +119,11 @@ pub async fn update(
 pub async fn delete(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
-    name: &str,
+    app_id: &AppId,
+    name: &RoleName,
 ) -> Result<(), AdminError> {
     let attempted = "role.delete";
-    let target = Some(Target::role(name));
+    let target = Some(Target::role(name.as_str()));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
     let role = role_of(db, app_id, name).await?;
     if role.builtin {
@@ -187,9 +181,9 @@ impl RoleChange {
 async fn role_change<T>(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
-    name: &str,
+    name: &RoleName,
     way: RoleChange,
     confirmation: Option<&str>,
     change: impl AsyncFnOnce(&Write, &app_user::Model, &RoleName) -> Result<T, RoleError>,
@@ -197,7 +191,7 @@ async fn role_change<T>(
     let attempted = way.attempted();
     let target = Some(Target::user(user_id));
     writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    let role_name = RoleName::parse(name).map_err(invalid("role"))?;
+    let role_name = name;
     if !operator.may_assign(app_id, role_name.as_str()) {
         let verb = way.verb();
         let reason =
@@ -213,7 +207,7 @@ async fn role_change<T>(
         app_id,
         user_id,
         attempted,
-        async |tx, user| match change(tx, &user, &role_name).await {
+        async |tx, user| match change(tx, &user, role_name).await {
             Ok(value) => Ok(Ok(value)),
             Err(RoleError::Policy(guard)) => Ok(Err(guard.to_string())),
             Err(err) => Err(role_error(err)),
@@ -226,9 +220,9 @@ async fn role_change<T>(
 pub async fn grant(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
-    name: &str,
+    name: &RoleName,
 ) -> Result<GrantOutcome, AdminError> {
     role_change(
         db,
@@ -248,9 +242,9 @@ pub async fn grant(
 pub async fn revoke(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
-    name: &str,
+    name: &RoleName,
     confirmation: Option<&str>,
 ) -> Result<RevokeOutcome, AdminError> {
     role_change(

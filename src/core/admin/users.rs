@@ -40,7 +40,7 @@ fn user_error(err: UserError) -> AdminError {
 pub async fn page(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     query: Option<&str>,
     after: Option<&str>,
 ) -> Result<(Vec<app_user::Model>, u64), AdminError> {
@@ -62,7 +62,7 @@ pub struct UserDetail {
     pub recent_events: Vec<audit_event::Model>,
 }
 
-async fn user_of(db: &Db, app_id: &str, user_id: &str) -> Result<app_user::Model, AdminError> {
+async fn user_of(db: &Db, app_id: &AppId, user_id: &str) -> Result<app_user::Model, AdminError> {
     users::find(db, app_id, user_id)
         .await?
         .ok_or_else(no_such_user)
@@ -71,7 +71,7 @@ async fn user_of(db: &Db, app_id: &str, user_id: &str) -> Result<app_user::Model
 pub async fn detail(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
 ) -> Result<UserDetail, AdminError> {
     readable_app(db, operator, app_id, "user.view").await?;
@@ -106,23 +106,22 @@ pub async fn detail(
 pub async fn create(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     email: &str,
-    roles: &[String],
+    roles: &[RoleName],
     invite: bool,
     public_url: &str,
 ) -> Result<(app_user::Model, Option<String>), AdminError> {
     writable_app(db, operator, app_id, "user.create", None).await?;
     let email = Email::parse(email).map_err(invalid("email"))?;
     let mut names = Vec::new();
-    for role in roles.iter().filter(|r| !r.trim().is_empty()) {
-        let name = RoleName::parse(role).map_err(invalid("roles"))?;
+    for name in roles {
         if !operator.may_assign(app_id, name.as_str()) {
             let reason =
                 format!("You cannot grant the role \"{name}\": it is above your own access.");
             return Err(refused(db, operator, app_id, "user.create", None, &reason).await);
         }
-        names.push(name);
+        names.push(name.clone());
     }
     let app_id = AppId::parse(app_id).map_err(invalid("app_id"))?;
     let new = NewUser {
@@ -160,7 +159,7 @@ fn guarded<T>(result: Result<T, UserError>) -> Result<Result<T, String>, AdminEr
 pub async fn invite(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
@@ -186,7 +185,7 @@ pub async fn invite(
 pub async fn set_active(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     active: bool,
     confirmation: Option<&str>,
@@ -216,7 +215,7 @@ pub async fn set_active(
 pub async fn sign_out_everywhere(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
 ) -> Result<u64, AdminError> {
     let attempted = "user.sign_out_everywhere";
@@ -238,7 +237,7 @@ pub async fn sign_out_everywhere(
 async fn issue_link(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     public_url: &str,
     purpose: Purpose,
@@ -287,7 +286,7 @@ async fn issue_link(
 pub async fn recovery_link(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
@@ -300,7 +299,7 @@ pub async fn recovery_link(
 pub async fn enrolment_link(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
@@ -312,7 +311,7 @@ pub async fn enrolment_link(
 pub async fn remove_passkey(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     passkey_id: &str,
 ) -> Result<(), AdminError> {
@@ -348,7 +347,7 @@ pub async fn remove_passkey(
 pub async fn delete(
     db: &Db,
     operator: &Operator,
-    app_id: &str,
+    app_id: &AppId,
     user_id: &str,
     confirmation: Option<&str>,
 ) -> Result<(), AdminError> {
