@@ -69,3 +69,41 @@ test('a user recovers by e-mail and enrols a new passkey', async ({ page, browse
   expect(await cspViolations()).toEqual([]);
   expect(errors).toEqual([]);
 });
+
+test("an address someone else registered is not confirmed by its owner's click: 'This wasn't me' closes that account", async ({ page, browser }) => {
+  const errors = watchErrors(page);
+  const cspViolations = await watchCsp(page);
+  const { app_id } = createApp('Open Sign-up Shop', { selfRegistration: true });
+
+  // Someone signs up with Vic's address, in their own browser.
+  const intruder = await browser.newContext();
+  const intruderPage = await intruder.newPage();
+  await intruderPage.goto(`/a/${app_id}/register`);
+  await expectHydrated(intruderPage);
+  const form = intruderPage.getByTestId('register-form');
+  await form.getByLabel('E-mail address').fill('vic@example.com');
+  await form.getByLabel('Password').fill('the intruder knows this one');
+  await form.getByRole('button', { name: 'Create account' }).click();
+  await expect(intruderPage).toHaveURL(new RegExp(`/a/${app_id}/account$`));
+
+  // Vic opens the confirmation link from the message they received.
+  const mail = await receivedMail('vic@example.com', 'Confirm your e-mail address');
+  const link = linkIn(mail, `${publicUrl}/a/${app_id}/verify?token=`);
+  await page.goto(link);
+  await expectHydrated(page);
+  await expect(page.getByTestId('account-origin')).toContainText('by signing up on this page with a password');
+  // Not signed in to that account, the page offers no "confirm" at all.
+  await expect(page.getByTestId('confirm-email-form')).toHaveCount(0);
+  await expect(page.getByTestId('sign-in-to-confirm')).toBeVisible();
+  await page.screenshot({ path: path.join(screenshotDir, 'verify-not-yours.png'), fullPage: true });
+  await page.getByTestId('disown-email-form').getByRole('button', { name: "This wasn't me" }).click();
+  await expect(page.getByTestId('disowned')).toBeVisible();
+  await page.screenshot({ path: path.join(screenshotDir, 'verify-disowned.png'), fullPage: true });
+
+  // The intruder's session ended with the account.
+  await intruderPage.goto(`/a/${app_id}/account`);
+  await expect(intruderPage).toHaveURL(new RegExp(`/a/${app_id}/login`));
+  await intruder.close();
+  expect(await cspViolations()).toEqual([]);
+  expect(errors).toEqual([]);
+});
