@@ -140,69 +140,6 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await shot(page, 'console-outbox');
   });
 
-  await test.step("an admin sees an owner's invitation in the outbox without its link, and cannot resend it", async () => {
-    // The owner invites an admin and a second owner.
-    const invite = async (email: string, roles: string) => {
-      await page.goto('/console/apps/console/users');
-      await expectHydrated(page);
-      await page.getByTestId('new-user').click();
-      const form = page.getByTestId('new-user-form');
-      await form.getByLabel('E-mail address').fill(email);
-      await form.getByLabel('Roles').fill(roles);
-      await form.getByRole('button', { name: 'Create user' }).click();
-      return (await page.getByTestId('shown-once-value').textContent())!.trim();
-    };
-    const adminLink = await invite('admin@example.com', 'admin');
-    const ownerLink = await invite('second-owner@example.com', 'owner');
-    expect(ownerLink).toContain('/a/console/invite/');
-
-    // The admin sets up their account with a passkey, in a browser of their own.
-    const admin = await browser.newContext();
-    const adminPage = await admin.newPage();
-    const adminErrors = watchErrors(adminPage);
-    await addVirtualAuthenticator(adminPage);
-    await withoutPasskeyAutofill(adminPage);
-    await adminPage.goto(adminLink);
-    await expectHydrated(adminPage);
-    await adminPage.getByTestId('invite-passkey').click();
-    await expect(adminPage.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
-    await adminPage.getByRole('button', { name: 'I saved them, continue' }).click();
-    await expect(adminPage).toHaveURL(/\/console$/);
-
-    // The E-mail tab lists the second owner's invitation (sent by now)...
-    const row = adminPage.getByTestId('outbox-row').filter({ hasText: 'second-owner@example.com' });
-    await expect
-      .poll(async () => {
-        await adminPage.goto('/console/apps/console/outbox?kind=invitation');
-        await expectHydrated(adminPage);
-        return (await row.textContent()) ?? '';
-      })
-      .toContain('sent');
-    await expect(row).toContainText('You are invited to 1Auth Console');
-    // ...but opening it is refused, and the page never holds its link,
-    await row.getByTestId('open-email').click();
-    await expect(adminPage.getByTestId('form-error')).toContainText('above your own');
-    await expect(adminPage.getByTestId('opened-message')).toHaveCount(0);
-    expect(await adminPage.content()).not.toContain(ownerLink);
-    await shot(adminPage, 'console-outbox-admin-refused');
-    // nor is it sent again at an admin's word.
-    await row.getByTestId('resend-email').click();
-    await expect(adminPage.getByTestId('form-error')).toContainText('above your own');
-    expect(adminErrors).toEqual([]);
-    await admin.close();
-
-    // An owner opening it reads the message with its link withheld, and
-    // is told where a fresh one comes from.
-    await page.goto('/console/apps/console/outbox?kind=invitation');
-    await expectHydrated(page);
-    await page.getByTestId('outbox-row').filter({ hasText: 'second-owner@example.com' }).getByTestId('open-email').click();
-    await expect(page.getByTestId('opened-message')).toBeVisible();
-    await expect(page.getByTestId('link-withheld')).toContainText('issue a fresh link');
-    await expect(page.getByTestId('message-text')).toContainText('[one-time link withheld]');
-    expect(await page.getByTestId('message-text').textContent()).not.toContain(ownerLink);
-    await shot(page, 'console-outbox-link-withheld');
-  });
-
   await test.step('a passkey role gets its first passkey only through an enrolment link', async () => {
     createUser('payroll', 'lee@example.com', PASSWORD);
     oneauth(['role', 'grant', '--app', 'payroll', '--email', 'lee@example.com', 'approver']);
@@ -439,6 +376,69 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
     await expect(page).toHaveURL(/\/console\/audit\?action=user\.deactivated$/);
     await expect(page.getByTestId('audit-row')).toHaveCount(1);
+  });
+
+  await test.step("an admin sees an owner's invitation in the outbox without its link, and cannot resend it", async () => {
+    // The owner invites an admin and a second owner.
+    const invite = async (email: string, roles: string) => {
+      await page.goto('/console/apps/console/users');
+      await expectHydrated(page);
+      await page.getByTestId('new-user').click();
+      const form = page.getByTestId('new-user-form');
+      await form.getByLabel('E-mail address').fill(email);
+      await form.getByLabel('Roles').fill(roles);
+      await form.getByRole('button', { name: 'Create user' }).click();
+      return (await page.getByTestId('shown-once-value').textContent())!.trim();
+    };
+    const adminLink = await invite('admin@example.com', 'admin');
+    const ownerLink = await invite('second-owner@example.com', 'owner');
+    expect(ownerLink).toContain('/a/console/invite/');
+
+    // The admin sets up their account with a passkey, in a browser of their own.
+    const admin = await browser.newContext();
+    const adminPage = await admin.newPage();
+    const adminErrors = watchErrors(adminPage);
+    await addVirtualAuthenticator(adminPage);
+    await withoutPasskeyAutofill(adminPage);
+    await adminPage.goto(adminLink);
+    await expectHydrated(adminPage);
+    await adminPage.getByTestId('invite-passkey').click();
+    await expect(adminPage.getByTestId('recovery-codes').locator('li')).toHaveCount(10);
+    await adminPage.getByRole('button', { name: 'I saved them, continue' }).click();
+    await expect(adminPage).toHaveURL(/\/console$/);
+
+    // The E-mail tab lists the second owner's invitation (sent by now)...
+    const row = adminPage.getByTestId('outbox-row').filter({ hasText: 'second-owner@example.com' });
+    await expect
+      .poll(async () => {
+        await adminPage.goto('/console/apps/console/outbox?kind=invitation');
+        await expectHydrated(adminPage);
+        return (await row.textContent()) ?? '';
+      })
+      .toContain('sent');
+    await expect(row).toContainText('You are invited to 1Auth Console');
+    // ...but opening it is refused, and the page never holds its link,
+    await row.getByTestId('open-email').click();
+    await expect(adminPage.getByTestId('form-error')).toContainText('above your own');
+    await expect(adminPage.getByTestId('opened-message')).toHaveCount(0);
+    expect(await adminPage.content()).not.toContain(ownerLink);
+    await shot(adminPage, 'console-outbox-admin-refused');
+    // nor is it sent again at an admin's word.
+    await row.getByTestId('resend-email').click();
+    await expect(adminPage.getByTestId('form-error')).toContainText('above your own');
+    expect(adminErrors).toEqual([]);
+    await admin.close();
+
+    // An owner opening it reads the message with its link withheld, and
+    // is told where a fresh one comes from.
+    await page.goto('/console/apps/console/outbox?kind=invitation');
+    await expectHydrated(page);
+    await page.getByTestId('outbox-row').filter({ hasText: 'second-owner@example.com' }).getByTestId('open-email').click();
+    await expect(page.getByTestId('opened-message')).toBeVisible();
+    await expect(page.getByTestId('link-withheld')).toContainText('issue a fresh link');
+    await expect(page.getByTestId('message-text')).toContainText('[one-time link withheld]');
+    expect(await page.getByTestId('message-text').textContent()).not.toContain(ownerLink);
+    await shot(page, 'console-outbox-link-withheld');
   });
 
   await test.step('the console at phone width', async () => {

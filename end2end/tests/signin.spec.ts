@@ -128,6 +128,7 @@ test('recovery-code sign-in asks for a new factor', async ({ page }) => {
   await form.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(new RegExp(`/a/${app_id}/account$`));
   await expect(page.getByTestId('enrolment-required')).toBeVisible();
+  await expectHydrated(page);
 
   // Setting a new password finishes the recovery.
   const change = page.getByTestId('password-change-form');
@@ -214,6 +215,10 @@ test('a recovery-code session of a passkey-role user is told to ask for an enrol
   // No way to add a passkey from here: an operator's enrolment link is asked for.
   await expect(page.getByTestId('passkey-blocked')).toContainText('ask an operator for an enrolment link');
   await expect(page.getByTestId('add-passkey')).toHaveCount(0);
+  // Nor a password that would outlast the code.
+  await expect(page.getByTestId('password-blocked')).toContainText('enrolment link');
+  await expect(page.getByTestId('password-change-form')).toHaveCount(0);
+  await expect(page.getByTestId('enrolment-required')).toContainText('ask an operator');
   await page.screenshot({ path: path.join(screenshotDir, 'account-recovery-needs-enrolment-link.png'), fullPage: true });
   expect(errors).toEqual([]);
 });

@@ -46,6 +46,9 @@ pub struct AccountView {
     pub passkey_blocked: Option<String>,
     /// The page was opened with a valid enrolment link for this account.
     pub enrolment_link_valid: bool,
+    /// Why this session may not set the password (a recovery no operator
+    /// vouched for, of a user whose role needs a passkey).
+    pub password_blocked: Option<String>,
 }
 
 /// Everything the account page shows; `SignInRequired` when nobody is
@@ -101,6 +104,10 @@ pub async fn load_account(
         requires_enrolment: signin.session.requires_enrolment,
         fresh: signin.is_fresh(),
         passkey_blocked: account::passkey_enrolment_blocked(db, &signin, enrolment.as_deref())
+            .await
+            .map_err(internal)?
+            .map(|reason| reason.to_string()),
+        password_blocked: account::password_change_blocked(db, &signin)
             .await
             .map_err(internal)?
             .map(|reason| reason.to_string()),

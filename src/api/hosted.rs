@@ -530,7 +530,7 @@ pub async fn request_recovery_email(app_id: String, email: String) -> Result<Str
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfirmationView {
     pub email: String,
-    /// The day it was made, e.g. "2026-12-06".
+    /// The day it was made, e.g. "6 December 2026".
     pub created_on: String,
     /// "by signing up with a password", "created by ops@example.com"...
     pub how: String,
@@ -554,7 +554,7 @@ pub async fn load_confirmation(
         .is_some_and(|s| s.user.id == found.user.id);
     Ok(ConfirmationView {
         email: found.user.email.clone(),
-        created_on: found.user.created_at.format("%Y-%m-%d").to_string(),
+        created_on: found.user.created_at.format("%-d %B %Y").to_string(),
         how: if found.self_registered {
             format!("by signing up on this page with a {}", found.how)
         } else {

@@ -230,6 +230,26 @@ pub async fn passkey_enrolment_blocked(
     )
 }
 
+/// Whether the account page should offer to set the password at all, and
+/// why not (N2: a recovery no operator vouched for leaves a passkey-role
+/// user's password alone): for the page only; the change itself is checked
+/// by [`change_password`].
+pub async fn password_change_blocked(
+    db: &Db,
+    signin: &ActiveSignin,
+) -> Result<Option<AccountError>, DbErr> {
+    let factors = factors_of(db, &signin.user).await?;
+    let change = if factors.password {
+        FactorChange::SetPassword
+    } else {
+        FactorChange::SetFirstPassword
+    };
+    Ok(match ensure_stepped_up(signin, &factors, change, false) {
+        Err(err @ AccountError::RecoveryNeedsEnrolmentLink) => Some(err),
+        _ => None,
+    })
+}
+
 /// The unspent enrolment link `token`, if it is this user's.
 async fn valid_enrolment<C: crate::core::write::Clocked>(
     tx: &C,

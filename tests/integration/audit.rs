@@ -352,3 +352,42 @@ async fn appends_to_different_apps_do_not_wait_for_each_other() {
             .is_intact()
     );
 }
+
+/// The deployment (its public URL, vault and the keys derived from the
+/// master key) travels with its database handle, not in a process-wide
+/// slot: two deployments with different master keys live side by side in
+/// this one process, each sealing and chaining under its own key, and a
+/// database refuses a key that is not its own before anything is written.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_deployments_with_their_own_master_keys_live_in_one_process() {
+    let first = spawn_app().await;
+    let second = spawn_app().await;
+    assert_ne!(first.master_key, second.master_key);
+    for app in [&first, &second] {
+        app.create_app("demo", "Demo");
+        let checked = app.cli(&["audit", "verify"]).expect_success();
+        assert!(
+            checked.stdout.contains("demo: intact"),
+            "{}",
+            checked.stdout
+        );
+        let report = oneauth::core::audit::verify_chain(&app.db, app.db.deployment(), "demo", None)
+            .await
+            .unwrap();
+        assert_eq!(report.problem, None);
+    }
+    let database = oneauth::core::db::connect(&first.database_url)
+        .await
+        .unwrap();
+    let wrong =
+        oneauth::core::vault::Vault::load(Some(&second.master_key), std::path::Path::new("/"))
+            .unwrap();
+    let refused = oneauth::core::deployment::start(database, &first.address, wrong).await;
+    assert!(
+        matches!(
+            refused,
+            Err(oneauth::core::deployment::DeploymentError::WrongMasterKey)
+        ),
+        "{refused:?}"
+    );
+}

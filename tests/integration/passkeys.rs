@@ -540,6 +540,12 @@ mod n2 {
                 .contains("ask an operator for an enrolment link"),
             "{view}"
         );
+        assert!(
+            view["password_blocked"]
+                .as_str()
+                .is_some_and(|why| why.contains("enrolment link")),
+            "{view}"
+        );
         // Nor does it turn into a lasting password.
         let error = app
             .call_json(

@@ -222,6 +222,21 @@ pub(crate) async fn act_on_user<T>(
     attempted: &str,
     on_user: impl AsyncFnOnce(&Write, app_user::Model) -> Outcome<T>,
 ) -> Result<T, AdminError> {
+    let above = "This operator's access is above your own: only someone at their level may change their account.";
+    act_on_user_or(db, operator, app_id, user_id, attempted, above, on_user).await
+}
+
+/// [`act_on_user`], refused with `above` when the user's level is above
+/// the operator's.
+pub(crate) async fn act_on_user_or<T>(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    user_id: &str,
+    attempted: &str,
+    above: &str,
+    on_user: impl AsyncFnOnce(&Write, app_user::Model) -> Outcome<T>,
+) -> Result<T, AdminError> {
     let target = Some(Target::user(user_id));
     change(
         db,
@@ -229,7 +244,7 @@ pub(crate) async fn act_on_user<T>(
         app_id,
         attempted,
         target,
-        async |tx| match locked_target(tx, operator, app_id, user_id).await? {
+        async |tx| match locked_target(tx, operator, app_id, user_id, above).await? {
             Ok(user) => on_user(tx, user).await,
             Err(reason) => Ok(Err(reason)),
         },
@@ -245,6 +260,7 @@ async fn locked_target(
     operator: &Operator,
     app_id: &AppId,
     user_id: &str,
+    above: &str,
 ) -> Outcome<app_user::Model> {
     let user = super::users::lock(tx, user_id)
         .await?
@@ -253,10 +269,7 @@ async fn locked_target(
     if !operator.is_self(app_id, user_id) {
         let held = crate::core::roles::names_held(tx, &user.id).await?;
         if !operator.may_act_on(app_id, &held) {
-            return Ok(Err(
-                "This operator's access is above your own: only someone at their level may change their account."
-                    .into(),
-            ));
+            return Ok(Err(above.to_owned()));
         }
     }
     Ok(Ok(user))

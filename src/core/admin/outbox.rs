@@ -1,7 +1,7 @@
 //! The outbox as operators see it: an app's messages with their delivery
 //! state, one message opened (its one-time link withheld), and a resend.
 
-use super::{AdminError, Outcome, act_on_user, change, done, readable_app, writable_app};
+use super::{AdminError, Outcome, act_on_user_or, change, done, readable_app, writable_app};
 use crate::types::AppId;
 use serde_json::json;
 
@@ -56,9 +56,16 @@ async fn as_recipient_allows<T>(
 ) -> Result<T, AdminError> {
     match row.user_id.as_deref() {
         Some(user_id) if users::find(db, app_id, user_id).await?.is_some() => {
-            act_on_user(db, operator, app_id, user_id, attempted, async |tx, _| {
-                change_it(tx).await
-            })
+            let above = "This message is for someone whose access is above your own: only someone at their level may open or resend it.";
+            act_on_user_or(
+                db,
+                operator,
+                app_id,
+                user_id,
+                attempted,
+                above,
+                async |tx, _| change_it(tx).await,
+            )
             .await
         }
         // A test message, or one about an account deleted since.

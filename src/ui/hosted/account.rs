@@ -165,10 +165,19 @@ fn ActionProblem(app_id: String, #[prop(into)] error: Signal<Option<ApiError>>) 
 #[component]
 fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
     let logout = format!("/a/{}/logout", app.id);
+    // A recovery of a passkey-role user that no operator vouched for can
+    // neither add a passkey nor set a password (N2): it says what will.
+    let stuck = view.password_blocked.is_some()
+        && view.passkey_blocked.is_some()
+        && !view.enrolment_link_valid;
     let enrolment = view.requires_enrolment.then(|| view! {
         <Notice tone="info">
             <span data-testid="enrolment-required">
-                "You signed in with a recovery code. Add a passkey or set a new password now, so you can sign in normally next time."
+                {if stuck {
+                    "You signed in with a recovery code. Your access needs a passkey, and after a recovery only an operator's enrolment link adds one: ask an operator for one, and open it here."
+                } else {
+                    "You signed in with a recovery code. Add a passkey or set a new password now, so you can sign in normally next time."
+                }}
             </span>
         </Notice>
     });
@@ -207,7 +216,12 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
                 />
             })}
             {view.password_enabled.then(|| view! {
-                <PasswordSection app=app.clone() has_password=view.has_password requires_enrolment=view.requires_enrolment />
+                <PasswordSection
+                    app=app.clone()
+                    has_password=view.has_password
+                    requires_enrolment=view.requires_enrolment
+                    blocked=view.password_blocked.clone()
+                />
             })}
             {full.then(|| view! {
                 <RecoveryCodesSection
@@ -396,7 +410,13 @@ fn PasskeyRow(app_id: String, passkey: PasskeyView) -> impl IntoView {
 }
 
 #[component]
-fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool) -> impl IntoView {
+fn PasswordSection(
+    app: HostedApp,
+    has_password: bool,
+    requires_enrolment: bool,
+    /// Why this session may not set the password.
+    blocked: Option<String>,
+) -> impl IntoView {
     let changed = expect_context::<Changed>();
     let flash = expect_context::<Flash>().0;
     let action = ServerAction::<ChangePassword>::new();
@@ -421,6 +441,14 @@ fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool)
             "Set password",
         )
     };
+    if let Some(reason) = blocked {
+        return view! {
+            <Section title description>
+                <Notice tone="info"><span data-testid="password-blocked">{reason}</span></Notice>
+            </Section>
+        }
+        .into_any();
+    }
     view! {
         <Section title description>
             <ActionForm action attr:class="space-y-4" attr:data-testid="password-change-form">
@@ -443,6 +471,7 @@ fn PasswordSection(app: HostedApp, has_password: bool, requires_enrolment: bool)
             </ActionForm>
         </Section>
     }
+    .into_any()
 }
 
 #[component]
