@@ -526,6 +526,45 @@ fn parse_trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, SettingsError> 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn n11_secrets_given_as_flags_are_named() {
+        let args = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            secrets_on_command_line(&args(&["oneauth", "--master-key", "abc", "serve"])).len(),
+            1
+        );
+        assert_eq!(
+            secrets_on_command_line(&args(&[
+                "oneauth",
+                "--smtp-url=smtp://u:p@mail.example.com",
+                "serve"
+            ]))
+            .len(),
+            1
+        );
+        assert_eq!(
+            secrets_on_command_line(&args(&[
+                "oneauth",
+                "--database-url",
+                "postgres://u:secret@db/x"
+            ]))
+            .len(),
+            1
+        );
+        // A URL without a password, and a key file, are no secrets.
+        assert!(
+            secrets_on_command_line(&args(&[
+                "oneauth",
+                "--smtp-url",
+                "smtp://mailer@mail.example.com",
+                "--master-key-file",
+                "/etc/oneauth/master.key",
+            ]))
+            .is_empty()
+        );
+    }
+
     use super::*;
 
     fn args(public_url: Option<&str>) -> SettingsArgs {

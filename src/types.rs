@@ -457,6 +457,25 @@ mod tests {
     }
 
     #[test]
+    fn n11_only_addresses_mail_can_go_to() {
+        for unsendable in [
+            "a<b>@example.com",
+            "x(comment)@example.com",
+            "two..dots@example.com",
+            ".lead@example.com",
+        ] {
+            assert!(Email::parse(unsendable).is_err(), "{unsendable}");
+        }
+        for sendable in [
+            "first.last+tag@example.com",
+            "\"two..dots\"@example.com",
+            "o'brien@example.com",
+        ] {
+            assert!(Email::parse(sendable).is_ok(), "{sendable}");
+        }
+    }
+
+    #[test]
     fn emails_are_normalised() {
         assert_eq!(
             Email::parse("  Ada@Example.COM ").unwrap().as_str(),

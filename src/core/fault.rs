@@ -65,3 +65,23 @@ macro_rules! faults_into {
     };
 }
 pub(crate) use faults_into;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::ConnAcquireErr;
+
+    #[test]
+    fn busy_is_known_by_type_not_by_text() {
+        assert!(Fault::from(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)).is_busy());
+        assert!(
+            Fault::from(AuditError::Database(DbErr::ConnectionAcquire(
+                ConnAcquireErr::Timeout
+            )))
+            .is_busy()
+        );
+        // A message that merely reads like one is not.
+        assert!(!Fault::from(DbErr::Custom("database is locked".into())).is_busy());
+        assert!(!Fault::TaskStopped("rotation").is_busy());
+    }
+}

@@ -90,6 +90,10 @@ pub enum LinkError {
     SignInToConfirm,
     #[error("This account cannot be closed this way: {0}")]
     CannotDisown(String),
+    #[error(
+        "You signed in with a recovery code or link: add a passkey or set a new password first, then confirm your address."
+    )]
+    EnrolBeforeConfirming,
     #[error(transparent)]
     Busy(#[from] super::passwords::Busy),
     #[error(transparent)]
@@ -397,8 +401,11 @@ pub async fn confirmation(
 /// the address is confirmed (`email.verified`). N6: the link alone is not
 /// enough, since anyone may sign up with someone else's address and wait
 /// for its owner to press the button; confirming takes both the mailbox
-/// and a way into the account. For a self-registered account, the
-/// account's other sessions (and token families) end.
+/// and a way into the account. For a self-registered account, whoever held
+/// it before its address was confirmed may not have been its owner: its
+/// other sessions (and token families) end, and the factors set up before
+/// this sign-in that it did not prove (a password not typed here, a
+/// passkey not used here, earlier recovery codes) are dropped.
 pub async fn verify_email(
     db: &Db,
     app: &app::Model,
@@ -411,6 +418,11 @@ pub async fn verify_email(
     let Some(signin) = signin.filter(|s| s.user.id == user.id) else {
         return Err(LinkError::SignInToConfirm);
     };
+    if confirmation.self_registered && signin.session.requires_enrolment {
+        // A recovery's session proved only a code or a mailbox: its own
+        // factor first, or confirming could leave the account none.
+        return Err(LinkError::EnrolBeforeConfirming);
+    }
     let (row, _) = find_valid(db, &app.id, token, Purpose::Verify)
         .await?
         .ok_or(LinkError::Invalid)?;
@@ -422,11 +434,20 @@ pub async fn verify_email(
     update.email_verified = Set(true);
     update.updated_at = Set(tx.now);
     let user = update.update(&tx).await?;
-    let sessions_ended = if confirmation.self_registered {
-        sessions::end_all_for_user(&tx, &user.id, "address_confirmed", Some(&signin.session.id))
-            .await?
+    let (sessions_ended, dropped) = if confirmation.self_registered {
+        let ended = sessions::end_all_for_user(
+            &tx,
+            &user.id,
+            "address_confirmed",
+            Some(&signin.session.id),
+        )
+        .await?;
+        (
+            ended,
+            drop_unproved_factors(&tx, &user, &signin.session).await?,
+        )
     } else {
-        0
+        (0, json!({}))
     };
     audit::record(
         &tx,
@@ -439,12 +460,56 @@ pub async fn verify_email(
                 "email": user.email,
                 "self_registered": confirmation.self_registered,
                 "other_sessions_ended": sessions_ended,
+                "factors_dropped": dropped,
             }),
         },
     )
     .await?;
     tx.commit().await?;
     Ok(user)
+}
+
+/// The factors of `user` set up before `session` opened that it did not
+/// prove, dropped; what was dropped, for the audit event.
+async fn drop_unproved_factors(
+    tx: &Write,
+    user: &app_user::Model,
+    session: &crate::entities::signin_session::Model,
+) -> Result<serde_json::Value, DbErr> {
+    use crate::entities::{passkey, recovery_code};
+    let since = session.created_at;
+    let password = password_credential::Entity::find_by_id(user.id.as_str())
+        .one(tx)
+        .await?
+        .filter(|p| p.updated_at < since && session.password_at.is_none());
+    if password.is_some() {
+        password_credential::Entity::delete_by_id(user.id.as_str())
+            .exec(tx)
+            .await?;
+    }
+    let stale_passkeys: Vec<String> = passkeys::list_for_user(tx, &user.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.created_at < since && p.last_used_at.is_none_or(|used| used < since))
+        .map(|p| p.id)
+        .collect();
+    if !stale_passkeys.is_empty() {
+        passkey::Entity::delete_many()
+            .filter(passkey::Column::Id.is_in(stale_passkeys.iter().map(String::as_str)))
+            .exec(tx)
+            .await?;
+    }
+    let codes = recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user.id.as_str()))
+        .filter(recovery_code::Column::CreatedAt.lt(since))
+        .exec(tx)
+        .await?
+        .rows_affected;
+    Ok(json!({
+        "password": password.is_some(),
+        "passkeys": stale_passkeys,
+        "recovery_codes": codes,
+    }))
 }
 
 /// "This wasn't me" on the confirmation page (N6): whoever holds the

@@ -767,6 +767,102 @@ mod n6 {
         );
     }
 
+    /// The path a pre-registration takes otherwise: the address's owner
+    /// recovers the account by e-mail, sets a password of their own and
+    /// confirms the address. What the intruder set up before (their
+    /// password) does not survive the confirmation.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n6_factors_set_up_before_the_confirmation_and_not_proved_there_are_dropped() {
+        let (app, _) = crate::common::factors::demo(&["--self-registration"]).await;
+        let intruder = browser();
+        register(&app, &intruder, "victim@corp.example").await;
+        let token = verification_token(&app, "victim@corp.example").await;
+        // The owner of the address recovers the account by e-mail...
+        let victim = browser();
+        app.call_json(
+            &victim,
+            RequestRecoveryEmail {
+                app_id: "demo".into(),
+                email: "victim@corp.example".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let row = app
+            .outbox("demo")
+            .await
+            .into_iter()
+            .rfind(|row| row.kind == MailKind::Recovery)
+            .unwrap();
+        let text = outbox::open(app.db.deployment(), &row).unwrap().text;
+        let link = text
+            .split_whitespace()
+            .find(|w| w.contains("/recover?token="))
+            .unwrap()
+            .to_owned();
+        app.call_json(
+            &victim,
+            RedeemRecoveryLink {
+                app_id: "demo".into(),
+                token: param(&link, "token").unwrap(),
+            },
+        )
+        .await
+        .unwrap();
+        // ...cannot confirm before it has a factor of its own...
+        let error = app
+            .call_json(
+                &victim,
+                ConfirmEmail {
+                    app_id: "demo".into(),
+                    token: token.clone(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert!(refused(&error).contains("first"), "{error}");
+        // ...adds one (a passkey), and confirms.
+        crate::common::factors::add_passkey(
+            &app,
+            &victim,
+            "demo",
+            &mut crate::common::passkey::Device::new(),
+            None,
+        )
+        .await
+        .unwrap();
+        app.call_json(
+            &victim,
+            ConfirmEmail {
+                app_id: "demo".into(),
+                token,
+            },
+        )
+        .await
+        .unwrap();
+        assert!(verified(&app, "victim@corp.example").await);
+        // The intruder's password is gone with the confirmation.
+        let refused_sign_in = app
+            .call_json(
+                &browser(),
+                oneauth::api::hosted::SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "victim@corp.example".into(),
+                    password: "a long enough passphrase".into(),
+                    return_to: None,
+                },
+            )
+            .await;
+        assert!(refused_sign_in.is_err(), "{refused_sign_in:?}");
+        let (_, details) = app
+            .actions_with_details("demo")
+            .await
+            .into_iter()
+            .rfind(|(action, _)| action == "email.verified")
+            .unwrap();
+        assert_eq!(details["factors_dropped"]["password"], true, "{details}");
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn n6_confirming_a_self_registered_address_ends_the_accounts_other_sessions() {
         let (app, _) = crate::common::factors::demo(&["--self-registration"]).await;

@@ -378,8 +378,28 @@ mod tests {
         assert!(rendered.html.contains("&lt;script&gt;"));
         assert!(rendered.html.contains("#0f766e"));
         assert!(
-            rendered.text.contains("\"><img src=x>"),
-            "plain text is plain"
+            rendered.text.contains("\u{201c}'><img src=x>\u{201d}"),
+            "plain text is plain, the name quoted as data: {}",
+            rendered.text
+        );
+    }
+
+    #[test]
+    fn n10_text_someone_else_chose_is_quoted_cut_short_and_not_a_link() {
+        let shown = untrusted(
+            "Key\n\nCall +1 555 0100 now or visit https://evil.example and www.evil.example too",
+            40,
+        );
+        assert!(
+            shown.starts_with('\u{201c}') && shown.ends_with("\u{2026}\u{201d}"),
+            "{shown}"
+        );
+        assert!(!shown.contains('\n'), "{shown}");
+        assert!(!shown.contains("https://"), "{shown}");
+        assert_eq!(shown.chars().count(), 40 + 3, "{shown}");
+        assert_eq!(
+            untrusted("Chrome \"137\"", 80),
+            "\u{201c}Chrome '137'\u{201d}"
         );
     }
 
