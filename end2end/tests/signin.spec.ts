@@ -216,7 +216,7 @@ test('a recovery-code session of a passkey-role user is told to ask for an enrol
   await expect(page.getByTestId('passkey-blocked')).toContainText('ask an operator for an enrolment link');
   await expect(page.getByTestId('add-passkey')).toHaveCount(0);
   // Nor a password that would outlast the code.
-  await expect(page.getByTestId('password-blocked')).toContainText('enrolment link');
+  await expect(page.getByTestId('password-blocked')).toContainText('until your new passkey is added');
   await expect(page.getByTestId('password-change-form')).toHaveCount(0);
   await expect(page.getByTestId('enrolment-required')).toContainText('ask an operator');
   await page.screenshot({ path: path.join(screenshotDir, 'account-recovery-needs-enrolment-link.png'), fullPage: true });

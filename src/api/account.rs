@@ -107,10 +107,14 @@ pub async fn load_account(
             .await
             .map_err(internal)?
             .map(|reason| reason.to_string()),
+        // The passkey section says what to do; this one, what waits.
         password_blocked: account::password_change_blocked(db, &signin)
             .await
             .map_err(internal)?
-            .map(|reason| reason.to_string()),
+            .map(|_| {
+                "The password stays as it is until your new passkey is added: a recovery code alone does not change how this account signs in."
+                    .to_owned()
+            }),
         enrolment_link_valid: match enrolment.as_deref().filter(|t| !t.is_empty()) {
             Some(token) => account::may_change_factors(
                 db,

@@ -543,7 +543,7 @@ mod n2 {
         assert!(
             view["password_blocked"]
                 .as_str()
-                .is_some_and(|why| why.contains("enrolment link")),
+                .is_some_and(|why| why.contains("until your new passkey is added")),
             "{view}"
         );
         // Nor does it turn into a lasting password.
