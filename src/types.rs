@@ -147,7 +147,20 @@ impl Email {
     /// RFC 5321 §4.5.3.1: 254 bytes in all, 64 for the local part.
     pub const MAX_LEN: usize = 254;
 
+    /// A new address (a sign-up, an operator's user, the CLI): only one
+    /// that mail can go to.
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        Self::normalise(raw, true)
+    }
+
+    /// What was typed (or stored) to name an existing account: normalised
+    /// like [`Email::parse`], but also an address stored before only
+    /// sendable ones were accepted, so its owner still signs in with it.
+    pub fn for_lookup(raw: &str) -> Result<Self, InvalidValue> {
+        Self::normalise(raw, false)
+    }
+
+    fn normalise(raw: &str, sendable_only: bool) -> Result<Self, InvalidValue> {
         use unicode_normalization::UnicodeNormalization;
         let trimmed = raw.trim();
         // Never echo a megabyte of input back (or into a log).
@@ -168,12 +181,17 @@ impl Email {
             && domain
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-        // N11: only what the SMTP sender will take (a dot-atom or a quoted
-        // local part, as lettre checks it), so no account exists that can
-        // never receive its recovery, verification or notice mail.
+        // N11: only what the SMTP sender will take (as lettre checks it), so
+        // no account exists that can never receive its recovery,
+        // verification or notice mail; and a dot-atom only: a quoted local
+        // part may hold `@` (a confirmed `"ceo@corp.example"@evil.example`)
+        // and spells one mailbox two ways (`"ada"@x` and `ada@x`).
+        let sendable =
+            !local.starts_with('"') && email_address::EmailAddress::is_valid_local_part(&local);
         if local.is_empty()
             || local.len() > 64
-            || !email_address::EmailAddress::is_valid_local_part(&local)
+            || local.contains('@')
+            || (sendable_only && !sendable)
             || !domain_ok
         {
             return Err(error());
@@ -466,13 +484,21 @@ mod tests {
         ] {
             assert!(Email::parse(unsendable).is_err(), "{unsendable}");
         }
-        for sendable in [
-            "first.last+tag@example.com",
+        for quoted in [
             "\"two..dots\"@example.com",
-            "o'brien@example.com",
+            "\"ceo@corp.example\"@evil.example",
+            "\"ada\"@example.com",
         ] {
+            assert!(Email::parse(quoted).is_err(), "{quoted}");
+        }
+        for sendable in ["first.last+tag@example.com", "o'brien@example.com"] {
             assert!(Email::parse(sendable).is_ok(), "{sendable}");
         }
+        // An address stored before this rule still names its account.
+        assert_eq!(
+            Email::for_lookup("Two..Dots@example.com").unwrap().as_str(),
+            "two..dots@example.com"
+        );
     }
 
     #[test]

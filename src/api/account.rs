@@ -146,7 +146,7 @@ pub async fn change_password(
     let current = current
         .filter(|c| !c.is_empty())
         .map(|c| Password::attempt(&c));
-    account::change_password(
+    let device_mark = account::change_password(
         &state().db,
         &app,
         &signin,
@@ -156,6 +156,9 @@ pub async fn change_password(
         device_cookie(&app.id).as_deref(),
     )
     .await?;
+    if let Some(mark) = device_mark {
+        remember_device(&app.id, &mark);
+    }
     Ok(())
 }
 

@@ -306,16 +306,21 @@ pub async fn remember_signed_in(
     app_id: &str,
     signed_in: &crate::core::signin::SignedIn,
 ) -> Result<(), ApiError> {
-    use crate::core::devices;
     remember_signin(session, app_id, &signed_in.session.id).await?;
     if let Some(mark) = &signed_in.device_mark {
-        set_cookie(cookie(
-            &devices::cookie_name(app_id),
-            mark,
-            devices::LIFETIME_DAYS * 86_400,
-        ));
+        remember_device(app_id, mark);
     }
     Ok(())
+}
+
+/// Keep a known-device mark core issued to this browser for `app_id`.
+pub fn remember_device(app_id: &str, mark: &str) {
+    use crate::core::devices;
+    set_cookie(cookie(
+        &devices::cookie_name(app_id),
+        mark,
+        devices::LIFETIME_DAYS * 86_400,
+    ));
 }
 
 pub use crate::return_to::safe_return_to;

@@ -26,6 +26,7 @@ use webauthn_rs::prelude::{Passkey, PasskeyRegistration, RegisterPublicKeyCreden
 use super::audit::{self, Action, Event, Target};
 use super::ceremonies::{self, Ceremony};
 use super::db::Db;
+use super::devices;
 use super::links::{self, Purpose};
 use super::mail::notices;
 use super::mail::templates::Notice;
@@ -359,7 +360,7 @@ pub async fn add_passkey(
     } else {
         None
     };
-    sessions::clear_enrolment_requirement(&tx, &signin.user.id).await?;
+    sessions::clear_enrolment_requirement(&tx, &signin.session.id).await?;
     tx.commit().await?;
     Ok((stored, codes))
 }
@@ -398,7 +399,9 @@ pub async fn remove_passkey(
 
 /// Set or change the password. Changing needs the current one, except in a
 /// session opened by a recovery (the user lost it); setting a first one is
-/// a step-up operation. Other sessions end.
+/// a step-up operation. Other sessions end, and every known-device mark
+/// with them: the browser that made the change gets a new one (returned,
+/// for its cookie).
 pub async fn change_password(
     db: &Db,
     app: &app::Model,
@@ -407,14 +410,14 @@ pub async fn change_password(
     new: &Password,
     client: &ClientInfo,
     device_cookie: Option<&str>,
-) -> Result<(), AccountError> {
+) -> Result<Option<String>, AccountError> {
     let existing = password_credential::Entity::find_by_id(signin.user.id.as_str())
         .one(db)
         .await?;
     let verified_current = match &existing {
         Some(credential) if !signin.session.requires_enrolment => {
             let email =
-                Email::parse(&signin.user.email).map_err(|_| AccountError::WrongPassword)?;
+                Email::for_lookup(&signin.user.email).map_err(|_| AccountError::WrongPassword)?;
             let mark = super::signin::live_mark(db.deployment(), &signin.user, device_cookie);
             let keys = throttle::Keys::new(
                 &app.id,
@@ -494,7 +497,8 @@ pub async fn change_password(
         throttle::succeeded(&tx, reservation).await?;
     }
     let ended = end_other_sessions(&tx, signin, "password_changed").await?;
-    sessions::clear_enrolment_requirement(&tx, &signin.user.id).await?;
+    let device_mark = devices::mark_anew(&tx, &signin.user.id).await?;
+    sessions::clear_enrolment_requirement(&tx, &signin.session.id).await?;
     audit::record(
         &tx,
         Event {
@@ -508,7 +512,7 @@ pub async fn change_password(
     .await?;
     notices::notify_in(&tx, app, &signin.user, Notice::PasswordChanged).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(device_mark)
 }
 
 /// Replace the recovery codes (a step-up operation: fresh codes are a way in).

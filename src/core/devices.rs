@@ -50,30 +50,29 @@ impl Mark {
     }
 }
 
-fn message(app_id: &str, email: &Email, epoch: i64, number: i64, device_id: &str) -> String {
-    format!("device:{app_id}:{email}:{epoch}:{number}:{device_id}")
+/// What a mark signs: the account (its app, id and address: a mark of a
+/// deleted account is nothing to one made again under the same address),
+/// the epoch and number, and the device.
+fn message(
+    user: &app_user::Model,
+    email: &Email,
+    epoch: i64,
+    number: i64,
+    device_id: &str,
+) -> String {
+    format!(
+        "device:{}:{}:{email}:{epoch}:{number}:{device_id}",
+        user.app_id, user.id
+    )
 }
 
 /// The next mark for a browser that just signed in to `user` (its number is
-/// the one [`count_issued`] gives it in the same write).
+/// the one the sign-in's write counts: `signin::succeed`).
 pub fn issue(key: &DerivedKey, user: &app_user::Model, email: &Email) -> String {
     let device_id = secrets::random_token(16);
     let (epoch, number) = (user.device_epoch, user.device_marks + 1);
-    let signature = key.sign(&message(&user.app_id, email, epoch, number, &device_id));
+    let signature = key.sign(&message(user, email, epoch, number, &device_id));
     format!("{device_id}.{epoch}.{number}.{signature}")
-}
-
-/// Count one more mark issued for `user` (the sign-in's write).
-pub async fn count_issued(tx: &Write, user_id: &str) -> Result<(), DbErr> {
-    app_user::Entity::update_many()
-        .col_expr(
-            app_user::Column::DeviceMarks,
-            Expr::col(app_user::Column::DeviceMarks).add(1),
-        )
-        .filter(app_user::Column::Id.eq(user_id))
-        .exec(tx)
-        .await?;
-    Ok(())
 }
 
 /// Every mark of `user` issued so far dies.
@@ -90,9 +89,32 @@ pub async fn forget_all(tx: &Write, user_id: &str) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// A mark for the browser that has just ended every other browser's
+/// standing (its own password change, in `tx`, after the epoch moved on):
+/// the one browser that proved the change stays known. `None` for an
+/// address no mark can name.
+pub async fn mark_anew(tx: &Write, user_id: &str) -> Result<Option<String>, DbErr> {
+    let Some(user) = app_user::Entity::find_by_id(user_id).one(tx).await? else {
+        return Ok(None);
+    };
+    let Ok(email) = Email::for_lookup(&user.email) else {
+        return Ok(None);
+    };
+    let mark = issue(&tx.deployment().device_key, &user, &email);
+    app_user::Entity::update_many()
+        .col_expr(
+            app_user::Column::DeviceMarks,
+            Expr::col(app_user::Column::DeviceMarks).add(1),
+        )
+        .filter(app_user::Column::Id.eq(user_id))
+        .exec(tx)
+        .await?;
+    Ok(Some(mark))
+}
+
 /// The mark in `cookie`, if we issued it for this account (live or not:
 /// see [`Mark::is_live_for`]).
-pub fn read(key: &DerivedKey, app_id: &str, email: &Email, cookie: &str) -> Option<Mark> {
+pub fn read(key: &DerivedKey, user: &app_user::Model, email: &Email, cookie: &str) -> Option<Mark> {
     let mut parts = cookie.splitn(4, '.');
     let device_id = parts.next()?;
     let epoch: i64 = parts.next()?.parse().ok()?;
@@ -101,7 +123,7 @@ pub fn read(key: &DerivedKey, app_id: &str, email: &Email, cookie: &str) -> Opti
     if device_id.is_empty() || device_id.len() > 64 {
         return None;
     }
-    key.verify(&message(app_id, email, epoch, number, device_id), signature)
+    key.verify(&message(user, email, epoch, number, device_id), signature)
         .then(|| Mark {
             device_id: device_id.to_owned(),
             epoch,
@@ -138,11 +160,18 @@ mod tests {
         let key = Vault::random().derive("device-cookie");
         let ada = Email::parse("ada@example.com").unwrap();
         let bob = Email::parse("bob@example.com").unwrap();
-        let mark = issue(&key, &user("demo", "ada@example.com", 0, 0), &ada);
-        assert!(read(&key, "demo", &ada, &mark).is_some());
-        assert!(read(&key, "demo", &bob, &mark).is_none());
-        assert!(read(&key, "shop", &ada, &mark).is_none());
-        assert!(read(&key, "demo", &ada, "forged.0.1.mark").is_none());
+        let ada_user = user("demo", "ada@example.com", 0, 0);
+        let mark = issue(&key, &ada_user, &ada);
+        assert!(read(&key, &ada_user, &ada, &mark).is_some());
+        assert!(read(&key, &ada_user, &bob, &mark).is_none());
+        assert!(read(&key, &user("shop", "ada@example.com", 0, 0), &ada, &mark).is_none());
+        assert!(read(&key, &ada_user, &ada, "forged.0.1.mark").is_none());
+        // The same address made again is another account.
+        let again = app_user::Model {
+            id: "u2".into(),
+            ..ada_user.clone()
+        };
+        assert!(read(&key, &again, &ada, &mark).is_none());
     }
 
     #[test]
@@ -150,7 +179,7 @@ mod tests {
         let key = Vault::random().derive("device-cookie");
         let ada = Email::parse("ada@example.com").unwrap();
         let first = issue(&key, &user("demo", "ada@example.com", 3, 0), &ada);
-        let first = read(&key, "demo", &ada, &first).unwrap();
+        let first = read(&key, &user("demo", "ada@example.com", 3, 1), &ada, &first).unwrap();
         assert!(first.is_live_for(&user("demo", "ada@example.com", 3, 1)));
         assert!(!first.is_live_for(&user("demo", "ada@example.com", 4, 1)));
         assert!(first.is_live_for(&user("demo", "ada@example.com", 3, LIVE_MARKS)));

@@ -362,8 +362,23 @@ pub async fn confirmation(
     let (_, user) = find_valid(db, &app.id, token, Purpose::Verify)
         .await?
         .ok_or(LinkError::Invalid)?;
+    let (self_registered, how) = origin(db, &user).await?;
+    Ok(Confirmation {
+        user,
+        self_registered,
+        how,
+    })
+}
+
+/// Whether `user` signed up on the app's page (anyone can type any address
+/// there), and how the account was made: "password" or "passkey" for a
+/// sign-up, else who made it. Read from the audit events of its creation.
+async fn origin<C: ConnectionTrait>(
+    db: &C,
+    user: &app_user::Model,
+) -> Result<(bool, String), DbErr> {
     let created = crate::entities::audit_event::Entity::find()
-        .filter(crate::entities::audit_event::Column::AppId.eq(app.id.as_str()))
+        .filter(crate::entities::audit_event::Column::AppId.eq(user.app_id.as_str()))
         .filter(crate::entities::audit_event::Column::TargetId.eq(user.id.as_str()))
         .filter(crate::entities::audit_event::Column::Action.is_in([
             Action::UserRegistered.as_str(),
@@ -374,7 +389,7 @@ pub async fn confirmation(
     let registered = created
         .iter()
         .find(|e| e.action == Action::UserRegistered.as_str());
-    let (self_registered, how) = match registered {
+    Ok(match registered {
         Some(event) => (
             true,
             serde_json::from_str::<serde_json::Value>(&event.details)
@@ -389,11 +404,6 @@ pub async fn confirmation(
                 .map(|e| e.actor_label.clone())
                 .unwrap_or_else(|| "an administrator".to_owned()),
         ),
-    };
-    Ok(Confirmation {
-        user,
-        self_registered,
-        how,
     })
 }
 
@@ -842,6 +852,25 @@ pub async fn redeem_recovery(
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
     }
+    // N6: an unconfirmed, self-registered account recovered through its
+    // mailbox is taken over by the mailbox's owner: whatever sign-in methods
+    // whoever signed up set (a password, codes) go, so they cannot add
+    // their own while the owner enrols (no passkey can be there: above).
+    let dropped = if !by_operator && !user.email_verified && origin(&tx, &user).await?.0 {
+        let password = password_credential::Entity::delete_by_id(user.id.as_str())
+            .exec(&tx)
+            .await?
+            .rows_affected
+            > 0;
+        let codes = crate::entities::recovery_code::Entity::delete_many()
+            .filter(crate::entities::recovery_code::Column::UserId.eq(user.id.as_str()))
+            .exec(&tx)
+            .await?
+            .rows_affected;
+        json!({ "password": password, "recovery_codes": codes })
+    } else {
+        json!({})
+    };
     audit::record(
         &tx,
         Event {
@@ -849,7 +878,10 @@ pub async fn redeem_recovery(
             actor: &actor_for(&user, client),
             action: Action::RecoveryLinkUsed,
             target: Some(Target::user(user.id.as_str())),
-            details: json!({ "requested_by": if by_operator { "operator" } else { "user" } }),
+            details: json!({
+                "requested_by": if by_operator { "operator" } else { "user" },
+                "factors_dropped": dropped,
+            }),
         },
     )
     .await?;

@@ -342,14 +342,16 @@ pub async fn mark_opened_by_link(
     update.update(tx).await
 }
 
-/// Clear the "must enrol a new factor" mark once one was enrolled.
-pub async fn clear_enrolment_requirement(tx: &Write, user_id: &str) -> Result<(), DbErr> {
+/// Clear the "must enrol a new factor" mark of the session that enrolled
+/// one, and of no other: a session opened elsewhere with a (phished)
+/// recovery code stays held until it enrols a factor of its own.
+pub async fn clear_enrolment_requirement(tx: &Write, session_id: &str) -> Result<(), DbErr> {
     signin_session::Entity::update_many()
         .col_expr(
             signin_session::Column::RequiresEnrolment,
             Expr::value(false),
         )
-        .filter(signin_session::Column::UserId.eq(user_id))
+        .filter(signin_session::Column::Id.eq(session_id))
         .filter(signin_session::Column::RequiresEnrolment.eq(true))
         .exec(tx)
         .await?;

@@ -82,8 +82,8 @@ pub(crate) fn live_mark(
     user: &app_user::Model,
     cookie: Option<&str>,
 ) -> Option<devices::Mark> {
-    let email = Email::parse(&user.email).ok()?;
-    devices::read(&deployment.device_key, &user.app_id, &email, cookie?)
+    let email = Email::for_lookup(&user.email).ok()?;
+    devices::read(&deployment.device_key, user, &email, cookie?)
         .filter(|mark| mark.is_live_for(user))
 }
 
@@ -91,7 +91,7 @@ pub(crate) fn live_mark(
 /// the audit log: anything else (a password typed in the wrong field, a
 /// megabyte of junk) is refused as a form error and recorded nowhere.
 fn typed_email(raw: &str) -> Result<Email, SignInError> {
-    Email::parse(raw).map_err(|_| SignInError::InvalidEmail)
+    Email::for_lookup(raw).map_err(|_| SignInError::InvalidEmail)
 }
 
 /// Why an attempt failed, for operators reading the audit log only.
@@ -232,7 +232,7 @@ pub(crate) async fn succeed(
         notices::notify_in(tx, app, user, notice).await?;
     }
     let session = sessions::opened(app, user, factor, client, tx.now);
-    let device_mark = match (browser, Email::parse(&user.email)) {
+    let device_mark = match (browser, Email::for_lookup(&user.email)) {
         (Browser::New, Ok(email)) => {
             Some(devices::issue(&tx.deployment().device_key, user, &email))
         }
@@ -374,7 +374,7 @@ pub async fn with_password(
         update.updated_at = Set(tx.now);
         update.update(&tx).await?;
     }
-    reservation.cleared_with_account();
+    reservation.cleared_with_account(&tx).await?;
     let browser = if mark.is_some() {
         Browser::Known
     } else {
@@ -441,7 +441,7 @@ pub async fn with_recovery_code(
         },
     )
     .await?;
-    reservation.cleared_with_account();
+    reservation.cleared_with_account(&tx).await?;
     // Every other session ends (and every known-device mark dies) before
     // the new one opens.
     sessions::end_all_for_user(&tx, &user.id, "recovered", None).await?;
@@ -612,7 +612,7 @@ pub async fn reauthenticate_with_password(
     client: &ClientInfo,
     device_cookie: Option<&str>,
 ) -> Result<signin_session::Model, SignInError> {
-    let email = Email::parse(&signin.user.email).map_err(|_| SignInError::Failed)?;
+    let email = Email::for_lookup(&signin.user.email).map_err(|_| SignInError::Failed)?;
     let mark = live_mark(db.deployment(), &signin.user, device_cookie);
     let keys = throttle::Keys::new(
         &app.id,

@@ -24,7 +24,9 @@ use crate::core::write::Write;
 use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, Query};
+use sea_orm::sea_query::{
+    DeleteStatement, Expr, ExprTrait, InsertStatement, OnConflict, Query, UpdateStatement,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryTrait,
     Set,
@@ -219,14 +221,22 @@ impl Reservation {
     /// The attempt succeeded, and the caller clears the account's counter
     /// ([`clear_account`]) in the same transaction: deleting the row takes
     /// this reservation's count with it, so there is nothing to give back
-    /// first (one statement fewer per sign-in).
-    pub fn cleared_with_account(self) {}
+    /// first (one statement fewer per sign-in). Only a known device's
+    /// attempt, also reserved on the key its account's devices share, is
+    /// given back there (that key keeps the other devices' failures).
+    pub async fn cleared_with_account(self, tx: &Write) -> Result<(), DbErr> {
+        if let Some(marked) = &self.keys.marked {
+            tx.execute(&uncounting(marked)).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The reserved attempt succeeded: the account's counter, this attempt's
 /// count with it, is cleared (see [`clear_account`]).
 pub async fn succeeded(tx: &Write, reservation: Reservation) -> Result<(), DbErr> {
-    clear_account(tx, &reservation.keys).await
+    clear_account(tx, &reservation.keys).await?;
+    reservation.cleared_with_account(tx).await
 }
 
 /// A key that locked because of this failure, for the audit log.
@@ -445,44 +455,94 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTim
     // transaction around it): the upsert counts the attempt only where no
     // key is locked and the account's row is not full, and returns the key
     // when it did. A refused attempt writes nothing, however many arrive.
+    // A known device reserves on the key its account's devices share
+    // first, so guesses sent at once from many marks share one budget.
+    let address: Vec<&str> = keys.address.iter().map(String::as_str).collect();
+    if let Some(marked) = &keys.marked {
+        let counted = db
+            .writer()
+            .query_one(&count_attempt(
+                &keys.app_id,
+                marked,
+                PER_MARKED_ACCOUNT,
+                &address,
+                now,
+            ))
+            .await?
+            .is_some();
+        if !counted {
+            return refused(db, keys, now).await;
+        }
+    }
     let blocking: Vec<&str> = keys.shared().map(|(key, _, _)| key).collect();
     let counted = db
         .writer()
-        .query_one(&count_attempt(&keys.app_id, key, &blocking, now))
+        .query_one(&count_attempt(
+            &keys.app_id,
+            key,
+            PER_ACCOUNT,
+            &blocking,
+            now,
+        ))
         .await?
         .is_some();
     if counted {
         return Ok(Ok(reservation));
     }
-    // Refused (rare): say until when. A lock that has just ended meanwhile
-    // still refuses this attempt for a moment, as a full row does.
+    if let Some(marked) = &keys.marked {
+        db.writer().execute(&uncounting(marked)).await?;
+    }
+    refused(db, keys, now).await
+}
+
+/// The answer to a refused reservation (rare): until when.
+async fn refused(
+    db: &Db,
+    keys: &Keys,
+    now: DateTime<Utc>,
+) -> Result<Result<Reservation, DateTime<Utc>>, DbErr> {
+    // A lock that has just ended meanwhile still refuses this attempt for
+    // a moment, as a full row does.
     let locked = locked_until(db, keys).await?;
     Ok(Err(locked.unwrap_or(now + Duration::seconds(5))))
 }
 
+/// One attempt fewer on `key` (never below none): a reserved attempt that
+/// was not made, or that succeeded on a key a success does not clear.
+fn uncounting(key: &str) -> UpdateStatement {
+    auth_throttle::Entity::update_many()
+        .col_expr(
+            auth_throttle::Column::Failures,
+            Expr::cust("CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END"),
+        )
+        .filter(auth_throttle::Column::Key.eq(key))
+        .into_query()
+}
+
 /// `INSERT ... SELECT ... WHERE NOT EXISTS ... ON CONFLICT DO UPDATE ...
-/// WHERE ... RETURNING`: count one attempt on the account's `key` (a first
-/// one on a new row), unless one of the `blocking` keys (the client's
-/// address, the account's devices together) is locked, or the account's
-/// row is locked or its failures and attempts in flight already reach the
-/// limit within the window; then nothing is written and nothing returned.
-/// The same window and back-off rules as [`bump_row`].
+/// WHERE ... RETURNING`: count one attempt on `key` (a first one on a new
+/// row), unless one of the `blocking` keys (the client's address, the
+/// account's devices together) is locked, or `key`'s row is locked or its
+/// failures and attempts in flight already reach `limit` within the
+/// window; then nothing is written and nothing returned. The same window
+/// and back-off rules as [`bump_row`].
 fn count_attempt(
     app_id: &str,
     key: &str,
+    limit: Limit,
     blocking: &[&str],
     now: DateTime<Utc>,
 ) -> InsertStatement {
     use auth_throttle::Column;
     let stored = |column: Column| Expr::col((auth_throttle::Entity, column));
-    let window_over = stored(Column::WindowStartedAt).lte(now - PER_ACCOUNT.window);
+    let window_over = stored(Column::WindowStartedAt).lte(now - limit.window);
     let quiet = stored(Column::UpdatedAt).lte(now - BACK_OFF_MEMORY);
     let not_locked = stored(Column::LockedUntil)
         .is_null()
         .or(stored(Column::LockedUntil).lte(now));
     let room = window_over
         .clone()
-        .or(stored(Column::Failures).lt(PER_ACCOUNT.max_failures));
+        .or(stored(Column::Failures).lt(limit.max_failures));
     // The new row, selected only while no blocking key is locked (no row
     // at all when one is, so neither the insert nor the update happens).
     // SQLite wants a WHERE here in any case, to read ON as the upsert's.
@@ -554,14 +614,14 @@ fn count_attempt(
         .to_owned()
 }
 
-/// The reserved attempt failed: the account's count stays, the address's
-/// is counted now, and a key that has reached its limit locks. Returns the
-/// keys that locked now.
+/// The reserved attempt failed: the counts it reserved stay, the
+/// address's is counted now, and a key that has reached its limit locks.
+/// Returns the keys that locked now.
 pub async fn fail(tx: &Write, reservation: Reservation) -> Result<Vec<Lock>, DbErr> {
     let now = tx.now;
     let keys = reservation.keys;
-    for (key, _, limit) in keys.shared() {
-        bump(tx, &keys.app_id, key, limit, now).await?;
+    if let Some(address) = &keys.address {
+        bump(tx, &keys.app_id, address, PER_ADDRESS, now).await?;
     }
     let mut locks = Vec::new();
     for (key, kind, limit) in keys.all() {
@@ -591,17 +651,9 @@ pub async fn count_failure(tx: &Write, keys: &Keys) -> Result<Vec<Lock>, DbErr> 
 /// count is given back, in one statement of its own.
 pub async fn give_back(db: &Db, reservation: Reservation) -> Result<(), DbErr> {
     let keys = reservation.keys;
-    if let Some((_, key)) = &keys.account {
-        auth_throttle::Entity::update_many()
-            .col_expr(
-                auth_throttle::Column::Failures,
-                sea_orm::sea_query::Expr::cust(
-                    "CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END",
-                ),
-            )
-            .filter(auth_throttle::Column::Key.eq(key.as_str()))
-            .exec(db.writer())
-            .await?;
+    let reserved = keys.account.iter().map(|(_, key)| key).chain(&keys.marked);
+    for key in reserved {
+        db.writer().execute(&uncounting(key)).await?;
     }
     Ok(())
 }

@@ -505,3 +505,41 @@ async fn a_server_function_answers_busy_when_the_database_cannot_answer() {
     assert!(body.contains("Unavailable"), "{body}");
     drop(held);
 }
+
+/// The security review saw /authorize answer a busy database past the app
+/// lookup as 500 "something went wrong": a signed-in browser whose session,
+/// client or code cannot be read or written in time is answered "busy, try
+/// again" like every other endpoint.
+#[tokio::test(flavor = "multi_thread")]
+async fn authorize_answers_busy_past_the_app_lookup() {
+    let app = spawn_app().await;
+    let created = app_with_client(&app).await;
+    let client = Client::from_created(&app, &created);
+    add_user(&app, "demo", "ada@example.com");
+    let browser = browser();
+    let signed_in = app
+        .call(
+            &browser,
+            SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.to_string(),
+                return_to: None,
+            },
+        )
+        .await;
+    assert!(signed_in.status().is_success());
+    // A first authorization caches the app and its client.
+    let first = client.authorize(&browser, &Pkce::new(), &[]).await;
+    assert_eq!(first.status(), 302, "{:?}", first.headers());
+
+    let held = hold_every_read_connection(&app).await;
+    let busy = client.authorize(&browser, &Pkce::new(), &[]).await;
+    assert_eq!(busy.status(), 503);
+    assert!(busy.headers().contains_key("retry-after"));
+    drop(held);
+
+    let again = client.authorize(&browser, &Pkce::new(), &[]).await;
+    let location = again.headers()["location"].to_str().unwrap().to_owned();
+    assert!(param(&location, "code").is_some(), "{location}");
+}

@@ -772,7 +772,8 @@ mod n6 {
     /// confirms the address. What the intruder set up before (their
     /// password) does not survive the confirmation.
     #[tokio::test(flavor = "multi_thread")]
-    async fn n6_factors_set_up_before_the_confirmation_and_not_proved_there_are_dropped() {
+    async fn n6_an_owner_who_recovers_a_pre_registered_address_keeps_none_of_the_intruders_factors()
+    {
         let (app, _) = crate::common::factors::demo(&["--self-registration"]).await;
         let intruder = browser();
         register(&app, &intruder, "victim@corp.example").await;
@@ -809,6 +810,20 @@ mod n6 {
         )
         .await
         .unwrap();
+        // ...which takes the account over: the intruder's password goes at
+        // once (they cannot add a factor of theirs while the owner enrols)...
+        let intruder_again = app
+            .call_json(
+                &browser(),
+                oneauth::api::hosted::SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "victim@corp.example".into(),
+                    password: "a long enough passphrase".into(),
+                    return_to: None,
+                },
+            )
+            .await;
+        assert!(intruder_again.is_err(), "{intruder_again:?}");
         // ...cannot confirm before it has a factor of its own...
         let error = app
             .call_json(
@@ -858,7 +873,7 @@ mod n6 {
             .actions_with_details("demo")
             .await
             .into_iter()
-            .rfind(|(action, _)| action == "email.verified")
+            .rfind(|(action, _)| action == "recovery_link.used")
             .unwrap();
         assert_eq!(details["factors_dropped"]["password"], true, "{details}");
     }

@@ -564,6 +564,20 @@ mod n2 {
         let location = response.headers()["location"].to_str().unwrap();
         assert!(param(location, "code").is_none(), "{location}");
         assert_eq!(location, "/a/demo/account");
+        // Nor does the victim releasing their own new session release the
+        // attacker's: the victim signs in with their passkey and adds a
+        // second one, and the code session is still held.
+        let mut device = victim.device;
+        let again = browser();
+        crate::common::factors::assert_passkey(&app, &again, "demo", &mut device)
+            .await
+            .unwrap();
+        add_passkey(&app, &again, "demo", &mut Device::new(), None)
+            .await
+            .unwrap();
+        let response = client.authorize(&evil, &Pkce::new(), &[]).await;
+        let location = response.headers()["location"].to_str().unwrap();
+        assert_eq!(location, "/a/demo/account");
 
         // The owner of the account, who lost the passkey, gets back in
         // the way an operator vouches for: an enrolment link.

@@ -1256,6 +1256,9 @@ mod n3 {
         assert_eq!(server.password_hashes().await - before, 0);
         // ...nor does the right password get in from there while locked.
         assert_eq!(attempt(&server, &browsers[1], NEW_PASSWORD).await, 403);
+        // The browser that made the change was marked anew: the stranger's
+        // lock does not keep Ada out of it.
+        assert_eq!(attempt(&server, &browsers[0], NEW_PASSWORD).await, 200);
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -1276,6 +1279,39 @@ mod n3 {
         // budget beside the account's own (which strangers used up).
         let budget = oneauth::core::throttle::PER_MARKED_ACCOUNT.max_failures as u64;
         assert!(checked <= budget, "{checked} guesses were checked");
+        assert!(checked > 0, "the newest marks still get their own tries");
+    }
+
+    /// The reviewer of the N3 fix: the marks' shared key counted failures
+    /// only once they had happened, so guesses sent all at once from many
+    /// marks were each let through by their own mark's room. The shared
+    /// key now reserves an attempt as the mark's own key does.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn n3_many_marks_guessing_at_once_get_no_more_than_the_accounts_budget() {
+        let (app, _) = demo(&[]).await;
+        let server = with_server(&app).await;
+        let browsers = marked_browsers(&server, 7).await;
+        lock_out_strangers(&server).await;
+        let before = server.password_hashes().await;
+        let mut guesses = tokio::task::JoinSet::new();
+        for marked in &browsers {
+            for _ in 0..5 {
+                let call = ServerCall::of(SignInWithPassword {
+                    app_id: "demo".into(),
+                    email: "ada@example.com".into(),
+                    password: "a guess".into(),
+                    return_to: None,
+                })
+                .request(marked, &server.address);
+                guesses.spawn(call.send());
+            }
+        }
+        while let Some(answer) = guesses.join_next().await {
+            assert!(answer.unwrap().unwrap().status().is_client_error());
+        }
+        let checked = server.password_hashes().await - before;
+        let budget = oneauth::core::throttle::PER_MARKED_ACCOUNT.max_failures as u64;
+        assert!(checked <= budget, "{checked} guesses were checked at once");
         assert!(checked > 0, "the newest marks still get their own tries");
     }
 }

@@ -107,7 +107,7 @@ pub async fn open(
     })
     .await?;
     let bodies = outbox::open(db.deployment(), &row)?;
-    let (text, link_withheld) = withhold_links(&bodies.text, &db.deployment().public_url);
+    let (text, link_withheld) = withhold_links(&bodies.text);
     Ok(Opened {
         row,
         text,
@@ -151,33 +151,42 @@ pub async fn resend(
 /// What stands in for a one-time link in an opened message.
 pub const WITHHELD: &str = "[one-time link withheld]";
 
-/// `text` with every link to this deployment that carries a one-time token
-/// (an invitation, a recovery, enrolment or verification link) replaced by
-/// [`WITHHELD`]; and whether there was one.
-fn withhold_links(text: &str, public_url: &str) -> (String, bool) {
+/// `text` with every link that carries a one-time token of ours (an
+/// invitation, a recovery, enrolment or verification link) replaced by
+/// [`WITHHELD`], whatever origin it was written under (the public URL may
+/// have changed since, or the CLI wrote it under its own); and whether
+/// there was one.
+fn withhold_links(text: &str) -> (String, bool) {
     let mut out = String::with_capacity(text.len());
     let mut withheld = false;
-    let mut rest = text;
-    while let Some(at) = rest.find(public_url) {
-        out.push_str(&rest[..at]);
-        let url_len = rest[at..]
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '<' || c == '>')
-            .unwrap_or(rest.len() - at);
-        let url = &rest[at..at + url_len];
-        if carries_token(&url[public_url.len()..]) {
+    let mut word = String::new();
+    let mut flush = |word: &mut String, out: &mut String| {
+        if is_one_time_link(word) {
             out.push_str(WITHHELD);
             withheld = true;
         } else {
-            out.push_str(url);
+            out.push_str(word);
         }
-        rest = &rest[at + url_len..];
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_whitespace() || matches!(c, '"' | '<' | '>') {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
     }
-    out.push_str(rest);
+    flush(&mut word, &mut out);
     (out, withheld)
 }
 
-/// Whether a path of ours is a one-time link (see `links::path`).
-fn carries_token(path: &str) -> bool {
+/// Whether `word` is a URL to one of our one-time links (see `links::path`).
+fn is_one_time_link(word: &str) -> bool {
+    let Some((_, rest)) = word.split_once("://") else {
+        return false;
+    };
+    let path = rest.find('/').map(|at| &rest[at..]).unwrap_or_default();
     path.starts_with("/a/")
         && (path.contains("/invite/") || path.contains("token=") || path.contains("enrol="))
 }
@@ -188,23 +197,21 @@ mod tests {
 
     #[test]
     fn one_time_links_are_withheld_and_other_links_kept() {
-        let base = "https://id.example";
         let text = "Accept: https://id.example/a/console/invite/abc123\n\
                     Recover: https://id.example/a/demo/recover?token=xyz.\n\
                     Your account: https://id.example/a/demo/account\n\
-                    Elsewhere: https://evil.example/a/demo/invite/zzz";
-        let (shown, withheld) = withhold_links(text, base);
+                    Under an older public URL: http://old.example:3000/a/demo/account?enrol=qqq\n\
+                    <a href=\"https://id.example/a/demo/verify?token=vvv\">";
+        let (shown, withheld) = withhold_links(text);
         assert!(withheld);
+        for secret in ["abc123", "xyz", "qqq", "vvv"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
         assert!(
-            !shown.contains("abc123") && !shown.contains("xyz"),
+            shown.contains("https://id.example/a/demo/account\n"),
             "{shown}"
         );
-        assert!(
-            shown.contains("https://id.example/a/demo/account"),
-            "{shown}"
-        );
-        assert!(shown.contains("evil.example/a/demo/invite/zzz"), "{shown}");
-        let (_, none) = withhold_links("Your account: https://id.example/a/demo/account", base);
+        let (_, none) = withhold_links("Your account: https://id.example/a/demo/account");
         assert!(!none);
     }
 }

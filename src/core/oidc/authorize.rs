@@ -217,6 +217,9 @@ pub enum Outcome {
     ErrorPage(String),
     /// Redirect to the client (a code, or an error).
     Redirect(String),
+    /// The client could not be read, so nothing can be redirected: "busy,
+    /// try again" when the database did not answer in time, else a fault.
+    Unavailable { busy: bool },
     /// Send the browser to the hosted sign-in page, then back here.
     SignIn {
         /// Someone is signed in, but must prove it again (prompt=login,
@@ -272,7 +275,9 @@ pub async fn validate(
         .await
         .map_err(|err| {
             tracing::error!(%err, "loading a client failed");
-            Outcome::ErrorPage("The service is unavailable; try again shortly.".into())
+            Outcome::Unavailable {
+                busy: crate::core::db::is_busy(&err),
+            }
         })?
         .filter(|c| c.disabled_at.is_none())
         .ok_or_else(|| {

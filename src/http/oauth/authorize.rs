@@ -8,6 +8,7 @@ use tower_sessions::Session;
 use super::find_app;
 use super::page::{busy_page, error_page};
 use super::responses::found;
+use crate::core::oidc::ErrorCode;
 use crate::core::oidc::authorize::{self, AuthorizeParams, LoginClock, Outcome};
 use crate::http::signins;
 use crate::state::AppState;
@@ -58,13 +59,10 @@ async fn handle(
     };
     let signin = match signins::current(&state.db, &session, &app).await {
         Ok(signin) => signin,
+        Err(err) if err.is_busy() => return busy_page(),
         Err(err) => {
             tracing::error!(%err, "reading the browser session failed");
-            return error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Try again",
-                "The service is unavailable; try again shortly.",
-            );
+            return unavailable_page();
         }
     };
     match authorize::decide(
@@ -81,15 +79,21 @@ async fn handle(
             let session = signin.as_ref().map(|s| s.session.id.as_str());
             respond(&login_clock, &params, outcome, session, state.db.now())
         }
+        // Already logged where the fault became an OAuth error.
+        Err(err) if err.error == ErrorCode::TemporarilyUnavailable => busy_page(),
         Err(err) => {
             tracing::error!(%err, "authorization failed");
-            error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Try again",
-                "The service is unavailable; try again shortly.",
-            )
+            unavailable_page()
         }
     }
+}
+
+fn unavailable_page() -> Response {
+    error_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Try again",
+        "The service is unavailable; try again shortly.",
+    )
 }
 
 fn respond(
@@ -102,6 +106,8 @@ fn respond(
     let app_id = login_clock.app_id;
     match outcome {
         Outcome::Redirect(location) => found(&location),
+        Outcome::Unavailable { busy: true } => busy_page(),
+        Outcome::Unavailable { busy: false } => unavailable_page(),
         Outcome::ErrorPage(message) => error_page(
             StatusCode::BAD_REQUEST,
             "This sign-in request is invalid",
