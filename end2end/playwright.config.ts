@@ -20,6 +20,7 @@ process.env.ONEAUTH_MASTER_KEY_FILE ??= path.join(artifacts, 'db', 'master.key')
 
 export default defineConfig({
   testDir: './tests',
+  globalTeardown: './server-log.teardown.ts',
   outputDir: path.join(artifacts, 'test-results'),
   fullyParallel: false,
   workers: 1,

@@ -5,6 +5,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
 
 use super::{CardLink, HostedPage, load_page, query_param};
 use crate::api::hosted::{
@@ -14,8 +15,32 @@ use crate::ui::components::{
     Card, FormError, Notice, SubmitButton, Tone, action_error, button_class,
 };
 
+/// The confirmation the link names, loaded once per page beside the app
+/// (not inside the app's branch, which may be rebuilt while it loads: a
+/// load begun there would lose the request it runs for). `None` without a
+/// token.
+type Confirmation = Option<Result<ConfirmationView, crate::api::ApiError>>;
+
+#[derive(Clone, Copy)]
+struct Found(Resource<Confirmation>);
+
 #[component]
 pub fn VerifyPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = query_param("token");
+    let found = Resource::new(
+        move || {
+            let app_id = params.read().get("app_id").unwrap_or_default();
+            token.get().map(|token| (app_id, token))
+        },
+        |key| async move {
+            match key {
+                Some((app_id, token)) => Some(load_confirmation(app_id, token).await),
+                None => None,
+            }
+        },
+    );
+    provide_context(Found(found));
     view! {
         <HostedPage
             title=|name| format!("Confirm your address for {name}")
@@ -56,18 +81,12 @@ fn continue_to(app: &HostedApp) -> String {
 /// signs in first, or says the account is not theirs.
 #[component]
 fn ConfirmForm(app: HostedApp, token: String) -> impl IntoView {
-    let found = Resource::new(
-        {
-            let (app_id, token) = (app.id.clone(), token.clone());
-            move || (app_id.clone(), token.clone())
-        },
-        |(app_id, token)| load_confirmation(app_id, token),
-    );
+    let found = expect_context::<Found>().0;
     view! {
         <Card>
             <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Confirm your e-mail address"</h1>
             <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
-                {move || found.get().map(|found| match found {
+                {move || found.get().flatten().map(|found| match found {
                     Ok(found) => view! { <ConfirmChoices app=app.clone() token=token.clone() found /> }.into_any(),
                     Err(error) => view! {
                         <div class="mt-4" data-testid="confirm-invalid"><Notice tone="error">{error.to_string()}</Notice></div>
