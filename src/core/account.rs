@@ -110,6 +110,17 @@ struct Factors {
     role_needs_passkey: bool,
 }
 
+impl Factors {
+    /// What setting a password is for this user: a first one, or another.
+    fn password_change(&self) -> FactorChange {
+        if self.password {
+            FactorChange::SetPassword
+        } else {
+            FactorChange::SetFirstPassword
+        }
+    }
+}
+
 async fn factors_of<C: ConnectionTrait>(tx: &C, user: &app_user::Model) -> Result<Factors, DbErr> {
     Ok(Factors {
         passkeys: passkeys::list_for_user(tx, &user.id).await?.len(),
@@ -240,15 +251,12 @@ pub async fn password_change_blocked(
     signin: &ActiveSignin,
 ) -> Result<Option<AccountError>, DbErr> {
     let factors = factors_of(db, &signin.user).await?;
-    let change = if factors.password {
-        FactorChange::SetPassword
-    } else {
-        FactorChange::SetFirstPassword
-    };
-    Ok(match ensure_stepped_up(signin, &factors, change, false) {
-        Err(err @ AccountError::RecoveryNeedsEnrolmentLink) => Some(err),
-        _ => None,
-    })
+    Ok(
+        match ensure_stepped_up(signin, &factors, factors.password_change(), false) {
+            Err(err @ AccountError::RecoveryNeedsEnrolmentLink) => Some(err),
+            _ => None,
+        },
+    )
 }
 
 /// The unspent enrolment link `token`, if it is this user's.
@@ -418,12 +426,13 @@ pub async fn change_password(
         Some(credential) if !signin.session.requires_enrolment => {
             let email =
                 Email::for_lookup(&signin.user.email).map_err(|_| AccountError::WrongPassword)?;
-            let mark = super::signin::live_mark(db.deployment(), &signin.user, device_cookie);
-            let keys = throttle::Keys::new(
+            let (keys, _) = super::signin::password_keys(
+                db.deployment(),
                 &app.id,
-                email.as_str(),
-                client.address.as_deref(),
-                mark.as_ref().map(|m| m.device_id.as_str()),
+                &email,
+                Some(&signin.user),
+                client,
+                device_cookie,
             );
             let reservation = throttle::reserve(db, &keys)
                 .await?
@@ -465,12 +474,7 @@ pub async fn change_password(
     let tx = write::begin(db, actor(signin, client)).await?;
     users::lock(&tx, &signin.user.id).await?;
     let factors = factors_of(&tx, &signin.user).await?;
-    let change = if factors.password {
-        FactorChange::SetPassword
-    } else {
-        FactorChange::SetFirstPassword
-    };
-    ensure_stepped_up(signin, &factors, change, false)?;
+    ensure_stepped_up(signin, &factors, factors.password_change(), false)?;
     match password_credential::Entity::find_by_id(signin.user.id.as_str())
         .one(&tx)
         .await?

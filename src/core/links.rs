@@ -274,9 +274,7 @@ async fn request_recovery_now(
         // A mailbox is weaker than a passkey: an account that has one, or
         // whose role demands one, is not recovered by e-mail (its owner is
         // told how it is, instead).
-        if !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
-            || needs_passkey(&tx, &user).await?
-        {
+        if protected_by_passkey(&tx, &user).await? {
             let recover = mail::public_link(&tx, &format!("/a/{}/recover", app.id));
             mail::outbox::enqueue(
                 &tx,
@@ -359,15 +357,27 @@ pub async fn confirmation(
     app: &app::Model,
     token: &str,
 ) -> Result<Confirmation, LinkError> {
-    let (_, user) = find_valid(db, &app.id, token, Purpose::Verify)
+    Ok(find_confirmation(db, app, token).await?.1)
+}
+
+/// The unspent verification link `token` and what [`confirmation`] says.
+async fn find_confirmation(
+    db: &Db,
+    app: &app::Model,
+    token: &str,
+) -> Result<(action_token::Model, Confirmation), LinkError> {
+    let (row, user) = find_valid(db, &app.id, token, Purpose::Verify)
         .await?
         .ok_or(LinkError::Invalid)?;
     let (self_registered, how) = origin(db, &user).await?;
-    Ok(Confirmation {
-        user,
-        self_registered,
-        how,
-    })
+    Ok((
+        row,
+        Confirmation {
+            user,
+            self_registered,
+            how,
+        },
+    ))
 }
 
 /// Whether `user` signed up on the app's page (anyone can type any address
@@ -423,7 +433,7 @@ pub async fn verify_email(
     signin: Option<&sessions::ActiveSignin>,
     client: &ClientInfo,
 ) -> Result<app_user::Model, LinkError> {
-    let confirmation = confirmation(db, app, token).await?;
+    let (row, confirmation) = find_confirmation(db, app, token).await?;
     let user = confirmation.user;
     let Some(signin) = signin.filter(|s| s.user.id == user.id) else {
         return Err(LinkError::SignInToConfirm);
@@ -433,9 +443,6 @@ pub async fn verify_email(
         // factor first, or confirming could leave the account none.
         return Err(LinkError::EnrolBeforeConfirming);
     }
-    let (row, _) = find_valid(db, &app.id, token, Purpose::Verify)
-        .await?
-        .ok_or(LinkError::Invalid)?;
     let tx = write::begin(db, actor_for(&user, client)).await?;
     if !consume(&tx, &row).await? {
         return Err(LinkError::Invalid);
@@ -486,7 +493,7 @@ async fn drop_unproved_factors(
     user: &app_user::Model,
     session: &crate::entities::signin_session::Model,
 ) -> Result<serde_json::Value, DbErr> {
-    use crate::entities::{passkey, recovery_code};
+    use crate::entities::passkey;
     let since = session.created_at;
     let password = password_credential::Entity::find_by_id(user.id.as_str())
         .one(tx)
@@ -509,12 +516,7 @@ async fn drop_unproved_factors(
             .exec(tx)
             .await?;
     }
-    let codes = recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::UserId.eq(user.id.as_str()))
-        .filter(recovery_code::Column::CreatedAt.lt(since))
-        .exec(tx)
-        .await?
-        .rows_affected;
+    let codes = recovery_codes::delete(tx, &user.id, Some(since)).await?;
     Ok(json!({
         "password": password.is_some(),
         "passkeys": stale_passkeys,
@@ -629,6 +631,15 @@ pub async fn needs_passkey<C: ConnectionTrait>(
         .await?
         .iter()
         .any(|r| r.require_passkey))
+}
+
+/// Whether a mailbox is too weak a key to `user`'s account: it has a
+/// passkey, or a role of theirs demands one.
+async fn protected_by_passkey<C: ConnectionTrait>(
+    db: &C,
+    user: &app_user::Model,
+) -> Result<bool, DbErr> {
+    Ok(!passkeys::list_for_user(db, &user.id).await?.is_empty() || needs_passkey(db, user).await?)
 }
 
 fn actor_for(user: &app_user::Model, client: &ClientInfo) -> Actor {
@@ -843,9 +854,7 @@ pub async fn redeem_recovery(
     // still hold now (no passkey since, and no role that demands one).
     if !by_operator {
         users::lock(&tx, &user.id).await?;
-        if !passkeys::list_for_user(&tx, &user.id).await?.is_empty()
-            || needs_passkey(&tx, &user).await?
-        {
+        if protected_by_passkey(&tx, &user).await? {
             return Err(LinkError::PasskeyAccount);
         }
     }
@@ -862,11 +871,7 @@ pub async fn redeem_recovery(
             .await?
             .rows_affected
             > 0;
-        let codes = crate::entities::recovery_code::Entity::delete_many()
-            .filter(crate::entities::recovery_code::Column::UserId.eq(user.id.as_str()))
-            .exec(&tx)
-            .await?
-            .rows_affected;
+        let codes = recovery_codes::delete(&tx, &user.id, None).await?;
         json!({ "password": password, "recovery_codes": codes })
     } else {
         json!({})

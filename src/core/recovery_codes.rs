@@ -4,6 +4,7 @@
 //! XXXX-XXXX-XXXX-XXXX; with that much entropy a fast hash at rest is safe.
 
 use crate::core::write::Write;
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
     QueryFilter, Set,
@@ -52,11 +53,7 @@ fn hash(code: &str) -> String {
 /// Replace the user's codes with ten fresh ones, returned once; records
 /// `recovery_codes.generated` (first time) or `recovery_codes.regenerated`.
 pub async fn generate(tx: &Write, user: &app_user::Model) -> Result<Vec<String>, AuditError> {
-    let replaced = recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::UserId.eq(user.id.as_str()))
-        .exec(tx)
-        .await?
-        .rows_affected;
+    let replaced = delete(tx, &user.id, None).await?;
     let now = tx.now;
     let codes: Vec<String> = (0..COUNT).map(|_| new_code()).collect();
     for code in &codes {
@@ -88,6 +85,21 @@ pub async fn generate(tx: &Write, user: &app_user::Model) -> Result<Vec<String>,
     )
     .await?;
     Ok(codes)
+}
+
+/// Delete the user's codes (only those made before `made_before`, if
+/// given); how many there were.
+pub async fn delete(
+    tx: &Write,
+    user_id: &str,
+    made_before: Option<DateTime<Utc>>,
+) -> Result<u64, DbErr> {
+    let mut codes =
+        recovery_code::Entity::delete_many().filter(recovery_code::Column::UserId.eq(user_id));
+    if let Some(before) = made_before {
+        codes = codes.filter(recovery_code::Column::CreatedAt.lt(before));
+    }
+    Ok(codes.exec(tx).await?.rows_affected)
 }
 
 /// How many unused codes the user has left.

@@ -17,10 +17,11 @@ use sea_orm::{
 use serde_json::json;
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
-use super::audit::{self, Action, Event, Target};
+use super::audit::{self, Action, AuditError, Event, Target};
 use super::ceremonies::{self, Taken};
 use super::db::Db;
 use super::db::write_together;
+use super::deployment::Deployment;
 use super::mail::notices;
 use super::mail::templates::Notice;
 use super::passkeys::{PasskeyError, RelyingParty};
@@ -29,8 +30,8 @@ use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
 use super::{devices, recovery_codes, throttle, users};
 use crate::core::write::Actor;
 use crate::entities::{app, app_user, password_credential, signin_session};
-use crate::types::Email;
 use crate::types::UserStatus;
+use crate::types::{AppId, Email};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignInError {
@@ -76,15 +77,44 @@ pub enum Browser {
     New,
 }
 
+impl Browser {
+    /// Known when it carries a live mark of the account.
+    fn of(live_mark: Option<&devices::Mark>) -> Self {
+        match live_mark {
+            Some(_) => Browser::Known,
+            None => Browser::New,
+        }
+    }
+}
+
 /// The live known-device mark in `cookie` for `user`, if there is one.
-pub(crate) fn live_mark(
-    deployment: &super::deployment::Deployment,
+fn live_mark(
+    deployment: &Deployment,
     user: &app_user::Model,
     cookie: Option<&str>,
 ) -> Option<devices::Mark> {
-    let email = Email::for_lookup(&user.email).ok()?;
-    devices::read(&deployment.device_key, user, &email, cookie?)
-        .filter(|mark| mark.is_live_for(user))
+    devices::read(&deployment.device_key, user, cookie?).filter(|mark| mark.is_live_for(user))
+}
+
+/// The counters a password attempt on `email` touches, and whether the
+/// browser is known to `user` (the account, when there is one): a live
+/// mark counts the attempt on the device's own key (N3).
+pub(crate) fn password_keys(
+    deployment: &Deployment,
+    app_id: &AppId,
+    email: &Email,
+    user: Option<&app_user::Model>,
+    client: &ClientInfo,
+    device_cookie: Option<&str>,
+) -> (throttle::Keys, Browser) {
+    let mark = user.and_then(|user| live_mark(deployment, user, device_cookie));
+    let keys = throttle::Keys::new(
+        app_id,
+        email.as_str(),
+        client.address.as_deref(),
+        mark.as_ref().map(|m| m.device_id.as_str()),
+    );
+    (keys, Browser::of(mark.as_ref()))
 }
 
 /// What was typed as an e-mail, parsed before it reaches the database or
@@ -158,16 +188,30 @@ async fn record_failure(
         },
     )
     .await?;
+    record_locks(&tx, &app_id, &actor, target.as_ref(), locks).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Record each key that locked now (`signin.locked`), once: an account's
+/// or device's against `target`, an address's against nobody.
+async fn record_locks(
+    tx: &Write,
+    app_id: &AppId,
+    actor: &Actor,
+    target: Option<&Target>,
+    locks: Vec<throttle::Lock>,
+) -> Result<(), AuditError> {
     for lock in locks {
         audit::record(
-            &tx,
+            tx,
             Event {
-                app_id: &app_id,
-                actor: &actor,
+                app_id,
+                actor,
                 action: Action::SigninLocked,
                 target: match lock.kind {
                     throttle::KeyKind::Address => None,
-                    _ => target.clone(),
+                    _ => target.cloned(),
                 },
                 details: json!({
                     "key": lock.kind.as_str(),
@@ -178,7 +222,6 @@ async fn record_failure(
         )
         .await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
@@ -232,11 +275,9 @@ pub(crate) async fn succeed(
         notices::notify_in(tx, app, user, notice).await?;
     }
     let session = sessions::opened(app, user, factor, client, tx.now);
-    let device_mark = match (browser, Email::for_lookup(&user.email)) {
-        (Browser::New, Ok(email)) => {
-            Some(devices::issue(&tx.deployment().device_key, user, &email))
-        }
-        _ => None,
+    let device_mark = match browser {
+        Browser::New => devices::issue(&tx.deployment().device_key, user),
+        Browser::Known => None,
     };
     let mut user = user.clone();
     user.last_sign_in_at = Some(session.auth_time);
@@ -310,14 +351,13 @@ pub async fn with_password(
     let email = typed_email(raw_email)?;
     // The account first: whether a mark is live depends on its epoch.
     let (user, credential) = users::find_with_password_by_email(db, &app.id, &email).await?;
-    let mark = user
-        .as_ref()
-        .and_then(|user| live_mark(db.deployment(), user, device_cookie));
-    let keys = throttle::Keys::new(
+    let (keys, browser) = password_keys(
+        db.deployment(),
         &app.id,
-        email.as_str(),
-        client.address.as_deref(),
-        mark.as_ref().map(|m| m.device_id.as_str()),
+        &email,
+        user.as_ref(),
+        client,
+        device_cookie,
     );
     let reservation = reserve(db, &keys).await?;
 
@@ -375,11 +415,6 @@ pub async fn with_password(
         update.update(&tx).await?;
     }
     reservation.cleared_with_account(&tx).await?;
-    let browser = if mark.is_some() {
-        Browser::Known
-    } else {
-        Browser::New
-    };
     let signed_in = succeed(&tx, app, &user, Factor::Password, &keys, client, browser).await?;
     tx.commit().await?;
     Ok(signed_in)
@@ -510,13 +545,14 @@ async fn verify_passkey(
     tx.rollback().await?;
     let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
     if throttle::locked_until(db, &keys).await?.is_none() {
-        let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
+        let actor = Actor::anonymous(client.address.clone());
+        let tx = write::begin(db, actor.clone()).await?;
         let locks = throttle::count_failure(&tx, &keys).await?;
         audit::record(
             &tx,
             Event {
                 app_id: &app.id,
-                actor: &Actor::anonymous(client.address.clone()),
+                actor: &actor,
                 action: Action::SigninFailed,
                 target: user.map(|u| Target::user(u.id.as_str())),
                 details: json!({
@@ -530,23 +566,7 @@ async fn verify_passkey(
         // M2 (residue): from here on this address's failed assertions are
         // neither checked against the throttle's counters nor recorded,
         // until the lock ends; the lock itself is recorded once.
-        for lock in locks {
-            audit::record(
-                &tx,
-                Event {
-                    app_id: &app.id,
-                    actor: &Actor::anonymous(client.address.clone()),
-                    action: Action::SigninLocked,
-                    target: None,
-                    details: json!({
-                        "key": lock.kind.as_str(),
-                        "until": lock.until.to_rfc3339(),
-                        "lockouts_in_a_row": lock.lockouts,
-                    }),
-                },
-            )
-            .await?;
-        }
+        record_locks(&tx, &app.id, &actor, None, locks).await?;
         tx.commit().await?;
     }
     Err(error)
@@ -567,10 +587,7 @@ pub async fn with_passkey(
     }
     let (tx, user) = verify_passkey(db, rp, app, assertion, credential, client).await?;
     let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
-    let browser = match live_mark(db.deployment(), &user, device_cookie) {
-        Some(_) => Browser::Known,
-        None => Browser::New,
-    };
+    let browser = Browser::of(live_mark(db.deployment(), &user, device_cookie).as_ref());
     let signed_in = succeed(&tx, app, &user, Factor::Passkey, &keys, client, browser).await?;
     tx.commit().await?;
     Ok(signed_in)
@@ -613,12 +630,13 @@ pub async fn reauthenticate_with_password(
     device_cookie: Option<&str>,
 ) -> Result<signin_session::Model, SignInError> {
     let email = Email::for_lookup(&signin.user.email).map_err(|_| SignInError::Failed)?;
-    let mark = live_mark(db.deployment(), &signin.user, device_cookie);
-    let keys = throttle::Keys::new(
+    let (keys, _) = password_keys(
+        db.deployment(),
         &app.id,
-        email.as_str(),
-        client.address.as_deref(),
-        mark.as_ref().map(|m| m.device_id.as_str()),
+        &email,
+        Some(&signin.user),
+        client,
+        device_cookie,
     );
     let reservation = reserve(db, &keys).await?;
     let credential = password_credential::Entity::find_by_id(signin.user.id.as_str())

@@ -435,8 +435,10 @@ pub async fn take_signup(
 /// Count one attempt against the account (or device) before its secret is
 /// checked, or refuse it (with the time it may be tried again) when a key is
 /// locked or the account's failures and attempts in flight already reach
-/// its limit. Either way in one statement of its own (a refusal writes
-/// nothing, and reads once more to say until when). The client
+/// its limit. Either way in one statement of its own per key (a known
+/// device's attempt is counted on the key its account's devices share
+/// too, and given back there if the device's own key refuses it; a refusal
+/// writes nothing, and reads once more to say until when). The client
 /// address is not reserved: its limit is for spraying many accounts, and a
 /// busy office must not be refused for sign-ins merely in flight; its
 /// failures count when they happen.
@@ -459,40 +461,25 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Reservation, DateTim
     // first, so guesses sent at once from many marks share one budget.
     let address: Vec<&str> = keys.address.iter().map(String::as_str).collect();
     if let Some(marked) = &keys.marked {
-        let counted = db
-            .writer()
-            .query_one(&count_attempt(
-                &keys.app_id,
-                marked,
-                PER_MARKED_ACCOUNT,
-                &address,
-                now,
-            ))
-            .await?
-            .is_some();
-        if !counted {
+        let attempt = count_attempt(&keys.app_id, marked, PER_MARKED_ACCOUNT, &address, now);
+        if !counted(db, attempt).await? {
             return refused(db, keys, now).await;
         }
     }
     let blocking: Vec<&str> = keys.shared().map(|(key, _, _)| key).collect();
-    let counted = db
-        .writer()
-        .query_one(&count_attempt(
-            &keys.app_id,
-            key,
-            PER_ACCOUNT,
-            &blocking,
-            now,
-        ))
-        .await?
-        .is_some();
-    if counted {
+    let attempt = count_attempt(&keys.app_id, key, PER_ACCOUNT, &blocking, now);
+    if counted(db, attempt).await? {
         return Ok(Ok(reservation));
     }
     if let Some(marked) = &keys.marked {
         db.writer().execute(&uncounting(marked)).await?;
     }
     refused(db, keys, now).await
+}
+
+/// Run a [`count_attempt`] statement: whether it counted the attempt.
+async fn counted(db: &Db, attempt: InsertStatement) -> Result<bool, DbErr> {
+    Ok(db.writer().query_one(&attempt).await?.is_some())
 }
 
 /// The answer to a refused reservation (rare): until when.
@@ -546,7 +533,7 @@ fn count_attempt(
     // The new row, selected only while no blocking key is locked (no row
     // at all when one is, so neither the insert nor the update happens).
     // SQLite wants a WHERE here in any case, to read ON as the upsert's.
-    let address_free = if blocking.is_empty() {
+    let unblocked = if blocking.is_empty() {
         Expr::val(true)
     } else {
         Expr::exists(
@@ -569,7 +556,7 @@ fn count_attempt(
             Expr::val(0),
             Expr::val(now),
         ])
-        .and_where(address_free)
+        .and_where(unblocked)
         .to_owned();
     Query::insert()
         .into_table(auth_throttle::Entity)
@@ -648,7 +635,7 @@ pub async fn count_failure(tx: &Write, keys: &Keys) -> Result<Vec<Lock>, DbErr> 
 }
 
 /// The reserved attempt was never made (the password hasher was busy): its
-/// count is given back, in one statement of its own.
+/// counts are given back, one statement each, outside any transaction.
 pub async fn give_back(db: &Db, reservation: Reservation) -> Result<(), DbErr> {
     let keys = reservation.keys;
     let reserved = keys.account.iter().map(|(_, key)| key).chain(&keys.marked);
