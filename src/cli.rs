@@ -15,6 +15,10 @@ use crate::core::db::Db;
 use crate::core::oidc::keys;
 use crate::core::passwords::Password;
 use crate::core::roles::{self, GrantOutcome, NewRole, RolePolicy};
+use crate::core::upstream::directory::Directory;
+use crate::core::upstream::mapping::Rule;
+use crate::core::upstream::outbound::Outbound;
+use crate::core::upstream::providers::{self, ProviderInput};
 use crate::core::write::Actor;
 use crate::core::{apps, db, users};
 use crate::types::Alg;
@@ -48,6 +52,10 @@ enum Command {
     /// Manage roles of an app
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Manage an app's upstream sign-in providers (OpenID Connect, Google,
+    /// Entra ID, GitHub)
+    #[command(subcommand)]
+    Provider(ProviderCommand),
     /// Export and verify the audit log
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -171,6 +179,92 @@ enum RoleCommand {
     },
 }
 
+/// A provider's settings, on `add` and `update` (on update, what is left
+/// out stays as it is).
+#[derive(clap::Args)]
+struct ProviderArgs {
+    /// The name on the sign-in button ("Continue with …")
+    #[arg(long)]
+    name: Option<String>,
+    /// oidc, google, entra or github
+    #[arg(long)]
+    kind: Option<String>,
+    /// The issuer URL (OIDC, Entra ID: https://login.microsoftonline.com/{tenant}/v2.0);
+    /// for a preset, where it lives if not at its public address
+    #[arg(long)]
+    issuer: Option<String>,
+    /// GitHub's API base, if not https://api.github.com
+    #[arg(long)]
+    api_url: Option<String>,
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Read the client secret from standard input (never from the command line)
+    #[arg(long)]
+    client_secret_stdin: bool,
+    /// Space-separated scopes (default: the kind's)
+    #[arg(long)]
+    scopes: Option<String>,
+    /// Link to an account with the same address when both sides verified it: on or off
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    auto_link: Option<bool>,
+    /// Create accounts for verified addresses of the allowed domains: on or off
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    provisioning: Option<bool>,
+    /// Domains whose addresses may have accounts created, space- or comma-separated
+    #[arg(long)]
+    allowed_domains: Option<String>,
+    /// A claim-to-role rule, claim=value:role (repeatable; replaces the rules)
+    #[arg(long = "map-role")]
+    map_roles: Vec<String>,
+    /// Remove every claim-to-role rule
+    #[arg(long)]
+    clear_role_mappings: bool,
+    /// Count the upstream's passkey (amr hwk) as a passkey here: on or off
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    trust_upstream_mfa: Option<bool>,
+    /// Turn the provider on or off
+    #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
+    enabled: Option<bool>,
+}
+
+#[derive(Subcommand)]
+enum ProviderCommand {
+    /// Add a provider to an app; prints the callback URL to register upstream
+    Add {
+        #[arg(long)]
+        app: String,
+        /// Its name in URLs: /a/{app}/upstream/{provider}/callback
+        provider: String,
+        #[command(flatten)]
+        settings: ProviderArgs,
+    },
+    /// List an app's providers (secrets are never shown)
+    List {
+        #[arg(long)]
+        app: String,
+    },
+    /// Change a provider
+    Update {
+        #[arg(long)]
+        app: String,
+        provider: String,
+        #[command(flatten)]
+        settings: ProviderArgs,
+    },
+    /// Remove a provider, its links and the roles its rules granted
+    Remove {
+        #[arg(long)]
+        app: String,
+        provider: String,
+    },
+    /// Fetch the provider's discovery document and keys; says what is wrong
+    Test {
+        #[arg(long)]
+        app: String,
+        provider: String,
+    },
+}
+
 #[derive(Subcommand)]
 enum AuditCommand {
     /// Write an app's audit events to stdout, oldest first
@@ -264,6 +358,7 @@ async fn execute(cli: Cli) -> CliResult {
                 Command::App(command) => app_command(&settings, &db, command).await,
                 Command::User(command) => user_command(&db, command).await,
                 Command::Role(command) => role_command(&db, command).await,
+                Command::Provider(command) => provider_command(&settings, &db, command).await,
                 Command::Audit(command) => audit_command(&db, command).await,
                 Command::Key(command) => key_command(&db, command).await,
                 Command::Bootstrap { email } => bootstrap_command(&settings, &db, &email).await,
@@ -457,6 +552,142 @@ async fn role_command(db: &Db, command: RoleCommand) -> CliResult {
                 }
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl ProviderArgs {
+    fn into_input(self) -> Result<ProviderInput, CliError> {
+        let client_secret = if self.client_secret_stdin {
+            let mut secret = String::new();
+            std::io::stdin().read_line(&mut secret)?;
+            Some(secrecy::SecretString::from(
+                secret.trim_end_matches(['\r', '\n']).to_owned(),
+            ))
+        } else {
+            None
+        };
+        let role_mappings = if self.clear_role_mappings {
+            Some(Vec::new())
+        } else if self.map_roles.is_empty() {
+            None
+        } else {
+            Some(
+                self.map_roles
+                    .iter()
+                    .map(|rule| Rule::parse(rule))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(CliError)?,
+            )
+        };
+        Ok(ProviderInput {
+            display_name: self.name,
+            kind: self.kind,
+            issuer_url: self.issuer,
+            api_url: self.api_url,
+            client_id: self.client_id,
+            client_secret,
+            scopes: self.scopes,
+            auto_link: self.auto_link,
+            provisioning: self.provisioning,
+            allowed_domains: self.allowed_domains,
+            role_mappings,
+            trust_upstream_mfa: self.trust_upstream_mfa,
+            enabled: self.enabled,
+        })
+    }
+}
+
+fn provider_json(
+    settings: &Settings,
+    provider: &crate::entities::identity_provider::Model,
+) -> serde_json::Value {
+    json!({
+        "app_id": provider.app_id,
+        "provider": provider.slug,
+        "kind": provider.kind,
+        "name": provider.display_name,
+        "issuer": provider.issuer_url,
+        "api_url": provider.api_url,
+        "client_id": provider.client_id,
+        "scopes": provider.scopes,
+        "auto_link": provider.auto_link,
+        "provisioning": provider.provisioning,
+        "allowed_domains": providers::domains_of(provider),
+        "role_mappings": providers::rules_of(provider).iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "trust_upstream_mfa": provider.trust_upstream_mfa,
+        "enabled": provider.enabled_at.is_some(),
+        "callback_url": format!("{}/a/{}/upstream/{}/callback", settings.public_url, provider.app_id, provider.slug),
+        "backchannel_logout_url": format!("{}/a/{}/upstream/{}/backchannel_logout", settings.public_url, provider.app_id, provider.slug),
+    })
+}
+
+async fn provider_command(settings: &Settings, db: &Db, command: ProviderCommand) -> CliResult {
+    match command {
+        ProviderCommand::Add {
+            app,
+            provider,
+            settings: args,
+        } => {
+            let app_id = AppId::parse(&app)?;
+            apps::require(db, &app_id).await?;
+            let input = args.into_input()?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
+            let created = providers::create(&tx, &app_id, &provider, input).await?;
+            tx.commit().await?;
+            print_json(provider_json(settings, &created));
+            Ok(ExitCode::SUCCESS)
+        }
+        ProviderCommand::List { app } => {
+            let app_id = AppId::parse(&app)?;
+            apps::require(db, &app_id).await?;
+            let list = providers::list(db, &app_id).await?;
+            print_json(serde_json::Value::Array(
+                list.iter().map(|p| provider_json(settings, p)).collect(),
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
+        ProviderCommand::Update {
+            app,
+            provider,
+            settings: args,
+        } => {
+            let app_id = AppId::parse(&app)?;
+            apps::require(db, &app_id).await?;
+            let input = args.into_input()?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
+            let updated = providers::update(&tx, &app_id, &provider, input).await?;
+            tx.commit().await?;
+            print_json(provider_json(settings, &updated));
+            Ok(ExitCode::SUCCESS)
+        }
+        ProviderCommand::Remove { app, provider } => {
+            let app_id = AppId::parse(&app)?;
+            apps::require(db, &app_id).await?;
+            let tx = crate::core::write::begin(db, Actor::cli()).await?;
+            providers::delete(&tx, &app_id, &provider).await?;
+            tx.commit().await?;
+            println!("Removed the sign-in provider {provider} of app {app_id}.");
+            Ok(ExitCode::SUCCESS)
+        }
+        ProviderCommand::Test { app, provider } => {
+            let app_id = AppId::parse(&app)?;
+            apps::require(db, &app_id).await?;
+            let Some(found) = providers::find(db, &app_id, &provider).await? else {
+                return Err(CliError(format!(
+                    "There is no sign-in provider \"{provider}\" in app {app_id}."
+                )));
+            };
+            let directory = Directory::new(Outbound::new(settings.allow_private_upstreams));
+            match directory.test(&found).await {
+                Ok(summary) => {
+                    println!("{summary}");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problem) => Err(CliError(format!(
+                    "The provider {provider} does not work: {problem}."
+                ))),
+            }
         }
     }
 }

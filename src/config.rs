@@ -128,6 +128,19 @@ pub struct SettingsArgs {
     )]
     pub metrics: bool,
 
+    /// Let upstream identity providers live at private or loopback
+    /// addresses (a directory on the internal network; tests). Off by
+    /// default, so a console user cannot make the server probe the
+    /// internal network through a provider's URLs
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_ALLOW_PRIVATE_UPSTREAMS",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value = "off"
+    )]
+    pub allow_private_upstreams: bool,
+
     #[command(flatten)]
     pub smtp: SmtpArgs,
 }
@@ -214,6 +227,8 @@ pub struct Settings {
     pub mail_policy: Policy,
     /// Whether /metrics answers at all.
     pub metrics: bool,
+    /// Whether upstream providers may live at private addresses.
+    pub allow_private_upstreams: bool,
 }
 
 impl std::fmt::Debug for Settings {
@@ -231,6 +246,7 @@ impl std::fmt::Debug for Settings {
             .field("smtp", &self.smtp)
             .field("mail_policy", &self.mail_policy)
             .field("metrics", &self.metrics)
+            .field("allow_private_upstreams", &self.allow_private_upstreams)
             .finish()
     }
 }
@@ -313,6 +329,7 @@ impl Settings {
             },
             password_queue: args.password_queue,
             metrics: args.metrics,
+            allow_private_upstreams: args.allow_private_upstreams,
         })
     }
 
@@ -578,6 +595,7 @@ mod tests {
             master_key: None,
             master_key_file: None,
             metrics: false,
+            allow_private_upstreams: false,
             password_queue: crate::core::passwords::DEFAULT_QUEUE,
             smtp: SmtpArgs::default(),
         }

@@ -15,6 +15,8 @@ use crate::core::oidc::grant_tally::GrantTally;
 use crate::core::oidc::refresh_reads::RefreshReads;
 use crate::core::oidc::rotation::Rotations;
 use crate::core::passkeys::RelyingParty;
+use crate::core::upstream::directory::Directory;
+use crate::core::upstream::outbound::Outbound;
 
 /// The browser session cookie. It only points at server-side records; every
 /// app's sign-in has its own record with the app's own lifetimes.
@@ -35,6 +37,9 @@ pub struct AppState {
     pub refresh_reads: RefreshReads,
     /// Refresh-token rotations, committed in groups.
     pub rotations: Rotations,
+    /// Upstream identity providers' documents, fetched through the one
+    /// guarded outbound client.
+    pub upstream: Arc<Directory>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -76,7 +81,11 @@ impl AppState {
                 None
             }
         };
+        let upstream = Arc::new(Directory::new(Outbound::new(
+            settings.allow_private_upstreams,
+        )));
         Self {
+            upstream,
             refresh_reads: RefreshReads::start(db.clone()),
             rotations: Rotations::start(db.clone()),
             db,

@@ -27,6 +27,7 @@ mod m20261125_000010_index_audit_filters_by_id;
 mod m20261126_000011_security_hardening;
 mod m20261127_000012_email_delivery;
 mod m20261206_000013_second_security_review;
+mod m20261207_000014_upstream_providers;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_security_hardening::Migration),
             Box::new(m20261127_000012_email_delivery::Migration),
             Box::new(m20261206_000013_second_security_review::Migration),
+            Box::new(m20261207_000014_upstream_providers::Migration),
         ]
     }
 }

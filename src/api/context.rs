@@ -166,18 +166,9 @@ pub struct PendingRegistration {
     pub user_id: Option<String>,
 }
 
-/// A ceremony's state between its two steps, kept in the browser sealed
-/// with the master key (AES-GCM), not in a server-side row: an anonymous
-/// request must not be able to grow the database (L13). It lives five
-/// minutes; its random id is spent by the second step, in core, once the
-/// ceremony verified (N5: `core::ceremonies`).
-#[derive(Serialize, Deserialize)]
-struct SealedCeremony<T> {
-    id: String,
-    expires_at: i64,
-    pending: T,
-}
-
+/// A passkey ceremony lives five minutes in the browser, sealed
+/// (`core::ceremonies::seal`); its id is spent by the second step, in
+/// core, once the ceremony verified (N5).
 const CEREMONY_LIFETIME_SECS: i64 = 300;
 
 fn ceremony_cookie_name(kind: &str) -> String {
@@ -187,15 +178,7 @@ fn ceremony_cookie_name(kind: &str) -> String {
 /// A `Set-Cookie` value: host-only, HttpOnly, SameSite=Lax, Secure behind
 /// https; `max_age` zero clears it.
 pub fn cookie(name: &str, value: &str, max_age_secs: i64) -> String {
-    use tower_sessions::cookie::{Cookie, SameSite};
-    Cookie::build((name.to_owned(), value.to_owned()))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state().settings.secure_cookies())
-        .max_age(time::Duration::seconds(max_age_secs))
-        .build()
-        .to_string()
+    crate::http::cookies::cookie(&state().settings, name, value, max_age_secs)
 }
 
 pub fn set_cookie(value: String) {
@@ -210,29 +193,17 @@ pub fn set_cookie(value: String) {
 /// The value of the request's cookie `name`.
 pub fn read_cookie(name: &str) -> Option<String> {
     let parts = use_context::<Parts>()?;
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
+    crate::http::cookies::read(&parts.headers, name)
 }
 
 fn store_ceremony<T: Serialize>(kind: &str, pending: T) -> Result<(), ApiError> {
-    let sealed = SealedCeremony {
-        id: crate::core::secrets::random_token(16),
-        expires_at: state().db.now().timestamp() + CEREMONY_LIFETIME_SECS,
+    let value = crate::core::ceremonies::seal(
+        &state().db.deployment().vault,
+        kind,
         pending,
-    };
-    let json = serde_json::to_vec(&sealed).map_err(broken)?;
-    let value = state()
-        .db
-        .deployment()
-        .vault
-        .seal(&format!("ceremony:{kind}"), &json);
+        state().db.now(),
+        CEREMONY_LIFETIME_SECS,
+    );
     set_cookie(cookie(
         &ceremony_cookie_name(kind),
         &value,
@@ -247,21 +218,12 @@ fn take_ceremony<T: for<'de> Deserialize<'de>>(kind: &str) -> Option<(Ceremony, 
     let name = ceremony_cookie_name(kind);
     let value = read_cookie(&name)?;
     set_cookie(cookie(&name, "", 0));
-    let json = state()
-        .db
-        .deployment()
-        .vault
-        .open(&format!("ceremony:{kind}"), &value)
-        .ok()?;
-    let sealed: SealedCeremony<T> = serde_json::from_slice(&json).ok()?;
-    let expires_at = chrono::DateTime::from_timestamp(sealed.expires_at, 0)?;
-    (expires_at > state().db.now()).then_some((
-        Ceremony {
-            id: sealed.id,
-            expires_at,
-        },
-        sealed.pending,
-    ))
+    crate::core::ceremonies::open(
+        &state().db.deployment().vault,
+        kind,
+        &value,
+        state().db.now(),
+    )
 }
 
 fn expired() -> ApiError {

@@ -76,6 +76,10 @@ impl Target {
         Self::new("role", name)
     }
 
+    pub fn provider(slug: impl Into<String>) -> Self {
+        Self::new("provider", slug)
+    }
+
     pub fn user(id: impl Into<String>) -> Self {
         Self::new("user", id)
     }
@@ -123,6 +127,9 @@ pub enum Action {
     PasskeyRenamed,
     PasswordChangeFailed,
     PasswordChanged,
+    ProviderCreated,
+    ProviderDeleted,
+    ProviderUpdated,
     RecoveryCodeUsed,
     RecoveryCodesGenerated,
     RecoveryCodesRegenerated,
@@ -144,6 +151,9 @@ pub enum Action {
     TokenGranted,
     TokenReuseDetected,
     TokenRevoked,
+    UpstreamLinked,
+    UpstreamLoggedOut,
+    UpstreamUnlinked,
     UserCreated,
     UserDeactivated,
     UserDeleted,
@@ -183,6 +193,9 @@ impl Action {
             Action::PasskeyRenamed => "passkey.renamed",
             Action::PasswordChangeFailed => "password.change_failed",
             Action::PasswordChanged => "password.changed",
+            Action::ProviderCreated => "provider.created",
+            Action::ProviderDeleted => "provider.deleted",
+            Action::ProviderUpdated => "provider.updated",
             Action::RecoveryCodeUsed => "recovery_code.used",
             Action::RecoveryCodesGenerated => "recovery_codes.generated",
             Action::RecoveryCodesRegenerated => "recovery_codes.regenerated",
@@ -204,6 +217,9 @@ impl Action {
             Action::TokenGranted => "token.granted",
             Action::TokenReuseDetected => "token.reuse_detected",
             Action::TokenRevoked => "token.revoked",
+            Action::UpstreamLinked => "upstream.linked",
+            Action::UpstreamLoggedOut => "upstream.logged_out",
+            Action::UpstreamUnlinked => "upstream.unlinked",
             Action::UserCreated => "user.created",
             Action::UserDeactivated => "user.deactivated",
             Action::UserDeleted => "user.deleted",

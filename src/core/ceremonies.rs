@@ -11,7 +11,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
 
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
 use super::db::Db;
+use super::vault::Vault;
 use super::write::Write;
 use crate::entities::spent_ceremony;
 
@@ -33,6 +37,54 @@ pub struct Ceremony {
 pub struct Taken<T> {
     pub ceremony: Ceremony,
     pub state: T,
+}
+
+/// A ceremony's state between its two steps, as the browser keeps it:
+/// sealed with the master key (AES-GCM, bound to the ceremony's kind), so
+/// an anonymous request writes no row (L13). It carries a random id, which
+/// the second step spends.
+#[derive(Serialize, Deserialize)]
+struct Sealed<T> {
+    id: String,
+    expires_at: i64,
+    pending: T,
+}
+
+/// Seal `pending` as a new ceremony of `kind` that lives `lifetime_secs`.
+pub fn seal<T: Serialize>(
+    vault: &Vault,
+    kind: &str,
+    pending: T,
+    now: DateTime<Utc>,
+    lifetime_secs: i64,
+) -> String {
+    let sealed = Sealed {
+        id: super::secrets::random_token(16),
+        expires_at: now.timestamp() + lifetime_secs,
+        pending,
+    };
+    let json = serde_json::to_vec(&sealed).expect("a ceremony's state serialises");
+    vault.seal(&format!("ceremony:{kind}"), &json)
+}
+
+/// Open a sealed ceremony of `kind`, if it is ours, of that kind, and
+/// not expired at `now`.
+pub fn open<T: DeserializeOwned>(
+    vault: &Vault,
+    kind: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> Option<(Ceremony, T)> {
+    let json = vault.open(&format!("ceremony:{kind}"), value).ok()?;
+    let sealed: Sealed<T> = serde_json::from_slice(&json).ok()?;
+    let expires_at = DateTime::from_timestamp(sealed.expires_at, 0)?;
+    (expires_at > now).then_some((
+        Ceremony {
+            id: sealed.id,
+            expires_at,
+        },
+        sealed.pending,
+    ))
 }
 
 /// Spend `ceremony` in `tx`, or refuse it when it was spent before.

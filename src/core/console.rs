@@ -99,6 +99,7 @@ pub async fn create_scoped_roles(tx: &Write, app_id: &AppId) -> Result<(), DbErr
             description: Set(format!("{level} the app \"{app_id}\" only.")),
             require_passkey: Set(true),
             max_auth_age_secs: Set(None),
+            required_provider_id: Set(None),
             builtin: Set(true),
             created_at: Set(now),
             updated_at: Set(now),

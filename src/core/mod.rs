@@ -40,6 +40,7 @@ pub mod sessions;
 pub mod signin;
 pub mod throttle;
 pub mod token_families;
+pub mod upstream;
 pub mod users;
 pub mod vault;
 pub mod write;

@@ -172,6 +172,7 @@ mod tests {
             description: String::new(),
             require_passkey,
             max_auth_age_secs,
+            required_provider_id: None,
             builtin: false,
             created_at: now,
             updated_at: now,

@@ -63,6 +63,7 @@ pub async fn create(tx: &Write, app_id: &AppId, new: NewRole) -> Result<role::Mo
         description: Set(new.description),
         require_passkey: Set(new.policy.require_passkey),
         max_auth_age_secs: Set(new.policy.max_auth_age_secs),
+        required_provider_id: Set(None),
         builtin: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
@@ -140,6 +141,7 @@ pub async fn grant(
         user_id: Set(user.id.clone()),
         role_id: Set(role.id.clone()),
         granted_by: Set(actor.id.clone().or_else(|| Some(actor.label.clone()))),
+        mapped_from_provider: Set(None),
         created_at: Set(tx.now),
     }
     .insert(tx)
@@ -156,6 +158,97 @@ pub async fn grant(
     )
     .await?;
     Ok(GrantOutcome::Granted)
+}
+
+/// Make the roles `provider_id`'s claim-to-role rules granted `user` be
+/// exactly `wanted`: grant what is missing (marked as the provider's), and
+/// revoke the provider's grants whose claim is gone. A grant an operator
+/// made is never touched, and a role that does not exist is skipped (the
+/// rule names it; the operator sees it in the console). The last owner
+/// keeps the owner role (`policy::ensure_not_last_owner`).
+pub async fn sync_mapped(
+    tx: &Write,
+    user: &app_user::Model,
+    provider_id: &str,
+    provider_slug: &str,
+    wanted: &std::collections::BTreeSet<String>,
+) -> Result<(), RoleError> {
+    let app_id = user.app_id.clone();
+    let held = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user.id.as_str()))
+        .find_also_related(role::Entity)
+        .all(tx)
+        .await?;
+    for name in wanted {
+        let Ok(role_name) = RoleName::parse(name) else {
+            continue;
+        };
+        if held
+            .iter()
+            .any(|(_, role)| role.as_ref().is_some_and(|r| r.name == role_name.as_str()))
+        {
+            continue;
+        }
+        let Some(role) = find(tx, &app_id, &role_name).await? else {
+            tracing::warn!(
+                provider = provider_slug,
+                role = name,
+                "a mapping names a role that does not exist"
+            );
+            continue;
+        };
+        role_assignment::ActiveModel {
+            app_id: Set(app_id.clone()),
+            user_id: Set(user.id.clone()),
+            role_id: Set(role.id.clone()),
+            granted_by: Set(Some(format!("provider:{provider_slug}"))),
+            mapped_from_provider: Set(Some(provider_id.to_owned())),
+            created_at: Set(tx.now),
+        }
+        .insert(tx)
+        .await?;
+        audit::record(
+            tx,
+            Event {
+                app_id: &app_id,
+                actor: &tx.actor,
+                action: Action::RoleGranted,
+                target: Some(Target::user(user.id.as_str())),
+                details: json!({ "role": role.name, "email": user.email, "mapped_from": provider_slug }),
+            },
+        )
+        .await?;
+    }
+    for (assignment, role) in held {
+        let Some(role) = role else { continue };
+        if assignment.mapped_from_provider.as_deref() != Some(provider_id)
+            || wanted.contains(&role.name)
+        {
+            continue;
+        }
+        if role.name == super::policy::OWNER_ROLE
+            && super::policy::ensure_not_last_owner(tx, user)
+                .await?
+                .is_err()
+        {
+            continue;
+        }
+        role_assignment::Entity::delete_by_id((user.id.clone(), role.id.clone()))
+            .exec(tx)
+            .await?;
+        audit::record(
+            tx,
+            Event {
+                app_id: &app_id,
+                actor: &tx.actor,
+                action: Action::RoleRevoked,
+                target: Some(Target::user(user.id.as_str())),
+                details: json!({ "role": role.name, "email": user.email, "mapped_from": provider_slug, "reason": "claim_gone" }),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The names of the roles a user holds, sorted.

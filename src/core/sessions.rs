@@ -43,6 +43,8 @@ pub enum Factor {
     Passkey,
     /// A one-time recovery code.
     RecoveryCode,
+    /// A sign-in through an upstream identity provider of the app.
+    Upstream,
 }
 
 impl Factor {
@@ -53,6 +55,9 @@ impl Factor {
             // Possession of a hardware-bound key plus on-device verification.
             Factor::Passkey => &["hwk", "user", "mfa"],
             Factor::RecoveryCode => &["otp"],
+            // RFC 8176 "ext": the proof was made elsewhere. The upstream's
+            // own amr is recorded in the audit event, not repeated here.
+            Factor::Upstream => &["ext"],
         }
     }
 
@@ -62,6 +67,7 @@ impl Factor {
             Factor::Password => "password",
             Factor::Passkey => "passkey",
             Factor::RecoveryCode => "recovery_code",
+            Factor::Upstream => "upstream",
         }
     }
 
@@ -72,6 +78,7 @@ impl Factor {
             Factor::Passkey => "phr",
             Factor::Password => "pwd",
             Factor::RecoveryCode => "otp",
+            Factor::Upstream => "ext",
         }
     }
 }
@@ -99,6 +106,7 @@ pub struct FactorTimes {
     pub password: Option<DateTime<Utc>>,
     pub passkey: Option<DateTime<Utc>>,
     pub recovery: Option<DateTime<Utc>>,
+    pub upstream: Option<DateTime<Utc>>,
 }
 
 impl FactorTimes {
@@ -107,6 +115,7 @@ impl FactorTimes {
             password: session.password_at,
             passkey: session.passkey_at,
             recovery: session.recovery_at,
+            upstream: session.upstream_at,
         }
     }
 
@@ -115,6 +124,7 @@ impl FactorTimes {
             (Factor::Passkey, self.passkey),
             (Factor::Password, self.password),
             (Factor::RecoveryCode, self.recovery),
+            (Factor::Upstream, self.upstream),
         ]
         .into_iter()
         .filter_map(|(factor, at)| at.map(|at| AuthEvent { factor, at }))
@@ -148,6 +158,8 @@ fn acr_for(amr: &[String]) -> &'static str {
         "phr"
     } else if amr.iter().any(|m| m == "pwd") {
         "pwd"
+    } else if amr.iter().any(|m| m == "ext") {
+        "ext"
     } else {
         "otp"
     }
@@ -182,6 +194,9 @@ pub fn opened(
         password_at: at(Factor::Password),
         passkey_at: at(Factor::Passkey),
         recovery_at: at(Factor::RecoveryCode),
+        upstream_at: at(Factor::Upstream),
+        upstream_identity_id: None,
+        upstream_sid: None,
         last_seen_at: now,
         idle_expires_at: now + Duration::seconds(app.session_idle_secs),
         absolute_expires_at: now + Duration::seconds(app.session_absolute_secs),
@@ -326,6 +341,7 @@ pub async fn record_reauthentication(
         Factor::Password => update.password_at = Set(Some(now)),
         Factor::Passkey => update.passkey_at = Set(Some(now)),
         Factor::RecoveryCode => update.recovery_at = Set(Some(now)),
+        Factor::Upstream => update.upstream_at = Set(Some(now)),
     }
     update.acr = Set(acr_for(&amr).to_owned());
     update.amr = Set(encode_amr(&amr));

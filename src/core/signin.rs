@@ -87,6 +87,15 @@ impl Browser {
     }
 }
 
+/// Whether the browser that sent `cookie` carries a live mark of `user`.
+pub(crate) fn browser_of(
+    deployment: &Deployment,
+    user: &app_user::Model,
+    cookie: Option<&str>,
+) -> Browser {
+    Browser::of(live_mark(deployment, user, cookie).as_ref())
+}
+
 /// The live known-device mark in `cookie` for `user`, if there is one.
 fn live_mark(
     deployment: &Deployment,
@@ -258,6 +267,22 @@ pub(crate) async fn succeed(
     client: &ClientInfo,
     browser: Browser,
 ) -> Result<SignedIn, SignInError> {
+    succeed_with(tx, app, user, factor, keys, client, browser, json!({})).await
+}
+
+/// [`succeed`], with `extra` details for the `signin.succeeded` event (an
+/// upstream sign-in names its provider and the upstream's `amr`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn succeed_with(
+    tx: &Write,
+    app: &app::Model,
+    user: &app_user::Model,
+    factor: Factor,
+    keys: &throttle::Keys,
+    client: &ClientInfo,
+    browser: Browser,
+    extra: serde_json::Value,
+) -> Result<SignedIn, SignInError> {
     // N10: "new" is the absence of our mark, which cannot be copied the
     // way a user agent can; a first sign-in is no news.
     if app.notify_new_device && browser == Browser::New && user.last_sign_in_at.is_some() {
@@ -318,12 +343,20 @@ pub(crate) async fn succeed(
             actor: &Actor::user(&user.id, &user.email, client.address.clone()),
             action: Action::SigninSucceeded,
             target: Some(Target::user(user.id.as_str())),
-            details: json!({
-                "method": factor.method(),
-                "session_id": session.id,
-                "amr": sessions::decode_amr(&session.amr),
-                "user_agent": client.user_agent,
-            }),
+            details: {
+                let mut details = json!({
+                    "method": factor.method(),
+                    "session_id": session.id,
+                    "amr": sessions::decode_amr(&session.amr),
+                    "user_agent": client.user_agent,
+                });
+                if let (Some(details), serde_json::Value::Object(extra)) =
+                    (details.as_object_mut(), extra)
+                {
+                    details.extend(extra);
+                }
+                details
+            },
         },
     )
     .await?;

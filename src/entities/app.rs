@@ -36,6 +36,9 @@ pub struct Model {
     /// A sign-in from a browser the account has not used before sends the
     /// user a notice.
     pub notify_new_device: bool,
+    /// Users sign in only through this upstream provider (owners of the
+    /// console keep a passkey path).
+    pub required_provider_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

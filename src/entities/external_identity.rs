@@ -12,11 +12,28 @@ pub struct Model {
     pub user_id: String,
     pub provider_id: String,
     pub subject: String,
+    /// The upstream issuer (one per tenant of a multi-tenant provider).
+    pub issuer: String,
+    pub email_verified: bool,
+    pub last_sign_in_at: Option<DateTimeUtc>,
     pub email: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::identity_provider::Entity",
+        from = "Column::ProviderId",
+        to = "super::identity_provider::Column::Id"
+    )]
+    Provider,
+}
+
+impl Related<super::identity_provider::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Provider.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}

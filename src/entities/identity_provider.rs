@@ -18,6 +18,22 @@ pub struct Model {
     pub client_secret_encrypted: String,
     pub scopes: String,
     pub enabled_at: Option<DateTimeUtc>,
+    /// Link an unlinked upstream identity to the account with the same,
+    /// confirmed address (only when the upstream verified it too).
+    pub auto_link: bool,
+    /// Create an account for an unknown identity whose verified address is
+    /// in `allowed_domains`.
+    pub provisioning: bool,
+    /// Lowercase domains, space-separated.
+    #[sea_orm(column_type = "Text")]
+    pub allowed_domains: String,
+    /// Claim-to-role rules, JSON (`core::upstream::mapping::Rule`).
+    #[sea_orm(column_type = "Text")]
+    pub role_mappings: String,
+    /// Whether the upstream's `amr` counts as a passkey or second factor here.
+    pub trust_upstream_mfa: bool,
+    /// A preset's API base (GitHub), when it is not the public one.
+    pub api_url: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub description: String,
     pub require_passkey: bool,
     pub max_auth_age_secs: Option<i64>,
+    /// Holders of this role sign in only through this upstream provider.
+    pub required_provider_id: Option<String>,
     pub builtin: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

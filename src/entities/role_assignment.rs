@@ -12,6 +12,9 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub role_id: String,
     pub granted_by: Option<String>,
+    /// The provider whose claim-to-role rule granted it (re-evaluated at
+    /// each sign-in through it); `None` for a grant an operator made.
+    pub mapped_from_provider: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -20,6 +20,11 @@ pub struct Model {
     pub password_at: Option<DateTimeUtc>,
     pub passkey_at: Option<DateTimeUtc>,
     pub recovery_at: Option<DateTimeUtc>,
+    /// Signed in through an upstream provider: when, as which external
+    /// identity, and the upstream's session id (back-channel logout).
+    pub upstream_at: Option<DateTimeUtc>,
+    pub upstream_identity_id: Option<String>,
+    pub upstream_sid: Option<String>,
     pub last_seen_at: DateTimeUtc,
     pub idle_expires_at: DateTimeUtc,
     pub absolute_expires_at: DateTimeUtc,

@@ -9,6 +9,7 @@ use crate::state::AppState;
 
 pub mod assets;
 pub mod client;
+pub mod cookies;
 mod health;
 pub mod metrics;
 mod oauth;
@@ -16,6 +17,7 @@ pub mod origin_check;
 pub mod security_headers;
 pub mod session_store;
 pub mod signins;
+pub mod upstream;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -23,4 +25,5 @@ pub fn routes() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .merge(oauth::routes())
+        .merge(upstream::routes())
 }

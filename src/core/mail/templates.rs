@@ -30,6 +30,15 @@ pub enum Notice {
         browser: String,
         address: String,
     },
+    /// An upstream account was linked to this one (a new way in).
+    UpstreamLinked {
+        provider: String,
+        upstream_email: Option<String>,
+    },
+    /// An upstream account was unlinked from this one.
+    UpstreamUnlinked {
+        provider: String,
+    },
 }
 
 /// A message's content before rendering.
@@ -221,6 +230,24 @@ fn letter(app: &str, content: &Content) -> Letter {
                     "We signed an application out of your account".to_owned(),
                     format!("A sign-in token of {client} was used twice, which can mean it was copied. As a precaution, that application was signed out of your {app} account."),
                 ),
+                Notice::UpstreamLinked {
+                    provider,
+                    upstream_email,
+                } => (
+                    format!("Your account can now sign in through {}", untrusted(provider, 40)),
+                    format!(
+                        "An account at {} was linked to your {app} account: it can now sign in with it. The upstream account's address: {}",
+                        untrusted(provider, 40),
+                        untrusted(upstream_email.as_deref().unwrap_or("none given"), 80)
+                    ),
+                ),
+                Notice::UpstreamUnlinked { provider } => (
+                    format!("{} was unlinked from your account", untrusted(provider, 40)),
+                    format!(
+                        "Your {app} account can no longer sign in through {}.",
+                        untrusted(provider, 40)
+                    ),
+                ),
                 Notice::NewDevice { browser, address } => (
                     "New sign-in to your account".to_owned(),
                     format!(
@@ -356,6 +383,7 @@ mod tests {
             email_sender_name: None,
             email_reply_to: None,
             require_verified_email: false,
+            required_provider_id: None,
             notify_new_device: false,
             created_at: now,
             updated_at: now,

@@ -12,7 +12,7 @@ use crate::state::AppState;
 mod authorize;
 mod discovery;
 mod logout;
-mod page;
+pub(super) mod page;
 mod responses;
 mod token;
 mod userinfo;
@@ -53,7 +53,7 @@ pub fn routes() -> Router<AppState> {
 /// The enabled app behind `/a/{app_id}`; `Ok(None)` when there is none, an
 /// error when the database could not say (never "no such app" then: a
 /// client would take its configuration for wrong).
-async fn find_app(
+pub(super) async fn find_app(
     state: &AppState,
     app_id: &str,
 ) -> Result<Option<crate::entities::app::Model>, sea_orm::DbErr> {

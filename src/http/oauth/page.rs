@@ -22,6 +22,22 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     )
 }
 
+/// An upstream sign-in that ended without a session: what went wrong, in
+/// a sentence, and the way back to the app's sign-in page.
+pub fn sign_in_failed_page(status: StatusCode, app_id: &str, message: &str) -> Response {
+    let login = format!("/a/{}/login", escape(app_id));
+    let footer = format!(
+        r#"Nothing was changed here. <a class="font-medium text-slate-900 underline" href="{login}" data-testid="back-to-login">Back to sign-in</a>"#
+    );
+    page_html(
+        status,
+        "Sign-in did not complete",
+        "We could not sign you in",
+        message,
+        &footer,
+    )
+}
+
 /// 503 with `Retry-After`: the database did not answer in time.
 pub fn busy_page() -> Response {
     let mut response = page(
@@ -36,6 +52,17 @@ pub fn busy_page() -> Response {
 }
 
 fn page(status: StatusCode, eyebrow: &str, title: &str, message: &str, footer: &str) -> Response {
+    page_html(status, eyebrow, title, message, &escape(footer))
+}
+
+/// The page, with a footer that is already HTML.
+fn page_html(
+    status: StatusCode,
+    eyebrow: &str,
+    title: &str,
+    message: &str,
+    footer_html: &str,
+) -> Response {
     let html = format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -58,7 +85,7 @@ fn page(status: StatusCode, eyebrow: &str, title: &str, message: &str, footer: &
         eyebrow = escape(eyebrow),
         title = escape(title),
         message = escape(message),
-        footer = escape(footer),
+        footer = footer_html,
     );
     (status, Html(html)).into_response()
 }

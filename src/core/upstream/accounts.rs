@@ -1,0 +1,613 @@
+//! Who a verified upstream identity is in the app, decided in the write
+//! that signs it in.
+//!
+//! A user is an upstream identity, not an e-mail: once linked, only the
+//! key (provider, issuer, subject) signs that user in, whatever address
+//! the upstream later reports. An identity not linked yet
+//!
+//! * links itself to the account with the same address only when the
+//!   provider allows it, the upstream verified the address, **and** the
+//!   account confirmed it too (so an unverified upstream address, or an
+//!   account someone pre-registered with the victim's address, gets
+//!   nothing); the link is audited and the user told by e-mail;
+//! * may have an account created (provisioning) for a verified address of
+//!   an allowed domain;
+//! * otherwise asks the user to sign in with their existing method first:
+//!   the browser keeps a sealed [`PendingLink`] bound to that exact issuer
+//!   and subject, spent once by the signed-in account (`link_pending`).
+
+use std::collections::BTreeSet;
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::mapping;
+use super::providers::{self, Kind};
+use super::{Identity, UpstreamFailure};
+use crate::core::audit::{self, Action, Event, Target};
+use crate::core::ceremonies::{self, Ceremony};
+use crate::core::db::Db;
+use crate::core::fault::Fault;
+use crate::core::mail::notices;
+use crate::core::mail::templates::Notice;
+use crate::core::sessions::{self, ActiveSignin, ClientInfo, Factor};
+use crate::core::signin::{self, SignedIn};
+use crate::core::users::{self, NewUser};
+use crate::core::write::{self, Actor, Write};
+use crate::core::{roles, secrets, throttle};
+use crate::entities::{app, app_user, external_identity, identity_provider, signin_session};
+use crate::types::{Email, UserStatus};
+
+/// An upstream identity waiting for its owner to sign in here first; the
+/// browser keeps it sealed, and it links only that issuer and subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLink {
+    pub app_id: String,
+    pub provider_id: String,
+    pub provider_name: String,
+    pub issuer: String,
+    pub subject: String,
+    pub email: Option<String>,
+    pub email_verified: bool,
+}
+
+/// Where an upstream sign-in ends.
+#[derive(Debug)]
+pub enum Outcome {
+    SignedIn(Box<SignedIn>),
+    /// Linked to the account signed in here (from its account page).
+    Linked,
+    /// Not linked, and not linkable now: sign in here first.
+    SignInFirst(PendingLink),
+}
+
+/// One upstream sign-in to finish.
+pub struct Arrival<'a> {
+    pub app: &'a app::Model,
+    pub provider: &'a identity_provider::Model,
+    pub identity: &'a Identity,
+    /// The `state` of this sign-in, spent in the write that finishes it.
+    pub ceremony: &'a Ceremony,
+    pub client: &'a ClientInfo,
+    pub device_cookie: Option<&'a str>,
+    /// Linking from the account page: the session that asked.
+    pub link_to: Option<&'a ActiveSignin>,
+}
+
+/// Finish an upstream sign-in: resolve the account, keep its mapped roles
+/// in step with the claims, open the session. Failures are audited here
+/// (`signin.failed` with the reason) and answered as [`UpstreamFailure`].
+pub async fn arrive(
+    db: &Db,
+    arrival: Arrival<'_>,
+) -> Result<Result<Outcome, UpstreamFailure>, Fault> {
+    let provider = arrival.provider;
+    if provider.enabled_at.is_none() {
+        return failed(db, &arrival, UpstreamFailure::ProviderDisabled).await;
+    }
+    let found = find_link(db, provider, arrival.identity).await?;
+    let tx = write::begin(db, Actor::anonymous(arrival.client.address.clone())).await?;
+    if !ceremonies::spend_once(&tx, arrival.ceremony).await? {
+        drop(tx);
+        return failed(db, &arrival, UpstreamFailure::BadState).await;
+    }
+    let decided = match (found, arrival.link_to) {
+        (Some((link, user)), Some(signin)) => {
+            if user.id != signin.user.id {
+                // Already the way in of another account here.
+                Err(UpstreamFailure::NoAccount)
+            } else {
+                touch_link(&tx, &link, arrival.identity).await?;
+                Ok(Outcome::Linked)
+            }
+        }
+        (None, Some(signin)) => {
+            let signin_user = &signin.user;
+            create_link(
+                &tx,
+                arrival.app,
+                provider,
+                arrival.identity,
+                signin_user,
+                "account_page",
+            )
+            .await?;
+            Ok(Outcome::Linked)
+        }
+        (Some((link, user)), None) => {
+            touch_link(&tx, &link, arrival.identity).await?;
+            sign_in(&tx, &arrival, &user, &link.id).await
+        }
+        (None, None) => unlinked(&tx, &arrival).await?,
+    };
+    match decided {
+        Ok(outcome) => {
+            tx.commit().await?;
+            Ok(Ok(outcome))
+        }
+        Err(failure) => {
+            drop(tx);
+            failed(db, &arrival, failure).await
+        }
+    }
+}
+
+/// An identity seen for the first time (and no account page asked).
+async fn unlinked(
+    tx: &Write,
+    arrival: &Arrival<'_>,
+) -> Result<Result<Outcome, UpstreamFailure>, Fault> {
+    let (provider, identity) = (arrival.provider, arrival.identity);
+    let address = identity
+        .email
+        .as_deref()
+        .and_then(|e| Email::for_lookup(e).ok());
+    let existing = match &address {
+        Some(email) => users::find_by_email(tx, &arrival.app.id, email).await?,
+        None => None,
+    };
+    match existing {
+        // Linking by address: both sides must vouch for it.
+        Some(user)
+            if provider.auto_link
+                && identity.email_verified
+                && user.email_verified
+                && user.status == UserStatus::Active =>
+        {
+            let link = create_link(tx, arrival.app, provider, identity, &user, "auto_link").await?;
+            Ok(sign_in(tx, arrival, &user, &link.id).await)
+        }
+        Some(_) => Ok(Ok(Outcome::SignInFirst(pending_link(arrival)))),
+        None if provider.provisioning => {
+            let kind = providers::kind_of(provider);
+            if !identity.email_verified {
+                return Ok(Err(UpstreamFailure::UnverifiedEmail));
+            }
+            let Some(email) = address.filter(|_| {
+                mapping::may_provision(kind, &providers::domains_of(provider), identity)
+            }) else {
+                return Ok(Err(UpstreamFailure::DomainNotAllowed));
+            };
+            let user = provision(tx, arrival, email).await?;
+            let link =
+                create_link(tx, arrival.app, provider, identity, &user, "provisioned").await?;
+            Ok(sign_in(tx, arrival, &user, &link.id).await)
+        }
+        // Same page whether or not an account exists (no enumeration).
+        None => Ok(Ok(Outcome::SignInFirst(pending_link(arrival)))),
+    }
+}
+
+fn pending_link(arrival: &Arrival<'_>) -> PendingLink {
+    PendingLink {
+        app_id: arrival.app.id.to_string(),
+        provider_id: arrival.provider.id.clone(),
+        provider_name: arrival.provider.display_name.clone(),
+        issuer: arrival.identity.issuer.clone(),
+        subject: arrival.identity.subject.clone(),
+        email: arrival.identity.email.clone(),
+        email_verified: arrival.identity.email_verified,
+    }
+}
+
+async fn provision(
+    tx: &Write,
+    arrival: &Arrival<'_>,
+    email: Email,
+) -> Result<app_user::Model, Fault> {
+    let user = users::create(
+        tx,
+        &arrival.app.id,
+        NewUser {
+            id: None,
+            email,
+            password: None,
+            roles: Vec::new(),
+        },
+    )
+    .await
+    .map_err(|err| match err {
+        users::UserError::Fault(fault) => fault,
+        other => Fault::unexpected(other),
+    })?;
+    // The upstream verified the address, in a domain the operator allowed.
+    let mut active = user.clone().into_active_model();
+    active.email_verified = Set(true);
+    Ok(active.update(tx).await?)
+}
+
+/// The link of `identity`, and its user, if there is one.
+async fn find_link(
+    db: &Db,
+    provider: &identity_provider::Model,
+    identity: &Identity,
+) -> Result<Option<(external_identity::Model, app_user::Model)>, Fault> {
+    let found = external_identity::Entity::find()
+        .filter(external_identity::Column::ProviderId.eq(provider.id.as_str()))
+        .filter(external_identity::Column::Issuer.eq(identity.issuer.as_str()))
+        .filter(external_identity::Column::Subject.eq(identity.subject.as_str()))
+        .one(db)
+        .await?;
+    let Some(link) = found else { return Ok(None) };
+    let user = app_user::Entity::find_by_id(link.user_id.as_str())
+        .one(db)
+        .await?;
+    Ok(user.map(|user| (link, user)))
+}
+
+/// Keep what the upstream last said of a linked identity (its address is
+/// shown, never used to find the account).
+async fn touch_link(
+    tx: &Write,
+    link: &external_identity::Model,
+    identity: &Identity,
+) -> Result<(), Fault> {
+    let mut active = link.clone().into_active_model();
+    active.email = Set(identity.email.clone());
+    active.email_verified = Set(identity.email_verified);
+    active.last_sign_in_at = Set(Some(tx.now));
+    active.update(tx).await?;
+    Ok(())
+}
+
+async fn create_link(
+    tx: &Write,
+    app: &app::Model,
+    provider: &identity_provider::Model,
+    identity: &Identity,
+    user: &app_user::Model,
+    how: &str,
+) -> Result<external_identity::Model, Fault> {
+    let link = external_identity::ActiveModel {
+        id: Set(secrets::new_id()),
+        app_id: Set(app.id.clone()),
+        user_id: Set(user.id.clone()),
+        provider_id: Set(provider.id.clone()),
+        subject: Set(identity.subject.clone()),
+        issuer: Set(identity.issuer.clone()),
+        email: Set(identity.email.clone()),
+        email_verified: Set(identity.email_verified),
+        last_sign_in_at: Set(None),
+        created_at: Set(tx.now),
+    }
+    .insert(tx)
+    .await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &app.id,
+            actor: &tx.actor,
+            action: Action::UpstreamLinked,
+            target: Some(Target::user(user.id.as_str())),
+            details: json!({
+                "provider": provider.slug,
+                "issuer": identity.issuer,
+                "subject": identity.subject,
+                "upstream_email": identity.email,
+                "how": how,
+            }),
+        },
+    )
+    .await?;
+    notices::notify_in(
+        tx,
+        app,
+        user,
+        Notice::UpstreamLinked {
+            provider: provider.display_name.clone(),
+            upstream_email: identity.email.clone(),
+        },
+    )
+    .await?;
+    Ok(link)
+}
+
+/// Open the session of `user`, signed in through `link_id`.
+async fn sign_in(
+    tx: &Write,
+    arrival: &Arrival<'_>,
+    user: &app_user::Model,
+    link_id: &str,
+) -> Result<Outcome, UpstreamFailure> {
+    match sign_in_inner(tx, arrival, user, link_id).await {
+        Ok(outcome) => Ok(outcome),
+        Err(SignInStep::Refused(failure)) => Err(failure),
+        Err(SignInStep::Fault(fault)) => {
+            tracing::error!(%fault, "an upstream sign-in could not be written");
+            Err(UpstreamFailure::Unreachable)
+        }
+    }
+}
+
+enum SignInStep {
+    Refused(UpstreamFailure),
+    Fault(Fault),
+}
+
+impl<E: Into<Fault>> From<E> for SignInStep {
+    fn from(err: E) -> Self {
+        Self::Fault(err.into())
+    }
+}
+
+async fn sign_in_inner(
+    tx: &Write,
+    arrival: &Arrival<'_>,
+    user: &app_user::Model,
+    link_id: &str,
+) -> Result<Outcome, SignInStep> {
+    let (app, provider, identity) = (arrival.app, arrival.provider, arrival.identity);
+    let Some(user) = users::lock(tx, &user.id).await? else {
+        return Err(SignInStep::Refused(UpstreamFailure::NoAccount));
+    };
+    if user.status != UserStatus::Active {
+        return Err(SignInStep::Refused(UpstreamFailure::Deactivated));
+    }
+    let wanted: BTreeSet<String> =
+        mapping::granted_roles(&providers::rules_of(provider), &identity.claims);
+    roles::sync_mapped(tx, &user, &provider.id, &provider.slug, &wanted)
+        .await
+        .map_err(|err| match err {
+            roles::RoleError::Fault(fault) => SignInStep::Fault(fault),
+            other => SignInStep::Fault(Fault::unexpected(other)),
+        })?;
+    let keys = throttle::Keys::new(
+        &app.id,
+        &user.email,
+        arrival.client.address.as_deref(),
+        None,
+    );
+    let browser = signin::browser_of(tx.deployment(), &user, arrival.device_cookie);
+    let extra = json!({
+        "provider": provider.slug,
+        "upstream_amr": identity.amr,
+        "upstream_acr": identity.acr,
+        "upstream_trusted": provider.trust_upstream_mfa,
+    });
+    let mut signed_in = signin::succeed_with(
+        tx,
+        app,
+        &user,
+        Factor::Upstream,
+        &keys,
+        arrival.client,
+        browser,
+        extra,
+    )
+    .await
+    .map_err(|err| match err {
+        signin::SignInError::Fault(fault) => SignInStep::Fault(fault),
+        other => SignInStep::Fault(Fault::unexpected(other)),
+    })?;
+    let mut session = signed_in.session.clone().into_active_model();
+    session.upstream_identity_id = Set(Some(link_id.to_owned()));
+    session.upstream_sid = Set(identity.session_id.clone());
+    signed_in.session = session.update(tx).await?;
+    // The upstream's own proof counts here only when the operator trusts it.
+    if provider.trust_upstream_mfa && identity.amr.iter().any(|m| m == "hwk") {
+        signed_in.session =
+            sessions::record_reauthentication(tx, &signed_in.session, Factor::Passkey).await?;
+    }
+    Ok(Outcome::SignedIn(Box::new(signed_in)))
+}
+
+/// Record a refused upstream sign-in (`signin.failed`) and answer it.
+pub async fn failed<T>(
+    db: &Db,
+    arrival: &Arrival<'_>,
+    failure: UpstreamFailure,
+) -> Result<Result<T, UpstreamFailure>, Fault> {
+    record_failure(
+        db,
+        arrival.app,
+        Some(arrival.provider),
+        arrival.client,
+        &failure,
+    )
+    .await?;
+    Ok(Err(failure))
+}
+
+/// Record a refused upstream sign-in that never reached an identity.
+pub async fn record_failure(
+    db: &Db,
+    app: &app::Model,
+    provider: Option<&identity_provider::Model>,
+    client: &ClientInfo,
+    failure: &UpstreamFailure,
+) -> Result<(), Fault> {
+    let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
+    audit::record(
+        &tx,
+        Event {
+            app_id: &app.id,
+            actor: &tx.actor,
+            action: Action::SigninFailed,
+            target: None,
+            details: json!({
+                "method": "upstream",
+                "provider": provider.map(|p| p.slug.as_str()),
+                "reason": failure.reason(),
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Link the identity the browser kept to the account signed in here, once
+/// (the pending link's id is spent): the user proved the account with its
+/// own method in this browser just before.
+pub async fn link_pending(
+    db: &Db,
+    app: &app::Model,
+    signin: &ActiveSignin,
+    ceremony: &Ceremony,
+    pending: &PendingLink,
+    client: &ClientInfo,
+) -> Result<Result<(), LinkRefusal>, Fault> {
+    if pending.app_id != app.id.as_str() {
+        return Ok(Err(LinkRefusal::Expired));
+    }
+    let Some(provider) = identity_provider::Entity::find_by_id(pending.provider_id.as_str())
+        .filter(identity_provider::Column::AppId.eq(app.id.clone()))
+        .one(db)
+        .await?
+        .filter(|p| p.enabled_at.is_some())
+    else {
+        return Ok(Err(LinkRefusal::Expired));
+    };
+    if !signin.is_fresh() {
+        return Ok(Err(LinkRefusal::NotFresh));
+    }
+    let identity = Identity {
+        issuer: pending.issuer.clone(),
+        subject: pending.subject.clone(),
+        email: pending.email.clone(),
+        email_verified: pending.email_verified,
+        name: None,
+        hosted_domain: None,
+        session_id: None,
+        amr: Vec::new(),
+        acr: None,
+        claims: Default::default(),
+    };
+    if find_link(db, &provider, &identity).await?.is_some() {
+        return Ok(Err(LinkRefusal::Taken));
+    }
+    let tx = write::begin(
+        db,
+        Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
+    )
+    .await?;
+    if !ceremonies::spend_once(&tx, ceremony).await? {
+        return Ok(Err(LinkRefusal::Expired));
+    }
+    create_link(
+        &tx,
+        app,
+        &provider,
+        &identity,
+        &signin.user,
+        "after_sign_in",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkRefusal {
+    #[error(
+        "That link request was already used or has expired. Sign in through the provider again."
+    )]
+    Expired,
+    #[error("Sign in again to link an account.")]
+    NotFresh,
+    #[error("That upstream account is already linked to an account here.")]
+    Taken,
+}
+
+/// The identities linked to `user_id`, with their providers.
+pub async fn linked(
+    db: &Db,
+    user_id: &str,
+) -> Result<Vec<(external_identity::Model, identity_provider::Model)>, Fault> {
+    let links = external_identity::Entity::find()
+        .filter(external_identity::Column::UserId.eq(user_id))
+        .find_also_related(identity_provider::Entity)
+        .all(db)
+        .await?;
+    Ok(links
+        .into_iter()
+        .filter_map(|(link, provider)| provider.map(|p| (link, p)))
+        .collect())
+}
+
+/// Unlink one identity of `user` (the account page's step-up operation,
+/// or an operator's), only while another way to sign in remains; the
+/// sessions opened through it end.
+pub async fn unlink(
+    tx: &Write,
+    app: &app::Model,
+    user: &app_user::Model,
+    link_id: &str,
+) -> Result<Result<(), UnlinkRefusal>, Fault> {
+    let Some(user) = users::lock(tx, &user.id).await? else {
+        return Ok(Err(UnlinkRefusal::NotFound));
+    };
+    let Some((link, provider)) = external_identity::Entity::find_by_id(link_id)
+        .filter(external_identity::Column::UserId.eq(user.id.as_str()))
+        .find_also_related(identity_provider::Entity)
+        .one(tx)
+        .await?
+    else {
+        return Ok(Err(UnlinkRefusal::NotFound));
+    };
+    if crate::core::policy::ensure_can_remove_a_sign_in_method(tx, app, &user.id)
+        .await?
+        .is_err()
+    {
+        return Ok(Err(UnlinkRefusal::LastWayIn));
+    }
+    external_identity::Entity::delete_by_id(link.id.clone())
+        .exec(tx)
+        .await?;
+    // The sessions opened through it end, with their token families.
+    let opened = signin_session::Entity::find()
+        .filter(signin_session::Column::UpstreamIdentityId.eq(link.id.as_str()))
+        .filter(signin_session::Column::EndedAt.is_null())
+        .all(tx)
+        .await?;
+    let mut ended = 0;
+    for session in &opened {
+        if sessions::end(tx, &session.id, "upstream_unlinked").await? {
+            ended += 1;
+        }
+    }
+    let provider_name = provider
+        .as_ref()
+        .map(|p| p.display_name.clone())
+        .unwrap_or_default();
+    audit::record(
+        tx,
+        Event {
+            app_id: &app.id,
+            actor: &tx.actor,
+            action: Action::UpstreamUnlinked,
+            target: Some(Target::user(user.id.as_str())),
+            details: json!({
+                "provider": provider.as_ref().map(|p| p.slug.clone()),
+                "issuer": link.issuer,
+                "subject": link.subject,
+                "sessions_ended": ended,
+            }),
+        },
+    )
+    .await?;
+    notices::notify_in(
+        tx,
+        app,
+        &user,
+        Notice::UpstreamUnlinked {
+            provider: provider_name,
+        },
+    )
+    .await?;
+    Ok(Ok(()))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnlinkRefusal {
+    #[error("There is no such linked account.")]
+    NotFound,
+    #[error("This is the account's last way to sign in: add a password or a passkey first.")]
+    LastWayIn,
+}
+
+/// Whether `kind` uses the OpenID Connect flow (for the edge).
+pub fn uses_id_token(provider: &identity_provider::Model) -> bool {
+    providers::kind_of(provider) != Kind::Github
+}
