@@ -136,6 +136,7 @@ pub struct SettingsArgs {
         long,
         global = true,
         env = "ONEAUTH_ALLOW_PRIVATE_UPSTREAMS",
+        action = clap::ArgAction::Set,
         value_parser = clap::builder::BoolishValueParser::new(),
         default_value = "off"
     )]

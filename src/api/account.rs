@@ -28,6 +28,32 @@ pub struct SessionView {
     pub user_agent: Option<String>,
 }
 
+/// An upstream account linked to this one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkedIdentityView {
+    pub id: String,
+    pub provider: String,
+    /// The address the upstream last reported (shown, never used to sign in).
+    pub email: Option<String>,
+    pub linked: String,
+    pub last_used: Option<String>,
+}
+
+/// An upstream identity this browser brought back, waiting to be linked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLinkView {
+    pub provider: String,
+    pub email: Option<String>,
+}
+
+/// A provider the account can sign in with (a button).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderButton {
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountView {
     pub email: String,
@@ -49,6 +75,12 @@ pub struct AccountView {
     /// Why this session may not set the password (a recovery no operator
     /// vouched for, of a user whose role needs a passkey).
     pub password_blocked: Option<String>,
+    /// Upstream accounts linked to this one.
+    pub linked: Vec<LinkedIdentityView>,
+    /// The app's providers not linked yet (to link from here).
+    pub linkable: Vec<ProviderButton>,
+    /// An upstream identity waiting for this account to confirm the link.
+    pub pending_link: Option<PendingLinkView>,
 }
 
 /// Everything the account page shows; `SignInRequired` when nobody is
@@ -89,7 +121,38 @@ pub async fn load_account(
             id: s.id,
         })
         .collect();
+    let links = crate::core::upstream::accounts::linked(db, &signin.user.id)
+        .await
+        .map_err(internal)?;
+    let linkable = crate::core::upstream::providers::enabled(db, &app.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .filter(|p| !links.iter().any(|(_, linked)| linked.id == p.id))
+        .map(|p| ProviderButton {
+            slug: p.slug,
+            name: p.display_name,
+            kind: p.kind,
+        })
+        .collect();
+    let linked = links
+        .into_iter()
+        .map(|(link, provider)| LinkedIdentityView {
+            id: link.id,
+            provider: provider.display_name,
+            email: link.email,
+            linked: to_the_minute(link.created_at),
+            last_used: link.last_sign_in_at.map(when),
+        })
+        .collect();
+    let pending_link = pending_upstream_link(&app).map(|(_, pending)| PendingLinkView {
+        provider: pending.provider_name,
+        email: pending.email,
+    });
     Ok(AccountView {
+        linked,
+        linkable,
+        pending_link,
         email: signin.user.email.clone(),
         has_password: account::has_password(db, &signin.user.id)
             .await
@@ -273,6 +336,53 @@ pub async fn remove_passkey(app_id: String, passkey_id: String) -> Result<(), Ap
     let session = browser_session().await?;
     let signin = require_signin(&session, &app).await?;
     account::remove_passkey(&state().db, &app, &signin, &passkey_id, &client_info()).await?;
+    Ok(())
+}
+
+/// Link the upstream account this browser brought back (after "sign in
+/// with your existing account first") to the signed-in account.
+#[server]
+pub async fn confirm_upstream_link(app_id: String) -> Result<(), ApiError> {
+    use crate::core::account;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    let Some((ceremony, pending)) = pending_upstream_link(&app) else {
+        return Err(ApiError::Refused(
+            "There is no account waiting to be linked: sign in through the provider again.".into(),
+        ));
+    };
+    account::link_upstream(
+        &state().db,
+        &app,
+        &signin,
+        &ceremony,
+        &pending,
+        &client_info(),
+    )
+    .await?;
+    forget_upstream_link();
+    Ok(())
+}
+
+/// Forget the upstream account waiting to be linked.
+#[server]
+pub async fn dismiss_upstream_link(app_id: String) -> Result<(), ApiError> {
+    load_app(&app_id).await?;
+    forget_upstream_link();
+    Ok(())
+}
+
+/// Unlink an upstream account (a step-up operation; never the last way in).
+#[server]
+pub async fn unlink_upstream(app_id: String, link_id: String) -> Result<(), ApiError> {
+    use crate::core::account;
+
+    let app = load_app(&app_id).await?;
+    let session = browser_session().await?;
+    let signin = require_signin(&session, &app).await?;
+    account::unlink_upstream(&state().db, &app, &signin, &link_id, &client_info()).await?;
     Ok(())
 }
 

@@ -255,6 +255,27 @@ pub fn take_registration(app_id: &str) -> Result<(Ceremony, PendingRegistration)
         .ok_or_else(expired)
 }
 
+/// The upstream identity this browser brought back for `app`, waiting for
+/// its owner to sign in and link it (sealed by `http::upstream`).
+pub fn pending_upstream_link(
+    app: &app::Model,
+) -> Option<(Ceremony, crate::core::upstream::accounts::PendingLink)> {
+    use crate::http::upstream::{LINK_COOKIE, LINK_KIND};
+    let value = read_cookie(LINK_COOKIE)?;
+    let (ceremony, pending): (Ceremony, crate::core::upstream::accounts::PendingLink) =
+        crate::core::ceremonies::open(
+            &state().db.deployment().vault,
+            LINK_KIND,
+            &value,
+            state().db.now(),
+        )?;
+    (pending.app_id == app.id.as_str()).then_some((ceremony, pending))
+}
+
+pub fn forget_upstream_link() {
+    set_cookie(cookie(crate::http::upstream::LINK_COOKIE, "", 0));
+}
+
 /// The browser's known-device mark for `app_id`, as it sent it (core
 /// checks whether it is a live mark of the account signing in).
 pub fn device_cookie(app_id: &str) -> Option<String> {

@@ -37,6 +37,10 @@ pub struct HostedApp {
     /// Whether this server sends e-mail (else the recovery page offers no
     /// link by e-mail).
     pub sends_email: bool,
+    /// The app's upstream providers (buttons on the sign-in page).
+    pub providers: Vec<crate::api::account::ProviderButton>,
+    /// The provider whose account waits to be linked after this sign-in.
+    pub link_pending: Option<String>,
 }
 
 /// The app behind `/a/{app_id}`, or `None` when there is no such app (or it
@@ -69,6 +73,17 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
             None => (false, false, false),
         };
     let signed_in_verified = signin.as_ref().is_some_and(|s| s.user.email_verified);
+    let providers = crate::core::upstream::providers::enabled(&state().db, &app.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|p| crate::api::account::ProviderButton {
+            slug: p.slug,
+            name: p.display_name,
+            kind: p.kind,
+        })
+        .collect();
+    let link_pending = pending_upstream_link(&app).map(|(_, pending)| pending.provider_name);
     let signed_in_as = signin.map(|s| s.user.email);
     Ok(Some(HostedApp {
         id: app.id.to_string(),
@@ -83,6 +98,8 @@ pub async fn load_hosted_app(app_id: String) -> Result<Option<HostedApp>, ApiErr
         signed_in_needs_enrolment_link,
         signed_in_verified,
         sends_email: state().settings.smtp.is_some(),
+        providers,
+        link_pending,
     }))
 }
 

@@ -34,6 +34,7 @@ use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Password, PasswordCheck};
 use super::policy::PolicyError;
 use super::sessions::{self, ActiveSignin, ClientInfo, Factor};
+use super::upstream::accounts::{self as upstream_accounts, PendingLink};
 use super::{recovery_codes, throttle, users};
 use crate::core::write::Actor;
 use crate::entities::{app, app_user, password_credential, signin_session};
@@ -69,6 +70,10 @@ pub enum AccountError {
     ConfirmationMismatch,
     #[error("That session does not exist or has already ended.")]
     NoSuchSession,
+    #[error(transparent)]
+    Link(upstream_accounts::LinkRefusal),
+    #[error(transparent)]
+    Unlink(upstream_accounts::UnlinkRefusal),
     #[error("Too many failed attempts. Try again later.")]
     Throttled,
     #[error(transparent)]
@@ -100,6 +105,10 @@ pub enum FactorChange {
     /// except in a session opened by a recovery).
     SetPassword,
     NewRecoveryCodes,
+    /// Linking an upstream identity (a new way in).
+    LinkUpstream,
+    /// Unlinking an upstream identity.
+    UnlinkUpstream,
 }
 
 /// What the user has to sign in with, read inside the changing transaction.
@@ -216,7 +225,56 @@ fn ensure_stepped_up(
             Err(AccountError::RecoveryCodesNeedAPasskey)
         }
         FactorChange::NewRecoveryCodes => fresh_any(),
+        // A recovery session proved only a code: an upstream account it
+        // linked would outlast the recovery (like a password, N2).
+        FactorChange::LinkUpstream if recovering => Err(AccountError::RecoveryNeedsEnrolmentLink),
+        FactorChange::LinkUpstream | FactorChange::UnlinkUpstream if factors.passkeys > 0 => {
+            fresh_passkey()
+        }
+        FactorChange::LinkUpstream | FactorChange::UnlinkUpstream => fresh_any(),
     }
+}
+
+/// Link the upstream identity this browser brought back (and kept sealed)
+/// to the signed-in account: a step-up operation, spent once, bound to that
+/// exact issuer and subject.
+pub async fn link_upstream(
+    db: &Db,
+    app: &app::Model,
+    signin: &ActiveSignin,
+    ceremony: &Ceremony,
+    pending: &PendingLink,
+    client: &ClientInfo,
+) -> Result<(), AccountError> {
+    let tx = write::begin(db, actor(signin, client)).await?;
+    users::lock(&tx, &signin.user.id).await?;
+    let factors = factors_of(&tx, &signin.user).await?;
+    ensure_stepped_up(signin, &factors, FactorChange::LinkUpstream, false)?;
+    upstream_accounts::link_pending(&tx, app, &signin.user, ceremony, pending)
+        .await?
+        .map_err(AccountError::Link)?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Unlink one of the account's upstream identities (a step-up operation;
+/// never the last way to sign in).
+pub async fn unlink_upstream(
+    db: &Db,
+    app: &app::Model,
+    signin: &ActiveSignin,
+    link_id: &str,
+    client: &ClientInfo,
+) -> Result<(), AccountError> {
+    let tx = write::begin(db, actor(signin, client)).await?;
+    users::lock(&tx, &signin.user.id).await?;
+    let factors = factors_of(&tx, &signin.user).await?;
+    ensure_stepped_up(signin, &factors, FactorChange::UnlinkUpstream, false)?;
+    upstream_accounts::unlink(&tx, app, &signin.user, link_id)
+        .await?
+        .map_err(AccountError::Unlink)?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Whether the account page should offer to add a passkey at all, and why

@@ -158,7 +158,48 @@ async fn start(
     }
     let link_session = if params.link.is_some() {
         match signins::current(&state.db, &session, &app).await {
-            Ok(Some(signin)) => Some(signin.session.id),
+            Ok(Some(signin)) => {
+                // Linking is a step-up operation: a stale sign-in confirms
+                // it's you first, then comes back to the account page.
+                use crate::core::account::{self, AccountError, FactorChange};
+                match account::may_change_factors(
+                    &state.db,
+                    &signin,
+                    FactorChange::LinkUpstream,
+                    None,
+                )
+                .await
+                {
+                    Ok(()) => Some(signin.session.id),
+                    Err(
+                        err @ (AccountError::ReauthenticationRequired
+                        | AccountError::PasskeyReauthenticationRequired),
+                    ) => {
+                        let reauth = match err {
+                            AccountError::PasskeyReauthenticationRequired => "passkey",
+                            _ => "1",
+                        };
+                        return redirect(
+                            &format!(
+                                "/a/{app_id}/login?reauth={reauth}&return_to=/a/{app_id}/account",
+                                app_id = app.id
+                            ),
+                            Vec::new(),
+                        );
+                    }
+                    Err(AccountError::Fault(err)) => {
+                        tracing::error!(%err, "checking a link request failed");
+                        return busy_page();
+                    }
+                    Err(refused) => {
+                        return sign_in_failed_page(
+                            StatusCode::FORBIDDEN,
+                            app.id.as_str(),
+                            &refused.to_string(),
+                        );
+                    }
+                }
+            }
             Ok(None) => {
                 let back = format!("/a/{}/account", app.id);
                 return redirect(

@@ -13,6 +13,7 @@ pub mod factors;
 pub mod mail;
 pub mod oauth;
 pub mod passkey;
+pub mod upstream;
 
 use oneauth::core::db::Db;
 use std::io::Write;
@@ -248,6 +249,9 @@ async fn spawn_app_configured(
         master_key_file: Some(dir.path().join("unused.key").display().to_string()),
         password_queue: oneauth::core::passwords::DEFAULT_QUEUE,
         metrics: true,
+        // The stand-in providers live on loopback; the SSRF test turns
+        // this off.
+        allow_private_upstreams: true,
         smtp: Default::default(),
     };
     configure(&mut args);

@@ -24,3 +24,4 @@ mod password_queue;
 mod security;
 mod server;
 mod signin;
+mod upstream;

@@ -218,8 +218,8 @@ async fn provision(
 }
 
 /// The link of `identity`, and its user, if there is one.
-async fn find_link(
-    db: &Db,
+async fn find_link<C: sea_orm::ConnectionTrait>(
+    db: &C,
     provider: &identity_provider::Model,
     identity: &Identity,
 ) -> Result<Option<(external_identity::Model, app_user::Model)>, Fault> {
@@ -437,30 +437,29 @@ pub async fn record_failure(
     Ok(())
 }
 
-/// Link the identity the browser kept to the account signed in here, once
-/// (the pending link's id is spent): the user proved the account with its
-/// own method in this browser just before.
+/// Link the identity the browser kept to `user` (signed in here, stepped
+/// up: `core::account::link_upstream`), once: the pending link's id is
+/// spent, and it links only the issuer and subject it was made for.
 pub async fn link_pending(
-    db: &Db,
+    tx: &Write,
     app: &app::Model,
-    signin: &ActiveSignin,
+    user: &app_user::Model,
     ceremony: &Ceremony,
     pending: &PendingLink,
-    client: &ClientInfo,
 ) -> Result<Result<(), LinkRefusal>, Fault> {
     if pending.app_id != app.id.as_str() {
         return Ok(Err(LinkRefusal::Expired));
     }
     let Some(provider) = identity_provider::Entity::find_by_id(pending.provider_id.as_str())
         .filter(identity_provider::Column::AppId.eq(app.id.clone()))
-        .one(db)
+        .one(tx)
         .await?
         .filter(|p| p.enabled_at.is_some())
     else {
         return Ok(Err(LinkRefusal::Expired));
     };
-    if !signin.is_fresh() {
-        return Ok(Err(LinkRefusal::NotFresh));
+    if !ceremonies::spend_once(tx, ceremony).await? {
+        return Ok(Err(LinkRefusal::Expired));
     }
     let identity = Identity {
         issuer: pending.issuer.clone(),
@@ -474,27 +473,10 @@ pub async fn link_pending(
         acr: None,
         claims: Default::default(),
     };
-    if find_link(db, &provider, &identity).await?.is_some() {
+    if find_link(tx, &provider, &identity).await?.is_some() {
         return Ok(Err(LinkRefusal::Taken));
     }
-    let tx = write::begin(
-        db,
-        Actor::user(&signin.user.id, &signin.user.email, client.address.clone()),
-    )
-    .await?;
-    if !ceremonies::spend_once(&tx, ceremony).await? {
-        return Ok(Err(LinkRefusal::Expired));
-    }
-    create_link(
-        &tx,
-        app,
-        &provider,
-        &identity,
-        &signin.user,
-        "after_sign_in",
-    )
-    .await?;
-    tx.commit().await?;
+    create_link(tx, app, &provider, &identity, user, "after_sign_in").await?;
     Ok(Ok(()))
 }
 
@@ -504,8 +486,6 @@ pub enum LinkRefusal {
         "That link request was already used or has expired. Sign in through the provider again."
     )]
     Expired,
-    #[error("Sign in again to link an account.")]
-    NotFresh,
     #[error("That upstream account is already linked to an account here.")]
     Taken,
 }

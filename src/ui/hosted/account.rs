@@ -11,9 +11,10 @@ use super::register::RecoveryCodesList;
 use super::{HostedPage, PasskeyIcon, load_page, query_param, use_hydrated};
 use crate::api::ApiError;
 use crate::api::account::{
-    AccountView, ChangePassword, DeactivateAccount, PasskeyView, RegenerateRecoveryCodes,
-    RemovePasskey, RenamePasskey, RevokeSession, SessionView, finish_add_passkey, load_account,
-    start_add_passkey,
+    AccountView, ChangePassword, ConfirmUpstreamLink, DeactivateAccount, DismissUpstreamLink,
+    LinkedIdentityView, PasskeyView, PendingLinkView, ProviderButton, RegenerateRecoveryCodes,
+    RemovePasskey, RenamePasskey, RevokeSession, SessionView, UnlinkUpstream, finish_add_passkey,
+    load_account, start_add_passkey,
 };
 use crate::api::hosted::HostedApp;
 use crate::ui::components::{
@@ -198,6 +199,7 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
             </div>
             {move || flash.get().map(|message| view! { <Notice tone="success">{message}</Notice> })}
             {enrolment}
+            {view.pending_link.clone().map(|pending| view! { <PendingLinkPanel app_id=app.id.clone() pending /> })}
             {move || fresh_codes.get().map(|codes| view! {
                 <section class="space-y-3 rounded-2xl bg-emerald-50 p-6 ring-1 ring-emerald-200">
                     <h2 class="text-base font-semibold text-emerald-900">"Save your new recovery codes"</h2>
@@ -229,10 +231,145 @@ fn AccountSections(app: HostedApp, view: AccountView) -> impl IntoView {
                     left=view.recovery_codes_left
                     passkey_first=view.passkeys.is_empty() && (view.passkey_blocked.is_some() || view.enrolment_link_valid)
                 />
+                <LinkedAccountsSection
+                    app=app.clone()
+                    linked=view.linked.clone()
+                    linkable=view.linkable.clone()
+                />
                 <SessionsSection app=app.clone() sessions=view.sessions.clone() />
                 <DeactivateSection app=app.clone() email=view.email.clone() fresh=view.fresh />
             })}
         </div>
+    }
+}
+
+/// An upstream account this browser brought back, waiting to be linked
+/// (the user signed in with their existing method to get here).
+#[component]
+fn PendingLinkPanel(app_id: String, pending: PendingLinkView) -> impl IntoView {
+    let changed = expect_context::<Changed>();
+    let flash = expect_context::<Flash>().0;
+    let confirm = ServerAction::<ConfirmUpstreamLink>::new();
+    let dismiss = ServerAction::<DismissUpstreamLink>::new();
+    Effect::new(move |_| {
+        if matches!(confirm.value().get(), Some(Ok(()))) {
+            flash.set(Some(
+                "The accounts are linked: you can now sign in with either.",
+            ));
+            changed.bump();
+        }
+        if matches!(dismiss.value().get(), Some(Ok(()))) {
+            changed.bump();
+        }
+    });
+    let error = action_error(confirm);
+    let upstream = pending
+        .email
+        .clone()
+        .map(|email| format!(" ({email})"))
+        .unwrap_or_default();
+    let problem_app = app_id.clone();
+    let dismiss_app = app_id.clone();
+    view! {
+        <section class="rounded-2xl bg-sky-50 p-6 ring-1 ring-sky-200" data-testid="pending-link">
+            <h2 class="text-base font-semibold text-sky-900">{format!("Link your {} account?", pending.provider)}</h2>
+            <p class="mt-1 text-sm text-sky-900">
+                {format!("You came back from {}{upstream}. Link it to this account to sign in with it from now on. Only that account will be linked.", pending.provider)}
+            </p>
+            <div class="mt-3"><ActionProblem app_id=problem_app error /></div>
+            <div class="mt-2 flex flex-wrap gap-2">
+                <ActionForm action=confirm>
+                    <input type="hidden" name="app_id" value=app_id />
+                    <div class="w-44"><SubmitButton label="Link accounts" pending_label="Linking…" pending=confirm.pending() /></div>
+                </ActionForm>
+                <ActionForm action=dismiss>
+                    <input type="hidden" name="app_id" value=dismiss_app />
+                    <button type="submit" class="rounded-lg px-3 py-2 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-white">"Not now"</button>
+                </ActionForm>
+            </div>
+        </section>
+    }
+}
+
+/// Upstream accounts linked to this one, and the app's other providers.
+#[component]
+fn LinkedAccountsSection(
+    app: HostedApp,
+    linked: Vec<LinkedIdentityView>,
+    linkable: Vec<ProviderButton>,
+) -> impl IntoView {
+    if linked.is_empty() && linkable.is_empty() {
+        return ().into_any();
+    }
+    let rows = linked
+        .into_iter()
+        .map(|identity| view! { <LinkedRow app_id=app.id.clone() identity /> })
+        .collect_view();
+    let buttons = linkable
+        .into_iter()
+        .map(|provider| {
+            let href = format!("/a/{}/upstream/{}/start?link=1", app.id, provider.slug);
+            let testid = format!("link-{}", provider.slug);
+            view! {
+                <a href=href rel="external" data-testid=testid class="rounded-lg px-3 py-2 text-sm font-medium text-slate-700 ring-1 ring-slate-300 hover:bg-slate-50">
+                    {format!("Link {}", provider.name)}
+                </a>
+            }
+        })
+        .collect_view();
+    view! {
+        <Section title="Linked accounts" description="Accounts at other providers that can sign you in here.">
+            <ul class="divide-y divide-slate-100">{rows}</ul>
+            <div class="mt-3 flex flex-wrap gap-2">{buttons}</div>
+        </Section>
+    }
+    .into_any()
+}
+
+#[component]
+fn LinkedRow(app_id: String, identity: LinkedIdentityView) -> impl IntoView {
+    let changed = expect_context::<Changed>();
+    let unlink = ServerAction::<UnlinkUpstream>::new();
+    let confirming = RwSignal::new(false);
+    Effect::new(move |_| {
+        if matches!(unlink.value().get(), Some(Ok(()))) {
+            changed.bump();
+        }
+    });
+    let error = action_error(unlink);
+    let used = identity
+        .last_used
+        .clone()
+        .map(|at| format!("last used {at}"))
+        .unwrap_or_else(|| "not used to sign in yet".to_owned());
+    let app_id = StoredValue::new(app_id);
+    let link_id = StoredValue::new(identity.id.clone());
+    view! {
+        <li class="py-3" data-testid="linked-row">
+            <div class="flex flex-wrap items-center justify-between gap-2">
+                <div class="min-w-0">
+                    <p class="font-medium text-slate-900" data-testid="linked-provider">{identity.provider.clone()}</p>
+                    <p class="truncate text-xs text-slate-500">
+                        {format!("{} · linked {} · {used}", identity.email.clone().unwrap_or_else(|| "no address given".to_owned()), identity.linked)}
+                    </p>
+                </div>
+                <button type="button" class="rounded-md px-2.5 py-1.5 text-sm font-medium text-red-600 hover:bg-red-50" on:click=move |_| confirming.set(true) data-testid="unlink">
+                    "Unlink"
+                </button>
+            </div>
+            <Show when=move || confirming.get()>
+                <ActionForm action=unlink attr:class="mt-3 rounded-lg bg-red-50 p-3 ring-1 ring-red-200">
+                    <input type="hidden" name="app_id" value=app_id.get_value() />
+                    <input type="hidden" name="link_id" value=link_id.get_value() />
+                    <p class="mb-3 text-sm text-red-800">"Unlink this account? It will no longer sign you in here, and the sessions it opened end."</p>
+                    <ActionProblem app_id=app_id.get_value() error />
+                    <div class="mt-2 flex gap-2">
+                        <div class="w-40"><SubmitButton label="Unlink" pending_label="Unlinking…" pending=unlink.pending() tone=Tone::Danger /></div>
+                        <button type="button" class="rounded-lg px-3 py-2 text-sm font-medium text-slate-700 hover:bg-white" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </div>
+                </ActionForm>
+            </Show>
+        </li>
     }
 }
 
@@ -546,6 +683,9 @@ fn describe_methods(methods: &[String]) -> String {
     }
     if methods.iter().any(|m| m == "otp") {
         names.push("recovery code");
+    }
+    if methods.iter().any(|m| m == "ext") {
+        names.push("sign-in provider");
     }
     names.join(" + ")
 }

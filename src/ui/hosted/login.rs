@@ -193,6 +193,22 @@ fn SignInCard(
             <PasskeyButton app=app.clone() return_to=return_to.clone() label="Sign in with a passkey" conditional=app.password_enabled />
         }
     });
+    let upstream = (!app.providers.is_empty()).then(|| {
+        let divider = (app.password_enabled || app.passkey_enabled).then(|| view! { <Divider /> });
+        view! {
+            {divider}
+            <ProviderButtons app=app.clone() return_to=return_to.clone() />
+        }
+    });
+    let link_notice = app.link_pending.clone().map(|provider| {
+        view! {
+            <div class="mb-5" data-testid="link-pending">
+                <Notice tone="info">
+                    {format!("There is no account here linked to that {provider} account yet. Sign in with your existing account first: you can then link the two.")}
+                </Notice>
+            </div>
+        }
+    });
     let recover = format!("/a/{}/recover", app.id);
     let register = app.self_registration.then(|| {
         let href = format!("/a/{}/register", app.id);
@@ -204,14 +220,45 @@ fn SignInCard(
         <Card>
             <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Sign in"</h1>
             <p class="mt-1 mb-6 text-sm text-slate-500">{format!("to continue to {}", app.name)}</p>
+            {link_notice}
             {password_form}
             {passkey}
+            {upstream}
         </Card>
         <div class="mt-6 space-y-2 text-center text-sm text-slate-600">
             <p>"Lost your passkey or password? " <CardLink href=recover>"Recover your account"</CardLink></p>
             {register}
         </div>
     }
+}
+
+/// One button per upstream provider of the app: a plain link (the server
+/// redirects to the provider), so it works without JavaScript.
+#[component]
+fn ProviderButtons(app: HostedApp, return_to: Option<String>) -> impl IntoView {
+    let query = return_to
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            format!(
+                "?return_to={}",
+                form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
+    let buttons = app
+        .providers
+        .iter()
+        .map(|provider| {
+            let href = format!("/a/{}/upstream/{}/start{query}", app.id, provider.slug);
+            let testid = format!("provider-{}", provider.slug);
+            view! {
+                <a href=href class=button_class(Tone::Secondary) rel="external" data-testid=testid>
+                    {format!("Continue with {}", provider.name)}
+                </a>
+            }
+        })
+        .collect_view();
+    view! { <div class="space-y-3">{buttons}</div> }
 }
 
 /// Someone is signed in here already.

@@ -1,0 +1,1258 @@
+//! Signing in through upstream identity providers (issue 23), against a
+//! stand-in OpenID provider on loopback whose answers each test writes:
+//! provisioning, linking that cannot be hijacked, claim-to-role mapping,
+//! back-channel logout, and every attack path the issue names.
+
+use std::sync::Arc;
+
+use reqwest::cookie::Jar;
+use serde_json::{Value, json};
+
+use crate::common::oauth::{Client, Pkce, param};
+use crate::common::upstream::{
+    Authorization, SigningKey, StandIn, begin, come_back, location, sign_in_upstream,
+};
+use crate::common::{PASSWORD, TestApp, add_user, sign_in, spawn_app, spawn_app_with};
+
+/// A browser whose cookie jar the test can write to (to replay a cookie).
+fn browser_with_jar() -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .build()
+        .unwrap();
+    (client, jar)
+}
+
+/// The value `response` set for cookie `name`.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+struct Setup {
+    app: TestApp,
+    stand_in: StandIn,
+    created: Value,
+}
+
+/// App `demo` with the stand-in registered as `corp` (with `extra` flags).
+async fn setup(extra: &[&str]) -> Setup {
+    let app = spawn_app().await;
+    let created = app.create_app("demo", "Demo");
+    let stand_in = StandIn::start().await;
+    stand_in.register(&app, "demo", "corp", extra);
+    Setup {
+        app,
+        stand_in,
+        created,
+    }
+}
+
+/// Mark the address of `email` in `demo` as confirmed (as its link would).
+async fn confirm_address(app: &TestApp, email: &str) {
+    app.sql(&format!(
+        "UPDATE app_user SET email_verified = true WHERE app_id = 'demo' AND email = '{email}'"
+    ))
+    .await;
+}
+
+async fn links_of(app: &TestApp, subject: &str) -> usize {
+    use oneauth::entities::external_identity;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    external_identity::Entity::find()
+        .filter(external_identity::Column::Subject.eq(subject))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// The reasons of the app's `signin.failed` events, oldest first.
+async fn failure_reasons(app: &TestApp) -> Vec<String> {
+    app.actions_with_details("demo")
+        .await
+        .into_iter()
+        .filter(|(action, _)| action == "signin.failed")
+        .map(|(_, details)| details["reason"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+async fn signed_in_email(app: &TestApp, browser: &reqwest::Client) -> Option<String> {
+    app.account(browser, "demo")
+        .await
+        .ok()
+        .map(|view| view["email"].as_str().unwrap().to_owned())
+}
+
+fn verified(stand_in: &StandIn, sub: &str, email: &str) -> impl FnOnce(&Authorization) -> Value {
+    let issuer = stand_in.issuer.clone();
+    let (sub, email) = (sub.to_owned(), email.to_owned());
+    move |authorization| {
+        let now = chrono::Utc::now().timestamp();
+        json!({
+            "iss": issuer, "sub": sub, "aud": authorization.client_id, "iat": now,
+            "exp": now + 300, "nonce": authorization.nonce, "email": email,
+            "email_verified": true, "sid": format!("sid-{sub}"),
+        })
+    }
+}
+
+#[tokio::test]
+async fn provisioning_creates_an_account_for_an_allowed_domain_and_continues_the_authorize_request()
+{
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let client = Client::from_created(&s.app, &s.created);
+    let browser = crate::common::browser();
+
+    // The client's /authorize sends the browser to sign in; it picks the
+    // provider button, which carries the request along.
+    let pkce = Pkce::new();
+    let login = location(&client.authorize(&browser, &pkce, &[]).await);
+    let return_to = param(&login, "return_to").expect("the login page keeps the request");
+    let query = format!(
+        "?return_to={}",
+        url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+    );
+    let authorization = begin(&s.app, &browser, "demo", "corp", &query).await;
+    assert_eq!(
+        authorization.redirect_uri,
+        format!("{}/a/demo/upstream/corp/callback", s.app.address)
+    );
+    let claims = verified(&s.stand_in, "upstream-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("c1", &s.stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "c1"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    let next = location(&back);
+    assert!(next.starts_with("/a/demo/oauth/authorize?"), "{next}");
+
+    // The authorization request finishes with a code for the new account.
+    let response = s.app.get_with(&browser, &next).await;
+    let redirect = location(&response);
+    let code = param(&redirect, "code").unwrap_or_else(|| panic!("no code in {redirect}"));
+    let (status, tokens) = client.exchange(&code, &pkce).await;
+    assert_eq!(status, 200, "{tokens}");
+    let id_token = crate::common::oauth::claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id_token["email"], "ada@example.com");
+    assert_eq!(id_token["amr"], json!(["ext"]));
+
+    let actions = s.app.actions_with_details("demo").await;
+    assert!(
+        actions
+            .iter()
+            .any(|(a, d)| a == "user.created" && d["after"]["email"] == "ada@example.com")
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|(a, d)| a == "upstream.linked" && d["how"] == "provisioned")
+    );
+    assert!(actions.iter().any(|(a, d)| a == "signin.succeeded"
+        && d["method"] == "upstream"
+        && d["provider"] == "corp"));
+}
+
+#[tokio::test]
+async fn provisioning_refuses_a_foreign_domain_and_an_unverified_address() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let browser = crate::common::browser();
+    let foreign = sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "someone", "someone@elsewhere.example"),
+    )
+    .await;
+    assert_eq!(foreign.status(), 403);
+    assert!(
+        foreign
+            .text()
+            .await
+            .unwrap()
+            .contains("Accounts of this e-mail domain cannot sign in here.")
+    );
+
+    let issuer = s.stand_in.issuer.clone();
+    let unverified = sign_in_upstream(&s.app, &browser, &s.stand_in, "demo", "corp", |a| {
+        let mut claims = s.stand_in.claims(a, "eve", "eve@example.com", false);
+        claims["iss"] = json!(issuer);
+        claims
+    })
+    .await;
+    assert_eq!(unverified.status(), 400);
+    assert_eq!(
+        failure_reasons(&s.app).await,
+        vec!["domain_not_allowed", "unverified_email"]
+    );
+    assert_eq!(
+        links_of(&s.app, "someone").await + links_of(&s.app, "eve").await,
+        0
+    );
+    assert_eq!(signed_in_email(&s.app, &browser).await, None);
+}
+
+#[tokio::test]
+async fn without_provisioning_an_unknown_identity_is_asked_to_sign_in_first() {
+    let s = setup(&[]).await;
+    let browser = crate::common::browser();
+    let back = sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "nobody", "nobody@example.com"),
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    assert!(location(&back).starts_with("/a/demo/login?link_pending=1"));
+    assert_eq!(links_of(&s.app, "nobody").await, 0);
+    assert_eq!(signed_in_email(&s.app, &browser).await, None);
+}
+
+#[tokio::test]
+async fn auto_link_needs_the_upstream_and_the_account_to_vouch_for_the_address() {
+    let s = setup(&["--auto-link", "on"]).await;
+    add_user(&s.app, "demo", "ada@example.com");
+    add_user(&s.app, "demo", "bob@example.com");
+    confirm_address(&s.app, "ada@example.com").await;
+
+    // The upstream does not vouch for Ada's address: no link.
+    let browser = crate::common::browser();
+    let unverified = sign_in_upstream(&s.app, &browser, &s.stand_in, "demo", "corp", |a| {
+        s.stand_in
+            .claims(a, "up-ada-unverified", "ada@example.com", false)
+    })
+    .await;
+    assert!(location(&unverified).starts_with("/a/demo/login?link_pending=1"));
+    assert_eq!(links_of(&s.app, "up-ada-unverified").await, 0);
+
+    // Bob never confirmed his address here (anyone may have registered it).
+    let browser = crate::common::browser();
+    let unconfirmed = sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-bob", "bob@example.com"),
+    )
+    .await;
+    assert!(location(&unconfirmed).starts_with("/a/demo/login?link_pending=1"));
+    assert_eq!(links_of(&s.app, "up-bob").await, 0);
+    assert_eq!(signed_in_email(&s.app, &browser).await, None);
+
+    // Both vouch: linked, signed in, told by e-mail.
+    let browser = crate::common::browser();
+    let linked = sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "ada@example.com"),
+    )
+    .await;
+    assert_eq!(location(&linked), "/a/demo/account");
+    assert_eq!(
+        signed_in_email(&s.app, &browser).await.as_deref(),
+        Some("ada@example.com")
+    );
+    let actions = s.app.actions_with_details("demo").await;
+    assert!(actions.iter().any(|(a, d)| a == "upstream.linked"
+        && d["how"] == "auto_link"
+        && d["subject"] == "up-ada"));
+    let outbox = s.app.outbox("demo").await;
+    assert!(
+        outbox
+            .iter()
+            .any(|m| m.to_address == "ada@example.com" && m.subject.contains("Corp SSO")),
+        "a security notice tells Ada"
+    );
+}
+
+#[tokio::test]
+async fn a_linked_identity_keeps_its_account_whatever_address_the_upstream_reports_later() {
+    let s = setup(&["--auto-link", "on"]).await;
+    add_user(&s.app, "demo", "ada@example.com");
+    add_user(&s.app, "demo", "bob@example.com");
+    confirm_address(&s.app, "ada@example.com").await;
+    confirm_address(&s.app, "bob@example.com").await;
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "ada@example.com"),
+    )
+    .await;
+
+    // The upstream account now claims Bob's address: it is still Ada.
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "bob@example.com"),
+    )
+    .await;
+    assert_eq!(
+        signed_in_email(&s.app, &browser).await.as_deref(),
+        Some("ada@example.com")
+    );
+    assert_eq!(links_of(&s.app, "up-ada").await, 1);
+}
+
+#[tokio::test]
+async fn a_link_confirmation_replayed_for_a_second_upstream_account_links_nothing() {
+    let s = setup(&[]).await;
+    add_user(&s.app, "demo", "ada@example.com");
+    let (browser, jar) = browser_with_jar();
+    let base = url::Url::parse(&s.app.address).unwrap();
+
+    // Ada comes back from the provider; no account is linked to it yet.
+    let back = sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "ada@corp.example"),
+    )
+    .await;
+    let pending = set_cookie(&back, "oneauth_upstream_link").expect("the pending link is kept");
+    let login = s
+        .app
+        .get_with(&browser, &location(&back))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        login.contains("Sign in with your existing account first"),
+        "the page says why"
+    );
+
+    // She signs in with her password and confirms the link on her account page.
+    sign_in(&s.app, &browser, "demo", "ada@example.com", PASSWORD).await;
+    let view = s.app.account(&browser, "demo").await.unwrap();
+    assert_eq!(view["pending_link"]["provider"], "Corp SSO");
+    let confirm = oneauth::api::account::ConfirmUpstreamLink {
+        app_id: "demo".into(),
+    };
+    s.app.call_json(&browser, confirm).await.expect("linked");
+    assert_eq!(links_of(&s.app, "up-ada").await, 1);
+    let view = s.app.account(&browser, "demo").await.unwrap();
+    assert_eq!(view["linked"][0]["provider"], "Corp SSO");
+
+    // The confirmation presented again (another upstream account's owner
+    // replaying it, say) links nothing more: it was spent, and it only ever
+    // named up-ada.
+    let second = sign_in_upstream(
+        &s.app,
+        &crate::common::browser(),
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-mallory", "mallory@corp.example"),
+    )
+    .await;
+    assert!(set_cookie(&second, "oneauth_upstream_link").is_some());
+    jar.add_cookie_str(&format!("oneauth_upstream_link={pending}; Path=/"), &base);
+    let replay = s
+        .app
+        .call_json(
+            &browser,
+            oneauth::api::account::ConfirmUpstreamLink {
+                app_id: "demo".into(),
+            },
+        )
+        .await
+        .expect_err("a spent confirmation is refused");
+    assert!(
+        crate::common::refused(&replay).contains("already used"),
+        "{replay}"
+    );
+    assert_eq!(links_of(&s.app, "up-mallory").await, 0);
+    assert_eq!(links_of(&s.app, "up-ada").await, 1);
+}
+
+#[tokio::test]
+async fn linking_from_the_account_page_needs_a_fresh_sign_in_and_links_the_account_that_asked() {
+    let s = setup(&[]).await;
+    add_user(&s.app, "demo", "ada@example.com");
+    let browser = crate::common::browser();
+    sign_in(&s.app, &browser, "demo", "ada@example.com", PASSWORD).await;
+    let view = s.app.account(&browser, "demo").await.unwrap();
+    assert_eq!(view["linkable"][0]["slug"], "corp");
+
+    let authorization = begin(&s.app, &browser, "demo", "corp", "?link=1").await;
+    let claims = verified(&s.stand_in, "up-ada", "ada@corp.example")(&authorization);
+    s.stand_in
+        .answer_code("link-code", &s.stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "link-code"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(location(&back), "/a/demo/account?linked=1");
+    assert_eq!(links_of(&s.app, "up-ada").await, 1);
+
+    // A stale sign-in cannot start a link.
+    s.app.advance_clock(chrono::Duration::minutes(10));
+    let stale = s
+        .app
+        .get_with(&browser, "/a/demo/upstream/corp/start?link=1")
+        .await;
+    assert!(
+        location(&stale).starts_with("/a/demo/login?reauth="),
+        "{}",
+        location(&stale)
+    );
+}
+
+#[tokio::test]
+async fn unlinking_keeps_the_last_way_in_and_needs_a_fresh_sign_in() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "ada@example.com"),
+    )
+    .await;
+    let view = s.app.account(&browser, "demo").await.unwrap();
+    let link_id = view["linked"][0]["id"].as_str().unwrap().to_owned();
+    let refused = s
+        .app
+        .call_json(
+            &browser,
+            oneauth::api::account::UnlinkUpstream {
+                app_id: "demo".into(),
+                link_id: link_id.clone(),
+            },
+        )
+        .await
+        .expect_err("the only way in stays");
+    assert!(
+        crate::common::refused(&refused).contains("last way to sign in"),
+        "{refused}"
+    );
+    assert_eq!(links_of(&s.app, "up-ada").await, 1);
+}
+
+// ---- attack paths -------------------------------------------------------
+
+#[tokio::test]
+async fn tampered_state_is_refused() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let browser = crate::common::browser();
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    let claims = verified(&s.stand_in, "up-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("c", &s.stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let tampered = format!("{}x", authorization.state);
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "c"), ("state", &tampered)],
+    )
+    .await;
+    assert_eq!(back.status(), 400);
+    assert!(
+        back.text()
+            .await
+            .unwrap()
+            .contains("This sign-in request is unknown, expired or was already used.")
+    );
+    assert_eq!(failure_reasons(&s.app).await, vec!["bad_state"]);
+    assert_eq!(links_of(&s.app, "up-ada").await, 0);
+}
+
+#[tokio::test]
+async fn replayed_state_is_refused() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let (browser, jar) = browser_with_jar();
+    let base = url::Url::parse(&s.app.address).unwrap();
+    let start = s
+        .app
+        .get_with(&browser, "/a/demo/upstream/corp/start")
+        .await;
+    let flow_cookie = set_cookie(&start, "oneauth_upstream").unwrap();
+    let to_provider = url::Url::parse(&location(&start)).unwrap();
+    let get = |name: &str| {
+        to_provider
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .unwrap()
+            .1
+            .into_owned()
+    };
+    let authorization = Authorization {
+        state: get("state"),
+        nonce: get("nonce"),
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        code_challenge: get("code_challenge"),
+    };
+    let claims = verified(&s.stand_in, "up-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("c", &s.stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let callback = [("code", "c"), ("state", authorization.state.as_str())];
+    let first = come_back(&s.app, &browser, "demo", "corp", &callback).await;
+    assert_eq!(first.status(), 303);
+
+    // The same answer and the same cookie again, from another browser (the
+    // provider, a stand-in, would even accept the code twice).
+    let (replayer, replay_jar) = browser_with_jar();
+    replay_jar.add_cookie_str(&format!("oneauth_upstream={flow_cookie}; Path=/"), &base);
+    let _ = jar;
+    let replay = come_back(&s.app, &replayer, "demo", "corp", &callback).await;
+    assert_eq!(replay.status(), 400);
+    assert_eq!(failure_reasons(&s.app).await, vec!["bad_state"]);
+    assert_eq!(signed_in_email(&s.app, &replayer).await, None);
+}
+
+#[tokio::test]
+async fn an_id_token_signed_with_another_key_is_refused() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let browser = crate::common::browser();
+    // The attacker's key claims the provider's key id.
+    let forged = SigningKey::new("upstream-1");
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    let claims = verified(&s.stand_in, "up-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("c", &forged.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "c"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 400);
+
+    // A key id the provider never published: its keys are fetched again
+    // once (it may have rotated), and the token is still refused.
+    let unknown = SigningKey::new("rotated-away");
+    let before = jwks_fetches(&s.stand_in).await;
+    let browser = crate::common::browser();
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    let claims = verified(&s.stand_in, "up-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("c2", &unknown.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "c2"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 400);
+    assert_eq!(
+        jwks_fetches(&s.stand_in).await - before,
+        1,
+        "one refetch, no more"
+    );
+    assert_eq!(
+        failure_reasons(&s.app).await,
+        vec!["bad_signature", "bad_signature"]
+    );
+    assert_eq!(links_of(&s.app, "up-ada").await, 0);
+}
+
+async fn jwks_fetches(stand_in: &StandIn) -> usize {
+    stand_in
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/jwks")
+        .count()
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_with_one_refetch() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    // Warm the cache with the old key set.
+    let browser = crate::common::browser();
+    begin(&s.app, &browser, "demo", "corp", "").await;
+    let rotated = SigningKey::new("upstream-2");
+    s.stand_in
+        .serve_keys(&[&s.stand_in.key.public, &rotated.public])
+        .await;
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    let claims = verified(&s.stand_in, "up-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("c", &rotated.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "c"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(
+        signed_in_email(&s.app, &browser).await.as_deref(),
+        Some("ada@example.com")
+    );
+}
+
+#[tokio::test]
+async fn a_token_from_another_issuer_is_refused() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let browser = crate::common::browser();
+    let back = sign_in_upstream(&s.app, &browser, &s.stand_in, "demo", "corp", |a| {
+        let mut claims = s.stand_in.claims(a, "up-ada", "ada@example.com", true);
+        claims["iss"] = json!("https://evil.example");
+        claims
+    })
+    .await;
+    assert_eq!(back.status(), 400);
+    assert_eq!(failure_reasons(&s.app).await, vec!["wrong_issuer"]);
+}
+
+#[tokio::test]
+async fn a_nonce_from_another_flow_is_refused() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let victim = crate::common::browser();
+    let attacker = crate::common::browser();
+    let victims = begin(&s.app, &victim, "demo", "corp", "").await;
+    let attackers = begin(&s.app, &attacker, "demo", "corp", "").await;
+    // An ID token minted for the attacker's flow, injected into the victim's.
+    let claims = verified(&s.stand_in, "up-mallory", "mallory@example.com")(&attackers);
+    s.stand_in
+        .answer_code("c", &s.stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &s.app,
+        &victim,
+        "demo",
+        "corp",
+        &[("code", "c"), ("state", &victims.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 400);
+    assert_eq!(failure_reasons(&s.app).await, vec!["nonce_mismatch"]);
+    assert_eq!(signed_in_email(&s.app, &victim).await, None);
+}
+
+#[tokio::test]
+async fn mix_up_a_code_from_provider_a_at_provider_bs_callback_is_refused() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let other = StandIn::start().await;
+    other.register(
+        &s.app,
+        "demo",
+        "partner",
+        &["--provisioning", "on", "--allowed-domains", "example.com"],
+    );
+    let browser = crate::common::browser();
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    let claims = verified(&s.stand_in, "up-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("c", &s.stand_in.key.sign(&claims, "JWT"))
+        .await;
+    // The answer to corp's request arrives at partner's callback.
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "partner",
+        &[("code", "c"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 400);
+    assert!(back.text().await.unwrap().contains("another provider"));
+    assert_eq!(failure_reasons(&s.app).await, vec!["wrong_provider"]);
+    assert_eq!(token_calls(&other).await, 0, "the code went to nobody");
+    assert_eq!(token_calls(&s.stand_in).await, 0);
+}
+
+async fn token_calls(stand_in: &StandIn) -> usize {
+    stand_in
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/token")
+        .count()
+}
+
+#[tokio::test]
+async fn the_iss_response_parameter_is_checked_where_the_provider_advertises_it() {
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    let stand_in =
+        StandIn::start_with(json!({ "authorization_response_iss_parameter_supported": true }))
+            .await;
+    stand_in.register(
+        &app,
+        "demo",
+        "corp",
+        &["--provisioning", "on", "--allowed-domains", "example.com"],
+    );
+    for iss in [Some("https://evil.example"), None] {
+        let browser = crate::common::browser();
+        let authorization = begin(&app, &browser, "demo", "corp", "").await;
+        let claims = verified(&stand_in, "up-ada", "ada@example.com")(&authorization);
+        stand_in
+            .answer_code("c", &stand_in.key.sign(&claims, "JWT"))
+            .await;
+        let mut query = vec![("code", "c"), ("state", authorization.state.as_str())];
+        if let Some(iss) = iss {
+            query.push(("iss", iss));
+        }
+        let back = come_back(&app, &browser, "demo", "corp", &query).await;
+        assert_eq!(back.status(), 400, "iss {iss:?}");
+    }
+    let browser = crate::common::browser();
+    let authorization = begin(&app, &browser, "demo", "corp", "").await;
+    let claims = verified(&stand_in, "up-ada", "ada@example.com")(&authorization);
+    stand_in
+        .answer_code("c2", &stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &app,
+        &browser,
+        "demo",
+        "corp",
+        &[
+            ("code", "c2"),
+            ("state", &authorization.state),
+            ("iss", &stand_in.issuer),
+        ],
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+}
+
+#[tokio::test]
+async fn denied_consent_a_refused_code_and_a_disabled_provider_end_on_a_page() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let browser = crate::common::browser();
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    let denied = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("error", "access_denied"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(denied.status(), 400);
+    assert!(
+        denied
+            .text()
+            .await
+            .unwrap()
+            .contains("cancelled or refused at Corp SSO")
+    );
+
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    s.stand_in.refuse_code("old").await;
+    let refused = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "old"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(refused.status(), 400);
+
+    let authorization = begin(&s.app, &browser, "demo", "corp", "").await;
+    s.app
+        .cli(&[
+            "provider",
+            "update",
+            "--app",
+            "demo",
+            "corp",
+            "--enabled",
+            "off",
+        ])
+        .expect_success();
+    let disabled = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "c"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(disabled.status(), 400);
+    assert_eq!(
+        failure_reasons(&s.app).await,
+        vec!["upstream_denied", "code_rejected", "provider_disabled"]
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_ends_on_a_page_not_a_500() {
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    // Nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    app.cli_with_stdin(
+        &[
+            "provider",
+            "add",
+            "--app",
+            "demo",
+            "gone",
+            "--kind",
+            "oidc",
+            "--issuer",
+            &format!("http://127.0.0.1:{port}"),
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+        ],
+        "s\n",
+    )
+    .expect_success();
+    let response = app.get("/a/demo/upstream/gone/start").await;
+    assert_eq!(response.status(), 502);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("could not be reached")
+    );
+}
+
+#[tokio::test]
+async fn ssrf_a_provider_at_a_private_address_is_never_fetched() {
+    let app = spawn_app_with(|args| args.allow_private_upstreams = false).await;
+    app.create_app("demo", "Demo");
+    let stand_in = StandIn::start().await;
+    stand_in.register(&app, "demo", "corp", &[]);
+    let response = app.get("/a/demo/upstream/corp/start").await;
+    assert_eq!(response.status(), 502);
+    assert!(
+        stand_in
+            .server
+            .received_requests()
+            .await
+            .unwrap()
+            .is_empty(),
+        "the server must not have probed the loopback address"
+    );
+    // The CLI's test says why, in a sentence (and touches nothing either).
+    app.cli(&["provider", "test", "--app", "demo", "corp"])
+        .expect_error("private or local address");
+    assert!(
+        stand_in
+            .server
+            .received_requests()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A host name that resolves to loopback is refused the same way.
+    app.cli_with_stdin(
+        &[
+            "provider",
+            "update",
+            "--app",
+            "demo",
+            "corp",
+            "--issuer",
+            &stand_in.issuer.replace("127.0.0.1", "localhost"),
+        ],
+        "",
+    )
+    .expect_success();
+    app.cli(&["provider", "test", "--app", "demo", "corp"])
+        .expect_error("private or local address");
+    assert!(
+        stand_in
+            .server
+            .received_requests()
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+// ---- roles and policy ----------------------------------------------------
+
+#[tokio::test]
+async fn mapped_roles_follow_the_upstream_groups_and_leave_manual_grants_alone() {
+    let s = setup(&[
+        "--provisioning",
+        "on",
+        "--allowed-domains",
+        "example.com",
+        "--map-role",
+        "groups=platform-admins:admin",
+        "--map-role",
+        "groups=auditors:auditor",
+    ])
+    .await;
+    for role in ["admin", "auditor"] {
+        s.app
+            .cli(&["role", "create", "--app", "demo", role])
+            .expect_success();
+    }
+    let issuer = s.stand_in.issuer.clone();
+    let with_groups = |groups: Value| {
+        let issuer = issuer.clone();
+        move |a: &Authorization| {
+            let now = chrono::Utc::now().timestamp();
+            json!({
+                "iss": issuer, "sub": "up-ada", "aud": a.client_id, "iat": now, "exp": now + 300,
+                "nonce": a.nonce, "email": "ada@example.com", "email_verified": true,
+                "groups": groups,
+            })
+        }
+    };
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        with_groups(json!(["staff", "platform-admins"])),
+    )
+    .await;
+    let roles = held_roles(&s.app).await;
+    assert_eq!(roles, vec!["admin"]);
+    // An operator grants auditor by hand: the mapping never takes it.
+    s.app.grant_role("demo", "ada@example.com", "auditor");
+
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        with_groups(json!(["staff"])),
+    )
+    .await;
+    assert_eq!(held_roles(&s.app).await, vec!["auditor"]);
+    let actions = s.app.actions_with_details("demo").await;
+    assert!(
+        actions.iter().any(|(a, d)| a == "role.granted"
+            && d["role"] == "admin"
+            && d["mapped_from"] == "corp")
+    );
+    assert!(
+        actions.iter().any(|(a, d)| a == "role.revoked"
+            && d["role"] == "admin"
+            && d["reason"] == "claim_gone")
+    );
+}
+
+async fn held_roles(app: &TestApp) -> Vec<String> {
+    let user = {
+        use oneauth::entities::app_user;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        app_user::Entity::find()
+            .filter(app_user::Column::Email.eq("ada@example.com"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    oneauth::core::roles::names_held(&app.db, &user.id)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_passkey_role_still_steps_up_after_an_upstream_sign_in() {
+    let s = setup(&[
+        "--provisioning",
+        "on",
+        "--allowed-domains",
+        "example.com",
+        "--map-role",
+        "groups=ops:admin",
+    ])
+    .await;
+    s.app
+        .cli(&[
+            "role",
+            "create",
+            "--app",
+            "demo",
+            "admin",
+            "--require-passkey",
+        ])
+        .expect_success();
+    let browser = crate::common::browser();
+    let issuer = s.stand_in.issuer.clone();
+    sign_in_upstream(&s.app, &browser, &s.stand_in, "demo", "corp", |a| {
+        let mut claims = s.stand_in.claims(a, "up-ada", "ada@example.com", true);
+        claims["iss"] = json!(issuer);
+        claims["groups"] = json!(["ops"]);
+        // The upstream says it used a hardware key: not trusted by default.
+        claims["amr"] = json!(["hwk", "mfa"]);
+        claims
+    })
+    .await;
+    let client = Client::from_created(&s.app, &s.created);
+    let response = client.authorize(&browser, &Pkce::new(), &[]).await;
+    let login = location(&response);
+    assert!(
+        login.starts_with("/a/demo/login?"),
+        "no code without a passkey here: {login}"
+    );
+    assert_eq!(param(&login, "passkey").as_deref(), Some("1"));
+    let actions = s.app.actions_with_details("demo").await;
+    assert!(
+        actions
+            .iter()
+            .any(|(a, d)| a == "signin.succeeded" && d["upstream_amr"] == json!(["hwk", "mfa"]))
+    );
+}
+
+// ---- back-channel logout -------------------------------------------------
+
+#[tokio::test]
+async fn back_channel_logout_ends_the_session_and_its_refresh_family() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    let client = Client::from_created(&s.app, &s.created);
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "ada@example.com"),
+    )
+    .await;
+    let tokens = client
+        .tokens(&browser, &[("scope", "openid email offline_access")])
+        .await;
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+
+    let now = chrono::Utc::now().timestamp();
+    let logout = |jti: &str, key: &SigningKey, sid: &str| {
+        key.sign(
+            &json!({
+                "iss": s.stand_in.issuer, "aud": "oneauth-client", "iat": now, "exp": now + 120,
+                "jti": jti, "sid": sid,
+                "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+            }),
+            "logout+jwt",
+        )
+    };
+    let endpoint = "/a/demo/upstream/corp/backchannel_logout";
+    // A token signed by someone else changes nothing.
+    let forged = s
+        .app
+        .post_form(
+            &s.app.http,
+            endpoint,
+            &[(
+                "logout_token",
+                &logout("j0", &SigningKey::new("upstream-1"), "sid-up-ada"),
+            )],
+        )
+        .await;
+    assert_eq!(forged.status(), 400);
+    assert!(signed_in_email(&s.app, &browser).await.is_some());
+
+    let token = logout("j1", &s.stand_in.key, "sid-up-ada");
+    let accepted = s
+        .app
+        .post_form(&s.app.http, endpoint, &[("logout_token", &token)])
+        .await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(
+        signed_in_email(&s.app, &browser).await,
+        None,
+        "the session ended"
+    );
+    let (status, body) = client.refresh(&refresh).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let replayed = s
+        .app
+        .post_form(&s.app.http, endpoint, &[("logout_token", &token)])
+        .await;
+    assert_eq!(replayed.status(), 400, "a logout token is single use");
+    let actions = s.app.actions_with_details("demo").await;
+    assert!(
+        actions
+            .iter()
+            .any(|(a, d)| a == "upstream.logged_out" && d["sessions_ended"] == 1)
+    );
+}
+
+// ---- operators ----------------------------------------------------------
+
+#[tokio::test]
+async fn the_cli_manages_providers_and_never_shows_or_logs_the_secret() {
+    let s = setup(&["--map-role", "groups=ops:admin"]).await;
+    let listed = s
+        .app
+        .cli(&["provider", "list", "--app", "demo"])
+        .expect_success();
+    assert!(!listed.stdout.contains("upstream-secret"));
+    let listed = listed.json();
+    assert_eq!(listed[0]["provider"], "corp");
+    assert_eq!(listed[0]["role_mappings"], json!(["groups=ops:admin"]));
+    assert_eq!(
+        listed[0]["callback_url"],
+        format!("{}/a/demo/upstream/corp/callback", s.app.address)
+    );
+    s.app
+        .cli(&[
+            "--allow-private-upstreams",
+            "on",
+            "provider",
+            "test",
+            "--app",
+            "demo",
+            "corp",
+        ])
+        .expect_success();
+    s.app
+        .cli_with_stdin(
+            &[
+                "provider",
+                "update",
+                "--app",
+                "demo",
+                "corp",
+                "--client-secret-stdin",
+                "--auto-link",
+                "on",
+            ],
+            "a-new-secret\n",
+        )
+        .expect_success();
+    s.app
+        .cli(&[
+            "provider",
+            "add",
+            "--app",
+            "demo",
+            "bad",
+            "--kind",
+            "saml",
+            "--client-id",
+            "x",
+        ])
+        .expect_error("is not a provider kind");
+    s.app
+        .cli(&[
+            "provider",
+            "add",
+            "--app",
+            "demo",
+            "bad",
+            "--kind",
+            "oidc",
+            "--client-id",
+            "x",
+        ])
+        .expect_error("issuer URL");
+    s.app
+        .cli_with_stdin(
+            &[
+                "provider",
+                "update",
+                "--app",
+                "demo",
+                "corp",
+                "--provisioning",
+                "on",
+            ],
+            "",
+        )
+        .expect_error("allowed domains");
+    s.app
+        .cli(&["provider", "remove", "--app", "demo", "corp"])
+        .expect_success();
+    assert!(
+        s.app
+            .cli(&["provider", "list", "--app", "demo"])
+            .json()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let events = s.app.actions_with_details("demo").await;
+    let changes: Vec<&str> = events
+        .iter()
+        .filter(|(a, _)| a.starts_with("provider."))
+        .map(|(a, _)| a.as_str())
+        .collect();
+    assert_eq!(
+        changes,
+        vec!["provider.created", "provider.updated", "provider.deleted"]
+    );
+    for (action, details) in &events {
+        let text = details.to_string();
+        assert!(
+            !text.contains("upstream-secret") && !text.contains("a-new-secret"),
+            "{action}: {text}"
+        );
+    }
+    let updated = &events
+        .iter()
+        .find(|(a, _)| a == "provider.updated")
+        .unwrap()
+        .1;
+    assert_eq!(updated["client_secret"], "replaced");
+}
