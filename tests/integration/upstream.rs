@@ -46,8 +46,18 @@ struct Setup {
 
 /// App `demo` with the stand-in registered as `corp` (with `extra` flags).
 async fn setup(extra: &[&str]) -> Setup {
+    setup_with_roles(&[], extra).await
+}
+
+/// [`setup`], with roles of `demo` created first (`role create` arguments).
+async fn setup_with_roles(roles: &[&[&str]], extra: &[&str]) -> Setup {
     let app = spawn_app().await;
     let created = app.create_app("demo", "Demo");
+    for role in roles {
+        let mut args = vec!["role", "create", "--app", "demo"];
+        args.extend_from_slice(role);
+        app.cli(&args).expect_success();
+    }
     let stand_in = StandIn::start().await;
     stand_in.register(&app, "demo", "corp", extra);
     Setup {
@@ -926,22 +936,20 @@ async fn ssrf_a_provider_at_a_private_address_is_never_fetched() {
 
 #[tokio::test]
 async fn mapped_roles_follow_the_upstream_groups_and_leave_manual_grants_alone() {
-    let s = setup(&[
-        "--provisioning",
-        "on",
-        "--allowed-domains",
-        "example.com",
-        "--map-role",
-        "groups=platform-admins:admin",
-        "--map-role",
-        "groups=auditors:auditor",
-    ])
+    let s = setup_with_roles(
+        &[&["admin"], &["auditor"]],
+        &[
+            "--provisioning",
+            "on",
+            "--allowed-domains",
+            "example.com",
+            "--map-role",
+            "groups=platform-admins:admin",
+            "--map-role",
+            "groups=auditors:auditor",
+        ],
+    )
     .await;
-    for role in ["admin", "auditor"] {
-        s.app
-            .cli(&["role", "create", "--app", "demo", role])
-            .expect_success();
-    }
     let issuer = s.stand_in.issuer.clone();
     let with_groups = |groups: Value| {
         let issuer = issuer.clone();
@@ -1011,25 +1019,18 @@ async fn held_roles(app: &TestApp) -> Vec<String> {
 
 #[tokio::test]
 async fn a_passkey_role_still_steps_up_after_an_upstream_sign_in() {
-    let s = setup(&[
-        "--provisioning",
-        "on",
-        "--allowed-domains",
-        "example.com",
-        "--map-role",
-        "groups=ops:admin",
-    ])
+    let s = setup_with_roles(
+        &[&["admin", "--require-passkey"]],
+        &[
+            "--provisioning",
+            "on",
+            "--allowed-domains",
+            "example.com",
+            "--map-role",
+            "groups=ops:admin",
+        ],
+    )
     .await;
-    s.app
-        .cli(&[
-            "role",
-            "create",
-            "--app",
-            "demo",
-            "admin",
-            "--require-passkey",
-        ])
-        .expect_success();
     let browser = crate::common::browser();
     let issuer = s.stand_in.issuer.clone();
     sign_in_upstream(&s.app, &browser, &s.stand_in, "demo", "corp", |a| {
@@ -1141,7 +1142,21 @@ async fn back_channel_logout_ends_the_session_and_its_refresh_family() {
 
 #[tokio::test]
 async fn the_cli_manages_providers_and_never_shows_or_logs_the_secret() {
-    let s = setup(&["--map-role", "groups=ops:admin"]).await;
+    let s = setup_with_roles(&[&["admin"]], &["--map-role", "groups=ops:admin"]).await;
+    s.app
+        .cli_with_stdin(
+            &[
+                "provider",
+                "update",
+                "--app",
+                "demo",
+                "corp",
+                "--map-role",
+                "groups=x:missing",
+            ],
+            "",
+        )
+        .expect_error("which this app does not have");
     let listed = s
         .app
         .cli(&["provider", "list", "--app", "demo"])
@@ -1255,4 +1270,338 @@ async fn the_cli_manages_providers_and_never_shows_or_logs_the_secret() {
         .unwrap()
         .1;
     assert_eq!(updated["client_secret"], "replaced");
+}
+
+// ---- presets against local stand-ins (recorded answers) ------------------
+
+mod presets {
+    use serde_json::json;
+    use wiremock::matchers::{header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::{confirm_address, failure_reasons, links_of, signed_in_email};
+    use crate::common::upstream::{SigningKey, begin, come_back, location};
+    use crate::common::{add_user, spawn_app};
+
+    /// GitHub's answers as recorded from its REST API (trimmed).
+    async fn github(emails: serde_json::Value) -> MockServer {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/login/oauth/access_token"))
+            .and(header("accept", "application/json"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "gho_16C7e42F292c6912E7710c838347Ae178B4a",
+                "scope": "read:user,user:email",
+                "token_type": "bearer",
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/user"))
+            .and(header(
+                "authorization",
+                "Bearer gho_16C7e42F292c6912E7710c838347Ae178B4a",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "login": "octocat", "id": 583231, "node_id": "MDQ6VXNlcjU4MzIzMQ==",
+                "type": "User", "site_admin": false, "name": "The Octocat",
+                "company": "@github", "email": "octocat@github.com",
+            })))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/user/emails"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(emails))
+            .mount(&server)
+            .await;
+        server
+    }
+
+    #[tokio::test]
+    async fn a_github_account_whose_only_matching_email_is_unverified_links_nothing() {
+        let app = spawn_app().await;
+        app.create_app("demo", "Demo");
+        add_user(&app, "demo", "ada@example.com");
+        confirm_address(&app, "ada@example.com").await;
+        let unverified = github(json!([
+            { "email": "ada@example.com", "primary": true, "verified": false, "visibility": "private" },
+            { "email": "octocat@users.noreply.github.com", "primary": false, "verified": true, "visibility": null },
+        ]))
+        .await;
+        let base = unverified.uri();
+        app.cli_with_stdin(
+            &[
+                "provider",
+                "add",
+                "--app",
+                "demo",
+                "github",
+                "--kind",
+                "github",
+                "--name",
+                "GitHub",
+                "--issuer",
+                &base,
+                "--api-url",
+                &format!("{base}/api"),
+                "--client-id",
+                "Iv1.8a61f9b3a7aba766",
+                "--client-secret-stdin",
+                "--auto-link",
+                "on",
+            ],
+            "github-secret\n",
+        )
+        .expect_success();
+        let browser = crate::common::browser();
+        let authorization = begin(&app, &browser, "demo", "github", "").await;
+        let back = come_back(
+            &app,
+            &browser,
+            "demo",
+            "github",
+            &[("code", "gh-code"), ("state", &authorization.state)],
+        )
+        .await;
+        assert!(
+            location(&back).starts_with("/a/demo/login?link_pending=1"),
+            "{}",
+            location(&back)
+        );
+        assert_eq!(links_of(&app, "583231").await, 0);
+        assert_eq!(signed_in_email(&app, &browser).await, None);
+        let token_request = &unverified.received_requests().await.unwrap()[0];
+        let form: Vec<(String, String)> = url::form_urlencoded::parse(&token_request.body)
+            .into_owned()
+            .collect();
+        assert!(
+            form.contains(&(
+                "code_verifier".into(),
+                form.iter()
+                    .find(|(k, _)| k == "code_verifier")
+                    .unwrap()
+                    .1
+                    .clone()
+            ))
+        );
+        assert!(form.contains(&("client_secret".into(), "github-secret".into())));
+
+        // With the address verified and primary, the accounts link.
+        let verified = github(json!([
+            { "email": "ada@example.com", "primary": true, "verified": true, "visibility": "private" },
+        ]))
+        .await;
+        let base = verified.uri();
+        app.cli(&[
+            "provider",
+            "update",
+            "--app",
+            "demo",
+            "github",
+            "--issuer",
+            &base,
+            "--api-url",
+            &format!("{base}/api"),
+        ])
+        .expect_success();
+        let browser = crate::common::browser();
+        let authorization = begin(&app, &browser, "demo", "github", "").await;
+        assert!(authorization.nonce.is_empty(), "GitHub takes no nonce");
+        let back = come_back(
+            &app,
+            &browser,
+            "demo",
+            "github",
+            &[("code", "gh-code"), ("state", &authorization.state)],
+        )
+        .await;
+        assert_eq!(location(&back), "/a/demo/account");
+        assert_eq!(
+            signed_in_email(&app, &browser).await.as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(links_of(&app, "583231").await, 1);
+    }
+
+    /// Entra ID's multi-tenant ("organizations") endpoints, recorded shape.
+    struct Entra {
+        server: MockServer,
+        key: SigningKey,
+    }
+
+    impl Entra {
+        async fn start() -> Self {
+            let server = MockServer::start().await;
+            let base = server.uri();
+            let key = SigningKey::new("entra-key-1");
+            Mock::given(method("GET"))
+                .and(path("/organizations/v2.0/.well-known/openid-configuration"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "token_endpoint": format!("{base}/organizations/oauth2/v2.0/token"),
+                    "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+                    "jwks_uri": format!("{base}/organizations/discovery/v2.0/keys"),
+                    "response_modes_supported": ["query", "fragment", "form_post"],
+                    "subject_types_supported": ["pairwise"],
+                    "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+                    "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+                    "scopes_supported": ["openid", "profile", "email", "offline_access"],
+                    "issuer": format!("{base}/{{tenantid}}/v2.0"),
+                    "request_uri_parameter_supported": false,
+                    "userinfo_endpoint": "https://graph.microsoft.com/oidc/userinfo",
+                    "authorization_endpoint": format!("{base}/organizations/oauth2/v2.0/authorize"),
+                    "http_logout_supported": true,
+                    "frontchannel_logout_supported": true,
+                    "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "preferred_username", "name", "tid", "ver", "at_hash", "c_hash", "email"],
+                    "tenant_region_scope": null,
+                    "cloud_instance_name": "microsoftonline.com",
+                })))
+                .mount(&server)
+                .await;
+            Mock::given(method("GET"))
+                .and(path("/organizations/discovery/v2.0/keys"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "keys": [serde_json::Value::Object(key.public.as_ref().clone())],
+                })))
+                .mount(&server)
+                .await;
+            Self { server, key }
+        }
+
+        fn issuer_of(&self, tenant: &str) -> String {
+            format!("{}/{tenant}/v2.0", self.server.uri())
+        }
+
+        async fn answer(&self, code: &str, claims: serde_json::Value) {
+            let code = code.to_owned();
+            Mock::given(method("POST"))
+                .and(path("/organizations/oauth2/v2.0/token"))
+                .and(move |request: &wiremock::Request| {
+                    url::form_urlencoded::parse(&request.body)
+                        .any(|(k, v)| k == "code" && v == code)
+                })
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "token_type": "Bearer", "scope": "openid profile email", "expires_in": 3599,
+                    "access_token": "eyJ0eXAiOiJKV1Qi.entra.access",
+                    "id_token": self.key.sign(&claims, "JWT"),
+                })))
+                .mount(&self.server)
+                .await;
+        }
+    }
+
+    async fn entra_app(extra: &[&str]) -> (crate::common::TestApp, Entra) {
+        let app = spawn_app().await;
+        app.create_app("demo", "Demo");
+        let entra = Entra::start().await;
+        let mut args = vec![
+            "provider",
+            "add",
+            "--app",
+            "demo",
+            "entra",
+            "--kind",
+            "entra",
+            "--name",
+            "Microsoft",
+            "--client-id",
+            "6731de76-14a6-49ae-97bc-6eba6914391e",
+            "--client-secret-stdin",
+        ];
+        let issuer = format!("{}/organizations/v2.0", entra.server.uri());
+        args.extend_from_slice(&["--issuer", &issuer]);
+        args.extend_from_slice(extra);
+        app.cli_with_stdin(&args, "entra-secret\n").expect_success();
+        (app, entra)
+    }
+
+    fn entra_claims(
+        entra: &Entra,
+        nonce: &str,
+        tenant: &str,
+        oid: &str,
+        email: &str,
+    ) -> serde_json::Value {
+        let now = chrono::Utc::now().timestamp();
+        json!({
+            "ver": "2.0", "iss": entra.issuer_of(tenant), "sub": format!("pairwise-{oid}"),
+            "aud": "6731de76-14a6-49ae-97bc-6eba6914391e", "exp": now + 3600, "iat": now,
+            "nbf": now, "nonce": nonce, "name": "Ada", "preferred_username": email,
+            "email": email, "oid": oid, "tid": tenant,
+        })
+    }
+
+    #[tokio::test]
+    async fn an_entra_token_whose_email_names_another_user_signs_in_as_nobody_else() {
+        let (app, entra) = entra_app(&["--auto-link", "on"]).await;
+        add_user(&app, "demo", "ada@example.com");
+        confirm_address(&app, "ada@example.com").await;
+        // Any tenant's administrator can give an account Ada's address.
+        let browser = crate::common::browser();
+        let authorization = begin(&app, &browser, "demo", "entra", "").await;
+        let mut claims = entra_claims(
+            &entra,
+            &authorization.nonce,
+            "attacker-tenant",
+            "o-mallory",
+            "ada@example.com",
+        );
+        claims["email_verified"] = json!(true);
+        entra.answer("e1", claims).await;
+        let back = come_back(
+            &app,
+            &browser,
+            "demo",
+            "entra",
+            &[("code", "e1"), ("state", &authorization.state)],
+        )
+        .await;
+        assert!(
+            location(&back).starts_with("/a/demo/login?link_pending=1"),
+            "{}",
+            location(&back)
+        );
+        assert_eq!(signed_in_email(&app, &browser).await, None);
+        assert_eq!(links_of(&app, "attacker-tenant:o-mallory").await, 0);
+    }
+
+    #[tokio::test]
+    async fn an_entra_identity_is_its_tenant_and_object_id_and_its_issuer_its_tenants() {
+        let (app, entra) =
+            entra_app(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+        // A token whose issuer names another tenant than its `tid`.
+        let browser = crate::common::browser();
+        let authorization = begin(&app, &browser, "demo", "entra", "").await;
+        let mut claims = entra_claims(&entra, &authorization.nonce, "t1", "o1", "ada@example.com");
+        claims["iss"] = json!(entra.issuer_of("t2"));
+        claims["xms_edov"] = json!(true);
+        entra.answer("e1", claims).await;
+        let back = come_back(
+            &app,
+            &browser,
+            "demo",
+            "entra",
+            &[("code", "e1"), ("state", &authorization.state)],
+        )
+        .await;
+        assert_eq!(back.status(), 400);
+        assert_eq!(failure_reasons(&app).await, vec!["wrong_issuer"]);
+
+        // Its own tenant's issuer, and a domain its owner verified: provisioned
+        // as tid:oid.
+        let browser = crate::common::browser();
+        let authorization = begin(&app, &browser, "demo", "entra", "").await;
+        let mut claims = entra_claims(&entra, &authorization.nonce, "t1", "o1", "ada@example.com");
+        claims["xms_edov"] = json!(true);
+        entra.answer("e2", claims).await;
+        let back = come_back(
+            &app,
+            &browser,
+            "demo",
+            "entra",
+            &[("code", "e2"), ("state", &authorization.state)],
+        )
+        .await;
+        assert_eq!(back.status(), 303, "{}", back.text().await.unwrap());
+        assert_eq!(links_of(&app, "t1:o1").await, 1);
+    }
 }

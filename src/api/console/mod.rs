@@ -16,6 +16,7 @@ pub mod clients;
 #[cfg(feature = "ssr")]
 pub mod export;
 pub mod outbox;
+pub mod providers;
 pub mod roles;
 pub mod users;
 

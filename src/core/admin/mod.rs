@@ -8,6 +8,7 @@ pub mod apps;
 pub mod audit_log;
 pub mod bootstrap;
 pub mod outbox;
+pub mod providers;
 pub mod roles;
 pub mod users;
 

@@ -404,6 +404,25 @@ fn apply(
     Ok(())
 }
 
+/// Refuse rules that name a role the app does not have.
+async fn check_roles(
+    tx: &Write,
+    app_id: &AppId,
+    input: &ProviderInput,
+) -> Result<(), ProviderError> {
+    for rule in input.role_mappings.iter().flatten() {
+        let name =
+            crate::types::RoleName::parse(&rule.role).map_err(|e| invalid("role_mappings", e.0))?;
+        if crate::core::roles::find(tx, app_id, &name).await?.is_none() {
+            return Err(invalid(
+                "role_mappings",
+                format!("The rule {rule} names the role \"{name}\", which this app does not have."),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Create a provider of `app_id` (turned on unless `input.enabled` says
 /// otherwise).
 pub async fn create(
@@ -428,6 +447,7 @@ pub async fn create(
             "Give the client id the provider issued.",
         ));
     }
+    check_roles(tx, app_id, &input).await?;
     let enabled = input.enabled.unwrap_or(true);
     let mut provider = identity_provider::Model {
         id: secrets::new_id(),
@@ -476,6 +496,7 @@ pub async fn update(
     input: ProviderInput,
 ) -> Result<identity_provider::Model, ProviderError> {
     let before = require(tx, app_id, slug).await?;
+    check_roles(tx, app_id, &input).await?;
     let secret_replaced = input.client_secret.is_some();
     let enabled = input.enabled;
     let mut provider = before.clone();

@@ -16,6 +16,7 @@ pub mod apps;
 pub mod audit;
 pub mod clients;
 pub mod outbox;
+pub mod providers;
 pub mod roles;
 pub mod user;
 pub mod users;
@@ -154,6 +155,7 @@ pub fn AppTabs(#[prop(into)] app_id: Signal<String>) -> impl IntoView {
             <A href=link("/clients") attr:class=tab>"Clients"</A>
             <A href=link("/users") attr:class=tab>"Users"</A>
             <A href=link("/roles") attr:class=tab>"Roles"</A>
+            <A href=link("/providers") attr:class=tab>"Sign-in providers"</A>
             <A href=link("/outbox") attr:class=tab>"E-mail"</A>
             <A href=link("/audit") attr:class=tab>"Audit"</A>
         </nav>

@@ -12,6 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::{LoadError, RefusalNotice, Reload, ShownOnce};
 use crate::api::ApiError;
 use crate::api::console::audit::AuditRow;
+use crate::api::console::providers::{ConsoleUnlink, LinkView, console_user_links};
 use crate::api::console::roles::{ConsoleGrantRole, ConsoleRevokeRole};
 use crate::api::console::users::{
     ConsoleDeleteUser, ConsoleEnrolmentLink, ConsoleInviteUser, ConsoleRecoveryLink,
@@ -146,6 +147,7 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
             <RolesCard held=view.roles other=view.other_roles grant ids can_write is_self reload />
             <FactorsCard has_password=view.has_password passkeys=view.passkeys recovery enrolment invite ids can_write reload />
             <SessionsCard sessions=view.sessions ids can_write reload />
+            <LinkedAccountsCard ids can_write reload />
             <AccountCard active=view.active ids can_write is_self reload />
         </div>
         <RecentEvents events=view.events />
@@ -363,6 +365,61 @@ fn SessionsCard(
                 </ActionForm>
             </ConfirmDialog>
         </section>
+    }
+}
+
+/// The upstream accounts linked to the user, each unlinkable behind a
+/// dialog (never the user's last way in; checked on the server).
+#[component]
+fn LinkedAccountsCard(ids: UserIds, can_write: bool, reload: Reload) -> impl IntoView {
+    let links = Resource::new(
+        move || (ids.get_value(), reload.track()),
+        |((app, user), _)| console_user_links(app, user),
+    );
+    view! {
+        <section class=CARD data-testid="user-links">
+            {section("Linked accounts")}
+            <Transition fallback=|| ()>
+                {move || links.get().map(|loaded| match loaded {
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                    Ok(links) if links.is_empty() => view! {
+                        <p class="mt-3 text-sm text-slate-500">"No upstream account is linked."</p>
+                    }.into_any(),
+                    Ok(links) => view! {
+                        <ul class="mt-3 divide-y divide-slate-100">
+                            {links.into_iter().map(|link| view! { <LinkRow link ids can_write reload /> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn LinkRow(link: LinkView, ids: UserIds, can_write: bool, reload: Reload) -> impl IntoView {
+    let unlink = ServerAction::<ConsoleUnlink>::new();
+    let open = RwSignal::new(false);
+    on_success(unlink, move || reload.bump());
+    let link_id = StoredValue::new(link.id.clone());
+    view! {
+        <li class="flex flex-wrap items-center justify-between gap-2 py-2 text-sm" data-testid="user-link">
+            <div class="min-w-0">
+                <p class="text-slate-800">{format!("{} · {}", link.provider, link.email.clone().unwrap_or_else(|| "no address".to_owned()))}</p>
+                <p class="truncate font-mono text-xs text-slate-500" title=link.issuer.clone()>{format!("{} · linked {}", link.subject, link.linked)}</p>
+            </div>
+            {can_write.then(|| view! {
+                <button type="button" class=SMALL_DANGER_BUTTON on:click=move |_| { unlink.value().set(None); open.set(true) }>"Unlink…"</button>
+            })}
+            <ConfirmDialog open title="Unlink this account?" message="It no longer signs the user in, and the sessions it opened end.">
+                <ActionForm action=unlink attr:class="space-y-3">
+                    {hidden_ids(ids)}
+                    <input type="hidden" name="link_id" value=link_id.get_value() />
+                    <RefusalNotice error=action_error(unlink) />
+                    <SubmitButton label="Unlink" pending_label="Unlinking…" pending=unlink.pending() tone=Tone::Danger />
+                </ActionForm>
+            </ConfirmDialog>
+        </li>
     }
 }
 

@@ -9,4 +9,5 @@ mod audit;
 mod bootstrap;
 mod guardrails;
 mod lifecycle;
+mod providers;
 mod roles;
