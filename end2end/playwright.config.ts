@@ -13,6 +13,10 @@ const maildevPort = Number(process.env.ONEAUTH_E2E_MAILDEV_PORT ?? 3280);
 process.env.ONEAUTH_E2E_SMTP_PORT = String(smtpPort);
 process.env.ONEAUTH_E2E_MAILDEV_PORT = String(maildevPort);
 const artifacts = path.join(__dirname, '.artifacts');
+// The upstream identity provider (oidc-provider) the federation tests sign
+// in through.
+const opPort = Number(process.env.ONEAUTH_E2E_OP_PORT ?? 3400);
+process.env.ONEAUTH_E2E_OP_PORT = String(opPort);
 // The server and the tests' CLI calls share one database and master key.
 // scripts/test.sh runs the suite once on SQLite and once on PostgreSQL.
 process.env.ONEAUTH_E2E_DATABASE_URL ??= `sqlite://${artifacts}/db/e2e.db?mode=rwc`;
@@ -51,6 +55,17 @@ export default defineConfig({
       url: `http://127.0.0.1:${maildevPort}/email`,
       timeout: 30_000,
       reuseExistingServer: false,
+    },
+    {
+      command: `node ${path.join(__dirname, 'upstream-op.mjs')}`,
+      url: `http://127.0.0.1:${opPort}/test/ready`,
+      timeout: 30_000,
+      reuseExistingServer: false,
+      stderr: 'pipe',
+      env: {
+        ONEAUTH_E2E_OP_PORT: String(opPort),
+        ONEAUTH_E2E_PUBLIC_URL: baseURL,
+      },
     },
     {
       command: `bash ${path.join(__dirname, 'serve-for-tests.sh')}`,

@@ -15,6 +15,8 @@ export LEPTOS_SITE_ROOT="$root/target/site"
 # Mail goes to the maildev catcher Playwright starts beside the server.
 export ONEAUTH_SMTP_URL="smtp://127.0.0.1:${ONEAUTH_E2E_SMTP_PORT:-3225}?security=none"
 export ONEAUTH_SMTP_POLL_MS=200
+# The upstream identity provider of the federation tests runs on loopback.
+export ONEAUTH_ALLOW_PRIVATE_UPSTREAMS=on
 # Its log is kept for the check after the run (server-log.teardown.ts): a
 # test can pass while the server logged an error behind the page.
 exec > >(tee "$artifacts/server.log") 2>&1

@@ -225,6 +225,10 @@ struct ProviderArgs {
     /// Turn the provider on or off
     #[arg(long, value_parser = clap::builder::BoolishValueParser::new())]
     enabled: Option<bool>,
+    /// Who must sign in through it: none, everyone, or role:NAME (console
+    /// owners keep their passkeys as a break-glass path)
+    #[arg(long)]
+    required_for: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -594,6 +598,11 @@ impl ProviderArgs {
             role_mappings,
             trust_upstream_mfa: self.trust_upstream_mfa,
             enabled: self.enabled,
+            required_for: self
+                .required_for
+                .as_deref()
+                .map(providers::RequiredFor::parse)
+                .transpose()?,
         })
     }
 }

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::sessions::{AuthEvent, Factor, FactorTimes};
 use crate::entities::{
-    app, app_user, external_identity, passkey, password_credential, role, role_assignment,
+    app, app_user, external_identity, identity_provider, passkey, password_credential, role,
+    role_assignment,
 };
 use crate::types::UserStatus;
 
@@ -24,6 +25,47 @@ pub enum PolicyError {
     LastSignInMethod,
     #[error("{0} is the last owner of this app; make someone else an owner first.")]
     LastOwner(String),
+}
+
+/// The upstream provider `user` must sign in through, if the app (for
+/// everyone) or one of the user's roles requires one and it is turned on
+/// ("staff only through our directory").
+pub async fn required_provider<C: ConnectionTrait>(
+    db: &C,
+    app: &app::Model,
+    user_id: &str,
+) -> Result<Option<identity_provider::Model>, DbErr> {
+    let mut required: Vec<String> = app.required_provider_id.iter().cloned().collect();
+    let held = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user_id))
+        .find_also_related(role::Entity)
+        .all(db)
+        .await?;
+    required.extend(
+        held.into_iter()
+            .filter_map(|(_, role)| role.and_then(|r| r.required_provider_id)),
+    );
+    for provider_id in required {
+        if let Some(provider) = identity_provider::Entity::find_by_id(provider_id)
+            .one(db)
+            .await?
+            .filter(|p| p.enabled_at.is_some())
+        {
+            return Ok(Some(provider));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether `user` holds the `owner` role of their app.
+pub async fn is_owner<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<bool, DbErr> {
+    Ok(role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user_id))
+        .find_also_related(role::Entity)
+        .all(db)
+        .await?
+        .into_iter()
+        .any(|(_, role)| role.is_some_and(|r| r.name == OWNER_ROLE)))
 }
 
 /// What a user could still sign in with, counting only methods the app

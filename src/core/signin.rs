@@ -47,6 +47,9 @@ pub enum SignInError {
     MethodDisabled(&'static str),
     #[error("That passkey belongs to another account than the one signed in.")]
     WrongUser,
+    /// The app (or a role of the user) admits only an upstream provider.
+    #[error("Sign in to this app through {provider}.")]
+    ProviderRequired { provider: String },
     #[error(transparent)]
     Busy(#[from] passwords::Busy),
     #[error(transparent)]
@@ -367,6 +370,70 @@ pub(crate) async fn succeed_with(
     })
 }
 
+/// "Staff only through our directory": a password, a passkey or a recovery
+/// code opens no session for a user who must sign in through an upstream
+/// provider; the extra details of the sign-in's event when it may. The one
+/// exception is a console owner's passkey (break-glass: an outage of the
+/// directory must not lock every operator out), recorded as such.
+async fn directory_path(
+    tx: &Write,
+    app: &app::Model,
+    user: &app_user::Model,
+    factor: Factor,
+) -> Result<Result<serde_json::Value, String>, Fault> {
+    let Some(provider) = super::policy::required_provider(tx, app, &user.id).await? else {
+        return Ok(Ok(json!({})));
+    };
+    let break_glass = app.id.is_console()
+        && factor == Factor::Passkey
+        && super::policy::is_owner(tx, &user.id).await?;
+    Ok(if break_glass {
+        Ok(json!({ "break_glass": true, "required_provider": provider.slug }))
+    } else {
+        Err(provider.display_name)
+    })
+}
+
+/// Refuse a sign-in that had to go through `provider` (recorded in a write
+/// of its own: the sign-in's was rolled back).
+async fn refuse_for_provider(
+    db: &Db,
+    app: &app::Model,
+    user: &app_user::Model,
+    factor: Factor,
+    client: &ClientInfo,
+    provider: String,
+) -> SignInError {
+    let recorded = async {
+        let tx = write::begin(
+            db,
+            Actor::user(&user.id, &user.email, client.address.clone()),
+        )
+        .await?;
+        audit::record(
+            &tx,
+            Event {
+                app_id: &app.id,
+                actor: &tx.actor,
+                action: Action::SigninFailed,
+                target: Some(Target::user(user.id.as_str())),
+                details: json!({
+                    "method": factor.method(),
+                    "reason": "provider_required",
+                    "provider": provider,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, AuditError>(())
+    };
+    match recorded.await {
+        Ok(()) => SignInError::ProviderRequired { provider },
+        Err(err) => SignInError::Fault(err.into()),
+    }
+}
+
 /// Sign in with e-mail and password. `device_cookie` is the browser's
 /// known-device mark for this app, if it has one: a live mark of this
 /// account counts the attempt on the device's own key (N3).
@@ -448,7 +515,26 @@ pub async fn with_password(
         update.update(&tx).await?;
     }
     reservation.cleared_with_account(&tx).await?;
-    let signed_in = succeed(&tx, app, &user, Factor::Password, &keys, client, browser).await?;
+    let extra = match directory_path(&tx, app, &user, Factor::Password).await? {
+        Ok(extra) => extra,
+        Err(provider) => {
+            drop(tx);
+            return Err(
+                refuse_for_provider(db, app, &user, Factor::Password, client, provider).await,
+            );
+        }
+    };
+    let signed_in = succeed_with(
+        &tx,
+        app,
+        &user,
+        Factor::Password,
+        &keys,
+        client,
+        browser,
+        extra,
+    )
+    .await?;
     tx.commit().await?;
     Ok(signed_in)
 }
@@ -516,7 +602,22 @@ pub async fn with_recovery_code(
     let user = users::find(&tx, &app.id, &user.id)
         .await?
         .ok_or(SignInError::Failed)?;
-    let signed_in = succeed(
+    let extra = match directory_path(&tx, app, &user, Factor::RecoveryCode).await? {
+        Ok(extra) => extra,
+        Err(provider) => {
+            drop(tx);
+            return Err(refuse_for_provider(
+                db,
+                app,
+                &user,
+                Factor::RecoveryCode,
+                client,
+                provider,
+            )
+            .await);
+        }
+    };
+    let signed_in = succeed_with(
         &tx,
         app,
         &user,
@@ -524,6 +625,7 @@ pub async fn with_recovery_code(
         &keys,
         client,
         Browser::New,
+        extra,
     )
     .await?;
     tx.commit().await?;
@@ -621,7 +723,26 @@ pub async fn with_passkey(
     let (tx, user) = verify_passkey(db, rp, app, assertion, credential, client).await?;
     let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
     let browser = Browser::of(live_mark(db.deployment(), &user, device_cookie).as_ref());
-    let signed_in = succeed(&tx, app, &user, Factor::Passkey, &keys, client, browser).await?;
+    let extra = match directory_path(&tx, app, &user, Factor::Passkey).await? {
+        Ok(extra) => extra,
+        Err(provider) => {
+            drop(tx);
+            return Err(
+                refuse_for_provider(db, app, &user, Factor::Passkey, client, provider).await,
+            );
+        }
+    };
+    let signed_in = succeed_with(
+        &tx,
+        app,
+        &user,
+        Factor::Passkey,
+        &keys,
+        client,
+        browser,
+        extra,
+    )
+    .await?;
     tx.commit().await?;
     Ok(signed_in)
 }

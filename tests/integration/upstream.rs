@@ -1605,3 +1605,172 @@ mod presets {
         assert_eq!(links_of(&app, "t1:o1").await, 1);
     }
 }
+
+// ---- "staff only through our directory" -----------------------------------
+
+#[tokio::test]
+async fn a_required_provider_refuses_other_ways_in_for_those_it_covers() {
+    let s = setup_with_roles(
+        &[&["admin"]],
+        &["--auto-link", "on", "--required-for", "role:admin"],
+    )
+    .await;
+    add_user(&s.app, "demo", "ada@example.com");
+    add_user(&s.app, "demo", "bob@example.com");
+    confirm_address(&s.app, "ada@example.com").await;
+    s.app.grant_role("demo", "ada@example.com", "admin");
+
+    // Ada holds admin: her password opens nothing, whatever it proves.
+    let attempt = s
+        .app
+        .call_json(
+            &crate::common::browser(),
+            oneauth::api::hosted::SignInWithPassword {
+                app_id: "demo".into(),
+                email: "ada@example.com".into(),
+                password: PASSWORD.into(),
+                return_to: None,
+            },
+        )
+        .await
+        .expect_err("admins go through the directory");
+    assert_eq!(
+        crate::common::refused(&attempt),
+        "Sign in to this app through Corp SSO."
+    );
+    // Bob holds no such role.
+    sign_in(
+        &s.app,
+        &crate::common::browser(),
+        "demo",
+        "bob@example.com",
+        PASSWORD,
+    )
+    .await;
+    // Through the directory, Ada gets in.
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "ada@example.com"),
+    )
+    .await;
+    assert_eq!(
+        signed_in_email(&s.app, &browser).await.as_deref(),
+        Some("ada@example.com")
+    );
+    assert!(
+        failure_reasons(&s.app)
+            .await
+            .contains(&"provider_required".to_owned())
+    );
+
+    // Required for everyone: Bob's password too.
+    s.app
+        .cli(&[
+            "provider",
+            "update",
+            "--app",
+            "demo",
+            "corp",
+            "--required-for",
+            "everyone",
+        ])
+        .expect_success();
+    let attempt = s
+        .app
+        .call_json(
+            &crate::common::browser(),
+            oneauth::api::hosted::SignInWithPassword {
+                app_id: "demo".into(),
+                email: "bob@example.com".into(),
+                password: PASSWORD.into(),
+                return_to: None,
+            },
+        )
+        .await
+        .expect_err("everyone goes through the directory");
+    assert_eq!(
+        crate::common::refused(&attempt),
+        "Sign in to this app through Corp SSO."
+    );
+    s.app
+        .cli(&[
+            "provider",
+            "update",
+            "--app",
+            "demo",
+            "corp",
+            "--required-for",
+            "none",
+        ])
+        .expect_success();
+    sign_in(
+        &s.app,
+        &crate::common::browser(),
+        "demo",
+        "bob@example.com",
+        PASSWORD,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn console_owners_keep_a_passkey_path_when_the_directory_is_required() {
+    use crate::common::console::{Op, operator, with_owner};
+    let (app, owner) = with_owner().await;
+    let admin = operator(&app, &owner, "admin@example.com", "admin").await;
+    let stand_in = StandIn::start().await;
+    stand_in.register(&app, "console", "staff", &["--required-for", "everyone"]);
+
+    // The directory is down, or the operator's account there is broken:
+    // an owner's passkey still opens the console, recorded as break-glass.
+    let mut owner_again = Op {
+        browser: crate::common::browser(),
+        device: owner.device,
+    };
+    let next = owner_again.reauthenticate(&app, "/console").await;
+    assert_eq!(next, "/console");
+    let events = app.actions_with_details("console").await;
+    assert!(
+        events
+            .iter()
+            .any(|(a, d)| a == "signin.succeeded" && d["break_glass"] == true)
+    );
+
+    // An admin's passkey does not.
+    let mut admin_again = Op {
+        browser: crate::common::browser(),
+        device: admin.device,
+    };
+    let options = admin_again
+        .call(
+            &app,
+            oneauth::api::hosted::StartPasskeyAssertion {
+                app_id: "console".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let assertion = admin_again
+        .device
+        .get(&app.address, options.as_str().unwrap());
+    let refused = admin_again
+        .call(
+            &app,
+            oneauth::api::hosted::FinishPasskeyAssertion {
+                app_id: "console".into(),
+                credential: assertion.to_string(),
+                return_to: None,
+            },
+        )
+        .await
+        .expect_err("only owners break the glass");
+    assert_eq!(
+        crate::common::refused(&refused),
+        "Sign in to this app through Corp SSO."
+    );
+}

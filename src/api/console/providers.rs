@@ -94,6 +94,8 @@ pub async fn console_save_provider(
         role_mappings: Some(rules),
         trust_upstream_mfa: Some(trust_upstream_mfa.is_some()),
         enabled: Some(enabled.is_some()),
+        // Set with `oneauth provider update --required-for`.
+        required_for: None,
     };
     let db = &state().db;
     if creating.is_some() {

@@ -142,6 +142,7 @@ impl Directory {
 
     /// Exchange the callback's `code` and verify what comes back: the
     /// identity the provider vouches for.
+    #[allow(clippy::too_many_arguments)]
     pub async fn identity(
         &self,
         provider: &identity_provider::Model,
@@ -214,10 +215,14 @@ impl Directory {
                 }
                 Err(Refusal::Failed(failure)) => return Err(failure),
             };
-        // OpenID Connect Core §5.4: claims may come from userinfo instead.
-        if identity.email.is_none()
-            && let Some(userinfo) = discovered.metadata.userinfo_endpoint()
-        {
+        // OpenID Connect Core §5.4: claims may come from userinfo instead
+        // (oidc-provider, for one, keeps the ID token to `sub` when an
+        // access token is issued): the address, and any claim a rule reads.
+        let missing = identity.email.is_none()
+            || providers::rules_of(provider)
+                .iter()
+                .any(|rule| !identity.claims.contains_key(&rule.claim));
+        if missing && let Some(userinfo) = discovered.metadata.userinfo_endpoint() {
             let body = self
                 .outbound
                 .get(userinfo.as_str(), Some(response.access_token().secret()))

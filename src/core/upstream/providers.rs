@@ -127,6 +127,105 @@ pub struct ProviderInput {
     pub role_mappings: Option<Vec<Rule>>,
     pub trust_upstream_mfa: Option<bool>,
     pub enabled: Option<bool>,
+    /// Who must sign in through this provider.
+    pub required_for: Option<RequiredFor>,
+}
+
+/// Who must sign in through a provider ("staff only through our
+/// directory"); console owners keep their passkeys (break-glass).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequiredFor {
+    Nobody,
+    Everyone,
+    Role(crate::types::RoleName),
+}
+
+impl RequiredFor {
+    /// `none`, `everyone` or `role:NAME`.
+    pub fn parse(raw: &str) -> Result<Self, ProviderError> {
+        match raw.trim() {
+            "none" => Ok(Self::Nobody),
+            "everyone" => Ok(Self::Everyone),
+            other => match other.strip_prefix("role:") {
+                Some(role) => crate::types::RoleName::parse(role)
+                    .map(Self::Role)
+                    .map_err(|e| invalid("required_for", e.0)),
+                None => Err(invalid(
+                    "required_for",
+                    format!(
+                        "\"{other}\" is not who must use the provider: say none, everyone or role:NAME."
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::Nobody => "none".to_owned(),
+            Self::Everyone => "everyone".to_owned(),
+            Self::Role(role) => format!("role:{role}"),
+        }
+    }
+}
+
+/// Make `provider` required for `who` (and for nobody else).
+async fn require_for(
+    tx: &Write,
+    app_id: &AppId,
+    provider: &identity_provider::Model,
+    who: &RequiredFor,
+) -> Result<(), ProviderError> {
+    use crate::entities::{app, role};
+    use sea_orm::sea_query::Expr;
+    app::Entity::update_many()
+        .col_expr(
+            app::Column::RequiredProviderId,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(app::Column::Id.eq(app_id.clone()))
+        .filter(app::Column::RequiredProviderId.eq(provider.id.as_str()))
+        .exec(tx)
+        .await?;
+    role::Entity::update_many()
+        .col_expr(
+            role::Column::RequiredProviderId,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(role::Column::AppId.eq(app_id.as_str()))
+        .filter(role::Column::RequiredProviderId.eq(provider.id.as_str()))
+        .exec(tx)
+        .await?;
+    match who {
+        RequiredFor::Nobody => {}
+        RequiredFor::Everyone => {
+            app::Entity::update_many()
+                .col_expr(
+                    app::Column::RequiredProviderId,
+                    Expr::value(Some(provider.id.clone())),
+                )
+                .filter(app::Column::Id.eq(app_id.clone()))
+                .exec(tx)
+                .await?;
+        }
+        RequiredFor::Role(name) => {
+            let Some(role) = crate::core::roles::find(tx, app_id, name).await? else {
+                return Err(invalid(
+                    "required_for",
+                    format!("This app has no role \"{name}\"."),
+                ));
+            };
+            role::Entity::update_many()
+                .col_expr(
+                    role::Column::RequiredProviderId,
+                    Expr::value(Some(provider.id.clone())),
+                )
+                .filter(role::Column::Id.eq(role.id))
+                .exec(tx)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A provider's slug: its name in URLs (`/a/{app}/upstream/{slug}/...`).
@@ -469,11 +568,15 @@ pub async fn create(
         created_at: tx.now,
         updated_at: tx.now,
     };
+    let required_for = input.required_for.clone();
     apply(tx.deployment(), &mut provider, input)?;
     let created = identity_provider::ActiveModel::from(provider)
         .reset_all()
         .insert(tx)
         .await?;
+    if let Some(who) = &required_for {
+        require_for(tx, app_id, &created, who).await?;
+    }
     audit::record(
         tx,
         Event {
@@ -481,7 +584,11 @@ pub async fn create(
             actor: &tx.actor,
             action: Action::ProviderCreated,
             target: Some(Target::provider(created.slug.as_str())),
-            details: json!({ "after": described(&created), "client_secret": "set" }),
+            details: json!({
+                "after": described(&created),
+                "client_secret": "set",
+                "required_for": required_for.as_ref().map(RequiredFor::describe),
+            }),
         },
     )
     .await?;
@@ -499,6 +606,7 @@ pub async fn update(
     check_roles(tx, app_id, &input).await?;
     let secret_replaced = input.client_secret.is_some();
     let enabled = input.enabled;
+    let required_for = input.required_for.clone();
     let mut provider = before.clone();
     apply(tx.deployment(), &mut provider, input)?;
     match enabled {
@@ -510,6 +618,9 @@ pub async fn update(
     let mut active = identity_provider::ActiveModel::from(provider.clone()).reset_all();
     active.id = sea_orm::ActiveValue::Unchanged(provider.id.clone());
     let updated = active.update(tx).await?;
+    if let Some(who) = &required_for {
+        require_for(tx, app_id, &updated, who).await?;
+    }
     audit::record(
         tx,
         Event {
@@ -521,6 +632,7 @@ pub async fn update(
                 "before": described(&before),
                 "after": described(&updated),
                 "client_secret": if secret_replaced { "replaced" } else { "unchanged" },
+                "required_for": required_for.as_ref().map(RequiredFor::describe),
             }),
         },
     )
@@ -544,6 +656,7 @@ pub async fn delete(tx: &Write, app_id: &AppId, slug: &str) -> Result<(), Provid
         .exec(tx)
         .await?
         .rows_affected;
+    require_for(tx, app_id, &provider, &RequiredFor::Nobody).await?;
     identity_provider::Entity::delete_by_id(provider.id.clone())
         .exec(tx)
         .await?;

@@ -4,6 +4,27 @@
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
+/// The stylesheet's path: cargo-leptos names it after its content
+/// (`hash-files`) and lists the hash in `hash.txt` beside the binary, which
+/// is what one build of the server has one of.
+fn stylesheet() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let hash = std::env::current_exe()
+            .ok()
+            .and_then(|exe| std::fs::read_to_string(exe.with_file_name("hash.txt")).ok())
+            .and_then(|hashes| {
+                hashes
+                    .lines()
+                    .find_map(|line| line.strip_prefix("css: ").map(|h| h.trim().to_owned()))
+            });
+        match hash {
+            Some(hash) => format!("/pkg/oneauth.{hash}.css"),
+            None => "/pkg/oneauth.css".to_owned(),
+        }
+    })
+}
+
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -69,7 +90,7 @@ fn page_html(
 <head>
 <meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · 1Auth</title>
-<link rel="stylesheet" href="/pkg/oneauth.css"><link rel="icon" type="image/svg+xml" href="/favicon.svg">
+<link rel="stylesheet" href="{stylesheet}"><link rel="icon" type="image/svg+xml" href="/favicon.svg">
 </head>
 <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
 <main class="mx-auto flex min-h-screen max-w-md flex-col justify-center px-6">
@@ -86,6 +107,7 @@ fn page_html(
         title = escape(title),
         message = escape(message),
         footer = footer_html,
+        stylesheet = stylesheet(),
     );
     (status, Html(html)).into_response()
 }
