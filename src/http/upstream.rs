@@ -73,6 +73,7 @@ fn failure_page(app_id: &str, failure: &UpstreamFailure) -> Response {
     let status = match failure {
         UpstreamFailure::Unreachable => StatusCode::BAD_GATEWAY,
         UpstreamFailure::Deactivated | UpstreamFailure::DomainNotAllowed => StatusCode::FORBIDDEN,
+        UpstreamFailure::Throttled => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::BAD_REQUEST,
     };
     sign_in_failed_page(status, app_id, &failure.to_string())
@@ -288,6 +289,16 @@ async fn callback(
     };
     // Single use: the browser's copy goes whatever happens next.
     let clear = cookies::cookie(&state.settings, FLOW_COOKIE, "", 0);
+    match accounts::locked_out(&state.db, &app, &client).await {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            return with_cookie(
+                failure_page(app.id.as_str(), &UpstreamFailure::Throttled),
+                &clear,
+            );
+        }
+        Err(_) => return busy_page(),
+    }
     let opened = cookies::read(&headers, FLOW_COOKIE).and_then(|value| {
         ceremonies::open::<Pending>(
             &state.db.deployment().vault,

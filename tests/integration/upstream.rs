@@ -1774,3 +1774,70 @@ async fn console_owners_keep_a_passkey_path_when_the_directory_is_required() {
         "Sign in to this app through Corp SSO."
     );
 }
+
+#[tokio::test]
+async fn failed_upstream_callbacks_from_one_address_are_throttled_and_stop_being_recorded() {
+    let s = setup(&[]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let back = come_back(
+            &s.app,
+            &s.app.http,
+            "demo",
+            "corp",
+            &[("code", "x"), ("state", "forged")],
+        )
+        .await;
+        statuses.push(back.status().as_u16());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 400).count(),
+        30,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&429));
+    // Past the lock nothing is written: the log cannot be grown anonymously.
+    assert_eq!(failure_reasons(&s.app).await.len(), 30);
+}
+
+#[tokio::test]
+async fn an_identity_linked_to_one_account_cannot_be_linked_to_another() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    sign_in_upstream(
+        &s.app,
+        &crate::common::browser(),
+        &s.stand_in,
+        "demo",
+        "corp",
+        verified(&s.stand_in, "up-ada", "ada@example.com"),
+    )
+    .await;
+    add_user(&s.app, "demo", "bob@example.com");
+    let browser = crate::common::browser();
+    sign_in(&s.app, &browser, "demo", "bob@example.com", PASSWORD).await;
+    let authorization = begin(&s.app, &browser, "demo", "corp", "?link=1").await;
+    let claims = verified(&s.stand_in, "up-ada", "ada@example.com")(&authorization);
+    s.stand_in
+        .answer_code("bob-link", &s.stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &s.app,
+        &browser,
+        "demo",
+        "corp",
+        &[("code", "bob-link"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 400);
+    assert!(
+        back.text()
+            .await
+            .unwrap()
+            .contains("already linked to another account")
+    );
+    assert_eq!(links_of(&s.app, "up-ada").await, 1);
+    assert_eq!(
+        signed_in_email(&s.app, &browser).await.as_deref(),
+        Some("bob@example.com")
+    );
+}

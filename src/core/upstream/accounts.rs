@@ -96,7 +96,7 @@ pub async fn arrive(
         (Some((link, user)), Some(signin)) => {
             if user.id != signin.user.id {
                 // Already the way in of another account here.
-                Err(UpstreamFailure::NoAccount)
+                Err(UpstreamFailure::LinkedElsewhere)
             } else {
                 touch_link(&tx, &link, arrival.identity).await?;
                 Ok(Outcome::Linked)
@@ -164,10 +164,12 @@ async fn unlinked(
             if !identity.email_verified {
                 return Ok(Err(UpstreamFailure::UnverifiedEmail));
             }
-            let Some(email) = address.filter(|_| {
-                mapping::may_provision(kind, &providers::domains_of(provider), identity)
-            }) else {
+            if !mapping::may_provision(kind, &providers::domains_of(provider), identity) {
                 return Ok(Err(UpstreamFailure::DomainNotAllowed));
+            }
+            // A new account's address is parsed as strictly as a typed one.
+            let Some(email) = identity.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
+                return Ok(Err(UpstreamFailure::UnusableEmail));
             };
             let user = provision(tx, arrival, email).await?;
             let link =
@@ -409,6 +411,20 @@ pub async fn failed<T>(
     Ok(Err(failure))
 }
 
+fn failure_keys(app: &app::Model, client: &ClientInfo) -> throttle::Keys {
+    throttle::Keys::address_only(&app.id, client.address.as_deref())
+}
+
+/// Until when upstream sign-ins from the client's address are refused
+/// (too many failures), if they are.
+pub async fn locked_out(
+    db: &Db,
+    app: &app::Model,
+    client: &ClientInfo,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, Fault> {
+    Ok(throttle::locked_until(db, &failure_keys(app, client)).await?)
+}
+
 /// Record a refused upstream sign-in that never reached an identity.
 pub async fn record_failure(
     db: &Db,
@@ -418,6 +434,10 @@ pub async fn record_failure(
     failure: &UpstreamFailure,
 ) -> Result<(), Fault> {
     let tx = write::begin(db, Actor::anonymous(client.address.clone())).await?;
+    // Counted on the client's address like a failed passkey: past the
+    // limit the callback answers without a write (`locked_out`), so an
+    // anonymous flood cannot grow the audit log without bound.
+    throttle::count_failure(&tx, &failure_keys(app, client)).await?;
     audit::record(
         &tx,
         Event {

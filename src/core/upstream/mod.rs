@@ -80,6 +80,12 @@ pub enum UpstreamFailure {
     Deactivated,
     #[error("There is no account here for this identity, and none can be created.")]
     NoAccount,
+    #[error("That account is already linked to another account here.")]
+    LinkedElsewhere,
+    #[error("The provider's e-mail address cannot be used for an account here.")]
+    UnusableEmail,
+    #[error("Too many failed sign-ins from this address. Try again later.")]
+    Throttled,
 }
 
 impl UpstreamFailure {
@@ -100,6 +106,9 @@ impl UpstreamFailure {
             Self::ProviderDisabled => "provider_disabled",
             Self::Deactivated => "deactivated",
             Self::NoAccount => "no_account",
+            Self::LinkedElsewhere => "linked_elsewhere",
+            Self::UnusableEmail => "unusable_email",
+            Self::Throttled => "throttled",
         }
     }
 }
