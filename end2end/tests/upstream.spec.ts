@@ -193,7 +193,9 @@ test('a manual link: sign in with the existing account first, then from the acco
   await expect(erin).toHaveURL(/\/a\/up-c\/account$/);
   await erin.getByTestId('link-corp').click();
   await signInUpstream(erin, 'erin-at-corp');
-  await expect(erin).toHaveURL(/\/a\/up-c\/account\?linked=1$/);
+  // Back on her account page, she confirms (nothing is linked by a redirect).
+  await expect(erin).toHaveURL(/\/a\/up-c\/account$/);
+  await erin.getByRole('button', { name: 'Link accounts' }).click();
   await expect(erin.getByTestId('linked-row')).toContainText('erin@corp.example');
 
   // Next time the directory alone signs Frank in.

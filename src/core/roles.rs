@@ -133,7 +133,27 @@ pub async fn grant(
     let held = role_assignment::Entity::find_by_id((user.id.clone(), role.id.clone()))
         .one(tx)
         .await?;
-    if held.is_some() {
+    if let Some(held) = held {
+        // Held through a provider's rule: an operator's grant makes it the
+        // operator's, so the rule no longer takes it away.
+        if let Some(provider) = held.mapped_from_provider.clone() {
+            let mut manual: role_assignment::ActiveModel = held.into();
+            manual.mapped_from_provider = Set(None);
+            manual.granted_by = Set(actor.id.clone().or_else(|| Some(actor.label.clone())));
+            manual.update(tx).await?;
+            audit::record(
+                tx,
+                Event {
+                    app_id: &app_id,
+                    actor,
+                    action: Action::RoleGranted,
+                    target: Some(Target::user(user.id.as_str())),
+                    details: json!({ "role": role.name, "email": user.email, "was_mapped_from": provider }),
+                },
+            )
+            .await?;
+            return Ok(GrantOutcome::Granted);
+        }
         return Ok(GrantOutcome::AlreadyHeld);
     }
     role_assignment::ActiveModel {

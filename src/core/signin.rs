@@ -286,6 +286,14 @@ pub(crate) async fn succeed_with(
     browser: Browser,
     extra: serde_json::Value,
 ) -> Result<SignedIn, SignInError> {
+    // Every way of opening a session (sign-up, invitations, links too)
+    // honours "staff only through our directory"; the sign-in forms check
+    // first, to record the refusal.
+    if factor != Factor::Upstream
+        && let Err(provider) = directory_path(tx, app, user, factor).await?
+    {
+        return Err(SignInError::ProviderRequired { provider });
+    }
     // N10: "new" is the absence of our mark, which cannot be copied the
     // way a user agent can; a first sign-in is no news.
     if app.notify_new_device && browser == Browser::New && user.last_sign_in_at.is_some() {

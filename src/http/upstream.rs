@@ -147,6 +147,11 @@ async fn start(
         Ok(found) => found,
         Err(page) => return page,
     };
+    match accounts::locked_out(&state.db, &app, &client).await {
+        Ok(None) => {}
+        Ok(Some(_)) => return failure_page(app.id.as_str(), &UpstreamFailure::Throttled),
+        Err(_) => return busy_page(),
+    }
     if provider.enabled_at.is_none() {
         return refuse(
             &state,
@@ -458,6 +463,22 @@ async fn callback(
             redirect(&target, set)
         }
         Outcome::Linked => redirect(&format!("/a/{}/account?linked=1", app.id), vec![clear]),
+        Outcome::ConfirmLink(link) => {
+            let sealed = ceremonies::seal(
+                &state.db.deployment().vault,
+                LINK_KIND,
+                link,
+                state.db.now(),
+                LINK_LIFETIME_SECS,
+            );
+            redirect(
+                &format!("/a/{}/account", app.id),
+                vec![
+                    clear,
+                    cookies::cookie(&state.settings, LINK_COOKIE, &sealed, LINK_LIFETIME_SECS),
+                ],
+            )
+        }
         Outcome::SignInFirst(link) => {
             let sealed = ceremonies::seal(
                 &state.db.deployment().vault,

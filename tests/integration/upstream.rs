@@ -432,7 +432,22 @@ async fn linking_from_the_account_page_needs_a_fresh_sign_in_and_links_the_accou
         &[("code", "link-code"), ("state", &authorization.state)],
     )
     .await;
-    assert_eq!(location(&back), "/a/demo/account?linked=1");
+    // Nothing is linked by the redirect alone (a link started cross-site
+    // would otherwise link whoever is signed in upstream): the account page
+    // asks, and the user confirms with a same-origin POST.
+    assert_eq!(location(&back), "/a/demo/account");
+    assert_eq!(links_of(&s.app, "up-ada").await, 0);
+    let view = s.app.account(&browser, "demo").await.unwrap();
+    assert_eq!(view["pending_link"]["email"], "ada@corp.example");
+    s.app
+        .call_json(
+            &browser,
+            oneauth::api::account::ConfirmUpstreamLink {
+                app_id: "demo".into(),
+            },
+        )
+        .await
+        .expect("linked");
     assert_eq!(links_of(&s.app, "up-ada").await, 1);
 
     // A stale sign-in cannot start a link.
@@ -1840,4 +1855,218 @@ async fn an_identity_linked_to_one_account_cannot_be_linked_to_another() {
         signed_in_email(&s.app, &browser).await.as_deref(),
         Some("bob@example.com")
     );
+}
+
+// ---- second look (review of this change) ----------------------------------
+
+#[tokio::test]
+async fn a_user_bound_to_one_directory_does_not_get_in_through_another() {
+    let s = setup_with_roles(
+        &[&["admin"]],
+        &["--auto-link", "on", "--required-for", "role:admin"],
+    )
+    .await;
+    let github_like = StandIn::start().await;
+    github_like.register(&s.app, "demo", "other", &["--auto-link", "on"]);
+    add_user(&s.app, "demo", "ada@example.com");
+    confirm_address(&s.app, "ada@example.com").await;
+    s.app.grant_role("demo", "ada@example.com", "admin");
+    let browser = crate::common::browser();
+    let back = sign_in_upstream(
+        &s.app,
+        &browser,
+        &github_like,
+        "demo",
+        "other",
+        verified(&github_like, "ada-elsewhere", "ada@example.com"),
+    )
+    .await;
+    assert_eq!(back.status(), 400);
+    assert!(
+        back.text()
+            .await
+            .unwrap()
+            .contains("Sign in to this app through Corp SSO.")
+    );
+    assert_eq!(signed_in_email(&s.app, &browser).await, None);
+}
+
+#[tokio::test]
+async fn sign_up_opens_no_session_where_the_directory_is_required() {
+    let s = setup(&["--required-for", "everyone"]).await;
+    s.app
+        .sql("UPDATE app SET self_registration = true WHERE id = 'demo'")
+        .await;
+    s.app.db.forget_cached();
+    let refused = s
+        .app
+        .call_json(
+            &crate::common::browser(),
+            oneauth::api::hosted::RegisterWithPassword {
+                app_id: "demo".into(),
+                email: "new@example.com".into(),
+                password: PASSWORD.into(),
+                return_to: None,
+            },
+        )
+        .await
+        .expect_err("no session but through the directory");
+    assert_eq!(
+        crate::common::refused(&refused),
+        "Sign in to this app through Corp SSO."
+    );
+}
+
+#[tokio::test]
+async fn an_operators_grant_of_a_mapped_role_outlives_the_claim_and_removing_the_provider_ends_its_sessions()
+ {
+    let s = setup_with_roles(
+        &[&["admin"], &["auditor"]],
+        &[
+            "--provisioning",
+            "on",
+            "--allowed-domains",
+            "example.com",
+            "--map-role",
+            "groups=ops:admin",
+            "--map-role",
+            "groups=ops:auditor",
+        ],
+    )
+    .await;
+    let issuer = s.stand_in.issuer.clone();
+    let with_groups = |groups: Value| {
+        let issuer = issuer.clone();
+        move |a: &Authorization| {
+            let now = chrono::Utc::now().timestamp();
+            json!({
+                "iss": issuer, "sub": "up-ada", "aud": a.client_id, "iat": now, "exp": now + 300,
+                "nonce": a.nonce, "email": "ada@example.com", "email_verified": true, "groups": groups,
+            })
+        }
+    };
+    sign_in_upstream(
+        &s.app,
+        &crate::common::browser(),
+        &s.stand_in,
+        "demo",
+        "corp",
+        with_groups(json!(["ops"])),
+    )
+    .await;
+    assert_eq!(held_roles(&s.app).await, vec!["admin", "auditor"]);
+    // An operator makes admin Ada's own.
+    s.app.grant_role("demo", "ada@example.com", "admin");
+    let browser = crate::common::browser();
+    sign_in_upstream(
+        &s.app,
+        &browser,
+        &s.stand_in,
+        "demo",
+        "corp",
+        with_groups(json!([])),
+    )
+    .await;
+    assert_eq!(
+        held_roles(&s.app).await,
+        vec!["admin"],
+        "the rule took back only its own grant"
+    );
+
+    s.app
+        .cli(&["provider", "remove", "--app", "demo", "corp"])
+        .expect_success();
+    assert_eq!(
+        signed_in_email(&s.app, &browser).await,
+        None,
+        "its sessions ended"
+    );
+    assert_eq!(held_roles(&s.app).await, vec!["admin"]);
+}
+
+#[tokio::test]
+async fn provisioning_answers_an_unverified_address_the_same_whether_or_not_an_account_has_it() {
+    let s = setup(&["--provisioning", "on", "--allowed-domains", "example.com"]).await;
+    add_user(&s.app, "demo", "ada@example.com");
+    let mut pages = Vec::new();
+    for (sub, email) in [
+        ("probe-1", "ada@example.com"),
+        ("probe-2", "nobody@example.com"),
+    ] {
+        let back = sign_in_upstream(
+            &s.app,
+            &crate::common::browser(),
+            &s.stand_in,
+            "demo",
+            "corp",
+            |a| s.stand_in.claims(a, sub, email, false),
+        )
+        .await;
+        pages.push((back.status(), location(&back), back.text().await.unwrap()));
+    }
+    assert_eq!(pages[0], pages[1]);
+}
+
+#[tokio::test]
+async fn rules_on_claims_a_stranger_can_set_are_refused() {
+    let app = spawn_app().await;
+    app.create_app("demo", "Demo");
+    app.cli(&["role", "create", "--app", "demo", "admin"])
+        .expect_success();
+    app.cli_with_stdin(
+        &[
+            "provider",
+            "add",
+            "--app",
+            "demo",
+            "gh",
+            "--kind",
+            "github",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+            "--map-role",
+            "company=@acme:admin",
+        ],
+        "s\n",
+    )
+    .expect_error("a rule may only read login or id");
+    app.cli_with_stdin(
+        &[
+            "provider",
+            "add",
+            "--app",
+            "demo",
+            "entra",
+            "--kind",
+            "entra",
+            "--issuer",
+            "https://login.microsoftonline.com/organizations/v2.0",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+            "--map-role",
+            "roles=Admin:admin",
+        ],
+        "s\n",
+    )
+    .expect_error("multi-tenant");
+    app.cli_with_stdin(
+        &[
+            "provider",
+            "add",
+            "--app",
+            "demo",
+            "gh",
+            "--kind",
+            "github",
+            "--client-id",
+            "x",
+            "--client-secret-stdin",
+            "--map-role",
+            "login=octocat:admin",
+        ],
+        "s\n",
+    )
+    .expect_success();
 }

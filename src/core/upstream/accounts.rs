@@ -58,6 +58,9 @@ pub enum Outcome {
     SignedIn(Box<SignedIn>),
     /// Linked to the account signed in here (from its account page).
     Linked,
+    /// An identity the account page asked to link: the user confirms it
+    /// there (a GET that started cross-site links nothing by itself).
+    ConfirmLink(PendingLink),
     /// Not linked, and not linkable now: sign in here first.
     SignInFirst(PendingLink),
 }
@@ -102,19 +105,7 @@ pub async fn arrive(
                 Ok(Outcome::Linked)
             }
         }
-        (None, Some(signin)) => {
-            let signin_user = &signin.user;
-            create_link(
-                &tx,
-                arrival.app,
-                provider,
-                arrival.identity,
-                signin_user,
-                "account_page",
-            )
-            .await?;
-            Ok(Outcome::Linked)
-        }
+        (None, Some(_)) => Ok(Outcome::ConfirmLink(pending_link(&arrival))),
         (Some((link, user)), None) => {
             touch_link(&tx, &link, arrival.identity).await?;
             sign_in(&tx, &arrival, &user, &link.id).await
@@ -143,9 +134,13 @@ async fn unlinked(
         .email
         .as_deref()
         .and_then(|e| Email::for_lookup(e).ok());
+    // Only a verified address is looked up: an unverified one (anyone's
+    // own tenant can assert any) must not tell whether an account exists.
     let existing = match &address {
-        Some(email) => users::find_by_email(tx, &arrival.app.id, email).await?,
-        None => None,
+        Some(email) if identity.email_verified => {
+            users::find_by_email(tx, &arrival.app.id, email).await?
+        }
+        _ => None,
     };
     match existing {
         // Linking by address: both sides must vouch for it.
@@ -345,6 +340,14 @@ async fn sign_in_inner(
     };
     if user.status != UserStatus::Active {
         return Err(SignInStep::Refused(UpstreamFailure::Deactivated));
+    }
+    // A user bound to one directory does not get in through another.
+    if let Some(required) = crate::core::policy::required_provider(tx, app, &user.id).await?
+        && required.id != provider.id
+    {
+        return Err(SignInStep::Refused(UpstreamFailure::ProviderRequired {
+            provider: required.display_name,
+        }));
     }
     let wanted: BTreeSet<String> =
         mapping::granted_roles(&providers::rules_of(provider), &identity.claims);

@@ -298,7 +298,9 @@ impl Directory {
             )
             .await
             .map_err(outbound_failure)?;
-        flow::github_identity(web.as_str(), &user, &emails)
+        // The identity comes from the API: its base is the issuer, so
+        // pointing the API elsewhere never reaches the accounts linked so far.
+        flow::github_identity(api.as_str(), &user, &emails)
     }
 }
 

@@ -433,9 +433,14 @@ fn payload(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
     serde_json::from_slice(&bytes).ok()
 }
 
-/// GitHub's user (`GET /user`) and addresses (`GET /user/emails`): the
-/// account is its numeric id; only a verified primary address counts.
-pub fn github_identity(web: &str, user: &[u8], emails: &[u8]) -> Result<Identity, UpstreamFailure> {
+/// GitHub's user (`GET /user`) and addresses (`GET /user/emails`) from the
+/// API at `issuer`: the account is its numeric id; only a verified primary
+/// address counts.
+pub fn github_identity(
+    issuer: &str,
+    user: &[u8],
+    emails: &[u8],
+) -> Result<Identity, UpstreamFailure> {
     #[derive(Deserialize)]
     struct Address {
         email: String,
@@ -454,7 +459,7 @@ pub fn github_identity(web: &str, user: &[u8], emails: &[u8]) -> Result<Identity
         serde_json::from_slice(emails).map_err(|_| UpstreamFailure::BadToken)?;
     let primary = addresses.into_iter().find(|a| a.primary && a.verified);
     Ok(Identity {
-        issuer: web.trim_end_matches('/').to_owned(),
+        issuer: issuer.trim_end_matches('/').to_owned(),
         subject: id.to_string(),
         email_verified: primary.is_some(),
         email: primary.map(|a| a.email),

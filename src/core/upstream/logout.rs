@@ -187,34 +187,31 @@ pub async fn receive(
         Ok(claims) => claims,
         Err(refusal) => return Ok(Err(refusal)),
     };
-    let identities: Vec<String> = match &claims.subject {
-        Some(subject) => external_identity::Entity::find()
-            .filter(external_identity::Column::ProviderId.eq(provider.id.as_str()))
-            .filter(external_identity::Column::Issuer.eq(claims.issuer.as_str()))
-            // Entra ID keys its identities by `tid:oid` while its logout
-            // tokens carry the pairwise `sub`: those are found by `sid`.
-            .filter(external_identity::Column::Subject.eq(subject.as_str()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|link| link.id)
-            .collect(),
-        None => external_identity::Entity::find()
-            .filter(external_identity::Column::ProviderId.eq(provider.id.as_str()))
-            .filter(external_identity::Column::Issuer.eq(claims.issuer.as_str()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|link| link.id)
-            .collect(),
-    };
-    let mut sessions_query = signin_session::Entity::find()
-        .filter(signin_session::Column::UpstreamIdentityId.is_in(identities))
-        .filter(signin_session::Column::EndedAt.is_null());
-    if let Some(sid) = &claims.session_id {
-        sessions_query =
-            sessions_query.filter(signin_session::Column::UpstreamSid.eq(sid.as_str()));
+    // The provider's identities of this issuer (and subject, when the
+    // token names no session), as a subquery: no list of ids is bound.
+    let mut identities = sea_orm::sea_query::Query::select()
+        .column(external_identity::Column::Id)
+        .from(external_identity::Entity)
+        .and_where(external_identity::Column::ProviderId.eq(provider.id.as_str()))
+        .and_where(external_identity::Column::Issuer.eq(claims.issuer.as_str()))
+        .to_owned();
+    let mut sessions_query =
+        signin_session::Entity::find().filter(signin_session::Column::EndedAt.is_null());
+    match (&claims.session_id, &claims.subject) {
+        // §2.4: a `sid` names one upstream session. (Entra ID keys its
+        // identities by `tid:oid` while its tokens carry a pairwise `sub`:
+        // the session id is what finds them.)
+        (Some(sid), _) => {
+            sessions_query =
+                sessions_query.filter(signin_session::Column::UpstreamSid.eq(sid.as_str()));
+        }
+        (None, Some(subject)) => {
+            identities.and_where(external_identity::Column::Subject.eq(subject.as_str()));
+        }
+        (None, None) => return Ok(Err(LogoutRefusal::Claims("neither sub nor sid"))),
     }
+    let sessions_query =
+        sessions_query.filter(signin_session::Column::UpstreamIdentityId.in_subquery(identities));
     let found = sessions_query.all(db).await?;
     let tx = write::begin(db, Actor::system()).await?;
     let jti = Ceremony {

@@ -86,6 +86,8 @@ pub enum UpstreamFailure {
     UnusableEmail,
     #[error("Too many failed sign-ins from this address. Try again later.")]
     Throttled,
+    #[error("Sign in to this app through {provider}.")]
+    ProviderRequired { provider: String },
 }
 
 impl UpstreamFailure {
@@ -109,6 +111,7 @@ impl UpstreamFailure {
             Self::LinkedElsewhere => "linked_elsewhere",
             Self::UnusableEmail => "unusable_email",
             Self::Throttled => "throttled",
+            Self::ProviderRequired { .. } => "provider_required",
         }
     }
 }

@@ -76,12 +76,23 @@ pub fn is_public(ip: IpAddr) -> bool {
         }
         IpAddr::V6(v6) => {
             let first = v6.segments()[0];
+            // ::a.b.c.d (IPv4-compatible) carries an IPv4 address.
+            if v6.segments()[..6].iter().all(|s| *s == 0)
+                && !v6.is_loopback()
+                && !v6.is_unspecified()
+            {
+                let [.., a, b, c, d] = v6.octets();
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(a, b, c, d)));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 // fc00::/7 unique local, fe80::/10 link-local
                 || (first & 0xfe00) == 0xfc00
                 || (first & 0xffc0) == 0xfe80
+                // fec0::/10 site-local, 2002::/16 6to4 (an IPv4 inside)
+                || (first & 0xffc0) == 0xfec0
+                || first == 0x2002
                 // 2001:db8::/32 documentation, 64:ff9b::/96 NAT64
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8)
                 || (first == 0x0064 && v6.segments()[1] == 0xff9b))
@@ -122,6 +133,8 @@ impl Outbound {
     pub fn new(allow_private: bool) -> Self {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the target itself, past the guard.
+            .no_proxy()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TIMEOUT)
             .dns_resolver(Arc::new(GuardedResolver { allow_private }))
@@ -239,6 +252,10 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "2002:7f00:1::1",
+            "fec0::1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }

@@ -497,6 +497,7 @@ fn apply(
     if let Some(rules) = input.role_mappings {
         provider.role_mappings = mapping::encode(&rules);
     }
+    check_rule_sources(kind, provider)?;
     if let Some(trust) = input.trust_upstream_mfa {
         provider.trust_upstream_mfa = trust;
     }
@@ -518,6 +519,43 @@ async fn check_roles(
                 format!("The rule {rule} names the role \"{name}\", which this app does not have."),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Refuse rules on claims the account's owner (or a stranger's
+/// administrator) can set: GitHub's profile fields (only `login` and `id`
+/// are GitHub's own), and any claim of a multi-tenant Entra ID provider
+/// (every tenant's administrator assigns its own groups and app roles).
+fn check_rule_sources(
+    kind: Kind,
+    provider: &identity_provider::Model,
+) -> Result<(), ProviderError> {
+    let rules = rules_of(provider);
+    if rules.is_empty() {
+        return Ok(());
+    }
+    if kind == Kind::Github
+        && let Some(rule) = rules.iter().find(|r| r.claim != "login" && r.claim != "id")
+    {
+        return Err(invalid(
+            "role_mappings",
+            format!(
+                "GitHub users write their own profile: a rule may only read login or id, not {}.",
+                rule.claim
+            ),
+        ));
+    }
+    let issuer = provider.issuer_url.as_deref().unwrap_or_default();
+    if kind == Kind::Entra
+        && ["/organizations/", "/common/", "/consumers/"]
+            .iter()
+            .any(|multi| issuer.contains(multi))
+    {
+        return Err(invalid(
+            "role_mappings",
+            "A multi-tenant Entra ID provider cannot map roles: any tenant's administrator sets those claims. Use your tenant's own issuer.",
+        ));
     }
     Ok(())
 }
@@ -644,15 +682,58 @@ pub async fn update(
 /// whose only way in was this provider keep their accounts (an operator
 /// can send them a recovery link).
 pub async fn delete(tx: &Write, app_id: &AppId, slug: &str) -> Result<(), ProviderError> {
-    use crate::entities::{external_identity, role_assignment};
+    use crate::entities::{app_user, external_identity, role_assignment, signin_session};
     let provider = require(tx, app_id, slug).await?;
+    // The sessions opened through it end (with their token families):
+    // neither an unlink nor a back-channel logout could reach them later.
+    let linked = sea_orm::sea_query::Query::select()
+        .column(external_identity::Column::Id)
+        .from(external_identity::Entity)
+        .and_where(external_identity::Column::ProviderId.eq(provider.id.as_str()))
+        .to_owned();
+    let opened = signin_session::Entity::find()
+        .filter(signin_session::Column::UpstreamIdentityId.in_subquery(linked))
+        .filter(signin_session::Column::EndedAt.is_null())
+        .all(tx)
+        .await?;
+    for session in &opened {
+        crate::core::sessions::end(tx, &session.id, "provider_deleted").await?;
+    }
+    // Its rules' grants go as the rules would take them (each audited, the
+    // last owner kept, and what is kept becomes an ordinary grant).
+    let mapped = role_assignment::Entity::find()
+        .filter(role_assignment::Column::MappedFromProvider.eq(provider.id.as_str()))
+        .all(tx)
+        .await?;
+    let mut holders: Vec<String> = mapped.iter().map(|a| a.user_id.clone()).collect();
+    holders.sort();
+    holders.dedup();
+    for user_id in holders {
+        if let Some(user) = app_user::Entity::find_by_id(user_id).one(tx).await? {
+            crate::core::roles::sync_mapped(
+                tx,
+                &user,
+                &provider.id,
+                &provider.slug,
+                &Default::default(),
+            )
+            .await
+            .map_err(|err| match err {
+                crate::core::roles::RoleError::Fault(fault) => ProviderError::Fault(fault),
+                other => ProviderError::Fault(Fault::unexpected(other)),
+            })?;
+        }
+    }
+    role_assignment::Entity::update_many()
+        .col_expr(
+            role_assignment::Column::MappedFromProvider,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(role_assignment::Column::MappedFromProvider.eq(provider.id.as_str()))
+        .exec(tx)
+        .await?;
     let links = external_identity::Entity::delete_many()
         .filter(external_identity::Column::ProviderId.eq(provider.id.as_str()))
-        .exec(tx)
-        .await?
-        .rows_affected;
-    let mapped = role_assignment::Entity::delete_many()
-        .filter(role_assignment::Column::MappedFromProvider.eq(provider.id.as_str()))
         .exec(tx)
         .await?
         .rows_affected;
@@ -670,7 +751,7 @@ pub async fn delete(tx: &Write, app_id: &AppId, slug: &str) -> Result<(), Provid
             details: json!({
                 "before": described(&provider),
                 "links_removed": links,
-                "mapped_roles_revoked": mapped,
+                "sessions_ended": opened.len(),
             }),
         },
     )
