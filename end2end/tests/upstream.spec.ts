@@ -113,7 +113,9 @@ test('sign in through the directory: an allowed domain gets an account, and its 
   // takes the role away.
   await upstreamAccount('ada', { email: 'ada@example.com', email_verified: true, name: 'Ada', groups: ['staff'] });
   await page.goto('/a/up-a/logout');
+  await expectHydrated(page);
   await page.getByRole('button', { name: /sign out/i }).first().click();
+  await expect(page).toHaveURL(/\/a\/up-a\/login\?signed_out=1$/);
   await page.goto('/a/up-a/login');
   await expectHydrated(page);
   await page.getByTestId('provider-corp').click();

@@ -133,21 +133,32 @@ pub async fn console_user_links(
 ) -> Result<Vec<LinkView>, ApiError> {
     let operator = require_operator().await?;
     let app_id = app_id_of(&app_id)?;
-    Ok(
-        crate::core::admin::providers::linked(&state().db, &operator, &app_id, &user_id)
-            .await?
-            .into_iter()
-            .map(|(link, provider)| LinkView {
-                id: link.id,
-                provider: provider.display_name,
-                issuer: link.issuer,
-                subject: link.subject,
-                email: link.email,
-                linked: when(link.created_at),
-                last_used: link.last_sign_in_at.map(when),
-            })
-            .collect(),
-    )
+    Ok(link_views(
+        crate::core::admin::providers::linked(&state().db, &operator, &app_id, &user_id).await?,
+    ))
+}
+
+/// Links as the console shows them.
+#[cfg(feature = "ssr")]
+pub fn link_views(
+    links: Vec<(
+        crate::entities::external_identity::Model,
+        crate::entities::identity_provider::Model,
+    )>,
+) -> Vec<LinkView> {
+    use crate::api::context::when;
+    links
+        .into_iter()
+        .map(|(link, provider)| LinkView {
+            id: link.id,
+            provider: provider.display_name,
+            issuer: link.issuer,
+            subject: link.subject,
+            email: link.email,
+            linked: when(link.created_at),
+            last_used: link.last_sign_in_at.map(when),
+        })
+        .collect()
 }
 
 #[server]

@@ -99,6 +99,8 @@ pub struct UserDetailView {
     /// Roles of the app this user does not hold (to grant).
     pub other_roles: Vec<String>,
     pub events: Vec<AuditRow>,
+    /// Upstream accounts linked to the user.
+    pub links: Vec<crate::api::console::providers::LinkView>,
     pub can_write: bool,
     pub is_self: bool,
 }
@@ -110,7 +112,11 @@ pub async fn console_user(app_id: String, user_id: String) -> Result<UserDetailV
     let db = &state().db;
     let detail = crate::core::admin::users::detail(db, &operator, &app_id, &user_id).await?;
     let roles_held = detail.roles.clone();
+    let links = crate::api::console::providers::link_views(
+        crate::core::admin::providers::linked(db, &operator, &app_id, &user_id).await?,
+    );
     Ok(UserDetailView {
+        links,
         id: detail.user.id.clone(),
         app_id: detail.user.app_id.to_string(),
         email: detail.user.email.clone(),

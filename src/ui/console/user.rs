@@ -12,7 +12,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use super::{LoadError, RefusalNotice, Reload, ShownOnce};
 use crate::api::ApiError;
 use crate::api::console::audit::AuditRow;
-use crate::api::console::providers::{ConsoleUnlink, LinkView, console_user_links};
+use crate::api::console::providers::{ConsoleUnlink, LinkView};
 use crate::api::console::roles::{ConsoleGrantRole, ConsoleRevokeRole};
 use crate::api::console::users::{
     ConsoleDeleteUser, ConsoleEnrolmentLink, ConsoleInviteUser, ConsoleRecoveryLink,
@@ -147,7 +147,7 @@ fn Detail(view: UserDetailView, reload: Reload) -> impl IntoView {
             <RolesCard held=view.roles other=view.other_roles grant ids can_write is_self reload />
             <FactorsCard has_password=view.has_password passkeys=view.passkeys recovery enrolment invite ids can_write reload />
             <SessionsCard sessions=view.sessions ids can_write reload />
-            <LinkedAccountsCard ids can_write reload />
+            <LinkedAccountsCard links=view.links ids can_write reload />
             <AccountCard active=view.active ids can_write is_self reload />
         </div>
         <RecentEvents events=view.events />
@@ -371,27 +371,25 @@ fn SessionsCard(
 /// The upstream accounts linked to the user, each unlinkable behind a
 /// dialog (never the user's last way in; checked on the server).
 #[component]
-fn LinkedAccountsCard(ids: UserIds, can_write: bool, reload: Reload) -> impl IntoView {
-    let links = Resource::new(
-        move || (ids.get_value(), reload.track()),
-        |((app, user), _)| console_user_links(app, user),
-    );
+fn LinkedAccountsCard(
+    links: Vec<LinkView>,
+    ids: UserIds,
+    can_write: bool,
+    reload: Reload,
+) -> impl IntoView {
     view! {
         <section class=CARD data-testid="user-links">
             {section("Linked accounts")}
-            <Transition fallback=|| ()>
-                {move || links.get().map(|loaded| match loaded {
-                    Err(error) => view! { <LoadError error /> }.into_any(),
-                    Ok(links) if links.is_empty() => view! {
-                        <p class="mt-3 text-sm text-slate-500">"No upstream account is linked."</p>
-                    }.into_any(),
-                    Ok(links) => view! {
-                        <ul class="mt-3 divide-y divide-slate-100">
-                            {links.into_iter().map(|link| view! { <LinkRow link ids can_write reload /> }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                })}
-            </Transition>
+            {if links.is_empty() {
+                view! { <p class="mt-3 text-sm text-slate-500">"No upstream account is linked."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="mt-3 divide-y divide-slate-100">
+                        {links.into_iter().map(|link| view! { <LinkRow link ids can_write reload /> }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
         </section>
     }
 }
