@@ -72,6 +72,12 @@ enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Copy the embedded (SQLite) database to a new file while it serves
+    /// (a consistent snapshot); PostgreSQL: use pg_dump (README, "Backups")
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -366,6 +372,11 @@ async fn execute(cli: Cli) -> CliResult {
                 Command::Audit(command) => audit_command(&db, command).await,
                 Command::Key(command) => key_command(&db, command).await,
                 Command::Bootstrap { email } => bootstrap_command(&settings, &db, &email).await,
+                Command::Backup { to } => {
+                    let bytes = crate::core::backup::backup(&db, Actor::cli(), &to).await?;
+                    println!("Copied the database to {} ({bytes} bytes).", to.display());
+                    Ok(ExitCode::SUCCESS)
+                }
                 Command::Email(command) => email_command(&settings, &db, command).await,
                 Command::Serve | Command::Migrate => unreachable!("handled above"),
             }

@@ -17,6 +17,7 @@ pub mod account;
 pub mod admin;
 pub mod apps;
 pub mod audit;
+pub mod backup;
 pub mod cache;
 pub mod ceremonies;
 pub mod clients;

@@ -612,3 +612,78 @@ async fn n11_an_address_mail_cannot_go_to_is_refused_at_every_entry_point() {
     ])
     .expect_success();
 }
+
+/// Issue 24, backups: a copy taken while the server serves restores to an
+/// audit chain that verifies against the head exported just before.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_serving_verifies_against_the_head_exported_before_it() {
+    use common::{Backend, PASSWORD, add_user, backend, oneauth_with_key, sign_in};
+    let app = spawn_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.db");
+    let copy_arg = copy.display().to_string();
+    if backend() == Backend::Postgres {
+        app.cli(&["backup", "--to", &copy_arg])
+            .expect_error("pg_dump");
+        return;
+    }
+    app.create_app("demo", "Demo");
+    add_user(&app, "demo", "ada@example.com");
+    sign_in(
+        &app,
+        &common::browser(),
+        "demo",
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await;
+    let heads = dir.path().join("heads.jsonl");
+    std::fs::write(&heads, app.cli(&["audit", "head"]).expect_success().stdout).unwrap();
+
+    let made = app.cli(&["backup", "--to", &copy_arg]).expect_success();
+    assert!(
+        made.stdout.contains("Copied the database to"),
+        "{}",
+        made.stdout
+    );
+    // The live database goes on changing; the copy is one moment.
+    sign_in(
+        &app,
+        &common::browser(),
+        "demo",
+        "ada@example.com",
+        PASSWORD,
+    )
+    .await;
+
+    let verified = oneauth_with_key(
+        &format!("sqlite://{}?mode=rwc", copy.display()),
+        Some(&app.master_key),
+        &[
+            "audit",
+            "verify",
+            "--expect-head",
+            &heads.display().to_string(),
+        ],
+        None,
+    )
+    .expect_success();
+    assert!(
+        verified.stdout.contains("demo: intact"),
+        "{}",
+        verified.stdout
+    );
+    assert!(
+        verified.stdout.contains("console: intact"),
+        "{}",
+        verified.stdout
+    );
+
+    app.cli(&["backup", "--to", &copy_arg])
+        .expect_error("exists already");
+    assert!(
+        app.actions("console")
+            .await
+            .contains(&"database.backed_up".to_owned())
+    );
+}
