@@ -287,12 +287,19 @@ pub(crate) async fn succeed_with(
     extra: serde_json::Value,
 ) -> Result<SignedIn, SignInError> {
     // Every way of opening a session (sign-up, invitations, links too)
-    // honours "staff only through our directory"; the sign-in forms check
-    // first, to record the refusal.
-    if factor != Factor::Upstream
-        && let Err(provider) = directory_path(tx, app, user, factor).await?
-    {
-        return Err(SignInError::ProviderRequired { provider });
+    // honours "staff only through our directory"; the sign-in forms record
+    // the refusal ([`open_session`]).
+    let mut extra = extra;
+    if factor != Factor::Upstream {
+        match directory_path(tx, app, user, factor).await? {
+            Err(provider) => return Err(SignInError::ProviderRequired { provider }),
+            Ok(serde_json::Value::Object(break_glass)) => {
+                if let serde_json::Value::Object(extra) = &mut extra {
+                    extra.extend(break_glass);
+                }
+            }
+            Ok(_) => {}
+        }
     }
     // N10: "new" is the absence of our mark, which cannot be copied the
     // way a user agent can; a first sign-in is no news.
@@ -442,6 +449,33 @@ async fn refuse_for_provider(
     }
 }
 
+/// Open the session of a sign-in form's user in `tx` and commit it; a
+/// refusal by "required for" is recorded in a write of its own (the
+/// sign-in's is rolled back first: SQLite has one writer).
+#[allow(clippy::too_many_arguments)]
+async fn open_session(
+    db: &Db,
+    tx: Write,
+    app: &app::Model,
+    user: &app_user::Model,
+    factor: Factor,
+    keys: &throttle::Keys,
+    client: &ClientInfo,
+    browser: Browser,
+) -> Result<SignedIn, SignInError> {
+    match succeed(&tx, app, user, factor, keys, client, browser).await {
+        Ok(signed_in) => {
+            tx.commit().await?;
+            Ok(signed_in)
+        }
+        Err(SignInError::ProviderRequired { provider }) => {
+            drop(tx);
+            Err(refuse_for_provider(db, app, user, factor, client, provider).await)
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// Sign in with e-mail and password. `device_cookie` is the browser's
 /// known-device mark for this app, if it has one: a live mark of this
 /// account counts the attempt on the device's own key (N3).
@@ -523,28 +557,7 @@ pub async fn with_password(
         update.update(&tx).await?;
     }
     reservation.cleared_with_account(&tx).await?;
-    let extra = match directory_path(&tx, app, &user, Factor::Password).await? {
-        Ok(extra) => extra,
-        Err(provider) => {
-            drop(tx);
-            return Err(
-                refuse_for_provider(db, app, &user, Factor::Password, client, provider).await,
-            );
-        }
-    };
-    let signed_in = succeed_with(
-        &tx,
-        app,
-        &user,
-        Factor::Password,
-        &keys,
-        client,
-        browser,
-        extra,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(signed_in)
+    open_session(db, tx, app, &user, Factor::Password, &keys, client, browser).await
 }
 
 /// Sign in with e-mail and a one-time recovery code. The session must then
@@ -610,34 +623,17 @@ pub async fn with_recovery_code(
     let user = users::find(&tx, &app.id, &user.id)
         .await?
         .ok_or(SignInError::Failed)?;
-    let extra = match directory_path(&tx, app, &user, Factor::RecoveryCode).await? {
-        Ok(extra) => extra,
-        Err(provider) => {
-            drop(tx);
-            return Err(refuse_for_provider(
-                db,
-                app,
-                &user,
-                Factor::RecoveryCode,
-                client,
-                provider,
-            )
-            .await);
-        }
-    };
-    let signed_in = succeed_with(
-        &tx,
+    open_session(
+        db,
+        tx,
         app,
         &user,
         Factor::RecoveryCode,
         &keys,
         client,
         Browser::New,
-        extra,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(signed_in)
+    .await
 }
 
 /// Verify a discoverable passkey assertion against this app's passkeys.
@@ -731,28 +727,7 @@ pub async fn with_passkey(
     let (tx, user) = verify_passkey(db, rp, app, assertion, credential, client).await?;
     let keys = throttle::Keys::address_only(&app.id, client.address.as_deref());
     let browser = Browser::of(live_mark(db.deployment(), &user, device_cookie).as_ref());
-    let extra = match directory_path(&tx, app, &user, Factor::Passkey).await? {
-        Ok(extra) => extra,
-        Err(provider) => {
-            drop(tx);
-            return Err(
-                refuse_for_provider(db, app, &user, Factor::Passkey, client, provider).await,
-            );
-        }
-    };
-    let signed_in = succeed_with(
-        &tx,
-        app,
-        &user,
-        Factor::Passkey,
-        &keys,
-        client,
-        browser,
-        extra,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(signed_in)
+    open_session(db, tx, app, &user, Factor::Passkey, &keys, client, browser).await
 }
 
 /// Record a re-authentication (or step-up) in the current session.

@@ -121,17 +121,14 @@ async fn refuse(
 }
 
 fn redirect(location: &str, cookies: Vec<String>) -> Response {
-    let mut response = (
+    let response = (
         StatusCode::SEE_OTHER,
         [(header::LOCATION, location.to_owned())],
     )
         .into_response();
-    for cookie in cookies {
-        if let Ok(value) = HeaderValue::from_str(&cookie) {
-            response.headers_mut().append(header::SET_COOKIE, value);
-        }
-    }
-    response
+    cookies
+        .iter()
+        .fold(response, |response, cookie| with_cookie(response, cookie))
 }
 
 async fn start(
@@ -147,20 +144,14 @@ async fn start(
         Ok(found) => found,
         Err(page) => return page,
     };
+    let refused = async |failure| refuse(&state, &app, Some(&provider), &client, failure).await;
     match accounts::locked_out(&state.db, &app, &client).await {
         Ok(None) => {}
         Ok(Some(_)) => return failure_page(app.id.as_str(), &UpstreamFailure::Throttled),
         Err(_) => return busy_page(),
     }
     if provider.enabled_at.is_none() {
-        return refuse(
-            &state,
-            &app,
-            Some(&provider),
-            &client,
-            UpstreamFailure::ProviderDisabled,
-        )
-        .await;
+        return refused(UpstreamFailure::ProviderDisabled).await;
     }
     let link_session = if params.link.is_some() {
         match signins::current(&state.db, &session, &app).await {
@@ -226,14 +217,7 @@ async fn start(
         Ok(endpoints) => endpoints,
         Err(problem) => {
             tracing::warn!(provider = %provider.slug, %problem, "an upstream provider is unavailable");
-            return refuse(
-                &state,
-                &app,
-                Some(&provider),
-                &client,
-                UpstreamFailure::Unreachable,
-            )
-            .await;
+            return refused(UpstreamFailure::Unreachable).await;
         }
     };
     let return_to = params
@@ -251,14 +235,7 @@ async fn start(
         Ok(begun) => begun,
         Err(problem) => {
             tracing::warn!(provider = %provider.slug, %problem, "an upstream request could not be built");
-            return refuse(
-                &state,
-                &app,
-                Some(&provider),
-                &client,
-                UpstreamFailure::Unreachable,
-            )
-            .await;
+            return refused(UpstreamFailure::Unreachable).await;
         }
     };
     let sealed = ceremonies::seal(
@@ -313,66 +290,32 @@ async fn callback(
         )
     });
     let respond = |response: Response| with_cookie(response, &clear);
+    let refused =
+        async |failure| respond(refuse(&state, &app, Some(&provider), &client, failure).await);
     let Some((ceremony, pending)) = opened else {
-        return respond(
-            refuse(
-                &state,
-                &app,
-                Some(&provider),
-                &client,
-                UpstreamFailure::BadState,
-            )
-            .await,
-        );
+        return refused(UpstreamFailure::BadState).await;
     };
     if provider.enabled_at.is_none() {
-        return respond(
-            refuse(
-                &state,
-                &app,
-                Some(&provider),
-                &client,
-                UpstreamFailure::ProviderDisabled,
-            )
-            .await,
-        );
+        return refused(UpstreamFailure::ProviderDisabled).await;
     }
     let endpoints = match state.upstream.endpoints(&provider).await {
         Ok(endpoints) => endpoints,
         Err(problem) => {
             tracing::warn!(provider = %provider.slug, %problem, "an upstream provider is unavailable");
-            return respond(
-                refuse(
-                    &state,
-                    &app,
-                    Some(&provider),
-                    &client,
-                    UpstreamFailure::Unreachable,
-                )
-                .await,
-            );
+            return refused(UpstreamFailure::Unreachable).await;
         }
     };
     let code = match flow::check_callback(&pending, &provider, &endpoints, &answer) {
         Ok(code) => code,
         Err(failure) => {
-            return respond(refuse(&state, &app, Some(&provider), &client, failure).await);
+            return refused(failure).await;
         }
     };
     let secret = match providers::client_secret(state.db.deployment(), &provider) {
         Ok(secret) => secret,
         Err(err) => {
             tracing::error!(%err, provider = %provider.slug, "an upstream client secret does not open");
-            return respond(
-                refuse(
-                    &state,
-                    &app,
-                    Some(&provider),
-                    &client,
-                    UpstreamFailure::Unreachable,
-                )
-                .await,
-            );
+            return refused(UpstreamFailure::Unreachable).await;
         }
     };
     let redirect_uri = callback_url(&state, app.id.as_str(), &provider.slug);
@@ -391,7 +334,7 @@ async fn callback(
     {
         Ok(identity) => identity,
         Err(failure) => {
-            return respond(refuse(&state, &app, Some(&provider), &client, failure).await);
+            return refused(failure).await;
         }
     };
     // Linking from the account page: the same sign-in must still be here.
@@ -403,16 +346,7 @@ async fn callback(
         (None, _) => None,
         (Some(asked), Some(signin)) if *asked == signin.session.id => Some(signin),
         (Some(_), _) => {
-            return respond(
-                refuse(
-                    &state,
-                    &app,
-                    Some(&provider),
-                    &client,
-                    UpstreamFailure::BadState,
-                )
-                .await,
-            );
+            return refused(UpstreamFailure::BadState).await;
         }
     };
     let device_cookie = cookies::read(&headers, &devices::cookie_name(app.id.as_str()));
@@ -463,45 +397,32 @@ async fn callback(
             redirect(&target, set)
         }
         Outcome::Linked => redirect(&format!("/a/{}/account?linked=1", app.id), vec![clear]),
-        Outcome::ConfirmLink(link) => {
-            let sealed = ceremonies::seal(
-                &state.db.deployment().vault,
-                LINK_KIND,
-                link,
-                state.db.now(),
-                LINK_LIFETIME_SECS,
-            );
-            redirect(
-                &format!("/a/{}/account", app.id),
-                vec![
-                    clear,
-                    cookies::cookie(&state.settings, LINK_COOKIE, &sealed, LINK_LIFETIME_SECS),
-                ],
-            )
-        }
+        Outcome::ConfirmLink(link) => redirect(
+            &format!("/a/{}/account", app.id),
+            vec![clear, link_cookie(&state, link)],
+        ),
         Outcome::SignInFirst(link) => {
-            let sealed = ceremonies::seal(
-                &state.db.deployment().vault,
-                LINK_KIND,
-                link,
-                state.db.now(),
-                LINK_LIFETIME_SECS,
-            );
             let account = format!("/a/{}/account", app.id);
             let target = format!(
                 "/a/{}/login?link_pending=1&return_to={}",
                 app.id,
                 url::form_urlencoded::byte_serialize(account.as_bytes()).collect::<String>()
             );
-            redirect(
-                &target,
-                vec![
-                    clear,
-                    cookies::cookie(&state.settings, LINK_COOKIE, &sealed, LINK_LIFETIME_SECS),
-                ],
-            )
+            redirect(&target, vec![clear, link_cookie(&state, link)])
         }
     }
+}
+
+/// The cookie that keeps `link` (sealed) until its owner confirms it.
+fn link_cookie(state: &AppState, link: PendingLink) -> String {
+    let sealed = ceremonies::seal(
+        &state.db.deployment().vault,
+        LINK_KIND,
+        link,
+        state.db.now(),
+        LINK_LIFETIME_SECS,
+    );
+    cookies::cookie(&state.settings, LINK_COOKIE, &sealed, LINK_LIFETIME_SECS)
 }
 
 fn with_cookie(mut response: Response, cookie: &str) -> Response {
@@ -509,20 +430,6 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// The pending link this browser keeps, if any (the account page shows it).
-pub fn pending_link(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Option<(ceremonies::Ceremony, PendingLink)> {
-    let value = cookies::read(headers, LINK_COOKIE)?;
-    ceremonies::open(
-        &state.db.deployment().vault,
-        LINK_KIND,
-        &value,
-        state.db.now(),
-    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -104,15 +104,29 @@ async fn signed_in_email(app: &TestApp, browser: &reqwest::Client) -> Option<Str
 }
 
 fn verified(stand_in: &StandIn, sub: &str, email: &str) -> impl FnOnce(&Authorization) -> Value {
+    verified_with(stand_in, sub, email, json!({}))
+}
+
+/// [`verified`], with `extra` claims (groups, say).
+fn verified_with(
+    stand_in: &StandIn,
+    sub: &str,
+    email: &str,
+    extra: Value,
+) -> impl FnOnce(&Authorization) -> Value {
     let issuer = stand_in.issuer.clone();
     let (sub, email) = (sub.to_owned(), email.to_owned());
     move |authorization| {
         let now = chrono::Utc::now().timestamp();
-        json!({
+        let mut claims = json!({
             "iss": issuer, "sub": sub, "aud": authorization.client_id, "iat": now,
             "exp": now + 300, "nonce": authorization.nonce, "email": email,
             "email_verified": true, "sid": format!("sid-{sub}"),
-        })
+        });
+        if let (Some(claims), Value::Object(extra)) = (claims.as_object_mut(), extra) {
+            claims.extend(extra);
+        }
+        claims
     }
 }
 
@@ -201,11 +215,8 @@ async fn provisioning_refuses_a_foreign_domain_and_an_unverified_address() {
             .contains("Accounts of this e-mail domain cannot sign in here.")
     );
 
-    let issuer = s.stand_in.issuer.clone();
     let unverified = sign_in_upstream(&s.app, &browser, &s.stand_in, "demo", "corp", |a| {
-        let mut claims = s.stand_in.claims(a, "eve", "eve@example.com", false);
-        claims["iss"] = json!(issuer);
-        claims
+        s.stand_in.claims(a, "eve", "eve@example.com", false)
     })
     .await;
     assert_eq!(unverified.status(), 400);
@@ -965,17 +976,13 @@ async fn mapped_roles_follow_the_upstream_groups_and_leave_manual_grants_alone()
         ],
     )
     .await;
-    let issuer = s.stand_in.issuer.clone();
     let with_groups = |groups: Value| {
-        let issuer = issuer.clone();
-        move |a: &Authorization| {
-            let now = chrono::Utc::now().timestamp();
-            json!({
-                "iss": issuer, "sub": "up-ada", "aud": a.client_id, "iat": now, "exp": now + 300,
-                "nonce": a.nonce, "email": "ada@example.com", "email_verified": true,
-                "groups": groups,
-            })
-        }
+        verified_with(
+            &s.stand_in,
+            "up-ada",
+            "ada@example.com",
+            json!({ "groups": groups }),
+        )
     };
     let browser = crate::common::browser();
     sign_in_upstream(
@@ -1047,10 +1054,8 @@ async fn a_passkey_role_still_steps_up_after_an_upstream_sign_in() {
     )
     .await;
     let browser = crate::common::browser();
-    let issuer = s.stand_in.issuer.clone();
     sign_in_upstream(&s.app, &browser, &s.stand_in, "demo", "corp", |a| {
         let mut claims = s.stand_in.claims(a, "up-ada", "ada@example.com", true);
-        claims["iss"] = json!(issuer);
         claims["groups"] = json!(["ops"]);
         // The upstream says it used a hardware key: not trusted by default.
         claims["amr"] = json!(["hwk", "mfa"]);
@@ -1934,16 +1939,13 @@ async fn an_operators_grant_of_a_mapped_role_outlives_the_claim_and_removing_the
         ],
     )
     .await;
-    let issuer = s.stand_in.issuer.clone();
     let with_groups = |groups: Value| {
-        let issuer = issuer.clone();
-        move |a: &Authorization| {
-            let now = chrono::Utc::now().timestamp();
-            json!({
-                "iss": issuer, "sub": "up-ada", "aud": a.client_id, "iat": now, "exp": now + 300,
-                "nonce": a.nonce, "email": "ada@example.com", "email_verified": true, "groups": groups,
-            })
-        }
+        verified_with(
+            &s.stand_in,
+            "up-ada",
+            "ada@example.com",
+            json!({ "groups": groups }),
+        )
     };
     sign_in_upstream(
         &s.app,

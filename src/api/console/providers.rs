@@ -126,18 +126,6 @@ pub struct LinkView {
     pub last_used: Option<String>,
 }
 
-#[server]
-pub async fn console_user_links(
-    app_id: String,
-    user_id: String,
-) -> Result<Vec<LinkView>, ApiError> {
-    let operator = require_operator().await?;
-    let app_id = app_id_of(&app_id)?;
-    Ok(link_views(
-        crate::core::admin::providers::linked(&state().db, &operator, &app_id, &user_id).await?,
-    ))
-}
-
 /// Links as the console shows them.
 #[cfg(feature = "ssr")]
 pub fn link_views(

@@ -1,6 +1,8 @@
 //! Apps and their OAuth clients, as operators manage them.
 
-use super::{AdminError, change, done, invalid, readable_app, refused, writable_app};
+use super::{
+    AdminError, change, configurable_app, done, invalid, readable_app, refused, writable_app,
+};
 use crate::core::apps::{self, AppError, AppSettings, NewApp};
 use crate::core::audit::Target;
 use crate::core::clients::{self, ClientChanges, ClientError, ClientSecret, NewClient};
@@ -78,30 +80,6 @@ pub async fn create(
         async |tx| done(apps::create(tx, new).await.map_err(app_error)?.app),
     )
     .await
-}
-
-/// The app, if the operator may change its configuration (settings and
-/// clients): for the console, owners only (M5).
-async fn configurable_app(
-    db: &Db,
-    operator: &Operator,
-    app_id: &AppId,
-    attempted: &str,
-    target: Option<Target>,
-) -> Result<app::Model, AdminError> {
-    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
-    if !operator.can_configure(app_id) {
-        return Err(refused(
-            db,
-            operator,
-            app_id,
-            attempted,
-            target,
-            "Only an owner may change how operators sign in to the console.",
-        )
-        .await);
-    }
-    Ok(app)
 }
 
 /// Why new settings of the console would lock every operator out, if they

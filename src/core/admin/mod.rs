@@ -186,6 +186,30 @@ pub(crate) async fn writable_app(
     Ok(app)
 }
 
+/// The app, if the operator may change its configuration (settings,
+/// clients, sign-in providers): for the console, owners only (M5).
+pub(crate) async fn configurable_app(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    attempted: &str,
+    target: Option<Target>,
+) -> Result<app::Model, AdminError> {
+    let app = writable_app(db, operator, app_id, attempted, target.clone()).await?;
+    if !operator.can_configure(app_id) {
+        return Err(refused(
+            db,
+            operator,
+            app_id,
+            attempted,
+            target,
+            "Only an owner may change how operators sign in to the console.",
+        )
+        .await);
+    }
+    Ok(app)
+}
+
 /// How a change ends: with its value, or refused by a guardrail (the
 /// sentence), or failed.
 pub(crate) type Outcome<T> = Result<Result<T, String>, AdminError>;

@@ -4,7 +4,9 @@
 //! alone), and a claim-to-role rule may only name roles the operator could
 //! grant by hand ("an operator cannot grant a role they do not hold").
 
-use super::{AdminError, act_on_user, change, done, readable_app, refused};
+use super::{
+    AdminError, act_on_user, change, configurable_app, done, readable_app, refused, writable_app,
+};
 use crate::core::audit::Target;
 use crate::core::console::Operator;
 use crate::core::db::Db;
@@ -32,26 +34,6 @@ pub async fn list(
 ) -> Result<Vec<identity_provider::Model>, AdminError> {
     readable_app(db, operator, app_id, "provider.list").await?;
     Ok(providers::list(db, app_id).await?)
-}
-
-/// The app, if the operator may configure its sign-in.
-async fn configurable(
-    db: &Db,
-    operator: &Operator,
-    app_id: &AppId,
-    attempted: &str,
-    target: Option<Target>,
-) -> Result<(), AdminError> {
-    readable_app(db, operator, app_id, attempted).await?;
-    if !operator.can_configure(app_id) {
-        let reason = if app_id.is_console() {
-            "Only an owner may change how operators sign in."
-        } else {
-            "Auditors have read-only access."
-        };
-        return Err(refused(db, operator, app_id, attempted, target, reason).await);
-    }
-    Ok(())
 }
 
 /// Refuse rules that would grant a role the operator may not grant.
@@ -90,7 +72,7 @@ pub async fn create(
     input: ProviderInput,
 ) -> Result<identity_provider::Model, AdminError> {
     let target = Some(Target::provider(slug));
-    configurable(db, operator, app_id, "provider.create", target.clone()).await?;
+    configurable_app(db, operator, app_id, "provider.create", target.clone()).await?;
     check_rules(
         db,
         operator,
@@ -125,7 +107,7 @@ pub async fn update(
     input: ProviderInput,
 ) -> Result<identity_provider::Model, AdminError> {
     let target = Some(Target::provider(slug));
-    configurable(db, operator, app_id, "provider.update", target.clone()).await?;
+    configurable_app(db, operator, app_id, "provider.update", target.clone()).await?;
     check_rules(
         db,
         operator,
@@ -159,7 +141,7 @@ pub async fn delete(
     slug: &str,
 ) -> Result<(), AdminError> {
     let target = Some(Target::provider(slug));
-    configurable(db, operator, app_id, "provider.delete", target.clone()).await?;
+    configurable_app(db, operator, app_id, "provider.delete", target.clone()).await?;
     change(
         db,
         operator,
@@ -201,18 +183,14 @@ pub async fn unlink(
     user_id: &str,
     link_id: &str,
 ) -> Result<(), AdminError> {
-    let app = readable_app(db, operator, app_id, "upstream.unlink").await?;
-    if !operator.can_write(app_id) {
-        return Err(refused(
-            db,
-            operator,
-            app_id,
-            "upstream.unlink",
-            Some(Target::user(user_id)),
-            "Auditors have read-only access.",
-        )
-        .await);
-    }
+    let app = writable_app(
+        db,
+        operator,
+        app_id,
+        "upstream.unlink",
+        Some(Target::user(user_id)),
+    )
+    .await?;
     act_on_user(
         db,
         operator,

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::mapping;
-use super::providers::{self, Kind};
+use super::providers;
 use super::{Identity, UpstreamFailure};
 use crate::core::audit::{self, Action, Event, Target};
 use crate::core::ceremonies::{self, Ceremony};
@@ -608,9 +608,4 @@ pub enum UnlinkRefusal {
     NotFound,
     #[error("This is the account's last way to sign in: add a password or a passkey first.")]
     LastWayIn,
-}
-
-/// Whether `kind` uses the OpenID Connect flow (for the edge).
-pub fn uses_id_token(provider: &identity_provider::Model) -> bool {
-    providers::kind_of(provider) != Kind::Github
 }

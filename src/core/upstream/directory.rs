@@ -35,10 +35,6 @@ impl Directory {
         }
     }
 
-    pub fn outbound(&self) -> &Outbound {
-        &self.outbound
-    }
-
     /// The cache key: a changed configuration is another provider.
     fn key(provider: &identity_provider::Model) -> String {
         format!("{}@{}", provider.id, provider.updated_at.timestamp_micros())

@@ -124,16 +124,17 @@ async fn an_admin_configures_a_provider_whose_secret_is_never_shown_again() {
     // The user page lists the link; the operator unlinks it only while
     // another way in remains (here none: refused).
     let user = user_id(&app, "demo", "ada@example.com").await;
-    let links = owner
+    let detail = owner
         .call(
             &app,
-            ConsoleUserLinks {
+            oneauth::api::console::users::ConsoleUser {
                 app_id: "demo".into(),
                 user_id: user.clone(),
             },
         )
         .await
         .unwrap();
+    let links = &detail["links"];
     assert_eq!(links[0]["provider"], "Corp directory");
     let error = owner
         .call(
