@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # README command 2: install what is missing, then run every test:
-#   1. formatting, clippy, and unit + integration tests on SQLite,
+#   1. formatting, clippy, and unit + integration tests on SQLite, whose
+#      servers log at debug level into a file that is then scanned for
+#      secrets (scripts/scan-logs.py),
 #   2. the integration tests again on a real PostgreSQL (started here),
 #   3. the Playwright suite (hosted pages, passkeys, the openid-client
 #      interop suite) in Debian's Chromium against the built app, once on
@@ -63,8 +65,14 @@ cargo clippy --all-targets --features ssr -- -D warnings
 # time-outs some of them test), so four run at a time even on two cores.
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 
-say "unit and integration tests on SQLite"
-ONEAUTH_TEST_BACKEND=sqlite cargo test --features ssr --workspace
+say "unit and integration tests on SQLite (servers logging at debug level)"
+scan_log="$(mktemp -d)/servers.log"
+ONEAUTH_TEST_BACKEND=sqlite ONEAUTH_TEST_LOG_FILE="$scan_log" \
+    cargo test --features ssr --workspace
+
+say "no secret in the servers' log lines"
+python3 scripts/scan-logs.py --self-test
+python3 scripts/scan-logs.py "$scan_log"
 
 say "integration tests on PostgreSQL"
 start_postgres

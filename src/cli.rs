@@ -321,7 +321,11 @@ type CliResult = Result<ExitCode, CliError>;
 
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing();
+    // A format that does not parse is reported with the other settings.
+    crate::telemetry::init_logs(
+        crate::config::LogFormat::parse(&cli.settings.operations.log_format)
+            .unwrap_or(crate::config::LogFormat::Text),
+    );
     let args: Vec<String> = std::env::args().collect();
     for flag in crate::config::secrets_on_command_line(&args) {
         tracing::warn!(
@@ -335,16 +339,6 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("ONEAUTH_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 async fn execute(cli: Cli) -> CliResult {

@@ -144,6 +144,85 @@ pub struct SettingsArgs {
 
     #[command(flatten)]
     pub smtp: SmtpArgs,
+
+    #[command(flatten)]
+    pub operations: OperationsArgs,
+}
+
+/// Running in production: where metrics are scraped, how logs are written,
+/// how long a stopping server waits for requests in flight.
+#[derive(Args, Clone, Debug)]
+pub struct OperationsArgs {
+    /// Serve /metrics on this address of its own (say 10.0.0.5:9464, for
+    /// a scraper in another container); default: not at all
+    #[arg(long, global = true, env = "ONEAUTH_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
+    /// Serve /metrics on the main port to whoever sends
+    /// "Authorization: Bearer" and the first line of this file
+    #[arg(long, global = true, env = "ONEAUTH_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<String>,
+
+    /// Log lines as text (default) or json, one object per line, for a
+    /// log shipper
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_LOG_FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: String,
+
+    /// Seconds a stopping server (SIGTERM) gives requests in flight before
+    /// it closes their connections
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_SHUTDOWN_GRACE",
+        default_value_t = 30
+    )]
+    pub shutdown_grace: u64,
+
+    /// Seconds a stopping server keeps accepting (answering /readyz 503)
+    /// before it closes its port, so a balancer's health check sees it
+    /// leave before connections are refused
+    #[arg(
+        long,
+        global = true,
+        env = "ONEAUTH_SHUTDOWN_DELAY",
+        default_value_t = 0
+    )]
+    pub shutdown_delay: u64,
+}
+
+impl Default for OperationsArgs {
+    /// The defaults of the flags.
+    fn default() -> Self {
+        Self {
+            metrics_bind: None,
+            metrics_token_file: None,
+            log_format: "text".to_owned(),
+            shutdown_grace: 30,
+            shutdown_delay: 0,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(raw: &str) -> Result<Self, SettingsError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err(SettingsError::LogFormat(raw.to_owned())),
+        }
+    }
 }
 
 /// Outgoing e-mail. Without a host (in `--smtp-url` or `--smtp-host`)
@@ -230,6 +309,15 @@ pub struct Settings {
     pub metrics: bool,
     /// Whether upstream providers may live at private addresses.
     pub allow_private_upstreams: bool,
+    /// The address of /metrics' own listener, if any.
+    pub metrics_bind: Option<SocketAddr>,
+    /// The bearer token that opens /metrics on the main port.
+    pub metrics_token: Option<secrecy::SecretString>,
+    pub log_format: LogFormat,
+    /// How long a stopping server waits for requests in flight.
+    pub shutdown_grace: std::time::Duration,
+    /// How long a stopping server still accepts (its /readyz says 503).
+    pub shutdown_delay: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -248,6 +336,11 @@ impl std::fmt::Debug for Settings {
             .field("mail_policy", &self.mail_policy)
             .field("metrics", &self.metrics)
             .field("allow_private_upstreams", &self.allow_private_upstreams)
+            .field("metrics_bind", &self.metrics_bind)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
+            .field("log_format", &self.log_format)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("shutdown_delay", &self.shutdown_delay)
             .finish()
     }
 }
@@ -266,6 +359,16 @@ pub enum SettingsError {
     TrustedProxies(String),
     #[error("{0}")]
     Smtp(String),
+    #[error("ONEAUTH_LOG_FORMAT must be text or json, not \"{0}\".")]
+    LogFormat(String),
+    #[error("ONEAUTH_METRICS_BIND must be an address and port such as 10.0.0.5:9464, not \"{0}\".")]
+    MetricsBind(String),
+    #[error("ONEAUTH_METRICS_TOKEN_FILE: {0}")]
+    MetricsToken(String),
+    #[error("ONEAUTH_SHUTDOWN_GRACE must be 0 to 3600 seconds, not {0}.")]
+    ShutdownGrace(u64),
+    #[error("ONEAUTH_SHUTDOWN_DELAY must be 0 to 300 seconds, not {0}.")]
+    ShutdownDelay(u64),
     #[error(
         "ONEAUTH_TRUST_PROXY was replaced by ONEAUTH_TRUSTED_PROXIES: set it to your proxies' addresses (CIDRs), so a client cannot choose its own address."
     )]
@@ -331,6 +434,26 @@ impl Settings {
             password_queue: args.password_queue,
             metrics: args.metrics,
             allow_private_upstreams: args.allow_private_upstreams,
+            metrics_bind: match args.operations.metrics_bind.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(raw) => Some(
+                    raw.parse()
+                        .map_err(|_| SettingsError::MetricsBind(raw.to_owned()))?,
+                ),
+            },
+            metrics_token: match &args.operations.metrics_token_file {
+                None => None,
+                Some(file) => Some(read_metrics_token(file)?),
+            },
+            log_format: LogFormat::parse(&args.operations.log_format)?,
+            shutdown_grace: match args.operations.shutdown_grace {
+                secs @ 0..=3600 => std::time::Duration::from_secs(secs),
+                secs => return Err(SettingsError::ShutdownGrace(secs)),
+            },
+            shutdown_delay: match args.operations.shutdown_delay {
+                secs @ 0..=300 => std::time::Duration::from_secs(secs),
+                secs => return Err(SettingsError::ShutdownDelay(secs)),
+            },
         })
     }
 
@@ -529,6 +652,20 @@ impl Default for SmtpArgs {
     }
 }
 
+/// The bearer token of /metrics: the file's first line, at least 16
+/// characters (a scraper's credential, not a password to remember).
+fn read_metrics_token(file: &str) -> Result<secrecy::SecretString, SettingsError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|err| SettingsError::MetricsToken(format!("could not read {file}: {err}")))?;
+    let token = text.lines().next().unwrap_or_default().trim();
+    if token.len() < 16 {
+        return Err(SettingsError::MetricsToken(format!(
+            "the first line of {file} must be a token of at least 16 characters"
+        )));
+    }
+    Ok(token.to_owned().into())
+}
+
 fn parse_trusted_proxies(raw: &str) -> Result<Vec<ipnet::IpNet>, SettingsError> {
     raw.split(',')
         .map(str::trim)
@@ -599,6 +736,7 @@ mod tests {
             allow_private_upstreams: false,
             password_queue: crate::core::passwords::DEFAULT_QUEUE,
             smtp: SmtpArgs::default(),
+            operations: OperationsArgs::default(),
         }
     }
 

@@ -25,6 +25,8 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod state;
 #[cfg(feature = "ssr")]
+pub mod telemetry;
+#[cfg(feature = "ssr")]
 pub mod types;
 
 /// Browser entry point: attach to the server-rendered HTML. Lazily: the

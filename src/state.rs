@@ -40,6 +40,47 @@ pub struct AppState {
     /// Upstream identity providers' documents, fetched through the one
     /// guarded outbound client.
     pub upstream: Arc<Directory>,
+    /// Whether this process is stopping, and how its background tasks are.
+    pub health: Arc<Health>,
+}
+
+/// What readiness reports beside the database: a stopping server (it
+/// answers what is in flight, a balancer should send nothing new) and the
+/// supervised background tasks (`server/tasks.rs`).
+#[derive(Default)]
+pub struct Health {
+    draining: std::sync::atomic::AtomicBool,
+    tasks: std::sync::Mutex<std::collections::BTreeMap<&'static str, bool>>,
+}
+
+impl Health {
+    /// From now on `/readyz` answers 503.
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Record whether the task `name` runs.
+    pub fn set_task(&self, name: &'static str, up: bool) {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(name, up);
+    }
+
+    /// Each supervised task and whether it runs.
+    pub fn tasks(&self) -> Vec<(&'static str, bool)> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .map(|(name, up)| (*name, *up))
+            .collect()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -93,6 +134,7 @@ impl AppState {
             leptos_options,
             relying_party,
             grant_tally: Arc::default(),
+            health: Arc::default(),
         }
     }
 }

@@ -492,9 +492,10 @@ pub async fn change_password(
                 client,
                 device_cookie,
             );
-            let reservation = throttle::reserve(db, &keys)
-                .await?
-                .map_err(|_| AccountError::Throttled)?;
+            let reservation = throttle::reserve(db, &keys).await?.map_err(|_| {
+                super::measure::throttled("account");
+                AccountError::Throttled
+            })?;
             let typed = match current {
                 Some(current) => match current.check(&credential.phc).await {
                     Ok(check) => Some(check),

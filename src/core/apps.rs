@@ -111,8 +111,13 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: &AppId) -> Result<Option<app::
     app::Entity::find_by_id(id.clone()).one(db).await
 }
 
-#[derive(Default)]
 struct AppCache(TtlMap<String, app::Model>);
+
+impl Default for AppCache {
+    fn default() -> Self {
+        Self(TtlMap::named("apps"))
+    }
+}
 
 /// The app, from this process's cache when it was read in the last second
 /// (the protocol endpoints and hosted pages read it on every request).
@@ -129,8 +134,13 @@ pub async fn find_cached(db: &Db, id: &AppId) -> Result<Option<app::Model>, DbEr
     Ok(found)
 }
 
-#[derive(Default)]
 struct AppIdsCache(TtlMap<(), std::sync::Arc<std::collections::HashSet<String>>>);
+
+impl Default for AppIdsCache {
+    fn default() -> Self {
+        Self(TtlMap::named("app_ids"))
+    }
+}
 
 /// Whether an app called `id` exists, from this process's list of app ids
 /// (read again once a second): a request naming an app that does not

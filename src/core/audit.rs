@@ -285,6 +285,9 @@ pub async fn record(tx: &Write, event: Event<'_>) -> Result<(), AuditError> {
         hash: String::new(),
     };
     row.hash = event_hash(key, &row);
+    let action = event.action.as_str();
+    let method = event.details["method"].as_str().map(str::to_owned);
+    tx.on_commit(move || super::measure::committed(action, method.as_deref()));
 
     match tx.get_database_backend() {
         DatabaseBackend::Postgres => {

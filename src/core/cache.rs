@@ -21,12 +21,15 @@ const MAX_ENTRIES: usize = 10_000;
 /// Values by key, each fresh for [`FRESH_FOR`].
 pub struct TtlMap<K, V> {
     entries: KeptMap<K, (Instant, V)>,
+    /// What the metrics call it (`oneauth_cache_lookups_total{cache}`).
+    name: &'static str,
 }
 
-impl<K, V> Default for TtlMap<K, V> {
-    fn default() -> Self {
+impl<K, V> TtlMap<K, V> {
+    pub fn named(name: &'static str) -> Self {
         Self {
             entries: KeptMap::default(),
+            name,
         }
     }
 }
@@ -34,10 +37,13 @@ impl<K, V> Default for TtlMap<K, V> {
 impl<K: Eq + Hash, V: Clone> TtlMap<K, V> {
     /// The value of `key`, if one was put less than [`FRESH_FOR`] ago.
     pub fn get(&self, key: &K) -> Option<V> {
-        self.entries
+        let found = self
+            .entries
             .get(key)
             .filter(|(at, _)| at.elapsed() < FRESH_FOR)
-            .map(|(_, value)| value)
+            .map(|(_, value)| value);
+        super::measure::cache_lookup(self.name, found.is_some());
+        found
     }
 
     pub fn put(&self, key: K, value: V) {
@@ -99,7 +105,7 @@ mod tests {
 
     #[test]
     fn values_are_kept_while_fresh() {
-        let map = TtlMap::<&str, u32>::default();
+        let map = TtlMap::<&str, u32>::named("test");
         assert_eq!(map.get(&"a"), None);
         map.put("a", 1);
         assert_eq!(map.get(&"a"), Some(1));

@@ -142,8 +142,13 @@ pub async fn find<C: ConnectionTrait>(
         .await
 }
 
-#[derive(Default)]
 struct ClientCache(TtlMap<(String, String), oauth_client::Model>);
+
+impl Default for ClientCache {
+    fn default() -> Self {
+        Self(TtlMap::named("clients"))
+    }
+}
 
 /// The client, from this process's cache when it was read in the last
 /// second (every token request reads it). Unknown ids are not cached.
@@ -164,8 +169,13 @@ pub async fn find_cached(
     Ok(found)
 }
 
-#[derive(Default)]
 struct ClientListCache(TtlMap<String, std::sync::Arc<Vec<oauth_client::Model>>>);
+
+impl Default for ClientListCache {
+    fn default() -> Self {
+        Self(TtlMap::named("client_lists"))
+    }
+}
 
 /// The app's clients, from this process's cache when they were read in the
 /// last second (every hosted page names their redirect URIs in its CSP).

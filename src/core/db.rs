@@ -224,6 +224,36 @@ impl Database {
             .clear();
     }
 
+    /// The connection pools, for the metrics: (name, open, idle, most).
+    /// On PostgreSQL one pool serves reads and writes.
+    pub fn pools(&self) -> Vec<PoolStatus> {
+        let status = |name: &'static str, connection: &DatabaseConnection, max: u32| {
+            let (size, idle) = match connection.get_database_backend() {
+                DatabaseBackend::Postgres => {
+                    let pool = connection.get_postgres_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+                _ => {
+                    let pool = connection.get_sqlite_connection_pool();
+                    (pool.size(), pool.num_idle())
+                }
+            };
+            PoolStatus {
+                name,
+                open: size,
+                idle: u32::try_from(idle).unwrap_or(u32::MAX),
+                max,
+            }
+        };
+        match self.backend() {
+            DatabaseBackend::Sqlite => vec![
+                status("read", &self.read, self.read_connections),
+                status("write", &self.write, 1),
+            ],
+            _ => vec![status("shared", &self.read, self.read_connections)],
+        }
+    }
+
     /// The connection that writes (migrations run on it).
     pub fn writer(&self) -> &DatabaseConnection {
         &self.write
@@ -246,6 +276,15 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// One connection pool's state (see [`Database::pools`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub name: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// Statements outside a transaction run on the read pool.

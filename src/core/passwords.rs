@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, Salt, SaltString};
@@ -107,17 +106,11 @@ pub enum PasswordCheck {
     Invalid,
 }
 
-/// argon2 verifications performed by this process (a metric; it also lets
-/// tests prove that every sign-in path does the same work).
-static VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
-
-pub fn verifications() -> u64 {
-    VERIFICATIONS.load(Ordering::Relaxed)
-}
-
 /// Check a password against a stored PHC string.
 pub fn verify(phc: &str, password: &Password) -> PasswordCheck {
-    VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
+    // Counted (a metric) also so tests can prove that every sign-in path
+    // does the same work.
+    super::measure::password_hashed();
     let Ok(parsed) = PasswordHash::new(phc) else {
         tracing::error!("a stored password hash is not a valid PHC string");
         return PasswordCheck::Invalid;
@@ -224,7 +217,6 @@ mod pool {
     static QUEUE_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_QUEUE);
     static RUNNING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores()));
     static WAITING: AtomicUsize = AtomicUsize::new(0);
-    static REFUSED: AtomicUsize = AtomicUsize::new(0);
 
     /// The hashing threads, started on first use.
     static HASHERS: LazyLock<Mutex<mpsc::Sender<Job>>> = LazyLock::new(|| {
@@ -290,11 +282,14 @@ mod pool {
             Err(_) => {
                 if WAITING.fetch_add(1, Ordering::Relaxed) >= QUEUE_LIMIT.load(Ordering::Relaxed) {
                     WAITING.fetch_sub(1, Ordering::Relaxed);
-                    REFUSED.fetch_add(1, Ordering::Relaxed);
+                    crate::core::measure::password_hash_refused();
                     return Err(Busy);
                 }
                 let _place = Waiting;
-                RUNNING.acquire().await.map_err(|_| Busy)?
+                let asked = std::time::Instant::now();
+                let permit = RUNNING.acquire().await.map_err(|_| Busy)?;
+                crate::core::measure::password_hash_waited(asked.elapsed());
+                permit
             }
         };
         let (done, result) = oneshot::channel();
@@ -315,16 +310,9 @@ mod pool {
     pub fn waiting() -> usize {
         WAITING.load(Ordering::Relaxed)
     }
-
-    /// Hashes refused because the queue was full, since start.
-    pub fn refused() -> usize {
-        REFUSED.load(Ordering::Relaxed)
-    }
 }
 
-pub use pool::{
-    Busy, DEFAULT_QUEUE, refused as hashes_refused, set_queue_limit, waiting as hashes_waiting,
-};
+pub use pool::{Busy, DEFAULT_QUEUE, set_queue_limit, waiting as hashes_waiting};
 
 /// A password's PHC string, computed off the async runtime.
 #[derive(Debug, Clone, PartialEq, Eq)]

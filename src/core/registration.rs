@@ -86,6 +86,7 @@ async fn ensure_open(
         throttle::signup_locked_until(db, &app.id, client.address.as_deref()).await?,
     ];
     if let Some(until) = locked.into_iter().flatten().max() {
+        super::measure::throttled("signup");
         return Err(RegistrationError::Throttled { until });
     }
     if users::find_by_email(db, &app.id, email).await?.is_some() {
@@ -116,6 +117,7 @@ async fn create_user_and_sign_in(
     match throttle::take_signup(&tx, &app_id, client.address.as_deref()).await? {
         throttle::Signup::Refused { until } => {
             tx.rollback().await?;
+            super::measure::throttled("signup");
             return Err(RegistrationError::Throttled { until });
         }
         throttle::Signup::Allowed { locked: Some(lock) } => {

@@ -252,9 +252,10 @@ async fn give_back(
 
 /// Count the attempt before any secret is checked, or refuse it.
 async fn reserve(db: &Db, keys: &throttle::Keys) -> Result<throttle::Reservation, SignInError> {
-    throttle::reserve(db, keys)
-        .await?
-        .map_err(|until| SignInError::Throttled { until })
+    throttle::reserve(db, keys).await?.map_err(|until| {
+        super::measure::throttled("signin");
+        SignInError::Throttled { until }
+    })
 }
 
 /// Open the session and record the success (in `tx`); also used right after

@@ -132,6 +132,9 @@ pub struct Write {
     pub now: DateTime<Utc>,
     clock: Clock,
     deployment: Arc<Deployment>,
+    /// What to do once the write committed (count what it recorded): a
+    /// write that rolls back, or is dropped, runs none of it.
+    on_commit: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 /// A connection that knows the time: the database (its clock now) or a
@@ -155,13 +158,16 @@ impl Clocked for Write {
 
 /// Begin a write as `actor`, at the database clock's current time.
 pub async fn begin(db: &Db, actor: Actor) -> Result<Write, DbErr> {
+    let asked = std::time::Instant::now();
     let tx = begin_write(db).await?;
+    super::measure::write_waited(asked.elapsed());
     Ok(Write {
         tx,
         actor,
         now: db.now(),
         clock: db.clock().clone(),
         deployment: db.deployment_arc(),
+        on_commit: Default::default(),
     })
 }
 
@@ -178,8 +184,24 @@ impl Write {
         &self.deployment
     }
 
+    /// Run `then` once this write has committed.
+    pub fn on_commit(&self, then: impl FnOnce() + Send + 'static) {
+        self.on_commit
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(Box::new(then));
+    }
+
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await
+        self.tx.commit().await?;
+        let then = self
+            .on_commit
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for then in then {
+            then();
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {

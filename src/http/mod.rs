@@ -13,6 +13,7 @@ pub mod cookies;
 mod health;
 pub mod metrics;
 mod oauth;
+pub mod observe;
 pub mod origin_check;
 pub mod security_headers;
 pub mod session_store;

@@ -69,9 +69,13 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    /// A server on a free port, accepting.
+    /// A server on a port the system chose for it, accepting.
     pub async fn start() -> Self {
-        let mut sink = Self::stopped();
+        let mut sink = Self {
+            port: 0,
+            dir: tempfile::tempdir().unwrap(),
+            child: None,
+        };
         sink.resume().await;
         sink
     }
@@ -89,11 +93,11 @@ impl SmtpSink {
     pub async fn resume(&mut self) {
         assert!(self.child.is_none(), "the sink is running already");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/smtp_sink.py");
-        let child = Command::new(python())
+        let mut child = Command::new(python())
             .arg(script)
             .arg(self.port.to_string())
             .arg(self.dir.path())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|err| {
@@ -102,17 +106,28 @@ impl SmtpSink {
                     python()
                 )
             });
+        // "ready PORT" once it listens (on the port it was given, or the
+        // one the system chose for port 0).
+        let stdout = child.stdout.take().expect("the sink's stdout is piped");
         self.child = Some(child);
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the SMTP sink did not start on port {}", self.port);
+        let ready = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio::task::spawn_blocking(move || {
+                let mut line = String::new();
+                std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+                    .map(|_| line)
+            }),
+        )
+        .await;
+        let line = match ready {
+            Ok(Ok(Ok(line))) => line,
+            _ => panic!("the SMTP sink did not start on port {}", self.port),
+        };
+        self.port = line
+            .trim()
+            .strip_prefix("ready ")
+            .and_then(|port| port.parse().ok())
+            .unwrap_or_else(|| panic!("the SMTP sink did not start: {line:?}"));
     }
 
     /// Take the server down (connections are refused).

@@ -224,6 +224,37 @@ async fn spawn_app_on(
     spawn_app_configured(database_url, dir, public_url, master_key, |_| {}).await
 }
 
+/// Once per test binary: the metrics recorder (as `serve` installs it),
+/// and, when `ONEAUTH_TEST_LOG_FILE` names a file, every log line of the
+/// servers this binary runs written there at the level of
+/// `ONEAUTH_TEST_LOG` (default debug), for `scripts/scan-logs.py` to read
+/// for secrets after the suite (scripts/test.sh does).
+fn observe_once() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        oneauth::telemetry::registry();
+        let Some(file) = std::env::var_os("ONEAUTH_TEST_LOG_FILE") else {
+            return;
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(file)
+            .expect("open the test log file");
+        let filter = std::env::var("ONEAUTH_TEST_LOG").unwrap_or_else(|_| {
+            // The servers' own lines; the test client's (reqwest, hyper as
+            // a client) and the stand-ins' are not the server's logs.
+            "debug,hyper=info,hyper_util=info,h2=info,reqwest=info,cookie_store=info,wiremock=info,rustls=info"
+                .to_owned()
+        });
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init();
+    });
+}
+
 async fn spawn_app_configured(
     database_url: String,
     dir: tempfile::TempDir,
@@ -231,6 +262,7 @@ async fn spawn_app_configured(
     master_key: String,
     configure: impl FnOnce(&mut SettingsArgs),
 ) -> TestApp {
+    observe_once();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a random port");
@@ -253,6 +285,7 @@ async fn spawn_app_configured(
         // this off.
         allow_private_upstreams: true,
         smtp: Default::default(),
+        operations: Default::default(),
     };
     configure(&mut args);
     let settings = Settings::from_args(&args).expect("valid test settings");
@@ -270,6 +303,7 @@ async fn spawn_app_configured(
         listener,
         router(state),
         std::future::pending(),
+        std::time::Duration::from_secs(30),
     ));
 
     TestApp {
@@ -629,6 +663,30 @@ impl ServerProcess {
             .and_then(|value| value.trim().parse().ok())
             .expect("the metric is exported")
     }
+
+    /// Ask it to stop, as an init system does (SIGTERM).
+    pub fn terminate(&self) {
+        let pid = i32::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) with a pid this test started and a constant signal.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "SIGTERM sent");
+    }
+
+    /// How it exited, waiting at most `within`; `None` while it runs on.
+    pub async fn exit_status(
+        &mut self,
+        within: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for the server") {
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 }
 
 impl Drop for ServerProcess {
@@ -644,6 +702,15 @@ pub async fn spawn_server_process(app: &TestApp) -> ServerProcess {
 
 /// The same, with more environment (`LEPTOS_SITE_ROOT`, say).
 pub async fn spawn_server_process_with(app: &TestApp, env: &[(&str, &str)]) -> ServerProcess {
+    spawn_server_process_logging(app, env, Stdio::inherit()).await
+}
+
+/// The same, its log lines (standard error) going to `log`.
+pub async fn spawn_server_process_logging(
+    app: &TestApp,
+    env: &[(&str, &str)],
+    log: impl Into<Stdio>,
+) -> ServerProcess {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -659,7 +726,7 @@ pub async fn spawn_server_process_with(app: &TestApp, env: &[(&str, &str)]) -> S
         .env("ONEAUTH_METRICS", "on")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
+        .stderr(log)
         .spawn()
         .expect("start oneauth serve");
     let process = ServerProcess {

@@ -19,6 +19,7 @@ mod mail;
 mod mail_console;
 mod migrations;
 mod oidc;
+mod operations;
 mod passkeys;
 mod password_queue;
 mod security;

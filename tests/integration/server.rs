@@ -13,7 +13,7 @@ async fn health_and_readiness_answer() {
 
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
-    assert_eq!(ready.text().await.unwrap(), "ready");
+    assert_eq!(ready.text().await.unwrap(), "ready\n");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,6 +2,9 @@
 
     smtp_sink.py PORT DIR
 
+PORT 0 lets the system choose a free port, so no other process can take it
+between choosing and listening; "ready PORT" on standard output says which.
+
 Accepts every message and writes it to DIR as one JSON file (written under
 a temporary name, then renamed, so a reader never sees half a file): the
 envelope, the headers, and the text and HTML parts decoded. Answers
@@ -14,9 +17,10 @@ import email.policy
 import itertools
 import json
 import os
+import socket
 import sys
 
-from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 counter = itertools.count(1)
 
@@ -51,15 +55,22 @@ def main():
     port = int(sys.argv[1])
     directory = sys.argv[2]
     os.makedirs(directory, exist_ok=True)
-    controller = Controller(Sink(directory), hostname="127.0.0.1", port=port)
-    controller.start()
-    print("ready", flush=True)
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(128)
+    loop = asyncio.new_event_loop()
+    sink = Sink(directory)
+    server = loop.run_until_complete(
+        loop.create_server(lambda: SMTP(sink, hostname="127.0.0.1"), sock=listener)
+    )
+    print(f"ready {listener.getsockname()[1]}", flush=True)
     try:
-        asyncio.get_event_loop().run_forever()
+        loop.run_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        controller.stop()
+        server.close()
 
 
 if __name__ == "__main__":

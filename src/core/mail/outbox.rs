@@ -124,6 +124,21 @@ fn unleased(now: DateTime<Utc>) -> Condition {
         .add(email_outbox::Column::LeaseUntil.lte(now))
 }
 
+/// How many messages are in each status, with the oldest one's creation
+/// time (the metrics: a growing pending queue, or an old pending message,
+/// means mail is not going out).
+pub async fn depth(db: &Db) -> Result<Vec<(MailStatus, i64, Option<DateTime<Utc>>)>, DbErr> {
+    email_outbox::Entity::find()
+        .select_only()
+        .column(email_outbox::Column::Status)
+        .column_as(Expr::col(email_outbox::Column::Id).count(), "messages")
+        .column_as(Expr::col(email_outbox::Column::CreatedAt).min(), "oldest")
+        .group_by(email_outbox::Column::Status)
+        .into_tuple::<(MailStatus, i64, Option<DateTime<Utc>>)>()
+        .all(db)
+        .await
+}
+
 /// The ids of up to `limit` due messages, in the order they should go
 /// (N4 of the second security review): security mail (recovery links,
 /// invitations, enrolment links, notices) before address verification,

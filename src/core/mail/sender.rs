@@ -157,8 +157,20 @@ impl Sender {
     /// slow server cannot outlast the leases of messages still waiting);
     /// how many were attempted. One message's trouble does not stop the rest.
     pub async fn deliver_due(&self) -> Result<usize, MailError> {
+        self.deliver_due_unless(&|| false).await
+    }
+
+    /// The same, claiming no further message once `stopping` says so (the
+    /// one being sent is finished and recorded).
+    async fn deliver_due_unless(
+        &self,
+        stopping: &(dyn Fn() -> bool + Sync),
+    ) -> Result<usize, MailError> {
         let mut attempted = 0;
         for id in outbox::due(&self.db, BATCH).await? {
+            if stopping() {
+                break;
+            }
             match outbox::claim(&self.db, &id, self.policy.lease, self.policy.first_retry).await {
                 Ok(Some(claimed)) => {
                     attempted += 1;
@@ -240,12 +252,14 @@ impl Sender {
                     tracing::warn!(id = %row.id, "e-mail sent after its lease ran out");
                 }
                 tracing::info!(id = %row.id, kind = %row.kind, "e-mail sent");
+                crate::core::measure::mail_send("sent");
                 Ok(Delivery::Sent(answer))
             }
             Err(failure)
                 if !retry || failure.permanent || row.attempts >= self.policy.max_attempts =>
             {
                 tracing::warn!(id = %row.id, error = %failure.text, "e-mail given up on");
+                crate::core::measure::mail_send("failed");
                 outbox::give_up(
                     &self.db,
                     claimed,
@@ -258,6 +272,7 @@ impl Sender {
             Err(failure) => {
                 let next = self.db.now() + outbox::back_off(self.policy.first_retry, row.attempts);
                 tracing::info!(id = %row.id, error = %failure.text, %next, "e-mail will be retried");
+                crate::core::measure::mail_send("retry");
                 outbox::retry_later(
                     &self.db,
                     claimed,
@@ -314,17 +329,37 @@ impl Sender {
 
     /// Deliver due messages until the process ends.
     pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        let (keep, stop) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
-            loop {
-                match self.deliver_due().await {
-                    // A full batch: more may be waiting.
-                    Ok(count) if count as u64 >= BATCH => continue,
-                    Ok(_) => {}
-                    Err(err) => tracing::warn!(%err, "delivering e-mail failed"),
-                }
-                tokio::time::sleep(self.policy.poll).await;
-            }
+            let _never_stopped = keep;
+            self.run(stop).await;
         })
+    }
+
+    /// Deliver the outbox until `stop` turns true: the message in hand is
+    /// sent and recorded, no other is claimed, and the loop ends (a stopping
+    /// server's mail waits in the outbox for the next sender).
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let stopping = {
+            let stop = stop.clone();
+            move || *stop.borrow()
+        };
+        while !stopping() {
+            match self.deliver_due_unless(&stopping).await {
+                // A full batch: more may be waiting.
+                Ok(count) if count as u64 >= BATCH => continue,
+                Ok(_) => {}
+                Err(err) => tracing::warn!(%err, "delivering e-mail failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.policy.poll) => {}
+                changed = stop.changed() => if changed.is_err() {
+                    // Nobody can stop it any more: poll on.
+                    tokio::time::sleep(self.policy.poll).await;
+                },
+            }
+        }
+        tracing::info!("the e-mail sender stopped");
     }
 }
 

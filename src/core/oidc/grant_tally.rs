@@ -116,18 +116,27 @@ impl GrantTally {
         }
     }
 
-    /// Flush every [`FLUSH_EVERY`] until the process ends.
-    pub fn spawn_flusher(self: std::sync::Arc<Self>, db: Db) {
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(FLUSH_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                every.tick().await;
-                if let Err(err) = self.flush(&db).await {
-                    tracing::warn!(%err, "writing the machine-token counts to the audit log failed; kept for the next try");
-                }
+    /// Flush every [`FLUSH_EVERY`] until `stop` turns true, then once more
+    /// (a stopping server's counts reach the audit log).
+    pub async fn flush_until(
+        self: std::sync::Arc<Self>,
+        db: Db,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut every = tokio::time::interval(FLUSH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut running = true;
+        while running {
+            tokio::select! {
+                _ = every.tick() => {}
+                // Told to stop, or nobody left to tell it: a last flush.
+                _ = stop.changed() => running = false,
             }
-        });
+            running &= !*stop.borrow();
+            if let Err(err) = self.flush(&db).await {
+                tracing::warn!(%err, "writing the machine-token counts to the audit log failed; kept for the next try");
+            }
+        }
     }
 }
 

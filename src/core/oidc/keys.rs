@@ -71,11 +71,21 @@ pub struct PublishedKeys {
     loaded_at: Instant,
 }
 
-#[derive(Default)]
 struct ActiveCache(TtlMap<AppId, Arc<ActiveKeys>>);
 
-#[derive(Default)]
+impl Default for ActiveCache {
+    fn default() -> Self {
+        Self(TtlMap::named("signing_keys"))
+    }
+}
+
 struct PublishedCache(TtlMap<AppId, Arc<PublishedKeys>>);
+
+impl Default for PublishedCache {
+    fn default() -> Self {
+        Self(TtlMap::named("published_keys"))
+    }
+}
 
 /// Which keys are active or published is read again every second; a key
 /// id's material never changes, so it is unsealed and parsed once per

@@ -264,8 +264,13 @@ pub async fn verify(
 /// Expiry is checked on every use, and what a token stands on (session,
 /// family, user, client) by the callers every time; a key retired by this
 /// process empties the cache at once (`Db::forget_cached`).
-#[derive(Default)]
 struct VerifiedCache(TtlMap<[u8; 32], (Verified, Option<SystemTime>)>);
+
+impl Default for VerifiedCache {
+    fn default() -> Self {
+        Self(TtlMap::named("verified_tokens"))
+    }
+}
 
 /// The cache key: everything the check depended on, hashed (a token is
 /// only as valid as the app, issuer and type it was checked for).

@@ -425,7 +425,11 @@ pub async fn locked_out(
     app: &app::Model,
     client: &ClientInfo,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, Fault> {
-    Ok(throttle::locked_until(db, &failure_keys(app, client)).await?)
+    let until = throttle::locked_until(db, &failure_keys(app, client)).await?;
+    if until.is_some() {
+        crate::core::measure::throttled("upstream");
+    }
+    Ok(until)
 }
 
 /// Record a refused upstream sign-in that never reached an identity.

@@ -15,8 +15,13 @@ use crate::state::AppState;
 use crate::types::AppId;
 
 /// The discovery document of each app, serialised once a second at most.
-#[derive(Default)]
 struct Documents(TtlMap<AppId, Arc<str>>);
+
+impl Default for Documents {
+    fn default() -> Self {
+        Self(TtlMap::named("discovery_documents"))
+    }
+}
 
 fn document(state: &AppState, app_id: &str) -> Arc<str> {
     let issuer = state.settings.issuer(app_id);

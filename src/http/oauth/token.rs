@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::json_app;
 use super::responses::{no_store_json, oauth_error};
+use crate::core::measure;
 use crate::core::oidc::grants::{self, ClientCredentials, Issuer};
 use crate::core::oidc::introspection;
 use crate::core::oidc::{ErrorCode, OAuthError};
@@ -102,9 +103,16 @@ pub async fn token(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
+    let grant_type = form
+        .get("grant_type")
+        .map(String::as_str)
+        .unwrap_or_default();
     let (app, client) = match authenticated(&state, &app_id, &headers, &form).await {
         Ok(found) => found,
-        Err(response) => return response,
+        Err(response) => {
+            measure::token_grant(grant_type, "client_refused");
+            return response;
+        }
     };
     let issuer_url = state.settings.issuer(&app.id);
     let issuer = Issuer {
@@ -147,11 +155,17 @@ pub async fn token(
         None => Err(OAuthError::invalid_request("grant_type is missing.")),
     };
     match result {
-        Ok(tokens) => no_store_json(
-            StatusCode::OK,
-            serde_json::to_value(tokens).expect("a token response serialises"),
-        ),
-        Err(err) => oauth_error(&err, false),
+        Ok(tokens) => {
+            measure::token_grant(grant_type, "issued");
+            no_store_json(
+                StatusCode::OK,
+                serde_json::to_value(tokens).expect("a token response serialises"),
+            )
+        }
+        Err(err) => {
+            measure::token_grant(grant_type, err.error.as_str());
+            oauth_error(&err, false)
+        }
     }
 }
 

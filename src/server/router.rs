@@ -1,0 +1,94 @@
+//! The whole HTTP surface of 1Auth, assembled: protocol routes from
+//! `http/`, the Leptos app (hosted pages, console) and its server
+//! functions, and the layers every request passes.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use leptos::prelude::{provide_context, use_context};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, file_and_error_handler_with_context, generate_route_list,
+};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::app::{App, shell};
+use crate::http::observe::observe;
+use crate::http::origin_check::{canonical_host, require_same_origin};
+use crate::http::security_headers::{CspNonce, security_headers};
+use crate::http::session_store::DbSessionStore;
+use crate::state::{AppState, SESSION_COOKIE};
+
+/// No request of 1Auth's carries more than a few kilobytes (forms, JSON of
+/// a passkey ceremony); a larger body is refused (413) before it is read.
+pub const MOST_BODY_BYTES: usize = 1024 * 1024;
+
+/// The app's routes, generated once per process. Generating them sets a
+/// process-wide flag in leptos_server under which a resource first polled
+/// meanwhile waits forever (leptos-rs/leptos#4773), so it must never run
+/// beside a render: a second server built in the same process (the tests
+/// run many) once stalled a page of the first for good.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// The whole HTTP surface of 1Auth.
+pub fn router(state: AppState) -> Router {
+    let context = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            // The nonce the CSP header of this response names (see
+            // `http::security_headers`), for the hydration scripts.
+            let nonce = use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+            if let Some(CspNonce(nonce)) = nonce {
+                provide_context(leptos::nonce::Nonce::from_value(nonce));
+            }
+        }
+    };
+    let routes = route_list();
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+    Router::new()
+        .merge(crate::http::routes())
+        .route(
+            "/console/audit/export",
+            axum::routing::get(crate::api::console::export::export),
+        )
+        .merge(crate::http::assets::routes(&state.settings.site_root))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_same_origin,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            canonical_host,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        // A declared length over the limit is refused before the body is
+        // read; a streamed one stops being read at the limit (extractors).
+        .layer(DefaultBodyLimit::max(MOST_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MOST_BODY_BYTES))
+        // Outermost: the request's id and span cover every layer above.
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}

@@ -1,0 +1,140 @@
+//! The server's background tasks, supervised: each runs until the server
+//! stops; one that panics or ends early is restarted after a pause (shown
+//! meanwhile in `/readyz` and `oneauth_task_up`). Stopping tells each to
+//! finish what it holds (the mail sender its message, the tally its last
+//! flush) and waits for them, within the shutdown grace.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::core::db::Db;
+use crate::core::mail::MailError;
+use crate::core::mail::sender::Sender;
+use crate::http::session_store::DbSessionStore;
+use crate::state::{AppState, Health};
+
+/// How long a task that failed waits before it runs again.
+const RESTART_AFTER: Duration = Duration::from_secs(1);
+
+pub struct Tasks {
+    stop: watch::Sender<bool>,
+    running: JoinSet<()>,
+    health: Arc<Health>,
+}
+
+impl Tasks {
+    pub fn new(health: Arc<Health>) -> Self {
+        Self {
+            stop: watch::channel(false).0,
+            running: JoinSet::new(),
+            health,
+        }
+    }
+
+    /// Run the task `make` makes until the server stops, making it again
+    /// whenever it panics or ends before it was told to stop. The task is
+    /// handed the stop signal and must end soon after it turns true.
+    pub fn supervise<F, Fut>(&mut self, name: &'static str, make: F)
+    where
+        F: Fn(watch::Receiver<bool>) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let mut stop = self.stop.subscribe();
+        let health = Arc::clone(&self.health);
+        health.set_task(name, true);
+        self.running.spawn(async move {
+            loop {
+                health.set_task(name, true);
+                let outcome = tokio::spawn(make(stop.clone())).await;
+                if *stop.borrow() {
+                    break;
+                }
+                health.set_task(name, false);
+                match outcome {
+                    Ok(()) => tracing::error!(task = name, "a background task ended; restarting it"),
+                    Err(err) => {
+                        tracing::error!(task = name, %err, "a background task failed; restarting it")
+                    }
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(RESTART_AFTER) => {}
+                    _ = stop.changed() => break,
+                }
+            }
+        });
+    }
+
+    /// Tell every task to stop and wait for them, at most `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        let _ = self.stop.send(true);
+        let all_done = async { while self.running.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all_done).await.is_err() {
+            tracing::warn!(
+                "background tasks still busy after {} s; stopping anyway",
+                grace.as_secs()
+            );
+        }
+    }
+}
+
+/// The server's tasks: hourly cleanup, the mail sender (when SMTP is
+/// configured), the machine-token tally's flusher, the metrics' upkeep.
+pub fn start(tasks: &mut Tasks, state: &AppState) -> Result<(), MailError> {
+    let db = state.db.clone();
+    tasks.supervise("cleanup", move |stop| clean_up(db.clone(), stop));
+    match &state.settings.smtp {
+        Some(smtp) => {
+            tracing::info!(host = %smtp.host, port = smtp.port, "sending e-mail through SMTP");
+            let sender = Sender::new(state.db.clone(), smtp, state.settings.mail_policy)?;
+            tasks.supervise("mail", move |stop| sender.clone().run(stop));
+        }
+        None => tracing::info!(
+            "no SMTP server configured (ONEAUTH_SMTP_URL): e-mail waits in the outbox, which the console shows"
+        ),
+    }
+    let tally = Arc::clone(&state.grant_tally);
+    let db = state.db.clone();
+    tasks.supervise("token_tally", move |stop| {
+        Arc::clone(&tally).flush_until(db.clone(), stop)
+    });
+    tasks.supervise("metrics", upkeep_metrics);
+    Ok(())
+}
+
+/// Delete expired browser sessions, stale throttle counters and spent
+/// passkey ceremonies every hour.
+async fn clean_up(db: Db, mut stop: watch::Receiver<bool>) {
+    let store = DbSessionStore::new(db.clone());
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = every_hour.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(err) = store.delete_expired().await {
+            tracing::warn!(%err, "deleting expired browser sessions failed");
+        }
+        if let Err(err) = crate::core::throttle::delete_stale(&db).await {
+            tracing::warn!(%err, "deleting stale throttle counters failed");
+        }
+        if let Err(err) = crate::core::ceremonies::delete_expired(&db).await {
+            tracing::warn!(%err, "deleting spent passkey ceremonies failed");
+        }
+    }
+}
+
+/// Histogram samples wait in the recorder until drained; without a scrape
+/// they would pile up, so they are folded in every few seconds.
+async fn upkeep_metrics(mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = every.tick() => crate::telemetry::registry().run_upkeep(),
+            _ = stop.changed() => return,
+        }
+    }
+}
