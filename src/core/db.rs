@@ -407,12 +407,40 @@ pub async fn connect(url: &str) -> Result<Database, DbSetupError> {
     Ok(Database::new(read, write, SQLITE_READERS))
 }
 
-/// Bring the schema up to date (idempotent).
+/// Bring the schema up to date (idempotent). Several processes may start
+/// at once (a deployment of three behind a balancer, a CLI command beside
+/// a starting server): one migrates, the others wait for it and then find
+/// nothing to do. On PostgreSQL they wait for an advisory lock, held by a
+/// transaction of its own while the migrations run on other connections;
+/// on SQLite the migrations run in one write transaction (BEGIN IMMEDIATE
+/// takes the file's write lock, which the others wait for).
 pub async fn migrate(db: &Database) -> Result<(), DbSetupError> {
-    Migrator::up(db.writer(), None)
+    if db.backend() != DatabaseBackend::Postgres {
+        let tx = begin_write(db).await.map_err(DbSetupError::Migrate)?;
+        Migrator::up(&tx, None)
+            .await
+            .map_err(DbSetupError::Migrate)?;
+        return tx.commit().await.map_err(DbSetupError::Migrate);
+    }
+    let lock = db.writer().begin().await.map_err(DbSetupError::Migrate)?;
+    lock.execute_raw(Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [MIGRATION_LOCK.into()],
+    ))
+    .await
+    .map_err(DbSetupError::Migrate)?;
+    let migrated = Migrator::up(db.writer(), None)
         .await
-        .map_err(DbSetupError::Migrate)
+        .map_err(DbSetupError::Migrate);
+    // Committing ends the lock whether or not the migrations went through.
+    lock.commit().await.map_err(DbSetupError::Migrate)?;
+    migrated
 }
+
+/// The advisory lock migrations take on PostgreSQL ("1Auth" in ASCII, a
+/// number no other application sharing the server is likely to pick).
+const MIGRATION_LOCK: i64 = 0x31_41_75_74_68;
 
 /// Begin a transaction that will write. On SQLite it takes the write lock at
 /// BEGIN (IMMEDIATE): a deferred transaction that reads, then writes, fails

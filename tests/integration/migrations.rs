@@ -142,3 +142,43 @@ async fn sessions_get_their_opening_factor_time_and_the_step_goes_down_and_up() 
     db::migrate(&db).await.unwrap();
     assert_eq!(opened("passkey_at").await, ["s-hwk"], "down and up again");
 }
+
+/// Three servers of one deployment started at once all migrate the same
+/// fresh database: one migrates, the others wait for it (an advisory lock
+/// on PostgreSQL) and find nothing left to do; none fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn three_processes_migrating_one_database_at_once_all_succeed() {
+    let (url, _dir) = fresh_database().await;
+    let started: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_oneauth"))
+                .arg("migrate")
+                .env("ONEAUTH_DATABASE_URL", &url)
+                .env("ONEAUTH_LOG", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start oneauth migrate")
+        })
+        .collect();
+    for child in started {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let database = db::connect(&url).await.unwrap();
+    let applied = database
+        .query_one_raw(Statement::from_string(
+            database.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM seaql_migrations",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(applied as usize, Migrator::migrations().len());
+}
