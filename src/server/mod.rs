@@ -17,7 +17,7 @@ use crate::state::AppState;
 mod router;
 pub mod tasks;
 
-pub use router::{MOST_BODY_BYTES, router};
+pub use router::{MOST_BODY_BYTES, app_paths, router};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

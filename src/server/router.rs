@@ -5,10 +5,12 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
+use axum::response::IntoResponse;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{
     AxumRouteListing, LeptosRoutes, file_and_error_handler_with_context, generate_route_list,
 };
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -32,6 +34,31 @@ pub const MOST_BODY_BYTES: usize = 1024 * 1024;
 fn route_list() -> Vec<AxumRouteListing> {
     static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
+/// Every path the router serves pages and server functions on (their
+/// templates, `/a/{app_id}/login`), for the tests that walk them all.
+pub fn app_paths() -> Vec<String> {
+    let pages = route_list()
+        .into_iter()
+        .map(|route| route.path().to_owned());
+    let server_functions =
+        leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_owned());
+    pages.chain(server_functions).collect()
+}
+
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked");
+    (
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong on our side.",
+    )
+        .into_response()
 }
 
 /// The whole HTTP surface of 1Auth.
@@ -88,6 +115,9 @@ pub fn router(state: AppState) -> Router {
         // read; a streamed one stops being read at the limit (extractors).
         .layer(DefaultBodyLimit::max(MOST_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MOST_BODY_BYTES))
+        // A bug that panics in a handler answers 500 and is logged with the
+        // request's id, instead of dropping the connection unexplained.
+        .layer(CatchPanicLayer::custom(panicked))
         // Outermost: the request's id and span cover every layer above.
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)

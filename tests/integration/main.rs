@@ -12,6 +12,7 @@ mod common;
 mod audit;
 mod cli;
 mod console;
+mod edges;
 mod enumeration;
 mod layers;
 mod load;
