@@ -78,6 +78,22 @@ enum Command {
         #[arg(long)]
         to: std::path::PathBuf,
     },
+    /// Rotate the master key
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
+}
+
+#[derive(Subcommand)]
+enum MasterKeyCommand {
+    /// Seal every secret again with a new master key and re-key the audit
+    /// chains, in one transaction; then restart every server with the new
+    /// key (until then they refuse to write)
+    Rotate {
+        /// The new key's file (32 bytes, base64); created with a new random
+        /// key (mode 0600) when it does not exist
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -372,6 +388,23 @@ async fn execute(cli: Cli) -> CliResult {
                     Ok(ExitCode::SUCCESS)
                 }
                 Command::Email(command) => email_command(&settings, &db, command).await,
+                Command::MasterKey(MasterKeyCommand::Rotate { new_key_file }) => {
+                    let new = crate::core::vault::Vault::load(None, &new_key_file)?;
+                    let rotated = crate::core::master_key::rotate(&db, new, Actor::cli()).await?;
+                    println!(
+                        "Rotated the master key: {} signing keys, {} provider secrets and {} outbox bodies sealed again; {} audit chains re-keyed ({} events).",
+                        rotated.signing_keys,
+                        rotated.provider_secrets,
+                        rotated.outbox_bodies,
+                        rotated.chains.len(),
+                        rotated.chains.iter().map(|c| c.events).sum::<u64>(),
+                    );
+                    println!(
+                        "Restart every server with the new key ({}); until then they refuse to write.",
+                        new_key_file.display()
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
                 Command::Serve | Command::Migrate => unreachable!("handled above"),
             }
         }

@@ -41,6 +41,10 @@ const PAGE: u64 = 1000;
 pub enum AuditError {
     #[error("The app \"{0}\" has no audit chain.")]
     NoChain(String),
+    #[error(
+        "The master key was rotated: this process still has the old one. Restart it with the new key."
+    )]
+    KeyRotated,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     #[error("could not write the export: {0}")]
@@ -111,6 +115,7 @@ pub enum Action {
     ConsoleBootstrapped,
     ConsoleRefused,
     DatabaseBackedUp,
+    MasterKeyRotated,
     EmailDisowned,
     EmailFailed,
     EmailOpened,
@@ -178,6 +183,7 @@ impl Action {
             Action::ConsoleBootstrapped => "console.bootstrapped",
             Action::ConsoleRefused => "console.refused",
             Action::DatabaseBackedUp => "database.backed_up",
+            Action::MasterKeyRotated => "master_key.rotated",
             Action::EmailDisowned => "email.disowned",
             Action::EmailFailed => "email.failed",
             Action::EmailOpened => "email.opened",
@@ -263,6 +269,14 @@ pub async fn record(tx: &Write, event: Event<'_>) -> Result<(), AuditError> {
         .into_iter()
         .next()
         .ok_or_else(|| AuditError::NoChain(app_id.to_owned()))?;
+    // After a master-key rotation, a process with the old key must not
+    // append (nor commit what it sealed beside the event).
+    if let Some(check) = &head.key_check
+        && !super::secrets::constant_time_eq(check, &tx.deployment().chain_key_check)
+    {
+        tracing::error!("the master key was rotated; restart this server with the new key");
+        return Err(AuditError::KeyRotated);
+    }
     // Timestamped once the position is ours: events that wait for the head
     // row's lock still get times in chain order, which time filters rely on.
     let occurred_at = tx.clock().now();
@@ -365,6 +379,7 @@ pub async fn start_chain(tx: &Write, app_id: &AppId) -> Result<(), DbErr> {
         last_seq: Set(0),
         last_hash: Set(GENESIS_HASH.to_owned()),
         updated_at: Set(tx.now),
+        key_check: Set(Some(tx.deployment().chain_key_check.clone())),
     }
     .insert(tx)
     .await?;
@@ -378,7 +393,7 @@ fn hash_time(at: &DateTime<Utc>) -> String {
 
 /// HMAC-SHA-256 under the chain key over every field but the row id, as a
 /// JSON array (unambiguous field boundaries, stable across databases).
-fn event_hash(key: &DerivedKey, event: &audit_event::Model) -> String {
+pub(crate) fn event_hash(key: &DerivedKey, event: &audit_event::Model) -> String {
     let fields = json!([
         "1auth-audit-v2",
         event.app_id,

@@ -108,6 +108,8 @@ pub struct Deployment {
     pub vault: Vault,
     /// The MAC key of every app's audit chain.
     pub chain_key: DerivedKey,
+    /// Its check value (stored with each chain since a rotation).
+    pub chain_key_check: String,
     /// Signs the known-device marks (`core::devices`).
     pub device_key: DerivedKey,
     /// Signs the `login_after` marks of `prompt=login`.
@@ -126,9 +128,11 @@ impl Deployment {
     /// The keys of `vault`, for a deployment at `public_url` (no database
     /// check: see [`start`]).
     pub fn new(public_url: &str, vault: Vault) -> Self {
+        let chain_key = vault.derive(CHAIN_KEY_PURPOSE);
         Self {
             public_url: public_url.trim_end_matches('/').to_owned(),
-            chain_key: vault.derive(CHAIN_KEY_PURPOSE),
+            chain_key_check: chain_key.check_value(),
+            chain_key,
             device_key: vault.derive("device-cookie"),
             login_after_key: vault.derive("login-after"),
             vault,

@@ -29,6 +29,7 @@ pub mod devices;
 pub mod fault;
 pub mod links;
 pub mod mail;
+pub mod master_key;
 pub mod measure;
 pub mod oidc;
 pub mod passkeys;

@@ -158,6 +158,12 @@ impl Clocked for Write {
 
 /// Begin a write as `actor`, at the database clock's current time.
 pub async fn begin(db: &Db, actor: Actor) -> Result<Write, DbErr> {
+    begin_as(db, actor, db.deployment_arc()).await
+}
+
+/// The same under another deployment's keys (a master-key rotation seals
+/// and records with the new key in the transaction that replaces the old).
+pub async fn begin_as(db: &Db, actor: Actor, deployment: Arc<Deployment>) -> Result<Write, DbErr> {
     let asked = std::time::Instant::now();
     let tx = begin_write(db).await?;
     super::measure::write_waited(asked.elapsed());
@@ -166,7 +172,7 @@ pub async fn begin(db: &Db, actor: Actor) -> Result<Write, DbErr> {
         actor,
         now: db.now(),
         clock: db.clock().clone(),
-        deployment: db.deployment_arc(),
+        deployment,
         on_commit: Default::default(),
     })
 }

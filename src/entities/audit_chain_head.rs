@@ -11,6 +11,10 @@ pub struct Model {
     pub last_seq: i64,
     pub last_hash: String,
     pub updated_at: DateTimeUtc,
+    /// The chain key's check value since the last master-key rotation
+    /// (`None` before the first): a process with another key refuses to
+    /// append.
+    pub key_check: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

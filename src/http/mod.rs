@@ -18,7 +18,12 @@ pub mod origin_check;
 pub mod security_headers;
 pub mod session_store;
 pub mod signins;
+pub mod text_only;
 pub mod upstream;
+
+/// No request of 1Auth's carries more than a few kilobytes (forms, JSON of
+/// a passkey ceremony); a larger body is refused (413) before it is read.
+pub const MOST_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

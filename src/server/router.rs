@@ -17,14 +17,13 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{App, shell};
 use crate::http::observe::observe;
+use crate::http::text_only::refuse_nul_characters;
 use crate::http::origin_check::{canonical_host, require_same_origin};
 use crate::http::security_headers::{CspNonce, security_headers};
 use crate::http::session_store::DbSessionStore;
 use crate::state::{AppState, SESSION_COOKIE};
 
-/// No request of 1Auth's carries more than a few kilobytes (forms, JSON of
-/// a passkey ceremony); a larger body is refused (413) before it is read.
-pub const MOST_BODY_BYTES: usize = 1024 * 1024;
+pub use crate::http::MOST_BODY_BYTES;
 
 /// The app's routes, generated once per process. Generating them sets a
 /// process-wide flag in leptos_server under which a resource first polled
@@ -111,6 +110,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security_headers,
         ))
+        .layer(middleware::from_fn(refuse_nul_characters))
         // A declared length over the limit is refused before the body is
         // read; a streamed one stops being read at the limit (extractors).
         .layer(DefaultBodyLimit::max(MOST_BODY_BYTES))

@@ -18,6 +18,7 @@ mod layers;
 mod load;
 mod mail;
 mod mail_console;
+mod master_key;
 mod migrations;
 mod oidc;
 mod operations;

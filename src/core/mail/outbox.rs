@@ -70,7 +70,12 @@ pub async fn enqueue(
 fn seal(deployment: &Deployment, id: &str, part: &str, body: &str) -> String {
     deployment
         .vault
-        .seal(&format!("email_outbox:{id}:{part}"), body.as_bytes())
+        .seal(&sealed_context(id, part), body.as_bytes())
+}
+
+/// What a message's body (`text` or `html`) is sealed under.
+pub(crate) fn sealed_context(id: &str, part: &str) -> String {
+    format!("email_outbox:{id}:{part}")
 }
 
 /// A message's bodies, opened.
@@ -91,7 +96,7 @@ pub fn open(deployment: &Deployment, row: &email_outbox::Model) -> Result<Bodies
     let open_part = |part: &str, sealed: &str| -> Result<String, MailError> {
         let bytes = deployment
             .vault
-            .open(&format!("email_outbox:{}:{part}", row.id), sealed)?;
+            .open(&sealed_context(&row.id, part), sealed)?;
         String::from_utf8(bytes).map_err(|_| MailError::Corrupt)
     };
     Ok(Bodies {

@@ -113,7 +113,9 @@ impl SigningKey {
     }
 }
 
-fn context(kid: &str) -> String {
+/// What a signing key's private half is sealed under (a rotation of the
+/// master key seals it again under the same).
+pub(crate) fn sealed_context(kid: &str) -> String {
     format!("signing_key:{kid}")
 }
 
@@ -147,7 +149,7 @@ async fn insert_key(
     let sealed = tx
         .deployment()
         .vault
-        .seal(&context(&kid), private.to_string().as_bytes());
+        .seal(&sealed_context(&kid), private.to_string().as_bytes());
     Ok(signing_key::ActiveModel {
         id: Set(kid),
         app_id: Set(app_id.clone()),
@@ -219,7 +221,7 @@ pub async fn active(db: &Db, app_id: &AppId) -> Result<Arc<ActiveKeys>, OAuthErr
             let private = db
                 .deployment()
                 .vault
-                .open(&context(&row.id), &row.private_key_encrypted)?;
+                .open(&sealed_context(&row.id), &row.private_key_encrypted)?;
             let jwk = Jwk::from_bytes(&private)?;
             let signer: Arc<dyn JwsSigner> = match alg {
                 Alg::Es256 => Arc::new(ES256.signer_from_jwk(&jwk)?),

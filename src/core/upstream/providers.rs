@@ -292,9 +292,14 @@ fn parse_domains(raw: &str) -> Result<String, ProviderError> {
 
 fn seal_secret(deployment: &Deployment, provider_id: &str, secret: &SecretString) -> String {
     deployment.vault.seal(
-        &format!("upstream_secret:{provider_id}"),
+        &secret_context(provider_id),
         secret.expose_secret().as_bytes(),
     )
+}
+
+/// What a provider's client secret is sealed under.
+pub(crate) fn secret_context(provider_id: &str) -> String {
+    format!("upstream_secret:{provider_id}")
 }
 
 /// The provider's client secret, opened with the vault.
@@ -305,7 +310,7 @@ pub fn client_secret(
     let bytes = deployment
         .vault
         .open(
-            &format!("upstream_secret:{}", provider.id),
+            &secret_context(&provider.id),
             &provider.client_secret_encrypted,
         )
         .map_err(Fault::unexpected)?;
