@@ -50,6 +50,8 @@ pub struct AppState {
 #[derive(Default)]
 pub struct Health {
     draining: std::sync::atomic::AtomicBool,
+    /// Set by the database probe (PostgreSQL) while it gets no answer.
+    database_away: tokio::sync::watch::Sender<bool>,
     tasks: std::sync::Mutex<std::collections::BTreeMap<&'static str, bool>>,
 }
 
@@ -62,6 +64,23 @@ impl Health {
 
     pub fn draining(&self) -> bool {
         self.draining.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// What the database probe found: requests are answered 503 at once
+    /// while the database is away, instead of each waiting for a
+    /// connection that cannot come.
+    pub fn set_database_away(&self, away: bool) {
+        self.database_away.send_replace(away);
+    }
+
+    pub fn database_away(&self) -> bool {
+        *self.database_away.borrow()
+    }
+
+    /// Wait until the database is found away.
+    pub async fn database_gone(&self) {
+        let mut away = self.database_away.subscribe();
+        let _ = away.wait_for(|away| *away).await;
     }
 
     /// Record whether the task `name` runs.

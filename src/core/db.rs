@@ -48,6 +48,8 @@ pub struct Database {
     read: DatabaseConnection,
     write: DatabaseConnection,
     read_connections: u32,
+    /// PostgreSQL's URL, for the probe's connection of its own.
+    postgres_url: Option<Arc<str>>,
     cached: Arc<Cached>,
     clock: Clock,
 }
@@ -171,6 +173,7 @@ impl Database {
             read,
             write,
             read_connections,
+            postgres_url: None,
             cached: Arc::default(),
             clock: Clock::default(),
         }
@@ -258,6 +261,44 @@ impl Database {
         }
     }
 
+    /// A probe of the database's presence: PostgreSQL can go away and come
+    /// back, a SQLite file cannot (`None`).
+    pub fn probe(&self) -> Option<Probe> {
+        self.postgres_url.as_ref().map(|url| Probe {
+            url: url.to_string(),
+            connection: None,
+        })
+    }
+
+    /// After the database came back: the pool's idle connections may have
+    /// died with the old server, and would fail the next requests once
+    /// each. Each is pinged; the dead are closed, the live given back.
+    pub async fn drop_broken_connections(&self) {
+        use sea_orm::sqlx::Connection;
+        if self.backend() != DatabaseBackend::Postgres {
+            return;
+        }
+        let pool = self.read.get_postgres_connection_pool();
+        let mut alive = Vec::new();
+        let mut closed = 0;
+        while let Some(mut connection) = pool.try_acquire() {
+            match tokio::time::timeout(Duration::from_secs(1), connection.ping()).await {
+                Ok(Ok(())) => alive.push(connection),
+                _ => {
+                    connection.close_on_drop();
+                    closed += 1;
+                }
+            }
+        }
+        drop(alive);
+        if closed > 0 {
+            tracing::info!(
+                closed,
+                "closed the database connections that died while it was away"
+            );
+        }
+    }
+
     /// The connection that writes (migrations run on it).
     pub fn writer(&self) -> &DatabaseConnection {
         &self.write
@@ -322,13 +363,18 @@ macro_rules! reads_on_the_pool {
 reads_on_the_pool!(Database, read);
 reads_on_the_pool!(Db, database.read);
 
-/// Whether a database error means "busy, try again shortly" (no
-/// connection free in time, or SQLite's write lock held too long: its
-/// SQLITE_BUSY and SQLITE_LOCKED result codes) rather than a fault.
+/// Whether a database error means "busy or away, try again shortly" (no
+/// connection free in time, SQLite's write lock held too long: its
+/// SQLITE_BUSY and SQLITE_LOCKED result codes; or the database cannot be
+/// reached: a connection refused or cut, PostgreSQL shutting down or
+/// starting) rather than a fault. Both are answered 503 with Retry-After.
 pub fn is_busy(err: &DbErr) -> bool {
     use sea_orm::{RuntimeErr, sqlx};
     let sqlx_busy = |err: &sqlx::Error| match err {
-        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(db)
             if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() =>
         {
@@ -337,6 +383,7 @@ pub fn is_busy(err: &DbErr) -> bool {
                 // The extended code's low byte is the primary one.
                 .is_some_and(|code| matches!(code & 0xff, SQLITE_BUSY | SQLITE_LOCKED))
         }
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| postgres_away(&code)),
         _ => false,
     };
     match err {
@@ -345,6 +392,42 @@ pub fn is_busy(err: &DbErr) -> bool {
         | DbErr::Exec(RuntimeErr::SqlxError(err))
         | DbErr::Query(RuntimeErr::SqlxError(err)) => sqlx_busy(err),
         _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs for "not there right now": connection exceptions
+/// (class 08), an administrator's shutdown, a server starting or crashing
+/// (57P01-57P03), too many connections (53300).
+fn postgres_away(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// A connection of its own that tells whether PostgreSQL is there, apart
+/// from the pool (which, busy under load, would answer late for reasons of
+/// its own): `server/tasks.rs` asks it a few times a second.
+pub struct Probe {
+    url: String,
+    connection: Option<sea_orm::sqlx::PgConnection>,
+}
+
+impl Probe {
+    /// Whether the database answers `SELECT 1` within `within`; a broken
+    /// connection is dropped and a new one tried next time.
+    pub async fn check(&mut self, within: Duration) -> bool {
+        use sea_orm::sqlx::{Connection, Executor};
+        let answered = tokio::time::timeout(within, async {
+            if self.connection.is_none() {
+                self.connection = Some(sea_orm::sqlx::PgConnection::connect(&self.url).await?);
+            }
+            let connection = self.connection.as_mut().expect("connected above");
+            connection.execute("SELECT 1").await.map(|_| ())
+        })
+        .await;
+        let up = matches!(answered, Ok(Ok(())));
+        if !up {
+            self.connection = None;
+        }
+        up
     }
 }
 
@@ -372,7 +455,9 @@ pub async fn connect(url: &str) -> Result<Database, DbSetupError> {
         let pool = Connector::connect(options)
             .await
             .map_err(DbSetupError::Connect)?;
-        return Ok(Database::new(pool.clone(), pool, POSTGRES_CONNECTIONS));
+        let mut database = Database::new(pool.clone(), pool, POSTGRES_CONNECTIONS);
+        database.postgres_url = Some(url.into());
+        return Ok(database);
     }
     ensure_sqlite_dir(url)?;
     let sqlite = |connections: u32, read_only: bool| {
@@ -414,32 +499,25 @@ pub async fn connect(url: &str) -> Result<Database, DbSetupError> {
 /// Bring the schema up to date (idempotent). Several processes may start
 /// at once (a deployment of three behind a balancer, a CLI command beside
 /// a starting server): one migrates, the others wait for it and then find
-/// nothing to do. On PostgreSQL they wait for an advisory lock, held by a
-/// transaction of its own while the migrations run on other connections;
-/// on SQLite the migrations run in one write transaction (BEGIN IMMEDIATE
-/// takes the file's write lock, which the others wait for).
+/// nothing to do. The migrations run in one write transaction on one
+/// connection: on SQLite BEGIN IMMEDIATE takes the file's write lock, which
+/// the others wait for; on PostgreSQL (whose schema changes are
+/// transactional too) the transaction first takes an advisory lock.
 pub async fn migrate(db: &Database) -> Result<(), DbSetupError> {
-    if db.backend() != DatabaseBackend::Postgres {
-        let tx = begin_write(db).await.map_err(DbSetupError::Migrate)?;
-        Migrator::up(&tx, None)
-            .await
-            .map_err(DbSetupError::Migrate)?;
-        return tx.commit().await.map_err(DbSetupError::Migrate);
-    }
-    let lock = db.writer().begin().await.map_err(DbSetupError::Migrate)?;
-    lock.execute_raw(Statement::from_sql_and_values(
-        DatabaseBackend::Postgres,
-        "SELECT pg_advisory_xact_lock($1)",
-        [MIGRATION_LOCK.into()],
-    ))
-    .await
-    .map_err(DbSetupError::Migrate)?;
-    let migrated = Migrator::up(db.writer(), None)
+    let tx = begin_write(db).await.map_err(DbSetupError::Migrate)?;
+    if db.backend() == DatabaseBackend::Postgres {
+        tx.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
         .await
-        .map_err(DbSetupError::Migrate);
-    // Committing ends the lock whether or not the migrations went through.
-    lock.commit().await.map_err(DbSetupError::Migrate)?;
-    migrated
+        .map_err(DbSetupError::Migrate)?;
+    }
+    Migrator::up(&tx, None)
+        .await
+        .map_err(DbSetupError::Migrate)?;
+    tx.commit().await.map_err(DbSetupError::Migrate)
 }
 
 /// The advisory lock migrations take on PostgreSQL ("1Auth" in ASCII, a

@@ -10,7 +10,7 @@ use crate::state::AppState;
 pub mod assets;
 pub mod client;
 pub mod cookies;
-mod health;
+pub mod health;
 pub mod metrics;
 mod oauth;
 pub mod observe;

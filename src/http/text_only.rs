@@ -48,7 +48,8 @@ pub async fn refuse_nul_characters(request: Request, next: Next) -> Response {
     if has_escaped_nul(&bytes) || contains(&bytes, b"\\u0000") {
         return refused();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// A raw NUL byte, or `%00` (any case of its hex digits: there are none).
@@ -57,7 +58,9 @@ fn has_escaped_nul(bytes: &[u8]) -> bool {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[cfg(test)]

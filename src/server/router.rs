@@ -16,11 +16,12 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{App, shell};
+use crate::http::health::unavailable_while_database_away;
 use crate::http::observe::observe;
-use crate::http::text_only::refuse_nul_characters;
 use crate::http::origin_check::{canonical_host, require_same_origin};
 use crate::http::security_headers::{CspNonce, security_headers};
 use crate::http::session_store::DbSessionStore;
+use crate::http::text_only::refuse_nul_characters;
 use crate::state::{AppState, SESSION_COOKIE};
 
 pub use crate::http::MOST_BODY_BYTES;
@@ -111,6 +112,10 @@ pub fn router(state: AppState) -> Router {
             security_headers,
         ))
         .layer(middleware::from_fn(refuse_nul_characters))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            unavailable_while_database_away,
+        ))
         // A declared length over the limit is refused before the body is
         // read; a streamed one stops being read at the limit (extractors).
         .layer(DefaultBodyLimit::max(MOST_BODY_BYTES))

@@ -102,7 +102,53 @@ pub fn start(tasks: &mut Tasks, state: &AppState) -> Result<(), MailError> {
         Arc::clone(&tally).flush_until(db.clone(), stop)
     });
     tasks.supervise("metrics", upkeep_metrics);
+    if state.db.probe().is_some() {
+        let db = state.db.clone();
+        let health = Arc::clone(&state.health);
+        tasks.supervise("database_probe", move |stop| {
+            watch_database(db.clone(), Arc::clone(&health), stop)
+        });
+    }
     Ok(())
+}
+
+/// How often the database's presence is checked, and how long an answer
+/// may take: a database that goes away is noticed within about a second.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+const PROBE_WITHIN: Duration = Duration::from_millis(750);
+
+/// Ask the database (on a connection of its own) whether it is there; mark
+/// it away or back. On its return, the pool's connections that died with
+/// the old server are closed first, so requests do not meet them.
+async fn watch_database(db: Db, health: Arc<Health>, mut stop: watch::Receiver<bool>) {
+    let Some(mut probe) = db.probe() else { return };
+    let mut every = tokio::time::interval(PROBE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut misses = 0;
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let up = probe.check(PROBE_WITHIN).await;
+        // Two misses in a row: one slow answer on a loaded machine is not
+        // an outage.
+        misses = if up { 0 } else { misses + 1 };
+        match (up, health.database_away()) {
+            (false, false) if misses >= 2 => {
+                tracing::warn!(
+                    "the database does not answer: requests are answered 503 until it does"
+                );
+                health.set_database_away(true);
+            }
+            (true, true) => {
+                db.drop_broken_connections().await;
+                tracing::info!("the database answers again");
+                health.set_database_away(false);
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Delete expired browser sessions, stale throttle counters and spent

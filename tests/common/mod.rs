@@ -13,6 +13,7 @@ pub mod factors;
 pub mod mail;
 pub mod oauth;
 pub mod passkey;
+pub mod postgres;
 pub mod upstream;
 
 use oneauth::core::db::Db;
@@ -664,6 +665,19 @@ impl ServerProcess {
             .expect("the metric is exported")
     }
 
+    /// Kill it outright (SIGKILL): no shutdown, no flush, as a crash or an
+    /// OOM killer would.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        let _ = self.child.wait();
+    }
+
+    /// Its address as `http://localhost:PORT`: the browser cookies of the
+    /// test server (host `localhost`, any port) are sent to it too.
+    pub fn localhost(&self) -> String {
+        self.address.replace("127.0.0.1", "localhost")
+    }
+
     /// Ask it to stop, as an init system does (SIGTERM).
     pub fn terminate(&self) {
         let pid = i32::try_from(self.child.id()).expect("a pid");
@@ -711,17 +725,37 @@ pub async fn spawn_server_process_logging(
     env: &[(&str, &str)],
     log: impl Into<Stdio>,
 ) -> ServerProcess {
+    spawn_server_process_on(
+        &app.database_url,
+        &app.master_key,
+        Some(&app.address),
+        env,
+        log,
+    )
+    .await
+}
+
+/// A real `oneauth serve` on `database_url` with `master_key`, under
+/// `public_url` (its own address when `None`), ready when this returns.
+pub async fn spawn_server_process_on(
+    database_url: &str,
+    master_key: &str,
+    public_url: Option<&str>,
+    env: &[(&str, &str)],
+    log: impl Into<Stdio>,
+) -> ServerProcess {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
+    let address = format!("http://127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_oneauth"))
         .arg("serve")
-        .env("ONEAUTH_DATABASE_URL", &app.database_url)
-        .env("ONEAUTH_MASTER_KEY", &app.master_key)
+        .env("ONEAUTH_DATABASE_URL", database_url)
+        .env("ONEAUTH_MASTER_KEY", master_key)
         .env("ONEAUTH_BIND", format!("127.0.0.1:{port}"))
-        .env("ONEAUTH_PUBLIC_URL", &app.address)
+        .env("ONEAUTH_PUBLIC_URL", public_url.unwrap_or(&address))
         .env("ONEAUTH_LOG", "warn")
         .env("ONEAUTH_METRICS", "on")
         .envs(env.iter().copied())
@@ -729,10 +763,7 @@ pub async fn spawn_server_process_logging(
         .stderr(log)
         .spawn()
         .expect("start oneauth serve");
-    let process = ServerProcess {
-        child,
-        address: format!("http://127.0.0.1:{port}"),
-    };
+    let process = ServerProcess { child, address };
     for _ in 0..100 {
         if let Ok(response) = reqwest::get(format!("{}/readyz", process.address)).await
             && response.status() == 200

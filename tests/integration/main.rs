@@ -12,6 +12,7 @@ mod common;
 mod audit;
 mod cli;
 mod console;
+mod crash;
 mod edges;
 mod enumeration;
 mod layers;

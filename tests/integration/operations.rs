@@ -470,3 +470,182 @@ async fn oversized_bodies_and_headers_are_refused_early() {
 
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
+
+/// A token request with the client's Basic credentials; its status, its
+/// Retry-After (if any) and how long the answer took.
+async fn timed_token_request(
+    http: &reqwest::Client,
+    base: &str,
+    client_id: &str,
+    secret: &str,
+) -> (u16, bool, Duration) {
+    let started = std::time::Instant::now();
+    let answer = http
+        .post(format!("{base}/a/demo/oauth/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await;
+    match answer {
+        Ok(answer) => (
+            answer.status().as_u16(),
+            answer.headers().contains_key("retry-after"),
+            started.elapsed(),
+        ),
+        Err(_) => (0, false, started.elapsed()),
+    }
+}
+
+/// A PostgreSQL that restarts under load: within a second `/readyz` fails
+/// and requests are answered 503 with Retry-After (none hangs, none is a
+/// 500); when the database is back the server serves again by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_postgres_restart_under_load_is_answered_503_then_recovered_from() {
+    if crate::common::backend() != crate::common::Backend::Postgres {
+        eprintln!("PostgreSQL only: the suite's PostgreSQL run covers it");
+        return;
+    }
+    let postgres = crate::common::postgres::PrivatePostgres::start();
+    let url = postgres.database("oneauth_outage").await;
+    let key = crate::common::test_master_key();
+    let created = crate::common::oneauth_with_key(
+        &url,
+        Some(&key),
+        &[
+            "app",
+            "create",
+            "demo",
+            "--name",
+            "Demo",
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+            "--confidential",
+        ],
+        None,
+    )
+    .expect_success()
+    .json();
+    let client_id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let server = crate::common::spawn_server_process_on(
+        &url,
+        &key,
+        None,
+        &[],
+        std::process::Stdio::inherit(),
+    )
+    .await;
+    let base = server.address.clone();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .build()
+        .unwrap();
+
+    let began = std::time::Instant::now();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (http, base, id, secret, stop) = (
+            http.clone(),
+            base.clone(),
+            client_id.clone(),
+            secret.clone(),
+            std::sync::Arc::clone(&stop),
+        );
+        load.spawn(async move {
+            let mut answers = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let at = began.elapsed();
+                let (status, retry_after, took) =
+                    timed_token_request(&http, &base, &id, &secret).await;
+                answers.push((at, status, retry_after, took));
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            answers
+        });
+    }
+    let readiness = {
+        let (http, base, stop) = (http.clone(), base.clone(), std::sync::Arc::clone(&stop));
+        tokio::spawn(async move {
+            let mut seen = Vec::new();
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let at = began.elapsed();
+                let status = http
+                    .get(format!("{base}/readyz"))
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                seen.push((at, status));
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            seen
+        })
+    };
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::task::block_in_place(|| postgres.stop());
+    let stopped_at = began.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let restarting_at = began.elapsed();
+    tokio::task::block_in_place(|| postgres.start_again());
+    let restarted_at = began.elapsed();
+    // Served again without a restart of 1Auth.
+    let mut recovered_at = None;
+    for _ in 0..200 {
+        let (status, _, _) = timed_token_request(&http, &base, &client_id, &secret).await;
+        if status == 200 {
+            recovered_at = Some(began.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut answers = Vec::new();
+    while let Some(done) = load.join_next().await {
+        answers.extend(done.unwrap());
+    }
+    let readiness = readiness.await.unwrap();
+    let recovered_at = recovered_at.expect("the server serves again once PostgreSQL is back");
+    assert!(
+        recovered_at - restarted_at < Duration::from_secs(5),
+        "served again {:?} after the database came back",
+        recovered_at - restarted_at
+    );
+
+    // No answer but 200 or 503 with Retry-After, ever.
+    for (at, status, retry_after, took) in &answers {
+        assert!(
+            *status == 200 || (*status == 503 && *retry_after),
+            "at {at:?}: {status} (Retry-After: {retry_after}) after {took:?}"
+        );
+    }
+    // Once the outage is a second old, every answer is a 503 within a second.
+    let during: Vec<_> = answers
+        .iter()
+        .filter(|(at, ..)| *at > stopped_at + Duration::from_secs(1) && *at < restarting_at)
+        .collect();
+    assert!(
+        during.len() > 10,
+        "{} requests during the outage",
+        during.len()
+    );
+    for (at, status, _, took) in &during {
+        assert_eq!(*status, 503, "at {at:?}");
+        assert!(
+            *took < Duration::from_secs(1),
+            "at {at:?}: answered after {took:?}"
+        );
+    }
+    // Readiness fails within a second of the stop, and is ready again.
+    let first_unready = readiness
+        .iter()
+        .find(|(at, status)| *at >= stopped_at && *status == 503)
+        .map(|(at, _)| *at)
+        .expect("/readyz failed during the outage");
+    assert!(first_unready - stopped_at < Duration::from_secs(1));
+    assert_eq!(readiness.last().unwrap().1, 200, "ready again");
+    // Nothing was lost that was acknowledged: the chain verifies.
+    crate::common::oneauth_with_key(&url, Some(&key), &["audit", "verify"], None).expect_success();
+}
