@@ -4,6 +4,8 @@
 #      servers log at debug level into a file that is then scanned for
 #      secrets (scripts/scan-logs.py),
 #   2. the integration tests again on a real PostgreSQL (started here),
+#      with the PostgreSQL-only ones: an outage of a private cluster, and
+#      three servers behind HAProxy (installed from Debian when missing),
 #   3. the Playwright suite (hosted pages, passkeys, the openid-client
 #      interop suite) in Debian's Chromium against the built app, once on
 #      SQLite and once on PostgreSQL.
@@ -74,8 +76,12 @@ say "no secret in the servers' log lines"
 python3 scripts/scan-logs.py --self-test
 python3 scripts/scan-logs.py "$scan_log"
 
-say "integration tests on PostgreSQL"
+say "integration tests on PostgreSQL (and three servers behind HAProxy)"
 start_postgres
+if [ ! -x /usr/sbin/haproxy ]; then
+    say "HAProxy is not installed; installing it from Debian (the scale-out test's balancer)"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
+fi
 ONEAUTH_TEST_BACKEND=postgres ONEAUTH_TEST_POSTGRES_URL="$PG_ADMIN_URL" \
     cargo test --features ssr --tests
 

@@ -10,6 +10,7 @@
 
 pub mod console;
 pub mod factors;
+pub mod haproxy;
 pub mod mail;
 pub mod oauth;
 pub mod passkey;
@@ -744,11 +745,19 @@ pub async fn spawn_server_process_on(
     env: &[(&str, &str)],
     log: impl Into<Stdio>,
 ) -> ServerProcess {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = mail::free_port();
+    spawn_server_process_at(port, database_url, master_key, public_url, env, log).await
+}
+
+/// The same on `port` (a node restarted where the balancer expects it).
+pub async fn spawn_server_process_at(
+    port: u16,
+    database_url: &str,
+    master_key: &str,
+    public_url: Option<&str>,
+    env: &[(&str, &str)],
+    log: impl Into<Stdio>,
+) -> ServerProcess {
     let address = format!("http://127.0.0.1:{port}");
     let child = Command::new(env!("CARGO_BIN_EXE_oneauth"))
         .arg("serve")

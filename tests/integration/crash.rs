@@ -332,7 +332,15 @@ async fn a_server_killed_mid_write_load_loses_nothing_it_acknowledged() {
             .await
             .unwrap()
             .into_iter()
-            .map(|m| (m.status, m.attempts, m.next_attempt_at, m.lease_until, m.last_error))
+            .map(|m| {
+                (
+                    m.status,
+                    m.attempts,
+                    m.next_attempt_at,
+                    m.lease_until,
+                    m.last_error,
+                )
+            })
             .collect();
         panic!("messages left unsent after the restart: {left:?}");
     }

@@ -25,6 +25,7 @@ mod oidc;
 mod operations;
 mod passkeys;
 mod password_queue;
+mod scale_out;
 mod security;
 mod server;
 mod signin;

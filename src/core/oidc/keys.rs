@@ -188,9 +188,13 @@ pub async fn ensure(db: &Db, app_id: &AppId) -> Result<Vec<signing_key::Model>, 
         return Ok(have);
     }
     let tx = write::begin(db, Actor::system()).await?;
-    // Lock the app row so two processes do not both create keys.
+    // Lock the app row so two processes do not both create keys: FOR NO KEY
+    // UPDATE, which the foreign-key checks of other writes (FOR KEY SHARE of
+    // the app row, taken by every insert of the app's rows) do not wait
+    // for. FOR UPDATE made them wait while this write waited for the audit
+    // chain's head that one of them held: a deadlock under load.
     app::Entity::find_by_id(app_id.clone())
-        .lock_exclusive()
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(&tx)
         .await?;
     let have = active_rows(&tx, app_id).await?;
