@@ -21,6 +21,11 @@
 #       # each server twice, in mirrored order: the VM's slow and fast
 #       # spells fall on all alike; the table shows the mean of the runs
 #   ONEAUTH_BENCH_BIN=/path/to/oneauth scripts/bench.sh   # another build
+#   scripts/bench.sh soak      # the soak: three servers behind HAProxy on one
+#       # PostgreSQL, SOAK_SECONDS (default 180) of mixed load at once
+#       # (client_credentials, refresh chains, sign-in flows); prints req/s,
+#       # p50/p99 and errors per workload and each server's resident memory
+#       # after warm-up and at the end
 #   BENCH_RESULTS=before.jsonl scripts/bench.sh  # keep the raw figures
 #   node bench/report.mjs before.jsonl           # print their table again
 #
@@ -221,6 +226,113 @@ run_op() {
     kill "$pid"
     wait "$pid" 2>/dev/null || true
 }
+
+run_soak() {
+    local seconds="${SOAK_SECONDS:-180}" proxy_port=3300
+    local admin="${ONEAUTH_TEST_POSTGRES_URL:-postgres://oneauth:oneauth@127.0.0.1:5432/postgres}"
+    if [ ! -x /usr/sbin/haproxy ]; then
+        say "installing HAProxy from Debian"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy
+    fi
+    if ! pg_lsclusters --no-header | awk 'NR==1 { exit ($4 == "online") ? 0 : 1 }'; then
+        as_root pg_ctlcluster 15 main start
+    fi
+    as_root su postgres -c "psql -q -c \"CREATE ROLE oneauth LOGIN SUPERUSER PASSWORD 'oneauth'\"" 2>/dev/null || true
+    psql -q "$admin" -c 'DROP DATABASE IF EXISTS oneauth_soak' -c 'CREATE DATABASE oneauth_soak'
+    export ONEAUTH_DATABASE_URL="${admin%/*}/oneauth_soak?sslmode=disable" ONEAUTH_LOG=warn
+    export ONEAUTH_MASTER_KEY_FILE="$work/master-soak.key"
+    export ONEAUTH_PUBLIC_URL="http://localhost:$proxy_port" ONEAUTH_TRUSTED_PROXIES=127.0.0.1
+    say "seeding 1Auth on PostgreSQL"
+    local created client secret
+    created="$("$bin" app create bench --name Bench --redirect-uri http://localhost:5173/cb --confidential)"
+    client="$(node -e 'console.log(JSON.parse(process.argv[1]).client_id)' "$created")"
+    secret="$(node -e 'console.log(JSON.parse(process.argv[1]).client_secret)' "$created")"
+    for i in $(seq 0 63); do
+        echo 'correct horse battery staple' | "$bin" user create --app bench --email "user$i@bench.example" --password-stdin >/dev/null
+    done
+    local pids=() ports=(3301 3302 3303)
+    for port in "${ports[@]}"; do
+        ONEAUTH_BIND="127.0.0.1:$port" "$bin" serve & pids+=($!)
+    done
+    for port in "${ports[@]}"; do wait_ready "http://127.0.0.1:$port/readyz"; done
+    cat > "$work/haproxy.cfg" <<CFG
+global
+    maxconn 8192
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    retries 3
+    option redispatch
+    retry-on conn-failure
+frontend web
+    bind 127.0.0.1:$proxy_port
+    option forwardfor
+    default_backend nodes
+backend nodes
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+    default-server inter 1s fall 2 rise 2
+    server n1 127.0.0.1:3301 check
+    server n2 127.0.0.1:3302 check
+    server n3 127.0.0.1:3303 check
+CFG
+    /usr/sbin/haproxy -db -f "$work/haproxy.cfg" & local haproxy=$!
+    local base="http://localhost:$proxy_port"
+    wait_ready "$base/readyz"
+    local basic="Basic $(printf '%s:%s' "$client" "$secret" | base64 -w0)"
+    local common=(--target oneauth --base "$base" --client "$client" --secret "$secret")
+    rss() { for pid in "${pids[@]}"; do awk '/VmRSS/ { printf "%d ", $2 / 1024 }' "/proc/$pid/status"; done; }
+
+    say "warming up for 20 s"
+    WRK_METHOD=POST WRK_TYPE=application/x-www-form-urlencoded WRK_AUTH="$basic" WRK_BODY='grant_type=client_credentials' \
+        wrk -t1 -c8 -d20s --timeout 10s -s bench/wrk.lua "$base/a/bench/oauth/token" >/dev/null 2>&1 || true
+    local rss_start
+    rss_start="$(rss)"
+    say "soaking for $seconds s: client_credentials (c=16), refresh chains (c=16), sign-in flows (c=4), all at once"
+    WRK_METHOD=POST WRK_TYPE=application/x-www-form-urlencoded WRK_AUTH="$basic" WRK_BODY='grant_type=client_credentials' \
+        wrk -t1 -c16 -d"${seconds}s" --timeout 10s -s bench/wrk.lua "$base/a/bench/oauth/token" 2>/dev/null | tail -1 > "$work/soak-cc.json" &
+    local wrk_pid=$!
+    "$node24" bench/load.mjs chains --n 16 --seconds "$seconds" --warmup 0 "${common[@]}" | tail -1 > "$work/soak-chains.json" &
+    local chains_pid=$!
+    "$node24" bench/load.mjs flows --n 4 --seconds "$seconds" --warmup 0 "${common[@]}" | tail -1 > "$work/soak-flows.json" &
+    local flows_pid=$!
+    wait "$wrk_pid" "$chains_pid" "$flows_pid"
+    local rss_end
+    rss_end="$(rss)"
+    local verified="failed"
+    "$bin" audit verify >/dev/null 2>&1 && verified="verified"
+    kill "$haproxy" "${pids[@]}" 2>/dev/null || true
+    wait 2>/dev/null || true
+    echo
+    echo "Soak: 3 servers behind HAProxy on PostgreSQL, $seconds s of mixed load, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    node -e '
+        const fs = require("node:fs");
+        const [dir, seconds, rssStart, rssEnd, verified] = process.argv.slice(1);
+        const read = (name) => JSON.parse(fs.readFileSync(`${dir}/${name}`, "utf8"));
+        const cc = read("soak-cc.json");
+        const rows = [
+          ["client_credentials (wrk, c=16)", (cc.requests - cc.errors) / (cc.duration_us / 1e6), cc.p50, cc.p99, cc.errors + cc.socket_errors],
+          ...[["refresh chains (c=16)", read("soak-chains.json")], ["sign-in + code exchange (c=4)", read("soak-flows.json")]]
+            .map(([name, r]) => [name, r.rps, r.p50, r.p99, (r.errors ?? 0) + (r.dead ?? 0)]),
+        ];
+        console.log("| workload | req/s | p50 ms | p99 ms | errors |");
+        console.log("|---|---:|---:|---:|---:|");
+        for (const [name, rps, p50, p99, errors] of rows) {
+          console.log(`| ${name} | ${rps.toFixed(0)} | ${Number(p50).toFixed(1)} | ${Number(p99).toFixed(1)} | ${errors} |`);
+        }
+        console.log();
+        console.log(`resident memory (MiB) per server after warm-up: ${rssStart.trim()}; at the end: ${rssEnd.trim()}`);
+        console.log(`audit chains after the soak: ${verified}`);
+    ' "$work" "$seconds" "$rss_start" "$rss_end" "$verified"
+}
+
+if [ "${1:-}" = soak ]; then
+    run_soak
+    exit 0
+fi
 
 for target in $TARGETS; do
     case "$target" in
