@@ -52,6 +52,8 @@ pub struct Health {
     draining: std::sync::atomic::AtomicBool,
     /// Set by the database probe (PostgreSQL) while it gets no answer.
     database_away: tokio::sync::watch::Sender<bool>,
+    /// Set when the deployment's master key is no longer this process's.
+    key_rotated: std::sync::atomic::AtomicBool,
     tasks: std::sync::Mutex<std::collections::BTreeMap<&'static str, bool>>,
 }
 
@@ -81,6 +83,17 @@ impl Health {
     pub async fn database_gone(&self) {
         let mut away = self.database_away.subscribe();
         let _ = away.wait_for(|away| *away).await;
+    }
+
+    /// The master key was rotated: this process can only fail, so it
+    /// answers 503 and is not ready until restarted with the new key.
+    pub fn set_key_rotated(&self) {
+        self.key_rotated
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn key_rotated(&self) -> bool {
+        self.key_rotated.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Record whether the task `name` runs.

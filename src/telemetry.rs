@@ -65,7 +65,12 @@ pub async fn render(state: &AppState) -> String {
 /// The figures read at scrape time, recorded into a recorder of their own
 /// (so servers sharing a process, as the tests run them, each show theirs).
 async fn scraped(state: &AppState) -> String {
-    let outbox = crate::core::mail::outbox::depth(&state.db).await;
+    // Not while the database is away: each scrape would wait for the pool.
+    let outbox = if state.health.database_away() {
+        Err(sea_orm::DbErr::Custom("the database is away".to_owned()))
+    } else {
+        crate::core::mail::outbox::depth(&state.db).await
+    };
     let now = state.db.now();
     let recorder = PrometheusBuilder::new().build_recorder();
     metrics::with_local_recorder(&recorder, || {

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use super::deployment::Deployment;
 use super::vault::DerivedKey;
-use crate::entities::{audit_chain_head, audit_event};
+use crate::entities::{audit_chain_head, audit_event, key_check};
 use crate::types::AppId;
 
 /// Hash that starts every chain (the `prev_hash` of event 1).
@@ -372,8 +372,38 @@ WITH appended AS (
 )
 UPDATE "audit_chain_head" SET "last_hash" = $13, "updated_at" = $3 WHERE "app_id" = $1"#;
 
-/// Start an empty chain for a new app (in the transaction that creates it).
-pub async fn start_chain(tx: &Write, app_id: &AppId) -> Result<(), DbErr> {
+/// Refuse (`KeyRotated`) when the master key was rotated since this
+/// process started. On PostgreSQL the key's check row is read FOR SHARE: a
+/// rotation locks it FOR UPDATE before it reads anything, so a write that
+/// seals with the old key either commits before the rotation (which then
+/// seals its secret again) or sees the new check value here. Called by the
+/// writes that seal something without appending an event (which checks the
+/// chain's head instead), and when a chain starts.
+pub async fn ensure_key_current(tx: &Write) -> Result<(), AuditError> {
+    let current = key_check::Entity::find_by_id(super::db::CHAIN_KEY_PURPOSE)
+        .lock(sea_orm::sea_query::LockType::Share)
+        .one(tx)
+        .await?;
+    match current {
+        Some(row)
+            if super::secrets::constant_time_eq(
+                &row.check_value,
+                &tx.deployment().chain_key_check,
+            ) =>
+        {
+            Ok(())
+        }
+        _ => {
+            tracing::error!("the master key was rotated; restart this server with the new key");
+            Err(AuditError::KeyRotated)
+        }
+    }
+}
+
+/// Start an empty chain for a new app (in the transaction that creates it),
+/// under the deployment's current key.
+pub async fn start_chain(tx: &Write, app_id: &AppId) -> Result<(), AuditError> {
+    ensure_key_current(tx).await?;
     audit_chain_head::ActiveModel {
         app_id: Set(app_id.clone()),
         last_seq: Set(0),

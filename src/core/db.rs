@@ -48,8 +48,9 @@ pub struct Database {
     read: DatabaseConnection,
     write: DatabaseConnection,
     read_connections: u32,
-    /// PostgreSQL's URL, for the probe's connection of its own.
-    postgres_url: Option<Arc<str>>,
+    /// PostgreSQL's URL (it may carry a password: never printed), for the
+    /// probe's connection of its own.
+    postgres_url: Option<secrecy::SecretString>,
     cached: Arc<Cached>,
     clock: Clock,
 }
@@ -265,7 +266,7 @@ impl Database {
     /// back, a SQLite file cannot (`None`).
     pub fn probe(&self) -> Option<Probe> {
         self.postgres_url.as_ref().map(|url| Probe {
-            url: url.to_string(),
+            url: url.clone(),
             connection: None,
         })
     }
@@ -406,7 +407,7 @@ fn postgres_away(sqlstate: &str) -> bool {
 /// from the pool (which, busy under load, would answer late for reasons of
 /// its own): `server/tasks.rs` asks it a few times a second.
 pub struct Probe {
-    url: String,
+    url: secrecy::SecretString,
     connection: Option<sea_orm::sqlx::PgConnection>,
 }
 
@@ -415,15 +416,22 @@ impl Probe {
     /// connection is dropped and a new one tried next time.
     pub async fn check(&mut self, within: Duration) -> bool {
         use sea_orm::sqlx::{Connection, Executor};
+        use secrecy::ExposeSecret;
         let answered = tokio::time::timeout(within, async {
             if self.connection.is_none() {
-                self.connection = Some(sea_orm::sqlx::PgConnection::connect(&self.url).await?);
+                self.connection =
+                    Some(sea_orm::sqlx::PgConnection::connect(self.url.expose_secret()).await?);
             }
             let connection = self.connection.as_mut().expect("connected above");
             connection.execute("SELECT 1").await.map(|_| ())
         })
         .await;
-        let up = matches!(answered, Ok(Ok(())));
+        let up = match answered {
+            Ok(Ok(())) => true,
+            // It answered, refusing a connection more: it is there.
+            Ok(Err(sea_orm::sqlx::Error::Database(err))) => err.code().as_deref() == Some("53300"),
+            _ => false,
+        };
         if !up {
             self.connection = None;
         }
@@ -456,7 +464,7 @@ pub async fn connect(url: &str) -> Result<Database, DbSetupError> {
             .await
             .map_err(DbSetupError::Connect)?;
         let mut database = Database::new(pool.clone(), pool, POSTGRES_CONNECTIONS);
-        database.postgres_url = Some(url.into());
+        database.postgres_url = Some(url.to_owned().into());
         return Ok(database);
     }
     ensure_sqlite_dir(url)?;

@@ -59,3 +59,14 @@ pub async fn start(
     }
     Ok(Db::new(database, Arc::new(deployment)))
 }
+
+/// Whether `db`'s deployment key is still the one the database was sealed
+/// with (a rotation by another process changes the stored check value).
+pub async fn key_is_current(db: &Db) -> Result<bool, sea_orm::DbErr> {
+    let stored = key_check::Entity::find_by_id(CHAIN_KEY_PURPOSE)
+        .one(db)
+        .await?;
+    Ok(stored.is_some_and(|row| {
+        super::secrets::constant_time_eq(&row.check_value, &db.deployment().chain_key_check)
+    }))
+}

@@ -275,6 +275,8 @@ async fn request_recovery_now(
         // whose role demands one, is not recovered by e-mail (its owner is
         // told how it is, instead).
         if protected_by_passkey(&tx, &user).await? {
+            // The notice is sealed without an audit event to check the key.
+            audit::ensure_key_current(&tx).await?;
             let recover = mail::public_link(&tx, &format!("/a/{}/recover", app.id));
             mail::outbox::enqueue(
                 &tx,

@@ -6,18 +6,18 @@
 //! one write transaction: until it commits, the old key reads everything
 //! it sealed; if anything fails, nothing changed.
 //!
-//! Processes still running with the old key find the chains' key check
-//! changed at their next audited write and refuse it (`audit::record`);
-//! they are restarted with the new key. The SMTP password is not in the
+//! Processes still running with the old key find the key changed at their
+//! next write that appends an event or seals a secret, and refuse it
+//! (`audit::record`, `audit::ensure_key_current`); they also answer 503 and
+//! fail readiness (`server/tasks.rs` watches the key), until restarted with
+//! the new one. The rotation holds every chain's head for its length: on a
+//! large deployment it is a short maintenance window (sign-ins wait). The SMTP password is not in the
 //! database (a file or the environment), so it has nothing to re-seal.
 
 use std::sync::Arc;
 
 use sea_orm::sea_query::{Expr, LockType};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::json;
 
 use super::audit::{self, Action, AuditError, ChainHead, Event, GENESIS_HASH};
@@ -79,7 +79,13 @@ pub async fn rotate(db: &Db, new: Vault, actor: Actor) -> Result<Rotated, Rotati
     let mut rotated = Rotated::default();
     let result = async {
         // No other process appends or seals meanwhile: SQLite's write lock
-        // is held since BEGIN; on PostgreSQL the chain heads are locked.
+        // is held since BEGIN; on PostgreSQL the key's check row is locked
+        // first (writes that seal without an event read it FOR SHARE,
+        // `audit::ensure_key_current`), then the chain heads.
+        key_check::Entity::find_by_id(CHAIN_KEY_PURPOSE)
+            .lock(LockType::Update)
+            .one(&tx)
+            .await?;
         let heads = audit_chain_head::Entity::find()
             .order_by_asc(audit_chain_head::Column::AppId)
             .lock(LockType::Update)
@@ -170,9 +176,14 @@ async fn reseal(
             &key.private_key_encrypted,
             || format!("The signing key {} of \"{}\"", key.id, key.app_id),
         )?;
-        let mut row = key.into_active_model();
-        row.private_key_encrypted = Set(sealed);
-        row.update(tx).await?;
+        signing_key::Entity::update_many()
+            .col_expr(
+                signing_key::Column::PrivateKeyEncrypted,
+                Expr::value(sealed),
+            )
+            .filter(signing_key::Column::Id.eq(key.id.as_str()))
+            .exec(tx)
+            .await?;
         rotated.signing_keys += 1;
     }
     for provider in identity_provider::Entity::find().all(tx).await? {
@@ -186,9 +197,14 @@ async fn reseal(
             &provider.client_secret_encrypted,
             || format!("The client secret of provider \"{}\"", provider.slug),
         )?;
-        let mut row = provider.into_active_model();
-        row.client_secret_encrypted = Set(sealed);
-        row.update(tx).await?;
+        identity_provider::Entity::update_many()
+            .col_expr(
+                identity_provider::Column::ClientSecretEncrypted,
+                Expr::value(sealed),
+            )
+            .filter(identity_provider::Column::Id.eq(provider.id.as_str()))
+            .exec(tx)
+            .await?;
         rotated.provider_secrets += 1;
     }
     for message in email_outbox::Entity::find().all(tx).await? {
@@ -210,10 +226,13 @@ async fn reseal(
             )?),
             None => None,
         };
-        let mut row = message.into_active_model();
-        row.body_text = Set(text);
-        row.body_html = Set(html);
-        row.update(tx).await?;
+        // A message deleted meanwhile is no error: it updates nothing.
+        email_outbox::Entity::update_many()
+            .col_expr(email_outbox::Column::BodyText, Expr::value(text))
+            .col_expr(email_outbox::Column::BodyHtml, Expr::value(html))
+            .filter(email_outbox::Column::Id.eq(message.id.as_str()))
+            .exec(tx)
+            .await?;
         rotated.outbox_bodies += 1;
     }
     Ok(())

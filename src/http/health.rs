@@ -16,43 +16,35 @@ fn needs_no_database(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/pkg/")
 }
 
-/// While the database probe gets no answer, every request that needs the
-/// database is answered 503 with Retry-After at once (a client and a
+/// While the database probe gets no answer, every new request that needs
+/// the database is answered 503 with Retry-After at once (a client and a
 /// balancer know to try again, or elsewhere), rather than waiting for a
-/// connection that cannot come. A request already in flight when the
-/// database goes away gets a moment to finish, then the same answer (its
-/// transaction, if any, rolls back, as when a client hangs up). The probe
-/// lets requests through again as soon as the database answers.
+/// connection that cannot come. Requests already in flight are left to
+/// finish or fail on their own (a connection error, the pool's time-out:
+/// 503 too); cutting one short could hide a change it had committed. The
+/// same answer while this process holds a master key the deployment has
+/// rotated away from (it could only fail). The probe lets requests through
+/// again as soon as the database answers.
 pub async fn unavailable_while_database_away(
     State(state): State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if needs_no_database(request.uri().path()) {
-        return next.run(request).await;
+    if !needs_no_database(request.uri().path()) {
+        if state.health.database_away() {
+            return unavailable(
+                "The service cannot reach its database right now. Try again in a moment.",
+            );
+        }
+        if state.health.key_rotated() {
+            return unavailable("This server is being restarted. Try again in a moment.");
+        }
     }
-    if state.health.database_away() {
-        return database_away();
-    }
-    let gone_a_while = async {
-        state.health.database_gone().await;
-        tokio::time::sleep(IN_FLIGHT_WHILE_AWAY).await;
-    };
-    tokio::select! {
-        response = next.run(request) => response,
-        () = gone_a_while => database_away(),
-    }
+    next.run(request).await
 }
 
-/// How long a request in flight when the database went away may still take.
-const IN_FLIGHT_WHILE_AWAY: std::time::Duration = std::time::Duration::from_millis(500);
-
-fn database_away() -> Response {
-    let mut response = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The service cannot reach its database right now. Try again in a moment.",
-    )
-        .into_response();
+fn unavailable(why: &'static str) -> Response {
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, why).into_response();
     super::metrics::mark_busy(response.headers_mut());
     response
 }
@@ -80,6 +72,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     if state.health.draining() {
         return unready("stopping".to_owned());
+    }
+    if state.health.key_rotated() {
+        return unready("the master key was rotated: restart with the new key".to_owned());
     }
     // The probe's verdict when it has one; else a ping of the pool (which
     // the probe may overtake by finding the database gone meanwhile).

@@ -7,7 +7,7 @@
 
 use axum::body::{Body, to_bytes};
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -24,43 +24,71 @@ pub async fn refuse_nul_characters(request: Request, next: Next) -> Response {
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or_default();
-    if has_escaped_nul(target.as_bytes()) {
+    if has_nul(target.as_bytes(), Encoding::Url) {
         return refused();
     }
-    let textual = request
+    let no_body = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|length| length == "0");
+    if no_body || matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
+    // Every body is read, whatever it claims to be: server functions decode
+    // theirs as a form whatever the Content-Type says. None is large (the
+    // body limit layer below has refused what is) and none is streamed.
+    let json = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|kind| {
-            kind.starts_with("application/x-www-form-urlencoded")
-                || kind.starts_with("application/json")
-                || kind.starts_with("text/")
-        });
-    if !textual {
-        return next.run(request).await;
-    }
+        .is_some_and(|kind| kind.to_ascii_lowercase().starts_with("application/json"));
     let (parts, body) = request.into_parts();
-    // The body limit layer below has already refused what is too large;
-    // this reads at most that much again.
     let Ok(bytes) = to_bytes(body, super::MOST_BODY_BYTES).await else {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
-    if has_escaped_nul(&bytes) || contains(&bytes, b"\\u0000") {
+    let encoding = if json { Encoding::Json } else { Encoding::Url };
+    if has_nul(&bytes, encoding) {
         return refused();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
 }
 
-/// A raw NUL byte, or `%00` (any case of its hex digits: there are none).
-fn has_escaped_nul(bytes: &[u8]) -> bool {
-    bytes.contains(&0) || contains(bytes, b"%00")
+/// How a NUL would be written in a text.
+#[derive(Clone, Copy)]
+enum Encoding {
+    /// A URL or a form: `%00` (hex digits have no case to differ in).
+    Url,
+    /// JSON: a `\u0000` escape (not an escaped backslash before `u0000`).
+    Json,
 }
 
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
+/// A raw NUL byte, or one written the way `encoding` writes it.
+fn has_nul(bytes: &[u8], encoding: Encoding) -> bool {
+    if bytes.contains(&0) {
+        return true;
+    }
+    match encoding {
+        Encoding::Url => bytes.windows(3).any(|window| window == b"%00"),
+        Encoding::Json => json_escapes_nul(bytes),
+    }
+}
+
+/// `\u0000` preceded by an even number of backslashes (so it is an escape,
+/// not the text after an escaped backslash).
+fn json_escapes_nul(bytes: &[u8]) -> bool {
+    let mut backslashes = 0;
+    for (at, byte) in bytes.iter().enumerate() {
+        if *byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && bytes[at..].starts_with(b"u0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -69,9 +97,13 @@ mod tests {
 
     #[test]
     fn nul_is_found_raw_escaped_and_in_json() {
-        assert!(has_escaped_nul(b"client_id=%00"));
-        assert!(has_escaped_nul(b"a\0b"));
-        assert!(!has_escaped_nul(b"client_id=%200"));
-        assert!(contains(br#"{"q":"\u0000"}"#, b"\\u0000"));
+        assert!(has_nul(b"client_id=%00", Encoding::Url));
+        assert!(has_nul(b"a\0b", Encoding::Json));
+        assert!(!has_nul(b"client_id=%200", Encoding::Url));
+        assert!(has_nul(br#"{"q":"\u0000"}"#, Encoding::Json));
+        // An escaped backslash before "u0000" is text, and %00 is text in JSON.
+        assert!(!has_nul(br#"{"q":"\\u0000"}"#, Encoding::Json));
+        assert!(!has_nul(br#"{"q":"100%00"}"#, Encoding::Json));
+        assert!(has_nul(br#"{"q":"\\\u0000"}"#, Encoding::Json));
     }
 }

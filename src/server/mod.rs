@@ -107,11 +107,16 @@ pub async fn serve(settings: Settings) -> Result<(), ServeError> {
         let _ = stopping.send(true);
     };
     serve_connections(listener, router(state), shutdown, grace).await;
-    background.stop(grace).await;
+    background.stop(TASKS_GRACE).await;
     tracing::info!("stopped");
     drop(stop);
     Ok(())
 }
+
+/// What the background tasks get to finish when the server stops (a mail
+/// in hand, the tally's last counts): beside the shutdown delay and grace,
+/// what an init system must wait before it kills (README, systemd unit).
+pub const TASKS_GRACE: Duration = Duration::from_secs(10);
 
 /// The most a request's line and headers may take together, and how many
 /// headers it may have (cookies included, a real browser's stay far below).
@@ -153,6 +158,9 @@ pub async fn serve_connections(
         .keep_alive_interval(std::time::Duration::from_secs(30))
         .keep_alive_timeout(HEADER_READ_TIMEOUT);
     let graceful = GracefulShutdown::new();
+    // The connections, so those still open after the grace can be ended
+    // (and nothing they do lands after the tally's last flush).
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -180,11 +188,14 @@ pub async fn serve_connections(
             .serve_connection_with_upgrades(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(%err, "connection ended with an error");
             }
         });
+        // Forget the connections that ended (a JoinSet keeps them until
+        // joined: a long-running server would grow with every one).
+        while connections.try_join_next().is_some() {}
     }
     drop(listener);
     tokio::select! {
@@ -196,6 +207,8 @@ pub async fn serve_connections(
             );
         }
     }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
 }
 
 async fn shutdown_signal() {

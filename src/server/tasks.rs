@@ -102,6 +102,11 @@ pub fn start(tasks: &mut Tasks, state: &AppState) -> Result<(), MailError> {
         Arc::clone(&tally).flush_until(db.clone(), stop)
     });
     tasks.supervise("metrics", upkeep_metrics);
+    let db = state.db.clone();
+    let health = Arc::clone(&state.health);
+    tasks.supervise("key_watch", move |stop| {
+        watch_master_key(db.clone(), Arc::clone(&health), stop)
+    });
     if state.db.probe().is_some() {
         let db = state.db.clone();
         let health = Arc::clone(&state.health);
@@ -130,6 +135,9 @@ async fn watch_database(db: Db, health: Arc<Health>, mut stop: watch::Receiver<b
             _ = every.tick() => {}
             _ = stop.changed() => return,
         }
+        // On a connection of its own: the pool, busy under load, would
+        // answer late for reasons of its own (a PostgreSQL refusing a new
+        // connection at its limit counts as there: `Probe::check`).
         let up = probe.check(PROBE_WITHIN).await;
         // Two misses in a row: one slow answer on a loaded machine is not
         // an outage.
@@ -169,6 +177,29 @@ async fn clean_up(db: Db, mut stop: watch::Receiver<bool>) {
         }
         if let Err(err) = crate::core::ceremonies::delete_expired(&db).await {
             tracing::warn!(%err, "deleting spent passkey ceremonies failed");
+        }
+    }
+}
+
+/// Every few seconds, whether the deployment's master key is still this
+/// process's; once rotated away (`oneauth master-key rotate`), the process
+/// answers 503 and fails readiness until it is restarted with the new key.
+async fn watch_master_key(db: Db, health: Arc<Health>, mut stop: watch::Receiver<bool>) {
+    let mut every = tokio::time::interval(Duration::from_secs(2));
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match crate::core::deployment::key_is_current(&db).await {
+            Ok(false) if !health.key_rotated() => {
+                tracing::error!(
+                    "the master key was rotated: restart this server with the new key; until then it answers 503"
+                );
+                health.set_key_rotated();
+            }
+            Ok(_) => {}
+            Err(err) => tracing::debug!(%err, "reading the master key's check failed"),
         }
     }
 }

@@ -121,6 +121,9 @@ async fn rotating_the_master_key_reseals_every_secret_and_rekeys_the_chains() {
     );
     let heads_before = app.cli(&["audit", "head"]).expect_success().stdout;
 
+    // A server already running with the old key, as in a deployment.
+    let old_server = spawn_server_process_with(&app, &[]).await;
+
     let dir = tempfile::tempdir().unwrap();
     let new_key_file = dir.path().join("master.key.new");
     let rotated = app
@@ -195,6 +198,34 @@ async fn rotating_the_master_key_reseals_every_secret_and_rekeys_the_chains() {
         assert_eq!(details["old_head"]["hash"], head["hash"], "{app_id}");
         assert_eq!(details["events_rekeyed"], head["seq"], "{app_id}");
     }
+
+    // The server that kept the old key takes itself out: /readyz and every
+    // request answer 503 within seconds, until it is restarted.
+    let mut out = false;
+    for _ in 0..50 {
+        let ready = reqwest::get(format!("{}/readyz", old_server.address))
+            .await
+            .unwrap();
+        if ready.status() == 503 {
+            assert!(
+                ready
+                    .text()
+                    .await
+                    .unwrap()
+                    .contains("master key was rotated")
+            );
+            out = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(out, "the old-key server still says it is ready");
+    let mut old_client = Client::from_created(&app, &created);
+    old_client.base = old_server.address.clone();
+    let (status, _) = old_client
+        .post("token", &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(status, 503);
 
     // A server still running with the old key refuses to write...
     let refused = app

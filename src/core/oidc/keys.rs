@@ -197,6 +197,9 @@ pub async fn ensure(db: &Db, app_id: &AppId) -> Result<Vec<signing_key::Model>, 
         .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
         .one(&tx)
         .await?;
+    // Sealed below with this process's key: refused if it is no longer the
+    // deployment's (a rotation committed since this process started).
+    crate::core::audit::ensure_key_current(&tx).await?;
     let have = active_rows(&tx, app_id).await?;
     for alg in Alg::ALL {
         if !have.iter().any(|k| k.alg == alg) {
