@@ -79,11 +79,15 @@ pub fn is_content_hashed(name: &str) -> bool {
 }
 
 /// Write the missing or outdated brotli and gzip copies of the front end's
-/// files, on a blocking thread (brotli at its best level takes seconds for
-/// the WASM). A read-only site directory only costs the compression.
+/// files, on a thread of their own (brotli at its best level takes seconds
+/// for the WASM, minutes in a debug build). Not on tokio's blocking pool:
+/// a stopping server would wait for it before exiting (the runtime waits
+/// for its blocking tasks); a thread of its own ends with the process, and
+/// each copy is written atomically, so one cut short leaves nothing half.
+/// A read-only site directory only costs the compression.
 pub fn precompress_in_background(site_root: &str) {
     let pkg = Path::new(site_root).join("pkg");
-    tokio::task::spawn_blocking(move || {
+    std::thread::spawn(move || {
         if let Err(err) = precompress(&pkg) {
             tracing::warn!(%err, dir = %pkg.display(), "could not precompress the front end; it is served uncompressed");
         }

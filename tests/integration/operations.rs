@@ -311,9 +311,24 @@ async fn sigterm_drains_what_is_in_flight_then_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
+    // A front end whose precompression outlasts the test (brotli at its best
+    // level on megabytes of text, in a debug build): a stopping server must
+    // not wait for it.
+    let site = dir.path().join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    let mut text = String::new();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    while text.len() < 6 * 1024 * 1024 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        text.push_str(&format!("var v{} = {};\n", seed % 9973, seed % 1_000_003));
+    }
+    std::fs::write(site.join("pkg").join("big.js"), text).unwrap();
     let mut server = spawn_server_process_logging(
         &app,
         &[
+            ("LEPTOS_SITE_ROOT", site.to_str().unwrap()),
             ("ONEAUTH_SHUTDOWN_DELAY", "2"),
             ("ONEAUTH_SHUTDOWN_GRACE", "20"),
             ("ONEAUTH_LOG", "info"),
