@@ -107,12 +107,11 @@ pub fn describe() {
 
 /// One answered HTTP request. `route` is the router's template
 /// (`/a/{app_id}/token`), never the raw path.
-pub fn http_request(route: &str, method: &str, status: u16, took: Duration) {
+pub fn http_request(route: String, method: &str, status: u16, took: Duration) {
     let method = known_method(method);
-    counter!(HTTP_REQUESTS, "route" => route.to_owned(), "method" => method, "status" => status.to_string())
+    counter!(HTTP_REQUESTS, "route" => route.clone(), "method" => method, "status" => status.to_string())
         .increment(1);
-    histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method)
-        .record(took.as_secs_f64());
+    histogram!(HTTP_DURATION, "route" => route, "method" => method).record(took.as_secs_f64());
 }
 
 /// HTTP methods as labels: the standard ones, anything else one value.

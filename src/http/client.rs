@@ -26,6 +26,11 @@ fn parse_address(raw: &str) -> Option<IpAddr> {
         .map(|ip| ip.to_canonical())
 }
 
+/// Whether `ip` is one of our reverse proxies.
+pub fn is_trusted_proxy(ip: &IpAddr, trusted_proxies: &[IpNet]) -> bool {
+    trusted_proxies.iter().any(|net| net.contains(ip))
+}
+
 /// The client's address: the peer, or, when the peer is a trusted proxy,
 /// the right-most forwarded address that is not.
 pub fn client_address(
@@ -33,7 +38,7 @@ pub fn client_address(
     forwarded_for: Option<&str>,
     trusted_proxies: &[IpNet],
 ) -> Option<IpAddr> {
-    let trusted = |ip: &IpAddr| trusted_proxies.iter().any(|net| net.contains(ip));
+    let trusted = |ip: &IpAddr| is_trusted_proxy(ip, trusted_proxies);
     let mut address = peer.map(|ip| ip.to_canonical())?;
     if !trusted(&address) {
         return Some(address);

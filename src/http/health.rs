@@ -10,9 +10,10 @@ use crate::state::AppState;
 /// A balancer's health check waits this long for the database's answer.
 const PING_WITHIN: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Paths that answer without the database: the probes, the metrics and the
-/// front end's files.
-fn needs_no_database(path: &str) -> bool {
+/// The probes, the metrics and the front end's files: what a balancer, a
+/// scraper or a cached page asks for, which needs neither the database nor
+/// the public host name.
+pub fn is_probe_or_asset(path: &str) -> bool {
     matches!(path, "/healthz" | "/readyz" | "/metrics") || path.starts_with("/pkg/")
 }
 
@@ -30,7 +31,7 @@ pub async fn unavailable_while_database_away(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if !needs_no_database(request.uri().path()) {
+    if !is_probe_or_asset(request.uri().path()) {
         if state.health.database_away() {
             return unavailable(
                 "The service cannot reach its database right now. Try again in a moment.",

@@ -46,7 +46,7 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
             tracing::debug!(status, "answered");
         }
     });
-    crate::core::measure::http_request(&route, method.as_str(), status, started.elapsed());
+    crate::core::measure::http_request(route, method.as_str(), status, started.elapsed());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
@@ -59,13 +59,8 @@ fn request_id(state: &AppState, request: &Request) -> String {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-    let from_proxy = peer.is_some_and(|ip| {
-        state
-            .settings
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(&ip))
-    });
+    let from_proxy = peer
+        .is_some_and(|ip| super::client::is_trusted_proxy(&ip, &state.settings.trusted_proxies));
     from_proxy
         .then(|| request.headers().get(REQUEST_ID))
         .flatten()

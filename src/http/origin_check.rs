@@ -63,10 +63,7 @@ pub async fn canonical_host(
 ) -> Response {
     let is_page_load = matches!(*request.method(), Method::GET | Method::HEAD);
     let path = request.uri().path();
-    let exempt = path == "/healthz"
-        || path == "/readyz"
-        || path == "/metrics"
-        || path.starts_with("/pkg/")
+    let exempt = super::health::is_probe_or_asset(path)
         || (path.starts_with("/a/")
             && (path.contains("/oauth/") || path.contains("/.well-known/")));
     if is_page_load && !exempt {

@@ -464,6 +464,24 @@ impl TestApp {
         .json()
     }
 
+    /// `oneauth app create ID --confidential`: the app with a confidential
+    /// client redirecting to `http://localhost:5173/cb` (its secret shown
+    /// once, in the answer).
+    pub fn create_confidential_app(&self, id: &str, name: &str) -> serde_json::Value {
+        self.cli(&[
+            "app",
+            "create",
+            id,
+            "--name",
+            name,
+            "--redirect-uri",
+            "http://localhost:5173/cb",
+            "--confidential",
+        ])
+        .expect_success()
+        .json()
+    }
+
     /// Call a server function the way a page does: its own input struct,
     /// form-encoded and POSTed to its path.
     pub async fn call<F>(&self, client: &reqwest::Client, input: F) -> reqwest::Response
@@ -638,6 +656,24 @@ pub async fn sign_in(
     )
     .await
     .expect("sign-in succeeds");
+}
+
+/// A password sign-in to `app_id`, posted to `base` (a server process of
+/// its own, a balancer) from `client`, ready to send.
+pub fn password_sign_in(
+    client: &reqwest::Client,
+    base: &str,
+    app_id: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::RequestBuilder {
+    ServerCall::of(oneauth::api::hosted::SignInWithPassword {
+        app_id: app_id.into(),
+        email: email.to_owned(),
+        password: password.to_owned(),
+        return_to: None,
+    })
+    .request(client, base)
 }
 
 /// A real `oneauth serve` OS process on the same database and master key as

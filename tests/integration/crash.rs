@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use oneauth::api::console::users::ConsoleCreateUser;
-use oneauth::api::hosted::SignInWithPassword;
 use oneauth::core::secrets::sha256_hex;
 use oneauth::entities::{app_user, email_outbox, refresh_token};
 use oneauth::types::MailStatus;
@@ -23,7 +22,8 @@ use crate::common::console::first_owner;
 use crate::common::mail::SmtpSink;
 use crate::common::oauth::{Client, Pkce};
 use crate::common::{
-    PASSWORD, ServerCall, add_user, browser, sign_in, spawn_app, spawn_server_process_with,
+    PASSWORD, ServerCall, add_user, browser, password_sign_in, sign_in, spawn_app,
+    spawn_server_process_with,
 };
 
 /// What the killed server acknowledged, by kind.
@@ -38,19 +38,7 @@ struct Acknowledged {
 async fn a_server_killed_mid_write_load_loses_nothing_it_acknowledged() {
     let sink = SmtpSink::start().await;
     let app = spawn_app().await;
-    let created = app
-        .cli(&[
-            "app",
-            "create",
-            "demo",
-            "--name",
-            "Demo",
-            "--redirect-uri",
-            "http://localhost:5173/cb",
-            "--confidential",
-        ])
-        .expect_success()
-        .json();
+    let created = app.create_confidential_app("demo", "Demo");
     for n in 0..8 {
         add_user(&app, "demo", &format!("user{n}@example.com"));
     }
@@ -94,15 +82,9 @@ async fn a_server_killed_mid_write_load_loses_nothing_it_acknowledged() {
             while running.load(Ordering::SeqCst) {
                 let email = format!("user{}@example.com", n % 8);
                 n += 1;
-                let answer = ServerCall::of(SignInWithPassword {
-                    app_id: "demo".into(),
-                    email: email.clone(),
-                    password: PASSWORD.into(),
-                    return_to: None,
-                })
-                .request(&browser(), &base)
-                .send()
-                .await;
+                let answer = password_sign_in(&browser(), &base, "demo", &email, PASSWORD)
+                    .send()
+                    .await;
                 if answer.is_ok_and(|a| a.status() == 200) {
                     acknowledged.lock().unwrap().sign_ins.push(email);
                 }

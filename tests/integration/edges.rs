@@ -7,7 +7,6 @@
 //! layer), so "no 5xx" covers panics too.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -20,13 +19,9 @@ use crate::common::{TestApp, add_user, spawn_app};
 /// the pages' and server functions' from the app itself.
 fn every_route() -> BTreeSet<String> {
     let mut paths = BTreeSet::new();
-    let route = regex_lite_route();
-    for dir in ["src/http", "src/server"] {
-        for file in rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)) {
-            let text = std::fs::read_to_string(&file).unwrap();
-            for path in route(&text) {
-                paths.insert(path);
-            }
+    for dir in ["http", "server"] {
+        for file in crate::layers::rust_files(&crate::layers::src().join(dir)) {
+            paths.extend(routes_in(&std::fs::read_to_string(&file).unwrap()));
         }
     }
     paths.extend(oneauth::server::app_paths());
@@ -35,35 +30,20 @@ fn every_route() -> BTreeSet<String> {
     paths
 }
 
-/// `.route("PATH"` (also with the path on the next line).
-fn regex_lite_route() -> impl Fn(&str) -> Vec<String> {
-    |text: &str| {
-        let mut found = Vec::new();
-        let mut rest = text;
-        while let Some(at) = rest.find(".route(") {
-            rest = &rest[at + ".route(".len()..];
-            let trimmed = rest.trim_start();
-            if let Some(quoted) = trimmed.strip_prefix('"')
-                && let Some(end) = quoted.find('"')
-            {
-                found.push(quoted[..end].to_owned());
-            }
-        }
-        found
-    }
-}
-
-fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            files.push(path);
+/// The paths of `.route("PATH"` in a source (also with the path on the
+/// next line).
+fn routes_in(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(".route(") {
+        rest = &rest[at + ".route(".len()..];
+        if let Some(quoted) = rest.trim_start().strip_prefix('"')
+            && let Some(end) = quoted.find('"')
+        {
+            found.push(quoted[..end].to_owned());
         }
     }
-    files
+    found
 }
 
 /// `template` with each `{param}` replaced by `value` (a catch-all
@@ -86,17 +66,7 @@ fn fill(template: &str, app_id: &str, value: &str) -> String {
 /// a user, a role and an upstream provider.
 async fn populated() -> TestApp {
     let app = spawn_app().await;
-    app.cli(&[
-        "app",
-        "create",
-        "demo",
-        "--name",
-        "Demo",
-        "--redirect-uri",
-        "http://localhost:5173/cb",
-        "--confidential",
-    ])
-    .expect_success();
+    app.create_confidential_app("demo", "Demo");
     add_user(&app, "demo", "ada@example.com");
     app.cli(&["role", "create", "--app", "demo", "admin"])
         .expect_success();

@@ -155,7 +155,7 @@ fn the_layer_check_finds_what_it_looks_for() {
     assert_eq!(loops(&edges), [vec!["a", "b", "c"]]);
 }
 
-fn src() -> PathBuf {
+pub(crate) fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
@@ -166,7 +166,7 @@ fn shown(file: &Path) -> String {
         .to_string()
 }
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {

@@ -14,18 +14,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
 async fn app_with_client(app: &TestApp) -> Value {
-    app.cli(&[
-        "app",
-        "create",
-        "demo",
-        "--name",
-        "Demo",
-        "--redirect-uri",
-        "http://localhost:5173/cb",
-        "--confidential",
-    ])
-    .expect_success()
-    .json()
+    app.create_confidential_app("demo", "Demo")
 }
 
 /// Sign `email` in with a fresh browser, authorize and exchange the code:

@@ -20,19 +20,7 @@ use oneauth::api::hosted::{RequestRecoveryEmail, SignInWithPassword};
 /// An app with something sealed of each kind: a signing key (a token was
 /// minted), a provider's client secret, and a message in the outbox.
 async fn sealed_everything(app: &TestApp) -> Value {
-    let created = app
-        .cli(&[
-            "app",
-            "create",
-            "demo",
-            "--name",
-            "Demo",
-            "--redirect-uri",
-            "http://localhost:5173/cb",
-            "--confidential",
-        ])
-        .expect_success()
-        .json();
+    let created = app.create_confidential_app("demo", "Demo");
     let client = Client::from_created(app, &created);
     let (status, body) = client
         .post("token", &[("grant_type", "client_credentials")])

@@ -8,51 +8,26 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::common::mail::free_port;
 use crate::common::oauth::Client;
 use crate::common::{
-    PASSWORD, ServerCall, TestApp, add_user, browser, spawn_app, spawn_server_process_logging,
-    spawn_server_process_with,
+    PASSWORD, ServerCall, TestApp, add_user, browser, password_sign_in, spawn_app,
+    spawn_server_process_logging, spawn_server_process_with,
 };
 use oneauth::api::hosted::SignInWithPassword;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// An app `demo` with a confidential client and one user.
 async fn demo(app: &TestApp) -> Value {
-    let created = app
-        .cli(&[
-            "app",
-            "create",
-            "demo",
-            "--name",
-            "Demo",
-            "--redirect-uri",
-            "http://localhost:5173/cb",
-            "--confidential",
-        ])
-        .expect_success()
-        .json();
+    let created = app.create_confidential_app("demo", "Demo");
     add_user(app, "demo", "ada@example.com");
     created
 }
 
 async fn sign_in(base: &str, password: &str) -> reqwest::Response {
-    ServerCall::of(SignInWithPassword {
-        app_id: "demo".into(),
-        email: "ada@example.com".to_owned(),
-        password: password.to_owned(),
-        return_to: None,
-    })
-    .request(&browser(), base)
-    .send()
-    .await
-    .unwrap()
+    password_sign_in(&browser(), base, "demo", "ada@example.com", password)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The value of the series whose line starts with `name{` and carries

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use oneauth::api::console::clients::{ConsoleRotateClientSecret, ConsoleSetClientDisabled};
 use oneauth::api::console::roles::ConsoleUpdateRole;
 use oneauth::api::console::users::ConsoleSetUserActive;
-use oneauth::api::hosted::{RequestRecoveryEmail, SignInWithPassword};
+use oneauth::api::hosted::RequestRecoveryEmail;
 use serde_json::Value;
 
 use crate::common::console::{first_owner, user_id};
@@ -22,8 +22,8 @@ use crate::common::haproxy::Haproxy;
 use crate::common::mail::{SmtpSink, free_port};
 use crate::common::oauth::{Pkce, assert_exactly_one_won, header, param};
 use crate::common::{
-    Backend, PASSWORD, ServerCall, ServerProcess, TestApp, add_user, backend, browser, refused,
-    spawn_app, spawn_server_process_at,
+    Backend, PASSWORD, ServerCall, ServerProcess, TestApp, add_user, backend, browser,
+    password_sign_in, refused, spawn_app, spawn_server_process_at,
 };
 
 const NODES: usize = 3;
@@ -106,19 +106,7 @@ async fn token(
 
 async fn deployment() -> Deployment {
     let app = spawn_app().await;
-    let created = app
-        .cli(&[
-            "app",
-            "create",
-            "demo",
-            "--name",
-            "Demo",
-            "--redirect-uri",
-            "http://localhost:5173/cb",
-            "--confidential",
-        ])
-        .expect_success()
-        .json();
+    let created = app.create_confidential_app("demo", "Demo");
     app.cli(&["role", "create", "--app", "demo", "admin"])
         .expect_success();
     for n in 0..12 {
@@ -174,17 +162,12 @@ async fn three_nodes_behind_haproxy_serve_as_one() {
                     .await
                     .0
                 } else {
-                    ServerCall::of(SignInWithPassword {
-                        app_id: "demo".into(),
-                        email: format!("user{}@example.com", 1 + (worker + round) % 11),
-                        password: PASSWORD.into(),
-                        return_to: None,
-                    })
-                    .request(&browser(), &base)
-                    .send()
-                    .await
-                    .map(|a| a.status().as_u16())
-                    .unwrap_or(0)
+                    let email = format!("user{}@example.com", 1 + (worker + round) % 11);
+                    password_sign_in(&browser(), &base, "demo", &email, PASSWORD)
+                        .send()
+                        .await
+                        .map(|a| a.status().as_u16())
+                        .unwrap_or(0)
                 };
                 statuses.push(status);
             }
@@ -227,16 +210,10 @@ async fn three_nodes_behind_haproxy_serve_as_one() {
     // sends them to different nodes): one winner; the old token presented
     // later is reuse, seen by another node, and ends the family.
     let user = browser();
-    let signed_in = ServerCall::of(SignInWithPassword {
-        app_id: "demo".into(),
-        email: "user1@example.com".into(),
-        password: PASSWORD.into(),
-        return_to: None,
-    })
-    .request(&user, &base)
-    .send()
-    .await
-    .unwrap();
+    let signed_in = password_sign_in(&user, &base, "demo", "user1@example.com", PASSWORD)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(signed_in.status(), 200);
     for _ in 0..5 {
         let refresh = code_flow(&d, &user).await;
@@ -287,30 +264,24 @@ async fn three_nodes_behind_haproxy_serve_as_one() {
     // Throttling counts across nodes: five failures round robin lock the
     // account everywhere.
     for _ in 0..5 {
-        let answer = ServerCall::of(SignInWithPassword {
-            app_id: "demo".into(),
-            email: "user11@example.com".into(),
-            password: "guess guess".into(),
-            return_to: None,
-        })
-        .request(&browser(), &base)
+        let answer = password_sign_in(
+            &browser(),
+            &base,
+            "demo",
+            "user11@example.com",
+            "guess guess",
+        )
         .send()
         .await
         .unwrap();
         assert_eq!(answer.status(), 403);
     }
     for node in 0..NODES {
-        let answer = ServerCall::of(SignInWithPassword {
-            app_id: "demo".into(),
-            email: "user11@example.com".into(),
-            password: PASSWORD.into(),
-            return_to: None,
-        })
-        .request(&browser(), &base)
-        .header("x-test-node", (node + 1).to_string())
-        .send()
-        .await
-        .unwrap();
+        let answer = password_sign_in(&browser(), &base, "demo", "user11@example.com", PASSWORD)
+            .header("x-test-node", (node + 1).to_string())
+            .send()
+            .await
+            .unwrap();
         let error: Value = answer.json().await.unwrap();
         assert!(
             refused(&error).starts_with("Too many failed attempts"),
@@ -384,16 +355,10 @@ async fn three_nodes_behind_haproxy_serve_as_one() {
     // A role's policy tightened: its holder, signed in with a password, no
     // longer gets a code without a passkey.
     let holder = browser();
-    let answer = ServerCall::of(SignInWithPassword {
-        app_id: "demo".into(),
-        email: "user0@example.com".into(),
-        password: PASSWORD.into(),
-        return_to: None,
-    })
-    .request(&holder, &base)
-    .send()
-    .await
-    .unwrap();
+    let answer = password_sign_in(&holder, &base, "demo", "user0@example.com", PASSWORD)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 200);
     for node in 0..NODES {
         assert!(authorize_gives_a_code(&d, &holder, node).await);
