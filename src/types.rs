@@ -286,6 +286,33 @@ impl RoleName {
     }
 }
 
+/// An organization's slug: its name in URLs and in `organization=`,
+/// unique within its app; the same shape as an app id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrgSlug(String);
+string_value!(OrgSlug);
+
+impl OrgSlug {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let raw = raw.trim();
+        let ok_chars = raw
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !(2..=63).contains(&raw.len())
+            || !ok_chars
+            || !raw.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            || raw.ends_with('-')
+            || raw.contains("--")
+        {
+            let shown: String = raw.chars().take(80).collect();
+            return Err(invalid(format!(
+                "\"{shown}\" is not a valid organization slug: use 2 to 63 lowercase letters, digits and single hyphens."
+            )));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
 /// A display name for an app, client or user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DisplayName(String);

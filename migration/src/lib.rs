@@ -29,6 +29,7 @@ mod m20261127_000012_email_delivery;
 mod m20261206_000013_second_security_review;
 mod m20261207_000014_upstream_providers;
 mod m20261207_000015_master_key_rotation;
+mod m20261207_000016_organizations;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_second_security_review::Migration),
             Box::new(m20261207_000014_upstream_providers::Migration),
             Box::new(m20261207_000015_master_key_rotation::Migration),
+            Box::new(m20261207_000016_organizations::Migration),
         ]
     }
 }

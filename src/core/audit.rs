@@ -88,6 +88,21 @@ impl Target {
         Self::new("user", id)
     }
 
+    /// An organization, by id (its slug is in the details).
+    pub fn org(id: impl Into<String>) -> Self {
+        Self::new("organization", id)
+    }
+
+    /// A team, by id.
+    pub fn team(id: impl Into<String>) -> Self {
+        Self::new("team", id)
+    }
+
+    /// An invitation, by id.
+    pub fn invitation(id: impl Into<String>) -> Self {
+        Self::new("invitation", id)
+    }
+
     /// A message in the e-mail outbox.
     pub fn message(id: impl Into<String>) -> Self {
         Self::new("email_message", id)
@@ -165,6 +180,22 @@ pub enum Action {
     UserDeleted,
     UserReactivated,
     UserRegistered,
+    InvitationRevoked,
+    InvitationSent,
+    MembershipAdded,
+    MembershipRemoved,
+    MembershipRoleChanged,
+    OrgCreated,
+    OrgDeleted,
+    OrgRenamed,
+    OrgRoleCreated,
+    OrgRoleDeleted,
+    OrgRoleUpdated,
+    TeamCreated,
+    TeamDeleted,
+    TeamMemberAdded,
+    TeamMemberRemoved,
+    TeamRenamed,
     UserSignedOutEverywhere,
 }
 
@@ -234,6 +265,22 @@ impl Action {
             Action::UserReactivated => "user.reactivated",
             Action::UserRegistered => "user.registered",
             Action::UserSignedOutEverywhere => "user.signed_out_everywhere",
+            Action::InvitationRevoked => "invitation.revoked",
+            Action::InvitationSent => "invitation.sent",
+            Action::MembershipAdded => "membership.added",
+            Action::MembershipRemoved => "membership.removed",
+            Action::MembershipRoleChanged => "membership.role_changed",
+            Action::OrgCreated => "org.created",
+            Action::OrgDeleted => "org.deleted",
+            Action::OrgRenamed => "org.renamed",
+            Action::OrgRoleCreated => "org_role.created",
+            Action::OrgRoleDeleted => "org_role.deleted",
+            Action::OrgRoleUpdated => "org_role.updated",
+            Action::TeamCreated => "team.created",
+            Action::TeamDeleted => "team.deleted",
+            Action::TeamMemberAdded => "team.member_added",
+            Action::TeamMemberRemoved => "team.member_removed",
+            Action::TeamRenamed => "team.renamed",
         }
     }
 }

@@ -32,6 +32,7 @@ pub mod mail;
 pub mod master_key;
 pub mod measure;
 pub mod oidc;
+pub mod orgs;
 pub mod passkeys;
 pub mod passwords;
 pub mod policy;

@@ -9,8 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::sessions::{AuthEvent, Factor, FactorTimes};
 use crate::entities::{
-    app, app_user, external_identity, identity_provider, passkey, password_credential, role,
-    role_assignment,
+    app, app_user, external_identity, identity_provider, membership, organization, passkey,
+    password_credential, role, role_assignment,
 };
 use crate::types::UserStatus;
 
@@ -25,6 +25,8 @@ pub enum PolicyError {
     LastSignInMethod,
     #[error("{0} is the last owner of this app; make someone else an owner first.")]
     LastOwner(String),
+    #[error("{0} is the last owner of this organization; make someone else an owner first.")]
+    LastOrgOwner(String),
 }
 
 /// The upstream provider `user` must sign in through, if the app (for
@@ -147,6 +149,72 @@ pub async fn ensure_not_last_owner<C: ConnectionTrait>(
     } else {
         Ok(())
     })
+}
+
+/// The organization role whose last holder is protected, as it is stored
+/// (`membership.org_roles` is a JSON list of plain names).
+const ORG_OWNER_IN_LIST: &str = "%\"owner\"%";
+
+/// Refuse to take an organization's `owner` role from `user` (by demotion,
+/// removal, deactivation or deletion) when they are its last active owner.
+/// Locks the organization's row first (FOR NO KEY UPDATE: every change to
+/// its memberships takes the same lock), so two owners demoting each other
+/// at once are serialised and the second sees the first's change.
+pub async fn ensure_org_keeps_an_owner<C: ConnectionTrait>(
+    db: &C,
+    org_id: &str,
+    user: &app_user::Model,
+) -> Result<Result<(), PolicyError>, DbErr> {
+    organization::Entity::find_by_id(org_id)
+        .lock(sea_orm::sea_query::LockType::NoKeyUpdate)
+        .one(db)
+        .await?;
+    let owners: Vec<String> = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org_id))
+        .filter(membership::Column::OrgRoles.like(ORG_OWNER_IN_LIST))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.user_id)
+        .collect();
+    if !owners.contains(&user.id) {
+        return Ok(Ok(()));
+    }
+    let other_active_owners = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(owners))
+        .filter(app_user::Column::Id.ne(user.id.as_str()))
+        .filter(app_user::Column::Status.eq(UserStatus::Active))
+        .count(db)
+        .await?;
+    Ok(if other_active_owners == 0 {
+        Err(PolicyError::LastOrgOwner(user.email.clone()))
+    } else {
+        Ok(())
+    })
+}
+
+/// [`ensure_org_keeps_an_owner`] for every organization `user` owns: what
+/// deactivating or deleting them must pass.
+pub async fn ensure_not_last_owner_of_an_org<C: ConnectionTrait>(
+    db: &C,
+    user: &app_user::Model,
+) -> Result<Result<(), PolicyError>, DbErr> {
+    let mut owned: Vec<String> = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user.id.as_str()))
+        .filter(membership::Column::OrgRoles.like(ORG_OWNER_IN_LIST))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| m.organization_id)
+        .collect();
+    // One order for every caller's locks.
+    owned.sort();
+    for org_id in owned {
+        if let Err(refused) = ensure_org_keeps_an_owner(db, &org_id, user).await? {
+            return Ok(Err(refused));
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Whether a session meets a role's factor policy. A role that requires a

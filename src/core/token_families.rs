@@ -49,6 +49,7 @@ pub fn open(
         scope: Set(scope.to_owned()),
         resource: Set(resource.map(str::to_owned)),
         absolute_expires_at: Set(absolute),
+        organization_id: Set(None),
         revoked_at: Set(None),
         revoked_reason: Set(None),
         created_at: Set(now),

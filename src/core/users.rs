@@ -238,6 +238,7 @@ pub async fn set_active(
     let actor = &tx.actor;
     if !active {
         super::policy::ensure_not_last_owner(tx, user).await??;
+        super::policy::ensure_not_last_owner_of_an_org(tx, user).await??;
     }
     let now = tx.now;
     let status = if active {
@@ -303,9 +304,11 @@ pub async fn sign_out_everywhere(tx: &Write, user: &app_user::Model) -> Result<u
 
 /// Delete a user and everything that hangs off them (credentials, passkeys,
 /// sessions, tokens, role assignments), unless they are the app's last
-/// owner. Records `user.deleted` with what the user was.
+/// owner or the last owner of one of its organizations. Records
+/// `user.deleted` with what the user was.
 pub async fn delete(tx: &Write, user: &app_user::Model) -> Result<(), UserError> {
     super::policy::ensure_not_last_owner(tx, user).await??;
+    super::policy::ensure_not_last_owner_of_an_org(tx, user).await??;
     let roles = super::roles::names_held(tx, &user.id).await?;
     app_user::Entity::delete_by_id(user.id.as_str())
         .exec(tx)

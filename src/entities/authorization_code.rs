@@ -32,6 +32,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub resource: Option<String>,
     pub token_family_id: Option<String>,
+    /// The organization chosen at authorization, if any.
+    pub organization_id: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -17,6 +17,8 @@ pub mod invitation;
 pub mod key_check;
 pub mod membership;
 pub mod oauth_client;
+pub mod org_domain;
+pub mod org_role;
 pub mod organization;
 pub mod passkey;
 pub mod password_credential;

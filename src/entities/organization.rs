@@ -11,6 +11,9 @@ pub struct Model {
     pub app_id: AppId,
     pub slug: String,
     pub name: String,
+    /// What a user who confirms an address at a verified domain of the
+    /// organization is offered: `none`, `offer` (a button) or `auto`.
+    pub domain_policy: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

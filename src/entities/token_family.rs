@@ -18,6 +18,9 @@ pub struct Model {
     /// The resource server (RFC 8707) its access tokens are for, if any.
     #[sea_orm(column_type = "Text", nullable)]
     pub resource: Option<String>,
+    /// The organization its tokens speak for (`org_id` and `org_roles`),
+    /// re-checked at every refresh.
+    pub organization_id: Option<String>,
     pub revoked_at: Option<DateTimeUtc>,
     pub revoked_reason: Option<String>,
     pub created_at: DateTimeUtc,

@@ -7,6 +7,7 @@
 pub mod apps;
 pub mod audit_log;
 pub mod bootstrap;
+pub mod orgs;
 pub mod outbox;
 pub mod providers;
 pub mod roles;

@@ -539,6 +539,7 @@ pub async fn decide(
         used_at: Set(None),
         resource: Set(request.resource.clone()),
         token_family_id: Set(None),
+        organization_id: Set(None),
         created_at: Set(now),
     })
     .exec_without_returning(db.writer())
