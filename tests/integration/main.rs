@@ -23,6 +23,7 @@ mod master_key;
 mod migrations;
 mod oidc;
 mod operations;
+mod orgs;
 mod passkeys;
 mod password_queue;
 mod scale_out;

@@ -15,6 +15,7 @@ pub mod audit;
 pub mod clients;
 #[cfg(feature = "ssr")]
 pub mod export;
+pub mod orgs;
 pub mod outbox;
 pub mod providers;
 pub mod roles;

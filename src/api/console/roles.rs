@@ -132,7 +132,7 @@ pub async fn console_revoke_role(
 
 /// Server-only helpers of these server functions.
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(super) mod ssr {
     use crate::api::ApiError;
     pub use crate::api::context::*;
 

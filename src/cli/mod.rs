@@ -2,6 +2,8 @@
 //! command inside one transaction, prints the result. Errors are one sentence
 //! on stderr and a non-zero exit.
 
+mod orgs;
+
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 
@@ -52,6 +54,9 @@ enum Command {
     /// Manage roles of an app
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Manage an app's organizations, their members, roles and teams
+    #[command(subcommand)]
+    Org(orgs::OrgCommand),
     /// Manage an app's upstream sign-in providers (OpenID Connect, Google,
     /// Entra ID, GitHub)
     #[command(subcommand)]
@@ -378,6 +383,7 @@ async fn execute(cli: Cli) -> CliResult {
                 Command::App(command) => app_command(&settings, &db, command).await,
                 Command::User(command) => user_command(&db, command).await,
                 Command::Role(command) => role_command(&db, command).await,
+                Command::Org(command) => orgs::org_command(&settings, &db, command).await,
                 Command::Provider(command) => provider_command(&settings, &db, command).await,
                 Command::Audit(command) => audit_command(&db, command).await,
                 Command::Key(command) => key_command(&db, command).await,
