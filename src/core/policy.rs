@@ -14,6 +14,15 @@ use crate::entities::{
 };
 use crate::types::UserStatus;
 
+/// What a role (of the app, or of an organization) demands of the session
+/// of anyone who uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RolePolicy {
+    pub require_passkey: bool,
+    /// Seconds since the user last authenticated; `None` means no limit.
+    pub max_auth_age_secs: Option<i64>,
+}
+
 /// The role whose last holder is protected.
 pub const OWNER_ROLE: &str = "owner";
 
@@ -222,13 +231,30 @@ pub async fn ensure_not_last_owner_of_an_org<C: ConnectionTrait>(
 /// password after an old passkey does not do); a maximum age alone is met
 /// by any factor proved that recently.
 pub fn role_satisfied(role: &role::Model, factors: &FactorTimes, now: DateTime<Utc>) -> bool {
+    policy_satisfied(
+        &RolePolicy {
+            require_passkey: role.require_passkey,
+            max_auth_age_secs: role.max_auth_age_secs,
+        },
+        factors,
+        now,
+    )
+}
+
+/// [`role_satisfied`] for any role's policy (an organization role's too).
+pub fn policy_satisfied(
+    policy: &RolePolicy,
+    factors: &FactorTimes,
+    now: DateTime<Utc>,
+) -> bool {
     let recent = |event: Option<AuthEvent>| {
         event.is_some_and(|e| {
-            role.max_auth_age_secs
+            policy
+                .max_auth_age_secs
                 .is_none_or(|max| e.age(now).num_seconds() <= max)
         })
     };
-    if role.require_passkey {
+    if policy.require_passkey {
         recent(factors.last(Factor::Passkey))
     } else {
         recent(factors.newest())

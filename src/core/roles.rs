@@ -31,13 +31,7 @@ pub enum RoleError {
 
 crate::core::fault::faults_into!(RoleError);
 
-/// What a role demands of the session of anyone who uses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RolePolicy {
-    pub require_passkey: bool,
-    /// Seconds since the user last authenticated; `None` means no limit.
-    pub max_auth_age_secs: Option<i64>,
-}
+pub use super::policy::RolePolicy;
 
 pub struct NewRole {
     pub name: RoleName,

@@ -24,8 +24,9 @@ pub struct Opened {
     pub first_row: refresh_token::ActiveModel,
 }
 
-/// Open a family for `client_id` and `user_id`, from `session`: it lives
-/// the app's refresh lifetime, never longer than the session.
+/// Open a family for `client_id` and `user_id`, from `session`, speaking
+/// for `organization_id` when one was selected: it lives the app's refresh
+/// lifetime, never longer than the session.
 pub fn open(
     app: &app::Model,
     client_id: &str,
@@ -33,6 +34,7 @@ pub fn open(
     session: &signin_session::Model,
     scope: &str,
     resource: Option<&str>,
+    organization_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Opened {
     let family_id = secrets::new_id();
@@ -49,7 +51,7 @@ pub fn open(
         scope: Set(scope.to_owned()),
         resource: Set(resource.map(str::to_owned)),
         absolute_expires_at: Set(absolute),
-        organization_id: Set(None),
+        organization_id: Set(organization_id.map(str::to_owned)),
         revoked_at: Set(None),
         revoked_reason: Set(None),
         created_at: Set(now),

@@ -13,7 +13,7 @@ use crate::core::clients::redirect_uris;
 use crate::core::db::Db;
 use crate::core::sessions::{ActiveSignin, AuthEvent, Factor};
 use crate::core::vault::DerivedKey;
-use crate::core::{policy, secrets};
+use crate::core::{orgs, policy, secrets};
 use crate::entities::{app, authorization_code, oauth_client};
 use crate::types::ClientType;
 
@@ -41,6 +41,10 @@ pub struct AuthorizeParams {
     pub request_uri: Option<String>,
     /// RFC 8707: the resource server the access token is for.
     pub resource: Option<String>,
+    /// The organization (slug or id) the tokens are to speak for (Auth0's
+    /// `organization` parameter); without it, a member of several is asked
+    /// to choose.
+    pub organization: Option<String>,
     /// Ours, not OAuth's: the request came back from a sign-in that started
     /// at this time, so `prompt=login` is satisfied by any authentication
     /// since. Signed by us, bound to one sign-in session and short-lived
@@ -164,6 +168,7 @@ impl AuthorizeParams {
             ("acr_values", &self.acr_values),
             ("response_mode", &self.response_mode),
             ("resource", &self.resource),
+            ("organization", &self.organization),
         ];
         for (name, value) in fields {
             if let Some(value) = value {
@@ -207,6 +212,9 @@ pub struct AuthorizationRequest {
     pub login_after: Option<String>,
     /// RFC 8707: one of the app's API audiences.
     pub resource: Option<String>,
+    /// The organization asked for, as given (checked against the user's
+    /// memberships by [`decide`]).
+    pub organization: Option<String>,
 }
 
 /// What the endpoint answers.
@@ -236,6 +244,13 @@ pub enum Outcome {
     /// The app requires a verified address and the user's is not yet:
     /// the hosted page asks them to confirm it, then comes back here.
     Verify,
+    /// The user belongs to several organizations and the request named
+    /// none: the hosted page asks which, then comes back here with
+    /// `organization=`.
+    ChooseOrg,
+    /// The request named an organization the user is not a member of: a
+    /// page says so (never a code).
+    NotAMember(String),
 }
 
 /// Where an error goes back to the client, with `state` and `iss` (RFC 9207).
@@ -388,6 +403,10 @@ pub async fn validate(
         .is_some_and(|v| v.split(' ').any(|a| a == "phr"));
     let resource = super::resource::requested(app, params.resource.as_deref()).map_err(fail)?;
     let login_after = params.login_after;
+    let organization = params
+        .organization
+        .map(|o| o.trim().to_owned())
+        .filter(|o| !o.is_empty());
     Ok(AuthorizationRequest {
         client,
         redirect_uri,
@@ -401,6 +420,7 @@ pub async fn validate(
         wants_passkey,
         login_after,
         resource,
+        organization,
     })
 }
 
@@ -517,6 +537,48 @@ pub async fn decide(
         return Ok(interaction(true, passkey, false));
     }
 
+    // The organization the tokens speak for: the one asked for, if the
+    // user is a member; else their only one; else they choose.
+    let organization = match &request.organization {
+        Some(named) => {
+            match orgs::claims::named_membership(db, &app.id, &signin.user.id, named).await? {
+                Some(org) => Some(org),
+                None => {
+                    return Ok(Outcome::NotAMember(format!(
+                        "{} is not a member of the organization \"{named}\", so this application cannot be opened for it.",
+                        signin.user.email
+                    )));
+                }
+            }
+        }
+        None => {
+            let mut memberships = orgs::members::of_user(db, &signin.user.id).await?;
+            match memberships.len() {
+                0 => None,
+                1 => memberships.pop().map(|(org, _)| org),
+                _ if request.prompt == Prompt::None => {
+                    return Ok(fail(OAuthError::new(
+                        ErrorCode::InteractionRequired,
+                        "The user must choose an organization.",
+                    )));
+                }
+                _ => return Ok(Outcome::ChooseOrg),
+            }
+        }
+    };
+    // An organization role's factor policy steps up like an app role's.
+    if let Some(org) = &organization {
+        let standing =
+            orgs::claims::standing(db, &app.id, &org.id, &signin.user.id, false).await?;
+        if let Some(standing) = standing {
+            let unmet = standing.unmet(&factors, now);
+            if !unmet.is_empty() {
+                let passkey = unmet.iter().any(|r| r.policy.require_passkey);
+                return Ok(interaction(true, passkey, false));
+            }
+        }
+    }
+
     let code = secrets::random_token(32);
     let token_roles = policy::token_roles(&roles, &factors, now);
     // One statement: it commits on its own, no transaction around it.
@@ -539,7 +601,7 @@ pub async fn decide(
         used_at: Set(None),
         resource: Set(request.resource.clone()),
         token_family_id: Set(None),
-        organization_id: Set(None),
+        organization_id: Set(organization.map(|org| org.id)),
         created_at: Set(now),
     })
     .exec_without_returning(db.writer())

@@ -17,6 +17,7 @@ use super::keys::{self, ActiveKeys};
 use super::scope::Scope;
 use crate::core::cache::TtlMap;
 use crate::core::db::Db;
+use crate::core::orgs::claims::OrgClaims;
 use crate::core::secrets;
 use crate::entities::{app, app_user, oauth_client};
 use crate::types::{Alg, AppId};
@@ -56,6 +57,8 @@ pub struct Grant<'a> {
     /// The refresh-token family the grant belongs to, so a resource server
     /// asking 1Auth (introspection, userinfo) learns when it was revoked.
     pub family_id: Option<&'a str>,
+    /// The organization the tokens speak for, if one was selected.
+    pub org: Option<&'a OrgClaims>,
 }
 
 impl Grant<'_> {
@@ -71,6 +74,19 @@ impl Grant<'_> {
             payload.set_claim("auth_time", Some(json!(auth.auth_time.timestamp())))?;
             payload.set_claim("amr", Some(json!(auth.amr)))?;
             payload.set_claim("acr", Some(json!(auth.acr)))?;
+        }
+        Ok(())
+    }
+
+    /// `org_id`, `org_slug`, `org_roles` (and `teams`), in both tokens.
+    fn org_claims(&self, payload: &mut JwtPayload) -> Result<(), OAuthError> {
+        if let Some(org) = self.org {
+            payload.set_claim("org_id", Some(json!(org.org_id)))?;
+            payload.set_claim("org_slug", Some(json!(org.org_slug)))?;
+            payload.set_claim("org_roles", Some(json!(org.org_roles)))?;
+            if let Some(teams) = &org.teams {
+                payload.set_claim("teams", Some(json!(teams)))?;
+            }
         }
         Ok(())
     }
@@ -120,6 +136,7 @@ pub fn mint_access_token(
     payload.set_claim("scope", Some(json!(grant.scope.to_string())))?;
     payload.set_claim("roles", Some(json!(grant.roles)))?;
     grant.authentication_claims(&mut payload)?;
+    grant.org_claims(&mut payload)?;
     Ok((
         sign(keys.get(Alg::Es256)?, ACCESS_TOKEN_TYP, &payload)?,
         ttl,
@@ -175,6 +192,7 @@ pub fn mint_id_token(
         payload.set_claim("nonce", Some(json!(nonce)))?;
     }
     grant.authentication_claims(&mut payload)?;
+    grant.org_claims(&mut payload)?;
     let alg = grant.client.id_token_alg;
     sign(keys.get(alg)?, ID_TOKEN_TYP, &payload)
 }

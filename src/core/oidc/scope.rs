@@ -2,8 +2,17 @@
 
 use super::{ErrorCode, OAuthError};
 
-/// OIDC Core §5.4 scopes, plus offline_access (§11).
-pub const SUPPORTED: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+/// OIDC Core §5.4 scopes, plus offline_access (§11); `organizations` (every
+/// membership, at userinfo) and `teams` (the selected organization's teams
+/// in the tokens) are ours.
+pub const SUPPORTED: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "offline_access",
+    "organizations",
+    "teams",
+];
 
 /// A set of supported scopes, in the order first given, without repeats.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -10,7 +10,9 @@ use super::introspection;
 use super::minting::{self, ACCESS_TOKEN_TYP};
 use super::scope::Scope;
 use crate::core::db::Db;
-use crate::entities::{app, app_user};
+use crate::core::orgs::claims::all_memberships;
+use crate::core::sessions::FactorTimes;
+use crate::entities::{app, app_user, signin_session};
 use crate::types::UserStatus;
 
 /// Why no claims are given (RFC 6750 §3.1).
@@ -60,5 +62,21 @@ pub async fn claims(
     if !scope.is_openid() {
         return Err(UserinfoError::InsufficientScope);
     }
-    Ok(minting::user_claims(&user, &scope))
+    let mut claims = minting::user_claims(&user, &scope);
+    if scope.has("organizations") {
+        // The roles the sign-in behind the token meets, as its tokens carry them.
+        let session = match verified.str("sid") {
+            Some(sid) => signin_session::Entity::find_by_id(sid)
+                .one(db)
+                .await
+                .map_err(|err| UserinfoError::Failed(err.into()))?,
+            None => None,
+        };
+        let factors = session.as_ref().map(FactorTimes::of).unwrap_or_default();
+        let memberships = all_memberships(db, &app.id, &user.id, &factors, db.now())
+            .await
+            .map_err(|err| UserinfoError::Failed(err.into()))?;
+        claims.insert("organizations".into(), Value::Array(memberships));
+    }
+    Ok(claims)
 }

@@ -7,6 +7,7 @@
 //! `roles.rs`: the app's organization roles and their levels; `members.rs`:
 //! memberships and the per-organization guardrails; `teams.rs`: teams.
 
+pub mod claims;
 pub mod members;
 pub mod roles;
 pub mod teams;

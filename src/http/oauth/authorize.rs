@@ -6,7 +6,7 @@ use axum::response::Response;
 use tower_sessions::Session;
 
 use super::find_app;
-use super::page::{busy_page, error_page};
+use super::page::{busy_page, error_page, not_a_member_page};
 use super::responses::found;
 use crate::core::oidc::ErrorCode;
 use crate::core::oidc::authorize::{self, AuthorizeParams, LoginClock, Outcome};
@@ -114,6 +114,13 @@ fn respond(
             &message,
         ),
         Outcome::Enrol => found(&format!("/a/{app_id}/account")),
+        Outcome::NotAMember(message) => not_a_member_page(app_id, &message),
+        Outcome::ChooseOrg => {
+            let back = format!("/a/{app_id}/oauth/authorize?{}", params.to_query(None));
+            let mut choose = url::form_urlencoded::Serializer::new(String::new());
+            choose.append_pair("return_to", &back);
+            found(&format!("/a/{app_id}/orgs/choose?{}", choose.finish()))
+        }
         Outcome::Verify => {
             let back = format!("/a/{app_id}/oauth/authorize?{}", params.to_query(None));
             let mut verify = url::form_urlencoded::Serializer::new(String::new());

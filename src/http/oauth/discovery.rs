@@ -50,6 +50,7 @@ fn document(state: &AppState, app_id: &str) -> Arc<str> {
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "azp", "sid",
             "email", "email_verified", "name", "preferred_username",
+            "org_id", "org_slug", "org_roles", "teams", "organizations",
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

@@ -43,6 +43,22 @@ pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
     )
 }
 
+/// A request for an organization the signed-in user is not a member of:
+/// no code, a sentence, and the ways on.
+pub fn not_a_member_page(app_id: &str, message: &str) -> Response {
+    let logout = format!("/a/{}/logout", escape(app_id));
+    let footer = format!(
+        r#"Ask an owner or admin of the organization to invite you, or <a class="font-medium text-slate-900 underline" href="{logout}" data-testid="switch-account">sign in as someone else</a>."#
+    );
+    page_html(
+        StatusCode::FORBIDDEN,
+        "Sign-in request refused",
+        "Not a member of this organization",
+        message,
+        &footer,
+    )
+}
+
 /// An upstream sign-in that ended without a session: what went wrong, in
 /// a sentence, and the way back to the app's sign-in page.
 pub fn sign_in_failed_page(status: StatusCode, app_id: &str, message: &str) -> Response {

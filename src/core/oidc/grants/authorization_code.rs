@@ -17,7 +17,8 @@ use crate::core::oidc::OAuthError;
 use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::scope::Scope;
 use crate::core::secrets;
-use crate::core::sessions::decode_amr;
+use crate::core::orgs::claims;
+use crate::core::sessions::{FactorTimes, decode_amr};
 use crate::core::write::{Actor, Write};
 use crate::entities::{
     app_user, authorization_code, oauth_client, refresh_token, signin_session, token_family,
@@ -131,6 +132,7 @@ pub async fn exchange_code(
         &session,
         &stored.scope,
         stored.resource.as_deref(),
+        stored.organization_id.as_deref(),
         now,
     );
     // The family and its first token are stored, and the code spent only if
@@ -171,6 +173,14 @@ pub async fn exchange_code(
 
     let scope = Scope::parse(&stored.scope)?;
     let roles: Vec<String> = serde_json::from_str(&stored.roles).unwrap_or_default();
+    // The membership as it is now (it may have changed since the code was
+    // issued), with the roles the session's factors meet.
+    let org = match &stored.organization_id {
+        Some(org_id) => claims::standing(&tx, &app.id, org_id, &user.id, scope.has("teams"))
+            .await?
+            .map(|standing| standing.claims(&FactorTimes::of(&session), now)),
+        None => None,
+    };
     let authentication = Authentication {
         sid: session.id.clone(),
         auth_time: stored.auth_time,
@@ -189,6 +199,7 @@ pub async fn exchange_code(
         resource: stored.resource.as_deref(),
         family_id: Some(&family_id),
         issued_at: now,
+        org: org.as_ref(),
     };
     let response = issuer.mint(&signing_keys, &grant, Some(refresh))?;
     audit::record(
@@ -203,6 +214,7 @@ pub async fn exchange_code(
                 "client_id": client.id,
                 "scope": response.scope,
                 "roles": roles,
+                "org": org,
                 "family_id": family_id,
                 "session_id": session.id,
             }),

@@ -44,6 +44,7 @@ pub async fn client_credentials(
         resource: resource.as_deref(),
         family_id: None,
         issued_at: issuer.db.now(),
+        org: None,
     };
     let response = issuer.mint(&signing_keys, &grant, None)?;
     // Routine: counted, and summarised in the audit chain every few seconds.

@@ -15,6 +15,7 @@ use crate::core::mail::templates::Notice;
 use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::rotation::{Rotated, Rotation};
 use crate::core::oidc::scope::Scope;
+use crate::core::orgs::claims::{self, OrgClaims};
 use crate::core::oidc::{ErrorCode, OAuthError};
 use crate::core::sessions::{self, FactorTimes, is_live};
 use crate::core::write::{Actor, Write};
@@ -93,10 +94,11 @@ pub async fn refresh(
         }
     };
     let careful = || refresh_locked(issuer, client, presented, requested_scope, resource);
+    let org = org_claims(db, app, &family, &minting, now).await?;
     let next = secrets::random_token(32);
     let response = issuer.mint(
         &signing_keys,
-        &minting.grant(issuer, client, &family, now),
+        &minting.grant(issuer, client, &family, org.as_ref(), now),
         Some(next.clone()),
     )?;
     let session = minting.session.clone();
@@ -278,9 +280,10 @@ async fn refresh_locked(
     // Created at the instant its predecessor was used: that is how the grace
     // window recognises the immediate successor.
     let next = issue_refresh_token(&tx, app, &family.id, now).await?;
+    let org = org_claims(&tx, app, &family, &minting, now).await?;
     let response = issuer.mint(
         &signing_keys,
-        &minting.grant(issuer, client, &family, now),
+        &minting.grant(issuer, client, &family, org.as_ref(), now),
         Some(next),
     )?;
     tx.commit().await?;
@@ -335,6 +338,7 @@ impl Minting<'_> {
         issuer: &'g Issuer<'_>,
         client: &'g oauth_client::Model,
         family: &'g token_family::Model,
+        org: Option<&'g OrgClaims>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Grant<'g> {
         Grant {
@@ -349,8 +353,30 @@ impl Minting<'_> {
             resource: family.resource.as_deref(),
             family_id: Some(&family.id),
             issued_at: now,
+            org,
         }
     }
+}
+
+/// The organization claims of a family's next tokens, from the membership
+/// as it is now: a member removed, an organization deleted, a role taken
+/// away since the last refresh shows here (the family goes on without).
+async fn org_claims<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    app: &crate::entities::app::Model,
+    family: &token_family::Model,
+    minting: &Minting<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<OrgClaims>, OAuthError> {
+    let Some(org_id) = &family.organization_id else {
+        return Ok(None);
+    };
+    let with_teams = minting.scope.has("teams");
+    Ok(
+        claims::standing(db, &app.id, org_id, &minting.user.id, with_teams)
+            .await?
+            .map(|standing| standing.claims(&FactorTimes::of(&minting.session), now)),
+    )
 }
 
 /// The one refresh decision, for both paths (so a rule added to one is a
