@@ -9,6 +9,7 @@ use crate::ui::components::{HostedFrame, Notice};
 use crate::ui::not_found::NotFound;
 
 pub mod account;
+pub mod choose_org;
 pub mod invite;
 pub mod login;
 pub mod logout;

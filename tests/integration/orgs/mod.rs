@@ -3,18 +3,20 @@
 
 mod cli;
 mod console;
+mod tokens;
 
 use crate::common::{TestApp, add_user};
 
 /// The app `shop` with the users `emails` (password sign-in) and the
-/// organization `acme`, through the CLI.
-pub fn shop_with_acme(app: &TestApp, emails: &[&str]) {
-    app.create_app("shop", "Shop");
+/// organization `acme`, through the CLI; what `app create` printed.
+pub fn shop_with_acme(app: &TestApp, emails: &[&str]) -> serde_json::Value {
+    let created = app.create_app("shop", "Shop");
     for email in emails {
         add_user(app, "shop", email);
     }
     app.cli(&["org", "create", "--app", "shop", "acme", "--name", "Acme Inc."])
         .expect_success();
+    created
 }
 
 /// `oneauth org member add` with `roles`.

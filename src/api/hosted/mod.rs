@@ -5,6 +5,8 @@
 //! post is answered with a redirect (or, on error, back to the form with the
 //! error in the URL, which the page shows).
 
+pub mod orgs;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
