@@ -11,7 +11,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, Set};
 
 use super::secrets;
-use crate::entities::{app, refresh_token, signin_session, token_family};
+use crate::entities::{app, authorization_code, refresh_token, signin_session, token_family};
 use crate::types::AppId;
 
 /// A family just opened, with its first refresh token (in clear, given to
@@ -24,17 +24,13 @@ pub struct Opened {
     pub first_row: refresh_token::ActiveModel,
 }
 
-/// Open a family for `client_id` and `user_id`, from `session`, speaking
-/// for `organization_id` when one was selected: it lives the app's refresh
-/// lifetime, never longer than the session.
+/// Open the family a code starts (its client, user, scope, resource and
+/// organization), from `session`: it lives the app's refresh lifetime,
+/// never longer than the session.
 pub fn open(
     app: &app::Model,
-    client_id: &str,
-    user_id: &str,
+    code: &authorization_code::Model,
     session: &signin_session::Model,
-    scope: &str,
-    resource: Option<&str>,
-    organization_id: Option<&str>,
     now: DateTime<Utc>,
 ) -> Opened {
     let family_id = secrets::new_id();
@@ -45,13 +41,13 @@ pub fn open(
     let family = token_family::ActiveModel {
         id: Set(family_id.clone()),
         app_id: Set(app.id.clone()),
-        client_id: Set(client_id.to_owned()),
-        user_id: Set(user_id.to_owned()),
+        client_id: Set(code.client_id.clone()),
+        user_id: Set(code.user_id.clone()),
         signin_session_id: Set(Some(session.id.clone())),
-        scope: Set(scope.to_owned()),
-        resource: Set(resource.map(str::to_owned)),
+        scope: Set(code.scope.clone()),
+        resource: Set(code.resource.clone()),
         absolute_expires_at: Set(absolute),
-        organization_id: Set(organization_id.map(str::to_owned)),
+        organization_id: Set(code.organization_id.clone()),
         revoked_at: Set(None),
         revoked_reason: Set(None),
         created_at: Set(now),

@@ -119,10 +119,10 @@ pub async fn rename(
     name: &DisplayName,
 ) -> Result<team::Model, OrgError> {
     ensure_admin(locked_level(tx, org, acting).await?)?;
-    if let Some(other) = find_named(tx, org, name.as_str()).await? {
-        if other.id != team.id {
-            return Err(OrgError::TeamTaken(name.to_string()));
-        }
+    if let Some(other) = find_named(tx, org, name.as_str()).await?
+        && other.id != team.id
+    {
+        return Err(OrgError::TeamTaken(name.to_string()));
     }
     let mut update: team::ActiveModel = team.clone().into();
     update.name = Set(name.to_string());

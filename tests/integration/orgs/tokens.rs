@@ -193,7 +193,7 @@ async fn the_claims_follow_the_membership_at_every_refresh() {
         .tokens(&browser, &[("scope", "openid offline_access")])
         .await;
     let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let mut next = async |client: &Client<'_>, refresh: &mut String| {
+    let next = async |client: &Client<'_>, refresh: &mut String| {
         let (status, body) = client.refresh(refresh).await;
         assert_eq!(status, 200, "{body}");
         *refresh = body["refresh_token"].as_str().unwrap().to_owned();

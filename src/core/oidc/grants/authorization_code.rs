@@ -125,16 +125,7 @@ pub async fn exchange_code(
         family_id,
         first_token: refresh,
         first_row: refresh_row,
-    } = token_families::open(
-        app,
-        &client.id,
-        &user.id,
-        &session,
-        &stored.scope,
-        stored.resource.as_deref(),
-        stored.organization_id.as_deref(),
-        now,
-    );
+    } = token_families::open(app, &stored, &session, now);
     // The family and its first token are stored, and the code spent only if
     // still unused, together (one statement on PostgreSQL): of two
     // exchanges of one code at once, the second finds it used and rolls
