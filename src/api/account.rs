@@ -262,6 +262,7 @@ pub async fn start_add_passkey(
         signup: None,
         invitation: None,
         user_id: Some(signin.user.id),
+        org_invitation: None,
     })?;
     serde_json::to_string(&options).map_err(broken)
 }

@@ -164,6 +164,10 @@ pub struct PendingRegistration {
     pub invitation: Option<String>,
     #[serde(default)]
     pub user_id: Option<String>,
+    /// The token of the organization invitation being accepted with a new
+    /// account's passkey (an invitation of `invitation` is an account's).
+    #[serde(default)]
+    pub org_invitation: Option<String>,
 }
 
 /// A passkey ceremony lives five minutes in the browser, sealed
@@ -435,6 +439,19 @@ impl From<crate::core::links::LinkError> for ApiError {
             LinkError::Busy(_) => ApiError::Unavailable,
             LinkError::Passkey(err) => err.into(),
             LinkError::SignIn(err) => err.into(),
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::core::links::invitations::InviteError> for ApiError {
+    fn from(err: crate::core::links::invitations::InviteError) -> Self {
+        use crate::core::links::invitations::InviteError;
+        match err {
+            InviteError::Fault(fault) => internal(fault),
+            InviteError::Busy(_) => ApiError::Unavailable,
+            InviteError::Passkey(err) => err.into(),
+            InviteError::SignIn(err) => err.into(),
             other => ApiError::Refused(other.to_string()),
         }
     }

@@ -10,6 +10,7 @@ use serde_json::json;
 use super::{CliError, CliResult, print_json};
 use crate::config::Settings;
 use crate::core::db::Db;
+use crate::core::links::invitations;
 use crate::core::orgs::members::{self, Acting, RoleChange};
 use crate::core::orgs::roles as org_roles;
 use crate::core::orgs::{self, teams};
@@ -46,6 +47,19 @@ pub enum OrgCommand {
         /// The slug again, to confirm
         #[arg(long)]
         confirm: String,
+    },
+    /// Invite someone by e-mail into an organization with a role; prints
+    /// the link as well (it is e-mailed through the outbox)
+    Invite {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        email: String,
+        /// Organization role; repeatable (default: member)
+        #[arg(long = "role")]
+        roles: Vec<String>,
     },
     /// Manage members of an organization
     #[command(subcommand)]
@@ -218,8 +232,28 @@ async fn on_user_in_org<T>(
     .await
 }
 
-pub async fn org_command(_settings: &Settings, db: &Db, command: OrgCommand) -> CliResult {
+pub async fn org_command(settings: &Settings, db: &Db, command: OrgCommand) -> CliResult {
     match command {
+        OrgCommand::Invite {
+            app,
+            org,
+            email,
+            roles,
+        } => {
+            let email = Email::parse(&email)?;
+            let roles = role_names(&roles)?;
+            let (row, token) = in_org(db, &app, &org, async |tx, org| {
+                Ok(invitations::send(tx, &org, &Acting::Operator, &email, &roles).await?)
+            })
+            .await?;
+            print_json(json!({
+                "invitation_id": row.id,
+                "email": row.email,
+                "roles": invitations::roles_of_invitation(&row),
+                "expires_at": row.expires_at.to_rfc3339(),
+                "link": format!("{}{}", settings.public_url, invitations::path(&row.app_id, &token)),
+            }));
+        }
         OrgCommand::Create { app, slug, name } => {
             let app_id = app_of(db, &app).await?;
             let slug = OrgSlug::parse(&slug)?;

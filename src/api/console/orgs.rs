@@ -415,3 +415,96 @@ pub async fn console_edit_team(
     crate::core::admin::orgs::edit_team(&state().db, &operator, &app_id, &slug, edit).await?;
     Ok(())
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub sent: String,
+    pub expires: String,
+}
+
+#[server]
+pub async fn console_org_invitations(
+    app_id: String,
+    slug: String,
+) -> Result<Vec<InvitationRow>, ApiError> {
+    let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    Ok(
+        crate::core::admin::orgs::invitations(&state().db, &operator, &app_id, &slug_of(&slug)?)
+            .await?
+            .into_iter()
+            .map(|row| InvitationRow {
+                roles: crate::core::links::invitations::roles_of_invitation(&row),
+                sent: when(row.created_at),
+                expires: when(row.expires_at),
+                id: row.id,
+                email: row.email,
+            })
+            .collect(),
+    )
+}
+
+/// Invite `email` into the organization with `roles` (default: member);
+/// answers the link (it is also e-mailed).
+#[server]
+pub async fn console_invite_to_org(
+    app_id: String,
+    slug: String,
+    email: String,
+    roles: Option<String>,
+) -> Result<String, ApiError> {
+    let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let email = crate::types::Email::parse(&email).map_err(invalid("email"))?;
+    let mut roles = roles_of(roles.as_deref())?;
+    if roles.is_empty() {
+        roles.push(
+            crate::types::RoleName::parse(crate::core::orgs::roles::MEMBER)
+                .map_err(invalid("roles"))?,
+        );
+    }
+    let token = crate::core::admin::orgs::invite(
+        &state().db,
+        &operator,
+        &app_id,
+        &slug_of(&slug)?,
+        &email,
+        &roles,
+    )
+    .await?;
+    Ok(format!(
+        "{}{}",
+        state().settings.public_url,
+        crate::core::links::invitations::path(&app_id, &token)
+    ))
+}
+
+/// Resend (`action` "resend") or revoke ("revoke") a pending invitation.
+#[server]
+pub async fn console_edit_invitation(
+    app_id: String,
+    slug: String,
+    invitation_id: String,
+    action: String,
+) -> Result<(), ApiError> {
+    let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let revoke = match action.as_str() {
+        "revoke" => true,
+        "resend" => false,
+        _ => return Err(ApiError::invalid("action", "Choose resend or revoke.")),
+    };
+    crate::core::admin::orgs::edit_invitation(
+        &state().db,
+        &operator,
+        &app_id,
+        &slug_of(&slug)?,
+        &invitation_id,
+        revoke,
+    )
+    .await?;
+    Ok(())
+}

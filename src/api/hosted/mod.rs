@@ -309,6 +309,7 @@ pub async fn start_passkey_sign_up(app_id: String, email: String) -> Result<Stri
         signup: Some(pending),
         invitation: None,
         user_id: None,
+        org_invitation: None,
     })?;
     serde_json::to_string(&options).map_err(broken)
 }
@@ -386,6 +387,10 @@ pub struct InvitationView {
     pub needs_passkey: bool,
     pub password_allowed: bool,
     pub passkey_allowed: bool,
+    /// An invitation into an organization (else: to set up an account an
+    /// operator made).
+    #[serde(default)]
+    pub org: Option<orgs::OrgInvitationView>,
 }
 
 /// The invitation behind `/a/{app_id}/invite/{token}`.
@@ -399,6 +404,9 @@ pub async fn load_invitation(app_id: String, token: String) -> Result<Invitation
         .await
         .map_err(internal)?
     else {
+        if let Some(view) = orgs::org_invitation_view(&app, &token).await? {
+            return Ok(view);
+        }
         return Err(ApiError::NotFound(
             "This invitation is invalid, was already used, or has expired. Ask for a new one."
                 .into(),
@@ -416,6 +424,7 @@ pub async fn load_invitation(app_id: String, token: String) -> Result<Invitation
         email: user.email,
         password_allowed: app.password_enabled,
         passkey_allowed: app.passkey_enabled,
+        org: None,
     })
 }
 
@@ -431,6 +440,11 @@ pub async fn accept_invitation_with_password(
 
     let app = load_app(&app_id).await?;
     let password = Password::new_choice(&password).map_err(invalid("password"))?;
+    if let Some(slug) = orgs::invited_to(&app, &token).await? {
+        let target = orgs::accept_with_password(&app, &slug, &token, &password).await?;
+        redirect_form_post(&target);
+        return Ok(target);
+    }
     let signed_in =
         links::accept_with_password(&state().db, &app, &token, &password, &client_info()).await?;
     let session = browser_session().await?;
@@ -457,6 +471,9 @@ pub async fn start_invitation_passkey(
         ));
     }
     optional_password(&app, password)?;
+    if orgs::invited_to(&app, &token).await?.is_some() {
+        return orgs::start_passkey(&app, token).await;
+    }
     let (options, state) =
         links::start_with_passkey(&state().db, &relying_party()?, &app, &token).await?;
     store_registration(PendingRegistration {
@@ -465,6 +482,7 @@ pub async fn start_invitation_passkey(
         signup: None,
         invitation: Some(token),
         user_id: None,
+        org_invitation: None,
     })?;
     serde_json::to_string(&options).map_err(broken)
 }
@@ -487,6 +505,9 @@ pub async fn finish_invitation_passkey(
         })?;
     let session = browser_session().await?;
     let (ceremony, pending) = take_registration(&app.id)?;
+    if pending.org_invitation.is_some() {
+        return orgs::finish_passkey(&app, ceremony, pending, &credential, password).await;
+    }
     let Some(token) = pending.invitation else {
         return Err(ApiError::Refused(
             "That passkey request expired. Try again.".into(),
@@ -642,7 +663,7 @@ pub async fn resend_verification(
 
 /// Server-only helpers of these server functions.
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(super) mod ssr {
     use crate::api::ApiError;
     pub use crate::api::context::*;
 

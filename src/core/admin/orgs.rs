@@ -7,6 +7,7 @@ use super::{AdminError, change, readable_app, refused, writable_app};
 use crate::core::audit::Target;
 use crate::core::console::Operator;
 use crate::core::db::Db;
+use crate::core::links::invitations;
 use crate::core::orgs::members::{self, Acting, RoleChange};
 use crate::core::orgs::roles::{self as org_roles, OrgRole};
 use crate::core::orgs::{self, OrgError, Removed, teams};
@@ -14,7 +15,7 @@ use crate::core::roles::RolePolicy;
 use crate::core::users;
 use crate::core::write::Write;
 use crate::entities::{app_user, membership, organization, team};
-use crate::types::{AppId, DisplayName, OrgSlug, RoleName};
+use crate::types::{AppId, DisplayName, Email, OrgSlug, RoleName};
 
 /// Organizations and members shown per page.
 pub const PAGE: u64 = 50;
@@ -34,7 +35,8 @@ fn org_error(err: OrgError) -> AdminError {
         OrgError::NotFound(_)
         | OrgError::NotAMember(_)
         | OrgError::NoSuchTeam
-        | OrgError::NoSuchUser => {
+        | OrgError::NoSuchUser
+        | OrgError::NoSuchInvitation => {
             AdminError::NotFound(err.to_string())
         }
         OrgError::OtherApp(_) => AdminError::NotFound("There is no such user in this app.".into()),
@@ -368,6 +370,61 @@ pub async fn edit_team(
                     .await
                     .map(|_| ())
             }
+        }
+    })
+    .await
+}
+
+/// The pending invitations of an organization, newest first.
+pub async fn invitations(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+) -> Result<Vec<crate::entities::invitation::Model>, AdminError> {
+    readable_app(db, operator, app_id, "invitation.list").await?;
+    let org = org_of(db, app_id, slug).await?;
+    Ok(invitations::pending(db, &org, db.now()).await?)
+}
+
+/// Invite `email` with `roles`; the link goes out by e-mail, and is handed
+/// back for the operator to pass on another way if they must.
+pub async fn invite(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+    email: &Email,
+    roles: &[RoleName],
+) -> Result<String, AdminError> {
+    let token = org_change(db, operator, app_id, slug, "invitation.send", None, async |tx, org| {
+        invitations::send(tx, &org, &Acting::Operator, email, roles)
+            .await
+            .map(|(_, token)| token)
+    })
+    .await?;
+    Ok(token)
+}
+
+/// Resend (a new link and 7 days) or revoke a pending invitation.
+pub async fn edit_invitation(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+    invitation_id: &str,
+    revoke: bool,
+) -> Result<(), AdminError> {
+    let (attempted, target) = match revoke {
+        true => ("invitation.revoke", Target::invitation(invitation_id)),
+        false => ("invitation.resend", Target::invitation(invitation_id)),
+    };
+    org_change(db, operator, app_id, slug, attempted, Some(target), async |tx, org| {
+        match revoke {
+            true => invitations::revoke(tx, &org, &Acting::Operator, invitation_id).await,
+            false => invitations::resend(tx, &org, &Acting::Operator, invitation_id)
+                .await
+                .map(|_| ()),
         }
     })
     .await

@@ -62,6 +62,12 @@ pub enum Content {
     Invitation {
         link: String,
     },
+    /// An invitation into an organization of the app, with a role.
+    OrgInvitation {
+        link: String,
+        org: String,
+        inviter: String,
+    },
     Enrolment {
         link: String,
     },
@@ -86,7 +92,7 @@ impl Content {
             Content::Recovery { .. } | Content::RecoveryByEmailUnavailable { .. } => {
                 MailKind::Recovery
             }
-            Content::Invitation { .. } => MailKind::Invitation,
+            Content::Invitation { .. } | Content::OrgInvitation { .. } => MailKind::Invitation,
             Content::Enrolment { .. } => MailKind::Enrolment,
             Content::Notice { .. } => MailKind::Notice,
             Content::Test => MailKind::Test,
@@ -181,6 +187,19 @@ fn letter(app: &str, content: &Content) -> Letter {
                 "An administrator created an account for you. Open the link to choose how you will sign in. It works once, within 7 days.".to_owned(),
             ],
             action: Some(("Set up my account".to_owned(), link.clone())),
+            footer: "If you did not expect this, you can ignore this message.".to_owned(),
+        },
+        Content::OrgInvitation { link, org, inviter } => Letter {
+            subject: format!("You are invited to join {} on {app}", untrusted(org, 60)),
+            heading: format!("Join {} on {app}", untrusted(org, 60)),
+            paragraphs: vec![
+                format!(
+                    "{} invited you to the organization {} in {app}. Open the link to accept: you sign in, or set up an account for this address if you have none. It works once, within 7 days.",
+                    untrusted(inviter, 80),
+                    untrusted(org, 60)
+                ),
+            ],
+            action: Some(("Accept the invitation".to_owned(), link.clone())),
             footer: "If you did not expect this, you can ignore this message.".to_owned(),
         },
         Content::Enrolment { link } => Letter {

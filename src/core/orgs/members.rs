@@ -77,7 +77,7 @@ pub async fn find<C: ConnectionTrait>(
 /// Lock the organization and read what the actor may do in it: an
 /// operator is above every role; a member acts at their own level, and
 /// only an admin or owner manages others.
-pub(super) async fn locked_level(
+pub(crate) async fn locked_level(
     tx: &Write,
     org: &organization::Model,
     acting: &Acting,
@@ -94,7 +94,7 @@ pub(super) async fn locked_level(
     }
 }
 
-pub(super) fn ensure_admin(level: Level) -> Result<(), Guard> {
+pub(crate) fn ensure_admin(level: Level) -> Result<(), Guard> {
     if level < Level::Admin {
         return Err(Guard::NotAnAdmin);
     }

@@ -68,6 +68,8 @@ pub enum OrgError {
     NoSuchTeam,
     #[error("There is no such user in this app.")]
     NoSuchUser,
+    #[error("There is no such pending invitation in this organization.")]
+    NoSuchInvitation,
     #[error("{0} belongs to another app.")]
     OtherApp(String),
     #[error(transparent)]

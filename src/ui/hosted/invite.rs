@@ -1,5 +1,8 @@
 //! `/a/{app_id}/invite/{token}`: set up an invited account (and the
-//! console's first owner) with a passkey, or a password where allowed.
+//! console's first owner) with a passkey, or a password where allowed; or
+//! accept an invitation into an organization: signed in as the invited
+//! account, or by setting up an account for the invited address (the same
+//! server functions serve both kinds of invitation).
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -8,6 +11,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::register::RecoveryCodesList;
 use super::{Divider, HostedPage, PasskeyIcon, load_page, use_hydrated};
+use crate::api::hosted::orgs::{AcceptOrgInvitation, OrgInvitationView};
 use crate::api::hosted::{
     AcceptInvitationWithPassword, HostedApp, InvitationView, NewCodes, finish_invitation_passkey,
     load_invitation, start_invitation_passkey,
@@ -56,7 +60,10 @@ fn InviteContent(app: HostedApp) -> impl IntoView {
                 let app = app.clone();
                 invitation.get().map(|loaded| match (loaded, codes.get()) {
                     (_, Some(new)) => view! { <SavedCodes new /> }.into_any(),
-                    (Ok(view), None) => view! { <SetUp app view token=token() codes /> }.into_any(),
+                    (Ok(view), None) => match view.org.clone() {
+                        Some(org) => view! { <JoinOrg app view org token=token() codes /> }.into_any(),
+                        None => view! { <SetUp app view token=token() codes /> }.into_any(),
+                    },
                     (Err(err), None) => view! {
                         <Card>
                             <h1 class="text-xl font-semibold tracking-tight text-slate-900">"This invitation cannot be used"</h1>
@@ -68,6 +75,87 @@ fn InviteContent(app: HostedApp) -> impl IntoView {
             }}
         </Transition>
     }
+}
+
+/// An invitation into an organization: who is signed in here decides what
+/// the page offers (join, sign in as the invited account first, sign out of
+/// another one, or set up an account for the invited address).
+#[component]
+fn JoinOrg(
+    app: HostedApp,
+    view: InvitationView,
+    org: OrgInvitationView,
+    token: String,
+    codes: RwSignal<Option<NewCodes>>,
+) -> impl IntoView {
+    let invited = view.email.clone();
+    let body = match org.signed_in_as.clone() {
+        None if !org.account_exists => {
+            return view! { <SetUp app view token codes /> }.into_any();
+        }
+        Some(_) if org.already_member => view! {
+            <Notice tone="info">{format!("You are already a member of {}.", org.org_name)}</Notice>
+            <a href=format!("/a/{}/orgs", app.id) class=format!("mt-4 {}", button_class(Tone::Primary))>
+                "Open your organizations"
+            </a>
+        }
+        .into_any(),
+        Some(me) if me == invited => {
+            let action = ServerAction::<AcceptOrgInvitation>::new();
+            let form_error = action_error(action);
+            let join = format!("Join {}", org.org_name);
+            Effect::new(move |_| {
+                if let Some(Ok(target)) = action.value().get() {
+                    load_page(&target);
+                }
+            });
+            view! {
+                <ActionForm action attr:class="space-y-3" attr:data-testid="join-org-form">
+                    <input type="hidden" name="app_id" value=app.id.clone() />
+                    <input type="hidden" name="token" value=token.clone() />
+                    <FormError error=form_error />
+                    <SubmitButton
+                        label=join
+                        pending_label="Joining…"
+                        pending=action.pending()
+                    />
+                </ActionForm>
+            }
+            .into_any()
+        }
+        Some(me) => view! {
+            <Notice tone="error">
+                {format!("This invitation is for {invited}, but you are signed in as {me}. Sign out, then sign in as {invited} to accept it.")}
+            </Notice>
+            <a href=org.sign_out_href.clone() class=format!("mt-4 {}", button_class(Tone::Secondary)) data-testid="invite-switch-account">
+                "Sign out"
+            </a>
+        }
+        .into_any(),
+        None => view! {
+            <p class="mb-4 text-sm text-slate-600">
+                {format!("{invited} already has an account here: sign in to accept.")}
+            </p>
+            <a href=org.sign_in_href.clone() class=button_class(Tone::Primary) data-testid="invite-sign-in">
+                {format!("Sign in as {invited}")}
+            </a>
+        }
+        .into_any(),
+    };
+    view! {
+        <Card>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">
+                {format!("Join {}", org.org_name)}
+            </h1>
+            <p class="mt-1 mb-6 text-sm text-slate-500">
+                "An invitation for "
+                <span class="font-medium text-slate-700" data-testid="invite-email">{invited.clone()}</span>
+                {format!(" to the organization {} in {}, as {}.", org.org_name, app.name, org.roles.join(", "))}
+            </p>
+            {body}
+        </Card>
+    }
+    .into_any()
 }
 
 #[component]

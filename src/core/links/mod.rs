@@ -4,6 +4,8 @@
 //! Only the SHA-256 of a link's token is stored; a link works once, until
 //! it expires, and issuing a new one voids the previous one.
 
+pub mod invitations;
+
 use crate::core::fault::Fault;
 use crate::core::write;
 use crate::core::write::Clocked;
