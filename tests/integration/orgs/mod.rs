@@ -3,6 +3,7 @@
 
 mod cli;
 mod console;
+mod invitations;
 mod tokens;
 
 use crate::common::{TestApp, add_user};
