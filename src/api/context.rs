@@ -457,6 +457,31 @@ impl From<crate::core::links::invitations::InviteError> for ApiError {
     }
 }
 
+impl From<crate::core::orgs::OrgError> for ApiError {
+    fn from(err: crate::core::orgs::OrgError) -> Self {
+        use crate::core::orgs::{Guard, OrgError};
+        let invalid = |field: &str, err: OrgError| ApiError::invalid(field, err.to_string());
+        match err {
+            OrgError::Fault(fault) => internal(fault),
+            OrgError::Refused(Guard::FreshSignInNeeded) => {
+                ApiError::ReauthRequired(Guard::FreshSignInNeeded.to_string())
+            }
+            OrgError::Refused(guard) => ApiError::Refused(guard.to_string()),
+            OrgError::NoRoles | OrgError::NoSuchRole(_) => invalid("roles", err),
+            OrgError::AlreadyMember(_) => invalid("email", err),
+            OrgError::TeamTaken(_) => invalid("name", err),
+            OrgError::SlugTaken(_) => invalid("slug", err),
+            OrgError::NotFound(_)
+            | OrgError::NotAMember(_)
+            | OrgError::NoSuchTeam
+            | OrgError::NoSuchUser
+            | OrgError::NoSuchInvitation
+            | OrgError::OtherApp(_) => ApiError::NotFound(err.to_string()),
+            other => ApiError::Refused(other.to_string()),
+        }
+    }
+}
+
 /// A timestamp as the console shows it.
 pub fn when(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()

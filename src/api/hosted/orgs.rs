@@ -260,3 +260,364 @@ pub async fn finish_passkey(
         continue_to: landing(&app.id, &slug),
     })
 }
+
+/// One organization of the signed-in user, for the switcher.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyOrg {
+    pub slug: String,
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgMember {
+    pub user_id: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub is_me: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingInvite {
+    pub id: String,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub expires: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgTeam {
+    pub id: String,
+    pub name: String,
+    /// (user id, e-mail), by e-mail.
+    pub members: Vec<(String, String)>,
+}
+
+/// One organization as a member sees it: everyone sees its members and
+/// teams; its owners and admins also its invitations, and may change
+/// what their level allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgPage {
+    pub slug: String,
+    pub name: String,
+    pub my_roles: Vec<String>,
+    /// Owner or admin: manages members, invitations and teams.
+    pub manages: bool,
+    /// The organization roles this member may grant.
+    pub grantable: Vec<String>,
+    pub members: Vec<OrgMember>,
+    pub total_members: u64,
+    /// Pass as `after` for the next page of members.
+    pub next: Option<String>,
+    pub invitations: Vec<PendingInvite>,
+    pub teams: Vec<OrgTeam>,
+}
+
+/// The signed-in user's organizations.
+#[server]
+pub async fn my_orgs(app_id: String) -> Result<Vec<MyOrg>, ApiError> {
+    let (_, signin) = signed_in(&app_id).await?;
+    Ok(crate::core::orgs::members::of_user(&state().db, &signin.user.id)
+        .await
+        .map_err(internal)?
+        .into_iter()
+        .map(|(org, membership)| MyOrg {
+            roles: crate::core::orgs::members::roles_of(&membership),
+            slug: org.slug,
+            name: org.name,
+        })
+        .collect())
+}
+
+/// One organization of the signed-in user (members by e-mail, 50 a page,
+/// optionally those whose e-mail contains `query`).
+#[server]
+pub async fn org_view(
+    app_id: String,
+    slug: String,
+    query: Option<String>,
+    after: Option<String>,
+) -> Result<OrgPage, ApiError> {
+    use crate::core::links::invitations;
+    use crate::core::orgs::roles::{self as org_roles, Level};
+    use crate::core::orgs::{members, teams};
+    const PAGE: u64 = 50;
+    let (app, signin) = signed_in(&app_id).await?;
+    let db = &state().db;
+    let (org, mine) = visible(&app, &slug, &signin.user.id).await?;
+    let my_roles = members::roles_of(&mine);
+    let level = Level::of_roles(&my_roles);
+    let manages = level >= Level::Admin;
+    let after = after.filter(|a| !a.is_empty());
+    let page = members::page(db, &org, query.as_deref(), after.as_deref(), PAGE)
+        .await
+        .map_err(internal)?;
+    let next = (page.len() as u64 == PAGE)
+        .then(|| page.last().map(|(u, _)| u.email.clone()))
+        .flatten();
+    let grantable = match manages {
+        true => org_roles::list(db, &app.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|r| r.name)
+            .filter(|name| Level::of_role(name) <= level)
+            .collect(),
+        false => Vec::new(),
+    };
+    let invitations = match manages {
+        true => invitations::pending(db, &org, db.now())
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|row| PendingInvite {
+                roles: invitations::roles_of_invitation(&row),
+                expires: when(row.expires_at),
+                id: row.id,
+                email: row.email,
+            })
+            .collect(),
+        false => Vec::new(),
+    };
+    let mut team_views = Vec::new();
+    for (team, _) in teams::list(db, &org).await.map_err(internal)? {
+        let members = teams::members_of(db, &team).await.map_err(internal)?;
+        team_views.push(OrgTeam {
+            id: team.id,
+            name: team.name,
+            members: members.into_iter().map(|u| (u.id, u.email)).collect(),
+        });
+    }
+    Ok(OrgPage {
+        total_members: members::count(db, &org.id).await.map_err(internal)?,
+        members: page
+            .into_iter()
+            .map(|(user, membership)| OrgMember {
+                is_me: user.id == signin.user.id,
+                roles: members::roles_of(&membership),
+                user_id: user.id,
+                email: user.email,
+            })
+            .collect(),
+        next,
+        slug: org.slug,
+        name: org.name,
+        my_roles,
+        manages,
+        grantable,
+        invitations,
+        teams: team_views,
+    })
+}
+
+/// Invite `email` into the organization with `roles` (no higher than the
+/// inviter's; default: member).
+#[server]
+pub async fn org_invite(
+    app_id: String,
+    slug: String,
+    email: String,
+    roles: Option<String>,
+) -> Result<(), ApiError> {
+    let email = crate::types::Email::parse(&email).map_err(invalid("email"))?;
+    let roles = role_list(roles.as_deref())?;
+    as_member(&app_id, &slug, async |tx, org, acting| {
+        crate::core::links::invitations::send(tx, &org, &acting, &email, &roles)
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+/// Resend (`action` "resend") or revoke ("revoke") a pending invitation.
+#[server]
+pub async fn org_edit_invitation(
+    app_id: String,
+    slug: String,
+    invitation_id: String,
+    action: String,
+) -> Result<(), ApiError> {
+    use crate::core::links::invitations;
+    let revoke = match action.as_str() {
+        "revoke" => true,
+        "resend" => false,
+        _ => return Err(ApiError::invalid("action", "Choose resend or revoke.")),
+    };
+    as_member(&app_id, &slug, async |tx, org, acting| match revoke {
+        true => invitations::revoke(tx, &org, &acting, &invitation_id).await,
+        false => invitations::resend(tx, &org, &acting, &invitation_id)
+            .await
+            .map(|_| ()),
+    })
+    .await
+}
+
+/// Give a member exactly `roles` (one's own demotion needs a recent
+/// sign-in).
+#[server]
+pub async fn org_set_member_roles(
+    app_id: String,
+    slug: String,
+    user_id: String,
+    roles: Option<String>,
+) -> Result<(), ApiError> {
+    let roles = role_list(roles.as_deref())?;
+    as_member(&app_id, &slug, async |tx, org, acting| {
+        let user = member_user(tx, &org, &user_id).await?;
+        crate::core::orgs::members::set_roles(tx, &org, &acting, &user, &roles)
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+/// Remove a member; with one's own id, leave (which needs a recent
+/// sign-in).
+#[server]
+pub async fn org_remove_member(
+    app_id: String,
+    slug: String,
+    user_id: String,
+) -> Result<(), ApiError> {
+    as_member(&app_id, &slug, async |tx, org, acting| {
+        let user = member_user(tx, &org, &user_id).await?;
+        crate::core::orgs::members::remove(tx, &org, &acting, &user).await
+    })
+    .await
+}
+
+/// A change to a team: `action` is create (with `name`), rename (`team_id`,
+/// `name`), delete (`team_id`), add or remove (`team_id`, `user_id`).
+#[server]
+pub async fn org_edit_team(
+    app_id: String,
+    slug: String,
+    action: String,
+    team_id: Option<String>,
+    name: Option<String>,
+    user_id: Option<String>,
+) -> Result<(), ApiError> {
+    use crate::core::orgs::teams;
+    let name = name
+        .as_deref()
+        .map(|n| crate::types::DisplayName::parse(n).map_err(invalid("name")))
+        .transpose()?;
+    let team_id = team_id.unwrap_or_default();
+    let user_id = user_id.unwrap_or_default();
+    as_member(&app_id, &slug, async |tx, org, acting| {
+        let named = || name.clone().ok_or(crate::core::orgs::OrgError::NoSuchTeam);
+        match action.as_str() {
+            "create" => teams::create(tx, &org, &acting, &named()?).await.map(|_| ()),
+            "rename" => {
+                let team = teams::require(tx, &org, &team_id).await?;
+                teams::rename(tx, &org, &acting, &team, &named()?).await.map(|_| ())
+            }
+            "delete" => {
+                let team = teams::require(tx, &org, &team_id).await?;
+                teams::delete(tx, &org, &acting, &team).await
+            }
+            "add" | "remove" => {
+                let team = teams::require(tx, &org, &team_id).await?;
+                let user = member_user(tx, &org, &user_id).await?;
+                match action.as_str() {
+                    "add" => teams::add_member(tx, &org, &acting, &team, &user).await,
+                    _ => teams::remove_member(tx, &org, &acting, &team, &user).await,
+                }
+                .map(|_| ())
+            }
+            _ => Err(crate::core::orgs::OrgError::NoSuchTeam),
+        }
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+use member_side::*;
+
+/// What the member-facing server functions share.
+#[cfg(feature = "ssr")]
+mod member_side {
+    use super::*;
+    use crate::core::orgs::{self, OrgError, members::Acting};
+    use crate::core::sessions::ActiveSignin;
+    use crate::core::write::{self, Actor, Write};
+    use crate::entities::{app, app_user, membership, organization};
+
+    /// The app and who is signed in to it here.
+    pub async fn signed_in(app_id: &str) -> Result<(app::Model, ActiveSignin), ApiError> {
+        let app = load_app(app_id).await?;
+        let session = browser_session().await?;
+        let signin = current_signin(&session, &app)
+            .await?
+            .ok_or(ApiError::SignInRequired)?;
+        Ok((app, signin))
+    }
+
+    /// The organization `slug`, if the user is a member (else "not found",
+    /// whether or not it exists).
+    pub async fn visible(
+        app: &app::Model,
+        slug: &str,
+        user_id: &str,
+    ) -> Result<(organization::Model, membership::Model), ApiError> {
+        orgs::visible_to(&state().db, &app.id, slug, user_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::NotFound(format!("You are not a member of an organization \"{slug}\" here.")))
+    }
+
+    /// A member of `org` (by user id), for a change.
+    pub async fn member_user(
+        tx: &Write,
+        org: &organization::Model,
+        user_id: &str,
+    ) -> Result<app_user::Model, OrgError> {
+        crate::core::users::find(tx, &org.app_id, user_id)
+            .await?
+            .ok_or(OrgError::NoSuchUser)
+    }
+
+    /// Organization roles from a form field (commas or spaces); `member`
+    /// when none is given.
+    pub fn role_list(raw: Option<&str>) -> Result<Vec<crate::types::RoleName>, ApiError> {
+        let mut roles: Vec<crate::types::RoleName> = raw
+            .unwrap_or_default()
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(|r| crate::types::RoleName::parse(r).map_err(invalid("roles")))
+            .collect::<Result<_, _>>()?;
+        if roles.is_empty() {
+            roles.push(
+                crate::types::RoleName::parse(orgs::roles::MEMBER).map_err(invalid("roles"))?,
+            );
+        }
+        Ok(roles)
+    }
+
+    /// Run `change` in one write as the signed-in member of the
+    /// organization `slug` (the core functions check their level, the
+    /// last-owner guard and, for their own access, a recent sign-in).
+    pub async fn as_member(
+        app_id: &str,
+        slug: &str,
+        change: impl AsyncFnOnce(&Write, organization::Model, Acting) -> Result<(), OrgError>,
+    ) -> Result<(), ApiError> {
+        let (app, signin) = signed_in(app_id).await?;
+        let db = &state().db;
+        let (org, _) = visible(&app, slug, &signin.user.id).await?;
+        let acting = orgs::acting_as(db, &signin).await.map_err(internal)?;
+        let actor = Actor::user(&signin.user.id, &signin.user.email, client_info().address);
+        let tx = write::begin(db, actor).await.map_err(internal)?;
+        match change(&tx, org, acting).await {
+            Ok(()) => {
+                tx.commit().await.map_err(internal)?;
+                Ok(())
+            }
+            Err(err) => {
+                tx.rollback().await.map_err(internal)?;
+                Err(err.into())
+            }
+        }
+    }
+}

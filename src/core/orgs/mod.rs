@@ -308,3 +308,46 @@ pub async fn count<C: ConnectionTrait>(db: &C, app_id: &AppId) -> Result<u64, Db
         .count(db)
         .await
 }
+
+/// The signed-in user acting on the member-facing pages: fresh when they
+/// proved their strongest factor recently (a passkey, if they have one: a
+/// fresh password after an old passkey is not one), as the console asks of
+/// operators changing their own access.
+pub async fn acting_as<C: ConnectionTrait>(
+    db: &C,
+    signin: &super::sessions::ActiveSignin,
+) -> Result<members::Acting, DbErr> {
+    let has_passkey = !super::passkeys::list_for_user(db, &signin.user.id)
+        .await?
+        .is_empty();
+    let fresh = if has_passkey {
+        signin.is_fresh_with(super::sessions::Factor::Passkey)
+    } else {
+        signin.is_fresh()
+    };
+    Ok(members::Acting::Member {
+        user_id: signin.user.id.clone(),
+        fresh,
+    })
+}
+
+/// The organization `slug` of `app_id` and `user_id`'s membership of it;
+/// `None` when there is no such organization or they are not a member
+/// (the two look alike: a member of one organization learns nothing of
+/// another).
+pub async fn visible_to<C: ConnectionTrait>(
+    db: &C,
+    app_id: &AppId,
+    slug: &str,
+    user_id: &str,
+) -> Result<Option<(organization::Model, membership::Model)>, DbErr> {
+    let Ok(slug) = OrgSlug::parse(slug) else {
+        return Ok(None);
+    };
+    let Some(org) = find_by_slug(db, app_id, &slug).await? else {
+        return Ok(None);
+    };
+    Ok(members::find(db, &org.id, user_id)
+        .await?
+        .map(|membership| (org, membership)))
+}

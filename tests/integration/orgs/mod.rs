@@ -4,6 +4,7 @@
 mod cli;
 mod console;
 mod invitations;
+mod members;
 mod tokens;
 
 use crate::common::{TestApp, add_user};
