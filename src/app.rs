@@ -17,6 +17,7 @@ use crate::ui::console::user::UserPage;
 use crate::ui::console::users::UsersPage;
 use crate::ui::hosted::account::AccountPage;
 use crate::ui::hosted::choose_org::ChooseOrgPage;
+use crate::ui::hosted::orgs::{OrgPage, OrgsPage};
 use crate::ui::hosted::invite::InvitePage;
 use crate::ui::hosted::login::LoginPage;
 use crate::ui::hosted::logout::LogoutPage;
@@ -70,6 +71,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/a/:app_id/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/a/:app_id/verify") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/a/:app_id/orgs/choose") view={Lazy::<ChooseOrgRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/orgs") view={Lazy::<OrgsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/a/:app_id/orgs/:slug") view={Lazy::<OrgRoute>::new()} ssr=SsrMode::Async />
                 <ParentRoute path=path!("/console") view={Lazy::<ConsoleRoute>::new()} ssr=SsrMode::Async>
                     <Route path=path!("") view={Lazy::<AppsRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async />
@@ -115,6 +118,8 @@ lazy_page!(RecoverRoute, RecoverPage);
 lazy_page!(RegisterRoute, RegisterPage);
 lazy_page!(VerifyRoute, VerifyPage);
 lazy_page!(ChooseOrgRoute, ChooseOrgPage);
+lazy_page!(OrgsRoute, OrgsPage);
+lazy_page!(OrgRoute, OrgPage);
 lazy_page!(ConsoleRoute, ConsoleShell);
 lazy_page!(AppsRoute, AppsPage);
 lazy_page!(AuditRoute, AuditPage);

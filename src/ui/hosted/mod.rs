@@ -13,6 +13,7 @@ pub mod choose_org;
 pub mod invite;
 pub mod login;
 pub mod logout;
+pub mod orgs;
 pub mod recover;
 pub mod register;
 pub mod verify;
