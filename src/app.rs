@@ -12,6 +12,7 @@ use crate::ui::console::audit::{AppAuditPage, AuditPage};
 use crate::ui::console::clients::ClientsPage;
 use crate::ui::console::outbox::OutboxPage;
 use crate::ui::console::providers::ProvidersPage;
+use crate::ui::console::orgs::{OrgPage as ConsoleOrgPage, OrgsPage as ConsoleOrgsPage};
 use crate::ui::console::roles::RolesPage;
 use crate::ui::console::user::UserPage;
 use crate::ui::console::users::UsersPage;
@@ -81,6 +82,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("apps/:app_id/users") view={Lazy::<UsersRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("apps/:app_id/users/:user_id") view={Lazy::<UserRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("apps/:app_id/roles") view={Lazy::<RolesRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/orgs") view={Lazy::<ConsoleOrgsRoute>::new()} ssr=SsrMode::Async />
+                    <Route path=path!("apps/:app_id/orgs/:slug") view={Lazy::<ConsoleOrgRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("apps/:app_id/providers") view={Lazy::<ProvidersRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("apps/:app_id/outbox") view={Lazy::<OutboxRoute>::new()} ssr=SsrMode::Async />
                     <Route path=path!("apps/:app_id/audit") view={Lazy::<AppAuditRoute>::new()} ssr=SsrMode::Async />
@@ -128,6 +131,8 @@ lazy_page!(ClientsRoute, ClientsPage);
 lazy_page!(UsersRoute, UsersPage);
 lazy_page!(UserRoute, UserPage);
 lazy_page!(RolesRoute, RolesPage);
+lazy_page!(ConsoleOrgsRoute, ConsoleOrgsPage);
+lazy_page!(ConsoleOrgRoute, ConsoleOrgPage);
 lazy_page!(ProvidersRoute, ProvidersPage);
 lazy_page!(AppAuditRoute, AppAuditPage);
 lazy_page!(OutboxRoute, OutboxPage);

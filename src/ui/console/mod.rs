@@ -15,6 +15,7 @@ pub mod app;
 pub mod apps;
 pub mod audit;
 pub mod clients;
+pub mod orgs;
 pub mod outbox;
 pub mod providers;
 pub mod roles;
@@ -155,6 +156,7 @@ pub fn AppTabs(#[prop(into)] app_id: Signal<String>) -> impl IntoView {
             <A href=link("/clients") attr:class=tab>"Clients"</A>
             <A href=link("/users") attr:class=tab>"Users"</A>
             <A href=link("/roles") attr:class=tab>"Roles"</A>
+            <A href=link("/orgs") attr:class=tab>"Organizations"</A>
             <A href=link("/providers") attr:class=tab>"Sign-in providers"</A>
             <A href=link("/outbox") attr:class=tab>"E-mail"</A>
             <A href=link("/audit") attr:class=tab>"Audit"</A>
