@@ -180,8 +180,16 @@ impl MigrationTrait for Migration {
         .await?;
 
         for (name, table, column) in [
-            ("ix_team_member_user", TeamMember::Table.into_iden(), Col::UserId.into_iden()),
-            ("ix_team_organization", Team::Table.into_iden(), Team::OrganizationId.into_iden()),
+            (
+                "ix_team_member_user",
+                TeamMember::Table.into_iden(),
+                Col::UserId.into_iden(),
+            ),
+            (
+                "ix_team_organization",
+                Team::Table.into_iden(),
+                Team::OrganizationId.into_iden(),
+            ),
             (
                 "ix_invitation_organization",
                 Invitation::Table.into_iden(),
@@ -189,7 +197,13 @@ impl MigrationTrait for Migration {
             ),
         ] {
             manager
-                .create_index(Index::create().name(name).table(table).col(column).to_owned())
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(table)
+                        .col(column)
+                        .to_owned(),
+                )
                 .await?;
         }
         Ok(())

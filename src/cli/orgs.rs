@@ -272,7 +272,8 @@ pub async fn org_command(settings: &Settings, db: &Db, command: OrgCommand) -> C
             let app_id = app_of(db, &app).await?;
             let mut after: Option<String> = None;
             loop {
-                let page = orgs::page(db, &app_id, search.as_deref(), after.as_deref(), 500).await?;
+                let page =
+                    orgs::page(db, &app_id, search.as_deref(), after.as_deref(), 500).await?;
                 for org in &page {
                     let members = members::count(db, &org.id).await?;
                     println!(

@@ -242,11 +242,7 @@ pub fn role_satisfied(role: &role::Model, factors: &FactorTimes, now: DateTime<U
 }
 
 /// [`role_satisfied`] for any role's policy (an organization role's too).
-pub fn policy_satisfied(
-    policy: &RolePolicy,
-    factors: &FactorTimes,
-    now: DateTime<Utc>,
-) -> bool {
+pub fn policy_satisfied(policy: &RolePolicy, factors: &FactorTimes, now: DateTime<Utc>) -> bool {
     let recent = |event: Option<AuthEvent>| {
         event.is_some_and(|e| {
             policy

@@ -148,7 +148,11 @@ pub async fn console_create_org(
 }
 
 #[server]
-pub async fn console_rename_org(app_id: String, slug: String, name: String) -> Result<(), ApiError> {
+pub async fn console_rename_org(
+    app_id: String,
+    slug: String,
+    name: String,
+) -> Result<(), ApiError> {
     let operator = require_operator().await?;
     let app_id = app_id_of(&app_id)?;
     crate::core::admin::orgs::rename(
@@ -200,8 +204,15 @@ pub async fn console_org_members(
     let db = &state().db;
     let org = orgs::view(db, &operator, &app_id, &slug).await?;
     let after = after.filter(|a| !a.is_empty());
-    let (members, total) =
-        orgs::members(db, &operator, &app_id, &slug, query.as_deref(), after.as_deref()).await?;
+    let (members, total) = orgs::members(
+        db,
+        &operator,
+        &app_id,
+        &slug,
+        query.as_deref(),
+        after.as_deref(),
+    )
+    .await?;
     let next = (members.len() as u64 == PAGE)
         .then(|| members.last().map(|(u, _)| u.email.clone()))
         .flatten();
@@ -244,9 +255,18 @@ pub async fn console_add_org_member(
     let user = crate::core::users::find_by_email(db, &app_id, &email)
         .await
         .map_err(crate::core::fault::Fault::from)?
-        .ok_or_else(|| ApiError::invalid("email", "There is no user with this e-mail in the app."))?;
-    crate::core::admin::orgs::add_member(db, &operator, &app_id, &slug_of(&slug)?, &user.id, &roles)
-        .await?;
+        .ok_or_else(|| {
+            ApiError::invalid("email", "There is no user with this e-mail in the app.")
+        })?;
+    crate::core::admin::orgs::add_member(
+        db,
+        &operator,
+        &app_id,
+        &slug_of(&slug)?,
+        &user.id,
+        &roles,
+    )
+    .await?;
     Ok(())
 }
 
@@ -336,7 +356,12 @@ pub async fn console_edit_org_role(
             policy: policy()?,
         },
         "delete" => RoleEdit::Delete,
-        _ => return Err(ApiError::invalid("action", "Choose create, update or delete.")),
+        _ => {
+            return Err(ApiError::invalid(
+                "action",
+                "Choose create, update or delete.",
+            ));
+        }
     };
     crate::core::admin::orgs::edit_role(&state().db, &operator, &app_id, &name, edit).await?;
     Ok(())

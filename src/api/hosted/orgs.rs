@@ -177,10 +177,12 @@ pub async fn invited_to(
     token: &str,
 ) -> Result<Option<String>, ApiError> {
     let db = &state().db;
-    Ok(crate::core::links::invitations::find(db, &app.id, token, db.now())
-        .await
-        .map_err(internal)?
-        .map(|pending| pending.org.slug))
+    Ok(
+        crate::core::links::invitations::find(db, &app.id, token, db.now())
+            .await
+            .map_err(internal)?
+            .map(|pending| pending.org.slug),
+    )
 }
 
 /// Accept an organization invitation (to `slug`) by setting up the invited
@@ -317,16 +319,18 @@ pub struct OrgPage {
 #[server]
 pub async fn my_orgs(app_id: String) -> Result<Vec<MyOrg>, ApiError> {
     let (_, signin) = signed_in(&app_id).await?;
-    Ok(crate::core::orgs::members::of_user(&state().db, &signin.user.id)
-        .await
-        .map_err(internal)?
-        .into_iter()
-        .map(|(org, membership)| MyOrg {
-            roles: crate::core::orgs::members::roles_of(&membership),
-            slug: org.slug,
-            name: org.name,
-        })
-        .collect())
+    Ok(
+        crate::core::orgs::members::of_user(&state().db, &signin.user.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(org, membership)| MyOrg {
+                roles: crate::core::orgs::members::roles_of(&membership),
+                slug: org.slug,
+                name: org.name,
+            })
+            .collect(),
+    )
 }
 
 /// One organization of the signed-in user (members by e-mail, 50 a page,
@@ -507,10 +511,14 @@ pub async fn org_edit_team(
     as_member(&app_id, &slug, async |tx, org, acting| {
         let named = || name.clone().ok_or(crate::core::orgs::OrgError::NoSuchTeam);
         match action.as_str() {
-            "create" => teams::create(tx, &org, &acting, &named()?).await.map(|_| ()),
+            "create" => teams::create(tx, &org, &acting, &named()?)
+                .await
+                .map(|_| ()),
             "rename" => {
                 let team = teams::require(tx, &org, &team_id).await?;
-                teams::rename(tx, &org, &acting, &team, &named()?).await.map(|_| ())
+                teams::rename(tx, &org, &acting, &team, &named()?)
+                    .await
+                    .map(|_| ())
             }
             "delete" => {
                 let team = teams::require(tx, &org, &team_id).await?;
@@ -563,7 +571,11 @@ mod member_side {
         orgs::visible_to(&state().db, &app.id, slug, user_id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| ApiError::NotFound(format!("You are not a member of an organization \"{slug}\" here.")))
+            .ok_or_else(|| {
+                ApiError::NotFound(format!(
+                    "You are not a member of an organization \"{slug}\" here."
+                ))
+            })
     }
 
     /// A member of `org` (by user id), for a change.

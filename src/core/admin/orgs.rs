@@ -36,9 +36,7 @@ fn org_error(err: OrgError) -> AdminError {
         | OrgError::NotAMember(_)
         | OrgError::NoSuchTeam
         | OrgError::NoSuchUser
-        | OrgError::NoSuchInvitation => {
-            AdminError::NotFound(err.to_string())
-        }
+        | OrgError::NoSuchInvitation => AdminError::NotFound(err.to_string()),
         OrgError::OtherApp(_) => AdminError::NotFound("There is no such user in this app.".into()),
         OrgError::Refused(guard) => AdminError::Refused(guard.to_string()),
         OrgError::Fault(fault) => AdminError::Fault(fault),
@@ -139,9 +137,15 @@ pub async fn rename(
     slug: &OrgSlug,
     name: &DisplayName,
 ) -> Result<organization::Model, AdminError> {
-    org_change(db, operator, app_id, slug, "org.rename", None, async |tx, org| {
-        orgs::rename(tx, &org, name).await
-    })
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "org.rename",
+        None,
+        async |tx, org| orgs::rename(tx, &org, name).await,
+    )
     .await
 }
 
@@ -159,9 +163,15 @@ pub async fn delete(
             message: format!("Type the organization's slug, {slug}, to confirm its deletion."),
         });
     }
-    org_change(db, operator, app_id, slug, "org.delete", None, async |tx, org| {
-        orgs::delete(tx, &org).await
-    })
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "org.delete",
+        None,
+        async |tx, org| orgs::delete(tx, &org).await,
+    )
     .await
 }
 
@@ -173,7 +183,11 @@ async fn user_of(db: &Db, app_id: &AppId, user_id: &str) -> Result<app_user::Mod
 }
 
 /// The user `user_id` of the app, inside a team change.
-async fn member_user(tx: &Write, app_id: &AppId, user_id: &str) -> Result<app_user::Model, OrgError> {
+async fn member_user(
+    tx: &Write,
+    app_id: &AppId,
+    user_id: &str,
+) -> Result<app_user::Model, OrgError> {
     users::find(tx, app_id, user_id)
         .await?
         .ok_or(OrgError::NoSuchUser)
@@ -204,9 +218,15 @@ pub async fn add_member(
 ) -> Result<membership::Model, AdminError> {
     let user = user_of(db, app_id, user_id).await?;
     let target = Some(Target::user(user_id));
-    org_change(db, operator, app_id, slug, "membership.add", target, async |tx, org| {
-        members::add(tx, &org, &Acting::Operator, &user, roles).await
-    })
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "membership.add",
+        target,
+        async |tx, org| members::add(tx, &org, &Acting::Operator, &user, roles).await,
+    )
     .await
 }
 
@@ -220,9 +240,15 @@ pub async fn set_member_roles(
 ) -> Result<RoleChange, AdminError> {
     let user = user_of(db, app_id, user_id).await?;
     let target = Some(Target::user(user_id));
-    org_change(db, operator, app_id, slug, "membership.role_change", target, async |tx, org| {
-        members::set_roles(tx, &org, &Acting::Operator, &user, roles).await
-    })
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "membership.role_change",
+        target,
+        async |tx, org| members::set_roles(tx, &org, &Acting::Operator, &user, roles).await,
+    )
     .await
 }
 
@@ -235,9 +261,15 @@ pub async fn remove_member(
 ) -> Result<(), AdminError> {
     let user = user_of(db, app_id, user_id).await?;
     let target = Some(Target::user(user_id));
-    org_change(db, operator, app_id, slug, "membership.remove", target, async |tx, org| {
-        members::remove(tx, &org, &Acting::Operator, &user).await
-    })
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "membership.remove",
+        target,
+        async |tx, org| members::remove(tx, &org, &Acting::Operator, &user).await,
+    )
     .await
 }
 
@@ -258,8 +290,14 @@ pub async fn roles(
 
 /// Create, update or delete a custom organization role.
 pub enum RoleEdit {
-    Create { description: String, policy: RolePolicy },
-    Update { description: String, policy: RolePolicy },
+    Create {
+        description: String,
+        policy: RolePolicy,
+    },
+    Update {
+        description: String,
+        policy: RolePolicy,
+    },
     Delete,
 }
 
@@ -290,16 +328,18 @@ pub async fn edit_role(
     }
     change(db, operator, app_id, attempted, target, async |tx| {
         settled(match edit {
-            RoleEdit::Create { description, policy } => {
-                org_roles::create(tx, app_id, name, description, policy)
-                    .await
-                    .map(|_| ())
-            }
-            RoleEdit::Update { description, policy } => {
-                org_roles::update(tx, app_id, name, description, policy)
-                    .await
-                    .map(|_| ())
-            }
+            RoleEdit::Create {
+                description,
+                policy,
+            } => org_roles::create(tx, app_id, name, description, policy)
+                .await
+                .map(|_| ()),
+            RoleEdit::Update {
+                description,
+                policy,
+            } => org_roles::update(tx, app_id, name, description, policy)
+                .await
+                .map(|_| ()),
             RoleEdit::Delete => org_roles::delete(tx, app_id, name).await.map(|_| ()),
         })
     })
@@ -326,10 +366,21 @@ pub async fn teams(
 /// What an operator does to a team.
 pub enum TeamEdit<'a> {
     Create(&'a DisplayName),
-    Rename { team_id: &'a str, name: &'a DisplayName },
-    Delete { team_id: &'a str },
-    AddMember { team_id: &'a str, user_id: &'a str },
-    RemoveMember { team_id: &'a str, user_id: &'a str },
+    Rename {
+        team_id: &'a str,
+        name: &'a DisplayName,
+    },
+    Delete {
+        team_id: &'a str,
+    },
+    AddMember {
+        team_id: &'a str,
+        user_id: &'a str,
+    },
+    RemoveMember {
+        team_id: &'a str,
+        user_id: &'a str,
+    },
 }
 
 pub async fn edit_team(
@@ -347,12 +398,20 @@ pub async fn edit_team(
         TeamEdit::RemoveMember { .. } => "team.member_remove",
     };
     let acting = Acting::Operator;
-    org_change(db, operator, app_id, slug, attempted, None, async |tx, org| {
-        match edit {
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        attempted,
+        None,
+        async |tx, org| match edit {
             TeamEdit::Create(name) => teams::create(tx, &org, &acting, name).await.map(|_| ()),
             TeamEdit::Rename { team_id, name } => {
                 let team = teams::require(tx, &org, team_id).await?;
-                teams::rename(tx, &org, &acting, &team, name).await.map(|_| ())
+                teams::rename(tx, &org, &acting, &team, name)
+                    .await
+                    .map(|_| ())
             }
             TeamEdit::Delete { team_id } => {
                 let team = teams::require(tx, &org, team_id).await?;
@@ -361,7 +420,9 @@ pub async fn edit_team(
             TeamEdit::AddMember { team_id, user_id } => {
                 let team = teams::require(tx, &org, team_id).await?;
                 let user = member_user(tx, app_id, user_id).await?;
-                teams::add_member(tx, &org, &acting, &team, &user).await.map(|_| ())
+                teams::add_member(tx, &org, &acting, &team, &user)
+                    .await
+                    .map(|_| ())
             }
             TeamEdit::RemoveMember { team_id, user_id } => {
                 let team = teams::require(tx, &org, team_id).await?;
@@ -370,8 +431,8 @@ pub async fn edit_team(
                     .await
                     .map(|_| ())
             }
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -397,11 +458,19 @@ pub async fn invite(
     email: &Email,
     roles: &[RoleName],
 ) -> Result<String, AdminError> {
-    let token = org_change(db, operator, app_id, slug, "invitation.send", None, async |tx, org| {
-        invitations::send(tx, &org, &Acting::Operator, email, roles)
-            .await
-            .map(|(_, token)| token)
-    })
+    let token = org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "invitation.send",
+        None,
+        async |tx, org| {
+            invitations::send(tx, &org, &Acting::Operator, email, roles)
+                .await
+                .map(|(_, token)| token)
+        },
+    )
     .await?;
     Ok(token)
 }
@@ -419,13 +488,19 @@ pub async fn edit_invitation(
         true => ("invitation.revoke", Target::invitation(invitation_id)),
         false => ("invitation.resend", Target::invitation(invitation_id)),
     };
-    org_change(db, operator, app_id, slug, attempted, Some(target), async |tx, org| {
-        match revoke {
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        attempted,
+        Some(target),
+        async |tx, org| match revoke {
             true => invitations::revoke(tx, &org, &Acting::Operator, invitation_id).await,
             false => invitations::resend(tx, &org, &Acting::Operator, invitation_id)
                 .await
                 .map(|_| ()),
-        }
-    })
+        },
+    )
     .await
 }

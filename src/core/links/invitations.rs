@@ -11,8 +11,10 @@
 //! as that very account (another account is refused, clearly).
 
 use chrono::Duration;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
 use serde_json::json;
 use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
 
@@ -38,7 +40,9 @@ pub const LIFETIME: Duration = Duration::days(7);
 
 #[derive(Debug, thiserror::Error)]
 pub enum InviteError {
-    #[error("This invitation is invalid, was already used, was revoked or has expired. Ask for a new one.")]
+    #[error(
+        "This invitation is invalid, was already used, was revoked or has expired. Ask for a new one."
+    )]
     Invalid,
     #[error(
         "This invitation is for {invited}, but you are signed in as {signed_in}. Sign out, then sign in as {invited} to accept it."
@@ -142,10 +146,7 @@ pub async fn send(
     let level = locked_level(tx, org, acting).await?;
     ensure_admin(level)?;
     let roles = org_roles::resolve(tx, &org.app_id, roles).await?;
-    if let Some(above) = roles
-        .iter()
-        .find(|r| org_roles::Level::of_role(r) > level)
-    {
+    if let Some(above) = roles.iter().find(|r| org_roles::Level::of_role(r) > level) {
         return Err(Guard::RoleAboveOwn(above.clone()).into());
     }
     if let Some(user) = users::find_by_email(tx, &org.app_id, email).await?
@@ -156,7 +157,10 @@ pub async fn send(
     // One pending invitation per address and organization: a new one
     // replaces the last.
     invitation::Entity::update_many()
-        .col_expr(invitation::Column::RevokedAt, sea_orm::sea_query::Expr::value(tx.now))
+        .col_expr(
+            invitation::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(tx.now),
+        )
         .filter(invitation::Column::OrganizationId.eq(org.id.as_str()))
         .filter(invitation::Column::Email.eq(email.as_str()))
         .filter(invitation::Column::AcceptedAt.is_null())
@@ -318,7 +322,12 @@ pub async fn find<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    let Some(org) = orgs::find(db, app_id, row.organization_id.as_deref().unwrap_or_default()).await?
+    let Some(org) = orgs::find(
+        db,
+        app_id,
+        row.organization_id.as_deref().unwrap_or_default(),
+    )
+    .await?
     else {
         return Ok(None);
     };
@@ -476,7 +485,16 @@ pub async fn accept_with_password(
     let tx = write::begin(db, Actor::user(&id, email.as_str(), client.address.clone())).await?;
     let user = new_account(&tx, app, token, id, email, Some(hashed)).await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
-    let signed_in = signin::succeed(&tx, app, &user, Factor::Password, &keys, client, signin::Browser::New).await?;
+    let signed_in = signin::succeed(
+        &tx,
+        app,
+        &user,
+        Factor::Password,
+        &keys,
+        client,
+        signin::Browser::New,
+    )
+    .await?;
     tx.commit().await?;
     Ok(signed_in)
 }
@@ -520,13 +538,26 @@ pub async fn finish_with_passkey(
         Some(password) => Some(password.hashed().await?),
         None => None,
     };
-    let tx = write::begin(db, Actor::user(&user_id, email.as_str(), client.address.clone())).await?;
+    let tx = write::begin(
+        db,
+        Actor::user(&user_id, email.as_str(), client.address.clone()),
+    )
+    .await?;
     ceremonies::spend(&tx, ceremony).await??;
     let user = new_account(&tx, app, token, user_id, email, password).await?;
     passkeys::store(&tx, &user, "Passkey", &key).await?;
     let codes = recovery_codes::generate(&tx, &user).await?;
     let keys = throttle::Keys::new(&app.id, &user.email, client.address.as_deref(), None);
-    let signed_in = signin::succeed(&tx, app, &user, Factor::Passkey, &keys, client, signin::Browser::New).await?;
+    let signed_in = signin::succeed(
+        &tx,
+        app,
+        &user,
+        Factor::Passkey,
+        &keys,
+        client,
+        signin::Browser::New,
+    )
+    .await?;
     tx.commit().await?;
     Ok((signed_in, codes))
 }

@@ -568,8 +568,7 @@ pub async fn decide(
     };
     // An organization role's factor policy steps up like an app role's.
     if let Some(org) = &organization {
-        let standing =
-            orgs::claims::standing(db, &app.id, &org.id, &signin.user.id, false).await?;
+        let standing = orgs::claims::standing(db, &app.id, &org.id, &signin.user.id, false).await?;
         if let Some(standing) = standing {
             let unmet = standing.unmet(&factors, now);
             if !unmet.is_empty() {

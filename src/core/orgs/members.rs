@@ -194,7 +194,10 @@ pub(crate) async fn add_unchecked(
 /// What a role change did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoleChange {
-    Changed { before: Vec<String>, after: Vec<String> },
+    Changed {
+        before: Vec<String>,
+        after: Vec<String>,
+    },
     Unchanged,
 }
 
@@ -326,7 +329,8 @@ pub async fn page<C: ConnectionTrait>(
         .filter(app_user::Column::AppId.eq(org.app_id.as_str()))
         .filter(app_user::Column::Id.in_subquery(members_of_org));
     if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
-        select = select.filter(Expr::col(app_user::Column::Email).like(super::contains_pattern(query)));
+        select =
+            select.filter(Expr::col(app_user::Column::Email).like(super::contains_pattern(query)));
     }
     if let Some(after) = after {
         select = select.filter(app_user::Column::Email.gt(after));

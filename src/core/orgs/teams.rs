@@ -9,8 +9,8 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::members::{self, Acting, ensure_admin, locked_level};
 use super::OrgError;
+use super::members::{self, Acting, ensure_admin, locked_level};
 use crate::core::audit::{self, Action, Event, Target};
 use crate::core::secrets;
 use crate::core::write::Write;
@@ -73,7 +73,9 @@ pub async fn require_named<C: ConnectionTrait>(
     org: &organization::Model,
     name: &str,
 ) -> Result<team::Model, OrgError> {
-    find_named(db, org, name.trim()).await?.ok_or(OrgError::NoSuchTeam)
+    find_named(db, org, name.trim())
+        .await?
+        .ok_or(OrgError::NoSuchTeam)
 }
 
 fn taken(name: &DisplayName) -> impl FnOnce(sea_orm::DbErr) -> OrgError + '_ {
@@ -147,8 +149,17 @@ pub async fn delete(
 ) -> Result<(), OrgError> {
     ensure_admin(locked_level(tx, org, acting).await?)?;
     let members = member_count(tx, &team.id).await?;
-    team::Entity::delete_by_id(team.id.as_str()).exec(tx).await?;
-    record(tx, org, Action::TeamDeleted, team, json!({ "members": members })).await
+    team::Entity::delete_by_id(team.id.as_str())
+        .exec(tx)
+        .await?;
+    record(
+        tx,
+        org,
+        Action::TeamDeleted,
+        team,
+        json!({ "members": members }),
+    )
+    .await
 }
 
 /// Put a member of the organization into a team. Records

@@ -24,7 +24,11 @@ use crate::ui::hosted::query_param;
 /// Reload `reload` once `action` succeeded.
 fn reload_after<I, O>(action: ServerAction<I>, reload: Reload)
 where
-    I: leptos::server_fn::ServerFn<Output = O, Error = crate::api::ApiError> + Clone + Send + Sync + 'static,
+    I: leptos::server_fn::ServerFn<Output = O, Error = crate::api::ApiError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
     O: Clone + Send + Sync + 'static,
 {
     Effect::new(move |previous: Option<usize>| {
@@ -61,7 +65,13 @@ pub fn OrgsPage() -> impl IntoView {
 }
 
 #[component]
-fn Orgs(app: AppView, page: Page, query: Option<String>, paged: bool, reload: Reload) -> impl IntoView {
+fn Orgs(
+    app: AppView,
+    page: Page,
+    query: Option<String>,
+    paged: bool,
+    reload: Reload,
+) -> impl IntoView {
     let create = ServerAction::<ConsoleCreateOrg>::new();
     let creating = RwSignal::new(false);
     let error = action_error(create);
@@ -163,12 +173,24 @@ pub fn OrgPage() -> impl IntoView {
     let reload = Reload::new();
     let app = Resource::new(move || app_id.get(), console_app);
     let data = Resource::new(
-        move || (app_id.get(), slug.get(), query.get(), after.get(), reload.track()),
+        move || {
+            (
+                app_id.get(),
+                slug.get(),
+                query.get(),
+                after.get(),
+                reload.track(),
+            )
+        },
         |(app_id, slug, q, after, _)| async move {
             let members = console_org_members(app_id.clone(), slug.clone(), q, after).await?;
             let invitations = console_org_invitations(app_id.clone(), slug.clone()).await?;
             let teams = console_org_teams(app_id, slug).await?;
-            Ok::<_, crate::api::ApiError>(OrgData { members, invitations, teams })
+            Ok::<_, crate::api::ApiError>(OrgData {
+                members,
+                invitations,
+                teams,
+            })
         },
     );
     let invited = ServerAction::<ConsoleInviteToOrg>::new();
@@ -231,7 +253,10 @@ fn Organization(
             }
         }
     });
-    let (delete_app, delete_slug) = (StoredValue::new(app_id.clone()), StoredValue::new(slug.clone()));
+    let (delete_app, delete_slug) = (
+        StoredValue::new(app_id.clone()),
+        StoredValue::new(slug.clone()),
+    );
     let delete_message = format!(
         "Its {} memberships, pending invitations and teams go with it, and tokens issued for it lose its claims at their next refresh. Type its slug, {}, to confirm.",
         data.members.total, slug
@@ -288,10 +313,15 @@ fn Members(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> im
     reload_after(remove, reload);
     let add_error = action_error(add);
     let change_error = Signal::derive(move || {
-        action_error(set_roles).get().or_else(|| action_error(remove).get())
+        action_error(set_roles)
+            .get()
+            .or_else(|| action_error(remove).get())
     });
     let next = data.members.next.as_deref().map(|after| {
-        page_link(&format!("/console/apps/{app_id}/orgs/{slug}"), [("after", after)])
+        page_link(
+            &format!("/console/apps/{app_id}/orgs/{slug}"),
+            [("after", after)],
+        )
     });
     let rows = data
         .members
@@ -392,28 +422,39 @@ fn Invitations(
     let invite_error = action_error(invited);
     let edit_error = action_error(edit);
     let link = move || invited.value().get().and_then(Result::ok);
-    let form = |id: &str, email: &str, action: &'static str, label: &'static str, class: &'static str| {
-        let fields = org_fields(&app_id, &slug);
-        let (id, test_id) = (id.to_owned(), format!("{action}-{email}"));
-        view! {
-            <ActionForm action=edit>
-                {fields}
-                <input type="hidden" name="invitation_id" value=id />
-                <input type="hidden" name="action" value=action />
-                <button type="submit" class=class data-testid=test_id>{label}</button>
-            </ActionForm>
-        }
-    };
+    let form =
+        |id: &str, email: &str, action: &'static str, label: &'static str, class: &'static str| {
+            let fields = org_fields(&app_id, &slug);
+            let (id, test_id) = (id.to_owned(), format!("{action}-{email}"));
+            view! {
+                <ActionForm action=edit>
+                    {fields}
+                    <input type="hidden" name="invitation_id" value=id />
+                    <input type="hidden" name="action" value=action />
+                    <button type="submit" class=class data-testid=test_id>{label}</button>
+                </ActionForm>
+            }
+        };
     let list = rows
         .iter()
         .map(|row| {
-            let buttons = can_write.then(|| view! {
-                <div class="flex gap-2">
-                    {form(&row.id, &row.email, "resend", "Resend", SMALL_BUTTON)}
-                    {form(&row.id, &row.email, "revoke", "Revoke", SMALL_DANGER_BUTTON)}
-                </div>
+            let buttons = can_write.then(|| {
+                view! {
+                    <div class="flex gap-2">
+                        {form(&row.id, &row.email, "resend", "Resend", SMALL_BUTTON)}
+                        {form(&row.id, &row.email, "revoke", "Revoke", SMALL_DANGER_BUTTON)}
+                    </div>
+                }
             });
-            let (email, about) = (row.email.clone(), format!("{} · sent {} · expires {}", row.roles.join(", "), row.sent, row.expires));
+            let (email, about) = (
+                row.email.clone(),
+                format!(
+                    "{} · sent {} · expires {}",
+                    row.roles.join(", "),
+                    row.sent,
+                    row.expires
+                ),
+            );
             view! {
                 <li class="flex flex-wrap items-center justify-between gap-3 py-3">
                     <div class="min-w-0">

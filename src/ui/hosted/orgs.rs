@@ -11,8 +11,8 @@ use leptos_router::hooks::use_params_map;
 use super::{HostedPage, query_param};
 use crate::api::hosted::HostedApp;
 use crate::api::hosted::orgs::{
-    MyOrg, OrgEditInvitation, OrgEditTeam, OrgInvite, OrgPage, OrgRemoveMember,
-    OrgSetMemberRoles, my_orgs, org_view,
+    MyOrg, OrgEditInvitation, OrgEditTeam, OrgInvite, OrgPage, OrgRemoveMember, OrgSetMemberRoles,
+    my_orgs, org_view,
 };
 use crate::ui::components::{
     Badge, Card, EmptyState, Field, FormError, Notice, SMALL_BUTTON, SMALL_DANGER_BUTTON,
@@ -121,7 +121,10 @@ fn OrgLinks(app_id: String, list: Vec<MyOrg>, current: Option<String>) -> impl I
 
 /// One organization, reloaded after each change.
 #[derive(Clone, Copy)]
-struct Loaded(Resource<Result<OrgPage, crate::api::ApiError>>, RwSignal<u32>);
+struct Loaded(
+    Resource<Result<OrgPage, crate::api::ApiError>>,
+    RwSignal<u32>,
+);
 
 #[component]
 pub fn OrgPage() -> impl IntoView {
@@ -182,7 +185,11 @@ fn OrgContent(app: HostedApp) -> impl IntoView {
 
 /// A section of the organization page.
 #[component]
-fn Section(#[prop(into)] title: String, #[prop(into)] test_id: String, children: Children) -> impl IntoView {
+fn Section(
+    #[prop(into)] title: String,
+    #[prop(into)] test_id: String,
+    children: Children,
+) -> impl IntoView {
     view! {
         <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-testid=test_id>
             <h2 class="mb-4 text-base font-semibold text-slate-900">{title}</h2>
@@ -194,7 +201,11 @@ fn Section(#[prop(into)] title: String, #[prop(into)] test_id: String, children:
 /// Reload the page once `action` succeeded.
 fn reload_after<I>(action: ServerAction<I>, reload: RwSignal<u32>)
 where
-    I: leptos::server_fn::ServerFn<Output = (), Error = crate::api::ApiError> + Clone + Send + Sync + 'static,
+    I: leptos::server_fn::ServerFn<Output = (), Error = crate::api::ApiError>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
 {
     Effect::new(move |_| {
         if matches!(action.value().get(), Some(Ok(()))) {
@@ -204,7 +215,12 @@ where
 }
 
 #[component]
-fn Organization(app: HostedApp, org: OrgPage, others: Vec<MyOrg>, reload: RwSignal<u32>) -> impl IntoView {
+fn Organization(
+    app: HostedApp,
+    org: OrgPage,
+    others: Vec<MyOrg>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
     let app_id = app.id.clone();
     let switcher = if others.len() > 1 {
         let (app_id, slug) = (app_id.clone(), org.slug.clone());
@@ -260,7 +276,12 @@ fn Members(app_id: String, org: OrgPage, reload: RwSignal<u32>) -> impl IntoView
     let set_error = action_error(set_roles);
     let remove_error = action_error(remove);
     let next = org.next.clone().map(|after| {
-        format!("/a/{}/orgs/{}?after={}", app_id, org.slug, after.replace('@', "%40").replace('+', "%2B"))
+        format!(
+            "/a/{}/orgs/{}?after={}",
+            app_id,
+            org.slug,
+            after.replace('@', "%40").replace('+', "%2B")
+        )
     });
     let rows = org
         .members
@@ -373,7 +394,11 @@ fn Invitations(app_id: String, org: OrgPage, reload: RwSignal<u32>) -> impl Into
             view! { <option value=role.clone() selected=selected>{role.clone()}</option> }
         })
         .collect_view();
-    let form = |row_id: &str, email: &str, action: &'static str, label: &'static str, class: &'static str| {
+    let form = |row_id: &str,
+                email: &str,
+                action: &'static str,
+                label: &'static str,
+                class: &'static str| {
         let fields = org_fields(&app_id, &org.slug);
         let row_id = row_id.to_owned();
         let test_id = format!("{action}-{email}");

@@ -42,7 +42,14 @@ async fn operators_manage_organizations_with_paging_and_search() {
     assert!(error.to_string().contains("already exists"), "{error}");
 
     let first = owner
-        .call(&app, ConsoleOrgs { app_id: "demo".into(), query: None, after: None })
+        .call(
+            &app,
+            ConsoleOrgs {
+                app_id: "demo".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(first["total"], 53);
@@ -51,7 +58,11 @@ async fn operators_manage_organizations_with_paging_and_search() {
     let second = owner
         .call(
             &app,
-            ConsoleOrgs { app_id: "demo".into(), query: None, after: Some("org-49".into()) },
+            ConsoleOrgs {
+                app_id: "demo".into(),
+                query: None,
+                after: Some("org-49".into()),
+            },
         )
         .await
         .unwrap();
@@ -67,7 +78,11 @@ async fn operators_manage_organizations_with_paging_and_search() {
     let found = owner
         .call(
             &app,
-            ConsoleOrgs { app_id: "demo".into(), query: Some("ORGANIZATION 1".into()), after: None },
+            ConsoleOrgs {
+                app_id: "demo".into(),
+                query: Some("ORGANIZATION 1".into()),
+                after: None,
+            },
         )
         .await
         .unwrap();
@@ -102,14 +117,23 @@ async fn operators_manage_organizations_with_paging_and_search() {
     owner
         .call(
             &app,
-            ConsoleRenameOrg { app_id: "demo".into(), slug: "org-07".into(), name: "Seven".into() },
+            ConsoleRenameOrg {
+                app_id: "demo".into(),
+                slug: "org-07".into(),
+                name: "Seven".into(),
+            },
         )
         .await
         .unwrap();
     let page = owner
         .call(
             &app,
-            ConsoleOrgMembers { app_id: "demo".into(), slug: "org-07".into(), query: None, after: None },
+            ConsoleOrgMembers {
+                app_id: "demo".into(),
+                slug: "org-07".into(),
+                query: None,
+                after: None,
+            },
         )
         .await
         .unwrap();
@@ -119,15 +143,26 @@ async fn operators_manage_organizations_with_paging_and_search() {
     let error = owner
         .call(
             &app,
-            ConsoleDeleteOrg { app_id: "demo".into(), slug: "org-07".into(), confirmation: "org-7".into() },
+            ConsoleDeleteOrg {
+                app_id: "demo".into(),
+                slug: "org-07".into(),
+                confirmation: "org-7".into(),
+            },
         )
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("Type the organization's slug"), "{error}");
+    assert!(
+        error.to_string().contains("Type the organization's slug"),
+        "{error}"
+    );
     let said = owner
         .call(
             &app,
-            ConsoleDeleteOrg { app_id: "demo".into(), slug: "org-07".into(), confirmation: "org-07".into() },
+            ConsoleDeleteOrg {
+                app_id: "demo".into(),
+                slug: "org-07".into(),
+                confirmation: "org-07".into(),
+            },
         )
         .await
         .unwrap();
@@ -138,29 +173,63 @@ async fn operators_manage_organizations_with_paging_and_search() {
 async fn operators_change_organizations_only_within_their_access() {
     let (app, owner) = demo_with_owner().await;
     owner
-        .call(&app, ConsoleCreateOrg { app_id: "demo".into(), slug: "acme".into(), name: "Acme".into() })
+        .call(
+            &app,
+            ConsoleCreateOrg {
+                app_id: "demo".into(),
+                slug: "acme".into(),
+                name: "Acme".into(),
+            },
+        )
         .await
         .unwrap();
     let auditor = operator(&app, &owner, "auditor@example.com", "auditor").await;
     let listed = auditor
-        .call(&app, ConsoleOrgs { app_id: "demo".into(), query: None, after: None })
+        .call(
+            &app,
+            ConsoleOrgs {
+                app_id: "demo".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(listed["total"], 1);
     let error = auditor
-        .call(&app, ConsoleCreateOrg { app_id: "demo".into(), slug: "evil".into(), name: "Evil".into() })
+        .call(
+            &app,
+            ConsoleCreateOrg {
+                app_id: "demo".into(),
+                slug: "evil".into(),
+                name: "Evil".into(),
+            },
+        )
         .await
         .unwrap_err();
     assert!(refused(&error).contains("read-only"), "{error}");
 
     // An admin of another app does not learn that demo exists.
     owner
-        .call(&app, oneauth::api::console::apps::ConsoleCreateApp { app_id: "other".into(), name: "Other".into() })
+        .call(
+            &app,
+            oneauth::api::console::apps::ConsoleCreateApp {
+                app_id: "other".into(),
+                name: "Other".into(),
+            },
+        )
         .await
         .unwrap();
     let scoped = operator(&app, &owner, "other-admin@example.com", "admin:other").await;
     let error = scoped
-        .call(&app, ConsoleOrgs { app_id: "demo".into(), query: None, after: None })
+        .call(
+            &app,
+            ConsoleOrgs {
+                app_id: "demo".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap_err();
     assert!(error.to_string().contains("no app called"), "{error}");
@@ -179,7 +248,14 @@ async fn the_last_org_owner_is_not_demoted_removed_deactivated_or_deleted() {
     add_user(&app, "demo", "ada@example.com");
     add_user(&app, "demo", "bob@example.com");
     owner
-        .call(&app, ConsoleCreateOrg { app_id: "demo".into(), slug: "acme".into(), name: "Acme".into() })
+        .call(
+            &app,
+            ConsoleCreateOrg {
+                app_id: "demo".into(),
+                slug: "acme".into(),
+                name: "Acme".into(),
+            },
+        )
         .await
         .unwrap();
     for (email, role) in [("ada@example.com", "owner"), ("bob@example.com", "admin")] {
@@ -232,7 +308,12 @@ async fn the_last_org_owner_is_not_demoted_removed_deactivated_or_deleted() {
     let recorded = refusals(&app)
         .await
         .into_iter()
-        .filter(|r| r["reason"].as_str().unwrap().contains("last owner of this organization"))
+        .filter(|r| {
+            r["reason"]
+                .as_str()
+                .unwrap()
+                .contains("last owner of this organization")
+        })
         .count();
     assert_eq!(recorded, 4);
     // A deactivated co-owner does not count: Bob made owner, then
@@ -253,7 +334,12 @@ async fn the_last_org_owner_is_not_demoted_removed_deactivated_or_deleted() {
     owner
         .call(
             &app,
-            ConsoleSetUserActive { app_id: "demo".into(), user_id: bob, active: false, confirmation: None },
+            ConsoleSetUserActive {
+                app_id: "demo".into(),
+                user_id: bob,
+                active: false,
+                confirmation: None,
+            },
         )
         .await
         .unwrap();
@@ -282,7 +368,14 @@ async fn two_concurrent_demotions_of_the_last_two_org_owners_one_succeeds() {
     add_user(&app, "demo", "ada@example.com");
     add_user(&app, "demo", "bob@example.com");
     owner
-        .call(&app, ConsoleCreateOrg { app_id: "demo".into(), slug: "acme".into(), name: "Acme".into() })
+        .call(
+            &app,
+            ConsoleCreateOrg {
+                app_id: "demo".into(),
+                slug: "acme".into(),
+                name: "Acme".into(),
+            },
+        )
         .await
         .unwrap();
     for email in ["ada@example.com", "bob@example.com"] {
@@ -323,7 +416,12 @@ async fn two_concurrent_demotions_of_the_last_two_org_owners_one_succeeds() {
         let page = owner
             .call(
                 &app,
-                ConsoleOrgMembers { app_id: "demo".into(), slug: "acme".into(), query: None, after: None },
+                ConsoleOrgMembers {
+                    app_id: "demo".into(),
+                    slug: "acme".into(),
+                    query: None,
+                    after: None,
+                },
             )
             .await
             .unwrap();

@@ -26,7 +26,11 @@ fn set_roles(user_id: &str, roles: &str) -> OrgSetMemberRoles {
 }
 
 fn remove(user_id: &str) -> OrgRemoveMember {
-    OrgRemoveMember { app_id: "shop".into(), slug: "acme".into(), user_id: user_id.into() }
+    OrgRemoveMember {
+        app_id: "shop".into(),
+        slug: "acme".into(),
+        user_id: user_id.into(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -34,14 +38,55 @@ async fn a_member_of_one_organization_sees_nothing_of_another() {
     let app = spawn_app().await;
     shop_with_acme(&app, &["ada@example.com", "bob@example.com"]);
     add_member(&app, "ada@example.com", &["owner"]);
-    app.cli(&["org", "create", "--app", "shop", "globex", "--name", "Globex"]).expect_success();
-    app.cli(&["org", "member", "add", "--app", "shop", "--org", "globex", "--email", "bob@example.com", "--role", "owner"])
-        .expect_success();
-    app.cli(&["org", "team", "create", "--app", "shop", "--org", "globex", "Secret team"]).expect_success();
+    app.cli(&[
+        "org", "create", "--app", "shop", "globex", "--name", "Globex",
+    ])
+    .expect_success();
+    app.cli(&[
+        "org",
+        "member",
+        "add",
+        "--app",
+        "shop",
+        "--org",
+        "globex",
+        "--email",
+        "bob@example.com",
+        "--role",
+        "owner",
+    ])
+    .expect_success();
+    app.cli(&[
+        "org",
+        "team",
+        "create",
+        "--app",
+        "shop",
+        "--org",
+        "globex",
+        "Secret team",
+    ])
+    .expect_success();
     let ada = signed_in(&app, "ada@example.com").await;
-    let mine = app.call_json(&ada, MyOrgs { app_id: "shop".into() }).await.unwrap();
-    assert_eq!(mine, json!([{ "slug": "acme", "name": "Acme Inc.", "roles": ["owner"] }]));
-    let view = |slug: &str| OrgView { app_id: "shop".into(), slug: slug.into(), query: None, after: None };
+    let mine = app
+        .call_json(
+            &ada,
+            MyOrgs {
+                app_id: "shop".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        mine,
+        json!([{ "slug": "acme", "name": "Acme Inc.", "roles": ["owner"] }])
+    );
+    let view = |slug: &str| OrgView {
+        app_id: "shop".into(),
+        slug: slug.into(),
+        query: None,
+        after: None,
+    };
     let seen = app.call_json(&ada, view("acme")).await.unwrap();
     assert_eq!(seen["members"][0]["email"], "ada@example.com");
     assert_eq!(seen["manages"], true);
@@ -58,20 +103,46 @@ async fn a_member_of_one_organization_sees_nothing_of_another() {
     let error = app
         .call_json(
             &ada,
-            OrgSetMemberRoles { app_id: "shop".into(), slug: "globex".into(), user_id: bob, roles: Some("member".into()) },
+            OrgSetMemberRoles {
+                app_id: "shop".into(),
+                slug: "globex".into(),
+                user_id: bob,
+                roles: Some("member".into()),
+            },
         )
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("not a member of an organization"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("not a member of an organization"),
+        "{error}"
+    );
     // Signed out: nothing at all.
-    let error = app.call_json(&browser(), MyOrgs { app_id: "shop".into() }).await.unwrap_err();
+    let error = app
+        .call_json(
+            &browser(),
+            MyOrgs {
+                app_id: "shop".into(),
+            },
+        )
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("SignInRequired"), "{error}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn owners_and_admins_manage_up_to_their_own_level() {
     let app = spawn_app().await;
-    shop_with_acme(&app, &["ada@example.com", "bob@example.com", "cy@example.com", "dee@example.com"]);
+    shop_with_acme(
+        &app,
+        &[
+            "ada@example.com",
+            "bob@example.com",
+            "cy@example.com",
+            "dee@example.com",
+        ],
+    );
     add_member(&app, "ada@example.com", &["owner"]);
     add_member(&app, "bob@example.com", &["admin"]);
     add_member(&app, "cy@example.com", &["member"]);
@@ -85,20 +156,45 @@ async fn owners_and_admins_manage_up_to_their_own_level() {
     let cy_browser = signed_in(&app, "cy@example.com").await;
 
     // A plain member manages nothing.
-    let error = app.call_json(&cy_browser, set_roles(&dee, "admin")).await.unwrap_err();
-    assert!(refused(&error).contains("Only the organization's owners and admins"), "{error}");
+    let error = app
+        .call_json(&cy_browser, set_roles(&dee, "admin"))
+        .await
+        .unwrap_err();
+    assert!(
+        refused(&error).contains("Only the organization's owners and admins"),
+        "{error}"
+    );
     let view = app
-        .call_json(&cy_browser, OrgView { app_id: "shop".into(), slug: "acme".into(), query: None, after: None })
+        .call_json(
+            &cy_browser,
+            OrgView {
+                app_id: "shop".into(),
+                slug: "acme".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(view["manages"], false);
     assert_eq!(view["invitations"], json!([]));
 
     // An admin grants up to admin, never owner, and cannot touch an owner.
-    app.call_json(&bob_browser, set_roles(&dee, "admin")).await.unwrap();
-    let error = app.call_json(&bob_browser, set_roles(&dee, "owner")).await.unwrap_err();
-    assert!(refused(&error).contains("cannot grant the organization role \"owner\""), "{error}");
-    let error = app.call_json(&bob_browser, set_roles(&ada, "member")).await.unwrap_err();
+    app.call_json(&bob_browser, set_roles(&dee, "admin"))
+        .await
+        .unwrap();
+    let error = app
+        .call_json(&bob_browser, set_roles(&dee, "owner"))
+        .await
+        .unwrap_err();
+    assert!(
+        refused(&error).contains("cannot grant the organization role \"owner\""),
+        "{error}"
+    );
+    let error = app
+        .call_json(&bob_browser, set_roles(&ada, "member"))
+        .await
+        .unwrap_err();
     assert!(refused(&error).contains("above your own"), "{error}");
     let error = app.call_json(&bob_browser, remove(&ada)).await.unwrap_err();
     assert!(refused(&error).contains("above your own"), "{error}");
@@ -108,7 +204,10 @@ async fn owners_and_admins_manage_up_to_their_own_level() {
         email: "new@example.com".into(),
         roles: Some(roles.into()),
     };
-    let error = app.call_json(&bob_browser, invite("owner")).await.unwrap_err();
+    let error = app
+        .call_json(&bob_browser, invite("owner"))
+        .await
+        .unwrap_err();
     assert!(refused(&error).contains("\"owner\""), "{error}");
     app.call_json(&bob_browser, invite("admin")).await.unwrap();
     app.call_json(&bob_browser, remove(&cy)).await.unwrap();
@@ -116,12 +215,27 @@ async fn owners_and_admins_manage_up_to_their_own_level() {
     // Teams: an admin makes one and puts members in it; not outsiders.
     app.call_json(
         &bob_browser,
-        OrgEditTeam { app_id: "shop".into(), slug: "acme".into(), action: "create".into(), team_id: None, name: Some("Ops".into()), user_id: None },
+        OrgEditTeam {
+            app_id: "shop".into(),
+            slug: "acme".into(),
+            action: "create".into(),
+            team_id: None,
+            name: Some("Ops".into()),
+            user_id: None,
+        },
     )
     .await
     .unwrap();
     let view = app
-        .call_json(&bob_browser, OrgView { app_id: "shop".into(), slug: "acme".into(), query: None, after: None })
+        .call_json(
+            &bob_browser,
+            OrgView {
+                app_id: "shop".into(),
+                slug: "acme".into(),
+                query: None,
+                after: None,
+            },
+        )
         .await
         .unwrap();
     let team = view["teams"][0]["id"].as_str().unwrap().to_owned();
@@ -148,7 +262,13 @@ async fn owners_and_admins_manage_up_to_their_own_level() {
         ]
     );
     let actions = app.actions("shop").await;
-    for action in ["membership.role_changed", "membership.removed", "invitation.sent", "team.created", "team.member_added"] {
+    for action in [
+        "membership.role_changed",
+        "membership.removed",
+        "invitation.sent",
+        "team.created",
+        "team.member_added",
+    ] {
         assert!(actions.iter().any(|a| a == action), "{action}");
     }
 }
@@ -161,27 +281,51 @@ async fn changing_ones_own_access_needs_a_recent_sign_in_and_the_last_owner_stay
     let ada = user_id(&app, "shop", "ada@example.com").await;
     let browser = signed_in(&app, "ada@example.com").await;
     // The last owner cannot step down or leave, fresh or not.
-    let error = app.call_json(&browser, set_roles(&ada, "member")).await.unwrap_err();
+    let error = app
+        .call_json(&browser, set_roles(&ada, "member"))
+        .await
+        .unwrap_err();
     assert!(refused(&error).contains("last owner"), "{error}");
     let error = app.call_json(&browser, remove(&ada)).await.unwrap_err();
     assert!(refused(&error).contains("last owner"), "{error}");
 
     add_member(&app, "eve@example.com", &["owner"]);
     app.advance_clock(chrono::Duration::minutes(6));
-    let error = app.call_json(&browser, set_roles(&ada, "member")).await.unwrap_err();
-    assert!(error["ReauthRequired"].as_str().unwrap().contains("recent sign-in"), "{error}");
+    let error = app
+        .call_json(&browser, set_roles(&ada, "member"))
+        .await
+        .unwrap_err();
+    assert!(
+        error["ReauthRequired"]
+            .as_str()
+            .unwrap()
+            .contains("recent sign-in"),
+        "{error}"
+    );
     let error = app.call_json(&browser, remove(&ada)).await.unwrap_err();
     assert!(error["ReauthRequired"].is_string(), "{error}");
     app.call_json(
         &browser,
-        ReauthenticateWithPassword { app_id: "shop".into(), password: PASSWORD.into(), return_to: None },
+        ReauthenticateWithPassword {
+            app_id: "shop".into(),
+            password: PASSWORD.into(),
+            return_to: None,
+        },
     )
     .await
     .unwrap();
-    app.call_json(&browser, set_roles(&ada, "admin")).await.unwrap();
+    app.call_json(&browser, set_roles(&ada, "admin"))
+        .await
+        .unwrap();
     app.call_json(&browser, remove(&ada)).await.unwrap();
-    assert_eq!(members(&app), vec![("eve@example.com".into(), vec!["owner".into()])]);
+    assert_eq!(
+        members(&app),
+        vec![("eve@example.com".into(), vec!["owner".into()])]
+    );
     let events = app.actions_with_details("shop").await;
-    let left = events.iter().find(|(a, _)| a == "membership.removed").unwrap();
+    let left = events
+        .iter()
+        .find(|(a, _)| a == "membership.removed")
+        .unwrap();
     assert_eq!(left.1["self"], true);
 }

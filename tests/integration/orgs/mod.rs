@@ -16,14 +16,24 @@ pub fn shop_with_acme(app: &TestApp, emails: &[&str]) -> serde_json::Value {
     for email in emails {
         add_user(app, "shop", email);
     }
-    app.cli(&["org", "create", "--app", "shop", "acme", "--name", "Acme Inc."])
-        .expect_success();
+    app.cli(&[
+        "org",
+        "create",
+        "--app",
+        "shop",
+        "acme",
+        "--name",
+        "Acme Inc.",
+    ])
+    .expect_success();
     created
 }
 
 /// `oneauth org member add` with `roles`.
 pub fn add_member(app: &TestApp, email: &str, roles: &[&str]) {
-    let mut args = vec!["org", "member", "add", "--app", "shop", "--org", "acme", "--email", email];
+    let mut args = vec![
+        "org", "member", "add", "--app", "shop", "--org", "acme", "--email", email,
+    ];
     for role in roles {
         args.extend(["--role", role]);
     }

@@ -28,8 +28,27 @@ fn org(app: &TestApp, args: &[&str]) {
 async fn a_member_gets_the_organization_in_both_tokens() {
     let app = spawn_app().await;
     let (created, browser) = ada_in_acme(&app).await;
-    org(&app, &["team", "create", "--app", "shop", "--org", "acme", "Platform"]);
-    org(&app, &["team", "add", "--app", "shop", "--org", "acme", "--team", "Platform", "--email", "ada@example.com"]);
+    org(
+        &app,
+        &[
+            "team", "create", "--app", "shop", "--org", "acme", "Platform",
+        ],
+    );
+    org(
+        &app,
+        &[
+            "team",
+            "add",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "--team",
+            "Platform",
+            "--email",
+            "ada@example.com",
+        ],
+    );
     let client = Client::from_created(&app, &created);
 
     // Her only organization is selected without asking.
@@ -39,12 +58,13 @@ async fn a_member_gets_the_organization_in_both_tokens() {
         assert_eq!(claims["org_slug"], "acme", "{token}: {claims}");
         assert_eq!(claims["org_roles"], json!(["owner"]), "{token}");
         assert!(claims["org_id"].as_str().unwrap().len() > 10, "{token}");
-        assert!(claims.get("teams").is_none(), "{token}: teams only when asked");
+        assert!(
+            claims.get("teams").is_none(),
+            "{token}: teams only when asked"
+        );
     }
     // Teams when the client asks for them.
-    let tokens = client
-        .tokens(&browser, &[("scope", "openid teams")])
-        .await;
+    let tokens = client.tokens(&browser, &[("scope", "openid teams")]).await;
     let access = claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(access["teams"], json!(["Platform"]));
 
@@ -60,7 +80,10 @@ async fn a_member_gets_the_organization_in_both_tokens() {
 async fn organization_is_checked_against_the_memberships() {
     let app = spawn_app().await;
     let (created, browser) = ada_in_acme(&app).await;
-    org(&app, &["create", "--app", "shop", "globex", "--name", "Globex"]);
+    org(
+        &app,
+        &["create", "--app", "shop", "globex", "--name", "Globex"],
+    );
     let client = Client::from_created(&app, &created);
     let acme_id = app
         .cli(&["org", "list", "--app", "shop", "--search", "acme"])
@@ -86,15 +109,30 @@ async fn organization_is_checked_against_the_memberships() {
     // A member names hers by slug or by id.
     for named in ["acme", acme_id["org_id"].as_str().unwrap()] {
         let tokens = client.tokens(&browser, &[("organization", named)]).await;
-        assert_eq!(claims(tokens["access_token"].as_str().unwrap())["org_slug"], "acme");
+        assert_eq!(
+            claims(tokens["access_token"].as_str().unwrap())["org_slug"],
+            "acme"
+        );
     }
     // The organization of another app is no organization here.
     let other = app.create_app("other", "Other");
     crate::common::add_user(&app, "other", "ada@example.com");
-    app.cli(&["org", "create", "--app", "other", "initech", "--name", "Initech"])
-        .expect_success();
-    app.cli(&["org", "member", "add", "--app", "other", "--org", "initech", "--email", "ada@example.com"])
-        .expect_success();
+    app.cli(&[
+        "org", "create", "--app", "other", "initech", "--name", "Initech",
+    ])
+    .expect_success();
+    app.cli(&[
+        "org",
+        "member",
+        "add",
+        "--app",
+        "other",
+        "--org",
+        "initech",
+        "--email",
+        "ada@example.com",
+    ])
+    .expect_success();
     let response = client
         .authorize(&browser, &Pkce::new(), &[("organization", "initech")])
         .await;
@@ -106,14 +144,34 @@ async fn organization_is_checked_against_the_memberships() {
 async fn a_member_of_several_chooses_and_the_choice_sets_the_claims() {
     let app = spawn_app().await;
     let (created, browser) = ada_in_acme(&app).await;
-    org(&app, &["create", "--app", "shop", "globex", "--name", "Globex"]);
-    org(&app, &["member", "add", "--app", "shop", "--org", "globex", "--email", "ada@example.com", "--role", "admin"]);
+    org(
+        &app,
+        &["create", "--app", "shop", "globex", "--name", "Globex"],
+    );
+    org(
+        &app,
+        &[
+            "member",
+            "add",
+            "--app",
+            "shop",
+            "--org",
+            "globex",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "admin",
+        ],
+    );
     let client = Client::from_created(&app, &created);
     let pkce = Pkce::new();
     let response = client.authorize(&browser, &pkce, &[]).await;
     assert_eq!(response.status(), 302);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("/a/shop/orgs/choose?return_to="), "{location}");
+    assert!(
+        location.starts_with("/a/shop/orgs/choose?return_to="),
+        "{location}"
+    );
     let return_to = param(&format!("http://x{location}"), "return_to").unwrap();
 
     // The page lists both (rendered on the server, no script needed).
@@ -125,12 +183,18 @@ async fn a_member_of_several_chooses_and_the_choice_sets_the_claims() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Acme Inc.") && page.contains("Globex"), "{page}");
+    assert!(
+        page.contains("Acme Inc.") && page.contains("Globex"),
+        "{page}"
+    );
 
     let choices = app
         .call_json(
             &browser,
-            OrgChoices { app_id: "shop".into(), return_to: Some(return_to) },
+            OrgChoices {
+                app_id: "shop".into(),
+                return_to: Some(return_to),
+            },
         )
         .await
         .unwrap();
@@ -162,11 +226,17 @@ async fn a_member_of_several_chooses_and_the_choice_sets_the_claims() {
         .authorize(&browser, &Pkce::new(), &[("prompt", "none")])
         .await;
     let location = response.headers()["location"].to_str().unwrap();
-    assert_eq!(param(location, "error").as_deref(), Some("interaction_required"));
+    assert_eq!(
+        param(location, "error").as_deref(),
+        Some("interaction_required")
+    );
 
     // The organizations scope lists every membership at userinfo.
     let tokens = client
-        .tokens(&browser, &[("organization", "acme"), ("scope", "openid organizations")])
+        .tokens(
+            &browser,
+            &[("organization", "acme"), ("scope", "openid organizations")],
+        )
         .await;
     let info: serde_json::Value = client
         .userinfo(tokens["access_token"].as_str().unwrap())
@@ -201,10 +271,39 @@ async fn the_claims_follow_the_membership_at_every_refresh() {
     };
 
     // A role change shows at the next refresh.
-    org(&app, &["member", "role", "--app", "shop", "--org", "acme", "--email", "ada@example.com", "--role", "member"]);
-    assert_eq!(next(&client, &mut refresh).await["org_roles"], json!(["member"]));
+    org(
+        &app,
+        &[
+            "member",
+            "role",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "member",
+        ],
+    );
+    assert_eq!(
+        next(&client, &mut refresh).await["org_roles"],
+        json!(["member"])
+    );
     // A removal drops the organization; the family goes on without it.
-    org(&app, &["member", "remove", "--app", "shop", "--org", "acme", "--email", "ada@example.com"]);
+    org(
+        &app,
+        &[
+            "member",
+            "remove",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "--email",
+            "ada@example.com",
+        ],
+    );
     let after_removal = next(&client, &mut refresh).await;
     assert!(after_removal.get("org_id").is_none(), "{after_removal}");
     assert!(after_removal.get("org_roles").is_none(), "{after_removal}");
@@ -212,11 +311,20 @@ async fn the_claims_follow_the_membership_at_every_refresh() {
     // A deletion drops it too.
     add_member(&app, "ada@example.com", &["admin"]);
     let tokens = client
-        .tokens(&browser, &[("scope", "openid offline_access"), ("organization", "acme")])
+        .tokens(
+            &browser,
+            &[("scope", "openid offline_access"), ("organization", "acme")],
+        )
         .await;
     let mut refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-    assert_eq!(next(&client, &mut refresh).await["org_roles"], json!(["admin"]));
-    org(&app, &["delete", "--app", "shop", "acme", "--confirm", "acme"]);
+    assert_eq!(
+        next(&client, &mut refresh).await["org_roles"],
+        json!(["admin"])
+    );
+    org(
+        &app,
+        &["delete", "--app", "shop", "acme", "--confirm", "acme"],
+    );
     let after_deletion = next(&client, &mut refresh).await;
     assert!(after_deletion.get("org_id").is_none(), "{after_deletion}");
 }
@@ -225,8 +333,34 @@ async fn the_claims_follow_the_membership_at_every_refresh() {
 async fn an_org_role_that_requires_a_passkey_steps_up() {
     let app = spawn_app().await;
     let (created, browser) = ada_in_acme(&app).await;
-    org(&app, &["role", "create", "--app", "shop", "billing", "--require-passkey"]);
-    org(&app, &["member", "role", "--app", "shop", "--org", "acme", "--email", "ada@example.com", "--role", "owner", "--role", "billing"]);
+    org(
+        &app,
+        &[
+            "role",
+            "create",
+            "--app",
+            "shop",
+            "billing",
+            "--require-passkey",
+        ],
+    );
+    org(
+        &app,
+        &[
+            "member",
+            "role",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "owner",
+            "--role",
+            "billing",
+        ],
+    );
     let client = Client::from_created(&app, &created);
     let response = client.authorize(&browser, &Pkce::new(), &[]).await;
     assert_eq!(response.status(), 302);
@@ -234,7 +368,24 @@ async fn an_org_role_that_requires_a_passkey_steps_up() {
     assert!(location.starts_with("/a/shop/login?"), "{location}");
     assert!(location.contains("passkey=1"), "{location}");
     // Without the role, the password session is enough again.
-    org(&app, &["member", "role", "--app", "shop", "--org", "acme", "--email", "ada@example.com", "--role", "owner"]);
+    org(
+        &app,
+        &[
+            "member",
+            "role",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "--email",
+            "ada@example.com",
+            "--role",
+            "owner",
+        ],
+    );
     let tokens = client.tokens(&browser, &[]).await;
-    assert_eq!(claims(tokens["access_token"].as_str().unwrap())["org_roles"], json!(["owner"]));
+    assert_eq!(
+        claims(tokens["access_token"].as_str().unwrap())["org_roles"],
+        json!(["owner"])
+    );
 }

@@ -16,8 +16,8 @@ use crate::core::db::write_together;
 use crate::core::oidc::OAuthError;
 use crate::core::oidc::minting::{Authentication, Grant};
 use crate::core::oidc::scope::Scope;
-use crate::core::secrets;
 use crate::core::orgs::claims;
+use crate::core::secrets;
 use crate::core::sessions::{FactorTimes, decode_amr};
 use crate::core::write::{Actor, Write};
 use crate::entities::{
