@@ -187,6 +187,48 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await lee.close();
   });
 
+  await test.step('an operator manages an organization and deletes it with its slug typed', async () => {
+    await page.goto('/console/apps/payroll/orgs');
+    await expectHydrated(page);
+    await page.getByTestId('new-org').click();
+    const form = page.getByTestId('new-org-form');
+    await form.getByLabel('Slug').fill('acme');
+    await form.getByLabel('Name').fill('Acme Inc.');
+    await form.getByRole('button', { name: 'Create' }).click();
+    await expect(page.getByTestId('orgs-table')).toContainText('Acme Inc.');
+    await shot(page, 'console-orgs');
+    await page.getByRole('link', { name: 'Acme Inc.' }).click();
+    await expect(page).toHaveURL(/\/console\/apps\/payroll\/orgs\/acme$/);
+    await expectHydrated(page);
+    const add = page.getByTestId('add-member-form');
+    await add.getByLabel('Add a user of this app').fill('lee@example.com');
+    await add.getByLabel('Roles').fill('owner');
+    await add.getByRole('button', { name: 'Add member' }).click();
+    await expect(page.getByTestId('member-row')).toContainText('lee@example.com');
+    // The last owner of the organization stays one.
+    await page.getByTestId('remove-lee@example.com').click();
+    await expect(page.getByTestId('form-error')).toContainText('last owner of this organization');
+    const invite = page.getByTestId('invite-form');
+    await invite.getByLabel('Invite by e-mail').fill('kim@example.com');
+    await invite.getByLabel('Roles').fill('admin');
+    await invite.getByRole('button', { name: 'Send invitation' }).click();
+    await expect(page.getByTestId('shown-once-value')).toContainText('/a/payroll/invite/');
+    await expect(page.getByTestId('invitations-section')).toContainText('kim@example.com');
+    await page.getByTestId('new-team-form').getByLabel('New team').fill('Payroll ops');
+    await page.getByTestId('new-team-form').getByRole('button', { name: 'Create' }).click();
+    await expect(page.getByTestId('team-Payroll ops')).toBeVisible();
+    await shot(page, 'console-org');
+    await page.getByTestId('delete-org').click();
+    const dialog = page.getByTestId('confirm-dialog');
+    await dialog.getByLabel('Slug').fill('acm');
+    await dialog.getByTestId('confirm-delete-org').click();
+    await expect(dialog).toContainText("Type the organization's slug, acme");
+    await dialog.getByLabel('Slug').fill('acme');
+    await dialog.getByTestId('confirm-delete-org').click();
+    await expect(page).toHaveURL(/\/console\/apps\/payroll\/orgs$/);
+    await expect(page.getByTestId('empty-state')).toBeVisible();
+  });
+
   await test.step('demoting the last owner is refused', async () => {
     await page.goto('/console/apps/console/users');
     await page.getByRole('link', { name: 'owner@example.com' }).click();

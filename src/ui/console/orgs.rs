@@ -267,10 +267,10 @@ fn Organization(
         view! {
             <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200">
                 <h2 class="mb-4 text-base font-semibold text-slate-900">"Settings"</h2>
-                <ActionForm action=rename attr:class="flex flex-wrap items-end gap-3">
+                <ActionForm action=rename attr:class="flex flex-wrap items-start gap-3">
                     {fields}
                     <div class="w-full max-w-sm"><Field label="Name" name="name" value=name error=rename_error /></div>
-                    <SmallSubmit label="Rename" pending=rename.pending() />
+                    <div class="pt-7"><SmallSubmit label="Rename" pending=rename.pending() /></div>
                 </ActionForm>
                 <div class="mt-6 border-t border-slate-100 pt-4">
                     <button type="button" class=SMALL_DANGER_BUTTON on:click=move |_| confirming.set(true) data-testid="delete-org">"Delete organization"</button>
@@ -368,11 +368,11 @@ fn Members(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> im
     let add_form = can_write.then(|| {
         let fields = org_fields(&app_id, &slug);
         view! {
-            <ActionForm action=add attr:class="mb-4 grid gap-3 sm:grid-cols-[1fr_12rem_auto] sm:items-end" attr:data-testid="add-member-form">
+            <ActionForm action=add attr:class="mb-4 grid gap-3 sm:grid-cols-[1fr_12rem_auto] sm:items-start" attr:data-testid="add-member-form">
                 {fields}
-                <Field label="Add a user of this app" name="email" kind="email" placeholder="their e-mail" error=add_error />
-                <Field label="Roles" name="roles" required=false placeholder="member" error=add_error />
-                <SmallSubmit label="Add member" pending=add.pending() />
+                <Field label="Add a user of this app" name="email" id="add-member-email" kind="email" placeholder="their e-mail" error=add_error />
+                <Field label="Roles" name="roles" id="add-member-roles" required=false placeholder="member" error=add_error />
+                <div class="sm:pt-7"><SmallSubmit label="Add member" pending=add.pending() /></div>
             </ActionForm>
             <div class="mb-2"><RefusalNotice error=add_error /></div>
         }
@@ -469,11 +469,11 @@ fn Invitations(
     let invite_form = can_write.then(|| {
         let fields = org_fields(&app_id, &slug);
         view! {
-            <ActionForm action=invited attr:class="mb-2 grid gap-3 sm:grid-cols-[1fr_12rem_auto] sm:items-end" attr:data-testid="invite-form">
+            <ActionForm action=invited attr:class="mb-2 grid gap-3 sm:grid-cols-[1fr_12rem_auto] sm:items-start" attr:data-testid="invite-form">
                 {fields}
-                <Field label="Invite by e-mail" name="email" kind="email" error=invite_error />
-                <Field label="Roles" name="roles" required=false placeholder="member" error=invite_error />
-                <SmallSubmit label="Send invitation" pending=invited.pending() />
+                <Field label="Invite by e-mail" name="email" id="invite-email" kind="email" error=invite_error />
+                <Field label="Roles" name="roles" id="invite-roles" required=false placeholder="member" error=invite_error />
+                <div class="sm:pt-7"><SmallSubmit label="Send invitation" pending=invited.pending() /></div>
             </ActionForm>
             <RefusalNotice error=invite_error />
             {move || link().map(|link| view! { <div class="mt-3"><ShownOnce label="Invitation link (also e-mailed; valid 7 days, works once)" value=link /></div> })}
@@ -575,10 +575,10 @@ fn Teams(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> impl
     let create = can_write.then(|| {
         let fields = hidden("create", None);
         view! {
-            <ActionForm action=edit attr:class="mb-2 flex items-end gap-2" attr:data-testid="new-team-form">
+            <ActionForm action=edit attr:class="mb-2 flex items-start gap-2" attr:data-testid="new-team-form">
                 {fields}
                 <Field label="New team" name="name" id="new-team-name" error />
-                <SmallSubmit label="Create" pending=edit.pending() />
+                <div class="mt-7"><SmallSubmit label="Create" pending=edit.pending() /></div>
             </ActionForm>
         }
     });

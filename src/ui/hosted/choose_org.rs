@@ -83,8 +83,11 @@ fn ChoiceList(list: Vec<OrgChoice>) -> impl IntoView {
                         .unwrap_or_default();
                     view! {
                         <li>
+                            // A server route (the authorization endpoint), not a page
+                            // of the app's router: the browser goes there itself.
                             <a
                                 href=choice.href
+                                rel="external"
                                 data-testid=format!("choose-{}", choice.slug)
                                 class="flex items-center gap-3 px-4 py-3 hover:bg-slate-50 focus:bg-slate-50 focus:outline-none"
                             >

@@ -244,11 +244,25 @@ fn SetUp(
     let passkey_note = view.needs_passkey.then(|| view! {
         <div class="mb-4"><Notice tone="info">"Your role requires a passkey: it protects this account against phishing."</Notice></div>
     });
+    // An organization's invitation says which organization it opens.
+    let (heading, joining) = match &view.org {
+        Some(org) => (
+            format!("Join {}", org.org_name),
+            format!(
+                " to join {} in {} as {}.",
+                org.org_name,
+                app.name,
+                org.roles.join(", ")
+            ),
+        ),
+        None => (format!("Welcome to {}", app.name), String::new()),
+    };
     view! {
         <Card>
-            <h1 class="text-xl font-semibold tracking-tight text-slate-900">{format!("Welcome to {}", app.name)}</h1>
+            <h1 class="text-xl font-semibold tracking-tight text-slate-900">{heading}</h1>
             <p class="mt-1 mb-6 text-sm text-slate-500">
                 "Set up the account for " <span class="font-medium text-slate-700" data-testid="invite-email">{view.email.clone()}</span>
+                {joining}
             </p>
             {passkey_note}
             {optional_password}

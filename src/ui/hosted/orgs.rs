@@ -57,15 +57,28 @@ fn sign_in_notice(app: &HostedApp, err: crate::api::ApiError) -> AnyView {
 fn OrgList(app: HostedApp) -> impl IntoView {
     let Mine(mine) = expect_context::<Mine>();
     let joined = query_param("joined");
+    // The organization just joined, by name.
+    let joined_name = move || {
+        let slug = joined.get()?;
+        let list = mine.get()?.ok()?;
+        Some(
+            list.into_iter()
+                .find(|o| o.slug == slug)
+                .map(|o| o.name)
+                .unwrap_or(slug),
+        )
+    };
     view! {
         <Card>
             <h1 class="text-xl font-semibold tracking-tight text-slate-900">"Your organizations"</h1>
             <p class="mt-1 mb-6 text-sm text-slate-500">{format!("The organizations you belong to in {}.", app.name)}</p>
-            {move || joined.get().map(|slug| view! {
-                <div class="mb-4" data-testid="joined-notice">
-                    <Notice tone="success">{format!("You joined {slug}.")}</Notice>
-                </div>
-            })}
+            <Suspense>
+                {move || joined_name().map(|name| view! {
+                    <div class="mb-4" data-testid="joined-notice">
+                        <Notice tone="success">{format!("You joined {name}.")}</Notice>
+                    </div>
+                })}
+            </Suspense>
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {
                     let app = app.clone();
@@ -313,7 +326,7 @@ fn Members(app_id: String, org: OrgPage, reload: RwSignal<u32>) -> impl IntoView
                             name="roles"
                             value=current
                             aria-label=label
-                            class="w-40 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
+                            class="w-36 rounded-md border-0 px-2 py-1 text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
                         />
                         <SmallSubmit label="Save" pending=set_roles.pending() test_id />
                     </ActionForm>
@@ -339,11 +352,13 @@ fn Members(app_id: String, org: OrgPage, reload: RwSignal<u32>) -> impl IntoView
             let email = member.email.clone();
             let you = member.is_me.then(|| view! { <span class="ml-2 text-xs text-slate-500">"(you)"</span> });
             view! {
-                <tr>
-                    <td class="py-3 pr-4 text-sm text-slate-900">{email}{you}</td>
-                    <td class="py-3 pr-4"><div class="flex flex-wrap gap-1">{roles}</div></td>
-                    <td class="py-3"><div class="flex flex-wrap items-center justify-end gap-2">{editing}{leave_or_remove}</div></td>
-                </tr>
+                <li class="flex flex-wrap items-center justify-between gap-x-4 gap-y-2 py-3">
+                    <div class="min-w-0">
+                        <p class="truncate text-sm text-slate-900">{email}{you}</p>
+                        <div class="mt-1 flex flex-wrap gap-1">{roles}</div>
+                    </div>
+                    <div class="flex flex-wrap items-center gap-2">{editing}{leave_or_remove}</div>
+                </li>
             }
         })
         .collect_view();
@@ -361,18 +376,7 @@ fn Members(app_id: String, org: OrgPage, reload: RwSignal<u32>) -> impl IntoView
             </form>
             <FormError error=set_error />
             <FormError error=remove_error />
-            <div class="overflow-x-auto">
-                <table class="min-w-full divide-y divide-slate-200">
-                    <thead>
-                        <tr class="text-left text-xs font-medium uppercase tracking-wide text-slate-500">
-                            <th class="pb-2 pr-4">"E-mail"</th>
-                            <th class="pb-2 pr-4">"Roles"</th>
-                            <th class="pb-2"></th>
-                        </tr>
-                    </thead>
-                    <tbody class="divide-y divide-slate-100" data-testid="members">{rows}</tbody>
-                </table>
-            </div>
+            <ul class="divide-y divide-slate-100" data-testid="members">{rows}</ul>
             {next.map(|href| view! { <a href=href class=format!("mt-4 {SMALL_BUTTON}")>"Next page"</a> })}
         </Section>
     }
@@ -548,10 +552,10 @@ fn Teams(app_id: String, org: OrgPage, reload: RwSignal<u32>) -> impl IntoView {
     let create = if org.manages {
         let fields = hidden("create", None);
         Some(view! {
-            <ActionForm action=edit attr:class="mb-2 flex items-end gap-2" attr:data-testid="new-team-form">
+            <ActionForm action=edit attr:class="mb-2 flex items-start gap-2" attr:data-testid="new-team-form">
                 {fields}
                 <Field label="New team" name="name" id="new-team-name" error />
-                <SmallSubmit label="Create" pending=edit.pending() />
+                <div class="mt-7"><SmallSubmit label="Create" pending=edit.pending() /></div>
             </ActionForm>
         })
     } else {
