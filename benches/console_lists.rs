@@ -7,99 +7,21 @@
 //!
 //! The default database is a fresh SQLite file in a temporary directory.
 
-use std::time::{Duration, Instant};
+mod support;
+
+use std::time::Instant;
 
 use chrono::Utc;
 use oneauth::core::admin::audit_log::{self, Filter};
-use oneauth::core::console::{Grant, Level, Operator, Scope};
-use oneauth::core::sessions::{ActiveSignin, ClientInfo};
 use oneauth::core::write::Actor;
 use oneauth::core::{apps, db, users, write};
-use oneauth::entities::{app_user, audit_event, signin_session};
+use oneauth::entities::{app_user, audit_event};
 use oneauth::types::{AppId, DisplayName, UserStatus};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseBackend, EntityTrait};
+use support::{RUNS, operator, time};
 
 const USERS: usize = 100_000;
 const EVENTS: usize = 1_000_000;
-const RUNS: usize = 20;
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-async fn time<F, Fut>(label: &str, mut run: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = usize>,
-{
-    let mut samples = Vec::with_capacity(RUNS);
-    let mut rows = 0;
-    for _ in 0..RUNS {
-        let started = Instant::now();
-        rows = run().await;
-        samples.push(started.elapsed());
-    }
-    println!(
-        "{label:<52} {:>9.2} ms  ({rows} rows)",
-        median(samples).as_secs_f64() * 1000.0
-    );
-}
-
-fn operator() -> Operator {
-    let now = Utc::now();
-    let user = app_user::Model {
-        id: "bench-operator".into(),
-        app_id: AppId::console(),
-        email: "bench@example.com".into(),
-        email_verified: true,
-        display_name: None,
-        status: UserStatus::Active,
-        deactivated_at: None,
-        last_sign_in_at: None,
-        device_epoch: 0,
-        device_marks: 0,
-        created_at: now,
-        updated_at: now,
-    };
-    let session = signin_session::Model {
-        id: "bench-session".into(),
-        app_id: AppId::console(),
-        user_id: user.id.clone(),
-        amr: "[\"hwk\"]".into(),
-        acr: "phr".into(),
-        auth_time: now,
-        password_at: None,
-        passkey_at: Some(now),
-        recovery_at: None,
-        upstream_at: None,
-        upstream_identity_id: None,
-        upstream_sid: None,
-        last_seen_at: now,
-        idle_expires_at: now,
-        absolute_expires_at: now,
-        requires_enrolment: false,
-        opened_by_link: false,
-        ended_at: None,
-        end_reason: None,
-        client_address: None,
-        user_agent: None,
-        created_at: now,
-    };
-    Operator {
-        signin: ActiveSignin {
-            session,
-            user,
-            checked_at: now,
-        },
-        grants: vec![Grant {
-            level: Level::Owner,
-            scope: Scope::All,
-        }],
-        client: ClientInfo::default(),
-    }
-}
-
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().unwrap();

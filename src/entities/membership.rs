@@ -26,6 +26,19 @@ pub enum Relation {
         to = "super::organization::Column::Id"
     )]
     Organization,
+    /// The member (read with the membership for an organization's list).
+    #[sea_orm(
+        belongs_to = "super::app_user::Entity",
+        from = "Column::UserId",
+        to = "super::app_user::Column::Id"
+    )]
+    User,
+}
+
+impl Related<super::app_user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::User.def()
+    }
 }
 
 impl Related<super::organization::Entity> for Entity {

@@ -50,7 +50,6 @@ pub struct OrgRoleView {
     pub require_passkey: bool,
     pub max_auth_age_secs: Option<i64>,
     pub builtin: bool,
-    pub holders: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -318,13 +317,12 @@ pub async fn console_org_roles(app_id: String) -> Result<Vec<OrgRoleView>, ApiEr
         crate::core::admin::orgs::roles(&state().db, &operator, &app_id)
             .await?
             .into_iter()
-            .map(|(role, holders)| OrgRoleView {
+            .map(|role| OrgRoleView {
                 name: role.name,
                 description: role.description,
                 require_passkey: role.policy.require_passkey,
                 max_auth_age_secs: role.policy.max_auth_age_secs,
                 builtin: role.builtin,
-                holders,
             })
             .collect(),
     )

@@ -98,11 +98,16 @@ pub async fn page(
     after: Option<&str>,
 ) -> Result<(Vec<OrgSummary>, u64), AdminError> {
     readable_app(db, operator, app_id, "org.list").await?;
-    let mut out = Vec::new();
-    for org in orgs::page(db, app_id, query, after, PAGE).await? {
-        let members = members::count(db, &org.id).await?;
-        out.push(OrgSummary { org, members });
-    }
+    let page = orgs::page(db, app_id, query, after, PAGE).await?;
+    let ids: Vec<&str> = page.iter().map(|org| org.id.as_str()).collect();
+    let counts = members::counts(db, &ids).await?;
+    let out = page
+        .into_iter()
+        .map(|org| OrgSummary {
+            members: counts.get(&org.id).copied().unwrap_or(0),
+            org,
+        })
+        .collect();
     Ok((out, orgs::count(db, app_id).await?))
 }
 
@@ -273,19 +278,15 @@ pub async fn remove_member(
     .await
 }
 
-/// The app's organization roles with how many memberships hold each.
+/// The app's organization roles. (How many hold each is not counted here:
+/// that reads every membership of the app; deleting a role says it.)
 pub async fn roles(
     db: &Db,
     operator: &Operator,
     app_id: &AppId,
-) -> Result<Vec<(OrgRole, u64)>, AdminError> {
+) -> Result<Vec<OrgRole>, AdminError> {
     readable_app(db, operator, app_id, "org_role.list").await?;
-    let mut out = Vec::new();
-    for role in org_roles::list(db, app_id).await? {
-        let holders = org_roles::holders(db, app_id, &role.name).await?;
-        out.push((role, holders));
-    }
-    Ok(out)
+    Ok(org_roles::list(db, app_id).await?)
 }
 
 /// Create, update or delete a custom organization role.

@@ -320,38 +320,50 @@ pub async fn page<C: ConnectionTrait>(
     after: Option<&str>,
     limit: u64,
 ) -> Result<Vec<(app_user::Model, membership::Model)>, DbErr> {
-    let members_of_org = Query::select()
-        .column(membership::Column::UserId)
-        .from(membership::Entity)
-        .and_where(Expr::col(membership::Column::OrganizationId).eq(org.id.as_str()))
-        .to_owned();
-    let mut select = app_user::Entity::find()
-        .filter(app_user::Column::AppId.eq(org.app_id.as_str()))
-        .filter(app_user::Column::Id.in_subquery(members_of_org));
+    // From the organization's memberships (its primary-key prefix) to their
+    // users, never the other way: the app may have far more users.
+    let mut select = membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(org.id.as_str()))
+        .find_also_related(app_user::Entity);
     if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
-        select =
-            select.filter(Expr::col(app_user::Column::Email).like(super::contains_pattern(query)));
+        select = select.filter(
+            Expr::col((app_user::Entity, app_user::Column::Email))
+                .like(super::contains_pattern(query)),
+        );
     }
     if let Some(after) = after {
         select = select.filter(app_user::Column::Email.gt(after));
     }
-    let users = select
+    Ok(select
         .order_by_asc(app_user::Column::Email)
         .limit(limit)
         .all(db)
-        .await?;
-    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
-    let mut memberships = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(org.id.as_str()))
-        .filter(membership::Column::UserId.is_in(ids))
+        .await?
+        .into_iter()
+        .filter_map(|(membership, user)| user.map(|user| (user, membership)))
+        .collect())
+}
+
+/// How many members each of `org_ids` has, in one grouped read.
+pub async fn counts<C: ConnectionTrait>(
+    db: &C,
+    org_ids: &[&str],
+) -> Result<std::collections::HashMap<String, u64>, DbErr> {
+    if org_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows: Vec<(String, i64)> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::OrganizationId)
+        .column_as(membership::Column::UserId.count(), "members")
+        .filter(membership::Column::OrganizationId.is_in(org_ids.iter().copied()))
+        .group_by(membership::Column::OrganizationId)
+        .into_tuple()
         .all(db)
         .await?;
-    Ok(users
+    Ok(rows
         .into_iter()
-        .filter_map(|user| {
-            let at = memberships.iter().position(|m| m.user_id == user.id)?;
-            Some((user, memberships.swap_remove(at)))
-        })
+        .map(|(org, n)| (org, u64::try_from(n).unwrap_or(0)))
         .collect())
 }
 
