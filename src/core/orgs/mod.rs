@@ -14,8 +14,8 @@ pub mod teams;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -283,13 +283,20 @@ pub async fn page<C: ConnectionTrait>(
     let mut select =
         organization::Entity::find().filter(organization::Column::AppId.eq(app_id.as_str()));
     if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
+        // Names match whatever their case: SQLite's LIKE ignores (ASCII)
+        // case by itself (a lower() per row cost it half the search's time
+        // over 10,000 organizations); PostgreSQL's LIKE does not.
+        let name = Expr::col(organization::Column::Name);
+        let name_matches = match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                Expr::expr(Func::lower(name)).like(contains_pattern(query))
+            }
+            _ => name.like(contains_pattern(query)),
+        };
         select = select.filter(
             Condition::any()
                 .add(Expr::col(organization::Column::Slug).like(contains_pattern(query)))
-                .add(
-                    Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
-                        .like(contains_pattern(query)),
-                ),
+                .add(name_matches),
         );
     }
     if let Some(after) = after {
