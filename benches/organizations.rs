@@ -234,7 +234,7 @@ async fn main() {
             .len()
     })
     .await;
-    time("console: organization roles (+ holders)", || async {
+    time("console: organization roles", || async {
         admin_orgs::roles(&db, &op, &app_id).await.unwrap().len()
     })
     .await;
