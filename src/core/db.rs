@@ -364,6 +364,22 @@ macro_rules! reads_on_the_pool {
 reads_on_the_pool!(Database, read);
 reads_on_the_pool!(Db, database.read);
 
+/// `value` inside a LIKE pattern whose escape character is `\`: its `%`,
+/// `_` and `\` match themselves.
+pub fn like_literal(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// LIKE `%query%`, the query lower-cased and taken literally: the
+/// console's and the member pages' "contains" searches.
+pub fn contains_lowercase(query: &str) -> sea_orm::sea_query::LikeExpr {
+    sea_orm::sea_query::LikeExpr::new(format!("%{}%", like_literal(&query.to_lowercase())))
+        .escape('\\')
+}
+
 /// Whether a database error means "busy or away, try again shortly" (no
 /// connection free in time, SQLite's write lock held too long: its
 /// SQLITE_BUSY and SQLITE_LOCKED result codes; or the database cannot be

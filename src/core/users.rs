@@ -175,15 +175,8 @@ pub async fn page<C: ConnectionTrait>(
 ) -> Result<Vec<app_user::Model>, DbErr> {
     let mut select = app_user::Entity::find().filter(app_user::Column::AppId.eq(app_id));
     if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
-        let escaped = query
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        select = select.filter(
-            Expr::col(app_user::Column::Email)
-                .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
-        );
+        select = select
+            .filter(Expr::col(app_user::Column::Email).like(super::db::contains_lowercase(query)));
     }
     if let Some(after) = after {
         select = select.filter(app_user::Column::Email.gt(after));

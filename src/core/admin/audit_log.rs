@@ -30,13 +30,6 @@ pub struct Filter {
     pub to: Option<DateTime<Utc>>,
 }
 
-fn escape_like(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// The condition for `filter` within what the operator may read; `None`
 /// when they may read nothing of what was asked.
 async fn condition(db: &Db, operator: &Operator, filter: &Filter) -> Result<Condition, AdminError> {
@@ -54,10 +47,9 @@ async fn condition(db: &Db, operator: &Operator, filter: &Filter) -> Result<Cond
     }
     if let Some(action) = filter.action.as_deref().filter(|a| !a.is_empty()) {
         condition = if action.ends_with('.') {
-            condition.add(
-                Expr::col(audit_event::Column::Action)
-                    .like(LikeExpr::new(format!("{}%", escape_like(action))).escape('\\')),
-            )
+            condition.add(Expr::col(audit_event::Column::Action).like(
+                LikeExpr::new(format!("{}%", crate::core::db::like_literal(action))).escape('\\'),
+            ))
         } else {
             condition.add(audit_event::Column::Action.eq(action))
         };

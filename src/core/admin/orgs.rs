@@ -3,6 +3,7 @@
 //! (`members::Acting::Operator`), but the per-organization guardrails (the
 //! last owner) hold for them as for anyone: a refusal is recorded.
 
+use super::users::user_of;
 use super::{AdminError, change, readable_app, refused, writable_app};
 use crate::core::audit::Target;
 use crate::core::console::Operator;
@@ -178,13 +179,6 @@ pub async fn delete(
         async |tx, org| orgs::delete(tx, &org).await,
     )
     .await
-}
-
-/// The user `user_id` of the app, for a membership change.
-async fn user_of(db: &Db, app_id: &AppId, user_id: &str) -> Result<app_user::Model, AdminError> {
-    users::find(db, app_id, user_id)
-        .await?
-        .ok_or_else(super::no_such_user)
 }
 
 /// The user `user_id` of the app, inside a team change.

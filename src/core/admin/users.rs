@@ -62,7 +62,11 @@ pub struct UserDetail {
     pub recent_events: Vec<audit_event::Model>,
 }
 
-async fn user_of(db: &Db, app_id: &AppId, user_id: &str) -> Result<app_user::Model, AdminError> {
+pub(super) async fn user_of(
+    db: &Db,
+    app_id: &AppId,
+    user_id: &str,
+) -> Result<app_user::Model, AdminError> {
     users::find(db, app_id, user_id)
         .await?
         .ok_or_else(no_such_user)

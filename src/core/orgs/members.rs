@@ -57,11 +57,8 @@ pub fn roles_of(membership: &membership::Model) -> Vec<String> {
 /// LIKE pattern for "the stored JSON list holds `role`": role names are
 /// plain (no quotes), so `"role"` with its quotes matches that element only.
 pub(crate) fn holding_pattern(role: &str) -> LikeExpr {
-    let escaped = role
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    LikeExpr::new(format!("%\"{escaped}\"%")).escape('\\')
+    let role = crate::core::db::like_literal(role);
+    LikeExpr::new(format!("%\"{role}\"%")).escape('\\')
 }
 
 pub async fn find<C: ConnectionTrait>(
@@ -328,7 +325,7 @@ pub async fn page<C: ConnectionTrait>(
     if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
         select = select.filter(
             Expr::col((app_user::Entity, app_user::Column::Email))
-                .like(super::contains_pattern(query)),
+                .like(crate::core::db::contains_lowercase(query)),
         );
     }
     if let Some(after) = after {

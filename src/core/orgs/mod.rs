@@ -12,7 +12,7 @@ pub mod members;
 pub mod roles;
 pub mod teams;
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LockType};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -260,16 +260,6 @@ pub async fn find<C: ConnectionTrait>(
         .await
 }
 
-/// `%query%` for LIKE, with the wildcards in `query` taken literally.
-pub(crate) fn contains_pattern(query: &str) -> LikeExpr {
-    let escaped = query
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    LikeExpr::new(format!("%{escaped}%")).escape('\\')
-}
-
 /// One page of an app's organizations by slug, optionally those whose slug
 /// or name contains `query`; `after` is the last slug of the previous page
 /// (keyset paging, on the unique (app, slug) index).
@@ -289,13 +279,16 @@ pub async fn page<C: ConnectionTrait>(
         let name = Expr::col(organization::Column::Name);
         let name_matches = match db.get_database_backend() {
             DatabaseBackend::Postgres => {
-                Expr::expr(Func::lower(name)).like(contains_pattern(query))
+                Expr::expr(Func::lower(name)).like(super::db::contains_lowercase(query))
             }
-            _ => name.like(contains_pattern(query)),
+            _ => name.like(super::db::contains_lowercase(query)),
         };
         select = select.filter(
             Condition::any()
-                .add(Expr::col(organization::Column::Slug).like(contains_pattern(query)))
+                .add(
+                    Expr::col(organization::Column::Slug)
+                        .like(super::db::contains_lowercase(query)),
+                )
                 .add(name_matches),
         );
     }
