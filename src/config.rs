@@ -193,6 +193,11 @@ pub struct OperationsArgs {
         default_value_t = 0
     )]
     pub shutdown_delay: u64,
+
+    /// The DNS server (address:port) that checks organization domains'
+    /// TXT proofs; default: the system's resolvers (/etc/resolv.conf)
+    #[arg(long, global = true, env = "ONEAUTH_DNS_SERVER")]
+    pub dns_server: Option<String>,
 }
 
 impl Default for OperationsArgs {
@@ -204,6 +209,7 @@ impl Default for OperationsArgs {
             log_format: "text".to_owned(),
             shutdown_grace: 30,
             shutdown_delay: 0,
+            dns_server: None,
         }
     }
 }
@@ -318,6 +324,8 @@ pub struct Settings {
     pub shutdown_grace: std::time::Duration,
     /// How long a stopping server still accepts (its /readyz says 503).
     pub shutdown_delay: std::time::Duration,
+    /// The DNS server for domain proofs; `None`: the system's.
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -341,6 +349,7 @@ impl std::fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("shutdown_delay", &self.shutdown_delay)
+            .field("dns_server", &self.dns_server)
             .finish()
     }
 }
@@ -361,6 +370,8 @@ pub enum SettingsError {
     Smtp(String),
     #[error("ONEAUTH_LOG_FORMAT must be text or json, not \"{0}\".")]
     LogFormat(String),
+    #[error("ONEAUTH_DNS_SERVER must be an address and port such as 10.0.0.2:53, not \"{0}\".")]
+    DnsServer(String),
     #[error("ONEAUTH_METRICS_BIND must be an address and port such as 10.0.0.5:9464, not \"{0}\".")]
     MetricsBind(String),
     #[error("ONEAUTH_METRICS_TOKEN_FILE: {0}")]
@@ -453,6 +464,13 @@ impl Settings {
             shutdown_delay: match args.operations.shutdown_delay {
                 secs @ 0..=300 => std::time::Duration::from_secs(secs),
                 secs => return Err(SettingsError::ShutdownDelay(secs)),
+            },
+            dns_server: match args.operations.dns_server.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(raw) => Some(
+                    raw.parse()
+                        .map_err(|_| SettingsError::DnsServer(raw.to_owned()))?,
+                ),
             },
         })
     }

@@ -313,6 +313,49 @@ impl OrgSlug {
     }
 }
 
+/// A domain an organization claims (`acme.example`): IDNA ASCII, lower
+/// case, at least two labels of letters, digits and inner hyphens, no
+/// trailing dot, so one domain has one spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DomainName(String);
+string_value!(DomainName);
+
+impl DomainName {
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let trimmed = raw.trim().trim_start_matches('@');
+        let shown: String = trimmed.chars().take(80).collect();
+        let error = || {
+            invalid(format!(
+                "\"{shown}\" is not a domain name such as acme.example."
+            ))
+        };
+        if trimmed.len() > 1024 {
+            return Err(error());
+        }
+        let ascii = idna::domain_to_ascii(trimmed).map_err(|_| error())?;
+        let labels: Vec<&str> = ascii.split('.').collect();
+        let label_ok = |label: &&str| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        if ascii.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) {
+            return Err(error());
+        }
+        Ok(Self(ascii))
+    }
+
+    /// The domain of an address (already normalised by [`Email`]).
+    pub fn of_email(email: &str) -> Option<Self> {
+        email
+            .rsplit_once('@')
+            .and_then(|(_, domain)| Self::parse(domain).ok())
+    }
+}
+
 /// A display name for an app, client or user.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DisplayName(String);

@@ -11,14 +11,15 @@ use super::{CliError, CliResult, print_json};
 use crate::config::Settings;
 use crate::core::db::Db;
 use crate::core::links::invitations;
+use crate::core::orgs::domains::{self, DomainPolicy, Verification};
 use crate::core::orgs::members::{self, Acting, RoleChange};
 use crate::core::orgs::roles as org_roles;
-use crate::core::orgs::{self, teams};
+use crate::core::orgs::{self, dns, teams};
 use crate::core::roles::RolePolicy;
 use crate::core::write::{self, Actor, Write};
 use crate::core::{apps, users};
 use crate::entities::{app_user, organization};
-use crate::types::{AppId, DisplayName, Email, OrgSlug, RoleName};
+use crate::types::{AppId, DisplayName, DomainName, Email, OrgSlug, RoleName};
 
 #[derive(Subcommand)]
 pub enum OrgCommand {
@@ -70,6 +71,62 @@ pub enum OrgCommand {
     /// Manage teams of an organization
     #[command(subcommand)]
     Team(TeamCommand),
+    /// Manage the domains an organization claims, and what they bring
+    #[command(subcommand)]
+    Domain(DomainCommand),
+}
+
+#[derive(Subcommand)]
+pub enum DomainCommand {
+    /// Claim a domain; prints the TXT record that proves it
+    Add {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+        domain: String,
+    },
+    /// Look up the domain's TXT record and mark it verified when it holds
+    /// the proof
+    Check {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+        domain: String,
+    },
+    /// Vouch for the domain without DNS (recorded in the audit log)
+    Attest {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+        domain: String,
+    },
+    /// Give up a claimed domain
+    Remove {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+        domain: String,
+    },
+    /// List the domains (JSON lines: domain, verified_by, txt_name, txt_value)
+    List {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+    },
+    /// What a confirmed address at a verified domain brings: none, offer
+    /// (the member pages offer to join) or auto (joins as member)
+    Policy {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+        policy: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -305,6 +362,7 @@ pub async fn org_command(settings: &Settings, db: &Db, command: OrgCommand) -> C
         OrgCommand::Member(command) => member_command(db, command).await?,
         OrgCommand::Role(command) => role_command(db, command).await?,
         OrgCommand::Team(command) => team_command(db, command).await?,
+        OrgCommand::Domain(command) => domain_command(settings, db, command).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -461,6 +519,91 @@ async fn team_command(db: &Db, command: TeamCommand) -> Result<(), CliError> {
                 true => println!("Removed {email} from the team {team}."),
                 false => println!("{email} was not in the team {team}."),
             }
+        }
+    }
+    Ok(())
+}
+
+async fn domain_command(
+    settings: &Settings,
+    db: &Db,
+    command: DomainCommand,
+) -> Result<(), CliError> {
+    let record = |claim: &crate::entities::org_domain::Model| {
+        json!({
+            "domain": claim.domain,
+            "verified_by": claim.verified_by,
+            "verified_at": claim.verified_at.map(|at| at.to_rfc3339()),
+            "txt_name": domains::challenge_name(&claim.domain),
+            "txt_value": domains::expected_record(claim),
+        })
+    };
+    match command {
+        DomainCommand::Add { app, org, domain } => {
+            let domain = DomainName::parse(&domain)?;
+            let claim = in_org(db, &app, &org, async |tx, org| {
+                Ok(domains::add(tx, &org, &domain).await?)
+            })
+            .await?;
+            print_json(record(&claim));
+        }
+        DomainCommand::Check { app, org, domain } => {
+            let domain = DomainName::parse(&domain)?;
+            let app_id = app_of(db, &app).await?;
+            let found = orgs::require_by_slug(db, &app_id, &OrgSlug::parse(&org)?).await?;
+            let claim = domains::require(db, &found, &domain).await?;
+            if claim.verified_at.is_none() {
+                // Asked before the write, so no lock waits on the network.
+                let name = domains::challenge_name(&claim.domain);
+                let records = dns::txt_records(settings.dns_server, &name)
+                    .await
+                    .map_err(|err| CliError(err.to_string()))?;
+                if !domains::proof_found(&claim, &records) {
+                    return Err(CliError(format!(
+                        "No TXT record at {name} holds {} yet. Publish it and check again.",
+                        domains::expected_record(&claim)
+                    )));
+                }
+                in_org(db, &app, &org, async |tx, org| {
+                    Ok(domains::mark_verified(tx, &org, &claim, Verification::Dns).await?)
+                })
+                .await?;
+            }
+            println!("{domain} is verified for {org}.");
+        }
+        DomainCommand::Attest { app, org, domain } => {
+            let domain = DomainName::parse(&domain)?;
+            in_org(db, &app, &org, async |tx, org| {
+                let claim = domains::require(tx, &org, &domain).await?;
+                Ok(domains::mark_verified(tx, &org, &claim, Verification::Attested).await?)
+            })
+            .await?;
+            println!("{domain} is verified for {org}, on your word (recorded in the audit log).");
+        }
+        DomainCommand::Remove { app, org, domain } => {
+            let domain = DomainName::parse(&domain)?;
+            in_org(db, &app, &org, async |tx, org| {
+                let claim = domains::require(tx, &org, &domain).await?;
+                Ok(domains::remove(tx, &org, &claim).await?)
+            })
+            .await?;
+            println!("{org} no longer claims {domain}.");
+        }
+        DomainCommand::List { app, org } => {
+            let app_id = app_of(db, &app).await?;
+            let org = orgs::require_by_slug(db, &app_id, &OrgSlug::parse(&org)?).await?;
+            println!("{}", json!({ "domain_policy": org.domain_policy }));
+            for claim in domains::list(db, &org).await? {
+                println!("{}", record(&claim));
+            }
+        }
+        DomainCommand::Policy { app, org, policy } => {
+            let policy = DomainPolicy::parse(&policy)?;
+            in_org(db, &app, &org, async |tx, org| {
+                Ok(domains::set_policy(tx, &org, policy).await?)
+            })
+            .await?;
+            println!("{org}'s domain policy is now {}.", policy.as_str());
         }
     }
     Ok(())

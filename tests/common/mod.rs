@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod dns;
 pub mod factors;
 pub mod haproxy;
 pub mod mail;
@@ -287,7 +288,11 @@ async fn spawn_app_configured(
         // this off.
         allow_private_upstreams: true,
         smtp: Default::default(),
-        operations: Default::default(),
+        operations: oneauth::config::OperationsArgs {
+            // Organization domains are proved against the stand-in.
+            dns_server: Some(dns::server().to_string()),
+            ..Default::default()
+        },
     };
     configure(&mut args);
     let settings = Settings::from_args(&args).expect("valid test settings");
@@ -384,6 +389,7 @@ pub fn oneauth_with_key(
     let mut child = command
         .args(args)
         .env("ONEAUTH_DATABASE_URL", database_url)
+        .env("ONEAUTH_DNS_SERVER", dns::server().to_string())
         .env("ONEAUTH_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -531,3 +531,103 @@ pub async fn console_edit_invitation(
     .await?;
     Ok(())
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainRow {
+    pub domain: String,
+    /// `dns` or `attested` once verified.
+    pub verified_by: Option<String>,
+    pub verified: Option<String>,
+    /// Where the TXT record goes, and what it must hold.
+    pub record_name: String,
+    pub record_value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainsView {
+    /// none, offer or auto.
+    pub policy: String,
+    pub domains: Vec<DomainRow>,
+}
+
+#[server]
+pub async fn console_org_domains(app_id: String, slug: String) -> Result<DomainsView, ApiError> {
+    use crate::core::orgs::domains;
+    let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let (org, claims) =
+        crate::core::admin::orgs::domains(&state().db, &operator, &app_id, &slug_of(&slug)?)
+            .await?;
+    Ok(DomainsView {
+        policy: org.domain_policy,
+        domains: claims
+            .into_iter()
+            .map(|claim| DomainRow {
+                record_name: domains::challenge_name(&claim.domain),
+                record_value: domains::expected_record(&claim),
+                verified: claim.verified_at.map(when),
+                verified_by: claim.verified_by,
+                domain: claim.domain,
+            })
+            .collect(),
+    })
+}
+
+/// A change to an organization's domains: `action` is add, remove, check
+/// (the DNS TXT proof), attest (with `confirmation`, the domain typed
+/// again) or policy (with `policy`: none, offer or auto).
+#[server]
+pub async fn console_edit_org_domain(
+    app_id: String,
+    slug: String,
+    action: String,
+    domain: Option<String>,
+    confirmation: Option<String>,
+    policy: Option<String>,
+) -> Result<(), ApiError> {
+    use crate::core::admin::orgs::{self as admin_orgs, DomainEdit};
+    use crate::core::orgs::domains::DomainPolicy;
+    let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let slug = slug_of(&slug)?;
+    let domain = || {
+        crate::types::DomainName::parse(domain.as_deref().unwrap_or_default())
+            .map_err(invalid("domain"))
+    };
+    let db = &state().db;
+    let edit = |edit| admin_orgs::edit_domain(db, &operator, &app_id, &slug, edit);
+    match action.as_str() {
+        "add" => edit(DomainEdit::Add(&domain()?)).await?,
+        "remove" => edit(DomainEdit::Remove(&domain()?)).await?,
+        "attest" => {
+            edit(DomainEdit::Attest {
+                domain: &domain()?,
+                confirmation: confirmation.as_deref().unwrap_or_default(),
+            })
+            .await?
+        }
+        "policy" => {
+            let policy = DomainPolicy::parse(policy.as_deref().unwrap_or_default())
+                .map_err(|err| ApiError::invalid("policy", err.to_string()))?;
+            edit(DomainEdit::Policy(policy)).await?
+        }
+        "check" => {
+            admin_orgs::check_domain(
+                db,
+                &operator,
+                &app_id,
+                &slug,
+                &domain()?,
+                state().settings.dns_server,
+            )
+            .await?
+        }
+        _ => {
+            return Err(ApiError::invalid(
+                "action",
+                "Choose add, remove, check, attest or policy.",
+            ));
+        }
+    }
+    Ok(())
+}

@@ -333,6 +333,59 @@ pub async fn my_orgs(app_id: String) -> Result<Vec<MyOrg>, ApiError> {
     )
 }
 
+/// An organization that verified the domain of the user's confirmed
+/// address and offers to let them join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgOffer {
+    pub slug: String,
+    pub name: String,
+}
+
+/// The organizations open to the signed-in user by their address' domain.
+#[server]
+pub async fn org_offers(app_id: String) -> Result<Vec<OrgOffer>, ApiError> {
+    let (_, signin) = signed_in(&app_id).await?;
+    Ok(
+        crate::core::orgs::domains::open_to(&state().db, &signin.user)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(org, _)| OrgOffer {
+                slug: org.slug,
+                name: org.name,
+            })
+            .collect(),
+    )
+}
+
+/// Join an organization open to the user by their address' domain (as
+/// `member`); checked again inside the write.
+#[server]
+pub async fn org_join(app_id: String, slug: String) -> Result<(), ApiError> {
+    use crate::core::orgs::{self, OrgError};
+    use crate::core::write::{self, Actor};
+    let (app, signin) = signed_in(&app_id).await?;
+    let db = &state().db;
+    let slug = crate::types::OrgSlug::parse(&slug).map_err(invalid("slug"))?;
+    let actor = Actor::user(&signin.user.id, &signin.user.email, client_info().address);
+    let tx = write::begin(db, actor).await.map_err(internal)?;
+    let joined = async {
+        let org = orgs::require_by_slug(&tx, &app.id, &slug).await?;
+        let user = crate::core::users::find(&tx, &app.id, &signin.user.id)
+            .await?
+            .ok_or(OrgError::NoSuchUser)?;
+        crate::core::orgs::domains::join_offered(&tx, &org, &user).await
+    }
+    .await;
+    match joined {
+        Ok(_) => tx.commit().await.map_err(internal),
+        Err(err) => {
+            tx.rollback().await.map_err(internal)?;
+            Err(err.into())
+        }
+    }
+}
+
 /// One organization of the signed-in user (members by e-mail, 50 a page,
 /// optionally those whose e-mail contains `query`).
 #[server]

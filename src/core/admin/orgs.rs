@@ -9,14 +9,15 @@ use crate::core::audit::Target;
 use crate::core::console::Operator;
 use crate::core::db::Db;
 use crate::core::links::invitations;
+use crate::core::orgs::domains::{self, DomainPolicy, Verification};
 use crate::core::orgs::members::{self, Acting, RoleChange};
 use crate::core::orgs::roles::{self as org_roles, OrgRole};
-use crate::core::orgs::{self, OrgError, Removed, teams};
+use crate::core::orgs::{self, OrgError, Removed, dns, teams};
 use crate::core::roles::RolePolicy;
 use crate::core::users;
 use crate::core::write::Write;
-use crate::entities::{app_user, membership, organization, team};
-use crate::types::{AppId, DisplayName, Email, OrgSlug, RoleName};
+use crate::entities::{app_user, membership, org_domain, organization, team};
+use crate::types::{AppId, DisplayName, DomainName, Email, OrgSlug, RoleName};
 
 /// Organizations and members shown per page.
 pub const PAGE: u64 = 50;
@@ -33,6 +34,9 @@ fn org_error(err: OrgError) -> AdminError {
         OrgError::InvalidMaxAuthAge => invalid("max_auth_age_secs", err),
         OrgError::NoRoles | OrgError::NoSuchRole(_) => invalid("roles", err),
         OrgError::AlreadyMember(_) => invalid("email", err),
+        OrgError::DomainTaken(_) | OrgError::DomainVerifiedElsewhere(_) => invalid("domain", err),
+        OrgError::InvalidDomainPolicy(_) => invalid("domain_policy", err),
+        OrgError::NoSuchDomain(_) => AdminError::NotFound(err.to_string()),
         OrgError::NotFound(_)
         | OrgError::NotAMember(_)
         | OrgError::NoSuchTeam
@@ -498,4 +502,144 @@ pub async fn edit_invitation(
         },
     )
     .await
+}
+
+/// An organization's domains, with the TXT record each one's proof needs.
+pub async fn domains(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+) -> Result<(organization::Model, Vec<org_domain::Model>), AdminError> {
+    readable_app(db, operator, app_id, "org_domain.list").await?;
+    let org = org_of(db, app_id, slug).await?;
+    let claims = domains::list(db, &org).await?;
+    Ok((org, claims))
+}
+
+/// What an operator does to an organization's domains.
+#[derive(Debug, Clone, Copy)]
+pub enum DomainEdit<'a> {
+    Add(&'a DomainName),
+    Remove(&'a DomainName),
+    /// Vouch for the domain without DNS; `confirmation` must repeat it.
+    Attest {
+        domain: &'a DomainName,
+        confirmation: &'a str,
+    },
+    /// Set what a confirmed address at a verified domain brings.
+    Policy(DomainPolicy),
+}
+
+pub async fn edit_domain(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+    edit: DomainEdit<'_>,
+) -> Result<(), AdminError> {
+    let attempted = match edit {
+        DomainEdit::Add(_) => "org_domain.add",
+        DomainEdit::Remove(_) => "org_domain.remove",
+        DomainEdit::Attest { .. } => "org_domain.attest",
+        DomainEdit::Policy(_) => "org.domain_policy",
+    };
+    if let DomainEdit::Attest {
+        domain,
+        confirmation,
+    } = edit
+        && confirmation.trim().to_lowercase() != domain.as_str()
+    {
+        return Err(AdminError::Invalid {
+            field: "confirmation",
+            message: format!("Type {domain} to attest that this organization controls it."),
+        });
+    }
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        attempted,
+        None,
+        async |tx, org| match edit {
+            DomainEdit::Add(domain) => domains::add(tx, &org, domain).await.map(|_| ()),
+            DomainEdit::Remove(domain) => {
+                let claim = domains::require(tx, &org, domain).await?;
+                domains::remove(tx, &org, &claim).await
+            }
+            DomainEdit::Attest { domain, .. } => {
+                let claim = domains::require(tx, &org, domain).await?;
+                domains::mark_verified(tx, &org, &claim, Verification::Attested)
+                    .await
+                    .map(|_| ())
+            }
+            DomainEdit::Policy(policy) => domains::set_policy(tx, &org, policy).await.map(|_| ()),
+        },
+    )
+    .await
+}
+
+/// Check a domain's TXT record through the DNS (`server`, or the system's
+/// resolvers) and mark it verified when it holds the proof. The question
+/// is asked before the write, so no lock waits on the network.
+pub async fn check_domain(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+    domain: &DomainName,
+    server: Option<std::net::SocketAddr>,
+) -> Result<(), AdminError> {
+    writable_app(db, operator, app_id, "org_domain.check", None).await?;
+    let org = org_of(db, app_id, slug).await?;
+    let claim = domains::require(db, &org, domain)
+        .await
+        .map_err(org_error)?;
+    if claim.verified_at.is_some() {
+        return Ok(());
+    }
+    let records = dns_proof(&claim, server).await?;
+    if !domains::proof_found(&claim, &records) {
+        return Err(proof_missing(&claim));
+    }
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "org_domain.check",
+        None,
+        async |tx, org| {
+            domains::mark_verified(tx, &org, &claim, Verification::Dns)
+                .await
+                .map(|_| ())
+        },
+    )
+    .await
+}
+
+/// The TXT strings at `claim`'s challenge name.
+pub async fn dns_proof(
+    claim: &org_domain::Model,
+    server: Option<std::net::SocketAddr>,
+) -> Result<Vec<String>, AdminError> {
+    dns::txt_records(server, &domains::challenge_name(&claim.domain))
+        .await
+        .map_err(|err| AdminError::Invalid {
+            field: "proof",
+            message: err.to_string(),
+        })
+}
+
+/// The sentence for a TXT record that does not (yet) hold the proof.
+pub fn proof_missing(claim: &org_domain::Model) -> AdminError {
+    AdminError::Invalid {
+        field: "proof",
+        message: format!(
+            "No TXT record at {} holds {} yet. Publish it and check again (a new record can take a while to be seen).",
+            domains::challenge_name(&claim.domain),
+            domains::expected_record(claim)
+        ),
+    }
 }

@@ -465,6 +465,7 @@ async fn new_account(
     update.email_verified = Set(true);
     let user = update.update(tx).await?;
     spend(tx, app, token, &user).await?;
+    orgs::domains::address_confirmed(tx, &user).await?;
     Ok(user)
 }
 

@@ -26,7 +26,7 @@ use super::passkeys::{self, PasskeyError, RelyingParty};
 use super::passwords::{Hashed, Password};
 use super::sessions::{self, ClientInfo, Factor};
 use super::signin::{self, SignInError, SignedIn};
-use super::{policy, recovery_codes, secrets, throttle, users};
+use super::{orgs, policy, recovery_codes, secrets, throttle, users};
 use crate::core::write::Actor;
 use crate::entities::{action_token, app, app_user, password_credential};
 use crate::types::{Email, UserStatus};
@@ -455,6 +455,7 @@ pub async fn verify_email(
     update.email_verified = Set(true);
     update.updated_at = Set(tx.now);
     let user = update.update(&tx).await?;
+    let joined = orgs::domains::address_confirmed(&tx, &user).await?;
     let (sessions_ended, dropped) = if confirmation.self_registered {
         let ended = sessions::end_all_for_user(
             &tx,
@@ -482,6 +483,7 @@ pub async fn verify_email(
                 "self_registered": confirmation.self_registered,
                 "other_sessions_ended": sessions_ended,
                 "factors_dropped": dropped,
+                "orgs_joined": joined,
             }),
         },
     )
@@ -661,6 +663,7 @@ async fn accepted(
     update.email_verified = Set(true);
     update.updated_at = Set(tx.now);
     let user = update.update(tx).await?;
+    orgs::domains::address_confirmed(tx, &user).await?;
     audit::record(
         tx,
         Event {

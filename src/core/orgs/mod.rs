@@ -8,6 +8,8 @@
 //! memberships and the per-organization guardrails; `teams.rs`: teams.
 
 pub mod claims;
+pub mod dns;
+pub mod domains;
 pub mod members;
 pub mod roles;
 pub mod teams;
@@ -70,6 +72,14 @@ pub enum OrgError {
     NoSuchUser,
     #[error("There is no such pending invitation in this organization.")]
     NoSuchInvitation,
+    #[error("{0} is already claimed by this organization.")]
+    DomainTaken(String),
+    #[error("{0} is already verified for another organization of this app.")]
+    DomainVerifiedElsewhere(String),
+    #[error("This organization has not claimed the domain {0}.")]
+    NoSuchDomain(String),
+    #[error("The domain policy must be none, offer or auto, not \"{0}\".")]
+    InvalidDomainPolicy(String),
     #[error("{0} belongs to another app.")]
     OtherApp(String),
     #[error(transparent)]

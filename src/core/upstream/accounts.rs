@@ -211,7 +211,9 @@ async fn provision(
     // The upstream verified the address, in a domain the operator allowed.
     let mut active = user.clone().into_active_model();
     active.email_verified = Set(true);
-    Ok(active.update(tx).await?)
+    let user = active.update(tx).await?;
+    crate::core::orgs::domains::address_confirmed(tx, &user).await?;
+    Ok(user)
 }
 
 /// The link of `identity`, and its user, if there is one.

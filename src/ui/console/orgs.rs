@@ -11,9 +11,10 @@ use super::{LoadError, RefusalNotice, Reload, ShownOnce, page_link, use_app_id};
 use crate::api::console::apps::{AppView, console_app};
 use crate::api::console::orgs::{
     ConsoleAddOrgMember, ConsoleCreateOrg, ConsoleDeleteOrg, ConsoleEditInvitation,
-    ConsoleEditTeam, ConsoleInviteToOrg, ConsoleRemoveOrgMember, ConsoleRenameOrg,
-    ConsoleSetOrgMemberRoles, InvitationRow, MembersPage, OrgsPage as Page, TeamView,
-    console_org_invitations, console_org_members, console_org_teams, console_orgs,
+    ConsoleEditOrgDomain, ConsoleEditTeam, ConsoleInviteToOrg, ConsoleRemoveOrgMember,
+    ConsoleRenameOrg, ConsoleSetOrgMemberRoles, DomainsView, InvitationRow, MembersPage,
+    OrgsPage as Page, TeamView, console_org_domains, console_org_invitations, console_org_members,
+    console_org_teams, console_orgs,
 };
 use crate::ui::components::{
     Badge, ConfirmDialog, EmptyState, Field, FormError, SMALL_BUTTON, SMALL_DANGER_BUTTON,
@@ -161,6 +162,7 @@ struct OrgData {
     members: MembersPage,
     invitations: Vec<InvitationRow>,
     teams: Vec<TeamView>,
+    domains: DomainsView,
 }
 
 #[component]
@@ -185,11 +187,13 @@ pub fn OrgPage() -> impl IntoView {
         |(app_id, slug, q, after, _)| async move {
             let members = console_org_members(app_id.clone(), slug.clone(), q, after).await?;
             let invitations = console_org_invitations(app_id.clone(), slug.clone()).await?;
-            let teams = console_org_teams(app_id, slug).await?;
+            let teams = console_org_teams(app_id.clone(), slug.clone()).await?;
+            let domains = console_org_domains(app_id, slug).await?;
             Ok::<_, crate::api::ApiError>(OrgData {
                 members,
                 invitations,
                 teams,
+                domains,
             })
         },
     );
@@ -289,6 +293,7 @@ fn Organization(
             <Members app_id=app_id.clone() data=data.clone() reload can_write />
             <Invitations app_id=app_id.clone() slug=slug.clone() rows=data.invitations.clone() reload can_write invited />
             <Teams app_id=app_id.clone() data=data.clone() reload can_write />
+            <Domains app_id=app_id.clone() data=data.clone() reload can_write />
             {settings}
         </div>
         <ConfirmDialog open=confirming title=format!("Delete {}?", org.name) message=delete_message>
@@ -592,6 +597,183 @@ fn Teams(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> impl
             } else {
                 view! { <ul class="divide-y divide-slate-100">{teams}</ul> }.into_any()
             }}
+        </section>
+    }
+}
+
+/// What the policy choices mean, for the select.
+const DOMAIN_POLICIES: [(&str, &str); 3] = [
+    ("none", "Nothing: a verified domain gives no way in"),
+    (
+        "offer",
+        "Offer: people who confirm an address there may join",
+    ),
+    (
+        "auto",
+        "Automatic: they join as members when they confirm it",
+    ),
+];
+
+/// The organization's domains: each one's proof (a DNS TXT record) or an
+/// operator's attestation, and what a confirmed address there brings.
+#[component]
+fn Domains(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> impl IntoView {
+    let slug = data.members.org.slug.clone();
+    let edit = ServerAction::<ConsoleEditOrgDomain>::new();
+    reload_after(edit, reload);
+    let error = action_error(edit);
+    let hidden = |action: &'static str, domain: Option<&str>| {
+        let fields = org_fields(&app_id, &slug);
+        let domain = domain.map(|d| {
+            let d = d.to_owned();
+            view! { <input type="hidden" name="domain" value=d /> }
+        });
+        view! {
+            {fields}
+            <input type="hidden" name="action" value=action />
+            {domain}
+        }
+    };
+    let rows = data
+        .domains
+        .domains
+        .iter()
+        .map(|row| {
+            let status = match (&row.verified_by, &row.verified) {
+                (Some(by), Some(at)) => {
+                    let how = if by == "dns" { "by DNS" } else { "by attestation" };
+                    view! { <Badge tone="green" text=format!("Verified {how}") /> <span class="text-xs text-slate-500">{at.clone()}</span> }.into_any()
+                }
+                _ => view! { <Badge tone="amber" text="Not verified" /> }.into_any(),
+            };
+            let proof = row.verified.is_none().then(|| {
+                let (name, value) = (row.record_name.clone(), row.record_value.clone());
+                view! {
+                    <div class="mt-2 rounded-lg bg-slate-50 px-3 py-2 text-xs text-slate-600">
+                        "Publish a TXT record at "
+                        <code class="font-mono text-slate-900" data-testid="txt-name">{name}</code>
+                        " holding "
+                        <code class="break-all font-mono text-slate-900" data-testid="txt-value">{value}</code>
+                        ", then check it."
+                    </div>
+                }
+            });
+            let actions = can_write.then(|| {
+                let unverified = row.verified.is_none();
+                let check = unverified.then(|| {
+                    let fields = hidden("check", Some(&row.domain));
+                    let test_id = format!("check-{}", row.domain);
+                    view! {
+                        <ActionForm action=edit>
+                            {fields}
+                            <SmallSubmit label="Check DNS" pending=edit.pending() test_id />
+                        </ActionForm>
+                    }
+                });
+                let attest = unverified.then(|| {
+                    let open = RwSignal::new(false);
+                    let domain = row.domain.clone();
+                    let fields = StoredValue::new((app_id.clone(), slug.clone(), domain.clone()));
+                    let message = format!(
+                        "Vouch that this organization controls {domain} without a DNS proof. The audit log records that you did. Type {domain} to confirm."
+                    );
+                    let test_id = format!("attest-{domain}");
+                    view! {
+                        <button type="button" class=SMALL_BUTTON on:click=move |_| open.set(true) data-testid=test_id>"Attest…"</button>
+                        <ConfirmDialog open title=format!("Attest {domain}?") message>
+                            <ActionForm action=edit attr:class="space-y-3">
+                                {move || {
+                                    let (app_id, slug, domain) = fields.get_value();
+                                    view! {
+                                        {org_fields(&app_id, &slug)}
+                                        <input type="hidden" name="action" value="attest" />
+                                        <input type="hidden" name="domain" value=domain />
+                                    }
+                                }}
+                                <Field label="Domain" name="confirmation" id="attest-confirmation" error />
+                                <button type="submit" class=button_class(Tone::Primary) data-testid="confirm-attest">"Attest domain"</button>
+                            </ActionForm>
+                        </ConfirmDialog>
+                    }
+                });
+                let remove_fields = hidden("remove", Some(&row.domain));
+                view! {
+                    <div class="flex flex-wrap items-center gap-2">
+                        {check}
+                        {attest}
+                        <ActionForm action=edit>
+                            {remove_fields}
+                            <button type="submit" class=SMALL_DANGER_BUTTON>"Remove"</button>
+                        </ActionForm>
+                    </div>
+                }
+            });
+            let (domain, test_id) = (row.domain.clone(), format!("domain-{}", row.domain));
+            view! {
+                <li class="py-3" data-testid=test_id>
+                    <div class="flex flex-wrap items-center justify-between gap-3">
+                        <div class="flex items-center gap-2">
+                            <span class="font-mono text-sm text-slate-900">{domain}</span>
+                            {status}
+                        </div>
+                        {actions}
+                    </div>
+                    {proof}
+                </li>
+            }
+        })
+        .collect_view();
+    let manage = can_write.then(|| {
+        let (add_fields, policy_fields) = (hidden("add", None), hidden("policy", None));
+        let current = data.domains.policy.clone();
+        let options = DOMAIN_POLICIES
+            .iter()
+            .map(|(value, label)| {
+                let selected = *value == current;
+                view! { <option value=*value selected=selected>{*label}</option> }
+            })
+            .collect_view();
+        view! {
+            <ActionForm action=edit attr:class="mt-4 flex items-start gap-2" attr:data-testid="new-domain-form">
+                {add_fields}
+                <Field label="Claim a domain" name="domain" id="new-domain" placeholder="acme.example" error />
+                <div class="mt-7"><SmallSubmit label="Add" pending=edit.pending() /></div>
+            </ActionForm>
+            <ActionForm action=edit attr:class="mt-4 flex flex-wrap items-end gap-2 border-t border-slate-100 pt-4" attr:data-testid="domain-policy-form">
+                {policy_fields}
+                <label class="block text-sm">
+                    <span class="font-medium text-slate-700">"When someone confirms an address at a verified domain"</span>
+                    <select name="policy" class="mt-1 block rounded-md border-0 py-1.5 pl-2 pr-8 text-sm ring-1 ring-inset ring-slate-300">{options}</select>
+                </label>
+                <SmallSubmit label="Save" pending=edit.pending() test_id="save-domain-policy" />
+            </ActionForm>
+        }
+        .into_any()
+    });
+    let (list, policy_form) = match manage {
+        Some(manage) => (None, Some(manage)),
+        None => (
+            Some(
+                view! { <p class="text-sm text-slate-500">{format!("Domain policy: {}.", data.domains.policy)}</p> },
+            ),
+            None,
+        ),
+    };
+    view! {
+        <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-testid="domains-section">
+            <h2 class="mb-1 text-base font-semibold text-slate-900">"Domains"</h2>
+            <p class="mb-4 text-sm text-slate-500">"A domain this organization proves it controls lets the people with a confirmed address there join it."</p>
+            // Errors of a field of their own show beneath it; the rest here.
+            {move || error.get().filter(|e| !matches!(e, crate::api::ApiError::Invalid { field: Some(f), .. } if f == "domain" || f == "confirmation")).map(|e| view! {
+                <div class="mb-3 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200" role="alert" data-testid="form-error">{e.to_string()}</div>
+            })}
+            {if data.domains.domains.is_empty() {
+                view! { <p class="text-sm text-slate-500">"No domains claimed."</p> }.into_any()
+            } else {
+                view! { <ul class="divide-y divide-slate-100">{rows}</ul> }.into_any()
+            }}
+            {list}
+            {policy_form}
         </section>
     }
 }

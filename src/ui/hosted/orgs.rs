@@ -11,8 +11,8 @@ use leptos_router::hooks::use_params_map;
 use super::{HostedPage, query_param};
 use crate::api::hosted::HostedApp;
 use crate::api::hosted::orgs::{
-    MyOrg, OrgEditInvitation, OrgEditTeam, OrgInvite, OrgPage, OrgRemoveMember, OrgSetMemberRoles,
-    my_orgs, org_view,
+    MyOrg, OrgEditInvitation, OrgEditTeam, OrgInvite, OrgJoin, OrgOffer, OrgPage, OrgRemoveMember,
+    OrgSetMemberRoles, my_orgs, org_offers, org_view,
 };
 use crate::ui::components::{
     Badge, Card, EmptyState, Field, FormError, Notice, SMALL_BUTTON, SMALL_DANGER_BUTTON,
@@ -23,14 +23,28 @@ use crate::ui::components::{
 #[derive(Clone, Copy)]
 struct Mine(Resource<Result<Vec<MyOrg>, crate::api::ApiError>>);
 
+/// The organizations open to the user by their address' domain, and the
+/// counter that reloads both lists after joining one.
+#[derive(Clone, Copy)]
+struct Offers(
+    Resource<Result<Vec<OrgOffer>, crate::api::ApiError>>,
+    RwSignal<u32>,
+);
+
 #[component]
 pub fn OrgsPage() -> impl IntoView {
     let params = use_params_map();
-    let mine = Resource::new(
-        move || params.read().get("app_id").unwrap_or_default(),
-        my_orgs,
-    );
+    let reload = RwSignal::new(0u32);
+    let app_id = move || {
+        (
+            params.read().get("app_id").unwrap_or_default(),
+            reload.get(),
+        )
+    };
+    let mine = Resource::new(app_id, |(app_id, _)| my_orgs(app_id));
+    let offers = Resource::new(app_id, |(app_id, _)| org_offers(app_id));
     provide_context(Mine(mine));
+    provide_context(Offers(offers, reload));
     view! {
         <HostedPage
             title=|name| format!("Your organizations · {name}")
@@ -56,6 +70,7 @@ fn sign_in_notice(app: &HostedApp, err: crate::api::ApiError) -> AnyView {
 #[component]
 fn OrgList(app: HostedApp) -> impl IntoView {
     let Mine(mine) = expect_context::<Mine>();
+    let app_id = app.id.clone();
     let joined = query_param("joined");
     // The organization just joined, by name.
     let joined_name = move || {
@@ -95,7 +110,52 @@ fn OrgList(app: HostedApp) -> impl IntoView {
                     }
                 }
             </Suspense>
+            <OpenToYou app_id=app_id />
         </Card>
+    }
+}
+
+/// The organizations that verified the domain of the user's confirmed
+/// address and let its people join: one button each.
+#[component]
+fn OpenToYou(app_id: String) -> impl IntoView {
+    let Offers(offers, reload) = expect_context::<Offers>();
+    let join = ServerAction::<OrgJoin>::new();
+    reload_after(join, reload);
+    let error = action_error(join);
+    view! {
+        <Suspense>
+            {move || {
+                let app_id = app_id.clone();
+                offers.get().and_then(Result::ok).filter(|list| !list.is_empty()).map(move |list| view! {
+                    <section class="mt-8" data-testid="org-offers">
+                        <h2 class="text-sm font-semibold text-slate-900">"Open to you"</h2>
+                        <p class="mt-1 mb-3 text-sm text-slate-500">
+                            "These organizations verified the domain of your e-mail address and let its people join."
+                        </p>
+                        <FormError error />
+                        <ul class="divide-y divide-slate-200 overflow-hidden rounded-lg border border-slate-200">
+                            {list.into_iter().map(move |offer| {
+                                let test_id = format!("join-{}", offer.slug);
+                                let fields = org_fields(&app_id, &offer.slug);
+                                view! {
+                                    <li class="flex items-center justify-between gap-3 px-4 py-3">
+                                        <div>
+                                            <p class="font-medium text-slate-900">{offer.name}</p>
+                                            <p class="text-xs text-slate-500">{offer.slug.clone()}</p>
+                                        </div>
+                                        <ActionForm action=join>
+                                            {fields}
+                                            <SmallSubmit label="Join" pending=join.pending() test_id />
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })
+            }}
+        </Suspense>
     }
 }
 

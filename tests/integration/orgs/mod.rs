@@ -3,6 +3,7 @@
 
 mod cli;
 mod console;
+mod domains;
 mod invitations;
 mod members;
 mod tokens;
