@@ -95,6 +95,7 @@ async fn main() {
             slug: Set(format!("org-{i:05}")),
             name: Set(format!("Organization {i}")),
             domain_policy: Set("none".into()),
+            required_provider_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         });

@@ -30,6 +30,7 @@ mod m20261206_000013_second_security_review;
 mod m20261207_000014_upstream_providers;
 mod m20261207_000015_master_key_rotation;
 mod m20261207_000016_organizations;
+mod m20261207_000017_organization_provider_and_search;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_upstream_providers::Migration),
             Box::new(m20261207_000015_master_key_rotation::Migration),
             Box::new(m20261207_000016_organizations::Migration),
+            Box::new(m20261207_000017_organization_provider_and_search::Migration),
         ]
     }
 }

@@ -74,6 +74,16 @@ pub enum OrgCommand {
     /// Manage the domains an organization claims, and what they bring
     #[command(subcommand)]
     Domain(DomainCommand),
+    /// Accept the organization's invitations only through one of the app's
+    /// upstream providers (or, with "none", any way the app offers)
+    RequireProvider {
+        #[arg(long)]
+        app: String,
+        #[arg(long)]
+        org: String,
+        /// The provider's slug, or none
+        provider: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -363,6 +373,30 @@ pub async fn org_command(settings: &Settings, db: &Db, command: OrgCommand) -> C
         OrgCommand::Role(command) => role_command(db, command).await?,
         OrgCommand::Team(command) => team_command(db, command).await?,
         OrgCommand::Domain(command) => domain_command(settings, db, command).await?,
+        OrgCommand::RequireProvider { app, org, provider } => {
+            let app_id = app_of(db, &app).await?;
+            let wanted = match provider.trim() {
+                "none" => None,
+                slug => Some(
+                    crate::core::upstream::providers::find(db, &app_id, slug)
+                        .await?
+                        .ok_or_else(|| {
+                            CliError(format!("The app {app} has no sign-in provider \"{slug}\"."))
+                        })?,
+                ),
+            };
+            in_org(db, &app, &org, async |tx, org| {
+                Ok(orgs::require_provider(tx, &org, wanted.as_ref()).await?)
+            })
+            .await?;
+            match wanted {
+                Some(p) => println!(
+                    "{org} now accepts its invitations through {} only.",
+                    p.display_name
+                ),
+                None => println!("{org} accepts its invitations any way the app offers."),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,8 @@ pub struct Model {
     /// What a user who confirms an address at a verified domain of the
     /// organization is offered: `none`, `offer` (a button) or `auto`.
     pub domain_policy: String,
+    /// The upstream provider through which its invitations are accepted.
+    pub required_provider_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -59,6 +59,9 @@ pub struct StartParams {
     return_to: Option<String>,
     /// Link the provider to the account signed in here (account page).
     link: Option<String>,
+    /// Accept this organization invitation (its link's token) with the
+    /// identity the provider vouches for.
+    invitation: Option<String>,
 }
 
 /// The provider's callback URL, as registered upstream.
@@ -225,7 +228,7 @@ async fn start(
         .filter(|r| !r.is_empty())
         .map(|r| safe_return_to(app.id.as_str(), Some(&r)));
     let redirect_uri = callback_url(&state, app.id.as_str(), &provider.slug);
-    let (authorize_url, pending) = match flow::begin(
+    let (authorize_url, mut pending) = match flow::begin(
         &provider,
         &endpoints,
         &redirect_uri,
@@ -238,6 +241,9 @@ async fn start(
             return refused(UpstreamFailure::Unreachable).await;
         }
     };
+    if pending.link_session.is_none() {
+        pending.invitation = params.invitation.filter(|token| !token.is_empty());
+    }
     let sealed = ceremonies::seal(
         &state.db.deployment().vault,
         FLOW_KIND,
@@ -360,6 +366,7 @@ async fn callback(
             client: &client,
             device_cookie: device_cookie.as_deref(),
             link_to,
+            invitation: pending.invitation.as_deref(),
         },
     )
     .await;
@@ -371,36 +378,24 @@ async fn callback(
             return respond(busy_page());
         }
     };
-    match outcome {
+    let (signed_in, target) = match outcome {
         Outcome::SignedIn(signed_in) => {
-            if let Err(err) =
-                signins::remember(&session, app.id.as_str(), &signed_in.session.id).await
-            {
-                tracing::error!(%err, "remembering an upstream sign-in failed");
-                return respond(busy_page());
-            }
-            let mut set = vec![clear.clone()];
-            if let Some(mark) = &signed_in.device_mark {
-                set.push(cookies::cookie(
-                    &state.settings,
-                    &devices::cookie_name(app.id.as_str()),
-                    mark,
-                    devices::LIFETIME_DAYS * 86_400,
-                ));
-            }
             let target = safe_return_to(app.id.as_str(), pending.return_to.as_deref());
-            let clock = LoginClock {
-                key: &state.db.deployment().login_after_key,
-                app_id: app.id.as_str(),
-            };
-            let target = clock.rebind(&target, &signed_in.session.id, state.db.now());
-            redirect(&target, set)
+            (signed_in, target)
         }
-        Outcome::Linked => redirect(&format!("/a/{}/account?linked=1", app.id), vec![clear]),
-        Outcome::ConfirmLink(link) => redirect(
-            &format!("/a/{}/account", app.id),
-            vec![clear, link_cookie(&state, link)],
-        ),
+        Outcome::JoinedOrg {
+            signed_in,
+            org_slug,
+        } => (signed_in, format!("/a/{}/orgs?joined={org_slug}", app.id)),
+        Outcome::Linked => {
+            return redirect(&format!("/a/{}/account?linked=1", app.id), vec![clear]);
+        }
+        Outcome::ConfirmLink(link) => {
+            return redirect(
+                &format!("/a/{}/account", app.id),
+                vec![clear, link_cookie(&state, link)],
+            );
+        }
         Outcome::SignInFirst(link) => {
             let account = format!("/a/{}/account", app.id);
             let target = format!(
@@ -408,9 +403,28 @@ async fn callback(
                 app.id,
                 url::form_urlencoded::byte_serialize(account.as_bytes()).collect::<String>()
             );
-            redirect(&target, vec![clear, link_cookie(&state, link)])
+            return redirect(&target, vec![clear, link_cookie(&state, link)]);
         }
+    };
+    if let Err(err) = signins::remember(&session, app.id.as_str(), &signed_in.session.id).await {
+        tracing::error!(%err, "remembering an upstream sign-in failed");
+        return respond(busy_page());
     }
+    let mut set = vec![clear.clone()];
+    if let Some(mark) = &signed_in.device_mark {
+        set.push(cookies::cookie(
+            &state.settings,
+            &devices::cookie_name(app.id.as_str()),
+            mark,
+            devices::LIFETIME_DAYS * 86_400,
+        ));
+    }
+    let clock = LoginClock {
+        key: &state.db.deployment().login_after_key,
+        app_id: app.id.as_str(),
+    };
+    let target = clock.rebind(&target, &signed_in.session.id, state.db.now());
+    redirect(&target, set)
 }
 
 /// The cookie that keeps `link` (sealed) until its owner confirms it.

@@ -543,24 +543,36 @@ pub struct DomainRow {
     pub record_value: String,
 }
 
+/// How people get into an organization besides being added: its domains
+/// and their policy, and the provider its invitations go through.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DomainsView {
+pub struct AccessView {
     /// none, offer or auto.
     pub policy: String,
     pub domains: Vec<DomainRow>,
+    /// The provider's slug, if the organization requires one.
+    pub required_provider: Option<String>,
+    /// The app's providers: (slug, display name).
+    pub providers: Vec<(String, String)>,
 }
 
 #[server]
-pub async fn console_org_domains(app_id: String, slug: String) -> Result<DomainsView, ApiError> {
+pub async fn console_org_access(app_id: String, slug: String) -> Result<AccessView, ApiError> {
     use crate::core::orgs::domains;
     let operator = require_operator().await?;
     let app_id = app_id_of(&app_id)?;
-    let (org, claims) =
-        crate::core::admin::orgs::domains(&state().db, &operator, &app_id, &slug_of(&slug)?)
-            .await?;
-    Ok(DomainsView {
-        policy: org.domain_policy,
-        domains: claims
+    let access =
+        crate::core::admin::orgs::access(&state().db, &operator, &app_id, &slug_of(&slug)?).await?;
+    Ok(AccessView {
+        policy: access.org.domain_policy,
+        required_provider: access.required_provider.map(|p| p.slug),
+        providers: access
+            .providers
+            .into_iter()
+            .map(|p| (p.slug, p.display_name))
+            .collect(),
+        domains: access
+            .domains
             .into_iter()
             .map(|claim| DomainRow {
                 record_name: domains::challenge_name(&claim.domain),
@@ -629,5 +641,27 @@ pub async fn console_edit_org_domain(
             ));
         }
     }
+    Ok(())
+}
+
+/// Accept the organization's invitations only through the app's provider
+/// `provider` (a slug), or, empty or "none", any way the app offers.
+#[server]
+pub async fn console_require_org_provider(
+    app_id: String,
+    slug: String,
+    provider: String,
+) -> Result<(), ApiError> {
+    let operator = require_operator().await?;
+    let app_id = app_id_of(&app_id)?;
+    let provider = Some(provider.trim()).filter(|p| !p.is_empty() && *p != "none");
+    crate::core::admin::orgs::require_provider(
+        &state().db,
+        &operator,
+        &app_id,
+        &slug_of(&slug)?,
+        provider,
+    )
+    .await?;
     Ok(())
 }

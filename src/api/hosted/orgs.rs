@@ -93,6 +93,10 @@ pub struct OrgInvitationView {
     pub sign_in_href: String,
     /// Sign out (of another account), then come back to the invitation.
     pub sign_out_href: String,
+    /// The organization accepts its members through this upstream
+    /// provider only: its name, and where its sign-in starts (with the
+    /// invitation).
+    pub provider: Option<(String, String)>,
 }
 
 /// The organization invitation behind `token`, as the invitation page
@@ -127,11 +131,27 @@ pub async fn org_invitation_view(
         }
         format!("/a/{}/{page}?{}", app.id, query.finish())
     };
+    let provider = pending.required_provider.as_ref().map(|provider| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("invitation", token);
+        query.append_pair("return_to", &back_here);
+        (
+            provider.display_name.clone(),
+            format!(
+                "/a/{}/upstream/{}/start?{}",
+                app.id,
+                provider.slug,
+                query.finish()
+            ),
+        )
+    });
+    // Only the provider sets up or signs in the invited account.
+    let local = provider.is_none();
     Ok(Some(super::InvitationView {
         email: pending.invitation.email.clone(),
         needs_passkey: false,
-        password_allowed: app.password_enabled,
-        passkey_allowed: app.passkey_enabled,
+        password_allowed: local && app.password_enabled,
+        passkey_allowed: local && app.passkey_enabled,
         org: Some(OrgInvitationView {
             org_name: pending.org.name,
             org_slug: pending.org.slug,
@@ -141,6 +161,7 @@ pub async fn org_invitation_view(
             already_member,
             sign_in_href: with_return("login", Some(&pending.invitation.email)),
             sign_out_href: with_return("logout", None),
+            provider,
         }),
     }))
 }

@@ -643,3 +643,64 @@ pub fn proof_missing(claim: &org_domain::Model) -> AdminError {
         ),
     }
 }
+
+/// How people get into an organization besides being added: its domains,
+/// their policy, and the provider its invitations are accepted through.
+pub struct Access {
+    pub org: organization::Model,
+    pub domains: Vec<org_domain::Model>,
+    pub required_provider: Option<crate::entities::identity_provider::Model>,
+    /// The app's providers, to choose from.
+    pub providers: Vec<crate::entities::identity_provider::Model>,
+}
+
+pub async fn access(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+) -> Result<Access, AdminError> {
+    let (org, domains) = domains(db, operator, app_id, slug).await?;
+    Ok(Access {
+        required_provider: orgs::required_provider(db, &org).await?,
+        providers: crate::core::upstream::providers::list(db, app_id).await?,
+        domains,
+        org,
+    })
+}
+
+/// Accept the organization's invitations only through the provider
+/// `provider_slug` of the app, or (with `None`) any way the app offers.
+pub async fn require_provider(
+    db: &Db,
+    operator: &Operator,
+    app_id: &AppId,
+    slug: &OrgSlug,
+    provider_slug: Option<&str>,
+) -> Result<(), AdminError> {
+    let provider = match provider_slug {
+        Some(wanted) => Some(
+            crate::core::upstream::providers::find(db, app_id, wanted)
+                .await?
+                .ok_or_else(|| AdminError::Invalid {
+                    field: "provider",
+                    message: format!("This app has no sign-in provider \"{wanted}\"."),
+                })?,
+        ),
+        None => None,
+    };
+    org_change(
+        db,
+        operator,
+        app_id,
+        slug,
+        "org.require_provider",
+        None,
+        async |tx, org| {
+            orgs::require_provider(tx, &org, provider.as_ref())
+                .await
+                .map(|_| ())
+        },
+    )
+    .await
+}

@@ -32,7 +32,9 @@ use crate::core::sessions::{ClientInfo, Factor};
 use crate::core::signin::{self, SignInError, SignedIn};
 use crate::core::write::{self, Actor, Write};
 use crate::core::{recovery_codes, secrets, throttle, users};
-use crate::entities::{app, app_user, invitation, membership, organization};
+use crate::entities::{
+    app, app_user, external_identity, identity_provider, invitation, membership, organization,
+};
 use crate::types::{AppId, Email, RoleName, UserStatus};
 
 /// How long an invitation waits to be accepted.
@@ -56,6 +58,10 @@ pub enum InviteError {
     Deactivated,
     #[error("Password sign-in is turned off for this app: create a passkey instead.")]
     PasswordDisabled,
+    #[error(
+        "{org} accepts its members through {provider}: continue with {provider} to accept this invitation."
+    )]
+    ProviderRequired { org: String, provider: String },
     #[error(transparent)]
     Busy(#[from] crate::core::passwords::Busy),
     #[error(transparent)]
@@ -304,6 +310,8 @@ pub struct Pending {
     pub roles: Vec<String>,
     /// Whether the invited address already has an account in the app.
     pub account_exists: bool,
+    /// The upstream provider the organization accepts its members through.
+    pub required_provider: Option<identity_provider::Model>,
 }
 
 /// The pending invitation behind `token` in `app_id`.
@@ -335,11 +343,13 @@ pub async fn find<C: ConnectionTrait>(
         Ok(email) => users::find_by_email(db, app_id, &email).await?.is_some(),
         Err(_) => false,
     };
+    let required_provider = orgs::required_provider(db, &org).await?;
     Ok(Some(Pending {
         roles: roles_invited(&row),
         invitation: row,
         org,
         account_exists,
+        required_provider,
     }))
 }
 
@@ -372,6 +382,22 @@ async fn spend(
         .ok_or(InviteError::Invalid)?;
     if members::find(tx, &org.id, &user.id).await?.is_some() {
         return Err(InviteError::AlreadyMember(org.name.clone()));
+    }
+    // An organization bound to a provider takes accounts that hold an
+    // identity there (the upstream sign-in links it in this very write).
+    if let Some(provider) = orgs::required_provider(tx, &org).await? {
+        let holds = external_identity::Entity::find()
+            .filter(external_identity::Column::UserId.eq(user.id.as_str()))
+            .filter(external_identity::Column::ProviderId.eq(provider.id.as_str()))
+            .one(tx)
+            .await?
+            .is_some();
+        if !holds {
+            return Err(InviteError::ProviderRequired {
+                org: org.name.clone(),
+                provider: provider.display_name,
+            });
+        }
     }
     let roles = roles_invited(&row);
     let added = members::add_unchecked(
@@ -423,6 +449,20 @@ pub async fn accept_signed_in(
     Ok(org)
 }
 
+/// Accept, in the write of an upstream sign-in, as the account it signed
+/// in (just linked or created for the invitation): the organization.
+pub async fn accept_arrived(
+    tx: &Write,
+    app: &app::Model,
+    token: &str,
+    user: &app_user::Model,
+) -> Result<organization::Model, InviteError> {
+    let added = spend(tx, app, token, user).await?;
+    orgs::find(tx, &app.id, &added.organization_id)
+        .await?
+        .ok_or(InviteError::Invalid)
+}
+
 /// The pending invitation for a new account, or why there is none.
 async fn for_new_account(
     db: &Db,
@@ -435,6 +475,12 @@ async fn for_new_account(
     let email = Email::for_lookup(&pending.invitation.email).map_err(|_| InviteError::Invalid)?;
     if pending.account_exists {
         return Err(InviteError::AccountExists(email.to_string()));
+    }
+    if let Some(provider) = &pending.required_provider {
+        return Err(InviteError::ProviderRequired {
+            org: pending.org.name.clone(),
+            provider: provider.display_name.clone(),
+        });
     }
     Ok((pending, email))
 }

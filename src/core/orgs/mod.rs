@@ -25,7 +25,7 @@ use super::audit::{self, Action, Event, Target};
 use super::fault::Fault;
 use super::secrets;
 use super::write::Write;
-use crate::entities::{invitation, membership, organization, team};
+use crate::entities::{identity_provider, invitation, membership, organization, team};
 use crate::types::{AppId, DisplayName, OrgSlug};
 
 /// A change to an organization refused by a guardrail: the reason is a
@@ -122,6 +122,7 @@ pub async fn create(
         slug: Set(slug.to_string()),
         name: Set(name.to_string()),
         domain_policy: Set("none".into()),
+        required_provider_id: Set(None),
         created_at: Set(tx.now),
         updated_at: Set(tx.now),
     }
@@ -222,6 +223,70 @@ pub async fn delete(tx: &Write, org: &organization::Model) -> Result<Removed, Or
     )
     .await?;
     Ok(removed)
+}
+
+/// Accept the organization's invitations only through `provider` (an
+/// upstream provider of its app), or, with `None`, any way the app
+/// offers. Records `org.provider_required`.
+pub async fn require_provider(
+    tx: &Write,
+    org: &organization::Model,
+    provider: Option<&identity_provider::Model>,
+) -> Result<organization::Model, OrgError> {
+    if let Some(provider) = provider
+        && provider.app_id != org.app_id
+    {
+        return Err(OrgError::OtherApp(provider.slug.clone()));
+    }
+    let org = lock(tx, &org.id)
+        .await?
+        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    let wanted = provider.map(|p| p.id.clone());
+    if org.required_provider_id == wanted {
+        return Ok(org);
+    }
+    let before = match &org.required_provider_id {
+        Some(id) => identity_provider::Entity::find_by_id(id.as_str())
+            .one(tx)
+            .await?
+            .map(|p| p.slug),
+        None => None,
+    };
+    let mut update: organization::ActiveModel = org.clone().into();
+    update.required_provider_id = Set(wanted);
+    update.updated_at = Set(tx.now);
+    let updated = update.update(tx).await?;
+    audit::record(
+        tx,
+        Event {
+            app_id: &org.app_id,
+            actor: &tx.actor,
+            action: Action::OrgProviderRequired,
+            target: Some(Target::org(org.id.as_str())),
+            details: json!({
+                "org": org.slug,
+                "before": before,
+                "after": provider.map(|p| p.slug.clone()),
+            }),
+        },
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// The provider `org` accepts its invitations through, if any.
+pub async fn required_provider<C: ConnectionTrait>(
+    db: &C,
+    org: &organization::Model,
+) -> Result<Option<identity_provider::Model>, DbErr> {
+    match &org.required_provider_id {
+        Some(id) => {
+            identity_provider::Entity::find_by_id(id.as_str())
+                .one(db)
+                .await
+        }
+        None => Ok(None),
+    }
 }
 
 /// Lock an organization's row for the rest of `tx`: every change to its

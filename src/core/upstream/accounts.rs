@@ -29,6 +29,7 @@ use crate::core::audit::{self, Action, Event, Target};
 use crate::core::ceremonies::{self, Ceremony};
 use crate::core::db::Db;
 use crate::core::fault::Fault;
+use crate::core::links::invitations::{self, InviteError};
 use crate::core::mail::notices;
 use crate::core::mail::templates::Notice;
 use crate::core::sessions::{self, ActiveSignin, ClientInfo, Factor};
@@ -63,6 +64,11 @@ pub enum Outcome {
     ConfirmLink(PendingLink),
     /// Not linked, and not linkable now: sign in here first.
     SignInFirst(PendingLink),
+    /// Signed in, and the invitation accepted: a member of `org_slug`.
+    JoinedOrg {
+        signed_in: Box<SignedIn>,
+        org_slug: String,
+    },
 }
 
 /// One upstream sign-in to finish.
@@ -76,6 +82,9 @@ pub struct Arrival<'a> {
     pub device_cookie: Option<&'a str>,
     /// Linking from the account page: the session that asked.
     pub link_to: Option<&'a ActiveSignin>,
+    /// Accepting an organization invitation: its link's token. The
+    /// membership is created in the write that signs in.
+    pub invitation: Option<&'a str>,
 }
 
 /// Finish an upstream sign-in: resolve the account, keep its mapped roles
@@ -110,7 +119,16 @@ pub async fn arrive(
             touch_link(&tx, &link, arrival.identity).await?;
             sign_in(&tx, &arrival, &user, &link.id).await
         }
-        (None, None) => unlinked(&tx, &arrival).await?,
+        (None, None) => match arrival.invitation {
+            Some(token) => invited(&tx, &arrival, token).await?,
+            None => unlinked(&tx, &arrival).await?,
+        },
+    };
+    let decided = match (decided, arrival.invitation) {
+        (Ok(Outcome::SignedIn(signed_in)), Some(token)) => {
+            accept_invitation(&tx, &arrival, token, signed_in).await?
+        }
+        (decided, _) => decided,
     };
     match decided {
         Ok(outcome) => {
@@ -120,6 +138,75 @@ pub async fn arrive(
         Err(failure) => {
             drop(tx);
             failed(db, &arrival, failure).await
+        }
+    }
+}
+
+/// An identity seen for the first time, arriving with an organization
+/// invitation: it may create the invited account (even where the provider
+/// provisions none: the invitation is the permission), but only when the
+/// upstream verified the very address invited. An existing account of
+/// that address is found as any unlinked identity finds it.
+async fn invited(
+    tx: &Write,
+    arrival: &Arrival<'_>,
+    token: &str,
+) -> Result<Result<Outcome, UpstreamFailure>, Fault> {
+    let Some(pending) = invitations::find(tx, &arrival.app.id, token, tx.now).await? else {
+        return Ok(Err(UpstreamFailure::InvitationInvalid));
+    };
+    let identity = arrival.identity;
+    if !identity.email_verified {
+        return Ok(Err(UpstreamFailure::UnverifiedEmail));
+    }
+    let address = identity.email.as_deref().and_then(|e| Email::parse(e).ok());
+    let Some(email) =
+        address.filter(|a| secrets::constant_time_eq(a.as_str(), &pending.invitation.email))
+    else {
+        return Ok(Err(UpstreamFailure::InvitedElsewhere {
+            invited: pending.invitation.email.clone(),
+            provider: arrival.provider.display_name.clone(),
+        }));
+    };
+    if pending.account_exists {
+        return unlinked(tx, arrival).await;
+    }
+    let user = create_account(tx, arrival, email).await?;
+    let link = create_link(
+        tx,
+        arrival.app,
+        arrival.provider,
+        identity,
+        &user,
+        "invitation",
+    )
+    .await?;
+    Ok(sign_in(tx, arrival, &user, &link.id).await)
+}
+
+/// Spend the invitation for the account just signed in, in the same write;
+/// an invitation it cannot take (another address, a provider it does not
+/// hold) leaves the sign-in as it is, and the invitation page says why.
+async fn accept_invitation(
+    tx: &Write,
+    arrival: &Arrival<'_>,
+    token: &str,
+    signed_in: Box<SignedIn>,
+) -> Result<Result<Outcome, UpstreamFailure>, Fault> {
+    match invitations::accept_arrived(tx, arrival.app, token, &signed_in.user).await {
+        Ok(org) => {
+            // After the invitation, so its organization is joined with
+            // the invited roles, not by the domain's.
+            crate::core::orgs::domains::address_confirmed(tx, &signed_in.user).await?;
+            Ok(Ok(Outcome::JoinedOrg {
+                signed_in,
+                org_slug: org.slug,
+            }))
+        }
+        Err(InviteError::Fault(fault)) => Err(fault),
+        Err(refused) => {
+            tracing::info!(reason = %refused, "an invitation was not accepted at an upstream sign-in");
+            Ok(Ok(Outcome::SignedIn(signed_in)))
         }
     }
 }
@@ -193,6 +280,17 @@ async fn provision(
     arrival: &Arrival<'_>,
     email: Email,
 ) -> Result<app_user::Model, Fault> {
+    let user = create_account(tx, arrival, email).await?;
+    crate::core::orgs::domains::address_confirmed(tx, &user).await?;
+    Ok(user)
+}
+
+/// A new account for a verified upstream address, its address confirmed.
+async fn create_account(
+    tx: &Write,
+    arrival: &Arrival<'_>,
+    email: Email,
+) -> Result<app_user::Model, Fault> {
     let user = users::create(
         tx,
         &arrival.app.id,
@@ -211,9 +309,7 @@ async fn provision(
     // The upstream verified the address, in a domain the operator allowed.
     let mut active = user.clone().into_active_model();
     active.email_verified = Set(true);
-    let user = active.update(tx).await?;
-    crate::core::orgs::domains::address_confirmed(tx, &user).await?;
-    Ok(user)
+    Ok(active.update(tx).await?)
 }
 
 /// The link of `identity`, and its user, if there is one.

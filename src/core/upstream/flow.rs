@@ -72,6 +72,9 @@ pub struct Pending {
     pub return_to: Option<String>,
     /// Linking from the account page: the sign-in session that asked.
     pub link_session: Option<String>,
+    /// Accepting an organization invitation: its link's token.
+    #[serde(default)]
+    pub invitation: Option<String>,
 }
 
 /// The callback's query, as the upstream sent it.
@@ -220,6 +223,7 @@ pub fn begin(
             pkce_verifier: verifier.into_secret(),
             return_to,
             link_session,
+            invitation: None,
         },
     ))
 }

@@ -88,6 +88,14 @@ pub enum UpstreamFailure {
     Throttled,
     #[error("Sign in to this app through {provider}.")]
     ProviderRequired { provider: String },
+    #[error(
+        "This invitation is invalid, was already used, was revoked or has expired. Ask for a new one."
+    )]
+    InvitationInvalid,
+    #[error(
+        "This invitation is for {invited}, but {provider} did not vouch for that address. Sign in at {provider} as {invited} to accept it."
+    )]
+    InvitedElsewhere { invited: String, provider: String },
 }
 
 impl UpstreamFailure {
@@ -112,6 +120,8 @@ impl UpstreamFailure {
             Self::UnusableEmail => "unusable_email",
             Self::Throttled => "throttled",
             Self::ProviderRequired { .. } => "provider_required",
+            Self::InvitationInvalid => "invitation_invalid",
+            Self::InvitedElsewhere { .. } => "invitation_for_another_address",
         }
     }
 }

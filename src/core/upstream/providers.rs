@@ -743,6 +743,17 @@ pub async fn delete(tx: &Write, app_id: &AppId, slug: &str) -> Result<(), Provid
         .await?
         .rows_affected;
     require_for(tx, app_id, &provider, &RequiredFor::Nobody).await?;
+    // Organizations that accepted members only through it accept them any
+    // way the app offers again (the event counts them).
+    let orgs_unbound = crate::entities::organization::Entity::update_many()
+        .col_expr(
+            crate::entities::organization::Column::RequiredProviderId,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .filter(crate::entities::organization::Column::RequiredProviderId.eq(provider.id.as_str()))
+        .exec(tx)
+        .await?
+        .rows_affected;
     identity_provider::Entity::delete_by_id(provider.id.clone())
         .exec(tx)
         .await?;
@@ -757,6 +768,7 @@ pub async fn delete(tx: &Write, app_id: &AppId, slug: &str) -> Result<(), Provid
                 "before": described(&provider),
                 "links_removed": links,
                 "sessions_ended": opened.len(),
+                "orgs_unbound": orgs_unbound,
             }),
         },
     )

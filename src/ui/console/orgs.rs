@@ -10,11 +10,11 @@ use super::app::AppHeader;
 use super::{LoadError, RefusalNotice, Reload, ShownOnce, page_link, use_app_id};
 use crate::api::console::apps::{AppView, console_app};
 use crate::api::console::orgs::{
-    ConsoleAddOrgMember, ConsoleCreateOrg, ConsoleDeleteOrg, ConsoleEditInvitation,
+    AccessView, ConsoleAddOrgMember, ConsoleCreateOrg, ConsoleDeleteOrg, ConsoleEditInvitation,
     ConsoleEditOrgDomain, ConsoleEditTeam, ConsoleInviteToOrg, ConsoleRemoveOrgMember,
-    ConsoleRenameOrg, ConsoleSetOrgMemberRoles, DomainsView, InvitationRow, MembersPage,
-    OrgsPage as Page, TeamView, console_org_domains, console_org_invitations, console_org_members,
-    console_org_teams, console_orgs,
+    ConsoleRenameOrg, ConsoleRequireOrgProvider, ConsoleSetOrgMemberRoles, InvitationRow,
+    MembersPage, OrgsPage as Page, TeamView, console_org_access, console_org_invitations,
+    console_org_members, console_org_teams, console_orgs,
 };
 use crate::ui::components::{
     Badge, ConfirmDialog, EmptyState, Field, FormError, SMALL_BUTTON, SMALL_DANGER_BUTTON,
@@ -162,7 +162,7 @@ struct OrgData {
     members: MembersPage,
     invitations: Vec<InvitationRow>,
     teams: Vec<TeamView>,
-    domains: DomainsView,
+    access: AccessView,
 }
 
 #[component]
@@ -188,12 +188,12 @@ pub fn OrgPage() -> impl IntoView {
             let members = console_org_members(app_id.clone(), slug.clone(), q, after).await?;
             let invitations = console_org_invitations(app_id.clone(), slug.clone()).await?;
             let teams = console_org_teams(app_id.clone(), slug.clone()).await?;
-            let domains = console_org_domains(app_id, slug).await?;
+            let access = console_org_access(app_id, slug).await?;
             Ok::<_, crate::api::ApiError>(OrgData {
                 members,
                 invitations,
                 teams,
-                domains,
+                access,
             })
         },
     );
@@ -294,6 +294,7 @@ fn Organization(
             <Invitations app_id=app_id.clone() slug=slug.clone() rows=data.invitations.clone() reload can_write invited />
             <Teams app_id=app_id.clone() data=data.clone() reload can_write />
             <Domains app_id=app_id.clone() data=data.clone() reload can_write />
+            <RequiredProvider app_id=app_id.clone() data=data.clone() reload can_write />
             {settings}
         </div>
         <ConfirmDialog open=confirming title=format!("Delete {}?", org.name) message=delete_message>
@@ -635,7 +636,7 @@ fn Domains(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> im
         }
     };
     let rows = data
-        .domains
+        .access
         .domains
         .iter()
         .map(|row| {
@@ -725,7 +726,7 @@ fn Domains(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> im
         .collect_view();
     let manage = can_write.then(|| {
         let (add_fields, policy_fields) = (hidden("add", None), hidden("policy", None));
-        let current = data.domains.policy.clone();
+        let current = data.access.policy.clone();
         let options = DOMAIN_POLICIES
             .iter()
             .map(|(value, label)| {
@@ -754,7 +755,7 @@ fn Domains(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> im
         Some(manage) => (None, Some(manage)),
         None => (
             Some(
-                view! { <p class="text-sm text-slate-500">{format!("Domain policy: {}.", data.domains.policy)}</p> },
+                view! { <p class="text-sm text-slate-500">{format!("Domain policy: {}.", data.access.policy)}</p> },
             ),
             None,
         ),
@@ -767,13 +768,82 @@ fn Domains(app_id: String, data: OrgData, reload: Reload, can_write: bool) -> im
             {move || error.get().filter(|e| !matches!(e, crate::api::ApiError::Invalid { field: Some(f), .. } if f == "domain" || f == "confirmation")).map(|e| view! {
                 <div class="mb-3 rounded-lg bg-red-50 px-4 py-3 text-sm text-red-800 ring-1 ring-red-200" role="alert" data-testid="form-error">{e.to_string()}</div>
             })}
-            {if data.domains.domains.is_empty() {
+            {if data.access.domains.is_empty() {
                 view! { <p class="text-sm text-slate-500">"No domains claimed."</p> }.into_any()
             } else {
                 view! { <ul class="divide-y divide-slate-100">{rows}</ul> }.into_any()
             }}
             {list}
             {policy_form}
+        </section>
+    }
+}
+
+/// The upstream provider the organization's invitations go through.
+#[component]
+fn RequiredProvider(
+    app_id: String,
+    data: OrgData,
+    reload: Reload,
+    can_write: bool,
+) -> impl IntoView {
+    let slug = data.members.org.slug.clone();
+    let set = ServerAction::<ConsoleRequireOrgProvider>::new();
+    reload_after(set, reload);
+    let error = action_error(set);
+    let current = data.access.required_provider.clone();
+    let name_of = |slug: &str| {
+        data.access
+            .providers
+            .iter()
+            .find(|(s, _)| s == slug)
+            .map(|(_, name)| name.clone())
+            .unwrap_or_else(|| slug.to_owned())
+    };
+    let summary = match &current {
+        Some(provider) => format!(
+            "Invitations are accepted only by signing in through {}: the invitee's address there must be the invited one.",
+            name_of(provider)
+        ),
+        None => "Invitations are accepted any way the app offers: a password, a passkey or a sign-in provider.".to_owned(),
+    };
+    let form = (can_write && !data.access.providers.is_empty()).then(|| {
+        let fields = org_fields(&app_id, &slug);
+        let any = current.is_none();
+        let options = data
+            .access
+            .providers
+            .iter()
+            .map(|(value, label)| {
+                let selected = current.as_deref() == Some(value.as_str());
+                let (value, label) = (value.clone(), label.clone());
+                view! { <option value=value selected=selected>{label}</option> }
+            })
+            .collect_view();
+        view! {
+            <ActionForm action=set attr:class="mt-4 flex flex-wrap items-end gap-2" attr:data-testid="org-provider-form">
+                {fields}
+                <label class="block text-sm">
+                    <span class="font-medium text-slate-700">"Accept invitations through"</span>
+                    <select name="provider" class="mt-1 block rounded-md border-0 py-1.5 pl-2 pr-8 text-sm ring-1 ring-inset ring-slate-300">
+                        <option value="none" selected=any>"Any way the app offers"</option>
+                        {options}
+                    </select>
+                </label>
+                <SmallSubmit label="Save" pending=set.pending() test_id="save-org-provider" />
+            </ActionForm>
+        }
+    });
+    let hint = (can_write && data.access.providers.is_empty()).then(|| view! {
+        <p class="mt-2 text-xs text-slate-500">"Add a sign-in provider to the app to require one here."</p>
+    });
+    view! {
+        <section class="rounded-2xl bg-white p-6 shadow-sm ring-1 ring-slate-200" data-testid="org-provider-section">
+            <h2 class="mb-1 text-base font-semibold text-slate-900">"Sign-in provider"</h2>
+            <p class="text-sm text-slate-500" data-testid="org-provider-summary">{summary}</p>
+            <RefusalNotice error />
+            {form}
+            {hint}
         </section>
     }
 }

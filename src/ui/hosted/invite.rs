@@ -89,7 +89,22 @@ fn JoinOrg(
     codes: RwSignal<Option<NewCodes>>,
 ) -> impl IntoView {
     let invited = view.email.clone();
+    let through = org.provider.clone().filter(|_| !org.already_member);
     let body = match org.signed_in_as.clone() {
+        // The organization takes its members through its provider only:
+        // whoever is signed in here, the provider decides who accepts.
+        _ if through.is_some() => {
+            let (name, href) = through.unwrap_or_default();
+            view! {
+                <p class="mb-4 text-sm text-slate-600" data-testid="invite-provider-note">
+                    {format!("{} accepts its members through {name}. Sign in there as {invited} to accept.", org.org_name)}
+                </p>
+                <a href=href rel="external" class=button_class(Tone::Primary) data-testid="invite-provider">
+                    {format!("Continue with {name}")}
+                </a>
+            }
+            .into_any()
+        }
         None if !org.account_exists => {
             return view! { <SetUp app view token codes /> }.into_any();
         }

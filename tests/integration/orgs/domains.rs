@@ -72,7 +72,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
     let view = owner
         .call(
             &app,
-            ConsoleOrgDomains {
+            ConsoleOrgAccess {
                 app_id: "demo".into(),
                 slug: "acme".into(),
             },
@@ -113,7 +113,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
     let view = owner
         .call(
             &app,
-            ConsoleOrgDomains {
+            ConsoleOrgAccess {
                 app_id: "demo".into(),
                 slug: "acme".into(),
             },
@@ -131,7 +131,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
     let globex = owner
         .call(
             &app,
-            ConsoleOrgDomains {
+            ConsoleOrgAccess {
                 app_id: "demo".into(),
                 slug: "globex".into(),
             },
@@ -216,7 +216,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
     auditor
         .call(
             &app,
-            ConsoleOrgDomains {
+            ConsoleOrgAccess {
                 app_id: "demo".into(),
                 slug: "acme".into(),
             },

@@ -7,6 +7,7 @@ mod domains;
 mod invitations;
 mod members;
 mod tokens;
+mod upstream;
 
 use crate::common::{TestApp, add_user};
 

@@ -1,0 +1,77 @@
+//! Organizations, continued (issue 25):
+//!
+//! * `organization.required_provider_id`: the upstream provider through
+//!   which the organization's invitations are accepted (none: any way the
+//!   app offers). No foreign key (SQLite cannot add one to an existing
+//!   table); deleting a provider clears it in the same write.
+//! * On PostgreSQL, trigram indexes (`pg_trgm`) on the organization's slug
+//!   and lower-cased name, so "contains" searches of the console do not
+//!   read every organization of the app. Where the extension cannot be
+//!   created (a managed server that refuses it), the search still works,
+//!   by a scan: the block below only notes it.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+use crate::idens::Organization;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Added {
+    RequiredProviderId,
+}
+
+const TRIGRAM_INDEXES: &str = r#"
+DO $$
+BEGIN
+    CREATE EXTENSION IF NOT EXISTS pg_trgm;
+    CREATE INDEX IF NOT EXISTS ix_organization_slug_trgm
+        ON organization USING gin (slug gin_trgm_ops);
+    CREATE INDEX IF NOT EXISTS ix_organization_name_trgm
+        ON organization USING gin (lower(name) gin_trgm_ops);
+EXCEPTION WHEN OTHERS THEN
+    RAISE NOTICE 'pg_trgm is not available (%): organization searches scan', SQLERRM;
+END
+$$;
+"#;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organization::Table)
+                    .add_column(&mut string_null(Added::RequiredProviderId))
+                    .to_owned(),
+            )
+            .await?;
+        if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(TRIGRAM_INDEXES)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "DROP INDEX IF EXISTS ix_organization_slug_trgm; DROP INDEX IF EXISTS ix_organization_name_trgm;",
+                )
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organization::Table)
+                    .drop_column(Added::RequiredProviderId)
+                    .to_owned(),
+            )
+            .await
+    }
+}

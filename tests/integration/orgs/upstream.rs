@@ -1,0 +1,365 @@
+//! An organization that requires an upstream provider (issue 25, point 3):
+//! its invitations are accepted through that provider only. The provider
+//! may create the invited account (its provisioning off, self-registration
+//! off: the invitation is the permission) only for the very address
+//! invited, verified upstream; the membership is created in the write that
+//! signs in. A password, a passkey or another account gets nothing.
+
+use serde_json::{Value, json};
+
+use super::shop_with_acme;
+use crate::common::upstream::{Authorization, StandIn, begin, come_back, location};
+use crate::common::{PASSWORD, TestApp, add_user, browser, refused, sign_in, spawn_app};
+use oneauth::api::hosted::orgs::AcceptOrgInvitation;
+use oneauth::api::hosted::{AcceptInvitationWithPassword, LoadInvitation};
+
+fn invite(app: &TestApp, email: &str, role: &str) -> String {
+    let sent = app
+        .cli(&[
+            "org", "invite", "--app", "shop", "--org", "acme", "--email", email, "--role", role,
+        ])
+        .expect_success()
+        .json();
+    sent["link"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The provider answers with `email` (verified or not) for `sub`.
+async fn through_provider(
+    app: &TestApp,
+    stand_in: &StandIn,
+    browser: &reqwest::Client,
+    token: &str,
+    sub: &str,
+    email: &str,
+    verified: bool,
+) -> reqwest::Response {
+    let query = format!("?invitation={token}&return_to=/a/shop/invite/{token}");
+    let authorization: Authorization = begin(app, browser, "shop", "corp", &query).await;
+    let claims = stand_in.claims(&authorization, sub, email, verified);
+    let code = format!("code-{sub}-{}", uuid::Uuid::new_v4().simple());
+    stand_in
+        .answer_code(&code, &stand_in.key.sign(&claims, "JWT"))
+        .await;
+    come_back(
+        app,
+        browser,
+        "shop",
+        "corp",
+        &[("code", &code), ("state", &authorization.state)],
+    )
+    .await
+}
+
+async fn memberships(app: &TestApp, email: &str) -> Vec<(String, Vec<String>)> {
+    let Some(user) = oneauth::core::users::find_by_email(
+        &app.db,
+        &oneauth::types::AppId::parse("shop").unwrap(),
+        &oneauth::types::Email::parse(email).unwrap(),
+    )
+    .await
+    .unwrap() else {
+        return Vec::new();
+    };
+    oneauth::core::orgs::members::of_user(&app.db, &user.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(org, m)| (org.slug, oneauth::core::orgs::members::roles_of(&m)))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organization_bound_to_a_provider_takes_its_invitations_through_it_only() {
+    let app = spawn_app().await;
+    shop_with_acme(&app, &["bob@example.com"]);
+    let stand_in = StandIn::start().await;
+    // Neither provisioning nor self-registration: only the invitation lets
+    // an account be created.
+    stand_in.register(&app, "shop", "corp", &[]);
+    app.cli(&[
+        "org",
+        "require-provider",
+        "--app",
+        "shop",
+        "--org",
+        "acme",
+        "nope",
+    ])
+    .expect_error("no sign-in provider \"nope\"");
+    app.cli(&[
+        "org",
+        "require-provider",
+        "--app",
+        "shop",
+        "--org",
+        "acme",
+        "corp",
+    ])
+    .expect_success();
+    let token = invite(&app, "new@example.com", "admin");
+
+    // The page offers the provider, and nothing else.
+    let visitor = browser();
+    let shown = app
+        .call_json(
+            &visitor,
+            LoadInvitation {
+                app_id: "shop".into(),
+                token: token.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown["password_allowed"], false, "{shown}");
+    assert_eq!(shown["passkey_allowed"], false, "{shown}");
+    assert_eq!(shown["org"]["provider"][0], "Corp SSO");
+    let href = shown["org"]["provider"][1].as_str().unwrap();
+    assert!(
+        href.starts_with(&format!("/a/shop/upstream/corp/start?invitation={token}")),
+        "{href}"
+    );
+    // A password does not set the invited account up.
+    let error = app
+        .call_json(
+            &visitor,
+            AcceptInvitationWithPassword {
+                app_id: "shop".into(),
+                token: token.clone(),
+                password: "a long enough passphrase".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused(&error).contains("accepts its members through Corp SSO"),
+        "{error}"
+    );
+    assert!(memberships(&app, "new@example.com").await.is_empty());
+
+    // The provider vouches for another address, or for the invited one
+    // without verifying it: no account, the invitation still pending.
+    let other = through_provider(
+        &app,
+        &stand_in,
+        &browser(),
+        &token,
+        "u-eve",
+        "eve@example.com",
+        true,
+    )
+    .await;
+    assert_ne!(other.status(), 303);
+    assert!(
+        other
+            .text()
+            .await
+            .unwrap()
+            .contains("This invitation is for new@example.com"),
+    );
+    let unverified = through_provider(
+        &app,
+        &stand_in,
+        &browser(),
+        &token,
+        "u-new",
+        "new@example.com",
+        false,
+    )
+    .await;
+    assert_ne!(unverified.status(), 303);
+    assert!(
+        oneauth::core::users::find_by_email(
+            &app.db,
+            &oneauth::types::AppId::parse("shop").unwrap(),
+            &oneauth::types::Email::parse("new@example.com").unwrap(),
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+
+    // The invited address, verified: the account, its link, the
+    // membership, in one write; the browser lands in the organization.
+    let invitee = browser();
+    let back = through_provider(
+        &app,
+        &stand_in,
+        &invitee,
+        &token,
+        "u-new",
+        "new@example.com",
+        true,
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    assert!(
+        location(&back).starts_with("/a/shop/orgs?joined=acme"),
+        "{}",
+        location(&back)
+    );
+    assert_eq!(
+        memberships(&app, "new@example.com").await,
+        [("acme".to_owned(), vec!["admin".to_owned()])]
+    );
+    assert_eq!(
+        app.account(&invitee, "shop").await.unwrap()["email"],
+        "new@example.com"
+    );
+    let events = app.actions_with_details("shop").await;
+    let linked = events
+        .iter()
+        .find(|(a, d)| a == "upstream.linked" && d["upstream_email"] == "new@example.com")
+        .expect("the link is recorded");
+    assert_eq!(linked.1["how"], "invitation");
+    assert!(
+        events
+            .iter()
+            .any(|(a, d)| a == "invitation.accepted" && d["email"] == "new@example.com")
+    );
+    // Spent: the link does not work twice.
+    let again = through_provider(
+        &app,
+        &stand_in,
+        &browser(),
+        &token,
+        "u-new",
+        "new@example.com",
+        true,
+    )
+    .await;
+    assert_eq!(again.status(), 303, "the linked account still signs in");
+    assert!(
+        !location(&again).contains("joined="),
+        "{}",
+        location(&again)
+    );
+    let reasons: Vec<Value> = events
+        .iter()
+        .filter(|(a, _)| a == "signin.failed")
+        .map(|(_, d)| d["reason"].clone())
+        .collect();
+    assert!(
+        reasons.contains(&json!("invitation_for_another_address")),
+        "{reasons:?}"
+    );
+    assert!(reasons.contains(&json!("unverified_email")), "{reasons:?}");
+
+    // An existing account signed in with its password is not enough.
+    let bob_token = invite(&app, "bob@example.com", "member");
+    let bob = browser();
+    sign_in(&app, &bob, "shop", "bob@example.com", PASSWORD).await;
+    let error = app
+        .call_json(
+            &bob,
+            AcceptOrgInvitation {
+                app_id: "shop".into(),
+                token: bob_token.clone(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(refused(&error).contains("through Corp SSO"), "{error}");
+    assert!(memberships(&app, "bob@example.com").await.is_empty());
+
+    // Without the requirement, the password account may accept.
+    app.cli(&[
+        "org",
+        "require-provider",
+        "--app",
+        "shop",
+        "--org",
+        "acme",
+        "none",
+    ])
+    .expect_success();
+    app.call_json(
+        &bob,
+        AcceptOrgInvitation {
+            app_id: "shop".into(),
+            token: bob_token,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(memberships(&app, "bob@example.com").await.len(), 1);
+    let changes: Vec<Value> = app
+        .actions_with_details("shop")
+        .await
+        .into_iter()
+        .filter(|(a, _)| a == "org.provider_required")
+        .map(|(_, d)| json!([d["before"], d["after"]]))
+        .collect();
+    assert_eq!(changes, [json!([null, "corp"]), json!(["corp", null])]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_existing_account_accepts_through_the_provider_and_deleting_it_unbinds_the_org() {
+    let app = spawn_app().await;
+    shop_with_acme(&app, &[]);
+    add_user(&app, "shop", "carol@example.com");
+    app.sql(
+        "UPDATE app_user SET email_verified = true WHERE app_id = 'shop' AND email = 'carol@example.com'",
+    )
+    .await;
+    let stand_in = StandIn::start().await;
+    stand_in.register(&app, "shop", "corp", &["--auto-link", "on"]);
+    app.cli(&[
+        "org",
+        "require-provider",
+        "--app",
+        "shop",
+        "--org",
+        "acme",
+        "corp",
+    ])
+    .expect_success();
+    let token = invite(&app, "carol@example.com", "member");
+    // Both sides confirmed the address: the identity links to carol's
+    // account, and the invitation is spent in the same write.
+    let browser = browser();
+    let back = through_provider(
+        &app,
+        &stand_in,
+        &browser,
+        &token,
+        "u-carol",
+        "carol@example.com",
+        true,
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    assert!(
+        location(&back).starts_with("/a/shop/orgs?joined=acme"),
+        "{}",
+        location(&back)
+    );
+    assert_eq!(
+        memberships(&app, "carol@example.com").await,
+        [("acme".to_owned(), vec!["member".to_owned()])]
+    );
+
+    app.cli(&["provider", "remove", "--app", "shop", "corp"])
+        .expect_success();
+    let org = oneauth::core::orgs::find_by_slug(
+        &app.db,
+        &oneauth::types::AppId::parse("shop").unwrap(),
+        &oneauth::types::OrgSlug::parse("acme").unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(org.required_provider_id, None);
+    let (_, deleted) = app
+        .actions_with_details("shop")
+        .await
+        .into_iter()
+        .rfind(|(a, _)| a == "provider.deleted")
+        .unwrap();
+    assert_eq!(deleted["orgs_unbound"], 1);
+}
