@@ -32,6 +32,7 @@ const USERS: usize = 100_000;
 /// picker's user is in six.
 const PICKER_ORGS: usize = 6;
 const MINTS: usize = 2_000;
+const REFRESHES: usize = 500;
 
 #[tokio::main]
 async fn main() {
@@ -354,5 +355,144 @@ async fn main() {
         "with the membership and teams read first",
         ms(with_read),
         pct(with_read)
+    );
+
+    refresh_end_to_end(&db, &app, &client, now).await;
+}
+
+/// The refresh grant end to end, as the token endpoint runs it (the
+/// batched read, the checks, minting both tokens, the grouped rotation),
+/// for a chain of a family without an organization and one issued for
+/// org-00000 (owner, with teams under the scope): what the organization
+/// costs where tokens are minted.
+async fn refresh_end_to_end(
+    db: &db::Db,
+    app: &oneauth::entities::app::Model,
+    client: &oauth_client::Model,
+    now: chrono::DateTime<Utc>,
+) {
+    use oneauth::core::oidc::grant_tally::GrantTally;
+    use oneauth::core::oidc::grants::{self, Issuer};
+    use oneauth::core::oidc::refresh_reads::RefreshReads;
+    use oneauth::core::oidc::rotation::Rotations;
+    use oneauth::entities::{authorization_code, refresh_token, signin_session, token_family};
+
+    // Writes go through the write connection (SQLite's read pool refuses them).
+    let tx = db::begin_write(db).await.unwrap();
+    oauth_client::Entity::insert(sea_orm::IntoActiveModel::into_active_model(client.clone()))
+        .exec_without_returning(&tx)
+        .await
+        .unwrap();
+    let session = signin_session::Model {
+        id: "bench-session".into(),
+        app_id: app.id.clone(),
+        user_id: "user-000000".into(),
+        amr: r#"["hwk"]"#.into(),
+        acr: "phr".into(),
+        auth_time: now,
+        password_at: None,
+        passkey_at: Some(now),
+        recovery_at: None,
+        upstream_at: None,
+        upstream_identity_id: None,
+        upstream_sid: None,
+        last_seen_at: now,
+        idle_expires_at: now + chrono::Duration::days(30),
+        absolute_expires_at: now + chrono::Duration::days(60),
+        requires_enrolment: false,
+        opened_by_link: false,
+        ended_at: None,
+        end_reason: None,
+        client_address: None,
+        user_agent: None,
+        created_at: now,
+    };
+    signin_session::Entity::insert(sea_orm::IntoActiveModel::into_active_model(session.clone()))
+        .exec_without_returning(&tx)
+        .await
+        .unwrap();
+    // A family of each kind, opened as a code exchange opens one.
+    let chain = |organization: Option<&str>| {
+        let code = authorization_code::Model {
+            code_hash: String::new(),
+            app_id: app.id.clone(),
+            client_id: client.id.clone(),
+            user_id: "user-000000".into(),
+            signin_session_id: session.id.clone(),
+            redirect_uri: String::new(),
+            scope: "openid email teams offline_access".into(),
+            nonce: None,
+            code_challenge: None,
+            code_challenge_method: None,
+            auth_time: now,
+            amr: r#"["hwk"]"#.into(),
+            acr: "phr".into(),
+            roles: "[]".into(),
+            expires_at: now,
+            used_at: None,
+            resource: None,
+            token_family_id: None,
+            organization_id: organization.map(str::to_owned),
+            created_at: now,
+        };
+        oneauth::core::token_families::open(app, &code, &session, now)
+    };
+    let (plain, with_org) = (chain(None), chain(Some("org-id-00000")));
+    let mut tokens = Vec::new();
+    for opened in [plain, with_org] {
+        token_family::Entity::insert(opened.family)
+            .exec_without_returning(&tx)
+            .await
+            .unwrap();
+        refresh_token::Entity::insert(opened.first_row)
+            .exec_without_returning(&tx)
+            .await
+            .unwrap();
+        tokens.push(opened.first_token);
+    }
+    tx.commit().await.unwrap();
+    let (refresh_reads, rotations, tally) = (
+        RefreshReads::start(db.clone()),
+        Rotations::start(db.clone()),
+        GrantTally::default(),
+    );
+    let issuer = Issuer {
+        db,
+        issuer: "http://localhost:3000/a/bench",
+        app,
+        tally: &tally,
+        refresh_reads: &refresh_reads,
+        rotations: &rotations,
+    };
+    // Alternate the two chains, so both see the same database state.
+    let mut samples = [Vec::with_capacity(REFRESHES), Vec::with_capacity(REFRESHES)];
+    for round in 0..REFRESHES * 2 {
+        let which = round % 2;
+        let started = Instant::now();
+        let response = grants::refresh(&issuer, client, &tokens[which], None, None)
+            .await
+            .unwrap();
+        samples[which].push(started.elapsed());
+        if which == 1 {
+            let claims = response.id_token.as_deref().unwrap();
+            std::hint::black_box(claims);
+        }
+        tokens[which] = response.refresh_token.unwrap();
+    }
+    let [plain, with_org] = samples.map(median);
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "the refresh grant end to end (read, checks, both tokens, rotation), median of {REFRESHES}:"
+    );
+    println!(
+        "{:<52} {:>9.3} ms",
+        "a family without an organization",
+        ms(plain)
+    );
+    println!(
+        "{:<52} {:>9.3} ms  ({:+.1} %)",
+        "a family of org-00000 (org_id, org_roles, teams)",
+        ms(with_org),
+        (with_org.as_secs_f64() / plain.as_secs_f64() - 1.0) * 100.0
     );
 }

@@ -14,7 +14,7 @@ const issuer = `http://localhost:${port}`;
 // The directory posts logout tokens server to server; Node resolves
 // "localhost" to ::1 first, where 1Auth (bound to 127.0.0.1) is not.
 const backChannel = oneauth.replace('//localhost:', '//127.0.0.1:');
-export const APPS = ['up-a', 'up-b', 'up-c', 'up-d', 'up-e', 'up-f'];
+export const APPS = ['up-a', 'up-b', 'up-c', 'up-d', 'up-e', 'up-f', 'up-g'];
 
 const accounts = new Map();
 

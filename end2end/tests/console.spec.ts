@@ -217,6 +217,27 @@ test('an owner runs the console end to end', async ({ page, browser }) => {
     await page.getByTestId('new-team-form').getByLabel('New team').fill('Payroll ops');
     await page.getByTestId('new-team-form').getByRole('button', { name: 'Create' }).click();
     await expect(page.getByTestId('team-Payroll ops')).toBeVisible();
+    // A domain: claimed with its TXT record shown, then attested with the
+    // domain typed again; the policy offers the organization to its people.
+    const domainForm = page.getByTestId('new-domain-form');
+    await domainForm.getByLabel('Claim a domain').fill('Payroll.Example');
+    await domainForm.getByRole('button', { name: 'Add' }).click();
+    const domain = page.getByTestId('domain-payroll.example');
+    await expect(domain).toContainText('Not verified');
+    await expect(domain.getByTestId('txt-name')).toHaveText('_oneauth-challenge.payroll.example');
+    await expect(domain.getByTestId('txt-value')).toContainText('oneauth-domain-verification=');
+    await page.getByTestId('attest-payroll.example').click();
+    const attest = page.getByTestId('confirm-dialog');
+    await attest.getByLabel('Domain').fill('payroll.exampel');
+    await attest.getByTestId('confirm-attest').click();
+    await expect(attest).toContainText('Type payroll.example to attest');
+    await attest.getByLabel('Domain').fill('payroll.example');
+    await attest.getByTestId('confirm-attest').click();
+    await expect(domain).toContainText('Verified by attestation');
+    const policy = page.getByTestId('domain-policy-form');
+    await policy.getByRole('combobox').selectOption('offer');
+    await policy.getByTestId('save-domain-policy').click();
+    await expect(page.getByTestId('domain-policy-form').getByRole('combobox')).toHaveValue('offer');
     await shot(page, 'console-org');
     await page.getByTestId('delete-org').click();
     const dialog = page.getByTestId('confirm-dialog');

@@ -91,6 +91,12 @@ test('an owner invites a colleague who signs up with a passkey and the tokens ca
   createUser(id, 'hank@example.com', PASSWORD);
   oneauth(['org', 'member', 'add', '--app', id, '--org', 'globex', '--email', 'hank@example.com', '--role', 'owner']);
   oneauth(['org', 'team', 'create', '--app', id, '--org', 'globex', 'Skunkworks']);
+  // Initech vouches for example.com (an operator attests it) and offers
+  // its people to join.
+  oneauth(['org', 'create', '--app', id, 'initech', '--name', 'Initech']);
+  oneauth(['org', 'domain', 'add', '--app', id, '--org', 'initech', 'example.com']);
+  oneauth(['org', 'domain', 'attest', '--app', id, '--org', 'initech', 'example.com']);
+  oneauth(['org', 'domain', 'policy', '--app', id, '--org', 'initech', 'offer']);
 
   // Ada, owner of Acme, invites Bob as an admin from the organization page.
   await page.goto(`/a/${id}/login?return_to=/a/${id}/orgs/acme`);
@@ -161,6 +167,21 @@ test('an owner invites a colleague who signs up with a passkey and the tokens ca
   await expect(page.locator('body')).not.toContainText('hank@example.com');
   await page.goto(`/a/${id}/orgs`);
   await expect(page.getByTestId('org-switcher')).not.toContainText('Globex');
+
+  // Bob confirmed his address at example.com by the invitation: Initech,
+  // which verified that domain, is open to him; one click and he is in.
+  await bob.goto(`/a/${id}/orgs`);
+  await expectHydrated(bob);
+  await expect(bob.getByTestId('org-offers')).toContainText('Initech');
+  await bob.screenshot({ path: path.join(screenshotDir, 'orgs-open-to-you.png'), fullPage: true });
+  await bob.getByTestId('join-initech').click();
+  await expect(bob.getByTestId('org-initech')).toBeVisible();
+  await expect(bob.getByTestId('org-offers')).toHaveCount(0);
+  // Ada's address was never confirmed: nothing is offered to her.
+  await page.goto(`/a/${id}/orgs`);
+  await expectHydrated(page);
+  await expect(page.getByTestId('org-switcher')).toBeVisible();
+  await expect(page.getByTestId('org-offers')).toHaveCount(0);
 
   expect(errors).toEqual([]);
   expect(bobErrors).toEqual([]);

@@ -280,3 +280,33 @@ test('back-channel logout at the directory ends the session and the refresh fami
   await page.goto('/a/up-e/account');
   await expect(page).toHaveURL(/\/a\/up-e\/login/);
 });
+
+test('an organization that takes its members through the directory: the invitee signs up there and lands in it', async ({ page }) => {
+  // No provisioning, no self-registration: only the invitation lets the
+  // directory create the account, and only for the invited address.
+  appWithProvider('up-g', []);
+  oneauth(['org', 'create', '--app', 'up-g', 'acme', '--name', 'Acme Inc.']);
+  oneauth(['org', 'require-provider', '--app', 'up-g', '--org', 'acme', 'corp']);
+  const sent = JSON.parse(
+    oneauth(['org', 'invite', '--app', 'up-g', '--org', 'acme', '--email', 'gus@example.com', '--role', 'admin']),
+  );
+  await upstreamAccount('gus', { email: 'gus@example.com', email_verified: true, name: 'Gus' });
+
+  await page.goto(sent.link);
+  await expectHydrated(page);
+  await expect(page.getByTestId('invite-provider')).toHaveText('Continue with Corp SSO');
+  await expect(page.getByTestId('invite-provider-note')).toContainText('Acme Inc. accepts its members through Corp SSO');
+  // Neither a passkey nor a password sets this account up.
+  await expect(page.getByTestId('invite-passkey')).toHaveCount(0);
+  await expect(page.getByLabel('Password')).toHaveCount(0);
+  await page.screenshot({ path: `${screenshotDir}/orgs-invitation-provider.png`, fullPage: true });
+  await page.getByTestId('invite-provider').click();
+  await signInUpstream(page, 'gus');
+  await expect(page).toHaveURL(/\/a\/up-g\/orgs\?joined=acme$/);
+  await expect(page.getByTestId('joined-notice')).toContainText('You joined Acme Inc.');
+  await expect(page.getByTestId('org-acme')).toBeVisible();
+  const log = events('up-g');
+  expect(log.some((e) => e.action === 'upstream.linked' && e.details.how === 'invitation')).toBe(true);
+  expect(log.some((e) => e.action === 'invitation.accepted' && e.details.email === 'gus@example.com')).toBe(true);
+  expect(log.some((e) => e.action === 'membership.added' && JSON.stringify(e.details.roles) === '["admin"]')).toBe(true);
+});

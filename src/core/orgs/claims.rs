@@ -53,14 +53,27 @@ pub async fn standing<C: ConnectionTrait>(
     else {
         return Ok(None);
     };
-    if &org.app_id != app_id {
-        return Ok(None);
-    }
-    let roles = org_roles::policies(db, app_id, &roles_of(&membership)).await?;
     let teams = match with_teams {
         true => Some(teams::names_for(db, org_id, user_id).await?),
         false => None,
     };
+    standing_of(db, app_id, membership, org, teams).await
+}
+
+/// The standing that `membership` of `org` (read already, as the refresh
+/// read brings them) gives, with `teams` when asked: only the policies of
+/// custom organization roles are read here.
+pub async fn standing_of<C: ConnectionTrait>(
+    db: &C,
+    app_id: &AppId,
+    membership: membership::Model,
+    org: organization::Model,
+    teams: Option<Vec<String>>,
+) -> Result<Option<Standing>, DbErr> {
+    if &org.app_id != app_id || membership.organization_id != org.id {
+        return Ok(None);
+    }
+    let roles = org_roles::policies(db, app_id, &roles_of(&membership)).await?;
     Ok(Some(Standing { org, roles, teams }))
 }
 

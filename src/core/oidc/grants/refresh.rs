@@ -24,6 +24,7 @@ use crate::entities::{app_user, oauth_client, refresh_token, role, signin_sessio
 use crate::types::UserStatus;
 
 use super::{Issuer, TokenResponse, issue_refresh_token, revoke_family};
+use crate::core::oidc::refresh_reads::TokenRow;
 
 fn invalid_refresh() -> OAuthError {
     OAuthError::invalid_grant("The refresh token is invalid, expired or revoked.")
@@ -58,8 +59,16 @@ pub async fn refresh(
         .refresh_reads
         .read(secrets::sha256_hex(presented))
         .await?;
-    let held_roles: Vec<role::Model> = rows.iter().filter_map(|(.., role)| role.clone()).collect();
-    let Some((token, Some(family), session, user, _, _)) = rows.into_iter().next() else {
+    let held_roles: Vec<role::Model> = rows.iter().filter_map(|row| row.role.clone()).collect();
+    let Some(TokenRow {
+        token,
+        family: Some(family),
+        session,
+        user,
+        membership,
+        ..
+    }) = rows.into_iter().next()
+    else {
         return Err(invalid_refresh());
     };
     // Batched reads look tokens up by hash alone: another app's token is
@@ -94,7 +103,20 @@ pub async fn refresh(
         }
     };
     let careful = || refresh_locked(issuer, client, presented, requested_scope, resource);
-    let org = org_claims(db, app, &family, &minting, now).await?;
+    // The membership came with the token: only custom organization roles'
+    // policies are read here.
+    let org = match (&family.organization_id, membership) {
+        (Some(_), Some(read)) => claims::standing_of(
+            db,
+            &app.id,
+            read.membership,
+            read.organization,
+            minting.scope.has("teams").then_some(read.teams),
+        )
+        .await?
+        .map(|standing| standing.claims(&FactorTimes::of(&minting.session), now)),
+        _ => None,
+    };
     let next = secrets::random_token(32);
     let response = issuer.mint(
         &signing_keys,
