@@ -95,6 +95,7 @@ async fn main() {
             app_id: Set(app_id.clone()),
             slug: Set(format!("org-{i:05}")),
             name: Set(format!("Organization {i}")),
+            search_name: Set(format!("organization {i}")),
             domain_policy: Set("none".into()),
             required_provider_id: Set(None),
             created_at: Set(now),

@@ -11,6 +11,8 @@ pub struct Model {
     pub app_id: AppId,
     pub slug: String,
     pub name: String,
+    /// `name` in lower case, for the console's search.
+    pub search_name: String,
     /// What a user who confirms an address at a verified domain of the
     /// organization is offered: `none`, `offer` (a button) or `auto`.
     pub domain_policy: String,

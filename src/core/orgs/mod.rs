@@ -14,10 +14,10 @@ pub mod members;
 pub mod roles;
 pub mod teams;
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde_json::json;
 
@@ -121,6 +121,7 @@ pub async fn create(
         app_id: Set(app_id.clone()),
         slug: Set(slug.to_string()),
         name: Set(name.to_string()),
+        search_name: Set(name.as_str().to_lowercase()),
         domain_policy: Set("none".into()),
         required_provider_id: Set(None),
         created_at: Set(tx.now),
@@ -158,6 +159,7 @@ pub async fn rename(
 ) -> Result<organization::Model, OrgError> {
     let mut update: organization::ActiveModel = org.clone().into();
     update.name = Set(name.to_string());
+    update.search_name = Set(name.as_str().to_lowercase());
     update.updated_at = Set(tx.now);
     let updated = update.update(tx).await?;
     audit::record(
@@ -348,23 +350,13 @@ pub async fn page<C: ConnectionTrait>(
     let mut select =
         organization::Entity::find().filter(organization::Column::AppId.eq(app_id.as_str()));
     if let Some(query) = query.map(str::trim).filter(|q| !q.is_empty()) {
-        // Names match whatever their case: SQLite's LIKE ignores (ASCII)
-        // case by itself (a lower() per row cost it half the search's time
-        // over 10,000 organizations); PostgreSQL's LIKE does not.
-        let name = Expr::col(organization::Column::Name);
-        let name_matches = match db.get_database_backend() {
-            DatabaseBackend::Postgres => {
-                Expr::expr(Func::lower(name)).like(super::db::contains_lowercase(query))
-            }
-            _ => name.like(super::db::contains_lowercase(query)),
-        };
+        // Names match whatever their case through the stored lower-cased
+        // name: a lower() per row cost PostgreSQL most of the search.
+        let pattern = super::db::contains_lowercase(query);
         select = select.filter(
             Condition::any()
-                .add(
-                    Expr::col(organization::Column::Slug)
-                        .like(super::db::contains_lowercase(query)),
-                )
-                .add(name_matches),
+                .add(Expr::col(organization::Column::Slug).like(pattern.clone()))
+                .add(Expr::col(organization::Column::SearchName).like(pattern)),
         );
     }
     if let Some(after) = after {
