@@ -8,11 +8,14 @@
 //!   write of the name, so the console's "contains" search compares plain
 //!   strings (PostgreSQL's `lower()` on every row cost 8 ms over 10,000
 //!   organizations; a plain LIKE, 2.5 ms).
+//! * `ux_org_domain_verified`: a domain is verified for one organization of
+//!   an app at most, even when two verify it at the same moment.
 //! * On PostgreSQL, trigram indexes (`pg_trgm`) on the slug and that name,
 //!   for apps whose organizations' names have little in common. Where the
 //!   extension cannot be created (a managed server that refuses it), the
 //!   search still works, by a scan: the block below only notes it.
 
+use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::idens::Organization;
@@ -59,10 +62,38 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .get_connection()
-            .execute_unprepared("UPDATE organization SET search_name = lower(name)")
+        // Lower-cased as the server lowers it (Unicode), not by SQL's
+        // lower(), which leaves "Ä" as it is on SQLite.
+        let db = manager.get_connection();
+        let backend = manager.get_database_backend();
+        let named = db
+            .query_all_raw(Statement::from_string(
+                backend,
+                "SELECT id, name FROM organization",
+            ))
             .await?;
+        for row in named {
+            let id: String = row.try_get("", "id")?;
+            let name: String = row.try_get("", "name")?;
+            db.execute_raw(Statement::from_sql_and_values(
+                backend,
+                match backend {
+                    DatabaseBackend::Postgres => {
+                        "UPDATE organization SET search_name = $1 WHERE id = $2"
+                    }
+                    _ => "UPDATE organization SET search_name = ? WHERE id = ?",
+                },
+                [name.to_lowercase().into(), id.into()],
+            ))
+            .await?;
+        }
+        // One organization per verified domain and app, whatever the race:
+        // two verifications at once cannot both commit.
+        db.execute_unprepared(
+            "CREATE UNIQUE INDEX ux_org_domain_verified ON org_domain (app_id, domain) \
+             WHERE verified_at IS NOT NULL",
+        )
+        .await?;
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             manager
                 .get_connection()
@@ -73,6 +104,10 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared("DROP INDEX IF EXISTS ux_org_domain_verified")
+            .await?;
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             manager
                 .get_connection()

@@ -544,11 +544,12 @@ pub async fn edit_domain(
         DomainEdit::Attest { .. } => "org_domain.attest",
         DomainEdit::Policy(_) => "org.domain_policy",
     };
+    // The typed domain in whichever spelling (Unicode or its ASCII form).
     if let DomainEdit::Attest {
         domain,
         confirmation,
     } = edit
-        && confirmation.trim().to_lowercase() != domain.as_str()
+        && DomainName::parse(confirmation).ok().as_ref() != Some(domain)
     {
         return Err(AdminError::Invalid {
             field: "confirmation",

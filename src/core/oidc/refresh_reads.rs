@@ -202,16 +202,29 @@ async fn read_rows(db: &Db, hashes: Vec<&str>) -> Result<Vec<TokenRow>, DbErr> {
     rows.iter().map(token_row).collect()
 }
 
+/// A model of a left join: `None` where the join found nothing (its
+/// columns are null); any other failure to read it is an error, never a
+/// quietly missing membership.
+fn joined<M: FromQueryResult>(row: &QueryResult, prefix: &str) -> Result<Option<M>, DbErr> {
+    match M::from_query_result_nullable(row, prefix) {
+        Ok(model) => Ok(Some(model)),
+        Err(sea_orm::TryGetError::Null(_)) => Ok(None),
+        Err(sea_orm::TryGetError::DbErr(err)) => Err(err),
+    }
+}
+
 fn token_row(row: &QueryResult) -> Result<TokenRow, DbErr> {
     let membership = match (
-        membership::Model::from_query_result_optional(row, MEMBERSHIP)?,
-        organization::Model::from_query_result_optional(row, ORGANIZATION)?,
+        joined::<membership::Model>(row, MEMBERSHIP)?,
+        joined::<organization::Model>(row, ORGANIZATION)?,
     ) {
         (Some(membership), Some(organization)) => {
-            let teams: Option<String> = row.try_get("", TEAMS).ok().flatten();
-            let mut teams: Vec<String> = teams
-                .and_then(|json| serde_json::from_str(&json).ok())
-                .unwrap_or_default();
+            let teams: Option<String> = row.try_get("", TEAMS)?;
+            let mut teams: Vec<String> = match teams {
+                Some(json) => serde_json::from_str(&json)
+                    .map_err(|err| DbErr::Type(format!("the team names: {err}")))?,
+                None => Vec::new(),
+            };
             teams.sort();
             Some(Membership {
                 membership,

@@ -26,7 +26,7 @@ use crate::core::audit::{self, Action, Event, Target};
 use crate::core::fault::Fault;
 use crate::core::secrets::{self, constant_time_eq};
 use crate::core::write::Write;
-use crate::entities::{app_user, membership, org_domain, organization};
+use crate::entities::{app_user, external_identity, membership, org_domain, organization};
 use crate::types::DomainName;
 
 /// The label the TXT record lives under, below the domain.
@@ -193,7 +193,14 @@ pub async fn mark_verified(
     let mut update: org_domain::ActiveModel = claim.clone().into();
     update.verified_at = Set(Some(tx.now));
     update.verified_by = Set(Some(how.as_str().to_owned()));
-    let verified = update.update(tx).await?;
+    let verified = update.update(tx).await.map_err(|err| match err.sql_err() {
+        // Two organizations verifying one domain at once: the partial
+        // unique index (one verified claim per domain and app) decides.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            OrgError::DomainVerifiedElsewhere(claim.domain.clone())
+        }
+        _ => OrgError::Fault(err.into()),
+    })?;
     record(
         tx,
         org,
@@ -298,7 +305,10 @@ async fn record(
 }
 
 /// The organizations whose verified domain is `user`'s confirmed address's
-/// and whose policy is not `none`, that `user` is not a member of yet.
+/// and whose policy is not `none`, that `user` is not a member of yet. An
+/// organization that takes its members through an upstream provider is
+/// open only to an account that holds an identity there: a mailbox alone
+/// (someone the directory removed keeps theirs for a while) is not enough.
 pub async fn open_to<C: ConnectionTrait>(
     db: &C,
     user: &app_user::Model,
@@ -321,10 +331,16 @@ pub async fn open_to<C: ConnectionTrait>(
     let ids: Vec<String> = claims.into_iter().map(|c| c.organization_id).collect();
     let orgs = organization::Entity::find()
         .filter(organization::Column::Id.is_in(ids.clone()))
-        .filter(organization::Column::DomainPolicy.ne(DomainPolicy::None.as_str()))
         .order_by_asc(organization::Column::Slug)
         .all(db)
         .await?;
+    let providers_held: Vec<String> = external_identity::Entity::find()
+        .filter(external_identity::Column::UserId.eq(user.id.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|link| link.provider_id)
+        .collect();
     let joined: Vec<String> = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user.id.as_str()))
         .filter(membership::Column::OrganizationId.is_in(ids))
@@ -336,10 +352,16 @@ pub async fn open_to<C: ConnectionTrait>(
     Ok(orgs
         .into_iter()
         .filter(|org| !joined.contains(&org.id))
+        .filter(|org| {
+            org.required_provider_id
+                .as_ref()
+                .is_none_or(|required| providers_held.contains(required))
+        })
         .map(|org| {
             let policy = DomainPolicy::of(&org);
             (org, policy)
         })
+        .filter(|(_, policy)| *policy != DomainPolicy::None)
         .collect())
 }
 
@@ -351,13 +373,14 @@ pub async fn address_confirmed(tx: &Write, user: &app_user::Model) -> Result<Vec
     let mut joined = Vec::new();
     for (org, policy) in open_to(tx, user).await? {
         if policy == DomainPolicy::Auto {
-            join_by_domain(tx, &org, user)
-                .await
-                .map_err(|err| match err {
-                    OrgError::Fault(fault) => fault,
-                    other => Fault::unexpected(other),
-                })?;
-            joined.push(org.slug);
+            match join_by_domain(tx, &org, user).await {
+                Ok(_) => joined.push(org.slug),
+                // Joined meanwhile (an invitation, an operator): nothing
+                // to add, and no reason to fail the confirmation.
+                Err(OrgError::AlreadyMember(_)) => {}
+                Err(OrgError::Fault(fault)) => return Err(fault),
+                Err(other) => return Err(Fault::unexpected(other)),
+            }
         }
     }
     Ok(joined)

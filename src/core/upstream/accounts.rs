@@ -130,6 +130,14 @@ pub async fn arrive(
         }
         (decided, _) => decided,
     };
+    // An account the invitation created exists only with its membership:
+    // if the invitation was not spent after all (a race), nothing stays.
+    if let (Ok(Outcome::SignedIn(signed_in)), Some(_)) = (&decided, arrival.invitation)
+        && signed_in.user.created_at == tx.now
+    {
+        drop(tx);
+        return failed(db, &arrival, UpstreamFailure::InvitationInvalid).await;
+    }
     match decided {
         Ok(outcome) => {
             tx.commit().await?;
@@ -155,6 +163,15 @@ async fn invited(
     let Some(pending) = invitations::find(tx, &arrival.app.id, token, tx.now).await? else {
         return Ok(Err(UpstreamFailure::InvitationInvalid));
     };
+    // An organization bound to a provider takes no account another one
+    // vouched for.
+    if let Some(required) = &pending.required_provider
+        && required.id != arrival.provider.id
+    {
+        return Ok(Err(UpstreamFailure::ProviderRequired {
+            provider: required.display_name.clone(),
+        }));
+    }
     let identity = arrival.identity;
     if !identity.email_verified {
         return Ok(Err(UpstreamFailure::UnverifiedEmail));
@@ -253,9 +270,12 @@ async fn unlinked(
             let Some(email) = identity.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
                 return Ok(Err(UpstreamFailure::UnusableEmail));
             };
-            let user = provision(tx, arrival, email).await?;
+            let user = create_account(tx, arrival, email).await?;
             let link =
                 create_link(tx, arrival.app, provider, identity, &user, "provisioned").await?;
+            // Once linked: an organization that takes its members through
+            // this provider counts the identity.
+            crate::core::orgs::domains::address_confirmed(tx, &user).await?;
             Ok(sign_in(tx, arrival, &user, &link.id).await)
         }
         // Same page whether or not an account exists (no enumeration).
@@ -273,16 +293,6 @@ fn pending_link(arrival: &Arrival<'_>) -> PendingLink {
         email: arrival.identity.email.clone(),
         email_verified: arrival.identity.email_verified,
     }
-}
-
-async fn provision(
-    tx: &Write,
-    arrival: &Arrival<'_>,
-    email: Email,
-) -> Result<app_user::Model, Fault> {
-    let user = create_account(tx, arrival, email).await?;
-    crate::core::orgs::domains::address_confirmed(tx, &user).await?;
-    Ok(user)
 }
 
 /// A new account for a verified upstream address, its address confirmed.

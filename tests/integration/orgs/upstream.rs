@@ -184,6 +184,36 @@ async fn an_organization_bound_to_a_provider_takes_its_invitations_through_it_on
         .is_none()
     );
 
+    // Another provider of the app vouching for the very address does not
+    // do: the organization takes its members through Corp SSO.
+    let other_provider = StandIn::start().await;
+    other_provider.register(&app, "shop", "other", &[]);
+    let query = format!("?invitation={token}&return_to=/a/shop/invite/{token}");
+    let other_browser = browser();
+    let authorization =
+        crate::common::upstream::begin(&app, &other_browser, "shop", "other", &query).await;
+    let claims = other_provider.claims(&authorization, "o-new", "new@example.com", true);
+    other_provider
+        .answer_code("other-code", &other_provider.key.sign(&claims, "JWT"))
+        .await;
+    let through_other = come_back(
+        &app,
+        &other_browser,
+        "shop",
+        "other",
+        &[("code", "other-code"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_ne!(through_other.status(), 303);
+    assert!(
+        through_other
+            .text()
+            .await
+            .unwrap()
+            .contains("through Corp SSO"),
+        "the page names the provider to use"
+    );
+
     // The invited address, verified: the account, its link, the
     // membership, in one write; the browser lands in the organization.
     let invitee = browser();
@@ -362,4 +392,104 @@ async fn an_existing_account_accepts_through_the_provider_and_deleting_it_unbind
         .rfind(|(a, _)| a == "provider.deleted")
         .unwrap();
     assert_eq!(deleted["orgs_unbound"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_bound_organization_is_not_joined_by_its_domain_with_a_mailbox_alone() {
+    use oneauth::api::hosted::orgs::{OrgJoin, OrgOffers};
+    let app = spawn_app().await;
+    shop_with_acme(&app, &["pat@corp.example"]);
+    let stand_in = StandIn::start().await;
+    stand_in.register(
+        &app,
+        "shop",
+        "corp",
+        &["--provisioning", "on", "--allowed-domains", "corp.example"],
+    );
+    for args in [
+        vec![
+            "org",
+            "require-provider",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "corp",
+        ],
+        vec![
+            "org",
+            "domain",
+            "add",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "corp.example",
+        ],
+        vec![
+            "org",
+            "domain",
+            "attest",
+            "--app",
+            "shop",
+            "--org",
+            "acme",
+            "corp.example",
+        ],
+        vec![
+            "org", "domain", "policy", "--app", "shop", "--org", "acme", "offer",
+        ],
+    ] {
+        app.cli(&args).expect_success();
+    }
+    // Pat's address at corp.example is confirmed, but Pat signs in with a
+    // password: someone the directory removed keeps a mailbox for a while.
+    app.sql(
+        "UPDATE app_user SET email_verified = true WHERE app_id = 'shop' AND email = 'pat@corp.example'",
+    )
+    .await;
+    let pat = browser();
+    sign_in(&app, &pat, "shop", "pat@corp.example", PASSWORD).await;
+    let offers = app
+        .call_json(
+            &pat,
+            OrgOffers {
+                app_id: "shop".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(offers, json!([]));
+    let join = OrgJoin {
+        app_id: "shop".into(),
+        slug: "acme".into(),
+    };
+    assert!(app.call_json(&pat, join).await.is_err());
+    assert!(memberships(&app, "pat@corp.example").await.is_empty());
+
+    // Through the directory (provisioned, linked), the same domain joins
+    // automatically under "auto".
+    app.cli(&[
+        "org", "domain", "policy", "--app", "shop", "--org", "acme", "auto",
+    ])
+    .expect_success();
+    let newcomer = browser();
+    let authorization = begin(&app, &newcomer, "shop", "corp", "").await;
+    let claims = stand_in.claims(&authorization, "u-quinn", "quinn@corp.example", true);
+    stand_in
+        .answer_code("quinn-code", &stand_in.key.sign(&claims, "JWT"))
+        .await;
+    let back = come_back(
+        &app,
+        &newcomer,
+        "shop",
+        "corp",
+        &[("code", "quinn-code"), ("state", &authorization.state)],
+    )
+    .await;
+    assert_eq!(back.status(), 303);
+    assert_eq!(
+        memberships(&app, "quinn@corp.example").await,
+        [("acme".to_owned(), vec!["member".to_owned()])]
+    );
 }
