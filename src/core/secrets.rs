@@ -12,6 +12,14 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// `bytes` random bytes from the operating system, in lower-case hex: for a
+/// value people copy into other systems by hand (a DNS record).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system's random source is unavailable");
+    hex::encode(buf)
+}
+
 /// A fresh UUIDv7 as the primary key of a new row: time-ordered, so inserts
 /// stay at the end of B-tree indexes.
 pub fn new_id() -> String {

@@ -159,7 +159,9 @@ pub async fn add(
         app_id: Set(org.app_id.clone()),
         organization_id: Set(org.id.clone()),
         domain: Set(domain.to_string()),
-        proof: Set(secrets::random_token(24)),
+        // Public once published, so no secret (nor stored as one); hex,
+        // which every DNS console takes as typed.
+        proof: Set(secrets::random_hex(20)),
         verified_at: Set(None),
         verified_by: Set(None),
         created_at: Set(tx.now),
