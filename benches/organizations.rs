@@ -386,30 +386,12 @@ async fn refresh_end_to_end(
         .exec_without_returning(&tx)
         .await
         .unwrap();
-    let session = signin_session::Model {
-        id: "bench-session".into(),
-        app_id: app.id.clone(),
-        user_id: "user-000000".into(),
-        amr: r#"["hwk"]"#.into(),
-        acr: "phr".into(),
-        auth_time: now,
-        password_at: None,
-        passkey_at: Some(now),
-        recovery_at: None,
-        upstream_at: None,
-        upstream_identity_id: None,
-        upstream_sid: None,
-        last_seen_at: now,
-        idle_expires_at: now + chrono::Duration::days(30),
-        absolute_expires_at: now + chrono::Duration::days(60),
-        requires_enrolment: false,
-        opened_by_link: false,
-        ended_at: None,
-        end_reason: None,
-        client_address: None,
-        user_agent: None,
-        created_at: now,
-    };
+    let session = support::passkey_session(
+        app.id.clone(),
+        "user-000000",
+        now,
+        now + chrono::Duration::days(30),
+    );
     signin_session::Entity::insert(sea_orm::IntoActiveModel::into_active_model(session.clone()))
         .exec_without_returning(&tx)
         .await

@@ -50,30 +50,7 @@ pub fn operator() -> Operator {
         created_at: now,
         updated_at: now,
     };
-    let session = signin_session::Model {
-        id: "bench-session".into(),
-        app_id: AppId::console(),
-        user_id: user.id.clone(),
-        amr: "[\"hwk\"]".into(),
-        acr: "phr".into(),
-        auth_time: now,
-        password_at: None,
-        passkey_at: Some(now),
-        recovery_at: None,
-        upstream_at: None,
-        upstream_identity_id: None,
-        upstream_sid: None,
-        last_seen_at: now,
-        idle_expires_at: now,
-        absolute_expires_at: now,
-        requires_enrolment: false,
-        opened_by_link: false,
-        ended_at: None,
-        end_reason: None,
-        client_address: None,
-        user_agent: None,
-        created_at: now,
-    };
+    let session = passkey_session(AppId::console(), &user.id, now, now);
     Operator {
         signin: ActiveSignin {
             session,
@@ -85,5 +62,39 @@ pub fn operator() -> Operator {
             scope: Scope::All,
         }],
         client: ClientInfo::default(),
+    }
+}
+
+/// A live sign-in session `bench-session` of `user_id` in `app_id`, opened
+/// with a passkey at `now`, that lasts until `until`.
+pub fn passkey_session(
+    app_id: AppId,
+    user_id: &str,
+    now: chrono::DateTime<Utc>,
+    until: chrono::DateTime<Utc>,
+) -> signin_session::Model {
+    signin_session::Model {
+        id: "bench-session".into(),
+        app_id,
+        user_id: user_id.to_owned(),
+        amr: "[\"hwk\"]".into(),
+        acr: "phr".into(),
+        auth_time: now,
+        password_at: None,
+        passkey_at: Some(now),
+        recovery_at: None,
+        upstream_at: None,
+        upstream_identity_id: None,
+        upstream_sid: None,
+        last_seen_at: now,
+        idle_expires_at: until,
+        absolute_expires_at: until,
+        requires_enrolment: false,
+        opened_by_link: false,
+        ended_at: None,
+        end_reason: None,
+        client_address: None,
+        user_agent: None,
+        created_at: now,
     }
 }

@@ -14,7 +14,7 @@ use crate::core::links::invitations;
 use crate::core::orgs::domains::{self, DomainPolicy, Verification};
 use crate::core::orgs::members::{self, Acting, RoleChange};
 use crate::core::orgs::roles as org_roles;
-use crate::core::orgs::{self, dns, teams};
+use crate::core::orgs::{self, teams};
 use crate::core::roles::RolePolicy;
 use crate::core::write::{self, Actor, Write};
 use crate::core::{apps, users};
@@ -587,17 +587,9 @@ async fn domain_command(
             let found = orgs::require_by_slug(db, &app_id, &OrgSlug::parse(&org)?).await?;
             let claim = domains::require(db, &found, &domain).await?;
             if claim.verified_at.is_none() {
-                // Asked before the write, so no lock waits on the network.
-                let name = domains::challenge_name(&claim.domain);
-                let records = dns::txt_records(settings.dns_server, &name)
+                domains::check_published(&claim, settings.dns_server)
                     .await
-                    .map_err(|err| CliError(err.to_string()))?;
-                if !domains::proof_found(&claim, &records) {
-                    return Err(CliError(format!(
-                        "No TXT record at {name} holds {} yet. Publish it and check again.",
-                        domains::expected_record(&claim)
-                    )));
-                }
+                    .map_err(|unproved| CliError(unproved.to_string()))?;
                 in_org(db, &app, &org, async |tx, org| {
                     Ok(domains::mark_verified(tx, &org, &claim, Verification::Dns).await?)
                 })

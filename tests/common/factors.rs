@@ -123,3 +123,39 @@ pub async fn live_families(app: &TestApp, user: &str) -> u64 {
         .await
         .unwrap()
 }
+
+/// Sign up to app `demo` as `email` in `browser` (self-registration on),
+/// with a password; the browser is signed in, the address unconfirmed.
+pub async fn register(app: &TestApp, browser: &reqwest::Client, email: &str) {
+    app.call_json(
+        browser,
+        oneauth::api::hosted::RegisterWithPassword {
+            app_id: "demo".into(),
+            email: email.into(),
+            password: "a long enough passphrase".into(),
+            return_to: None,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// The token of the newest verification link of app `demo` mailed to `to`.
+pub async fn verification_token(app: &TestApp, to: &str) -> String {
+    let row = app
+        .outbox("demo")
+        .await
+        .into_iter()
+        .rfind(|row| row.to_address == to && row.kind == oneauth::types::MailKind::Verification)
+        .expect("a verification message");
+    let text = oneauth::core::mail::outbox::open(app.db.deployment(), &row)
+        .unwrap()
+        .text;
+    text.split("verify?token=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}

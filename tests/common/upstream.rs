@@ -268,7 +268,21 @@ pub async fn sign_in_upstream(
     slug: &str,
     claims: impl FnOnce(&Authorization) -> Value,
 ) -> reqwest::Response {
-    let authorization = begin(app, browser, app_id, slug, "").await;
+    sign_in_upstream_with(app, browser, stand_in, app_id, slug, "", claims).await
+}
+
+/// [`sign_in_upstream`], begun with `query` (`?return_to=…`,
+/// `?invitation=…`).
+pub async fn sign_in_upstream_with(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    stand_in: &StandIn,
+    app_id: &str,
+    slug: &str,
+    query: &str,
+    claims: impl FnOnce(&Authorization) -> Value,
+) -> reqwest::Response {
+    let authorization = begin(app, browser, app_id, slug, query).await;
     let code = format!("code-{}", uuid::Uuid::new_v4().simple());
     let id_token = stand_in.key.sign(&claims(&authorization), "JWT");
     stand_in.answer_code(&code, &id_token).await;

@@ -643,39 +643,9 @@ mod n4 {
 mod n6 {
     use super::*;
     use crate::common::refused;
-    use oneauth::api::hosted::{ConfirmEmail, DisownEmail, LoadConfirmation, RegisterWithPassword};
+    use oneauth::api::hosted::{ConfirmEmail, DisownEmail, LoadConfirmation};
 
-    async fn register(app: &TestApp, browser: &reqwest::Client, email: &str) {
-        app.call_json(
-            browser,
-            RegisterWithPassword {
-                app_id: "demo".into(),
-                email: email.into(),
-                password: "a long enough passphrase".into(),
-                return_to: None,
-            },
-        )
-        .await
-        .unwrap();
-    }
-
-    /// The token of the newest verification link mailed to `to`.
-    async fn verification_token(app: &TestApp, to: &str) -> String {
-        let row = app
-            .outbox("demo")
-            .await
-            .into_iter()
-            .rfind(|row| row.to_address == to && row.kind == MailKind::Verification)
-            .expect("a verification message");
-        let text = outbox::open(app.db.deployment(), &row).unwrap().text;
-        text.split("verify?token=")
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_owned()
-    }
+    use crate::common::factors::{register, verification_token};
 
     async fn verified(app: &TestApp, email: &str) -> bool {
         let id = crate::common::console::user_id(app, "demo", email).await;

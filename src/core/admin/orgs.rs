@@ -12,7 +12,7 @@ use crate::core::links::invitations;
 use crate::core::orgs::domains::{self, DomainPolicy, Verification};
 use crate::core::orgs::members::{self, Acting, RoleChange};
 use crate::core::orgs::roles::{self as org_roles, OrgRole};
-use crate::core::orgs::{self, OrgError, Removed, dns, teams};
+use crate::core::orgs::{self, OrgError, Removed, teams};
 use crate::core::roles::RolePolicy;
 use crate::core::users;
 use crate::core::write::Write;
@@ -592,7 +592,8 @@ pub async fn check_domain(
     domain: &DomainName,
     server: Option<std::net::SocketAddr>,
 ) -> Result<(), AdminError> {
-    writable_app(db, operator, app_id, "org_domain.check", None).await?;
+    let attempted = "org_domain.check";
+    writable_app(db, operator, app_id, attempted, None).await?;
     let org = org_of(db, app_id, slug).await?;
     let claim = domains::require(db, &org, domain)
         .await
@@ -600,49 +601,21 @@ pub async fn check_domain(
     if claim.verified_at.is_some() {
         return Ok(());
     }
-    let records = dns_proof(&claim, server).await?;
-    if !domains::proof_found(&claim, &records) {
-        return Err(proof_missing(&claim));
-    }
-    org_change(
-        db,
-        operator,
-        app_id,
-        slug,
-        "org_domain.check",
-        None,
-        async |tx, org| {
+    domains::check_published(&claim, server)
+        .await
+        .map_err(|unproved| AdminError::Invalid {
+            field: "proof",
+            message: unproved.to_string(),
+        })?;
+    let target = Some(Target::org(org.id.as_str()));
+    change(db, operator, app_id, attempted, target, async |tx| {
+        settled(
             domains::mark_verified(tx, &org, &claim, Verification::Dns)
                 .await
-                .map(|_| ())
-        },
-    )
+                .map(|_| ()),
+        )
+    })
     .await
-}
-
-/// The TXT strings at `claim`'s challenge name.
-pub async fn dns_proof(
-    claim: &org_domain::Model,
-    server: Option<std::net::SocketAddr>,
-) -> Result<Vec<String>, AdminError> {
-    dns::txt_records(server, &domains::challenge_name(&claim.domain))
-        .await
-        .map_err(|err| AdminError::Invalid {
-            field: "proof",
-            message: err.to_string(),
-        })
-}
-
-/// The sentence for a TXT record that does not (yet) hold the proof.
-pub fn proof_missing(claim: &org_domain::Model) -> AdminError {
-    AdminError::Invalid {
-        field: "proof",
-        message: format!(
-            "No TXT record at {} holds {} yet. Publish it and check again (a new record can take a while to be seen).",
-            domains::challenge_name(&claim.domain),
-            domains::expected_record(claim)
-        ),
-    }
 }
 
 /// How people get into an organization besides being added: its domains,

@@ -4,8 +4,8 @@
 //! (`organization.domain_policy`).
 //!
 //! A domain is verified by a DNS TXT record at `_oneauth-challenge.{domain}`
-//! holding `oneauth-domain-verification={proof}` (checked by `dns.rs`, the
-//! records handed in here), or by an operator's attestation; either way the
+//! holding `oneauth-domain-verification={proof}` (asked of the DNS through
+//! `dns.rs` by [`check_published`]), or by an operator's attestation; either way the
 //! `org_domain.verified` event names how and who. Within an app a domain is
 //! verified for one organization at most, so no address is offered two
 //! organizations' doors by one claim.
@@ -19,9 +19,10 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use super::dns::DnsError;
 use super::members;
 use super::roles as org_roles;
-use super::{OrgError, lock};
+use super::{OrgError, lock_found, with_extra};
 use crate::core::audit::{self, Action, Event, Target};
 use crate::core::fault::Fault;
 use crate::core::secrets::{self, constant_time_eq};
@@ -106,6 +107,35 @@ pub fn proof_found(claim: &org_domain::Model, records: &[String]) -> bool {
         .any(|record| constant_time_eq(record.trim(), &expected))
 }
 
+/// Why a claim's proof was not found in the DNS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unproved {
+    #[error(transparent)]
+    Dns(#[from] DnsError),
+    #[error(
+        "No TXT record at {name} holds {value} yet. Publish it and check again (a new record can take a while to be seen)."
+    )]
+    Missing { name: String, value: String },
+}
+
+/// Ask the DNS (`server`, or the system's resolvers) for `claim`'s TXT
+/// record; `Ok` when it holds the proof. Asked outside any write, so no
+/// lock waits on the network.
+pub async fn check_published(
+    claim: &org_domain::Model,
+    server: Option<std::net::SocketAddr>,
+) -> Result<(), Unproved> {
+    let name = challenge_name(&claim.domain);
+    let records = super::dns::txt_records(server, &name).await?;
+    if proof_found(claim, &records) {
+        return Ok(());
+    }
+    Err(Unproved::Missing {
+        name,
+        value: expected_record(claim),
+    })
+}
+
 fn describe(claim: &org_domain::Model, org: &organization::Model) -> serde_json::Value {
     json!({
         "org_id": org.id,
@@ -148,9 +178,7 @@ pub async fn add(
     org: &organization::Model,
     domain: &DomainName,
 ) -> Result<org_domain::Model, OrgError> {
-    lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    lock_found(tx, org).await?;
     if require(tx, org, domain).await.is_ok() {
         return Err(OrgError::DomainTaken(domain.to_string()));
     }
@@ -181,9 +209,7 @@ pub async fn mark_verified(
     claim: &org_domain::Model,
     how: Verification,
 ) -> Result<org_domain::Model, OrgError> {
-    lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    lock_found(tx, org).await?;
     if claim.verified_at.is_some() {
         return Ok(claim.clone());
     }
@@ -236,9 +262,7 @@ pub async fn remove(
     org: &organization::Model,
     claim: &org_domain::Model,
 ) -> Result<(), OrgError> {
-    lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    lock_found(tx, org).await?;
     org_domain::Entity::delete_by_id(claim.id.as_str())
         .exec(tx)
         .await?;
@@ -252,9 +276,7 @@ pub async fn set_policy(
     org: &organization::Model,
     policy: DomainPolicy,
 ) -> Result<organization::Model, OrgError> {
-    let org = lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    let org = lock_found(tx, org).await?;
     if DomainPolicy::of(&org) == policy {
         return Ok(org);
     }
@@ -288,10 +310,7 @@ async fn record(
     action: Action,
     extra: serde_json::Value,
 ) -> Result<(), OrgError> {
-    let mut details = describe(claim, org);
-    if let (Some(details), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
-        details.extend(extra);
-    }
+    let details = with_extra(describe(claim, org), extra);
     audit::record(
         tx,
         Event {
@@ -407,9 +426,7 @@ async fn join_by_domain(
     org: &organization::Model,
     user: &app_user::Model,
 ) -> Result<membership::Model, OrgError> {
-    let org = lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    let org = lock_found(tx, org).await?;
     let domain = DomainName::of_email(&user.email).map(|d| d.to_string());
     members::add_unchecked(
         tx,

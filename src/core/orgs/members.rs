@@ -79,9 +79,7 @@ pub(crate) async fn locked_level(
     org: &organization::Model,
     acting: &Acting,
 ) -> Result<Level, OrgError> {
-    super::lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    super::lock_found(tx, org).await?;
     match acting {
         Acting::Operator => Ok(Level::Owner),
         Acting::Member { user_id, .. } => Ok(find(tx, &org.id, user_id)
@@ -125,11 +123,10 @@ fn details(
     user: &app_user::Model,
     extra: serde_json::Value,
 ) -> serde_json::Value {
-    let mut details = json!({ "org_id": org.id, "org": org.slug, "email": user.email });
-    if let (Some(details), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
-        details.extend(extra);
-    }
-    details
+    super::with_extra(
+        json!({ "org_id": org.id, "org": org.slug, "email": user.email }),
+        extra,
+    )
 }
 
 /// Make `user` a member of `org` with `roles`. Records `membership.added`.
@@ -170,10 +167,7 @@ pub(crate) async fn add_unchecked(
     }
     .insert(tx)
     .await?;
-    let mut about = json!({ "roles": roles });
-    if let (Some(about), serde_json::Value::Object(extra)) = (about.as_object_mut(), extra) {
-        about.extend(extra);
-    }
+    let about = super::with_extra(json!({ "roles": roles }), extra);
     audit::record(
         tx,
         Event {

@@ -190,9 +190,7 @@ pub struct Removed {
 /// next refresh (the membership is gone).
 pub async fn delete(tx: &Write, org: &organization::Model) -> Result<Removed, OrgError> {
     // Under the organization's lock, so a member added meanwhile is counted.
-    lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    lock_found(tx, org).await?;
     let removed = Removed {
         memberships: membership::Entity::find()
             .filter(membership::Column::OrganizationId.eq(org.id.as_str()))
@@ -240,9 +238,7 @@ pub async fn require_provider(
     {
         return Err(OrgError::OtherApp(provider.slug.clone()));
     }
-    let org = lock(tx, &org.id)
-        .await?
-        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))?;
+    let org = lock_found(tx, org).await?;
     let wanted = provider.map(|p| p.id.clone());
     if org.required_provider_id == wanted {
         return Ok(org);
@@ -289,6 +285,29 @@ pub async fn required_provider<C: ConnectionTrait>(
         }
         None => Ok(None),
     }
+}
+
+/// [`lock`] `org`, read again as it is now; `NotFound` when it was deleted
+/// meanwhile.
+pub(crate) async fn lock_found(
+    tx: &Write,
+    org: &organization::Model,
+) -> Result<organization::Model, OrgError> {
+    lock(tx, &org.id)
+        .await?
+        .ok_or_else(|| OrgError::NotFound(org.slug.clone()))
+}
+
+/// `details` of an audit event with the caller's `extra` fields (an
+/// object) added.
+pub(crate) fn with_extra(
+    mut details: serde_json::Value,
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    if let (Some(details), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
+        details.extend(extra);
+    }
+    details
 }
 
 /// Lock an organization's row for the rest of `tx`: every change to its

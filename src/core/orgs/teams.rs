@@ -24,10 +24,10 @@ async fn record(
     team: &team::Model,
     extra: serde_json::Value,
 ) -> Result<(), OrgError> {
-    let mut details = json!({ "org_id": org.id, "org": org.slug, "team": team.name });
-    if let (Some(details), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
-        details.extend(extra);
-    }
+    let details = super::with_extra(
+        json!({ "org_id": org.id, "org": org.slug, "team": team.name }),
+        extra,
+    );
     audit::record(
         tx,
         Event {

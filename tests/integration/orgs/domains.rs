@@ -6,13 +6,12 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::common::console::{demo_with_owner, operator, refusals};
+use crate::common::console::{Op, demo_with_owner, operator, refusals};
+use crate::common::factors::{register, verification_token};
 use crate::common::{TestApp, browser, dns, refused};
 use oneauth::api::console::orgs::*;
+use oneauth::api::hosted::ConfirmEmail;
 use oneauth::api::hosted::orgs::{OrgJoin, OrgOffers};
-use oneauth::api::hosted::{ConfirmEmail, RegisterWithPassword};
-use oneauth::core::mail::outbox;
-use oneauth::types::MailKind;
 
 /// A domain no other test (of this binary or the other backend's) uses:
 /// the stand-in DNS zone is shared.
@@ -23,6 +22,20 @@ fn unique_domain(label: &str) -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::SeqCst)
     )
+}
+
+/// The organization `slug`'s domains and provider, as `by` sees them in the
+/// console.
+async fn access(app: &TestApp, by: &Op, slug: &str) -> serde_json::Value {
+    by.call(
+        app,
+        ConsoleOrgAccess {
+            app_id: "demo".into(),
+            slug: slug.into(),
+        },
+    )
+    .await
+    .unwrap()
 }
 
 fn edit(slug: &str, action: &str, domain: &str) -> ConsoleEditOrgDomain {
@@ -69,16 +82,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
         .unwrap_err();
     assert!(bad.to_string().contains("is not a domain name"), "{bad}");
 
-    let view = owner
-        .call(
-            &app,
-            ConsoleOrgAccess {
-                app_id: "demo".into(),
-                slug: "acme".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let view = access(&app, &owner, "acme").await;
     let row = &view["domains"][0];
     assert_eq!(row["domain"], domain.as_str());
     assert!(row["verified"].is_null());
@@ -110,16 +114,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
         .call(&app, edit("acme", "check", &domain))
         .await
         .unwrap();
-    let view = owner
-        .call(
-            &app,
-            ConsoleOrgAccess {
-                app_id: "demo".into(),
-                slug: "acme".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let view = access(&app, &owner, "acme").await;
     assert_eq!(view["domains"][0]["verified_by"], "dns");
 
     // Another organization of the app cannot have the same domain
@@ -128,16 +123,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
         .call(&app, edit("globex", "add", &domain))
         .await
         .unwrap();
-    let globex = owner
-        .call(
-            &app,
-            ConsoleOrgAccess {
-                app_id: "demo".into(),
-                slug: "globex".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let globex = access(&app, &owner, "globex").await;
     dns::publish_txt(
         &name,
         globex["domains"][0]["record_value"].as_str().unwrap(),
@@ -213,16 +199,7 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
     );
     // An auditor sees the domains and changes none.
     let auditor = operator(&app, &owner, "auditor@example.com", "auditor").await;
-    auditor
-        .call(
-            &app,
-            ConsoleOrgAccess {
-                app_id: "demo".into(),
-                slug: "acme".into(),
-            },
-        )
-        .await
-        .unwrap();
+    access(&app, &auditor, "acme").await;
     let error = auditor
         .call(&app, edit("acme", "remove", &domain))
         .await
@@ -257,38 +234,10 @@ async fn an_operator_proves_a_domain_by_its_txt_record_or_attests_it_and_both_ar
     assert!(actions.contains(&"org.domain_policy_changed".to_owned()));
 }
 
-async fn register(app: &TestApp, browser: &reqwest::Client, email: &str) {
-    app.call_json(
-        browser,
-        RegisterWithPassword {
-            app_id: "demo".into(),
-            email: email.into(),
-            password: "a long enough passphrase".into(),
-            return_to: None,
-        },
-    )
-    .await
-    .unwrap();
-}
-
 /// Confirm `email`'s address from the link mailed to it, signed in in
 /// `browser` (as registering left it).
 async fn confirm(app: &TestApp, browser: &reqwest::Client, email: &str) {
-    let row = app
-        .outbox("demo")
-        .await
-        .into_iter()
-        .rfind(|row| row.to_address == email && row.kind == MailKind::Verification)
-        .expect("a verification message");
-    let text = outbox::open(app.db.deployment(), &row).unwrap().text;
-    let token = text
-        .split("verify?token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = verification_token(app, email).await;
     app.call_json(
         browser,
         ConfirmEmail {

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use super::shop_with_acme;
-use crate::common::upstream::{Authorization, StandIn, begin, come_back, location};
+use crate::common::upstream::{StandIn, location, sign_in_upstream, sign_in_upstream_with};
 use crate::common::{PASSWORD, TestApp, add_user, browser, refused, sign_in, spawn_app};
 use oneauth::api::hosted::orgs::AcceptOrgInvitation;
 use oneauth::api::hosted::{AcceptInvitationWithPassword, LoadInvitation};
@@ -29,7 +29,34 @@ fn invite(app: &TestApp, email: &str, role: &str) -> String {
         .to_owned()
 }
 
-/// The provider answers with `email` (verified or not) for `sub`.
+/// Accept the invitation `token` through the provider `slug` (the
+/// stand-in `stand_in`), which answers with `email` (verified or not) for
+/// `sub`.
+#[allow(clippy::too_many_arguments)]
+async fn invited_through(
+    app: &TestApp,
+    stand_in: &StandIn,
+    slug: &str,
+    browser: &reqwest::Client,
+    token: &str,
+    sub: &str,
+    email: &str,
+    verified: bool,
+) -> reqwest::Response {
+    let query = format!("?invitation={token}&return_to=/a/shop/invite/{token}");
+    sign_in_upstream_with(
+        app,
+        browser,
+        stand_in,
+        "shop",
+        slug,
+        &query,
+        |authorization| stand_in.claims(authorization, sub, email, verified),
+    )
+    .await
+}
+
+/// [`invited_through`] the organization's own provider, `corp`.
 async fn through_provider(
     app: &TestApp,
     stand_in: &StandIn,
@@ -39,21 +66,7 @@ async fn through_provider(
     email: &str,
     verified: bool,
 ) -> reqwest::Response {
-    let query = format!("?invitation={token}&return_to=/a/shop/invite/{token}");
-    let authorization: Authorization = begin(app, browser, "shop", "corp", &query).await;
-    let claims = stand_in.claims(&authorization, sub, email, verified);
-    let code = format!("code-{sub}-{}", uuid::Uuid::new_v4().simple());
-    stand_in
-        .answer_code(&code, &stand_in.key.sign(&claims, "JWT"))
-        .await;
-    come_back(
-        app,
-        browser,
-        "shop",
-        "corp",
-        &[("code", &code), ("state", &authorization.state)],
-    )
-    .await
+    invited_through(app, stand_in, "corp", browser, token, sub, email, verified).await
 }
 
 async fn memberships(app: &TestApp, email: &str) -> Vec<(String, Vec<String>)> {
@@ -188,20 +201,15 @@ async fn an_organization_bound_to_a_provider_takes_its_invitations_through_it_on
     // do: the organization takes its members through Corp SSO.
     let other_provider = StandIn::start().await;
     other_provider.register(&app, "shop", "other", &[]);
-    let query = format!("?invitation={token}&return_to=/a/shop/invite/{token}");
-    let other_browser = browser();
-    let authorization =
-        crate::common::upstream::begin(&app, &other_browser, "shop", "other", &query).await;
-    let claims = other_provider.claims(&authorization, "o-new", "new@example.com", true);
-    other_provider
-        .answer_code("other-code", &other_provider.key.sign(&claims, "JWT"))
-        .await;
-    let through_other = come_back(
+    let through_other = invited_through(
         &app,
-        &other_browser,
-        "shop",
+        &other_provider,
         "other",
-        &[("code", "other-code"), ("state", &authorization.state)],
+        &browser(),
+        &token,
+        "o-new",
+        "new@example.com",
+        true,
     )
     .await;
     assert_ne!(through_other.status(), 303);
@@ -473,18 +481,13 @@ async fn a_provider_bound_organization_is_not_joined_by_its_domain_with_a_mailbo
         "org", "domain", "policy", "--app", "shop", "--org", "acme", "auto",
     ])
     .expect_success();
-    let newcomer = browser();
-    let authorization = begin(&app, &newcomer, "shop", "corp", "").await;
-    let claims = stand_in.claims(&authorization, "u-quinn", "quinn@corp.example", true);
-    stand_in
-        .answer_code("quinn-code", &stand_in.key.sign(&claims, "JWT"))
-        .await;
-    let back = come_back(
+    let back = sign_in_upstream(
         &app,
-        &newcomer,
+        &browser(),
+        &stand_in,
         "shop",
         "corp",
-        &[("code", "quinn-code"), ("state", &authorization.state)],
+        |authorization| stand_in.claims(authorization, "u-quinn", "quinn@corp.example", true),
     )
     .await;
     assert_eq!(back.status(), 303);
